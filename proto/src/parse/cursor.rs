@@ -1,0 +1,1 @@
+//! Primitives over a complete message: atoms, strings, literals, numbers, sequence sets.

@@ -1,0 +1,81 @@
+//! Search keys and ESEARCH return options (RFC 9051 section 6.4.4, RFC 3501 section 6.4.4,
+//! RFC 7162 section 3.1.5, RFC 8474 section 6).
+
+use super::core::{Atom, Date, SequenceSet};
+
+/// One `search-key`. String arguments are the bytes the client sent (charset decoding happens
+/// in the server, which knows `CHARSET`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SearchKey {
+    All,
+    Answered,
+    Bcc(Vec<u8>),
+    Before(Date),
+    Body(Vec<u8>),
+    Cc(Vec<u8>),
+    Deleted,
+    Draft,
+    Flagged,
+    From(Vec<u8>),
+    /// `HEADER field-name string`.
+    Header(Vec<u8>, Vec<u8>),
+    Keyword(Atom),
+    Larger(u64),
+    /// IMAP4rev1 only.
+    New,
+    Not(Box<SearchKey>),
+    /// IMAP4rev1 only.
+    Old,
+    On(Date),
+    Or(Box<SearchKey>, Box<SearchKey>),
+    /// IMAP4rev1 only.
+    Recent,
+    Seen,
+    SentBefore(Date),
+    SentOn(Date),
+    SentSince(Date),
+    Since(Date),
+    Smaller(u64),
+    Subject(Vec<u8>),
+    Text(Vec<u8>),
+    To(Vec<u8>),
+    Uid(SequenceSet),
+    Unanswered,
+    Undeleted,
+    Undraft,
+    Unflagged,
+    Unkeyword(Atom),
+    Unseen,
+    /// A bare sequence set (message sequence numbers), or `$`.
+    SequenceSet(SequenceSet),
+    /// `( search-key *(SP search-key) )`: all must match.
+    And(Vec<SearchKey>),
+    /// `MODSEQ [entry-name entry-type-req] mod-sequence-valzer` (RFC 7162 section 3.1.5).
+    ModSeq {
+        /// `(entry-name, entry-type)`, e.g. `("/flags/\\draft", "all")`.
+        entry: Option<(Vec<u8>, EntryType)>,
+        mod_seq: u64,
+    },
+    /// `EMAILID objectid` (RFC 8474 section 6).
+    EmailId(String),
+    /// `THREADID objectid` (RFC 8474 section 6).
+    ThreadId(String),
+}
+
+/// `entry-type-req` of the MODSEQ search key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryType {
+    Private,
+    Shared,
+    All,
+}
+
+/// `search-return-opt` (RFC 9051 section 6.4.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SearchReturn {
+    Min,
+    Max,
+    All,
+    Count,
+    Save,
+}

@@ -1,0 +1,3 @@
+fn main() {
+    println!("roost {}", env!("CARGO_PKG_VERSION"));
+}

@@ -1,3 +1,8 @@
+//! roost: a clustered IMAP4rev2 mail access server.
+
+mod auth;
+mod net;
+
 fn main() {
     println!("roost {}", env!("CARGO_PKG_VERSION"));
 }

@@ -1,0 +1,1 @@
+//! Users, password hashes, SASL mechanisms and login throttling.

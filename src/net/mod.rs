@@ -1,0 +1,3 @@
+//! Listeners and the per-connection I/O task.
+
+pub mod tls;

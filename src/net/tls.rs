@@ -1,0 +1,1 @@
+//! TLS server configuration: PEM certificate and key, reloaded when the files change.

@@ -8,12 +8,15 @@
 //!   time: an unknown name is verified against [`DUMMY_HASH`], so both cost one argon2 run.
 //! - Failures are slowed by the [`Throttle`]; the sleep is an async timer, so a throttled
 //!   client holds no thread.
+//! - Each verification needs 19 MiB, so at most one per CPU runs at a time: a flood of
+//!   logins queues instead of filling the blocking pool (512 threads, ~10 GiB).
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use roost_proto::Secret;
+use tokio::sync::Semaphore;
 
 use crate::auth::password::{self, DUMMY_HASH};
 use crate::auth::throttle::{Throttle, ThrottlePolicy};
@@ -50,9 +53,11 @@ pub enum AuthError {
 pub struct Authenticator {
     users: Arc<UserDb>,
     throttle: Throttle,
+    /// One permit per concurrent argon2 run (see the module docs).
+    verify_slots: Semaphore,
     /// How many argon2 verifications ran, so tests can check that every path runs exactly one.
     #[cfg(test)]
-    verifications: std::sync::atomic::AtomicUsize,
+    verifications: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Authenticator {
@@ -66,6 +71,9 @@ impl Authenticator {
         Authenticator {
             users,
             throttle: Throttle::new(policy),
+            verify_slots: Semaphore::new(
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+            ),
             #[cfg(test)]
             verifications: Default::default(),
         }
@@ -94,33 +102,43 @@ impl Authenticator {
         let users = Arc::clone(&self.users);
         let name = username.to_owned();
         let secret = Secret::new(password.to_vec());
+        #[cfg(test)]
+        let runs = Arc::clone(&self.verifications);
+        // The semaphore is never closed, so acquiring only waits.
+        let permit = self.verify_slots.acquire().await;
         let verified = tokio::task::spawn_blocking(move || -> Result<bool, Unavailable> {
             let stored = users.lookup(&name)?;
+            #[cfg(test)]
+            let before = password::ARGON2_RUNS.with(std::cell::Cell::get);
             // Unknown users are verified against the dummy hash, and the result thrown away,
             // so the work done does not depend on whether the name exists.
             let phc = stored.as_deref().unwrap_or(DUMMY_HASH);
             let matches = password::verify_password(phc, secret.expose());
+            #[cfg(test)]
+            runs.fetch_add(
+                password::ARGON2_RUNS.with(std::cell::Cell::get) - before,
+                std::sync::atomic::Ordering::Relaxed,
+            );
             Ok(matches && stored.is_some())
         })
         .await;
-        #[cfg(test)]
-        if matches!(verified, Ok(Ok(_))) {
-            self.verifications
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
+        drop(permit);
+        // Debug formatting escapes control characters, so a hostile name cannot forge log
+        // lines; the length cap keeps one login from writing a megabyte of log.
+        let user = log_name(username);
         match verified {
             Ok(Ok(true)) => {
                 self.throttle.record_success(username);
-                tracing::info!(user = username, %peer, "login succeeded");
+                tracing::info!(user = ?user, %peer, "login succeeded");
                 Ok(LoginVerified {
                     user: username.to_owned(),
                 })
             }
             Ok(Ok(false)) => {
                 let delay = self.throttle.record_failure(peer, username);
-                // The name is logged so admins can see attacks; a client sending its password
-                // as the name is its own problem, and the password itself is never logged.
-                tracing::info!(user = username, %peer, delay_ms = delay.as_millis() as u64, "login failed");
+                // The name is logged so admins can see attacks; the password never is.
+                let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+                tracing::info!(user = ?user, %peer, delay_ms, "login failed");
                 tokio::time::sleep(delay).await;
                 Err(AuthError::Failed)
             }
@@ -138,9 +156,17 @@ impl Authenticator {
     }
 
     #[cfg(test)]
-    fn verifications(&self) -> usize {
+    fn argon2_runs(&self) -> usize {
         self.verifications
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// At most the first 64 characters of a client-supplied name, for logging.
+fn log_name(name: &str) -> &str {
+    match name.char_indices().nth(64) {
+        Some((end, _)) => &name[..end],
+        None => name,
     }
 }
 
@@ -207,11 +233,11 @@ mod tests {
     async fn every_path_runs_exactly_one_argon2_verification() {
         let (_dir, auth) = setup(no_delay());
         auth.login("alice", b"wonderland", PEER).await.unwrap();
-        assert_eq!(auth.verifications(), 1);
+        assert_eq!(auth.argon2_runs(), 1);
         auth.login("alice", b"wrong", PEER).await.unwrap_err();
-        assert_eq!(auth.verifications(), 2);
+        assert_eq!(auth.argon2_runs(), 2);
         auth.login("nobody", b"wrong", PEER).await.unwrap_err();
-        assert_eq!(auth.verifications(), 3);
+        assert_eq!(auth.argon2_runs(), 3);
     }
 
     /// The fastest of a few failing logins: the minimum filters out scheduling noise.
@@ -258,6 +284,13 @@ mod tests {
             Duration::ZERO
         );
         assert!(auth.throttle.current_delay(PEER, "carol") > Duration::ZERO);
+    }
+
+    #[test]
+    fn logged_names_are_capped_on_a_char_boundary() {
+        assert_eq!(log_name("alice"), "alice");
+        let long = "é".repeat(100);
+        assert_eq!(log_name(&long), "é".repeat(64));
     }
 
     #[tokio::test]

@@ -184,8 +184,11 @@ impl UsersFile {
         let tmp = dir.join(tmp_name);
 
         let result = (|| {
+            // A leftover from a crashed run is removed, and create_new refuses to follow a
+            // symlink planted at this name, so the new file is ours and its mode is 0600.
+            let _ = fs::remove_file(&tmp);
             let mut options = fs::OpenOptions::new();
-            options.write(true).create(true).truncate(true);
+            options.write(true).create_new(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
             let mut f = options

@@ -1,5 +1,6 @@
 //! roost: a clustered IMAP4rev2 mail access server.
 
+#[allow(dead_code)]
 mod auth;
 mod net;
 

@@ -153,7 +153,11 @@ mod tests {
     use super::*;
 
     fn ok(wire: &str, name: &str) {
-        assert_eq!(decode(wire.as_bytes()).as_deref(), Ok(name), "decode {wire}");
+        assert_eq!(
+            decode(wire.as_bytes()).as_deref(),
+            Ok(name),
+            "decode {wire}"
+        );
         assert_eq!(encode(name), wire.as_bytes(), "encode {name}");
     }
 

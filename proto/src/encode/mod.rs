@@ -2,6 +2,18 @@
 //!
 //! Output is a list of chunks: small pieces are gathered into one buffer, while large literals
 //! are kept as their own `Bytes` so a message body is never copied into the write buffer.
+//!
+//! Modules: `wire` (numbers, strings, lists, dates shared by both writers), `response` and
+//! `fetch` (the server's responses), `command` and `search` (the client's commands).
+
+mod command;
+mod fetch;
+mod response;
+mod search;
+mod wire;
+
+pub use command::{command_to_vec, write_command, CommandFragment, LiteralMode};
+pub use response::{response_to_vec, write_response};
 
 use bytes::{Bytes, BytesMut};
 

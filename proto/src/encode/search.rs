@@ -1,0 +1,137 @@
+//! SEARCH arguments for the command writer: return options, charset and search keys
+//! (RFC 9051 section 6.4.4, RFC 7162 section 3.1.5, RFC 8474 section 6).
+
+use super::wire::{self, Sink};
+use crate::types::{EntryType, SearchCommand, SearchKey, SearchReturn};
+
+/// `[UID] SEARCH [RETURN (...)] [CHARSET x] key *(SP key)`, after the tag.
+pub(crate) fn search_command(s: &mut impl Sink, c: &SearchCommand) {
+    if c.uid {
+        s.put(b"UID ");
+    }
+    s.put(b"SEARCH");
+    if let Some(returns) = &c.returns {
+        s.put(b" RETURN ");
+        wire::paren_list(s, returns, |s, r| s.put(return_name(*r)));
+    }
+    if let Some(cs) = &c.charset {
+        s.put(b" CHARSET ");
+        wire::atom_or_string(s, cs.as_bytes());
+    }
+    for k in &c.criteria {
+        wire::sp(s);
+        search_key(s, k);
+    }
+}
+
+fn return_name(r: SearchReturn) -> &'static [u8] {
+    match r {
+        SearchReturn::Min => b"MIN",
+        SearchReturn::Max => b"MAX",
+        SearchReturn::All => b"ALL",
+        SearchReturn::Count => b"COUNT",
+        SearchReturn::Save => b"SAVE",
+    }
+}
+
+/// The keyword of a key that takes no argument, or `None`.
+fn bare_key(k: &SearchKey) -> Option<&'static [u8]> {
+    Some(match k {
+        SearchKey::All => b"ALL",
+        SearchKey::Answered => b"ANSWERED",
+        SearchKey::Deleted => b"DELETED",
+        SearchKey::Draft => b"DRAFT",
+        SearchKey::Flagged => b"FLAGGED",
+        SearchKey::New => b"NEW",
+        SearchKey::Old => b"OLD",
+        SearchKey::Recent => b"RECENT",
+        SearchKey::Seen => b"SEEN",
+        SearchKey::Unanswered => b"UNANSWERED",
+        SearchKey::Undeleted => b"UNDELETED",
+        SearchKey::Undraft => b"UNDRAFT",
+        SearchKey::Unflagged => b"UNFLAGGED",
+        SearchKey::Unseen => b"UNSEEN",
+        _ => return None,
+    })
+}
+
+/// `NAME SP astring`.
+fn with_string(s: &mut impl Sink, name: &[u8], v: &[u8]) {
+    s.put(name);
+    wire::sp(s);
+    wire::astring(s, v);
+}
+
+/// `NAME SP date`.
+fn with_date(s: &mut impl Sink, name: &[u8], d: &crate::types::Date) {
+    s.put(name);
+    wire::sp(s);
+    wire::date(s, d);
+}
+
+/// One `search-key`.
+pub(crate) fn search_key(s: &mut impl Sink, k: &SearchKey) {
+    if let Some(word) = bare_key(k) {
+        s.put(word);
+        return;
+    }
+    match k {
+        SearchKey::Bcc(v) => with_string(s, b"BCC", v),
+        SearchKey::Body(v) => with_string(s, b"BODY", v),
+        SearchKey::Cc(v) => with_string(s, b"CC", v),
+        SearchKey::From(v) => with_string(s, b"FROM", v),
+        SearchKey::Subject(v) => with_string(s, b"SUBJECT", v),
+        SearchKey::Text(v) => with_string(s, b"TEXT", v),
+        SearchKey::To(v) => with_string(s, b"TO", v),
+        SearchKey::Header(name, v) => {
+            with_string(s, b"HEADER", name);
+            wire::sp(s);
+            wire::astring(s, v);
+        }
+        SearchKey::Before(d) => with_date(s, b"BEFORE", d),
+        SearchKey::On(d) => with_date(s, b"ON", d),
+        SearchKey::Since(d) => with_date(s, b"SINCE", d),
+        SearchKey::SentBefore(d) => with_date(s, b"SENTBEFORE", d),
+        SearchKey::SentOn(d) => with_date(s, b"SENTON", d),
+        SearchKey::SentSince(d) => with_date(s, b"SENTSINCE", d),
+        SearchKey::Keyword(a) => with_string(s, b"KEYWORD", a.as_str().as_bytes()),
+        SearchKey::Unkeyword(a) => with_string(s, b"UNKEYWORD", a.as_str().as_bytes()),
+        SearchKey::Larger(n) => wire::named_number(s, b"LARGER", *n),
+        SearchKey::Smaller(n) => wire::named_number(s, b"SMALLER", *n),
+        SearchKey::Not(inner) => {
+            s.put(b"NOT ");
+            search_key(s, inner);
+        }
+        SearchKey::Or(a, b) => {
+            s.put(b"OR ");
+            search_key(s, a);
+            wire::sp(s);
+            search_key(s, b);
+        }
+        SearchKey::Uid(set) => {
+            s.put(b"UID ");
+            wire::sequence_set(s, set);
+        }
+        SearchKey::SequenceSet(set) => wire::sequence_set(s, set),
+        SearchKey::And(keys) => wire::paren_list(s, keys, |s, k| search_key(s, k)),
+        SearchKey::ModSeq { entry, mod_seq } => {
+            s.put(b"MODSEQ ");
+            if let Some((name, ty)) = entry {
+                // entry-name is always a quoted string (RFC 7162 section 3.1.5).
+                wire::string(s, name);
+                wire::sp(s);
+                s.put(match ty {
+                    EntryType::Private => b"priv".as_slice(),
+                    EntryType::Shared => b"shared",
+                    EntryType::All => b"all",
+                });
+                wire::sp(s);
+            }
+            wire::number(s, *mod_seq);
+        }
+        SearchKey::EmailId(id) => with_string(s, b"EMAILID", id.as_bytes()),
+        SearchKey::ThreadId(id) => with_string(s, b"THREADID", id.as_bytes()),
+        // Argument-less keys were written by `bare_key`.
+        _ => {}
+    }
+}

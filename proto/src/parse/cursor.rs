@@ -57,7 +57,6 @@ pub(crate) struct LiteralHeader {
 /// Parses a literal announcement at the very end of `line` (without its CRLF):
 /// `{N}`, `{N+}`, `~{N}` or `~{N+}`. A length that overflows `u64` is reported as `u64::MAX`
 /// so the caller refuses it as too big.
-#[allow(dead_code)] // used by the fragmenter
 pub(crate) fn literal_at_end(line: &[u8]) -> Option<LiteralHeader> {
     let inner = line.strip_suffix(b"}")?;
     let (inner, non_sync) = match inner.strip_suffix(b"+") {

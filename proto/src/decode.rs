@@ -126,16 +126,16 @@ impl CommandDecoder {
     /// connection refused it (it will send `tag NO`/`BAD` itself). The client sends no literal
     /// data after a refusal, so decoding resumes with the next line.
     pub fn refuse_literal(&mut self) {
-        self.state = Default::default();
+        self.state.refuse();
     }
 
     /// Reads one AUTHENTICATE response line.
     pub fn decode_sasl_line(&mut self, buf: &mut BytesMut) -> SaslLine {
-        crate::parse::fragment::decode_sasl_line(&self.limits, buf)
+        crate::parse::fragment::decode_sasl_line(&mut self.state, &self.limits, buf)
     }
 
     /// Reads the line that ends IDLE.
     pub fn decode_idle_line(&mut self, buf: &mut BytesMut) -> IdleLine {
-        crate::parse::fragment::decode_idle_line(&self.limits, buf)
+        crate::parse::fragment::decode_idle_line(&mut self.state, &self.limits, buf)
     }
 }

@@ -1,0 +1,1 @@
+//! Command parser unit tests.

@@ -1,9 +1,108 @@
 //! roost: a clustered IMAP4rev2 mail access server.
+//!
+//! `roost serve` runs a node; `roost imap --user NAME` speaks IMAP on stdin/stdout for a
+//! pre-authenticated user; `roost user ...` manages the users file; `roost check-config`
+//! prints the effective configuration.
 
-#[allow(dead_code)]
 mod auth;
+mod config;
 mod net;
+mod server;
+mod session;
+mod shared;
+mod supervisor;
+mod telemetry;
 
-fn main() {
-    println!("roost {}", env!("CARGO_PKG_VERSION"));
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, Overrides};
+
+#[derive(Parser)]
+#[command(
+    name = "roost",
+    version,
+    about = "Clustered IMAP4rev2 mail access server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run a server node until SIGTERM or SIGINT.
+    Serve(Overrides),
+    /// Speak IMAP on stdin/stdout for a pre-authenticated user (for ssh `Tunnel` settings).
+    Imap {
+        #[arg(long)]
+        user: String,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+    /// Manage the users file.
+    User {
+        #[command(subcommand)]
+        command: auth::cli::UserCommand,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+    /// Validate the configuration and print the effective settings.
+    CheckConfig(Overrides),
+    /// Print the version.
+    Version,
+}
+
+fn load(overrides: &Overrides) -> Result<Config, ExitCode> {
+    Config::load(overrides).map_err(|e| {
+        eprintln!("roost: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn run(cli: Cli) -> Result<(), ExitCode> {
+    match cli.command {
+        Cmd::Serve(overrides) => {
+            let config = load(&overrides)?;
+            telemetry::init(&config.log);
+            server::serve(config).map_err(|e| {
+                tracing::error!("{e}");
+                eprintln!("roost: {e}");
+                ExitCode::FAILURE
+            })
+        }
+        Cmd::Imap { user, overrides } => {
+            let config = load(&overrides)?;
+            telemetry::init(&config.log);
+            server::serve_stdio(config, &user).map_err(|e| {
+                eprintln!("roost: {e}");
+                ExitCode::FAILURE
+            })
+        }
+        Cmd::User { command, overrides } => {
+            let config = load(&overrides)?;
+            auth::cli::run(command, &config.users_file()).map_err(|e| {
+                eprintln!("roost: {e}");
+                ExitCode::FAILURE
+            })
+        }
+        Cmd::CheckConfig(overrides) => {
+            let config = load(&overrides)?;
+            print!("{}", config.to_toml());
+            eprintln!("roost: configuration is valid");
+            Ok(())
+        }
+        Cmd::Version => {
+            println!("roost {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(code) => code,
+    }
 }

@@ -58,11 +58,15 @@ fn d(data: Data) -> Response {
 }
 
 fn atoms(s: &str) -> Vec<Atom> {
-    s.split_whitespace().map(|a| Atom::new(a).unwrap()).collect()
+    s.split_whitespace()
+        .map(|a| Atom::new(a).unwrap())
+        .collect()
 }
 
 fn flags(s: &str) -> Vec<Flag> {
-    s.split_whitespace().map(|f| Flag::parse(f).unwrap()).collect()
+    s.split_whitespace()
+        .map(|f| Flag::parse(f).unwrap())
+        .collect()
 }
 
 fn bound(s: &str) -> SeqBound {
@@ -222,23 +226,49 @@ fn rfc9051_section_6_1_any_state() {
             "* CAPABILITY IMAP4rev2 STARTTLS AUTH=GSSAPI LOGINDISABLED",
             caps("IMAP4rev2 STARTTLS AUTH=GSSAPI LOGINDISABLED"),
         ),
-        row("6.1.1", "abcd OK CAPABILITY completed", ok("abcd", "CAPABILITY completed")),
-        row("6.1.1", "efgh OK STARTTLS completed", ok("efgh", "STARTTLS completed")),
-        row("6.1.1", "* CAPABILITY IMAP4rev2 AUTH=GSSAPI AUTH=PLAIN", caps("IMAP4rev2 AUTH=GSSAPI AUTH=PLAIN")),
-        row("6.1.2", "a002 OK NOOP completed", ok("a002", "NOOP completed")),
+        row(
+            "6.1.1",
+            "abcd OK CAPABILITY completed",
+            ok("abcd", "CAPABILITY completed"),
+        ),
+        row(
+            "6.1.1",
+            "efgh OK STARTTLS completed",
+            ok("efgh", "STARTTLS completed"),
+        ),
+        row(
+            "6.1.1",
+            "* CAPABILITY IMAP4rev2 AUTH=GSSAPI AUTH=PLAIN",
+            caps("IMAP4rev2 AUTH=GSSAPI AUTH=PLAIN"),
+        ),
+        row(
+            "6.1.2",
+            "a002 OK NOOP completed",
+            ok("a002", "NOOP completed"),
+        ),
         row("6.1.2", "* 22 EXPUNGE", d(Data::Expunge(22))),
         row("6.1.2", "* 23 EXISTS", d(Data::Exists(23))),
         row(
             "6.1.2",
             "* 14 FETCH (UID 1305 FLAGS (\\Seen \\Deleted))",
-            fetch(14, vec![FetchValue::Uid(1305), FetchValue::Flags(flags("\\Seen \\Deleted"))]),
+            fetch(
+                14,
+                vec![
+                    FetchValue::Uid(1305),
+                    FetchValue::Flags(flags("\\Seen \\Deleted")),
+                ],
+            ),
         ),
         row(
             "6.1.3",
             "* BYE IMAP4rev2 Server logging out",
             Response::Status(Status::bye(None, "IMAP4rev2 Server logging out")),
         ),
-        row("6.1.3", "A023 OK LOGOUT completed", tagged("A023", Ok, None, "LOGOUT completed")),
+        row(
+            "6.1.3",
+            "A023 OK LOGOUT completed",
+            tagged("A023", Ok, None, "LOGOUT completed"),
+        ),
     ]);
 }
 
@@ -284,12 +314,28 @@ fn rfc9051_section_6_2_not_authenticated() {
 #[test]
 fn rfc9051_section_6_3_1_enable() {
     check(vec![
-        row("6.3.1", "* CAPABILITY IMAP4rev2 ID LITERAL+ X-GOOD-IDEA", caps("IMAP4rev2 ID LITERAL+ X-GOOD-IDEA")),
+        row(
+            "6.3.1",
+            "* CAPABILITY IMAP4rev2 ID LITERAL+ X-GOOD-IDEA",
+            caps("IMAP4rev2 ID LITERAL+ X-GOOD-IDEA"),
+        ),
         row("6.3.1", "t1 OK foo", ok("t1", "foo")),
-        row("6.3.1", "* ENABLED X-GOOD-IDEA", d(Data::Enabled(atoms("X-GOOD-IDEA")))),
+        row(
+            "6.3.1",
+            "* ENABLED X-GOOD-IDEA",
+            d(Data::Enabled(atoms("X-GOOD-IDEA"))),
+        ),
         row("6.3.1", "t3 OK foo again", ok("t3", "foo again")),
-        row("6.3.1", "* ENABLED CONDSTORE", d(Data::Enabled(atoms("CONDSTORE")))),
-        row("6.3.1", "a1 OK Conditional Store enabled", ok("a1", "Conditional Store enabled")),
+        row(
+            "6.3.1",
+            "* ENABLED CONDSTORE",
+            d(Data::Enabled(atoms("CONDSTORE"))),
+        ),
+        row(
+            "6.3.1",
+            "a1 OK Conditional Store enabled",
+            ok("a1", "Conditional Store enabled"),
+        ),
     ]);
 }
 
@@ -343,37 +389,110 @@ fn rfc9051_section_6_3_2_select_and_examine() {
 #[test]
 fn rfc9051_sections_6_3_4_to_6_3_8_mailbox_management() {
     check(vec![
-        row("6.3.4", "A003 OK CREATE completed", ok("A003", "CREATE completed")),
+        row(
+            "6.3.4",
+            "A003 OK CREATE completed",
+            ok("A003", "CREATE completed"),
+        ),
         atomized(
             "6.3.4",
             "* LIST () \"/\" \"Normalized\" (\"OLDNAME\" (\"NonNormalized\"))",
             "Normalized",
-            list_ext("", Some('/'), "Normalized", vec![ListExtended::OldName("NonNormalized".into())]),
+            list_ext(
+                "",
+                Some('/'),
+                "Normalized",
+                vec![ListExtended::OldName("NonNormalized".into())],
+            ),
         ),
-        row("6.3.5", "* LIST () \"/\" blurdybloop", list("", '/', "blurdybloop")),
-        row("6.3.5", "* LIST (\\Noselect) \"/\" foo", list("\\Noselect", '/', "foo")),
+        row(
+            "6.3.5",
+            "* LIST () \"/\" blurdybloop",
+            list("", '/', "blurdybloop"),
+        ),
+        row(
+            "6.3.5",
+            "* LIST (\\Noselect) \"/\" foo",
+            list("\\Noselect", '/', "foo"),
+        ),
         row("6.3.5", "* LIST () \"/\" foo/bar", list("", '/', "foo/bar")),
-        row("6.3.5", "A682 OK LIST completed", ok("A682", "LIST completed")),
-        row("6.3.5", "A683 OK DELETE completed", ok("A683", "DELETE completed")),
+        row(
+            "6.3.5",
+            "A682 OK LIST completed",
+            ok("A682", "LIST completed"),
+        ),
+        row(
+            "6.3.5",
+            "A683 OK DELETE completed",
+            ok("A683", "DELETE completed"),
+        ),
         row(
             "6.3.5",
             "A684 NO Name \"foo\" has inferior hierarchical names",
             no("A684", "Name \"foo\" has inferior hierarchical names"),
         ),
-        row("6.3.5", "A685 OK DELETE Completed", ok("A685", "DELETE Completed")),
-        row("6.3.5", "* LIST () \".\" blurdybloop", list("", '.', "blurdybloop")),
+        row(
+            "6.3.5",
+            "A685 OK DELETE Completed",
+            ok("A685", "DELETE Completed"),
+        ),
+        row(
+            "6.3.5",
+            "* LIST () \".\" blurdybloop",
+            list("", '.', "blurdybloop"),
+        ),
         row("6.3.5", "* LIST () \".\" foo.bar", list("", '.', "foo.bar")),
-        row("6.3.5", "* LIST (\\Noselect) \".\" foo", list("\\Noselect", '.', "foo")),
-        row("6.3.6", "* LIST () \"/\" sarasoop", list("", '/', "sarasoop")),
-        row("6.3.6", "* LIST (\\Noselect) \"/\" zowie", list("\\Noselect", '/', "zowie")),
-        row("6.3.6", "* LIST () \"/\" zowie/bar", list("", '/', "zowie/bar")),
-        row("6.3.6", "Z432 OK LIST completed", ok("Z432", "LIST completed")),
+        row(
+            "6.3.5",
+            "* LIST (\\Noselect) \".\" foo",
+            list("\\Noselect", '.', "foo"),
+        ),
+        row(
+            "6.3.6",
+            "* LIST () \"/\" sarasoop",
+            list("", '/', "sarasoop"),
+        ),
+        row(
+            "6.3.6",
+            "* LIST (\\Noselect) \"/\" zowie",
+            list("\\Noselect", '/', "zowie"),
+        ),
+        row(
+            "6.3.6",
+            "* LIST () \"/\" zowie/bar",
+            list("", '/', "zowie/bar"),
+        ),
+        row(
+            "6.3.6",
+            "Z432 OK LIST completed",
+            ok("Z432", "LIST completed"),
+        ),
         row("6.3.6", "* LIST () \".\" INBOX", list("", '.', "INBOX")),
-        row("6.3.6", "* LIST () \".\" INBOX.bar", list("", '.', "INBOX.bar")),
-        row("6.3.6", "Z433 OK RENAME completed", ok("Z433", "RENAME completed")),
-        row("6.3.6", "* LIST () \".\" old-mail", list("", '.', "old-mail")),
-        row("6.3.7", "A002 OK SUBSCRIBE completed", ok("A002", "SUBSCRIBE completed")),
-        row("6.3.8", "A002 OK UNSUBSCRIBE completed", ok("A002", "UNSUBSCRIBE completed")),
+        row(
+            "6.3.6",
+            "* LIST () \".\" INBOX.bar",
+            list("", '.', "INBOX.bar"),
+        ),
+        row(
+            "6.3.6",
+            "Z433 OK RENAME completed",
+            ok("Z433", "RENAME completed"),
+        ),
+        row(
+            "6.3.6",
+            "* LIST () \".\" old-mail",
+            list("", '.', "old-mail"),
+        ),
+        row(
+            "6.3.7",
+            "A002 OK SUBSCRIBE completed",
+            ok("A002", "SUBSCRIBE completed"),
+        ),
+        row(
+            "6.3.8",
+            "A002 OK UNSUBSCRIBE completed",
+            ok("A002", "UNSUBSCRIBE completed"),
+        ),
     ]);
 }
 
@@ -399,19 +518,48 @@ fn rfc9051_section_6_3_9_list() {
             "NewMailbox",
             list_ext("", Some('/'), "NewMailbox", old),
         ),
-        row("6.3.9.8", "* LIST (\\Noselect) \"/\" \"\"", list("\\Noselect", '/', "")),
-        row("6.3.9.8", "A101 OK LIST Completed", ok("A101", "LIST Completed")),
-        row("6.3.9.8", "* LIST (\\Noselect) \".\" #news.", list("\\Noselect", '.', "#news.")),
-        row("6.3.9.8", "* LIST (\\Noselect) \"/\" /", list("\\Noselect", '/', "/")),
-        row("6.3.9.8", "* LIST (\\Noselect) \"/\" ~/Mail/foo", list("\\Noselect", '/', "~/Mail/foo")),
-        row("6.3.9.8", "* LIST () \"/\" ~/Mail/meetings", list("", '/', "~/Mail/meetings")),
+        row(
+            "6.3.9.8",
+            "* LIST (\\Noselect) \"/\" \"\"",
+            list("\\Noselect", '/', ""),
+        ),
+        row(
+            "6.3.9.8",
+            "A101 OK LIST Completed",
+            ok("A101", "LIST Completed"),
+        ),
+        row(
+            "6.3.9.8",
+            "* LIST (\\Noselect) \".\" #news.",
+            list("\\Noselect", '.', "#news."),
+        ),
+        row(
+            "6.3.9.8",
+            "* LIST (\\Noselect) \"/\" /",
+            list("\\Noselect", '/', "/"),
+        ),
+        row(
+            "6.3.9.8",
+            "* LIST (\\Noselect) \"/\" ~/Mail/foo",
+            list("\\Noselect", '/', "~/Mail/foo"),
+        ),
+        row(
+            "6.3.9.8",
+            "* LIST () \"/\" ~/Mail/meetings",
+            list("", '/', "~/Mail/meetings"),
+        ),
         atomized(
             "6.3.9.8 (1)",
             "* LIST (\\Marked \\NoInferiors) \"/\" \"inbox\"",
             "inbox",
             list("\\Marked \\NoInferiors", '/', "inbox"),
         ),
-        atomized("6.3.9.8 (1)", "* LIST () \"/\" \"Fruit/Apple\"", "Fruit/Apple", list("", '/', "Fruit/Apple")),
+        atomized(
+            "6.3.9.8 (1)",
+            "* LIST () \"/\" \"Fruit/Apple\"",
+            "Fruit/Apple",
+            list("", '/', "Fruit/Apple"),
+        ),
         row("6.3.9.8 (1)", "A01 OK done", ok("A01", "done")),
         atomized(
             "6.3.9.8 (2)",
@@ -425,17 +573,42 @@ fn rfc9051_section_6_3_9_list() {
             "Vegetable/Broccoli",
             list("\\Subscribed", '/', "Vegetable/Broccoli"),
         ),
-        atomized("6.3.9.8 (3)", "* LIST (\\HasChildren) \"/\" \"Fruit\"", "Fruit", list("\\HasChildren", '/', "Fruit")),
-        atomized("6.3.9.8 (3)", "* LIST (\\HasNoChildren) \"/\" \"Tofu\"", "Tofu", list("\\HasNoChildren", '/', "Tofu")),
+        atomized(
+            "6.3.9.8 (3)",
+            "* LIST (\\HasChildren) \"/\" \"Fruit\"",
+            "Fruit",
+            list("\\HasChildren", '/', "Fruit"),
+        ),
+        atomized(
+            "6.3.9.8 (3)",
+            "* LIST (\\HasNoChildren) \"/\" \"Tofu\"",
+            "Tofu",
+            list("\\HasNoChildren", '/', "Tofu"),
+        ),
         atomized(
             "6.3.9.8 (4)",
             "* LIST (\\Remote \\HasNoChildren) \"/\" \"Bread\"",
             "Bread",
             list("\\Remote \\HasNoChildren", '/', "Bread"),
         ),
-        atomized("6.3.9.8 (4)", "* LIST (\\HasChildren \\Remote) \"/\" \"Meat\"", "Meat", list("\\HasChildren \\Remote", '/', "Meat")),
-        atomized("6.3.9.8 (5)", "* LIST (\\Remote \\Subscribed) \"/\" \"Bread\"", "Bread", list("\\Remote \\Subscribed", '/', "Bread")),
-        atomized("6.3.9.8 (6)", "* LIST (\\Remote) \"/\" \"Meat\"", "Meat", list("\\Remote", '/', "Meat")),
+        atomized(
+            "6.3.9.8 (4)",
+            "* LIST (\\HasChildren \\Remote) \"/\" \"Meat\"",
+            "Meat",
+            list("\\HasChildren \\Remote", '/', "Meat"),
+        ),
+        atomized(
+            "6.3.9.8 (5)",
+            "* LIST (\\Remote \\Subscribed) \"/\" \"Bread\"",
+            "Bread",
+            list("\\Remote \\Subscribed", '/', "Bread"),
+        ),
+        atomized(
+            "6.3.9.8 (6)",
+            "* LIST (\\Remote) \"/\" \"Meat\"",
+            "Meat",
+            list("\\Remote", '/', "Meat"),
+        ),
         atomized(
             "6.3.9.8 (8)",
             "* LIST () \"/\" \"Foo\" (\"CHILDINFO\" (\"SUBSCRIBED\"))",
@@ -484,8 +657,16 @@ fn rfc9051_section_6_3_9_list() {
             "* LIST (\\HasNoChildren) \"/\" foo (\"CHILDINFO\" (\"SUBSCRIBED\"))",
             list_ext("\\HasNoChildren", Some('/'), "foo", childinfo()),
         ),
-        row("6.3.9.8 (10)", "* LIST () \"/\" music/rock", list("", '/', "music/rock")),
-        row("6.3.9.8 (10)", "* LIST (\\Remote) \"/\" also/jazz", list("\\Remote", '/', "also/jazz")),
+        row(
+            "6.3.9.8 (10)",
+            "* LIST () \"/\" music/rock",
+            list("", '/', "music/rock"),
+        ),
+        row(
+            "6.3.9.8 (10)",
+            "* LIST (\\Remote) \"/\" also/jazz",
+            list("\\Remote", '/', "also/jazz"),
+        ),
         row(
             "6.3.9.8 (10)",
             "* LIST (\\NonExistent \\HasChildren) \"/\" music",
@@ -498,15 +679,25 @@ fn rfc9051_section_6_3_9_list() {
             "6.3.9.8 (11)",
             "* STATUS \"INBOX\" (MESSAGES 17 UNSEEN 16)",
             "INBOX",
-            status("INBOX", &[(StatusItem::Messages, 17), (StatusItem::Unseen, 16)]),
+            status(
+                "INBOX",
+                &[(StatusItem::Messages, 17), (StatusItem::Unseen, 16)],
+            ),
         ),
         atomized(
             "6.3.9.8 (11)",
             "* STATUS \"foo\" (MESSAGES 30 UNSEEN 29)",
             "foo",
-            status("foo", &[(StatusItem::Messages, 30), (StatusItem::Unseen, 29)]),
+            status(
+                "foo",
+                &[(StatusItem::Messages, 30), (StatusItem::Unseen, 29)],
+            ),
         ),
-        row("6.3.9.8 (11)", "A01 OK List completed.", ok("A01", "List completed.")),
+        row(
+            "6.3.9.8 (11)",
+            "A01 OK List completed.",
+            ok("A01", "List completed."),
+        ),
         // `* LIST () "." "foo" (CHILDINFO ("SUBSCRIBED"))` writes the tag unquoted, which the
         // grammar allows; the writer quotes it as the other examples do (row below).
         atomized(
@@ -583,26 +774,56 @@ fn rfc9051_sections_6_3_11_to_6_3_13_status_append_idle() {
         row(
             "6.3.11",
             "* STATUS blurdybloop (MESSAGES 231 UIDNEXT 44292)",
-            status("blurdybloop", &[(StatusItem::Messages, 231), (StatusItem::UidNext, 44292)]),
+            status(
+                "blurdybloop",
+                &[(StatusItem::Messages, 231), (StatusItem::UidNext, 44292)],
+            ),
         ),
-        row("6.3.11", "A042 OK STATUS completed", ok("A042", "STATUS completed")),
-        row("6.3.12", "+ Ready for literal data", cont("Ready for literal data")),
-        row("6.3.12", "A003 OK APPEND completed", ok("A003", "APPEND completed")),
+        row(
+            "6.3.11",
+            "A042 OK STATUS completed",
+            ok("A042", "STATUS completed"),
+        ),
+        row(
+            "6.3.12",
+            "+ Ready for literal data",
+            cont("Ready for literal data"),
+        ),
+        row(
+            "6.3.12",
+            "A003 OK APPEND completed",
+            ok("A003", "APPEND completed"),
+        ),
         row(
             "6.3.12",
             "A003 OK [APPENDUID 38505 3955] APPEND completed",
-            ok_c("A003", Code::AppendUid { uid_validity: 38505, uids: set("3955") }, "APPEND completed"),
+            ok_c(
+                "A003",
+                Code::AppendUid {
+                    uid_validity: 38505,
+                    uids: set("3955"),
+                },
+                "APPEND completed",
+            ),
         ),
         row(
             "6.3.12",
             "A004 OK [COPYUID 38505 304,319:320 3956:3958] Done",
             ok_c(
                 "A004",
-                Code::CopyUid { uid_validity: 38505, source: set("304,319:320"), destination: set("3956:3958") },
+                Code::CopyUid {
+                    uid_validity: 38505,
+                    source: set("304,319:320"),
+                    destination: set("3956:3958"),
+                },
                 "Done",
             ),
         ),
-        row("6.3.12", "A005 OK No matching messages, so nothing copied", ok("A005", "No matching messages, so nothing copied")),
+        row(
+            "6.3.12",
+            "A005 OK No matching messages, so nothing copied",
+            ok("A005", "No matching messages, so nothing copied"),
+        ),
         row("6.3.12", "A006 OK Done", ok("A006", "Done")),
         row("6.3.12", "* 1 EXISTS", d(Data::Exists(1))),
         row(
@@ -610,11 +831,19 @@ fn rfc9051_sections_6_3_11_to_6_3_13_status_append_idle() {
             "* OK [UIDVALIDITY 3857529045] Validity session-only",
             u_ok(Code::UidValidity(3857529045), "Validity session-only"),
         ),
-        row("6.3.12", "* OK [UIDNEXT 2] Predicted next UID", u_ok(Code::UidNext(2), "Predicted next UID")),
+        row(
+            "6.3.12",
+            "* OK [UIDNEXT 2] Predicted next UID",
+            u_ok(Code::UidNext(2), "Predicted next UID"),
+        ),
         row(
             "6.3.12",
             "* NO [UIDNOTSTICKY] Non-persistent UIDs",
-            untagged(StatusKind::No, Some(Code::UidNotSticky), "Non-persistent UIDs"),
+            untagged(
+                StatusKind::No,
+                Some(Code::UidNotSticky),
+                "Non-persistent UIDs",
+            ),
         ),
         row(
             "6.3.12",
@@ -622,22 +851,49 @@ fn rfc9051_sections_6_3_11_to_6_3_13_status_append_idle() {
             u_ok(Code::PermanentFlags(flags("\\Deleted \\Seen")), "Limited"),
         ),
         row("6.3.12", "* LIST () \".\" funny", list("", '.', "funny")),
-        row("6.3.12", "A007 OK [READ-WRITE] SELECT completed", ok_c("A007", Code::ReadWrite, "SELECT completed")),
-        row("6.3.13", "* FLAGS (\\Deleted \\Seen \\Flagged)", d(Data::Flags(flags("\\Deleted \\Seen \\Flagged")))),
+        row(
+            "6.3.12",
+            "A007 OK [READ-WRITE] SELECT completed",
+            ok_c("A007", Code::ReadWrite, "SELECT completed"),
+        ),
+        row(
+            "6.3.13",
+            "* FLAGS (\\Deleted \\Seen \\Flagged)",
+            d(Data::Flags(flags("\\Deleted \\Seen \\Flagged"))),
+        ),
         row(
             "6.3.13",
             "* OK [PERMANENTFLAGS (\\Deleted \\Seen \\Flagged)] Limited",
-            u_ok(Code::PermanentFlags(flags("\\Deleted \\Seen \\Flagged")), "Limited"),
+            u_ok(
+                Code::PermanentFlags(flags("\\Deleted \\Seen \\Flagged")),
+                "Limited",
+            ),
         ),
         row("6.3.13", "* 3 EXISTS", d(Data::Exists(3))),
-        row("6.3.13", "* OK [UIDVALIDITY 1]", u_ok(Code::UidValidity(1), "")),
+        row(
+            "6.3.13",
+            "* OK [UIDVALIDITY 1]",
+            u_ok(Code::UidValidity(1), ""),
+        ),
         row("6.3.13", "* OK [UIDNEXT 1]", u_ok(Code::UidNext(1), "")),
-        row("6.3.13", "A001 OK [READ-WRITE] SELECT completed", ok_c("A001", Code::ReadWrite, "SELECT completed")),
+        row(
+            "6.3.13",
+            "A001 OK [READ-WRITE] SELECT completed",
+            ok_c("A001", Code::ReadWrite, "SELECT completed"),
+        ),
         row("6.3.13", "+ idling", cont("idling")),
         row("6.3.13", "* 4 EXISTS", d(Data::Exists(4))),
-        row("6.3.13", "A002 OK IDLE terminated", ok("A002", "IDLE terminated")),
+        row(
+            "6.3.13",
+            "A002 OK IDLE terminated",
+            ok("A002", "IDLE terminated"),
+        ),
         // `* 4 FETCH (...)` is a placeholder, not a response.
-        row("6.3.13", "A003 OK FETCH completed", ok("A003", "FETCH completed")),
+        row(
+            "6.3.13",
+            "A003 OK FETCH completed",
+            ok("A003", "FETCH completed"),
+        ),
         row("6.3.13", "* 2 EXPUNGE", d(Data::Expunge(2))),
         row("6.3.13", "* 2 EXISTS", d(Data::Exists(2))),
     ]);
@@ -646,23 +902,51 @@ fn rfc9051_sections_6_3_11_to_6_3_13_status_append_idle() {
 #[test]
 fn rfc9051_section_6_4_selected_state() {
     check(vec![
-        row("6.4.1", "A341 OK CLOSE completed", ok("A341", "CLOSE completed")),
-        row("6.4.2", "A342 OK Unselect completed", ok("A342", "Unselect completed")),
+        row(
+            "6.4.1",
+            "A341 OK CLOSE completed",
+            ok("A341", "CLOSE completed"),
+        ),
+        row(
+            "6.4.2",
+            "A342 OK Unselect completed",
+            ok("A342", "Unselect completed"),
+        ),
         row("6.4.3", "* 8 EXPUNGE", d(Data::Expunge(8))),
-        row("6.4.3", "A202 OK EXPUNGE completed", ok("A202", "EXPUNGE completed")),
+        row(
+            "6.4.3",
+            "A202 OK EXPUNGE completed",
+            ok("A202", "EXPUNGE completed"),
+        ),
         row(
             "6.4.4",
             "* ESEARCH (TAG \"A282\") MIN 2 COUNT 3",
-            esearch(Some("A282"), false, vec![EsearchItem::Min(2), EsearchItem::Count(3)]),
+            esearch(
+                Some("A282"),
+                false,
+                vec![EsearchItem::Min(2), EsearchItem::Count(3)],
+            ),
         ),
-        row("6.4.4", "A282 OK SEARCH completed", ok("A282", "SEARCH completed")),
+        row(
+            "6.4.4",
+            "A282 OK SEARCH completed",
+            ok("A282", "SEARCH completed"),
+        ),
         row(
             "6.4.4",
             "* ESEARCH (TAG \"A283\") ALL 2,10:11",
             esearch(Some("A283"), false, vec![EsearchItem::All(set("2,10:11"))]),
         ),
-        row("6.4.4", "* ESEARCH (TAG \"A284\")", esearch(Some("A284"), false, vec![])),
-        row("6.4.4", "+ Ready for literal text", cont("Ready for literal text")),
+        row(
+            "6.4.4",
+            "* ESEARCH (TAG \"A284\")",
+            esearch(Some("A284"), false, vec![]),
+        ),
+        row(
+            "6.4.4",
+            "+ Ready for literal text",
+            cont("Ready for literal text"),
+        ),
         row(
             "6.4.4",
             "* ESEARCH (TAG \"A285\") ALL 43",
@@ -671,77 +955,166 @@ fn rfc9051_section_6_4_selected_state() {
         row(
             "6.4.4",
             "* ESEARCH (TAG \"A285\") UID MIN 7 MAX 3800",
-            esearch(Some("A285"), true, vec![EsearchItem::Min(7), EsearchItem::Max(3800)]),
+            esearch(
+                Some("A285"),
+                true,
+                vec![EsearchItem::Min(7), EsearchItem::Max(3800)],
+            ),
         ),
-        row("6.4.4", "* ESEARCH (TAG \"A286\") COUNT 15", esearch(Some("A286"), false, vec![EsearchItem::Count(15)])),
-        row("6.4.4.4", "A282 OK SEARCH completed, result saved", ok("A282", "SEARCH completed, result saved")),
+        row(
+            "6.4.4",
+            "* ESEARCH (TAG \"A286\") COUNT 15",
+            esearch(Some("A286"), false, vec![EsearchItem::Count(15)]),
+        ),
+        row(
+            "6.4.4.4",
+            "A282 OK SEARCH completed, result saved",
+            ok("A282", "SEARCH completed, result saved"),
+        ),
         row("6.4.4.4", "A283 OK completed", ok("A283", "completed")),
         row(
             "6.4.4.4",
             "* ESEARCH (TAG \"A301\") UID ALL 17,900,901",
-            esearch(Some("A301"), true, vec![EsearchItem::All(set("17,900,901"))]),
+            esearch(
+                Some("A301"),
+                true,
+                vec![EsearchItem::All(set("17,900,901"))],
+            ),
         ),
         row(
             "6.4.4.4",
             "* ESEARCH (TAG \"P283\") ALL 882,1102,3003,3005:3006",
-            esearch(Some("P283"), false, vec![EsearchItem::All(set("882,1102,3003,3005:3006"))]),
+            esearch(
+                Some("P283"),
+                false,
+                vec![EsearchItem::All(set("882,1102,3003,3005:3006"))],
+            ),
         ),
         row(
             "6.4.4.4",
             "B283 NO [BADCHARSET UTF-8] KOI8-R is not supported",
             // BADCHARSET with a bare charset (no parentheses) is the RFC's shorthand; the
             // grammar needs `(charset ...)`, so the row is built via `Code::Other`.
-            no_c("B283", Code::Other(Atom::new("BADCHARSET").unwrap(), Some("UTF-8".into())), "KOI8-R is not supported"),
+            no_c(
+                "B283",
+                Code::Other(Atom::new("BADCHARSET").unwrap(), Some("UTF-8".into())),
+                "KOI8-R is not supported",
+            ),
         ),
-        row("6.4.4.4", "E283 OK COPY completed, nothing copied", ok("E283", "COPY completed, nothing copied")),
-        row("6.4.4.4", "F284 OK STORE completed", ok("F284", "STORE completed")),
+        row(
+            "6.4.4.4",
+            "E283 OK COPY completed, nothing copied",
+            ok("E283", "COPY completed, nothing copied"),
+        ),
+        row(
+            "6.4.4.4",
+            "F284 OK STORE completed",
+            ok("F284", "STORE completed"),
+        ),
         row(
             "6.4.4.4",
             "* ESEARCH (TAG \"G283\") ALL 3:15,27,29:103",
-            esearch(Some("G283"), false, vec![EsearchItem::All(set("3:15,27,29:103"))]),
+            esearch(
+                Some("G283"),
+                false,
+                vec![EsearchItem::All(set("3:15,27,29:103"))],
+            ),
         ),
         row(
             "6.4.4.4",
             "* ESEARCH (TAG \"C286\") MIN 2 MAX 21 COUNT 8",
-            esearch(Some("C286"), false, vec![EsearchItem::Min(2), EsearchItem::Max(21), EsearchItem::Count(8)]),
+            esearch(
+                Some("C286"),
+                false,
+                vec![
+                    EsearchItem::Min(2),
+                    EsearchItem::Max(21),
+                    EsearchItem::Count(8),
+                ],
+            ),
         ),
         row(
             "6.4.4.4",
             "* ESEARCH (TAG \"C286\") MIN 2 ALL 2,10:15,21",
-            esearch(Some("C286"), false, vec![EsearchItem::Min(2), EsearchItem::All(set("2,10:15,21"))]),
+            esearch(
+                Some("C286"),
+                false,
+                vec![EsearchItem::Min(2), EsearchItem::All(set("2,10:15,21"))],
+            ),
         ),
         // 6.4.5's `* 2 FETCH ....` lines are placeholders.
-        row("6.4.6", "* 2 FETCH (FLAGS (\\Deleted \\Seen))", fetch(2, vec![FetchValue::Flags(flags("\\Deleted \\Seen"))])),
+        row(
+            "6.4.6",
+            "* 2 FETCH (FLAGS (\\Deleted \\Seen))",
+            fetch(2, vec![FetchValue::Flags(flags("\\Deleted \\Seen"))]),
+        ),
         row(
             "6.4.6",
             "* 4 FETCH (FLAGS (\\Deleted \\Flagged \\Seen))",
-            fetch(4, vec![FetchValue::Flags(flags("\\Deleted \\Flagged \\Seen"))]),
+            fetch(
+                4,
+                vec![FetchValue::Flags(flags("\\Deleted \\Flagged \\Seen"))],
+            ),
         ),
-        row("6.4.6", "A003 OK STORE completed", ok("A003", "STORE completed")),
+        row(
+            "6.4.6",
+            "A003 OK STORE completed",
+            ok("A003", "STORE completed"),
+        ),
         row(
             "6.4.7",
             "A003 OK [COPYUID 38505 304,319:320 3956:3958] COPY completed",
             ok_c(
                 "A003",
-                Code::CopyUid { uid_validity: 38505, source: set("304,319:320"), destination: set("3956:3958") },
+                Code::CopyUid {
+                    uid_validity: 38505,
+                    source: set("304,319:320"),
+                    destination: set("3956:3958"),
+                },
                 "COPY completed",
             ),
         ),
         row(
             "6.4.8",
             "* OK [COPYUID 432432 42:69 1202:1229]",
-            u_ok(Code::CopyUid { uid_validity: 432432, source: set("42:69"), destination: set("1202:1229") }, ""),
+            u_ok(
+                Code::CopyUid {
+                    uid_validity: 432432,
+                    source: set("42:69"),
+                    destination: set("1202:1229"),
+                },
+                "",
+            ),
         ),
         row("6.4.8", "a OK Done", ok("a", "Done")),
-        row("6.4.9", "A003 OK UID EXPUNGE completed", ok("A003", "UID EXPUNGE completed")),
+        row(
+            "6.4.9",
+            "A003 OK UID EXPUNGE completed",
+            ok("A003", "UID EXPUNGE completed"),
+        ),
         row(
             "6.4.9",
             "* 23 FETCH (FLAGS (\\Seen) UID 4827313)",
-            fetch(23, vec![FetchValue::Flags(flags("\\Seen")), FetchValue::Uid(4827313)]),
+            fetch(
+                23,
+                vec![FetchValue::Flags(flags("\\Seen")), FetchValue::Uid(4827313)],
+            ),
         ),
-        row("6.4.9", "A999 OK UID FETCH completed", ok("A999", "UID FETCH completed")),
-        row("6.5.1", "* CAPABILITY IMAP4rev2 XPIG-LATIN", caps("IMAP4rev2 XPIG-LATIN")),
+        row(
+            "6.4.9",
+            "A999 OK UID FETCH completed",
+            ok("A999", "UID FETCH completed"),
+        ),
+        row(
+            "6.5.1",
+            "* CAPABILITY IMAP4rev2 XPIG-LATIN",
+            caps("IMAP4rev2 XPIG-LATIN"),
+        ),
         // `* XPIG-LATIN ...` is an experimental response Roost does not model.
-        row("6.5.1", "A442 OK XPIG-LATIN ompleted-cay", ok("A442", "XPIG-LATIN ompleted-cay")),
+        row(
+            "6.5.1",
+            "A442 OK XPIG-LATIN ompleted-cay",
+            ok("A442", "XPIG-LATIN ompleted-cay"),
+        ),
     ]);
 }

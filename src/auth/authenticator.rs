@@ -79,9 +79,21 @@ impl Authenticator {
         }
     }
 
-    /// The shared users database, e.g. for [`UserDb::user_count`].
-    pub fn users(&self) -> &Arc<UserDb> {
-        &self.users
+    /// Proof for a session that is authenticated by how it connected, not by a password:
+    /// `roost imap --user NAME` (run by ssh for an already authenticated user) and listeners
+    /// configured with `preauth_user` (a trusted local socket).
+    ///
+    /// # Errors
+    /// [`AuthError::Failed`] when the user does not exist; [`AuthError::Unavailable`] when the
+    /// users file cannot be read.
+    pub fn preauthenticated(&self, username: &str) -> Result<LoginVerified, AuthError> {
+        match self.users.lookup(username) {
+            Ok(Some(_)) => Ok(LoginVerified {
+                user: username.to_owned(),
+            }),
+            Ok(None) => Err(AuthError::Failed),
+            Err(Unavailable(why)) => Err(AuthError::Unavailable(why)),
+        }
     }
 
     /// Checks `username` and `password` for a client at `peer`.

@@ -24,17 +24,10 @@ pub mod users;
 
 use std::path::Path;
 
-// The names the session and `main` use; until that code lands they are unused here.
-#[allow(unused_imports)]
 pub use authenticator::{AuthError, Authenticator, LoginVerified};
-#[allow(unused_imports)]
-pub use sasl::{Credentials, SaslExchange, SaslStep};
-#[allow(unused_imports)]
-pub use throttle::ThrottlePolicy;
-#[allow(unused_imports)]
-pub use userdb::UserDb;
-#[allow(unused_imports)]
-pub use users::{UsersError, UsersFile};
+#[cfg(test)]
+use users::UsersError;
+pub use users::UsersFile;
 
 /// The name of the user [`ensure_demo_user`] creates.
 pub const DEMO_USER: &str = "demo";
@@ -43,6 +36,7 @@ pub const DEMO_USER: &str = "demo";
 ///
 /// # Errors
 /// The file exists but cannot be read or parsed.
+#[cfg(test)]
 pub fn user_count(path: &Path) -> Result<usize, UsersError> {
     Ok(UsersFile::load_or_empty(path)?.len())
 }

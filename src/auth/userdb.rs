@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -83,10 +83,6 @@ impl UserDb {
         }
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The stored PHC string for `name`, reloading the file first if it changed.
     /// This may touch the disk: call it from a blocking context.
     ///
@@ -100,6 +96,7 @@ impl UserDb {
     ///
     /// # Errors
     /// [`Unavailable`] as for [`UserDb::lookup`].
+    #[cfg(test)]
     pub fn user_count(&self) -> Result<usize, Unavailable> {
         Ok(self.snapshot()?.len())
     }
@@ -164,7 +161,7 @@ mod tests {
     use super::*;
     use crate::auth::password::DUMMY_HASH;
 
-    fn write(path: &Path, text: &str) {
+    fn write(path: &std::path::Path, text: &str) {
         // Through `save`'s rename, as `roost user` does, so the inode changes.
         let tmp = path.with_extension("new");
         fs::write(&tmp, text).unwrap();

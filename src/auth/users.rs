@@ -182,6 +182,8 @@ impl UsersFile {
         tmp_name.push(file_name);
         tmp_name.push(format!(".tmp.{}", std::process::id()));
         let tmp = dir.join(tmp_name);
+        // `roost user add` before the first `roost serve`: the data directory may not exist yet.
+        fs::create_dir_all(dir).map_err(|e| UsersError::new_io("create directory", dir, e))?;
 
         let result = (|| {
             // A leftover from a crashed run is removed, and create_new refuses to follow a

@@ -17,21 +17,17 @@
 //! Layout: `generate.rs` makes the self-signed pair, `resolver.rs` loads, checks and
 //! reloads the files, and this file builds the rustls configurations.
 
-// The listeners that call this module are being written alongside it; until they are
-// wired in, nothing in the binary uses it outside the tests. Remove once they are.
-#![cfg_attr(not(test), allow(dead_code, unused_imports))]
-
 mod generate;
 mod resolver;
 #[cfg(test)]
 mod tests;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use rustls::crypto::ring;
-use rustls::{ClientConfig, RootCertStore, ServerConfig};
-use serde::Deserialize;
+use rustls::ServerConfig;
+use serde::{Deserialize, Serialize};
 
 pub use generate::load_or_generate;
 pub use resolver::CertResolver;
@@ -45,7 +41,7 @@ pub use resolver::CertResolver;
 pub const ALPN_IMAP: &[u8] = b"imap";
 
 /// The certificate chain and private key files, as named in the `[tls]` configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsFiles {
     /// PEM file holding the certificate chain, leaf first.
@@ -159,15 +155,18 @@ pub fn acceptor(resolver: Arc<CertResolver>) -> Result<tokio_rustls::TlsAcceptor
 ///
 /// [`TlsError::Read`], [`TlsError::Pem`] or [`TlsError::NoCertificate`] if the file does
 /// not hold certificates; [`TlsError::BadCertificate`] if one cannot be a trust anchor.
-pub fn client_config_trusting(cert_pem_path: &Path) -> Result<Arc<ClientConfig>, TlsError> {
-    let mut roots = RootCertStore::empty();
+#[cfg(test)]
+pub fn client_config_trusting(
+    cert_pem_path: &std::path::Path,
+) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    let mut roots = rustls::RootCertStore::empty();
     for cert in resolver::read_certs(cert_pem_path)? {
         roots.add(cert).map_err(|source| TlsError::BadCertificate {
             path: cert_pem_path.to_path_buf(),
             source,
         })?;
     }
-    let mut config = ClientConfig::builder_with_provider(provider())
+    let mut config = rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(VERSIONS)?
         .with_root_certificates(roots)
         .with_no_client_auth();

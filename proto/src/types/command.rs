@@ -27,8 +27,7 @@ pub enum CommandBody {
     /// RFC 2971.
     Id {
         /// `None` for `ID NIL`.
-        #[allow(clippy::type_complexity)]
-        params: Option<Vec<(Vec<u8>, Option<Vec<u8>>)>>,
+        params: Option<IdParams>,
     },
 
     // --- not authenticated (section 6.2)
@@ -192,6 +191,9 @@ impl CommandBody {
         }
     }
 }
+
+/// `(field value)` pairs of the ID command; a value may be `NIL`.
+pub type IdParams = Vec<(Vec<u8>, Option<Vec<u8>>)>;
 
 /// Parameters of SELECT and EXAMINE (RFC 7162 sections 3.1.8 and 3.2.5).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -65,11 +65,6 @@ impl CertResolver {
         }))
     }
 
-    /// The files this resolver reads.
-    pub fn files(&self) -> &TlsFiles {
-        &self.files
-    }
-
     /// Re-reads the files if either one's identity, size or modification time changed
     /// since the last attempt, and swaps the new pair in for future handshakes.
     ///

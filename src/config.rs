@@ -1,0 +1,423 @@
+//! The one typed configuration: TOML file < `ROOST_*` environment < command-line flags.
+//!
+//! The file is read into [`Config`]; environment variables and flags arrive through clap (which
+//! gives flags precedence over the environment) as [`Overrides`] and are applied on top. Every
+//! field has a default, so `roost serve` with no file starts a working single-node server.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::auth::throttle::ThrottlePolicy;
+use crate::net::tls::TlsFiles;
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// This node's name in logs and traces (and, later, in the cluster). Default: the host name.
+    pub node_id: String,
+    /// Where mail, users and generated certificates live.
+    pub data_dir: PathBuf,
+    pub listeners: Vec<ListenerConfig>,
+    pub tls: TlsConfig,
+    pub auth: AuthConfig,
+    pub limits: LimitsConfig,
+    pub log: LogConfig,
+}
+
+/// One listening socket.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerConfig {
+    pub address: SocketAddr,
+    /// `starttls` (plain, STARTTLS offered; port 143), `implicit` (TLS from the first byte;
+    /// port 993) or `none` (plain only, for trusted sockets).
+    #[serde(default)]
+    pub tls: ListenerTls,
+    /// Connections on this listener are pre-authenticated as this user (`* PREAUTH`). Only for
+    /// trusted sockets (a local proxy that already authenticated the user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preauth_user: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ListenerTls {
+    #[default]
+    Starttls,
+    Implicit,
+    None,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain and private key. When absent, a self-signed certificate is
+    /// generated in `<data_dir>/tls/` on first start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<TlsFiles>,
+    /// How often the certificate files are checked for changes (cert-manager rotation).
+    pub reload_interval_secs: u64,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig {
+            files: None,
+            reload_interval_secs: 30,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// The users file (`name:argon2id-hash` lines). Default: `<data_dir>/users`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users_file: Option<PathBuf>,
+    /// Allow LOGIN and AUTHENTICATE without TLS from non-loopback addresses. Off by default:
+    /// passwords would cross the network in the clear.
+    pub allow_plaintext: bool,
+    /// Treat loopback connections as secure (LOGIN allowed without TLS). Turn off when a
+    /// proxy on the same host forwards remote clients.
+    pub loopback_is_secure: bool,
+    /// Create user `demo` with a random password (printed once) when no user exists.
+    pub create_demo_user: bool,
+    pub throttle: ThrottlePolicy,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            users_file: None,
+            allow_plaintext: false,
+            loopback_is_secure: true,
+            create_demo_user: true,
+            throttle: ThrottlePolicy::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Longest command line in octets (literals not counted).
+    pub max_line: usize,
+    /// Largest literal (and so the largest APPENDed message) in octets.
+    pub max_literal: u64,
+    /// Open connections on this node, over all listeners.
+    pub max_connections: usize,
+    /// Open connections from one IP address.
+    pub max_connections_per_ip: usize,
+    /// Inactivity before login (RFC 9051 section 5.4 allows a short one).
+    pub timeout_unauthenticated_secs: u64,
+    /// Inactivity after login; RFC 9051 section 5.4 requires at least 30 minutes.
+    pub timeout_authenticated_secs: u64,
+    /// Interval of `* OK Still here` during IDLE, so NAT boxes keep the connection.
+    pub idle_keepalive_secs: u64,
+    /// How long in-flight commands may take to finish after SIGTERM.
+    pub drain_timeout_secs: u64,
+    /// BAD responses before login after which the connection is closed.
+    pub max_bad_commands_unauthenticated: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_line: 64 * 1024,
+            max_literal: 64 * 1024 * 1024,
+            max_connections: 50_000,
+            max_connections_per_ip: 100,
+            timeout_unauthenticated_secs: 60,
+            timeout_authenticated_secs: 30 * 60,
+            idle_keepalive_secs: 120,
+            drain_timeout_secs: 20,
+            max_bad_commands_unauthenticated: 10,
+        }
+    }
+}
+
+impl LimitsConfig {
+    pub fn protocol_limits(&self) -> roost_proto::Limits {
+        roost_proto::Limits {
+            max_line: self.max_line,
+            max_literal: self.max_literal,
+            ..Default::default()
+        }
+    }
+
+    pub fn drain_timeout(&self) -> Duration {
+        Duration::from_secs(self.drain_timeout_secs)
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `roost=debug,info`; `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Text,
+            filter: "info".into(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            node_id: default_node_id(),
+            data_dir: PathBuf::from("roost-data"),
+            listeners: vec![
+                ListenerConfig {
+                    address: "127.0.0.1:1143".parse().expect("valid literal address"),
+                    tls: ListenerTls::Starttls,
+                    preauth_user: None,
+                },
+                ListenerConfig {
+                    address: "127.0.0.1:1993".parse().expect("valid literal address"),
+                    tls: ListenerTls::Implicit,
+                    preauth_user: None,
+                },
+            ],
+            tls: TlsConfig::default(),
+            auth: AuthConfig::default(),
+            limits: LimitsConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+fn default_node_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "roost".into())
+}
+
+/// Settings given by environment (`ROOST_*`) or flags; each wins over the file.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct Overrides {
+    /// Configuration file (TOML).
+    #[arg(long, short = 'c', env = "ROOST_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[arg(long, env = "ROOST_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[arg(long, env = "ROOST_NODE_ID")]
+    pub node_id: Option<String>,
+    /// Plain + STARTTLS listener address (replaces the file's `starttls` listeners).
+    #[arg(long, env = "ROOST_IMAP_LISTEN")]
+    pub imap_listen: Option<SocketAddr>,
+    /// Implicit-TLS listener address (replaces the file's `implicit` listeners).
+    #[arg(long, env = "ROOST_IMAPS_LISTEN")]
+    pub imaps_listen: Option<SocketAddr>,
+    #[arg(long, env = "ROOST_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    #[arg(long, env = "ROOST_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    #[arg(long, env = "ROOST_USERS_FILE")]
+    pub users_file: Option<PathBuf>,
+    /// Allow LOGIN without TLS from non-loopback addresses.
+    #[arg(long, env = "ROOST_ALLOW_PLAINTEXT")]
+    pub allow_plaintext: Option<bool>,
+    #[arg(long, env = "ROOST_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+    #[arg(long, env = "ROOST_DRAIN_TIMEOUT_SECS")]
+    pub drain_timeout_secs: Option<u64>,
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is invalid: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads the file named in `overrides` (if any), then applies the overrides.
+    ///
+    /// # Errors
+    /// When the file cannot be read or parsed, or the result is inconsistent.
+    pub fn load(overrides: &Overrides) -> Result<Config, ConfigError> {
+        let mut config = match &overrides.config {
+            Some(path) => Self::from_file(path)?,
+            None => Config::default(),
+        };
+        config.apply(overrides);
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })
+    }
+
+    fn apply(&mut self, o: &Overrides) {
+        if let Some(v) = &o.data_dir {
+            self.data_dir = v.clone();
+        }
+        if let Some(v) = &o.node_id {
+            self.node_id = v.clone();
+        }
+        for (address, kind) in [
+            (o.imap_listen, ListenerTls::Starttls),
+            (o.imaps_listen, ListenerTls::Implicit),
+        ] {
+            if let Some(address) = address {
+                self.listeners.retain(|l| l.tls != kind);
+                self.listeners.push(ListenerConfig {
+                    address,
+                    tls: kind,
+                    preauth_user: None,
+                });
+            }
+        }
+        if let (Some(cert), Some(key)) = (&o.tls_cert, &o.tls_key) {
+            self.tls.files = Some(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            });
+        }
+        if let Some(v) = &o.users_file {
+            self.auth.users_file = Some(v.clone());
+        }
+        if let Some(v) = o.allow_plaintext {
+            self.auth.allow_plaintext = v;
+        }
+        if let Some(v) = o.log_format {
+            self.log.format = v;
+        }
+        if let Some(v) = o.drain_timeout_secs {
+            self.limits.drain_timeout_secs = v;
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |s: &str| Err(ConfigError::Invalid(s.to_owned()));
+        if self.listeners.is_empty() {
+            return invalid("no listeners configured");
+        }
+        if self.limits.timeout_authenticated_secs < 30 * 60 {
+            return invalid(
+                "limits.timeout_authenticated_secs must be at least 1800 (RFC 9051 section 5.4)",
+            );
+        }
+        if self.limits.max_line < 1024 {
+            return invalid("limits.max_line must be at least 1024 octets");
+        }
+        if self.limits.idle_keepalive_secs == 0 {
+            return invalid("limits.idle_keepalive_secs must be positive");
+        }
+        Ok(())
+    }
+
+    pub fn users_file(&self) -> PathBuf {
+        self.auth
+            .users_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("users"))
+    }
+
+    /// The effective configuration as TOML, for `roost check-config`. Holds no secrets today
+    /// (passwords live in the users file, keys in their PEM files, which are only named).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_config_has_starttls_and_implicit_listeners() {
+        let c = Config::default();
+        assert_eq!(c.listeners.len(), 2);
+        assert_eq!(c.listeners[0].address.port(), 1143);
+        assert_eq!(c.listeners[1].tls, ListenerTls::Implicit);
+    }
+
+    #[test]
+    fn file_values_are_overridden_by_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roost.toml");
+        std::fs::write(
+            &path,
+            "data_dir = \"/var/lib/roost\"\n[[listeners]]\naddress = \"0.0.0.0:143\"\n[limits]\nmax_line = 8192\n",
+        )
+        .unwrap();
+        let o = Overrides {
+            config: Some(path),
+            node_id: Some("n1".into()),
+            ..Default::default()
+        };
+        let c = Config::load(&o).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/var/lib/roost"));
+        assert_eq!(c.node_id, "n1");
+        assert_eq!(c.listeners.len(), 1);
+        assert_eq!(c.limits.max_line, 8192);
+    }
+
+    #[test]
+    fn unknown_keys_and_short_timeouts_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "dat_dir = \"x\"\n").unwrap();
+        let err = Config::load(&Overrides {
+            config: Some(path.clone()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("dat_dir"), "{err}");
+        std::fs::write(&path, "[limits]\ntimeout_authenticated_secs = 60\n").unwrap();
+        let err = Config::load(&Overrides {
+            config: Some(path),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("5.4"), "{err}");
+    }
+
+    #[test]
+    fn effective_config_renders_as_toml_that_parses_back() {
+        let c = Config::default();
+        let text = c.to_toml();
+        let back: Config = toml::from_str(&text).unwrap();
+        assert_eq!(back.listeners, c.listeners);
+    }
+}

@@ -1,0 +1,226 @@
+//! The per-connection I/O task: reads bytes, decodes them as the session asked (a command,
+//! a SASL line, IDLE's `DONE`), hands them to the Session actor, and writes what the session
+//! queues. It also performs the STARTTLS upgrade and the clean close (TLS close_notify).
+//!
+//! It never interprets a command: the session's [`Reply`] says how to read next.
+
+use std::time::Duration;
+
+use actix::Addr;
+use bytes::{Bytes, BytesMut};
+use roost_proto::{CommandDecoder, Decoded};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc::Receiver;
+use tokio::time::{timeout, Instant};
+use tokio_rustls::TlsAcceptor;
+
+use super::stream::Stream;
+use crate::session::messages::{ClientInput, Disconnected, Outgoing, ReadMode, Reply};
+use crate::session::Session;
+
+/// How long one write may block before the client is considered gone (it does not read).
+const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a TLS handshake may take.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
+/// Read buffer growth step; the buffer is dropped back to nothing when idle and large.
+const READ_CHUNK: usize = 4096;
+
+/// Why the connection ended abnormally (logged at debug level: clients vanish all the time).
+#[derive(Debug, thiserror::Error)]
+enum ConnError {
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("write timed out: the client does not read")]
+    WriteTimeout,
+    #[error("TLS handshake failed: {0}")]
+    Handshake(String),
+}
+
+pub struct Connection {
+    stream: Stream,
+    read_buf: BytesMut,
+    decoder: CommandDecoder,
+    session: Addr<Session>,
+    outbox: Receiver<Outgoing>,
+    /// Present when STARTTLS may be offered on this connection.
+    starttls: Option<TlsAcceptor>,
+}
+
+impl Connection {
+    pub fn new(
+        stream: Stream,
+        decoder: CommandDecoder,
+        session: Addr<Session>,
+        outbox: Receiver<Outgoing>,
+        starttls: Option<TlsAcceptor>,
+    ) -> Self {
+        Connection {
+            stream,
+            read_buf: BytesMut::new(),
+            decoder,
+            session,
+            outbox,
+            starttls,
+        }
+    }
+
+    /// Runs the connection until it closes. `first` is how to read before the session has
+    /// said anything (the greeting is already queued in the outbox).
+    pub async fn run(mut self, first: Reply) {
+        if let Err(e) = self.serve(first).await {
+            tracing::debug!(error = %e, "connection ended");
+        }
+        self.session.do_send(Disconnected);
+    }
+
+    async fn serve(&mut self, mut reply: Reply) -> Result<(), ConnError> {
+        loop {
+            let input = match reply.read {
+                ReadMode::Close => return self.finish().await,
+                ReadMode::StartTls => Some(self.start_tls().await?),
+                ReadMode::Command => match self.decoder.decode(&mut self.read_buf) {
+                    Decoded::Command(command) => Some(ClientInput::Command(command)),
+                    Decoded::Error(error) => Some(ClientInput::Invalid(error)),
+                    Decoded::LiteralAnnounced { .. } => {
+                        self.write_chunks(&[Bytes::from_static(b"+ Ready for literal data\r\n")])
+                            .await?;
+                        continue;
+                    }
+                    Decoded::Incomplete => None,
+                },
+                ReadMode::SaslLine => match self.decoder.decode_sasl_line(&mut self.read_buf) {
+                    roost_proto::decode::SaslLine::Incomplete => None,
+                    line => Some(ClientInput::Sasl(line)),
+                },
+                ReadMode::IdleDone => match self.decoder.decode_idle_line(&mut self.read_buf) {
+                    roost_proto::decode::IdleLine::Incomplete => None,
+                    line => Some(ClientInput::Idle(line)),
+                },
+            };
+            if let Some(input) = input {
+                reply = self.exchange(input).await?;
+                continue;
+            }
+            match self.wait_for_input(reply.timeout).await? {
+                Wait::Input => {}
+                Wait::Closed => return self.finish().await,
+                Wait::Eof => return Ok(()),
+                Wait::TimedOut => reply = self.exchange(ClientInput::InactivityTimeout).await?,
+            }
+        }
+    }
+
+    /// Sends input to the session and writes whatever it queues until it replies.
+    async fn exchange(&mut self, input: ClientInput) -> Result<Reply, ConnError> {
+        let request = self.session.send(input);
+        tokio::pin!(request);
+        let reply = loop {
+            tokio::select! {
+                biased;
+                item = self.outbox.recv() => match item {
+                    Some(Outgoing::Data(chunks)) => self.write_chunks(&chunks).await?,
+                    // The session has closed; its reply (if any) would say the same.
+                    Some(Outgoing::Close) | None => break None,
+                },
+                reply = &mut request => break reply.ok(),
+            }
+        };
+        self.write_queued().await?;
+        Ok(reply.unwrap_or(Reply {
+            read: ReadMode::Close,
+            timeout: None,
+        }))
+    }
+
+    /// Waits for client bytes, queued output, or the inactivity timeout.
+    async fn wait_for_input(&mut self, limit: Option<Duration>) -> Result<Wait, ConnError> {
+        let deadline = limit.map(|d| Instant::now() + d);
+        loop {
+            if self.read_buf.is_empty() && self.read_buf.capacity() > 4 * READ_CHUNK {
+                // A large command is done: give its memory back rather than keep it per connection.
+                self.read_buf = BytesMut::new();
+            }
+            self.read_buf.reserve(READ_CHUNK);
+            tokio::select! {
+                biased;
+                item = self.outbox.recv() => match item {
+                    Some(Outgoing::Data(chunks)) => self.write_chunks(&chunks).await?,
+                    Some(Outgoing::Close) | None => return Ok(Wait::Closed),
+                },
+                read = self.stream.read_buf(&mut self.read_buf) => {
+                    return Ok(if read? == 0 { Wait::Eof } else { Wait::Input });
+                }
+                _ = sleep_until(deadline) => return Ok(Wait::TimedOut),
+            }
+        }
+    }
+
+    /// Writes everything the session has queued so far (without waiting for more).
+    async fn write_queued(&mut self) -> Result<(), ConnError> {
+        while let Ok(item) = self.outbox.try_recv() {
+            if let Outgoing::Data(chunks) = item {
+                self.write_chunks(&chunks).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn write_chunks(&mut self, chunks: &[Bytes]) -> Result<(), ConnError> {
+        let write = async {
+            for chunk in chunks {
+                self.stream.write_all(chunk).await?;
+            }
+            self.stream.flush().await
+        };
+        timeout(WRITE_TIMEOUT, write)
+            .await
+            .map_err(|_| ConnError::WriteTimeout)??;
+        Ok(())
+    }
+
+    /// Flushes the outbox and closes cleanly (TLS close_notify, then FIN).
+    async fn finish(&mut self) -> Result<(), ConnError> {
+        self.write_queued().await?;
+        let _ = timeout(Duration::from_secs(5), self.stream.shutdown()).await;
+        Ok(())
+    }
+
+    /// RFC 9051 section 6.2.1: after the tagged OK, negotiate TLS. Anything the client sent
+    /// after STARTTLS in plaintext is discarded, so it cannot be injected into the TLS session.
+    async fn start_tls(&mut self) -> Result<ClientInput, ConnError> {
+        self.write_queued().await?;
+        self.read_buf.clear();
+        let acceptor = self
+            .starttls
+            .take()
+            .ok_or_else(|| ConnError::Handshake("STARTTLS not offered".into()))?;
+        let Stream::Plain(tcp) = std::mem::replace(&mut self.stream, Stream::Upgrading) else {
+            return Err(ConnError::Handshake(
+                "STARTTLS on a stream that is not plain TCP".into(),
+            ));
+        };
+        let tls = timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp))
+            .await
+            .map_err(|_| ConnError::Handshake("timed out".into()))?
+            .map_err(|e| ConnError::Handshake(e.to_string()))?;
+        self.stream = Stream::Tls(Box::new(tls));
+        tracing::debug!(version = ?self.stream.tls_version(), "STARTTLS negotiated");
+        Ok(ClientInput::TlsEstablished)
+    }
+}
+
+enum Wait {
+    Input,
+    /// The session closed the connection.
+    Closed,
+    /// The client closed the connection.
+    Eof,
+    TimedOut,
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}

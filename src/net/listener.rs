@@ -1,0 +1,208 @@
+//! Accept loops: one per configured listener, spreading connections over the arbiters.
+//!
+//! Limits are checked here, before any session exists: a refused connection gets a
+//! `* BYE` greeting (RFC 9051 section 3, transition 3) and is closed.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::{Actor, ArbiterHandle};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+use super::conn::{Connection, HANDSHAKE_TIMEOUT};
+use super::limiter::{Limiter, Permit};
+use super::stream::Stream;
+use crate::config::{ListenerConfig, ListenerTls};
+use crate::session::messages::{Outbox, ReadMode, Reply};
+use crate::session::{ConnectionInfo, Session};
+use crate::shared::Shared;
+
+/// Everything an accept loop needs.
+#[derive(Clone)]
+pub struct Accepting {
+    pub shared: Arc<Shared>,
+    pub arbiters: Arc<Vec<ArbiterHandle>>,
+    pub tls: TlsAcceptor,
+    pub limiter: Arc<Limiter>,
+    next_arbiter: Arc<AtomicUsize>,
+}
+
+impl Accepting {
+    pub fn new(
+        shared: Arc<Shared>,
+        arbiters: Vec<ArbiterHandle>,
+        tls: TlsAcceptor,
+        limiter: Arc<Limiter>,
+    ) -> Self {
+        Accepting {
+            shared,
+            arbiters: Arc::new(arbiters),
+            tls,
+            limiter,
+            next_arbiter: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    fn pick_arbiter(&self) -> &ArbiterHandle {
+        let i = self.next_arbiter.fetch_add(1, Ordering::Relaxed) % self.arbiters.len();
+        &self.arbiters[i]
+    }
+}
+
+/// Accepts until `stop` turns true.
+pub async fn accept_loop(
+    listener: TcpListener,
+    config: ListenerConfig,
+    accepting: Accepting,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut backoff = Duration::from_millis(10);
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (tcp, peer) = match accepted {
+            Ok(a) => {
+                backoff = Duration::from_millis(10);
+                a
+            }
+            Err(e) => {
+                // Out of file descriptors and the like: wait rather than spin.
+                tracing::warn!(error = %e, listener = %config.address, "accept failed");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let permit = match accepting.limiter.try_acquire(peer.ip()) {
+            Ok(p) => p,
+            Err(refusal) => {
+                tracing::info!(%peer, reason = refusal.text(), "connection refused");
+                actix_rt::spawn(refuse(
+                    tcp,
+                    config.tls,
+                    accepting.tls.clone(),
+                    refusal.text(),
+                ));
+                continue;
+            }
+        };
+        let std = match tcp.into_std() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot hand connection to a worker");
+                continue;
+            }
+        };
+        let (accepting2, config2) = (accepting.clone(), config.clone());
+        accepting.pick_arbiter().spawn(async move {
+            match TcpStream::from_std(std) {
+                Ok(tcp) => serve(tcp, peer, permit, config2, accepting2).await,
+                Err(e) => tracing::warn!(error = %e, "cannot register connection on worker"),
+            }
+        });
+    }
+    tracing::info!(listener = %config.address, "stopped accepting");
+}
+
+/// Greets with `* BYE reason` and closes (transition 3).
+async fn refuse(tcp: TcpStream, kind: ListenerTls, tls: TlsAcceptor, reason: &'static str) {
+    let line = format!("* BYE {reason}\r\n");
+    let result = async {
+        match kind {
+            ListenerTls::Implicit => {
+                let mut s = tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(tcp)).await??;
+                s.write_all(line.as_bytes()).await?;
+                s.shutdown().await
+            }
+            ListenerTls::Starttls | ListenerTls::None => {
+                let mut tcp = tcp;
+                tcp.write_all(line.as_bytes()).await?;
+                tcp.shutdown().await
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(10), result).await;
+}
+
+/// Runs one accepted connection on the current arbiter.
+async fn serve(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    permit: Permit,
+    config: ListenerConfig,
+    accepting: Accepting,
+) {
+    let shared = accepting.shared.clone();
+    if shared.is_draining() {
+        return refuse(
+            tcp,
+            config.tls,
+            accepting.tls.clone(),
+            "Server is shutting down, try another node",
+        )
+        .await;
+    }
+    let stream = match config.tls {
+        ListenerTls::Implicit => {
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, accepting.tls.accept(tcp)).await {
+                Ok(Ok(tls)) => Stream::Tls(Box::new(tls)),
+                Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
+            }
+        }
+        ListenerTls::Starttls | ListenerTls::None => Stream::Plain(tcp),
+    };
+    let preauth = match &config.preauth_user {
+        Some(user) => match shared.auth.preauthenticated(user) {
+            Ok(proof) => Some(proof),
+            Err(e) => {
+                tracing::error!(user, error = %e, "pre-authenticated listener names an unknown user");
+                return;
+            }
+        },
+        None => None,
+    };
+    let info = ConnectionInfo {
+        id: shared.next_session_id(),
+        peer: Some(peer),
+        tls: stream.is_tls(),
+        starttls_available: config.tls == ListenerTls::Starttls,
+    };
+    let starttls = info.starttls_available.then(|| accepting.tls.clone());
+    run_session(stream, info, preauth, starttls, shared).await;
+    drop(permit);
+}
+
+/// Starts a Session actor on the current arbiter and runs its I/O task until it closes.
+pub async fn run_session(
+    stream: Stream,
+    info: ConnectionInfo,
+    preauth: Option<crate::auth::LoginVerified>,
+    starttls: Option<TlsAcceptor>,
+    shared: Arc<Shared>,
+) {
+    let limits = shared.config.limits.clone();
+    let first_timeout = if preauth.is_some() {
+        limits.timeout_authenticated_secs
+    } else {
+        limits.timeout_unauthenticated_secs
+    };
+    let (outbox, queue) = Outbox::new();
+    let session = Session::new(info, shared, outbox, preauth).start();
+    let decoder = roost_proto::CommandDecoder::new(limits.protocol_limits());
+    let first = Reply {
+        read: ReadMode::Command,
+        timeout: Some(Duration::from_secs(first_timeout)),
+    };
+    Connection::new(stream, decoder, session, queue, starttls)
+        .run(first)
+        .await;
+}

@@ -1,0 +1,168 @@
+//! Wiring of a running node: listeners, arbiters, supervisor, signals and graceful shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::{Actor, Arbiter};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::auth::Authenticator;
+use crate::config::Config;
+use crate::net::limiter::Limiter;
+use crate::net::listener::{accept_loop, run_session, Accepting};
+use crate::net::stream::Stream;
+use crate::net::tls;
+use crate::session::ConnectionInfo;
+use crate::shared::Shared;
+use crate::supervisor::{BeginShutdown, Supervisor};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("TLS: {0}")]
+    Tls(#[from] tls::TlsError),
+    #[error("users: {0}")]
+    Users(String),
+    #[error("signal handling: {0}")]
+    Signal(std::io::Error),
+}
+
+fn prepare(config: &Config) -> Result<Authenticator, ServeError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServeError::DataDir {
+        path: config.data_dir.clone(),
+        source,
+    })?;
+    let users_file = config.users_file();
+    if config.auth.create_demo_user {
+        if let Some(password) = crate::auth::ensure_demo_user(&users_file) {
+            // Printed once, on the terminal of whoever started the server for the first time.
+            eprintln!(
+                "roost: created user 'demo' with password '{password}' in {}",
+                users_file.display()
+            );
+        }
+    }
+    Ok(Authenticator::new(users_file, config.auth.throttle.clone()))
+}
+
+/// Runs a node until SIGTERM or SIGINT, then drains and returns.
+///
+/// # Errors
+/// When the data directory, users file, certificate or a listening socket cannot be set up.
+pub fn serve(config: Config) -> Result<(), ServeError> {
+    let auth = prepare(&config)?;
+    let tls_files = tls::load_or_generate(config.tls.files.as_ref(), &config.data_dir)?;
+    let system = actix_rt::System::new();
+    system.block_on(async move {
+        let resolver = tls::CertResolver::load(&tls_files)?;
+        resolver.spawn_reloader(Duration::from_secs(config.tls.reload_interval_secs.max(1)));
+        let acceptor = tls::acceptor(resolver)?;
+
+        let mut listeners = Vec::new();
+        for l in &config.listeners {
+            let socket = TcpListener::bind(l.address)
+                .await
+                .map_err(|source| ServeError::Bind {
+                    address: l.address,
+                    source,
+                })?;
+            let address = socket.local_addr().unwrap_or(l.address);
+            tracing::info!(%address, tls = ?l.tls, preauth = l.preauth_user.is_some(), "listening");
+            listeners.push((socket, l.clone()));
+        }
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let arbiters: Vec<Arbiter> = (0..workers).map(|_| Arbiter::new()).collect();
+        let supervisor = Supervisor::new().start();
+        let limiter = Limiter::new(
+            config.limits.max_connections,
+            config.limits.max_connections_per_ip,
+        );
+        let drain_timeout = config.limits.drain_timeout();
+        let shared = Arc::new(Shared::new(config, auth, supervisor.clone()));
+        let accepting = Accepting::new(
+            shared.clone(),
+            arbiters.iter().map(Arbiter::handle).collect(),
+            acceptor,
+            limiter,
+        );
+        let (stop_tx, stop_rx) = watch::channel(false);
+        for (socket, l) in listeners {
+            actix_rt::spawn(accept_loop(socket, l, accepting.clone(), stop_rx.clone()));
+        }
+        tracing::info!(node = %shared.config.node_id, workers, "roost is ready");
+
+        wait_for_signal().await.map_err(ServeError::Signal)?;
+        tracing::info!("signal received: draining");
+        shared.begin_draining();
+        let _ = stop_tx.send(true);
+        let left = supervisor
+            .send(BeginShutdown {
+                timeout: drain_timeout,
+            })
+            .await
+            .unwrap_or(0);
+        if left > 0 {
+            tracing::warn!(
+                sessions = left,
+                "drain timeout passed; closing the remaining sessions"
+            );
+        } else {
+            tracing::info!("all sessions closed");
+        }
+        for a in &arbiters {
+            a.stop();
+        }
+        Ok(())
+    })
+}
+
+async fn wait_for_signal() -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}
+
+/// `roost imap --user NAME`: one pre-authenticated session over stdin and stdout, as run by
+/// mutt's or mbsync's `Tunnel` over ssh.
+///
+/// # Errors
+/// When the user does not exist or the data directory cannot be used.
+pub fn serve_stdio(config: Config, user: &str) -> Result<(), ServeError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServeError::DataDir {
+        path: config.data_dir.clone(),
+        source,
+    })?;
+    let auth = Authenticator::new(config.users_file(), config.auth.throttle.clone());
+    let proof = auth
+        .preauthenticated(user)
+        .map_err(|e| ServeError::Users(format!("{user}: {e}")))?;
+    let system = actix_rt::System::new();
+    system.block_on(async move {
+        let supervisor = Supervisor::new().start();
+        let shared = Arc::new(Shared::new(config, auth, supervisor));
+        let stream = Stream::Stdio(tokio::io::join(tokio::io::stdin(), tokio::io::stdout()));
+        let info = ConnectionInfo {
+            id: shared.next_session_id(),
+            peer: None,
+            tls: false,
+            starttls_available: false,
+        };
+        run_session(stream, info, Some(proof), None, shared).await;
+        Ok(())
+    })
+}

@@ -1,0 +1,79 @@
+//! CAPABILITY, NOOP, LOGOUT, ID (RFC 9051 section 6.1, RFC 2971) and ENABLE (section 6.3.1).
+
+use actix::Context;
+use roost_proto::{Atom, Data, Response, Status, Tag};
+
+use super::messages::ReadMode;
+use super::Session;
+
+/// The longest ID value logged from a client, so a hostile ID cannot flood the log.
+const ID_VALUE_LOG_LIMIT: usize = 128;
+
+impl Session {
+    /// RFC 9051 section 6.1.1.
+    pub(super) fn handle_capability(&mut self, tag: Tag) -> ReadMode {
+        let caps = self.capabilities();
+        self.write(Response::Data(Data::Capability(caps)));
+        self.write_status(Status::ok(tag, None, "CAPABILITY completed"));
+        ReadMode::Command
+    }
+
+    /// RFC 9051 section 6.1.2. Pending updates go out with it once mailboxes exist.
+    pub(super) fn handle_noop(&mut self, tag: Tag) -> ReadMode {
+        self.write_status(Status::ok(tag, None, "NOOP completed"));
+        ReadMode::Command
+    }
+
+    /// RFC 9051 section 6.1.3: `* BYE`, then the tagged OK, then close.
+    pub(super) fn handle_logout(&mut self, tag: Tag, ctx: &mut Context<Self>) -> ReadMode {
+        self.write_status(Status::bye(None, "Logging out"));
+        self.write_status(Status::ok(tag, None, "LOGOUT completed"));
+        self.close(ctx).read
+    }
+
+    /// RFC 2971: log what the client says about itself and answer with our name and version.
+    pub(super) fn handle_id(
+        &mut self,
+        tag: Tag,
+        params: Option<roost_proto::IdParams>,
+    ) -> ReadMode {
+        let shown: Vec<String> = params
+            .iter()
+            .flatten()
+            .map(|(k, v)| {
+                let v = v
+                    .as_deref()
+                    .map(String::from_utf8_lossy)
+                    .unwrap_or_default();
+                let v: String = v.chars().take(ID_VALUE_LOG_LIMIT).collect();
+                format!("{}={v}", String::from_utf8_lossy(k))
+            })
+            .collect();
+        tracing::info!(client_id = %shown.join(" "), "client identified itself");
+        let ours = vec![
+            ("name".to_owned(), Some("Roost".to_owned())),
+            (
+                "version".to_owned(),
+                Some(env!("CARGO_PKG_VERSION").to_owned()),
+            ),
+        ];
+        self.write(Response::Data(Data::Id(Some(ours))));
+        self.write_status(Status::ok(tag, None, "ID completed"));
+        ReadMode::Command
+    }
+
+    /// RFC 9051 section 6.3.1: enable what we know, ignore the rest (clients send ENABLE
+    /// blindly), and list only what was actually turned on.
+    pub(super) fn handle_enable(&mut self, tag: Tag, requested: &[Atom]) -> ReadMode {
+        let mut enabled = Vec::new();
+        for cap in requested {
+            if cap.eq_ignore_case("IMAP4rev2") {
+                self.rev2 = true;
+                enabled.push(cap.clone());
+            }
+        }
+        self.write(Response::Data(Data::Enabled(enabled)));
+        self.write_status(Status::ok(tag, None, "ENABLE completed"));
+        ReadMode::Command
+    }
+}

@@ -1,0 +1,85 @@
+//! The CAPABILITY list, which depends on the connection's TLS and login state
+//! (RFC 9051 sections 6.1.1 and 7.2.2).
+
+use roost_proto::Atom;
+
+/// What the capability list depends on.
+#[derive(Debug, Clone, Copy)]
+pub struct CapabilityContext {
+    pub authenticated: bool,
+    /// TLS is active on the connection.
+    pub tls: bool,
+    /// STARTTLS can be offered (a plain connection on a STARTTLS listener).
+    pub starttls_available: bool,
+    /// LOGIN and AUTHENTICATE are allowed now (TLS, loopback or `allow_plaintext`).
+    pub login_allowed: bool,
+}
+
+/// Extensions Roost implements and advertises in every state.
+const ALWAYS: &[&str] = &[
+    "IMAP4rev1",
+    "IMAP4rev2",
+    "ID",
+    "ENABLE",
+    "IDLE",
+    "LITERAL+",
+    "SASL-IR",
+];
+
+pub fn capabilities(ctx: CapabilityContext) -> Vec<Atom> {
+    let mut caps: Vec<String> = ALWAYS.iter().map(|c| (*c).to_owned()).collect();
+    if !ctx.authenticated {
+        if ctx.starttls_available && !ctx.tls {
+            caps.push("STARTTLS".into());
+        }
+        if ctx.login_allowed {
+            caps.extend(
+                crate::auth::sasl::MECHANISMS
+                    .iter()
+                    .map(|m| format!("AUTH={m}")),
+            );
+        } else {
+            caps.push("LOGINDISABLED".into());
+        }
+    }
+    caps.into_iter().filter_map(|c| Atom::new(c).ok()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(ctx: CapabilityContext) -> Vec<String> {
+        capabilities(ctx)
+            .iter()
+            .map(|a| a.as_str().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn plaintext_remote_connection_offers_starttls_and_disables_login() {
+        let caps = names(CapabilityContext {
+            authenticated: false,
+            tls: false,
+            starttls_available: true,
+            login_allowed: false,
+        });
+        assert!(caps.contains(&"STARTTLS".into()));
+        assert!(caps.contains(&"LOGINDISABLED".into()));
+        assert!(!caps.iter().any(|c| c.starts_with("AUTH=")));
+    }
+
+    #[test]
+    fn after_login_no_auth_mechanisms_or_starttls_are_listed() {
+        let caps = names(CapabilityContext {
+            authenticated: true,
+            tls: true,
+            starttls_available: false,
+            login_allowed: true,
+        });
+        assert!(caps.starts_with(&["IMAP4rev1".into(), "IMAP4rev2".into()]));
+        assert!(!caps
+            .iter()
+            .any(|c| c.starts_with("AUTH=") || c == "STARTTLS" || c == "LOGINDISABLED"));
+    }
+}

@@ -1,0 +1,196 @@
+//! STARTTLS, LOGIN and AUTHENTICATE (RFC 9051 sections 6.2.1–6.2.3, RFC 4959 SASL-IR):
+//! transition (4) from Not Authenticated to Authenticated.
+
+use actix::{ActorFutureExt, Context, WrapFuture};
+use roost_proto::decode::SaslLine;
+use roost_proto::{Atom, Code, Continue, Response, Secret, Status, Tag};
+
+use super::messages::{ReadMode, Reply};
+use super::state::State;
+use super::{ready, Pending, Session};
+use crate::auth::sasl::{SaslExchange, SaslStep};
+use crate::auth::{AuthError, LoginVerified};
+use actix::ResponseActFuture;
+
+impl Session {
+    /// RFC 9051 section 6.2.1. The I/O task performs the handshake after writing the OK and
+    /// discards anything the client pipelined in plaintext behind the command.
+    pub(super) fn handle_starttls(&mut self, tag: Tag) -> ReadMode {
+        if self.info.tls {
+            self.write_status(Status::bad(tag, None, "TLS is already active"));
+            return ReadMode::Command;
+        }
+        if !self.info.starttls_available {
+            self.write_status(Status::bad(
+                tag,
+                None,
+                "STARTTLS is not offered on this port",
+            ));
+            return ReadMode::Command;
+        }
+        self.write_status(Status::ok(tag, None, "Begin TLS negotiation now"));
+        ReadMode::StartTls
+    }
+
+    /// Refuses a login attempt over plaintext from a remote address (LOGINDISABLED).
+    fn refuse_plaintext(&mut self, tag: Tag) -> Option<ResponseActFuture<Self, Reply>> {
+        if self.login_allowed() {
+            return None;
+        }
+        self.write_status(Status::no(
+            tag,
+            Some(Code::PrivacyRequired),
+            "Plaintext login is disabled: use STARTTLS or the implicit TLS port first",
+        ));
+        Some(Box::pin(actix::fut::ready(self.reply(ReadMode::Command))))
+    }
+
+    /// RFC 9051 section 6.2.3.
+    pub(super) fn handle_login(
+        &mut self,
+        tag: Tag,
+        username: Vec<u8>,
+        password: Secret<Vec<u8>>,
+    ) -> ResponseActFuture<Self, Reply> {
+        if let Some(refused) = self.refuse_plaintext(tag.clone()) {
+            return refused;
+        }
+        // A user name that is not UTF-8 cannot exist; it still goes through the same
+        // password check so the answer takes as long as any other failure.
+        let username = String::from_utf8_lossy(&username).into_owned();
+        self.verify(tag, username, password)
+    }
+
+    /// RFC 9051 section 6.2.2, with the SASL-IR initial response.
+    pub(super) fn handle_authenticate(
+        &mut self,
+        tag: Tag,
+        mechanism: &Atom,
+        initial_response: Option<Secret<Vec<u8>>>,
+    ) -> ResponseActFuture<Self, Reply> {
+        if let Some(refused) = self.refuse_plaintext(tag.clone()) {
+            return refused;
+        }
+        let Some(exchange) = SaslExchange::new(mechanism.as_str()) else {
+            self.write_status(Status::no(
+                tag,
+                None,
+                format!("unsupported authentication mechanism {mechanism}"),
+            ));
+            return ready(self.reply(ReadMode::Command));
+        };
+        self.sasl_step(
+            tag,
+            exchange,
+            initial_response.as_ref().map(|r| r.expose().as_slice()),
+        )
+    }
+
+    /// A line of the AUTHENTICATE exchange arrived.
+    pub(super) fn handle_sasl_line(
+        &mut self,
+        line: SaslLine,
+        ctx: &mut Context<Self>,
+    ) -> ResponseActFuture<Self, Reply> {
+        let Pending::Sasl { tag, exchange } = std::mem::replace(&mut self.pending, Pending::None)
+        else {
+            return ready(self.finish(ctx, ReadMode::Command));
+        };
+        match line {
+            SaslLine::Response(bytes) => self.sasl_step(tag, exchange, Some(bytes.expose())),
+            SaslLine::Cancel => {
+                self.write_status(Status::bad(tag, None, "AUTHENTICATE cancelled"));
+                ready(self.finish(ctx, ReadMode::Command))
+            }
+            SaslLine::Bad(reason) => {
+                self.write_status(Status::bad(tag, None, reason));
+                ready(self.finish(ctx, ReadMode::Command))
+            }
+            SaslLine::Incomplete => {
+                self.pending = Pending::Sasl { tag, exchange };
+                ready(self.reply(ReadMode::SaslLine))
+            }
+        }
+    }
+
+    fn sasl_step(
+        &mut self,
+        tag: Tag,
+        mut exchange: SaslExchange,
+        response: Option<&[u8]>,
+    ) -> ResponseActFuture<Self, Reply> {
+        match exchange.step(response) {
+            SaslStep::Challenge(challenge) => {
+                self.write(Response::Continue(Continue::Base64(challenge)));
+                self.pending = Pending::Sasl { tag, exchange };
+                ready(self.reply(ReadMode::SaslLine))
+            }
+            SaslStep::Done(credentials) => {
+                self.verify(tag, credentials.username, credentials.password)
+            }
+            SaslStep::Failed(reason) => {
+                self.write_status(Status::no(tag, Some(Code::AuthenticationFailed), reason));
+                ready(self.reply(ReadMode::Command))
+            }
+        }
+    }
+
+    /// Checks the password off the actor thread and completes the command.
+    fn verify(
+        &mut self,
+        tag: Tag,
+        username: String,
+        password: Secret<Vec<u8>>,
+    ) -> ResponseActFuture<Self, Reply> {
+        self.busy = true;
+        let shared = self.shared.clone();
+        let peer = self
+            .info
+            .peer
+            .map_or(std::net::Ipv4Addr::LOCALHOST.into(), |p| p.ip());
+        let check = async move { shared.auth.login(&username, password.expose(), peer).await };
+        Box::pin(
+            check
+                .into_actor(self)
+                .map(move |result, session, ctx| session.complete_login(tag, result, ctx)),
+        )
+    }
+
+    fn complete_login(
+        &mut self,
+        tag: Tag,
+        result: Result<LoginVerified, AuthError>,
+        ctx: &mut Context<Self>,
+    ) -> Reply {
+        match result {
+            Ok(proof) if matches!(self.state, State::NotAuthenticated { .. }) => {
+                self.span.record("user", proof.user());
+                tracing::info!(parent: &self.span, user = proof.user(), "logged in");
+                self.state = std::mem::replace(&mut self.state, State::Logout).authenticate(proof);
+                let caps = Some(Code::Capability(self.capabilities()));
+                self.write_status(Status::ok(tag, caps, "Logged in"));
+            }
+            Ok(_) => self.write_status(Status::bad(tag, None, "already authenticated")),
+            Err(AuthError::Failed) => {
+                if let State::NotAuthenticated { auth_failures } = &mut self.state {
+                    *auth_failures += 1;
+                }
+                tracing::info!(parent: &self.span, "authentication failed");
+                self.write_status(Status::no(
+                    tag,
+                    Some(Code::AuthenticationFailed),
+                    "Authentication failed",
+                ));
+            }
+            Err(AuthError::Unavailable(why)) => {
+                tracing::error!(parent: &self.span, error = %why, "user database unavailable");
+                self.write_status(Status::no(
+                    tag,
+                    Some(Code::Unavailable),
+                    "Authentication is temporarily unavailable, try again later",
+                ));
+            }
+        }
+        self.finish(ctx, ReadMode::Command)
+    }
+}

@@ -1,0 +1,412 @@
+//! The Session actor: one per connection, the state machine of RFC 9051 section 3.
+//!
+//! It never touches a socket. The connection's I/O task sends it decoded input
+//! ([`ClientInput`]) and writes what it puts in its [`Outbox`]; the supervisor sends it
+//! [`Shutdown`]. Handlers for command groups live in sibling modules (`any_state`, `login`,
+//! `idle`) and push their responses through [`Session::write`].
+
+mod any_state;
+pub mod capability;
+mod gate;
+mod idle;
+mod login;
+pub mod messages;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use roost_proto::encode::{write_response, EncodeContext, Output};
+use roost_proto::{
+    Code, Command, CommandBody, Continue, DecodeErrorKind, NameEncoding, Response, Status, Tag,
+};
+use tracing::Span;
+
+use self::capability::CapabilityContext;
+use self::messages::{ClientInput, Disconnected, Outbox, Outgoing, ReadMode, Reply, Shutdown};
+use self::state::State;
+use crate::shared::Shared;
+use crate::supervisor::{Register, Unregister};
+
+/// What the connection is, as far as the session needs to know.
+#[derive(Debug, Clone)]
+pub struct ConnectionInfo {
+    pub id: u64,
+    /// `None` for a session over stdin/stdout (`roost imap`).
+    pub peer: Option<SocketAddr>,
+    pub tls: bool,
+    /// A plain connection on a listener that offers STARTTLS.
+    pub starttls_available: bool,
+}
+
+impl ConnectionInfo {
+    /// stdin/stdout, or a loopback peer.
+    fn is_local(&self) -> bool {
+        self.peer.is_none_or(|p| p.ip().is_loopback())
+    }
+}
+
+/// A command that is waiting for more input from the client.
+enum Pending {
+    None,
+    /// AUTHENTICATE in progress: the next line is a SASL response.
+    Sasl {
+        tag: Tag,
+        exchange: crate::auth::sasl::SaslExchange,
+    },
+    /// IDLE in progress: the next line must be `DONE`.
+    Idle {
+        tag: Tag,
+        keepalive: SpawnHandle,
+    },
+}
+
+pub struct Session {
+    info: ConnectionInfo,
+    state: State,
+    shared: Arc<Shared>,
+    out: Outbox,
+    span: Span,
+    command_span: Option<Span>,
+    /// IMAP4rev2 enabled with `ENABLE IMAP4rev2`; otherwise IMAP4rev1 rules apply.
+    rev2: bool,
+    pending: Pending,
+    /// A command is running asynchronously (e.g. a password check).
+    busy: bool,
+    /// Shutdown arrived while busy: say BYE as soon as the command completes.
+    shutdown_requested: bool,
+    bad_commands: u32,
+    /// The outbox overflowed or its reader is gone: stop at the next opportunity.
+    broken: bool,
+}
+
+impl Session {
+    /// A session that greets with `* OK` (or `* PREAUTH` when `preauth` proves a user).
+    pub fn new(
+        info: ConnectionInfo,
+        shared: Arc<Shared>,
+        out: Outbox,
+        preauth: Option<crate::auth::LoginVerified>,
+    ) -> Session {
+        let span = tracing::info_span!(
+            "imap.session",
+            session = info.id,
+            peer = %info.peer.map_or_else(|| "stdio".to_owned(), |p| p.to_string()),
+            tls = info.tls,
+            node = %shared.config.node_id,
+            user = tracing::field::Empty,
+        );
+        let state = match preauth {
+            Some(proof) => {
+                span.record("user", proof.user());
+                State::NotAuthenticated { auth_failures: 0 }.authenticate(proof)
+            }
+            None => State::NotAuthenticated { auth_failures: 0 },
+        };
+        Session {
+            info,
+            state,
+            shared,
+            out,
+            span,
+            command_span: None,
+            rev2: false,
+            pending: Pending::None,
+            busy: false,
+            shutdown_requested: false,
+            bad_commands: 0,
+            broken: false,
+        }
+    }
+
+    fn encode_context(&self) -> EncodeContext {
+        if self.rev2 {
+            EncodeContext {
+                names: NameEncoding::Utf8,
+                utf8_quoted: true,
+            }
+        } else {
+            EncodeContext {
+                names: NameEncoding::ModifiedUtf7,
+                utf8_quoted: false,
+            }
+        }
+    }
+
+    /// Queues a response for the client.
+    fn write(&mut self, response: Response) {
+        if let (Response::Status(Status::Tagged { kind, .. }), Some(span)) =
+            (&response, &self.command_span)
+        {
+            span.record("status", tracing::field::debug(kind));
+        }
+        let mut out = Output::new();
+        write_response(&response, &self.encode_context(), &mut out);
+        if self.out.send(Outgoing::Data(out.into_chunks())).is_err() {
+            self.broken = true;
+        }
+    }
+
+    fn write_status(&mut self, status: Status) {
+        self.write(Response::Status(status));
+    }
+
+    fn write_continue(&mut self, text: &str) {
+        self.write(Response::Continue(Continue::Text {
+            code: None,
+            text: text.to_owned(),
+        }));
+    }
+
+    /// Ends the connection: the I/O task flushes what is queued, closes TLS and the socket,
+    /// then reports [`Disconnected`], which stops the actor. Staying alive until then keeps the
+    /// session registered, so a drain waits until the close_notify has been sent.
+    fn close(&mut self, ctx: &mut Context<Self>) -> Reply {
+        self.state = std::mem::replace(&mut self.state, State::Logout).logout();
+        if self.out.send(Outgoing::Close).is_err() {
+            // Nobody drains the queue: stopping drops it, which ends the I/O task too.
+            ctx.stop();
+        }
+        Reply {
+            read: ReadMode::Close,
+            timeout: None,
+        }
+    }
+
+    fn bye(&mut self, ctx: &mut Context<Self>, text: &str) -> Reply {
+        self.write_status(Status::bye(None, text));
+        self.close(ctx)
+    }
+
+    fn capability_context(&self) -> CapabilityContext {
+        CapabilityContext {
+            authenticated: self.state.account().is_some(),
+            tls: self.info.tls,
+            starttls_available: self.info.starttls_available,
+            login_allowed: self.login_allowed(),
+        }
+    }
+
+    fn capabilities(&self) -> Vec<roost_proto::Atom> {
+        capability::capabilities(self.capability_context())
+    }
+
+    /// LOGIN and AUTHENTICATE need TLS, a loopback peer, or the operator's permission.
+    fn login_allowed(&self) -> bool {
+        let auth = &self.shared.config.auth;
+        self.info.tls || (auth.loopback_is_secure && self.info.is_local()) || auth.allow_plaintext
+    }
+
+    /// How the I/O task reads next, with the inactivity timeout for the current state.
+    fn reply(&self, read: ReadMode) -> Reply {
+        let limits = &self.shared.config.limits;
+        let timeout = match (&self.pending, &self.state) {
+            (Pending::Idle { .. }, _) => None,
+            (_, State::NotAuthenticated { .. }) => Some(limits.timeout_unauthenticated_secs),
+            _ => Some(limits.timeout_authenticated_secs),
+        };
+        Reply {
+            read,
+            timeout: timeout.map(Duration::from_secs),
+        }
+    }
+
+    /// The reply after a command finished: honours a shutdown that arrived meanwhile and a
+    /// broken outbox.
+    fn finish(&mut self, ctx: &mut Context<Self>, read: ReadMode) -> Reply {
+        self.busy = false;
+        self.command_span = None;
+        if self.broken {
+            return self.close(ctx);
+        }
+        if self.shutdown_requested && read != ReadMode::Close {
+            return self.bye(ctx, "Server shutting down");
+        }
+        self.reply(read)
+    }
+
+    fn handle_command(
+        &mut self,
+        command: Command,
+        ctx: &mut Context<Self>,
+    ) -> ResponseActFuture<Self, Reply> {
+        let Command { tag, body } = command;
+        let span = tracing::info_span!(
+            parent: &self.span, "imap.command",
+            name = body.name(), tag = %tag, status = tracing::field::Empty,
+        );
+        self.command_span = Some(span.clone());
+        let _entered = span.enter();
+        if let Err(reason) = gate::check(&self.state, &body) {
+            self.write_status(Status::bad(tag, None, reason));
+            return ready(self.after_bad(ctx));
+        }
+        use CommandBody as C;
+        let outcome = match body {
+            C::Capability => self.handle_capability(tag),
+            C::Noop => self.handle_noop(tag),
+            C::Logout => self.handle_logout(tag, ctx),
+            C::Id { params } => self.handle_id(tag, params),
+            C::Enable { capabilities } => self.handle_enable(tag, &capabilities),
+            C::StartTls => self.handle_starttls(tag),
+            C::Login { username, password } => return self.handle_login(tag, username, password),
+            C::Authenticate {
+                mechanism,
+                initial_response,
+            } => return self.handle_authenticate(tag, &mechanism, initial_response),
+            C::Idle => self.handle_idle(tag, ctx),
+            C::Select { .. }
+            | C::Examine { .. }
+            | C::Create { .. }
+            | C::Delete { .. }
+            | C::Rename { .. }
+            | C::Subscribe { .. }
+            | C::Unsubscribe { .. }
+            | C::List(_)
+            | C::Lsub { .. }
+            | C::Namespace
+            | C::Status { .. }
+            | C::Append { .. }
+            | C::Compress { .. }
+            | C::GetQuota { .. }
+            | C::GetQuotaRoot { .. }
+            | C::SetQuota { .. }
+            | C::Check
+            | C::Close
+            | C::Unselect
+            | C::Expunge
+            | C::UidExpunge { .. }
+            | C::Search(_)
+            | C::Fetch { .. }
+            | C::Store { .. }
+            | C::Copy { .. }
+            | C::Move { .. } => {
+                // The mail store is the next piece of work; until then these commands are
+                // refused honestly rather than faked.
+                let name = body.name();
+                self.write_status(Status::no(
+                    tag,
+                    Some(Code::Cannot),
+                    format!("{name} is not available on this server yet"),
+                ));
+                ReadMode::Command
+            }
+        };
+        ready(self.finish(ctx, outcome))
+    }
+
+    /// Answers input that could not be decoded.
+    fn handle_invalid(
+        &mut self,
+        error: roost_proto::DecodeError,
+        ctx: &mut Context<Self>,
+    ) -> Reply {
+        let code =
+            matches!(error.kind, DecodeErrorKind::LiteralTooBig { .. }).then_some(Code::TooBig);
+        let status = match error.tag {
+            Some(tag) => Status::bad(tag, code, error.reason),
+            None => Status::untagged(roost_proto::StatusKind::Bad, code, error.reason),
+        };
+        self.write_status(status);
+        self.after_bad(ctx)
+    }
+
+    /// Counts a BAD; too many before login end the connection (a client speaking another
+    /// protocol, or a scanner).
+    fn after_bad(&mut self, ctx: &mut Context<Self>) -> Reply {
+        self.bad_commands += 1;
+        let limit = self.shared.config.limits.max_bad_commands_unauthenticated;
+        if matches!(self.state, State::NotAuthenticated { .. }) && self.bad_commands >= limit {
+            return self.bye(ctx, "Too many invalid commands");
+        }
+        self.finish(ctx, ReadMode::Command)
+    }
+}
+
+/// A reply that is ready now.
+fn ready(reply: Reply) -> ResponseActFuture<Session, Reply> {
+    Box::pin(actix::fut::ready(reply))
+}
+
+impl Actor for Session {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.shared.supervisor.do_send(Register {
+            id: self.info.id,
+            session: ctx.address().recipient(),
+        });
+        let caps = Some(Code::Capability(self.capabilities()));
+        let greeting = match self.state.account() {
+            Some(account) => Status::PreAuth {
+                code: caps,
+                text: format!("Logged in as {}", account.user),
+            },
+            None => Status::untagged(
+                roost_proto::StatusKind::Ok,
+                caps,
+                "Roost IMAP4rev2 server ready",
+            ),
+        };
+        tracing::debug!(parent: &self.span, "session started");
+        self.write_status(greeting);
+    }
+
+    fn stopped(&mut self, _ctx: &mut Context<Self>) {
+        tracing::debug!(parent: &self.span, "session ended");
+        self.shared
+            .supervisor
+            .do_send(Unregister { id: self.info.id });
+    }
+}
+
+impl Handler<ClientInput> for Session {
+    type Result = ResponseActFuture<Self, Reply>;
+
+    fn handle(&mut self, input: ClientInput, ctx: &mut Context<Self>) -> Self::Result {
+        if matches!(self.state, State::Logout) {
+            return ready(Reply {
+                read: ReadMode::Close,
+                timeout: None,
+            });
+        }
+        match input {
+            ClientInput::Command(command) => self.handle_command(command, ctx),
+            ClientInput::Invalid(error) => ready(self.handle_invalid(error, ctx)),
+            ClientInput::Sasl(line) => self.handle_sasl_line(line, ctx),
+            ClientInput::Idle(line) => ready(self.handle_idle_line(line, ctx)),
+            ClientInput::TlsEstablished => {
+                self.info.tls = true;
+                self.span.record("tls", true);
+                ready(self.finish(ctx, ReadMode::Command))
+            }
+            ClientInput::InactivityTimeout => ready(self.bye(ctx, "Autologout; idle for too long")),
+        }
+    }
+}
+
+impl Handler<Shutdown> for Session {
+    type Result = ();
+
+    fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) {
+        if matches!(self.state, State::Logout) {
+            return; // Already closing.
+        }
+        if self.busy {
+            self.shutdown_requested = true;
+        } else {
+            self.bye(ctx, "Server shutting down");
+        }
+    }
+}
+
+impl Handler<Disconnected> for Session {
+    type Result = ();
+
+    fn handle(&mut self, _: Disconnected, ctx: &mut Context<Self>) {
+        self.state = std::mem::replace(&mut self.state, State::Logout).logout();
+        ctx.stop();
+    }
+}

@@ -1,0 +1,15 @@
+//! End-to-end tests: a real `roost` process, real TCP and TLS, raw IMAP bytes.
+//!
+//! One test binary with modules (links once); each module covers one area.
+
+#[path = "e2e/support.rs"]
+mod support;
+
+#[path = "e2e/bad_input.rs"]
+mod bad_input;
+#[path = "e2e/clients.rs"]
+mod clients;
+#[path = "e2e/shutdown.rs"]
+mod shutdown;
+#[path = "e2e/states.rs"]
+mod states;

@@ -1,0 +1,51 @@
+//! Independent IMAP clients (not our proto crate) log in over STARTTLS and implicit TLS.
+
+use std::process::Command;
+
+use crate::support::*;
+
+/// Python's imaplib: STARTTLS on the plain port, then implicit TLS, each verifying the
+/// server certificate, logging in and out.
+#[test]
+fn python_imaplib_logs_in_over_starttls_and_implicit_tls() {
+    let server = Server::start_with(|c| {
+        table(c, "auth").insert("loopback_is_secure".into(), false.into());
+    });
+    let script = format!(
+        r#"
+import imaplib, ssl
+ctx = ssl.create_default_context(cafile={cert:?})
+m = imaplib.IMAP4("localhost", {imap})
+assert "STARTTLS" in m.capabilities and "LOGINDISABLED" in m.capabilities, m.capabilities
+m.starttls(ssl_context=ctx)
+typ, data = m.login({user:?}, {password:?})
+assert typ == "OK", (typ, data)
+assert m.logout()[0] == "BYE"
+s = imaplib.IMAP4_SSL("localhost", {imaps}, ssl_context=ctx)
+assert "AUTH=PLAIN" in s.capabilities, s.capabilities
+typ, data = s.login({user:?}, {password:?})
+assert typ == "OK", (typ, data)
+typ, data = s.noop()
+assert typ == "OK"
+assert s.logout()[0] == "BYE"
+print("imaplib ok")
+"#,
+        cert = server.cert_path().display().to_string(),
+        imap = server.imap.port(),
+        imaps = server.imaps.port(),
+        user = USER,
+        password = PASSWORD,
+    );
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "imaplib failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imaplib ok"));
+}

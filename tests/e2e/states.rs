@@ -1,0 +1,342 @@
+//! RFC 9051 section 3: every greeting and transition, with the exact bytes on the wire.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+use crate::support::*;
+
+#[tokio::test]
+async fn greeting_1_ok_with_capabilities_leads_to_not_authenticated() {
+    let server = Server::start();
+    let mut c = Client::connect(server.imap).await;
+    assert_eq!(
+        c.line().await,
+        format!("* OK [CAPABILITY {GREETING_CAPS}] Roost IMAP4rev2 server ready\r\n")
+    );
+    // Not Authenticated: mailbox commands are refused with a reason, the state is unchanged.
+    assert_eq!(
+        c.command("a1", "SELECT INBOX").await,
+        ["a1 BAD SELECT is not valid before login: log in first\r\n"]
+    );
+    assert_eq!(c.command("a2", "NOOP").await, ["a2 OK NOOP completed\r\n"]);
+    c.login().await;
+}
+
+#[tokio::test]
+async fn greeting_2_preauth_on_a_trusted_listener_leads_to_authenticated() {
+    let server = Server::start_with(|c| {
+        let mut l = toml::Table::new();
+        l.insert("address".into(), "127.0.0.1:0".into());
+        l.insert("tls".into(), "none".into());
+        l.insert("preauth_user".into(), USER.into());
+        c.get_mut("listeners")
+            .unwrap()
+            .as_array_mut()
+            .unwrap()
+            .push(l.into());
+    });
+    let mut c = Client::connect(server.preauth[0]).await;
+    assert_eq!(
+        c.line().await,
+        format!("* PREAUTH [CAPABILITY {LOGGED_IN_CAPS}] Logged in as {USER}\r\n")
+    );
+    assert_eq!(
+        c.command("a1", "LOGIN x y").await,
+        ["a1 BAD LOGIN is not valid after login: already authenticated\r\n"]
+    );
+    assert_eq!(
+        c.command("a2", "ENABLE IMAP4rev2").await,
+        ["* ENABLED IMAP4rev2\r\n", "a2 OK ENABLE completed\r\n"]
+    );
+}
+
+#[tokio::test]
+async fn greeting_2_preauth_over_stdin_and_stdout_for_ssh_tunnels() {
+    let server = Server::start();
+    let mut child = tokio::process::Command::new(roost_bin())
+        .args(["imap", "--user", USER, "--config"])
+        .arg(&server.config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).await.unwrap();
+    assert_eq!(
+        line,
+        format!("* PREAUTH [CAPABILITY {LOGGED_IN_CAPS}] Logged in as {USER}\r\n")
+    );
+    stdin.write_all(b"t1 LOGOUT\r\n").await.unwrap();
+    let mut rest = String::new();
+    for _ in 0..2 {
+        stdout.read_line(&mut rest).await.unwrap();
+    }
+    assert_eq!(rest, "* BYE Logging out\r\nt1 OK LOGOUT completed\r\n");
+    let status = tokio::time::timeout(ANSWER_TIMEOUT, child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn stdio_session_for_an_unknown_user_is_refused() {
+    let server = Server::start();
+    let out = Command::new(roost_bin())
+        .args(["imap", "--user", "nobody", "--config"])
+        .arg(&server.config)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nobody"));
+}
+
+#[tokio::test]
+async fn greeting_3_bye_when_the_address_has_too_many_connections() {
+    let server = Server::start_with(|c| {
+        table(c, "limits").insert("max_connections_per_ip".into(), 2.into());
+    });
+    let mut first = Client::connect(server.imap).await;
+    let mut second = Client::connect(server.imap).await;
+    first.line().await;
+    second.line().await;
+    let mut third = Client::connect(server.imap).await;
+    assert_eq!(
+        third.line().await,
+        "* BYE Too many connections from your address\r\n"
+    );
+    third.expect_closed().await.unwrap();
+    // Closing one frees a slot.
+    first.command("x", "LOGOUT").await;
+    first.expect_closed().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut fourth = Client::connect(server.imap).await;
+    assert!(fourth.line().await.starts_with("* OK [CAPABILITY"));
+}
+
+#[tokio::test]
+async fn transition_4_login_returns_new_capabilities() {
+    let server = Server::start();
+    let mut c = Client::connect(server.imap).await;
+    c.line().await;
+    let lines = c
+        .command("a1", &format!("LOGIN {USER} \"{PASSWORD}\""))
+        .await;
+    assert_eq!(
+        lines,
+        [format!("a1 OK [CAPABILITY {LOGGED_IN_CAPS}] Logged in\r\n")]
+    );
+    assert_eq!(
+        c.command("a2", "CAPABILITY").await,
+        [
+            format!("* CAPABILITY {LOGGED_IN_CAPS}\r\n"),
+            "a2 OK CAPABILITY completed\r\n".to_owned()
+        ]
+    );
+}
+
+#[tokio::test]
+async fn transition_4_fails_with_authenticationfailed_for_bad_password_and_unknown_user() {
+    let server = Server::start();
+    let mut c = Client::connect(server.imap).await;
+    c.line().await;
+    assert_eq!(
+        c.command("a1", &format!("LOGIN {USER} wrong")).await,
+        ["a1 NO [AUTHENTICATIONFAILED] Authentication failed\r\n"]
+    );
+    assert_eq!(
+        c.command("a2", "LOGIN nobody wrong").await,
+        ["a2 NO [AUTHENTICATIONFAILED] Authentication failed\r\n"]
+    );
+    // Still Not Authenticated.
+    assert_eq!(
+        c.command("a3", "ENABLE IMAP4rev2").await,
+        ["a3 BAD ENABLE is not valid before login: log in first\r\n"]
+    );
+}
+
+#[tokio::test]
+async fn transition_4_authenticate_plain_with_and_without_initial_response() {
+    use base64::Engine;
+    let server = Server::start();
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let mut c = Client::connect(server.imap).await;
+    c.line().await;
+    // SASL-IR (RFC 4959).
+    let ir = b64(&format!("\0{USER}\0{PASSWORD}"));
+    let lines = c.command("a1", &format!("AUTHENTICATE PLAIN {ir}")).await;
+    assert_eq!(
+        lines,
+        [format!("a1 OK [CAPABILITY {LOGGED_IN_CAPS}] Logged in\r\n")]
+    );
+
+    let mut c = Client::connect(server.imap).await;
+    c.line().await;
+    c.send("a2 AUTHENTICATE PLAIN\r\n").await;
+    assert_eq!(c.line().await, "+ \r\n");
+    c.send(format!(
+        "{}\r\n",
+        b64(&format!("{USER}\0{USER}\0{PASSWORD}"))
+    ))
+    .await;
+    assert_eq!(
+        c.until_tagged("a2").await,
+        [format!("a2 OK [CAPABILITY {LOGGED_IN_CAPS}] Logged in\r\n")]
+    );
+}
+
+#[tokio::test]
+async fn authenticate_login_mechanism_and_cancel() {
+    use base64::Engine;
+    let server = Server::start();
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let mut c = Client::connect(server.imap).await;
+    c.line().await;
+    c.send("a1 AUTHENTICATE LOGIN\r\n").await;
+    assert_eq!(c.line().await, format!("+ {}\r\n", b64("Username:")));
+    c.send(format!("{}\r\n", b64(USER))).await;
+    assert_eq!(c.line().await, format!("+ {}\r\n", b64("Password:")));
+    c.send(format!("{}\r\n", b64(PASSWORD))).await;
+    assert_eq!(
+        c.until_tagged("a1").await,
+        [format!("a1 OK [CAPABILITY {LOGGED_IN_CAPS}] Logged in\r\n")]
+    );
+
+    let mut c = Client::connect(server.imap).await;
+    c.line().await;
+    c.send("a2 AUTHENTICATE PLAIN\r\n").await;
+    assert_eq!(c.line().await, "+ \r\n");
+    c.send("*\r\n").await;
+    assert_eq!(
+        c.until_tagged("a2").await,
+        ["a2 BAD AUTHENTICATE cancelled\r\n"]
+    );
+    assert_eq!(
+        c.command("a3", "AUTHENTICATE CRAM-MD5").await,
+        ["a3 NO unsupported authentication mechanism CRAM-MD5\r\n"]
+    );
+}
+
+#[tokio::test]
+async fn plaintext_login_from_an_untrusted_address_is_disabled_until_starttls() {
+    let server = Server::start_with(|c| {
+        table(c, "auth").insert("loopback_is_secure".into(), false.into());
+    });
+    let mut c = Client::connect(server.imap).await;
+    let greeting = c.line().await;
+    assert!(greeting.contains("STARTTLS LOGINDISABLED]"), "{greeting}");
+    assert!(!greeting.contains("AUTH="), "{greeting}");
+    assert_eq!(c.command("a1", &format!("LOGIN {USER} \"{PASSWORD}\"")).await, [
+        "a1 NO [PRIVACYREQUIRED] Plaintext login is disabled: use STARTTLS or the implicit TLS port first\r\n"
+    ]);
+    // Anything pipelined after STARTTLS in plaintext must be discarded, not executed in TLS.
+    c.send("a2 STARTTLS\r\na3 LOGOUT\r\n").await;
+    assert_eq!(c.line().await, "a2 OK Begin TLS negotiation now\r\n");
+    c.start_tls(&server.cert_path()).await;
+    let lines = c.command("a4", "CAPABILITY").await;
+    assert_eq!(lines[0], "* CAPABILITY IMAP4rev1 IMAP4rev2 ID ENABLE IDLE LITERAL+ SASL-IR AUTH=PLAIN AUTH=LOGIN\r\n");
+    assert_eq!(lines[1], "a4 OK CAPABILITY completed\r\n");
+    assert_eq!(
+        c.command("a5", "STARTTLS").await,
+        ["a5 BAD TLS is already active\r\n"]
+    );
+    c.login().await;
+}
+
+#[tokio::test]
+async fn implicit_tls_greets_and_allows_login() {
+    let server = Server::start_with(|c| {
+        table(c, "auth").insert("loopback_is_secure".into(), false.into());
+    });
+    let mut c = Client::connect_tls(server.imaps, &server.cert_path()).await;
+    let greeting = c.line().await;
+    let caps = format!("{LOGGED_IN_CAPS} AUTH=PLAIN AUTH=LOGIN");
+    assert_eq!(
+        greeting,
+        format!("* OK [CAPABILITY {caps}] Roost IMAP4rev2 server ready\r\n")
+    );
+    c.login().await;
+    c.command("z", "LOGOUT").await;
+    c.expect_closed()
+        .await
+        .expect("clean TLS close (close_notify)");
+}
+
+#[tokio::test]
+async fn transition_7_logout_says_bye_then_ok_then_closes() {
+    let server = Server::start();
+    let mut c = Client::connect(server.imap).await;
+    c.line().await;
+    c.login().await;
+    assert_eq!(
+        c.command("a9", "LOGOUT").await,
+        ["* BYE Logging out\r\n", "a9 OK LOGOUT completed\r\n"]
+    );
+    c.expect_closed().await.unwrap();
+}
+
+#[tokio::test]
+async fn enable_imap4rev2_and_id_and_unknown_enable_items() {
+    let server = Server::start();
+    let mut c = Client::connect(server.imap).await;
+    c.line().await;
+    c.login().await;
+    assert_eq!(
+        c.command("e1", "ENABLE UTF8=ACCEPT X-UNKNOWN").await,
+        ["* ENABLED\r\n", "e1 OK ENABLE completed\r\n"]
+    );
+    assert_eq!(
+        c.command("e2", "enable imap4rev2").await,
+        ["* ENABLED imap4rev2\r\n", "e2 OK ENABLE completed\r\n"]
+    );
+    let id = c
+        .command("i1", "ID (\"name\" \"test\" \"version\" \"1\")")
+        .await;
+    assert_eq!(
+        id,
+        [
+            format!(
+                "* ID (\"name\" \"Roost\" \"version\" \"{}\")\r\n",
+                env!("CARGO_PKG_VERSION")
+            ),
+            "i1 OK ID completed\r\n".to_owned()
+        ]
+    );
+}
+
+#[tokio::test]
+async fn idle_in_authenticated_state_sends_keepalives_and_ends_on_done() {
+    let server = Server::start_with(|c| {
+        table(c, "limits").insert("idle_keepalive_secs".into(), 1.into());
+    });
+    let mut c = Client::connect(server.imap).await;
+    c.line().await;
+    c.login().await;
+    c.send("i1 IDLE\r\n").await;
+    assert_eq!(c.line().await, "+ idling\r\n");
+    assert_eq!(c.line().await, "* OK Still here\r\n");
+    // DONE and the next command in one packet (iOS does this).
+    c.send("DONE\r\ni2 NOOP\r\n").await;
+    assert_eq!(
+        c.until_tagged("i1").await.last().unwrap(),
+        "i1 OK IDLE terminated\r\n"
+    );
+    assert_eq!(c.until_tagged("i2").await, ["i2 OK NOOP completed\r\n"]);
+}
+
+#[tokio::test]
+async fn inactivity_before_login_ends_with_bye() {
+    let server = Server::start_with(|c| {
+        table(c, "limits").insert("timeout_unauthenticated_secs".into(), 1.into());
+    });
+    let mut c = Client::connect(server.imap).await;
+    c.line().await;
+    assert_eq!(c.line().await, "* BYE Autologout; idle for too long\r\n");
+    c.expect_closed().await.unwrap();
+}

@@ -1,0 +1,402 @@
+//! Test harness: starts a real server process on ephemeral loopback ports and talks to it.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+pub const USER: &str = "alice";
+pub const PASSWORD: &str = "correct horse";
+/// How long a test waits for any one server answer.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
+
+pub fn roost_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_roost")
+}
+
+/// A running `roost serve` with its own data directory.
+pub struct Server {
+    child: Option<Child>,
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    /// The plain + STARTTLS listener.
+    pub imap: SocketAddr,
+    /// The implicit-TLS listener.
+    pub imaps: SocketAddr,
+    /// Listeners marked `preauth_user` in the config, in order.
+    pub preauth: Vec<SocketAddr>,
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+/// The default test configuration; tests adjust it before start.
+pub fn base_config(data_dir: &Path) -> toml::Table {
+    let text = format!(
+        r#"
+node_id = "test-node"
+data_dir = "{}"
+
+[[listeners]]
+address = "127.0.0.1:0"
+tls = "starttls"
+
+[[listeners]]
+address = "127.0.0.1:0"
+tls = "implicit"
+
+[auth]
+create_demo_user = false
+
+[auth.throttle]
+
+[limits]
+drain_timeout_secs = 10
+
+[log]
+format = "json"
+filter = "info"
+"#,
+        data_dir.display()
+    );
+    text.parse().expect("base config parses")
+}
+
+pub fn table<'a>(config: &'a mut toml::Table, key: &str) -> &'a mut toml::Table {
+    config
+        .entry(key)
+        .or_insert_with(|| toml::Value::Table(Default::default()))
+        .as_table_mut()
+        .expect("a table")
+}
+
+impl Server {
+    pub fn start() -> Server {
+        Self::start_with(|_| {})
+    }
+
+    /// Starts a server after `adjust` has changed the base configuration.
+    pub fn start_with(adjust: impl FnOnce(&mut toml::Table)) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = base_config(&dir.path().join("data"));
+        adjust(&mut config);
+        let config_path = dir.path().join("roost.toml");
+        std::fs::write(&config_path, toml::to_string(&config).unwrap()).unwrap();
+        add_user(&config_path, USER, PASSWORD);
+
+        let mut child = Command::new(roost_bin())
+            .args(["serve", "--config"])
+            .arg(&config_path)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start roost");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let log2 = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                log2.lock().unwrap().push(line);
+            }
+        });
+        let expected = config["listeners"].as_array().map_or(0, Vec::len);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let listening = loop {
+            let found = listening_addresses(&log.lock().unwrap());
+            if found.len() == expected
+                && log
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .any(|l| l.contains("roost is ready"))
+            {
+                break found;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "roost exited early with {status}: {:#?}",
+                    log.lock().unwrap()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "roost did not start: {:#?}",
+                log.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let pick = |kind: &str| {
+            listening
+                .iter()
+                .find(|(_, k, pre)| k == kind && !pre)
+                .map(|(a, _, _)| *a)
+        };
+        let preauth = listening
+            .iter()
+            .filter(|(_, _, pre)| *pre)
+            .map(|(a, _, _)| *a)
+            .collect();
+        Server {
+            child: Some(child),
+            imap: pick("Starttls").unwrap_or_else(|| "127.0.0.1:9".parse().unwrap()),
+            imaps: pick("Implicit").unwrap_or_else(|| "127.0.0.1:9".parse().unwrap()),
+            preauth,
+            dir,
+            config: config_path,
+            log,
+        }
+    }
+
+    pub fn cert_path(&self) -> PathBuf {
+        self.dir.path().join("data/tls/cert.pem")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit, failing the test after `limit`.
+    pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+        let child = self.child.as_mut().unwrap();
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "roost did not exit within {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Resident memory of the server process in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap()
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.as_mut().unwrap().try_wait().unwrap().is_none()
+    }
+
+    pub fn log_contains(&self, needle: &str) -> bool {
+        self.log.lock().unwrap().iter().any(|l| l.contains(needle))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// `(address, tls kind, preauth)` from the server's JSON `listening` log lines.
+fn listening_addresses(log: &[String]) -> Vec<(SocketAddr, String, bool)> {
+    log.iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["fields"]["message"] == "listening")
+        .filter_map(|v| {
+            let f = &v["fields"];
+            let address = f["address"].as_str()?.parse().ok()?;
+            let preauth = f["preauth"].as_bool().unwrap_or(false);
+            Some((address, f["tls"].as_str()?.to_owned(), preauth))
+        })
+        .collect()
+}
+
+pub fn add_user(config: &Path, user: &str, password: &str) {
+    let mut child = Command::new(roost_bin())
+        .args(["user", "--config"])
+        .arg(config)
+        .args(["add", user, "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "roost user add failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A TLS client configuration that trusts exactly the server's generated certificate.
+pub fn tls_connector(cert: &Path) -> tokio_rustls::TlsConnector {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls_pki_types::CertificateDer::pem_file_iter(cert).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+}
+
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// A raw IMAP client: sends bytes, reads CRLF lines.
+pub struct Client {
+    stream: Option<Box<dyn Io>>,
+    /// Kept for STARTTLS, which needs the bare TCP stream.
+    plain: Option<TcpStream>,
+    buf: Vec<u8>,
+}
+
+impl Client {
+    /// Connects over plain TCP (no greeting read yet).
+    pub async fn connect(addr: SocketAddr) -> Client {
+        let tcp = TcpStream::connect(addr).await.expect("connect");
+        Client {
+            stream: None,
+            plain: Some(tcp),
+            buf: Vec::new(),
+        }
+    }
+
+    /// Connects with implicit TLS, verifying the server's certificate.
+    pub async fn connect_tls(addr: SocketAddr, cert: &Path) -> Client {
+        let tcp = TcpStream::connect(addr).await.expect("connect");
+        let tls = tls_connector(cert)
+            .connect("localhost".try_into().unwrap(), tcp)
+            .await
+            .expect("TLS handshake");
+        Client {
+            stream: Some(Box::new(tls)),
+            plain: None,
+            buf: Vec::new(),
+        }
+    }
+
+    fn io(&mut self) -> &mut (dyn Io + '_) {
+        match (&mut self.stream, &mut self.plain) {
+            (Some(s), _) => s.as_mut(),
+            (None, Some(p)) => p,
+            (None, None) => panic!("client has no stream"),
+        }
+    }
+
+    pub async fn send(&mut self, bytes: impl AsRef<[u8]>) {
+        let io = self.io();
+        io.write_all(bytes.as_ref()).await.expect("write");
+        io.flush().await.expect("flush");
+    }
+
+    /// Reads one line including its CRLF.
+    pub async fn line(&mut self) -> String {
+        tokio::time::timeout(ANSWER_TIMEOUT, self.line_inner())
+            .await
+            .expect("timed out waiting for a line")
+    }
+
+    async fn line_inner(&mut self) -> String {
+        loop {
+            if let Some(end) = self.buf.windows(2).position(|w| w == b"\r\n") {
+                let line: Vec<u8> = self.buf.drain(..end + 2).collect();
+                return String::from_utf8_lossy(&line).into_owned();
+            }
+            let mut chunk = [0u8; 4096];
+            let n = self.io().read(&mut chunk).await.expect("read");
+            assert!(
+                n > 0,
+                "connection closed while waiting for a line; have {:?}",
+                String::from_utf8_lossy(&self.buf)
+            );
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Sends `tag command` and returns every line up to and including the tagged one.
+    pub async fn command(&mut self, tag: &str, command: &str) -> Vec<String> {
+        self.send(format!("{tag} {command}\r\n")).await;
+        self.until_tagged(tag).await
+    }
+
+    pub async fn until_tagged(&mut self, tag: &str) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            let line = self.line().await;
+            let done = line.starts_with(&format!("{tag} "));
+            lines.push(line);
+            if done {
+                return lines;
+            }
+        }
+    }
+
+    pub async fn login(&mut self) {
+        let lines = self
+            .command("L1", &format!("LOGIN {USER} \"{PASSWORD}\""))
+            .await;
+        assert!(lines.last().unwrap().starts_with("L1 OK"), "{lines:?}");
+    }
+
+    /// Upgrades the connection after the server's OK to STARTTLS.
+    pub async fn start_tls(&mut self, cert: &Path) {
+        let tcp = self.plain.take().expect("plain connection");
+        assert!(
+            self.buf.is_empty(),
+            "unread data before TLS: {:?}",
+            self.buf
+        );
+        let tls = tls_connector(cert)
+            .connect("localhost".try_into().unwrap(), tcp)
+            .await
+            .expect("TLS handshake");
+        self.stream = Some(Box::new(tls));
+    }
+
+    /// Waits for the server to close the connection. For TLS the close must be clean
+    /// (close_notify): an abrupt close is an `UnexpectedEof` error.
+    pub async fn expect_closed(&mut self) -> Result<(), std::io::Error> {
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(ANSWER_TIMEOUT, self.io().read_to_end(&mut rest)).await;
+        let read = read.expect("timed out waiting for close");
+        assert!(
+            rest.is_empty(),
+            "unexpected data before close: {:?}",
+            String::from_utf8_lossy(&rest)
+        );
+        read.map(|_| ())
+    }
+}
+
+/// The capability list a plain loopback connection is greeted with.
+pub const GREETING_CAPS: &str =
+    "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE LITERAL+ SASL-IR STARTTLS AUTH=PLAIN AUTH=LOGIN";
+/// The capability list after login.
+pub const LOGGED_IN_CAPS: &str = "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE LITERAL+ SASL-IR";

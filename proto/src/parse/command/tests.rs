@@ -18,7 +18,8 @@ fn reason(wire: &str) -> String {
 #[test]
 fn reasons_say_what_was_expected() {
     assert_eq!(reason("a RENAME x\r\n"), "expected SP after mailbox name");
-    assert_eq!(reason("a SELECT \"abc\r\n"), "expected mailbox name");
+    assert_eq!(reason("a SELECT \"abc\r\n"), "unterminated quoted string");
+    assert_eq!(reason("a SELECT (x\r\n"), "expected mailbox name");
     assert_eq!(
         reason("a LOGIN \"u\" \"p\r\n"),
         "unterminated quoted string"

@@ -1,2 +1,162 @@
 //! Entry points for the fuzz targets in `proto/fuzz/`. Each target is one call into here, so
 //! private parsers are fuzzed without becoming public API.
+
+use bytes::BytesMut;
+
+use crate::decode::{CommandDecoder, Decoded, NonSyncLiterals};
+use crate::limits::Limits;
+
+/// Feeds `data` through a [`CommandDecoder`] in several chunkings (all at once, one byte at a
+/// time, odd-sized pieces), with default and with tiny limits, and under LITERAL+ and
+/// LITERAL-. Must never panic; literal announcements are acknowledged by continuing, as a
+/// server that sends `+` would.
+pub fn decode_commands(data: &[u8]) {
+    let tiny = Limits {
+        max_line: 64,
+        max_literal: 32,
+        max_literal_minus: 8,
+        max_command: 256,
+        max_depth: 4,
+        max_set_ranges: 4,
+        max_literals: 3,
+    };
+    for limits in [Limits::default(), tiny] {
+        for mode in [NonSyncLiterals::LiteralPlus, NonSyncLiterals::LiteralMinus] {
+            for chunk in [data.len().max(1), 1, 7, 61] {
+                run(data, &limits, mode, chunk);
+            }
+        }
+    }
+}
+
+fn run(data: &[u8], limits: &Limits, mode: NonSyncLiterals, chunk: usize) {
+    let mut decoder = CommandDecoder::new(limits.clone());
+    decoder.set_non_sync_literals(mode);
+    let mut buf = BytesMut::new();
+    for piece in data.chunks(chunk) {
+        buf.extend_from_slice(piece);
+        // Every call either consumes input or reports Incomplete, so this ends; the bound is
+        // a guard so a bug shows up as a failed assertion rather than a hang.
+        for _ in 0..=buf.len() + 2 {
+            match decoder.decode(&mut buf) {
+                Decoded::Incomplete => break,
+                Decoded::LiteralAnnounced { .. } | Decoded::Command(_) | Decoded::Error(_) => {}
+            }
+        }
+    }
+    // The AUTHENTICATE and IDLE line readers on what is left.
+    let _ = decoder.decode_sasl_line(&mut buf.clone());
+    let _ = decoder.decode_idle_line(&mut buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::decode_commands;
+
+    /// Pieces of IMAP syntax, so random inputs reach deep into the parser.
+    const TOKENS: &[&str] = &[
+        "a",
+        "1",
+        " ",
+        "\r\n",
+        "\n",
+        "(",
+        ")",
+        "[",
+        "]",
+        "<",
+        ">",
+        ".",
+        ":",
+        ",",
+        "*",
+        "$",
+        "\"",
+        "\\",
+        "{",
+        "}",
+        "+",
+        "~",
+        "{3}\r\n",
+        "{2+}\r\n",
+        "~{1}\r\n",
+        "NIL",
+        "UID ",
+        "FETCH ",
+        "SEARCH ",
+        "STORE ",
+        "APPEND ",
+        "LIST ",
+        "SELECT ",
+        "STATUS ",
+        "LOGIN ",
+        "AUTHENTICATE ",
+        "ID ",
+        "ENABLE ",
+        "SETQUOTA ",
+        "CREATE ",
+        "BODY",
+        "BODY.PEEK",
+        "BINARY",
+        "HEADER.FIELDS",
+        "MIME",
+        "TEXT",
+        "OR ",
+        "NOT ",
+        "MODSEQ ",
+        "CHANGEDSINCE ",
+        "VANISHED",
+        "UNCHANGEDSINCE ",
+        "+FLAGS",
+        "FLAGS.SILENT",
+        "\\Seen",
+        "RETURN ",
+        "CHARSET ",
+        "QRESYNC",
+        "CONDSTORE",
+        "\"1-Feb-1994 00:00:00 +0000\"",
+        "1-Feb-1994",
+        "UTF8 ",
+        "USE ",
+        "4294967296",
+        "9223372036854775808",
+    ];
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(data in prop::collection::vec(any::<u8>(), 0..400)) {
+            decode_commands(&data);
+        }
+
+        #[test]
+        fn random_token_soup_never_panics(
+            picks in prop::collection::vec(0..TOKENS.len(), 0..60),
+        ) {
+            let mut data = b"t ".to_vec();
+            for i in picks {
+                data.extend_from_slice(TOKENS[i].as_bytes());
+            }
+            data.extend_from_slice(b"\r\n");
+            decode_commands(&data);
+        }
+    }
+
+    #[test]
+    fn fuzz_entry_survives_samples() {
+        for sample in [
+            &b""[..],
+            b"a NOOP\r\n",
+            b"a LOGIN {3}\r\nabc {2+}\r\nde\r\n",
+            b"a APPEND x ~{5+}\r\n\0\0\0\0\0\r\n",
+            b"a SEARCH ((((((((((ALL))))))))))\r\n",
+            b"{99999999999999999999999+}\r\n",
+            b"a FETCH 1,2,3,4,5,6 (BODY[1.2.HEADER.FIELDS (a b)]<1.2>)\r\n",
+            b"\r\n\n\r\r\r\n\x00\xff",
+            b"DONE\r\n*\r\n",
+        ] {
+            decode_commands(sample);
+        }
+    }
+}

@@ -150,20 +150,7 @@ fn section_text(c: &mut Cursor<'_>, after_part: bool) -> PResult<SectionText> {
 
 /// `header-list = "(" header-fld-name *(SP header-fld-name) ")"`.
 fn header_list(c: &mut Cursor<'_>) -> PResult<Vec<Vec<u8>>> {
-    c.paren_list("header list", false, |c| {
-        // An unquoted header name ends at "]" too: `(From)]` must not swallow the bracket.
-        match c.peek() {
-            Some(b'"' | b'{') => Ok(c.astring()?.into_owned()),
-            _ => {
-                let name = c.take_while(crate::types::is_atom_char);
-                if name.is_empty() {
-                    Err(c.error("expected header field name"))
-                } else {
-                    Ok(name.to_vec())
-                }
-            }
-        }
-    })
+    c.paren_list("header list", false, |c| Ok(c.astring()?.into_owned()))
 }
 
 /// `section-binary = "[" [section-part] "]"`.

@@ -1,1 +1,161 @@
-//! Command parser unit tests.
+//! Command parser unit tests: error reasons and grammar corners (RFC 9051 section 9).
+
+use bytes::Bytes;
+
+use super::command;
+use crate::decode::DecodeErrorKind;
+use crate::limits::Limits;
+use crate::types::*;
+
+fn parse(wire: &str) -> Result<Command, crate::decode::DecodeError> {
+    command(&Bytes::copy_from_slice(wire.as_bytes()), &Limits::default())
+}
+
+fn reason(wire: &str) -> String {
+    parse(wire).unwrap_err().reason
+}
+
+#[test]
+fn reasons_say_what_was_expected() {
+    assert_eq!(reason("a RENAME x\r\n"), "expected SP after mailbox name");
+    assert_eq!(reason("a SELECT \"abc\r\n"), "unterminated quoted string");
+    assert_eq!(reason("a SELECT (x\r\n"), "expected mailbox name");
+    assert_eq!(
+        reason("a LOGIN \"u\" \"p\r\n"),
+        "unterminated quoted string"
+    );
+    assert_eq!(
+        reason("a NOOP x\r\n"),
+        "unexpected characters after command"
+    );
+    assert_eq!(reason("a XPIG-LATIN\r\n"), "unknown command");
+    assert_eq!(reason("a\r\n"), "expected SP after tag");
+    assert_eq!(reason("+ NOOP\r\n"), "expected tag");
+}
+
+#[test]
+fn errors_carry_the_tag_when_read() {
+    let e = parse("A7 FETCH 1 (FLAGS\r\n").unwrap_err();
+    assert_eq!(e.tag, Some(Tag::new("A7").unwrap()));
+    assert_eq!(e.kind, DecodeErrorKind::Syntax);
+    assert_eq!(parse("(x NOOP\r\n").unwrap_err().tag, None);
+}
+
+#[test]
+fn nesting_maps_to_too_complex() {
+    let wire = format!("a SEARCH {}ALL{}\r\n", "(".repeat(40), ")".repeat(40));
+    assert_eq!(parse(&wire).unwrap_err().kind, DecodeErrorKind::TooComplex);
+    let wire = format!("a SEARCH {}ALL{}\r\n", "(".repeat(20), ")".repeat(20));
+    assert!(parse(&wire).is_ok());
+}
+
+#[test]
+fn section_parts_and_texts() {
+    let c = parse("a FETCH 1 (BODY[1.2.3] BODY[4.TEXT] BODY.PEEK[2.MIME]<5.6>)\r\n").unwrap();
+    let CommandBody::Fetch { items, .. } = c.body else {
+        panic!()
+    };
+    let FetchItems::List(items) = items else {
+        panic!()
+    };
+    assert_eq!(
+        items,
+        vec![
+            FetchAttribute::BodySection {
+                peek: false,
+                section: Section {
+                    part: vec![1, 2, 3],
+                    text: None
+                },
+                partial: None
+            },
+            FetchAttribute::BodySection {
+                peek: false,
+                section: Section {
+                    part: vec![4],
+                    text: Some(SectionText::Text)
+                },
+                partial: None
+            },
+            FetchAttribute::BodySection {
+                peek: true,
+                section: Section {
+                    part: vec![2],
+                    text: Some(SectionText::Mime)
+                },
+                partial: Some(Partial {
+                    offset: 5,
+                    length: 6
+                })
+            },
+        ]
+    );
+    assert!(parse("a FETCH 1 BODY[1.]\r\n").is_err());
+    assert!(parse("a FETCH 1 BODY[]<1.0>\r\n").is_err());
+    assert!(parse("a FETCH 1 BODY[]<4294967296.1>\r\n").is_err());
+}
+
+#[test]
+fn store_forms() {
+    let c = parse("a STORE 1 -FLAGS \\Seen $x\r\n").unwrap();
+    assert_eq!(
+        c.body,
+        CommandBody::Store {
+            uid: false,
+            set: SequenceSet::Ranges(vec![SeqRange::single(SeqBound::Value(1))]),
+            unchanged_since: None,
+            action: StoreAction::Remove,
+            silent: false,
+            flags: vec![Flag::Seen, Flag::Keyword(Atom::new("$x").unwrap())],
+        }
+    );
+    assert!(parse("a STORE 1 *FLAGS (\\Seen)\r\n").is_err());
+    assert!(parse("a STORE 1 (UNCHANGEDSINCE x) FLAGS ()\r\n").is_err());
+}
+
+#[test]
+fn qresync_without_known_uids_but_with_seq_match() {
+    let c = parse("a SELECT INBOX (QRESYNC (1 2 (1:2 5:6)) CONDSTORE)\r\n").unwrap();
+    let CommandBody::Select { params, .. } = c.body else {
+        panic!()
+    };
+    assert!(params.condstore);
+    let q = params.qresync.unwrap();
+    assert_eq!((q.uid_validity, q.mod_seq, q.known_uids), (1, 2, None));
+    assert!(q.seq_match.is_some());
+}
+
+#[test]
+fn search_modseq_entry_must_be_a_flag_entry() {
+    assert!(parse("a SEARCH MODSEQ \"/x\" all 5\r\n").is_err());
+    assert!(parse("a SEARCH MODSEQ \"/flags/\\\\seen\" bogus 5\r\n").is_err());
+    assert!(parse("a SEARCH MODSEQ \"/flags/\\\\seen\" priv 5\r\n").is_ok());
+}
+
+#[test]
+fn create_use_and_list_select_options() {
+    let c = parse("a CREATE x (USE ())\r\n").unwrap();
+    assert_eq!(
+        c.body,
+        CommandBody::Create {
+            mailbox: MailboxName::from_wire("x"),
+            special_use: vec![]
+        }
+    );
+    assert!(parse("a CREATE x (FOO (\\Sent))\r\n").is_err());
+    assert!(parse("a LIST (SPECIAL-USE RECURSIVEMATCH) \"\" *\r\n").is_ok());
+    assert!(parse("a LIST (BOGUS) \"\" *\r\n").is_err());
+    assert!(parse("a LIST \"\" * RETURN (BOGUS)\r\n").is_err());
+}
+
+#[test]
+fn authenticate_initial_response() {
+    let c = parse("a AUTHENTICATE PLAIN AGEAYg==\r\n").unwrap();
+    let CommandBody::Authenticate {
+        initial_response, ..
+    } = c.body
+    else {
+        panic!()
+    };
+    assert_eq!(initial_response.unwrap().expose(), b"\0a\0b");
+}

@@ -1,6 +1,7 @@
 //! Unit tests of the cursor primitives (RFC 9051 section 9 rules).
 
 use super::*;
+use crate::types::Date;
 
 /// Runs `f` over `input`; the message is leaked so results may borrow from it (tests only).
 fn with<T>(input: &[u8], f: impl FnOnce(&mut Cursor<'static>) -> T) -> (T, usize) {

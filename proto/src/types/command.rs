@@ -27,6 +27,7 @@ pub enum CommandBody {
     /// RFC 2971.
     Id {
         /// `None` for `ID NIL`.
+        #[allow(clippy::type_complexity)]
         params: Option<Vec<(Vec<u8>, Option<Vec<u8>>)>>,
     },
 

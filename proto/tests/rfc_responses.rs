@@ -289,7 +289,7 @@ fn rfc9051_section_6_2_not_authenticated() {
         row("6.2.1", "* CAPABILITY IMAP4rev2 AUTH=PLAIN", caps("IMAP4rev2 AUTH=PLAIN")),
         row("6.2.1", "a004 OK Success (tls protection)", ok("a004", "Success (tls protection)")),
         row(
-            "6.2.2",
+            "6.2.2 (folded)",
             "* OK [CAPABILITY IMAP4rev2 STARTTLS AUTH=GSSAPI] Capabilities",
             u_ok(Code::Capability(atoms("IMAP4rev2 STARTTLS AUTH=GSSAPI")), "Capabilities"),
         ),

@@ -236,4 +236,21 @@ mod tests {
         let name = "Entwürfe/日本/😀&x\u{1}~";
         assert_eq!(decode(&encode(name)).as_deref(), Ok(name));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_name_round_trips_and_encodes_to_7bit(name in "\\PC*") {
+            let wire = encode(&name);
+            proptest::prop_assert!(wire.iter().all(|&b| (0x20..0x7f).contains(&b)));
+            proptest::prop_assert_eq!(decode(&wire), Ok(name));
+        }
+
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(0u8..128, 0..40)) {
+            if let Ok(name) = decode(&bytes) {
+                // Strictness means the encoding is unique: it re-encodes to the same bytes.
+                proptest::prop_assert_eq!(encode(&name), bytes);
+            }
+        }
+    }
 }

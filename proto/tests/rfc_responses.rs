@@ -190,9 +190,18 @@ fn row(cite: &'static str, wire: &str, resp: Response) -> Row {
 
 /// A row whose RFC line quotes the atom-safe name `name`; the writer sends it bare.
 fn atomized(cite: &'static str, wire: &str, name: &str, resp: Response) -> Row {
-    let quoted = format!("\"{name}\"");
-    assert!(wire.contains(&quoted), "{cite}: {wire} lacks {quoted}");
-    row(cite, &wire.replacen(&quoted, name, 1), resp)
+    atomized_names(cite, wire, &[name], resp)
+}
+
+/// [`atomized`] for several names on one line, unquoted left to right.
+fn atomized_names(cite: &'static str, wire: &str, names: &[&str], resp: Response) -> Row {
+    let mut expected = wire.to_string();
+    for name in names {
+        let quoted = format!("\"{name}\"");
+        assert!(expected.contains(&quoted), "{cite}: {wire} lacks {quoted}");
+        expected = expected.replacen(&quoted, name, 1);
+    }
+    row(cite, &expected, resp)
 }
 
 fn check_with(ctx: EncodeContext, rows: Vec<Row>) {
@@ -280,7 +289,7 @@ fn rfc9051_section_6_2_not_authenticated() {
         row("6.2.1", "* CAPABILITY IMAP4rev2 AUTH=PLAIN", caps("IMAP4rev2 AUTH=PLAIN")),
         row("6.2.1", "a004 OK Success (tls protection)", ok("a004", "Success (tls protection)")),
         row(
-            "6.2.2",
+            "6.2.2 (folded)",
             "* OK [CAPABILITY IMAP4rev2 STARTTLS AUTH=GSSAPI] Capabilities",
             u_ok(Code::Capability(atoms("IMAP4rev2 STARTTLS AUTH=GSSAPI")), "Capabilities"),
         ),
@@ -1115,6 +1124,975 @@ fn rfc9051_section_6_4_selected_state() {
             "6.5.1",
             "A442 OK XPIG-LATIN ompleted-cay",
             ok("A442", "XPIG-LATIN ompleted-cay"),
+        ),
+    ]);
+}
+
+// ---------------------------------------------------------------- RFC 9051 section 7
+
+#[test]
+fn rfc9051_section_7_1_status_responses_and_codes() {
+    use StatusKind::*;
+    check(vec![
+        row(
+            "7.1",
+            "o356 NO [ALREADYEXISTS] Mailbox \"that\" already exists",
+            no_c(
+                "o356",
+                Code::AlreadyExists,
+                "Mailbox \"that\" already exists",
+            ),
+        ),
+        row(
+            "7.1",
+            "b NO [AUTHENTICATIONFAILED] Authentication failed",
+            no_c("b", Code::AuthenticationFailed, "Authentication failed"),
+        ),
+        row(
+            "7.1",
+            "c1 NO [AUTHORIZATIONFAILED] No such authorization-ID",
+            no_c("c1", Code::AuthorizationFailed, "No such authorization-ID"),
+        ),
+        row(
+            "7.1",
+            "c2 NO [AUTHORIZATIONFAILED] Authenticator is not an admin",
+            no_c(
+                "c2",
+                Code::AuthorizationFailed,
+                "Authenticator is not an admin",
+            ),
+        ),
+        row(
+            "7.1",
+            "l NO [CANNOT] Adjacent slashes are not supported",
+            no_c("l", Code::Cannot, "Adjacent slashes are not supported"),
+        ),
+        row(
+            "7.1",
+            "k1 OK [READ-ONLY] Done",
+            ok_c("k1", Code::ReadOnly, "Done"),
+        ),
+        row(
+            "7.1",
+            "k2 OK [CLIENTBUG] Done",
+            ok_c("k2", Code::ClientBug, "Done"),
+        ),
+        row(
+            "7.1",
+            "e NO [CONTACTADMIN]",
+            no_c("e", Code::ContactAdmin, ""),
+        ),
+        row(
+            "7.1",
+            "i NO [CORRUPTION] Cannot open mailbox",
+            no_c("i", Code::Corruption, "Cannot open mailbox"),
+        ),
+        row(
+            "7.1",
+            "d NO [EXPIRED] That password isn't valid any more",
+            no_c("d", Code::Expired, "That password isn't valid any more"),
+        ),
+        row(
+            "7.1",
+            "* ESEARCH (TAG \"h\") ALL 1:3,5,8,13,21,42",
+            esearch(
+                Some("h"),
+                false,
+                vec![EsearchItem::All(set("1:3,5,8,13,21,42"))],
+            ),
+        ),
+        row(
+            "7.1",
+            "h OK [EXPUNGEISSUED] Search completed",
+            ok_c("h", Code::ExpungeIssued, "Search completed"),
+        ),
+        row(
+            "7.1",
+            "o356 NO [HASCHILDREN] Mailbox \"Notes\" has children",
+            no_c("o356", Code::HasChildren, "Mailbox \"Notes\" has children"),
+        ),
+        row(
+            "7.1",
+            "g NO [INUSE] Mailbox in use",
+            no_c("g", Code::InUse, "Mailbox in use"),
+        ),
+        row(
+            "7.1",
+            "m NO [LIMIT] At most 32 flags in one mailbox supported",
+            no_c(
+                "m",
+                Code::Limit,
+                "At most 32 flags in one mailbox supported",
+            ),
+        ),
+        row(
+            "7.1",
+            "p NO [NONEXISTENT] No such mailbox",
+            no_c("p", Code::NonExistent, "No such mailbox"),
+        ),
+        row(
+            "7.1",
+            "f NO [NOPERM] Access denied",
+            no_c("f", Code::NoPerm, "Access denied"),
+        ),
+        row(
+            "7.1",
+            "n1 NO [OVERQUOTA] Sorry",
+            no_c("n1", Code::OverQuota, "Sorry"),
+        ),
+        row(
+            "7.1",
+            "n2 OK [OVERQUOTA] You are now over your soft quota",
+            ok_c("n2", Code::OverQuota, "You are now over your soft quota"),
+        ),
+        row(
+            "7.1",
+            "d NO [PRIVACYREQUIRED] Connection offers no privacy",
+            no_c("d", Code::PrivacyRequired, "Connection offers no privacy"),
+        ),
+        row(
+            "7.1",
+            "j NO [SERVERBUG] This should not happen",
+            no_c("j", Code::ServerBug, "This should not happen"),
+        ),
+        row(
+            "7.1",
+            "a NO [UNAVAILABLE] User's backend down for maintenance",
+            no_c(
+                "a",
+                Code::Unavailable,
+                "User's backend down for maintenance",
+            ),
+        ),
+        row(
+            "7.1.1",
+            "* OK IMAP4rev2 server ready",
+            untagged(Ok, None, "IMAP4rev2 server ready"),
+        ),
+        row(
+            "7.1.1",
+            "* OK [ALERT] System shutdown in 10 minutes",
+            u_ok(Code::Alert, "System shutdown in 10 minutes"),
+        ),
+        row(
+            "7.1.1",
+            "A001 OK LOGIN Completed",
+            ok("A001", "LOGIN Completed"),
+        ),
+        row(
+            "7.1.2",
+            "* NO Disk is 98% full, please delete unnecessary data",
+            untagged(No, None, "Disk is 98% full, please delete unnecessary data"),
+        ),
+        row(
+            "7.1.2",
+            "A222 OK COPY completed",
+            ok("A222", "COPY completed"),
+        ),
+        row(
+            "7.1.2",
+            "* NO Disk is 99% full, please delete unnecessary data",
+            untagged(No, None, "Disk is 99% full, please delete unnecessary data"),
+        ),
+        row(
+            "7.1.2",
+            "A223 NO COPY failed: disk is full",
+            no("A223", "COPY failed: disk is full"),
+        ),
+        row(
+            "7.1.3",
+            "* BAD Command line too long",
+            untagged(Bad, None, "Command line too long"),
+        ),
+        row(
+            "7.1.3",
+            "* BAD Empty command line",
+            untagged(Bad, None, "Empty command line"),
+        ),
+        row(
+            "7.1.3",
+            "* BAD Disk crash, attempting salvage to a new disk!",
+            untagged(Bad, None, "Disk crash, attempting salvage to a new disk!"),
+        ),
+        row(
+            "7.1.3",
+            "* OK Salvage successful, no data lost",
+            untagged(Ok, None, "Salvage successful, no data lost"),
+        ),
+        row(
+            "7.1.3",
+            "A443 OK Expunge completed",
+            ok("A443", "Expunge completed"),
+        ),
+        row(
+            "7.1.4",
+            "* PREAUTH IMAP4rev2 server logged in as Smith",
+            Response::Status(Status::PreAuth {
+                code: None,
+                text: "IMAP4rev2 server logged in as Smith".into(),
+            }),
+        ),
+        row(
+            "7.1.5",
+            "* BYE Autologout; idle for too long",
+            Response::Status(Status::bye(None, "Autologout; idle for too long")),
+        ),
+    ]);
+}
+
+#[test]
+fn rfc9051_sections_7_2_to_7_6_data_responses() {
+    check(vec![
+        row(
+            "7.2.1",
+            "* ENABLED CONDSTORE QRESYNC",
+            d(Data::Enabled(atoms("CONDSTORE QRESYNC"))),
+        ),
+        row(
+            "7.2.2 (folded)",
+            "* CAPABILITY STARTTLS AUTH=GSSAPI IMAP4rev2 LOGINDISABLED XPIG-LATIN",
+            caps("STARTTLS AUTH=GSSAPI IMAP4rev2 LOGINDISABLED XPIG-LATIN"),
+        ),
+        row(
+            "7.3.1",
+            "* LIST (\\Noselect) \"/\" ~/Mail/foo",
+            list("\\Noselect", '/', "~/Mail/foo"),
+        ),
+        // 7.3.1's `Tables (tablecloth ...)` rows carry vendor extended items, not modelled.
+        row(
+            "7.3.2",
+            "* NAMESPACE ((\"\" \"/\")) ((\"~\" \"/\")) NIL",
+            d(Data::Namespace {
+                personal: vec![ns("", '/')],
+                other: vec![ns("~", '/')],
+                shared: vec![],
+            }),
+        ),
+        row(
+            "7.3.3",
+            "* STATUS blurdybloop (MESSAGES 231 UIDNEXT 44292)",
+            status(
+                "blurdybloop",
+                &[(StatusItem::Messages, 231), (StatusItem::UidNext, 44292)],
+            ),
+        ),
+        row(
+            "7.3.4",
+            "* ESEARCH UID COUNT 17 ALL 4:18,21,28",
+            esearch(
+                None,
+                true,
+                vec![EsearchItem::Count(17), EsearchItem::All(set("4:18,21,28"))],
+            ),
+        ),
+        row(
+            "7.3.4",
+            "* ESEARCH (TAG \"a567\") UID COUNT 17 ALL 4:18,21,28",
+            esearch(
+                Some("a567"),
+                true,
+                vec![EsearchItem::Count(17), EsearchItem::All(set("4:18,21,28"))],
+            ),
+        ),
+        row(
+            "7.3.4",
+            "* ESEARCH COUNT 18 ALL 1:17,21",
+            esearch(
+                None,
+                false,
+                vec![EsearchItem::Count(18), EsearchItem::All(set("1:17,21"))],
+            ),
+        ),
+        row(
+            "7.3.5",
+            "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)",
+            d(Data::Flags(flags(
+                "\\Answered \\Flagged \\Deleted \\Seen \\Draft",
+            ))),
+        ),
+        row("7.4.1", "* 23 EXISTS", d(Data::Exists(23))),
+        row("7.5.1", "* 44 EXPUNGE", d(Data::Expunge(44))),
+        row(
+            "7.5.2",
+            "* 23 FETCH (FLAGS (\\Seen) RFC822.SIZE 44827 UID 447)",
+            fetch(
+                23,
+                vec![
+                    FetchValue::Flags(flags("\\Seen")),
+                    FetchValue::Rfc822Size(44827),
+                    FetchValue::Uid(447),
+                ],
+            ),
+        ),
+        row(
+            "7.6",
+            "+ Ready for additional command text",
+            cont("Ready for additional command text"),
+        ),
+        row(
+            "7.6",
+            "A001 OK LOGIN completed",
+            ok("A001", "LOGIN completed"),
+        ),
+        row(
+            "7.6",
+            "A044 BAD No such command as \"BLURDYBLOOP\"",
+            tagged(
+                "A044",
+                StatusKind::Bad,
+                None,
+                "No such command as \"BLURDYBLOOP\"",
+            ),
+        ),
+    ]);
+}
+
+// ---------------------------------------------------------------- RFC 9051 section 8
+
+/// The sample connection. Its FETCH lines are folded; the ENVELOPE's address lists are
+/// written with no SP between addresses (`1*address`), where the fold put one.
+#[test]
+fn rfc9051_section_8_sample_connection() {
+    let gray = || vec![addr(Some("Terry Gray"), "gray", "cac.washington.edu")];
+    let envelope = Envelope {
+        date: nstr("Wed, 17 Jul 1996 02:23:25 -0700 (PDT)"),
+        subject: nstr("IMAP4rev2 WG mtg summary and minutes"),
+        from: gray(),
+        sender: gray(),
+        reply_to: gray(),
+        to: vec![addr(None, "imap", "cac.washington.edu")],
+        cc: vec![
+            addr(None, "minutes", "CNRI.Reston.VA.US"),
+            addr(Some("John Klensin"), "KLENSIN", "MIT.EDU"),
+        ],
+        bcc: vec![],
+        in_reply_to: None,
+        message_id: nstr("<B27397-0100000@cac.washington.ed>"),
+    };
+    let body = BodyStructure::Single {
+        body: SinglePart {
+            media_type: b"TEXT".to_vec(),
+            subtype: b"PLAIN".to_vec(),
+            params: vec![(b"CHARSET".to_vec(), b"US-ASCII".to_vec())],
+            id: None,
+            description: None,
+            encoding: b"7BIT".to_vec(),
+            octets: 3028,
+            kind: SingleKind::Text { lines: 92 },
+        },
+        extension: SinglePartExtension::default(),
+    };
+    let header = "Date: Wed, 17 Jul 1996 02:23:25 -0700 (PDT)\r\n\
+        From: Terry Gray <gray@cac.washington.edu>\r\n\
+        Subject: IMAP4rev2 WG mtg summary and minutes\r\n\
+        To: imap@cac.washington.edu\r\n\
+        cc: minutes@CNRI.Reston.VA.US, John Klensin <KLENSIN@MIT.EDU>\r\n\
+        Message-Id: <B27397-0100000@cac.washington.edu>\r\n\
+        MIME-Version: 1.0\r\n\
+        Content-Type: TEXT/PLAIN; CHARSET=US-ASCII\r\n\
+        \r\n";
+    assert_eq!(header.len(), 342, "the RFC announces {{342}}");
+    let date = DateTime::new(Date::new(1996, 7, 17).unwrap(), 2, 44, 25, -7 * 60).unwrap();
+    let ctx = EncodeContext {
+        names: NameEncoding::Utf8,
+        utf8_quoted: true,
+    };
+    check_with(
+        ctx,
+        vec![
+            row(
+                "8 (folded)",
+                "* OK [CAPABILITY STARTTLS AUTH=SCRAM-SHA-256 LOGINDISABLED IMAP4rev2] IMAP4rev2 Service Ready",
+                u_ok(Code::Capability(atoms("STARTTLS AUTH=SCRAM-SHA-256 LOGINDISABLED IMAP4rev2")), "IMAP4rev2 Service Ready"),
+            ),
+            row("8", "a000 OK Proceed with TLS negotiation", ok("a000", "Proceed with TLS negotiation")),
+            row(
+                "8 (folded)",
+                "+ cj1yT3ByTkdmd0ViZVJXZ2JORWtxTyVodllEcFdVYTJSYVRDQWZ1eEZJbGopaE5sRiRrMCxzPVcyMlphSjBTTlk3c29Fc1VFamI2Z1E9PSxpPTQwOTY=",
+                challenge("cj1yT3ByTkdmd0ViZVJXZ2JORWtxTyVodllEcFdVYTJSYVRDQWZ1eEZJbGopaE5sRiRrMCxzPVcyMlphSjBTTlk3c29Fc1VFamI2Z1E9PSxpPTQwOTY="),
+            ),
+            row(
+                "8 (folded)",
+                "+ dj02cnJpVFJCaTIzV3BSUi93dHVwK21NaFVaVW4vZEI1bkxUSlJzamw5NUc0PQ==",
+                challenge("dj02cnJpVFJCaTIzV3BSUi93dHVwK21NaFVaVW4vZEI1bkxUSlJzamw5NUc0PQ=="),
+            ),
+            row("8", "A001 OK SCRAM-SHA-256 authentication successful", ok("A001", "SCRAM-SHA-256 authentication successful")),
+            row("8", "* ENABLED IMAP4rev2", d(Data::Enabled(atoms("IMAP4rev2")))),
+            row("8", "babc OK Some capabilities enabled", ok("babc", "Some capabilities enabled")),
+            row("8", "* 18 EXISTS", d(Data::Exists(18))),
+            row(
+                "8",
+                "* LIST () \"/\" INBOX (\"OLDNAME\" (\"inbox\"))",
+                list_ext("", Some('/'), "INBOX", vec![ListExtended::OldName("inbox".into())]),
+            ),
+            row("8", "a002 OK [READ-WRITE] SELECT completed", ok_c("a002", Code::ReadWrite, "SELECT completed")),
+            row(
+                "8 (folded)",
+                "* 12 FETCH (FLAGS (\\Seen) INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" RFC822.SIZE 4286 ENVELOPE (\
+                 \"Wed, 17 Jul 1996 02:23:25 -0700 (PDT)\" \"IMAP4rev2 WG mtg summary and minutes\" \
+                 ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) \
+                 ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) \
+                 ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) \
+                 ((NIL NIL \"imap\" \"cac.washington.edu\")) \
+                 ((NIL NIL \"minutes\" \"CNRI.Reston.VA.US\")(\"John Klensin\" NIL \"KLENSIN\" \"MIT.EDU\")) NIL NIL \
+                 \"<B27397-0100000@cac.washington.ed>\") \
+                 BODY (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3028 92))",
+                fetch(
+                    12,
+                    vec![
+                        FetchValue::Flags(flags("\\Seen")),
+                        FetchValue::InternalDate(date),
+                        FetchValue::Rfc822Size(4286),
+                        FetchValue::Envelope(Box::new(envelope)),
+                        FetchValue::Body(Box::new(body)),
+                    ],
+                ),
+            ),
+            row("8", "a003 OK FETCH completed", ok("a003", "FETCH completed")),
+            row(
+                "8 (literal)",
+                &format!("* 12 FETCH (BODY[HEADER] {{342}}\r\n{header})"),
+                fetch(
+                    12,
+                    vec![FetchValue::BodySection {
+                        section: Section { part: vec![], text: Some(SectionText::Header) },
+                        origin: None,
+                        data: Some(Bytes::from(header)),
+                    }],
+                ),
+            ),
+            row("8", "* 12 FETCH (FLAGS (\\Seen \\Deleted))", fetch(12, vec![FetchValue::Flags(flags("\\Seen \\Deleted"))])),
+            row("8", "a005 OK +FLAGS completed", ok("a005", "+FLAGS completed")),
+            row("8", "* BYE IMAP4rev2 server terminating connection", Response::Status(Status::bye(None, "IMAP4rev2 server terminating connection"))),
+            row("8", "a006 OK LOGOUT completed", ok("a006", "LOGOUT completed")),
+        ],
+    );
+}
+
+// ---------------------------------------------------------------- extension RFCs
+
+#[test]
+fn rfc7162_condstore_qresync() {
+    let modseq = |seq, uid: Option<u32>, m| {
+        let mut items = Vec::new();
+        if let Some(u) = uid {
+            items.push(FetchValue::Uid(u));
+        }
+        items.push(FetchValue::ModSeq(m));
+        fetch(seq, items)
+    };
+    check(vec![
+        row("RFC 7162 3.1.2.1", "* 1 RECENT", d(Data::Recent(1))),
+        row(
+            "RFC 7162 3.1.2.1",
+            "* OK [UNSEEN 12] Message 12 is first unseen",
+            u_ok(
+                Code::Other(Atom::new("UNSEEN").unwrap(), Some("12".into())),
+                "Message 12 is first unseen",
+            ),
+        ),
+        row(
+            "RFC 7162 3.1.2.1",
+            "* OK [HIGHESTMODSEQ 715194045007]",
+            u_ok(Code::HighestModSeq(715194045007), ""),
+        ),
+        row(
+            "RFC 7162 3.1.2.2 (folded)",
+            "* OK [NOMODSEQ] Sorry, this mailbox format doesn't support modsequences",
+            u_ok(
+                Code::NoModSeq,
+                "Sorry, this mailbox format doesn't support modsequences",
+            ),
+        ),
+        row(
+            "RFC 7162 3.1.3",
+            "* 1 FETCH (UID 4 MODSEQ (12121231000))",
+            modseq(1, Some(4), 12121231000),
+        ),
+        row(
+            "RFC 7162 3.1.3",
+            "a103 OK Conditional Store completed",
+            ok("a103", "Conditional Store completed"),
+        ),
+        row(
+            "RFC 7162 3.1.3",
+            "* 50 FETCH (MODSEQ (12111230047))",
+            modseq(50, None, 12111230047),
+        ),
+        row(
+            "RFC 7162 3.1.3",
+            "d105 OK [MODIFIED 7,9] Conditional STORE failed",
+            ok_c(
+                "d105",
+                Code::Modified(set("7,9")),
+                "Conditional STORE failed",
+            ),
+        ),
+        row(
+            "RFC 7162 3.1.3",
+            "* 7 FETCH (MODSEQ (320162342) FLAGS (\\Seen \\Deleted))",
+            fetch(
+                7,
+                vec![
+                    FetchValue::ModSeq(320162342),
+                    FetchValue::Flags(flags("\\Seen \\Deleted")),
+                ],
+            ),
+        ),
+        row(
+            "RFC 7162 3.1.3",
+            "* 101 FETCH (MODSEQ (303011130956) FLAGS ($Processed))",
+            fetch(
+                101,
+                vec![
+                    FetchValue::ModSeq(303011130956),
+                    FetchValue::Flags(flags("$Processed")),
+                ],
+            ),
+        ),
+        // `a107 OK` without text; the writer supplies text only when the code is missing too.
+        row(
+            "RFC 7162 3.1.3 (text supplied)",
+            "a107 OK Completed",
+            ok("a107", ""),
+        ),
+        row(
+            "RFC 7162 3.1.3",
+            "B001 NO [MODIFIED 2] Some of the messages no longer exist.",
+            no_c(
+                "B001",
+                Code::Modified(set("2")),
+                "Some of the messages no longer exist.",
+            ),
+        ),
+        row(
+            "RFC 7162 3.1.4.1",
+            "* 1 FETCH (UID 4 MODSEQ (65402) FLAGS (\\Seen))",
+            fetch(
+                1,
+                vec![
+                    FetchValue::Uid(4),
+                    FetchValue::ModSeq(65402),
+                    FetchValue::Flags(flags("\\Seen")),
+                ],
+            ),
+        ),
+        row(
+            "RFC 7162 3.1.4.1 (folded)",
+            "* 4 FETCH (UID 8 MODSEQ (29738) FLAGS ($NoJunk $AutoJunk $MDNSent))",
+            fetch(
+                4,
+                vec![
+                    FetchValue::Uid(8),
+                    FetchValue::ModSeq(29738),
+                    FetchValue::Flags(flags("$NoJunk $AutoJunk $MDNSent")),
+                ],
+            ),
+        ),
+        row(
+            "RFC 7162 3.1.5",
+            "* SEARCH 2 5 6 7 11 12 18 19 20 23 (MODSEQ 917162500)",
+            d(Data::Search {
+                ids: vec![2, 5, 6, 7, 11, 12, 18, 19, 20, 23],
+                mod_seq: Some(917162500),
+            }),
+        ),
+        row(
+            "RFC 7162 3.1.11",
+            "* ESEARCH (TAG \"a\") ALL 1:3,5 MODSEQ 1236",
+            esearch(
+                Some("a"),
+                false,
+                vec![EsearchItem::All(set("1:3,5")), EsearchItem::ModSeq(1236)],
+            ),
+        ),
+        row(
+            "RFC 7162 3.1.11",
+            "* ESEARCH (TAG \"a\") ALL 5,3,2,1 MODSEQ 1236",
+            esearch(
+                Some("a"),
+                false,
+                vec![EsearchItem::All(set("5,3,2,1")), EsearchItem::ModSeq(1236)],
+            ),
+        ),
+        row("RFC 7162 3.2.5", "* OK [CLOSED]", u_ok(Code::Closed, "")),
+        row(
+            "RFC 7162 3.2.5",
+            "* VANISHED (EARLIER) 41,43:116,118,120:211,214:540",
+            d(Data::Vanished {
+                earlier: true,
+                uids: set("41,43:116,118,120:211,214:540"),
+            }),
+        ),
+        row(
+            "RFC 7162 3.2.7",
+            "B202 OK [HIGHESTMODSEQ 20010715194045319] expunged",
+            ok_c("B202", Code::HighestModSeq(20010715194045319), "expunged"),
+        ),
+        row(
+            "RFC 7162 3.2.10",
+            "* VANISHED 405,407,410,425",
+            d(Data::Vanished {
+                earlier: false,
+                uids: set("405,407,410,425"),
+            }),
+        ),
+        row(
+            "RFC 7162 3.2.7",
+            ". OK [HIGHESTMODSEQ 20010715194045319] Ok",
+            ok_c(".", Code::HighestModSeq(20010715194045319), "Ok"),
+        ),
+    ]);
+}
+
+#[test]
+fn rfc2971_id() {
+    let pairs = [
+        "name",
+        "Cyrus",
+        "version",
+        "1.5",
+        "os",
+        "sunos",
+        "os-version",
+        "5.5",
+        "support-url",
+        "mailto:cyrus-bugs+@andrew.cmu.edu",
+    ];
+    let params = pairs
+        .chunks(2)
+        .map(|p| (p[0].to_string(), Some(p[1].to_string())))
+        .collect();
+    check(vec![
+        row("RFC 2971 3.1", "* ID NIL", d(Data::Id(None))),
+        row("RFC 2971 3.1", "a023 OK ID completed", ok("a023", "ID completed")),
+        row(
+            "RFC 2971 3.1 (folded)",
+            "* ID (\"name\" \"Cyrus\" \"version\" \"1.5\" \"os\" \"sunos\" \"os-version\" \"5.5\" \"support-url\" \"mailto:cyrus-bugs+@andrew.cmu.edu\")",
+            d(Data::Id(Some(params))),
+        ),
+        row("RFC 2971 3.1", "a042 OK ID command completed", ok("a042", "ID command completed")),
+    ]);
+}
+
+#[test]
+fn rfc9208_quota() {
+    let res = |name: &str, usage, limit| QuotaResource {
+        name: Atom::new(name).unwrap(),
+        usage,
+        limit,
+    };
+    let quota = |root: &str, resources| {
+        d(Data::Quota {
+            root: root.into(),
+            resources,
+        })
+    };
+    let quotaroot = |mailbox: &str, roots: &[&str]| {
+        d(Data::QuotaRoot {
+            mailbox: mailbox.into(),
+            roots: roots.iter().map(|r| r.to_string()).collect(),
+        })
+    };
+    check(vec![
+        // The root names below are written as RFC 9208 writes them, except where a name is
+        // atom-safe (`#user/alice`'s `#` is an ATOM-CHAR); those are `atomized`.
+        atomized(
+            "RFC 9208 4.1.1",
+            "* QUOTA \"!partition/sda4\" (STORAGE 104 10923847)",
+            "!partition/sda4",
+            quota("!partition/sda4", vec![res("STORAGE", 104, 10923847)]),
+        ),
+        row(
+            "RFC 9208 4.1.1",
+            "G0001 OK Getquota complete",
+            ok("G0001", "Getquota complete"),
+        ),
+        atomized_names(
+            "RFC 9208 4.1.2",
+            "* QUOTAROOT INBOX \"#user/alice\" \"!partition/sda4\"",
+            &["#user/alice", "!partition/sda4"],
+            quotaroot("INBOX", &["#user/alice", "!partition/sda4"]),
+        ),
+        atomized(
+            "RFC 9208 4.1.2",
+            "* QUOTA \"#user/alice\" (MESSAGE 42 1000)",
+            "#user/alice",
+            quota("#user/alice", vec![res("MESSAGE", 42, 1000)]),
+        ),
+        atomized(
+            "RFC 9208 4.1.3",
+            "* QUOTA \"#user/alice\" (STORAGE 54 111 MESSAGE 42 1000)",
+            "#user/alice",
+            quota(
+                "#user/alice",
+                vec![res("STORAGE", 54, 111), res("MESSAGE", 42, 1000)],
+            ),
+        ),
+        row(
+            "RFC 9208 4.1.3",
+            "S0001 OK Rounded quota",
+            ok("S0001", "Rounded quota"),
+        ),
+        row(
+            "RFC 9208 4.1.3",
+            "S0002 NO Cannot change system limit",
+            no("S0002", "Cannot change system limit"),
+        ),
+        row(
+            "RFC 9208 4.3",
+            "* STATUS INBOX (MESSAGES 12 DELETED 4 DELETED-STORAGE 8)",
+            status(
+                "INBOX",
+                &[
+                    (StatusItem::Messages, 12),
+                    (StatusItem::Deleted, 4),
+                    (StatusItem::DeletedStorage, 8),
+                ],
+            ),
+        ),
+        row(
+            "RFC 9208 5.1",
+            "* QUOTA \"\" (STORAGE 10 512)",
+            quota("", vec![res("STORAGE", 10, 512)]),
+        ),
+        row(
+            "RFC 9208 5.2",
+            "* QUOTAROOT INBOX \"\"",
+            quotaroot("INBOX", &[""]),
+        ),
+        row(
+            "RFC 9208 5.2",
+            "* QUOTAROOT comp.mail.mime",
+            quotaroot("comp.mail.mime", &[]),
+        ),
+        row(
+            "RFC 9208 5.3",
+            "A003 NO [OVERQUOTA] APPEND Failed",
+            no_c("A003", Code::OverQuota, "APPEND Failed"),
+        ),
+        row(
+            "RFC 9208 5.3",
+            "* NO [OVERQUOTA] Soft quota has been exceeded",
+            untagged(
+                StatusKind::No,
+                Some(Code::OverQuota),
+                "Soft quota has been exceeded",
+            ),
+        ),
+    ]);
+}
+
+#[test]
+fn rfc4315_uidplus() {
+    check(vec![
+        row("RFC 4315 2.1", "* 3 EXPUNGE", d(Data::Expunge(3))),
+        row(
+            "RFC 4315 2.1",
+            "A003 OK UID EXPUNGE completed",
+            ok("A003", "UID EXPUNGE completed"),
+        ),
+        row(
+            "RFC 4315 3",
+            "A003 OK [APPENDUID 38505 3955] APPEND completed",
+            ok_c(
+                "A003",
+                Code::AppendUid {
+                    uid_validity: 38505,
+                    uids: set("3955"),
+                },
+                "APPEND completed",
+            ),
+        ),
+        row(
+            "RFC 4315 3",
+            "* NO [UIDNOTSTICKY] Non-persistent UIDs",
+            untagged(
+                StatusKind::No,
+                Some(Code::UidNotSticky),
+                "Non-persistent UIDs",
+            ),
+        ),
+        row(
+            "RFC 4315 3",
+            "A007 OK [READ-WRITE] SELECT completed",
+            ok_c("A007", Code::ReadWrite, "SELECT completed"),
+        ),
+    ]);
+}
+
+#[test]
+fn rfc8474_objectid() {
+    let id1 = "F2212ea87-6097-4256-9d51-71338625";
+    let ids = |seq, email: &str, thread: Option<&str>| {
+        fetch(
+            seq,
+            vec![
+                FetchValue::EmailId(email.into()),
+                FetchValue::ThreadId(thread.map(Into::into)),
+            ],
+        )
+    };
+    check(vec![
+        row(
+            "RFC 8474 4.1",
+            "3 OK [MAILBOXID (F2212ea87-6097-4256-9d51-71338625)] Completed",
+            ok_c("3", Code::MailboxId(id1.into()), "Completed"),
+        ),
+        row(
+            "RFC 8474 4.1",
+            "5 NO Mailbox already exists",
+            no("5", "Mailbox already exists"),
+        ),
+        row(
+            "RFC 8474 4.2",
+            "* OK [MAILBOXID (F2212ea87-6097-4256-9d51-71338625)] Ok",
+            u_ok(Code::MailboxId(id1.into()), "Ok"),
+        ),
+        row(
+            "RFC 8474 4.2",
+            "27 OK [READ-WRITE] Completed",
+            ok_c("27", Code::ReadWrite, "Completed"),
+        ),
+        row(
+            "RFC 8474 4.3",
+            "* STATUS foo (MAILBOXID (F2212ea87-6097-4256-9d51-71338625))",
+            d(Data::Status {
+                mailbox: "foo".into(),
+                items: vec![StatusValue::MailboxId(id1.into())],
+            }),
+        ),
+        row(
+            "RFC 8474 4.3",
+            "* OK rename foo renamed",
+            untagged(StatusKind::Ok, None, "rename foo renamed"),
+        ),
+        row(
+            "RFC 8474 4.3",
+            "* LIST (\\HasNoChildren) \".\" INBOX",
+            list("\\HasNoChildren", '.', "INBOX"),
+        ),
+        row(
+            "RFC 8474 4.3",
+            "11 OK Completed (0.001 secs 3 calls)",
+            ok("11", "Completed (0.001 secs 3 calls)"),
+        ),
+        row(
+            "RFC 8474 5.1",
+            "5 OK [APPENDUID 1521475658 1] Completed",
+            ok_c(
+                "5",
+                Code::AppendUid {
+                    uid_validity: 1521475658,
+                    uids: set("1"),
+                },
+                "Completed",
+            ),
+        ),
+        row(
+            "RFC 8474 5.1",
+            "* 1 FETCH (EMAILID (M6d99ac3275bb4e) THREADID (T64b478a75b7ea9))",
+            ids(1, "M6d99ac3275bb4e", Some("T64b478a75b7ea9")),
+        ),
+        row(
+            "RFC 8474 5.1",
+            "* OK [COPYUID 1521475659 2 1] Completed",
+            u_ok(
+                Code::CopyUid {
+                    uid_validity: 1521475659,
+                    source: set("2"),
+                    destination: set("1"),
+                },
+                "Completed",
+            ),
+        ),
+        row(
+            "RFC 8474 5.2",
+            "* 1 FETCH (EMAILID (M00000001) THREADID NIL)",
+            ids(1, "M00000001", None),
+        ),
+        row(
+            "RFC 8474 6",
+            "* SEARCH 1 2",
+            d(Data::Search {
+                ids: vec![1, 2],
+                mod_seq: None,
+            }),
+        ),
+        row(
+            "RFC 8474 6",
+            "27 OK Completed (1 msgs in 0.000 secs)",
+            ok("27", "Completed (1 msgs in 0.000 secs)"),
+        ),
+    ]);
+}
+
+#[test]
+fn rfc6154_special_use_and_rfc5819_list_status() {
+    check(vec![
+        row(
+            "RFC 6154 5.1",
+            "* LIST (\\Marked \\HasNoChildren) \"/\" Inbox",
+            list("\\Marked \\HasNoChildren", '/', "Inbox"),
+        ),
+        row(
+            "RFC 6154 5.1",
+            "* LIST (\\Sent \\HasNoChildren) \"/\" SentMail",
+            list("\\Sent \\HasNoChildren", '/', "SentMail"),
+        ),
+        row(
+            "RFC 6154 5.1",
+            "* LIST (\\Marked \\Drafts \\HasNoChildren) \"/\" MyDrafts",
+            list("\\Marked \\Drafts \\HasNoChildren", '/', "MyDrafts"),
+        ),
+        row(
+            "RFC 6154 5.1",
+            "* LIST (\\Trash \\HasNoChildren) \"/\" Trash",
+            list("\\Trash \\HasNoChildren", '/', "Trash"),
+        ),
+        row(
+            "RFC 6154 5.1",
+            "* LIST () \"/\" ToDo",
+            list("", '/', "ToDo"),
+        ),
+        row(
+            "RFC 6154 5.2",
+            "* CAPABILITY IMAP4rev1 CREATE-SPECIAL-USE",
+            caps("IMAP4rev1 CREATE-SPECIAL-USE"),
+        ),
+        row(
+            "RFC 6154 5.2",
+            "t2 OK MySpecial created",
+            ok("t2", "MySpecial created"),
+        ),
+        row(
+            "RFC 6154 5.2",
+            "t3 NO [USEATTR] \\All not supported",
+            no_c("t3", Code::UseAttr, "\\All not supported"),
+        ),
+        // RFC 6154 5.3's `* METADATA` lines belong to RFC 5464, which Roost does not offer.
+        atomized(
+            "RFC 5819 5",
+            "* LIST () \".\" \"INBOX\"",
+            "INBOX",
+            list("", '.', "INBOX"),
+        ),
+        atomized(
+            "RFC 5819 5",
+            "* LIST (\\NoSelect) \".\" \"bar\"",
+            "bar",
+            list("\\NoSelect", '.', "bar"),
+        ),
+        atomized(
+            "RFC 5819 5",
+            "* STATUS \"INBOX\" (MESSAGES 17)",
+            "INBOX",
+            status("INBOX", &[(StatusItem::Messages, 17)]),
+        ),
+        row(
+            "RFC 5819 5",
+            "A02 OK List completed.",
+            ok("A02", "List completed."),
         ),
     ]);
 }

@@ -12,6 +12,11 @@ mod response;
 mod search;
 mod wire;
 
+#[cfg(test)]
+mod command_tests;
+#[cfg(test)]
+mod response_tests;
+
 pub use command::{command_to_vec, write_command, CommandFragment, LiteralMode};
 pub use response::{response_to_vec, write_response};
 

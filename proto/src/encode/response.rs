@@ -295,7 +295,7 @@ fn data(s: &mut ResponseSink<'_>, d: &Data) {
             s.put(b"STATUS ");
             mailbox(s, name);
             wire::sp(s);
-            wire::paren_list(s, items, |s, v| status_value(s, v));
+            wire::paren_list(s, items, status_value);
         }
         Data::Esearch(e) => esearch(s, e),
         Data::Search { ids, mod_seq } => {
@@ -327,7 +327,7 @@ fn data(s: &mut ResponseSink<'_>, d: &Data) {
         }
         Data::Fetch { seq, items } => {
             number_then(s, *seq, b" FETCH ");
-            wire::paren_list(s, items, |s, v| fetch_value(s, v));
+            wire::paren_list(s, items, fetch_value);
         }
         Data::Id(params) => {
             s.put(b"ID ");
@@ -344,7 +344,7 @@ fn data(s: &mut ResponseSink<'_>, d: &Data) {
             s.put(b"QUOTA ");
             wire::astring(s, root.as_bytes());
             wire::sp(s);
-            wire::paren_list(s, resources, |s, r| quota_resource(s, r));
+            wire::paren_list(s, resources, quota_resource);
         }
         Data::QuotaRoot {
             mailbox: name,

@@ -406,10 +406,18 @@ mod tests {
     }
 
     #[test]
-    fn save_into_missing_directory_fails_cleanly() {
+    fn save_creates_a_missing_data_directory() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("no/such/dir/users");
-        let err = UsersFile::default().save(&path).unwrap_err();
+        let path = dir.path().join("not/yet/there/users");
+        UsersFile::default().save(&path).unwrap();
+        assert!(path.exists());
+    }
+
+    #[test]
+    fn save_below_a_plain_file_fails_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("file"), "x").unwrap();
+        let err = UsersFile::default().save(&dir.path().join("file/users")).unwrap_err();
         assert!(err.to_string().contains("cannot create"), "{err}");
     }
 }

@@ -67,8 +67,19 @@ impl Session {
     pub(super) fn handle_enable(&mut self, tag: Tag, requested: &[Atom]) -> ReadMode {
         let mut enabled = Vec::new();
         for cap in requested {
-            if cap.eq_ignore_case("IMAP4rev2") {
+            let known = if cap.eq_ignore_case("IMAP4rev2") {
                 self.rev2 = true;
+                true
+            } else if cap.eq_ignore_case("CONDSTORE") {
+                self.condstore = true;
+                true
+            } else if cap.eq_ignore_case("UTF8=ACCEPT") {
+                self.utf8_accept = true;
+                true
+            } else {
+                false
+            };
+            if known {
                 enabled.push(cap.clone());
             }
         }

@@ -26,9 +26,32 @@ const ALWAYS: &[&str] = &[
     "SASL-IR",
 ];
 
+/// What logged-in sessions can use: the mailbox and message extensions of RFC 9051 and the
+/// ones real clients ask for (clients.md).
+const AFTER_LOGIN: &[&str] = &[
+    "NAMESPACE",
+    "UNSELECT",
+    "UIDPLUS",
+    "ESEARCH",
+    "SEARCHRES",
+    "LIST-EXTENDED",
+    "LIST-STATUS",
+    "SPECIAL-USE",
+    "CREATE-SPECIAL-USE",
+    "CHILDREN",
+    "MOVE",
+    "STATUS=SIZE",
+    "BINARY",
+    "CONDSTORE",
+    "OBJECTID",
+    "UTF8=ACCEPT",
+];
+
 pub fn capabilities(ctx: CapabilityContext) -> Vec<Atom> {
     let mut caps: Vec<String> = ALWAYS.iter().map(|c| (*c).to_owned()).collect();
-    if !ctx.authenticated {
+    if ctx.authenticated {
+        caps.extend(AFTER_LOGIN.iter().map(|c| (*c).to_owned()));
+    } else {
         if ctx.starttls_available && !ctx.tls {
             caps.push("STARTTLS".into());
         }

@@ -92,4 +92,10 @@ impl Outbox {
     pub fn send(&self, item: Outgoing) -> Result<(), OutboxClosed> {
         self.tx.try_send(item).map_err(|_| OutboxClosed)
     }
+
+    /// Queues bulk output (FETCH of many bodies), waiting while the queue is full: the client
+    /// reading slowly slows the producer down instead of failing it.
+    pub async fn send_wait(&self, item: Outgoing) -> Result<(), OutboxClosed> {
+        self.tx.send(item).await.map_err(|_| OutboxClosed)
+    }
 }

@@ -6,12 +6,23 @@
 //! `idle`) and push their responses through [`Session::write`].
 
 mod any_state;
+mod append;
 pub mod capability;
+mod copy;
+mod expunge;
+mod fetch;
+mod flags;
 mod gate;
 mod idle;
+mod list;
 mod login;
+mod mailbox;
 pub mod messages;
+mod names;
+mod search;
 pub mod state;
+mod updates;
+pub mod view;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -80,6 +91,15 @@ pub struct Session {
     bad_commands: u32,
     /// The outbox overflowed or its reader is gone: stop at the next opportunity.
     broken: bool,
+    /// CONDSTORE enabled (RFC 7162 section 3.1): MODSEQ in unsolicited FETCH responses.
+    condstore: bool,
+    /// `UTF8=ACCEPT` enabled (RFC 6855): names and quoted strings in UTF-8.
+    utf8_accept: bool,
+    /// Whether the command in progress may be interrupted by `* n EXPUNGE` (not during
+    /// FETCH, STORE or SEARCH: RFC 9051 section 7.5.1).
+    expunges_allowed: bool,
+    /// The selected mailbox closed (deleted, moved) while a command ran: report it after.
+    deferred_close: Option<String>,
 }
 
 impl Session {
@@ -118,11 +138,24 @@ impl Session {
             shutdown_requested: false,
             bad_commands: 0,
             broken: false,
+            condstore: false,
+            utf8_accept: false,
+            expunges_allowed: true,
+            deferred_close: None,
+        }
+    }
+
+    /// How mailbox names are encoded on this connection.
+    fn name_encoding(&self) -> NameEncoding {
+        if self.rev2 || self.utf8_accept {
+            NameEncoding::Utf8
+        } else {
+            NameEncoding::ModifiedUtf7
         }
     }
 
     fn encode_context(&self) -> EncodeContext {
-        if self.rev2 {
+        if self.rev2 || self.utf8_accept {
             EncodeContext {
                 names: NameEncoding::Utf8,
                 utf8_quoted: true,
@@ -135,12 +168,14 @@ impl Session {
         }
     }
 
-    /// Queues a response for the client.
+    /// Queues a response for the client. Before a tagged completion, the changes to the
+    /// selected mailbox that the client may now be told go out first.
     fn write(&mut self, response: Response) {
-        if let (Response::Status(Status::Tagged { kind, .. }), Some(span)) =
-            (&response, &self.command_span)
-        {
-            span.record("status", tracing::field::debug(kind));
+        if let Response::Status(Status::Tagged { kind, .. }) = &response {
+            if let Some(span) = &self.command_span {
+                span.record("status", tracing::field::debug(kind));
+            }
+            self.flush_updates();
         }
         let mut out = Output::new();
         write_response(&response, &self.encode_context(), &mut out);
@@ -218,6 +253,9 @@ impl Session {
     fn finish(&mut self, ctx: &mut Context<Self>, read: ReadMode) -> Reply {
         self.busy = false;
         self.command_span = None;
+        if let Some(reason) = self.deferred_close.take() {
+            self.close_selected(&reason);
+        }
         if self.broken {
             return self.close(ctx);
         }
@@ -239,11 +277,16 @@ impl Session {
         );
         self.command_span = Some(span.clone());
         let _entered = span.enter();
-        if let Err(reason) = gate::check(&self.state, &body) {
+        self.expunges_allowed = !matches!(
+            body,
+            CommandBody::Fetch { .. } | CommandBody::Store { .. } | CommandBody::Search(_)
+        );
+        if let Err(reason) = gate::check(self.state.kind(), &body) {
             self.write_status(Status::bad(tag, None, reason));
             return ready(self.after_bad(ctx));
         }
         use CommandBody as C;
+        let body_name = body.name();
         let outcome = match body {
             C::Capability => self.handle_capability(tag),
             C::Noop => self.handle_noop(tag),
@@ -257,39 +300,61 @@ impl Session {
                 initial_response,
             } => return self.handle_authenticate(tag, &mechanism, initial_response),
             C::Idle => self.handle_idle(tag, ctx),
-            C::Select { .. }
-            | C::Examine { .. }
-            | C::Create { .. }
-            | C::Delete { .. }
-            | C::Rename { .. }
-            | C::Subscribe { .. }
-            | C::Unsubscribe { .. }
-            | C::List(_)
-            | C::Lsub { .. }
-            | C::Namespace
-            | C::Status { .. }
-            | C::Append { .. }
-            | C::Compress { .. }
+            C::Check => self.handle_noop(tag),
+            C::Namespace => self.handle_namespace(tag),
+            C::Select { mailbox, params } => {
+                return self.handle_select(tag, &mailbox, params, false, ctx)
+            }
+            C::Examine { mailbox, params } => {
+                return self.handle_select(tag, &mailbox, params, true, ctx)
+            }
+            C::Create {
+                mailbox,
+                special_use,
+            } => return self.handle_create(tag, &mailbox, &special_use),
+            C::Delete { mailbox } => return self.handle_delete(tag, &mailbox),
+            C::Rename { from, to } => return self.handle_rename(tag, &from, &to),
+            C::Subscribe { mailbox } => return self.handle_subscribe(tag, &mailbox, true),
+            C::Unsubscribe { mailbox } => return self.handle_subscribe(tag, &mailbox, false),
+            C::List(list) => return self.handle_list(tag, list),
+            C::Lsub { reference, pattern } => return self.handle_lsub(tag, &reference, pattern),
+            C::Status { mailbox, items } => return self.handle_status(tag, &mailbox, items),
+            C::Append { mailbox, messages } => return self.handle_append(tag, &mailbox, messages),
+            C::Close => return self.handle_close(tag, ctx),
+            C::Unselect => self.handle_unselect(tag),
+            C::Expunge => return self.handle_expunge(tag, None),
+            C::UidExpunge { uids } => return self.handle_expunge(tag, Some(uids)),
+            C::Search(search) => return self.handle_search(tag, search),
+            C::Fetch {
+                uid,
+                set,
+                items,
+                modifiers,
+            } => return self.handle_fetch(tag, uid, &set, &items, modifiers),
+            C::Store {
+                uid,
+                set,
+                unchanged_since,
+                action,
+                silent,
+                flags,
+            } => return self.handle_store(tag, uid, &set, unchanged_since, action, silent, flags),
+            C::Copy { uid, set, mailbox } => {
+                return self.handle_copy(tag, uid, &set, &mailbox, false)
+            }
+            C::Move { uid, set, mailbox } => {
+                return self.handle_copy(tag, uid, &set, &mailbox, true)
+            }
+            C::Compress { .. }
             | C::GetQuota { .. }
             | C::GetQuotaRoot { .. }
-            | C::SetQuota { .. }
-            | C::Check
-            | C::Close
-            | C::Unselect
-            | C::Expunge
-            | C::UidExpunge { .. }
-            | C::Search(_)
-            | C::Fetch { .. }
-            | C::Store { .. }
-            | C::Copy { .. }
-            | C::Move { .. } => {
-                // The mail store is the next piece of work; until then these commands are
-                // refused honestly rather than faked.
-                let name = body.name();
-                self.write_status(Status::no(
+            | C::SetQuota { .. } => {
+                // Not advertised: COMPRESS=DEFLATE and QUOTA are future work.
+                let name = body_name;
+                self.write_status(Status::bad(
                     tag,
-                    Some(Code::Cannot),
-                    format!("{name} is not available on this server yet"),
+                    None,
+                    format!("{name} is not supported by this server"),
                 ));
                 ReadMode::Command
             }
@@ -323,6 +388,22 @@ impl Session {
         }
         self.finish(ctx, ReadMode::Command)
     }
+}
+
+/// Runs `work` (which talks to other actors or the disk) and completes the command with
+/// `then`, which writes the responses and says how to read next.
+fn run<T: 'static>(
+    session: &mut Session,
+    work: impl std::future::Future<Output = T> + 'static,
+    then: impl FnOnce(&mut Session, T, &mut Context<Session>) -> ReadMode + 'static,
+) -> ResponseActFuture<Session, Reply> {
+    session.busy = true;
+    let span = session.command_span.clone().unwrap_or_else(Span::none);
+    Box::pin(work.into_actor(session).map(move |value, session, ctx| {
+        let _entered = span.enter();
+        let read = then(session, value, ctx);
+        session.finish(ctx, read)
+    }))
 }
 
 /// A reply that is ready now.

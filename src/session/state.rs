@@ -48,7 +48,9 @@
 //! Each variant carries only what exists in that state, and a transition consumes the old
 //! state, so a Selected mailbox cannot outlive the selection.
 
+use super::view::View;
 use crate::auth::LoginVerified;
+use crate::mailbox::MailboxHandle;
 
 /// The account a session is logged in to.
 #[derive(Debug, Clone)]
@@ -66,17 +68,27 @@ impl Account {
     }
 }
 
-/// The mailbox a Selected session works on. The mailbox actor behind it arrives with the
-/// mail store; the session already routes every transition through it.
-#[derive(Debug, Clone)]
-#[allow(dead_code)] // SELECT arrives with the mail store (transition 5)
+/// The mailbox a Selected session works on: the handle of its Mailbox actor, the
+/// attachment that brings this session its changes, and the session's own view of it.
 pub struct SelectedMailbox {
-    pub name: String,
+    pub handle: MailboxHandle,
+    pub attachment: u64,
+    /// EXAMINE, or SELECT of a mailbox this session may not change.
     pub read_only: bool,
+    pub view: View,
+}
+
+impl std::fmt::Debug for SelectedMailbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SelectedMailbox")
+            .field("mailbox", &self.handle.info().name)
+            .field("read_only", &self.read_only)
+            .field("exists", &self.view.exists())
+            .finish()
+    }
 }
 
 #[derive(Debug)]
-#[allow(dead_code)] // `Selected` is entered by SELECT, which arrives with the mail store
 pub enum State {
     NotAuthenticated {
         auth_failures: u32,
@@ -91,13 +103,33 @@ pub enum State {
     Logout,
 }
 
-impl State {
-    pub fn name(&self) -> &'static str {
+/// The state without its data, for decisions that depend only on which state it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateKind {
+    NotAuthenticated,
+    Authenticated,
+    Selected,
+    Logout,
+}
+
+impl StateKind {
+    pub fn name(self) -> &'static str {
         match self {
-            State::NotAuthenticated { .. } => "not authenticated",
-            State::Authenticated { .. } => "authenticated",
-            State::Selected { .. } => "selected",
-            State::Logout => "logout",
+            StateKind::NotAuthenticated => "not authenticated",
+            StateKind::Authenticated => "authenticated",
+            StateKind::Selected => "selected",
+            StateKind::Logout => "logout",
+        }
+    }
+}
+
+impl State {
+    pub fn kind(&self) -> StateKind {
+        match self {
+            State::NotAuthenticated { .. } => StateKind::NotAuthenticated,
+            State::Authenticated { .. } => StateKind::Authenticated,
+            State::Selected { .. } => StateKind::Selected,
+            State::Logout => StateKind::Logout,
         }
     }
 
@@ -117,16 +149,45 @@ impl State {
 
     /// Transition (6): CLOSE, UNSELECT, a failed SELECT, or an unsolicited `[CLOSED]`
     /// (the mailbox moved to another owner). Any other state is returned unchanged.
-    #[allow(dead_code)] // CLOSE, UNSELECT and [CLOSED] arrive with the mail store
+    /// Detaches from the mailbox actor, so it stops sending this session changes.
     pub fn deselect(self) -> State {
         match self {
-            State::Selected { account, .. } => State::Authenticated { account },
+            State::Selected { account, mailbox } => {
+                mailbox.handle.detach(mailbox.attachment);
+                State::Authenticated { account }
+            }
             other => other,
+        }
+    }
+
+    /// Transition (5): SELECT or EXAMINE succeeded. A previous selection is closed first.
+    pub fn select(self, mailbox: SelectedMailbox) -> State {
+        match self.deselect() {
+            State::Authenticated { account } => State::Selected { account, mailbox },
+            other => {
+                mailbox.handle.detach(mailbox.attachment);
+                other
+            }
+        }
+    }
+
+    pub fn selected(&self) -> Option<&SelectedMailbox> {
+        match self {
+            State::Selected { mailbox, .. } => Some(mailbox),
+            _ => None,
+        }
+    }
+
+    pub fn selected_mut(&mut self) -> Option<&mut SelectedMailbox> {
+        match self {
+            State::Selected { mailbox, .. } => Some(mailbox),
+            _ => None,
         }
     }
 
     /// Transition (7).
     pub fn logout(self) -> State {
+        let _ = self.deselect();
         State::Logout
     }
 }

@@ -1,0 +1,82 @@
+//! APPEND (RFC 9051 section 6.3.12, RFC 4315 APPENDUID, MULTIAPPEND).
+
+use actix::ResponseActFuture;
+use roost_proto::{AppendMessage, Code, Flag, MailboxName, SequenceSet, Status, Tag};
+
+use super::messages::{ReadMode, Reply};
+use super::names::mailbox_error;
+use super::{ready, run, Session};
+use crate::mailbox::{MailboxError, NewMessage};
+
+impl Session {
+    pub(super) fn handle_append(
+        &mut self,
+        tag: Tag,
+        mailbox: &MailboxName,
+        messages: Vec<AppendMessage>,
+    ) -> ResponseActFuture<Self, Reply> {
+        let name = match self.mailbox_name(mailbox) {
+            Ok(name) => name,
+            Err(reason) => {
+                self.write_status(Status::bad(tag, None, reason));
+                return ready(self.reply(ReadMode::Command));
+            }
+        };
+        if messages.iter().any(|m| m.data.is_empty()) {
+            self.write_status(Status::no(
+                tag,
+                Some(Code::Cannot),
+                "an empty message cannot be appended",
+            ));
+            return ready(self.reply(ReadMode::Command));
+        }
+        let new: Vec<NewMessage> = messages
+            .into_iter()
+            .map(|m| NewMessage {
+                data: m.data,
+                flags: m.flags.into_iter().filter(|f| *f != Flag::Recent).collect(),
+                internal_date: m.date.map(|d| d.unix_timestamp()),
+            })
+            .collect();
+        let selected = self.state.selected().map(|m| m.handle.info().id);
+        let (registry, user) = (self.shared.registry.clone(), self.user());
+        let work = async move {
+            let handle = match registry.account(&user).await?.open(&name).await {
+                Err(MailboxError::NonExistent(_)) => return Err(None),
+                other => other.map_err(Some)?,
+            };
+            let appended = handle.append(new).await.map_err(Some)?;
+            // Into the selected mailbox: announce the new messages before the tagged OK
+            // (RFC 9051 section 6.3.12 says the server SHOULD send EXISTS).
+            let entries = if selected == Some(handle.info().id) {
+                Some(handle.entries(appended.uids.clone()).await.map_err(Some)?)
+            } else {
+                None
+            };
+            Ok((appended, entries))
+        };
+        run(self, work, move |session, result, _| {
+            match result {
+                Ok((appended, entries)) => {
+                    if let (Some((entries, keywords)), Some(m)) =
+                        (entries, session.state.selected_mut())
+                    {
+                        m.view.queue_appended(&entries, &[], keywords);
+                    }
+                    let code = Code::AppendUid {
+                        uid_validity: appended.uid_validity,
+                        uids: SequenceSet::from_numbers(appended.uids.iter().copied()),
+                    };
+                    session.write_status(Status::ok(tag, Some(code), "APPEND completed"));
+                }
+                Err(None) => session.write_status(Status::no(
+                    tag,
+                    Some(Code::TryCreate),
+                    "no such mailbox; create it first",
+                )),
+                Err(Some(e)) => session.write_status(mailbox_error(tag, &e)),
+            }
+            ReadMode::Command
+        })
+    }
+}

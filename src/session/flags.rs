@@ -1,0 +1,183 @@
+//! STORE and UID STORE (RFC 9051 section 6.4.6, RFC 7162 UNCHANGEDSINCE), and the
+//! conversion between the store's flag bits and protocol flags.
+
+use actix::ResponseActFuture;
+use roost_proto::{Code, Data, FetchValue, Flag, Response, SequenceSet, Status, StoreAction, Tag};
+
+use super::messages::{ReadMode, Reply};
+use super::names::mailbox_error;
+use super::{ready, run, Session};
+use crate::mailbox::StoreFlags;
+use crate::store::{FlagSet, MessageEntry};
+
+/// The protocol flags of a flag set, system flags first, then keywords in table order.
+pub fn flag_list(set: FlagSet, keywords: &[String]) -> Vec<Flag> {
+    let system = [
+        (FlagSet::ANSWERED, Flag::Answered),
+        (FlagSet::FLAGGED, Flag::Flagged),
+        (FlagSet::DELETED, Flag::Deleted),
+        (FlagSet::SEEN, Flag::Seen),
+        (FlagSet::DRAFT, Flag::Draft),
+    ];
+    let mut flags: Vec<Flag> = system
+        .into_iter()
+        .filter(|(bit, _)| set.contains(*bit))
+        .map(|(_, f)| f)
+        .collect();
+    for (i, keyword) in keywords.iter().enumerate().take(FlagSet::MAX_KEYWORDS) {
+        if set.contains(FlagSet::keyword_bit(i)) {
+            if let Ok(flag) = Flag::parse(keyword) {
+                flags.push(flag);
+            }
+        }
+    }
+    flags
+}
+
+/// The FLAGS of a message as a session reports them: `\Recent` only to IMAP4rev1 sessions.
+pub fn reported_flags(
+    entry: &MessageEntry,
+    keywords: &[String],
+    recent: bool,
+    rev2: bool,
+) -> Vec<Flag> {
+    let mut flags = flag_list(entry.flags, keywords);
+    if recent && !rev2 {
+        flags.push(Flag::Recent);
+    }
+    flags
+}
+
+impl Session {
+    /// The FLAGS of a message as this session reports them.
+    pub(super) fn flags_for(&self, entry: &MessageEntry, keywords: &[String]) -> Vec<Flag> {
+        let recent = self
+            .state
+            .selected()
+            .is_some_and(|m| m.view.is_recent(entry.uid));
+        reported_flags(entry, keywords, recent, self.rev2)
+    }
+
+    /// A FETCH response reporting flags: with UID when the client used a UID command or for
+    /// unsolicited updates, and MODSEQ once CONDSTORE is on.
+    pub(super) fn flags_fetch(
+        &self,
+        seq: u32,
+        entry: &MessageEntry,
+        keywords: &[String],
+        with_uid: bool,
+    ) -> Response {
+        let mut items = vec![FetchValue::Flags(self.flags_for(entry, keywords))];
+        if with_uid {
+            items.push(FetchValue::Uid(entry.uid));
+        }
+        if self.condstore {
+            items.push(FetchValue::ModSeq(entry.mod_seq));
+        }
+        Response::Data(Data::Fetch { seq, items })
+    }
+
+    #[allow(clippy::too_many_arguments)] // the fields of one STORE command
+    pub(super) fn handle_store(
+        &mut self,
+        tag: Tag,
+        uid: bool,
+        set: &SequenceSet,
+        unchanged_since: Option<u64>,
+        action: StoreAction,
+        silent: bool,
+        flags: Vec<Flag>,
+    ) -> ResponseActFuture<Self, Reply> {
+        let Some(selected) = self.state.selected() else {
+            return ready(self.reply(ReadMode::Command));
+        };
+        if selected.read_only {
+            self.write_status(Status::no(
+                tag,
+                Some(Code::ReadOnly),
+                "mailbox is read-only (EXAMINE)",
+            ));
+            return ready(self.reply(ReadMode::Command));
+        }
+        let pairs = if uid {
+            selected.view.resolve_uids(set)
+        } else {
+            selected.view.resolve_seqs(set)
+        };
+        let handle = selected.handle.clone();
+        if unchanged_since.is_some() {
+            self.condstore = true; // RFC 7162 section 3.1: UNCHANGEDSINCE enables CONDSTORE
+        }
+        // `\Recent` cannot be stored (RFC 9051 section 2.3.2); clients that send it get it ignored.
+        let flags: Vec<Flag> = flags.into_iter().filter(|f| *f != Flag::Recent).collect();
+        let request = StoreFlags {
+            uids: pairs.iter().map(|&(_, u)| u).collect(),
+            action,
+            flags,
+            unchanged_since,
+        };
+        run(
+            self,
+            async move { handle.store(request).await },
+            move |session, result, _| {
+                match result {
+                    Ok(outcome) => {
+                        for entry in &outcome.entries {
+                            let Some(seq) = session
+                                .state
+                                .selected()
+                                .and_then(|m| m.view.seq_of(entry.uid))
+                            else {
+                                continue;
+                            };
+                            if !silent {
+                                let line = session.flags_fetch(seq, entry, &outcome.keywords, uid);
+                                session.write(line);
+                            }
+                            if let Some(m) = session.state.selected_mut() {
+                                m.view.reported_flags(entry.uid, entry.mod_seq);
+                                m.view.keywords = outcome.keywords.clone();
+                            }
+                        }
+                        let code = (!outcome.modified.is_empty()).then(|| {
+                            let numbers: Vec<u32> = if uid {
+                                outcome.modified.clone()
+                            } else {
+                                let view = session.state.selected().map(|m| &m.view);
+                                outcome
+                                    .modified
+                                    .iter()
+                                    .filter_map(|&u| view.and_then(|v| v.seq_of(u)))
+                                    .collect()
+                            };
+                            Code::Modified(SequenceSet::from_numbers(numbers))
+                        });
+                        let text = if code.is_some() {
+                            "Conditional STORE failed for some messages"
+                        } else {
+                            "STORE completed"
+                        };
+                        session.write_status(Status::ok(tag, code, text));
+                    }
+                    Err(e) => session.write_status(mailbox_error(tag, &e)),
+                }
+                ReadMode::Command
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_bits_become_protocol_flags_in_a_stable_order() {
+        let keywords = vec!["$Forwarded".to_owned(), "Work".to_owned()];
+        let set = FlagSet(FlagSet::SEEN | FlagSet::ANSWERED | FlagSet::keyword_bit(1));
+        assert_eq!(
+            flag_list(set, &keywords),
+            vec![Flag::Answered, Flag::Seen, Flag::parse("Work").unwrap()]
+        );
+    }
+}

@@ -1,0 +1,326 @@
+//! LIST (RFC 9051 section 6.3.9 with LIST-EXTENDED, LIST-STATUS and SPECIAL-USE) and the
+//! IMAP4rev1 LSUB (RFC 3501 section 6.3.9).
+
+use std::collections::BTreeSet;
+
+use actix::ResponseActFuture;
+use roost_proto::{
+    Atom, Data, ListCommand, ListData, ListExtended, ListReturnOption, ListSelectOption,
+    MailboxName, Response, Status, StatusItem, Tag,
+};
+
+use super::mailbox::{atom, status_values};
+use super::messages::{ReadMode, Reply};
+use super::names::{mailbox_error, normalize, DELIMITER};
+use super::{ready, run, Session};
+use crate::mailbox::{AccountView, MailboxError, MailboxStatus};
+use crate::store::MailboxInfo;
+
+/// What a LIST asks for, decoded.
+struct ListRequest {
+    patterns: Vec<String>,
+    subscribed_only: bool,
+    special_use_only: bool,
+    recursive_match: bool,
+    return_subscribed: bool,
+    return_children: bool,
+    return_special_use: bool,
+    status: Option<Vec<StatusItem>>,
+}
+
+/// One line of output before STATUS is added.
+struct Line {
+    name: String,
+    attributes: Vec<Atom>,
+    extended: Vec<ListExtended>,
+    /// Selectable and existing: gets a STATUS line when asked for.
+    info: Option<MailboxInfo>,
+}
+
+impl Session {
+    pub(super) fn handle_list(
+        &mut self,
+        tag: Tag,
+        list: ListCommand,
+    ) -> ResponseActFuture<Self, Reply> {
+        let reference = match self.mailbox_name(&list.reference) {
+            Ok(r) => r,
+            Err(reason) => return self.refuse(tag, reason),
+        };
+        let mut patterns = Vec::new();
+        for p in &list.patterns {
+            match self.mailbox_name(&MailboxName::from_wire(p.clone())) {
+                Ok(p) => patterns.push(join(&reference, &p)),
+                Err(reason) => return self.refuse(tag, reason),
+            }
+        }
+        // `LIST "" ""`: the hierarchy delimiter and root (RFC 9051 section 6.3.9).
+        if list.patterns.len() == 1 && list.patterns[0].is_empty() {
+            let root = ListData {
+                attributes: vec![atom("Noselect")],
+                delimiter: Some(DELIMITER),
+                mailbox: String::new(),
+                extended: Vec::new(),
+            };
+            self.write(Response::Data(Data::List(root)));
+            self.write_status(Status::ok(tag, None, "LIST completed"));
+            return ready(self.reply(ReadMode::Command));
+        }
+        let has = |o: ListSelectOption| list.selection.contains(&o);
+        let mut request = ListRequest {
+            patterns,
+            subscribed_only: has(ListSelectOption::Subscribed),
+            special_use_only: has(ListSelectOption::SpecialUse),
+            recursive_match: has(ListSelectOption::RecursiveMatch),
+            return_subscribed: has(ListSelectOption::Subscribed),
+            return_children: true,
+            return_special_use: true,
+            status: None,
+        };
+        for r in list.returns {
+            match r {
+                ListReturnOption::Subscribed => request.return_subscribed = true,
+                ListReturnOption::Children => request.return_children = true,
+                ListReturnOption::SpecialUse => request.return_special_use = true,
+                ListReturnOption::Status(items) => request.status = Some(items),
+            }
+        }
+        self.list_with(tag, request, false)
+    }
+
+    /// LSUB: subscribed names matching the pattern; missing ones are `\Noselect`
+    /// (Thunderbird greys them out), special-use attributes included (Outlook 2013).
+    pub(super) fn handle_lsub(
+        &mut self,
+        tag: Tag,
+        reference: &MailboxName,
+        pattern: Vec<u8>,
+    ) -> ResponseActFuture<Self, Reply> {
+        let reference = match self.mailbox_name(reference) {
+            Ok(r) => r,
+            Err(reason) => return self.refuse(tag, reason),
+        };
+        let pattern = match self.mailbox_name(&MailboxName::from_wire(pattern)) {
+            Ok(p) => join(&reference, &p),
+            Err(reason) => return self.refuse(tag, reason),
+        };
+        let request = ListRequest {
+            patterns: vec![pattern],
+            subscribed_only: true,
+            special_use_only: false,
+            recursive_match: false,
+            return_subscribed: false,
+            return_children: false,
+            return_special_use: true,
+            status: None,
+        };
+        self.list_with(tag, request, true)
+    }
+
+    fn refuse(&mut self, tag: Tag, reason: String) -> ResponseActFuture<Self, Reply> {
+        self.write_status(Status::bad(tag, None, reason));
+        ready(self.reply(ReadMode::Command))
+    }
+
+    fn list_with(
+        &mut self,
+        tag: Tag,
+        request: ListRequest,
+        lsub: bool,
+    ) -> ResponseActFuture<Self, Reply> {
+        let (registry, user) = (self.shared.registry.clone(), self.user());
+        let want_status = request.status.is_some();
+        let work = async move {
+            let account = registry.account(&user).await?;
+            let view = account.view().await?;
+            let lines = build_lines(&view, &request, lsub);
+            let mut statuses: Vec<Option<MailboxStatus>> = Vec::new();
+            for line in &lines {
+                let status = match (&line.info, want_status) {
+                    (Some(info), true) => match account.open(&info.name).await {
+                        Ok(handle) => handle.status().await.ok(),
+                        Err(_) => None,
+                    },
+                    _ => None,
+                };
+                statuses.push(status);
+            }
+            Ok::<_, MailboxError>((lines, statuses, request.status))
+        };
+        run(self, work, move |session, result, _| {
+            match result {
+                Ok((lines, statuses, items)) => {
+                    for (line, status) in lines.into_iter().zip(statuses) {
+                        let data = ListData {
+                            attributes: line.attributes,
+                            delimiter: Some(DELIMITER),
+                            mailbox: line.name.clone(),
+                            extended: line.extended,
+                        };
+                        session.write(Response::Data(if lsub {
+                            Data::Lsub(data)
+                        } else {
+                            Data::List(data)
+                        }));
+                        if let (Some(status), Some(items), Some(info)) =
+                            (status, &items, &line.info)
+                        {
+                            let values = status_values(items, info, &status);
+                            session.write(Response::Data(Data::Status {
+                                mailbox: line.name,
+                                items: values,
+                            }));
+                        }
+                    }
+                    let verb = if lsub { "LSUB" } else { "LIST" };
+                    session.write_status(Status::ok(tag, None, format!("{verb} completed")));
+                }
+                Err(e) => session.write_status(mailbox_error(tag, &e)),
+            }
+            ReadMode::Command
+        })
+    }
+}
+
+/// `reference` and `pattern` interpreted together (RFC 9051 section 6.3.9): the pattern is
+/// taken relative to the reference unless it starts at the root.
+fn join(reference: &str, pattern: &str) -> String {
+    if reference.is_empty() || pattern.starts_with(DELIMITER) {
+        return normalize(pattern);
+    }
+    if reference.ends_with(DELIMITER) {
+        format!("{reference}{pattern}")
+    } else {
+        format!("{reference}{DELIMITER}{pattern}")
+    }
+}
+
+/// Whether `name` matches `pattern`: `*` matches anything, `%` anything but the delimiter.
+/// Dynamic programming over (pattern position, name position): linear in each, so no
+/// pattern of wildcards can make it backtrack exponentially.
+pub fn matches(pattern: &str, name: &str) -> bool {
+    let n: Vec<char> = name.chars().collect();
+    // reach[j]: the pattern so far matches the first j characters of the name.
+    let mut reach = vec![false; n.len() + 1];
+    reach[0] = true;
+    for pc in pattern.chars() {
+        let mut next = vec![false; n.len() + 1];
+        match pc {
+            '*' => {
+                let mut any = false;
+                for j in 0..=n.len() {
+                    any |= reach[j];
+                    next[j] = any;
+                }
+            }
+            '%' => {
+                let mut any = false;
+                for j in 0..=n.len() {
+                    if j > 0 && n[j - 1] == DELIMITER {
+                        any = false;
+                    }
+                    any |= reach[j];
+                    next[j] = any;
+                }
+            }
+            c => {
+                for j in 1..=n.len() {
+                    next[j] = reach[j - 1] && n[j - 1] == c;
+                }
+            }
+        }
+        reach = next;
+    }
+    reach[n.len()]
+}
+
+fn build_lines(view: &AccountView, request: &ListRequest, lsub: bool) -> Vec<Line> {
+    let subscribed: BTreeSet<&str> = view.subscriptions.iter().map(String::as_str).collect();
+    let existing: BTreeSet<&str> = view.mailboxes.iter().map(|m| m.name.as_str()).collect();
+    let has_children = |name: &str| {
+        let prefix = format!("{name}{DELIMITER}");
+        existing.iter().any(|n| n.starts_with(&prefix))
+    };
+    let matched = |name: &str| request.patterns.iter().any(|p| matches(p, name));
+    let mut lines = Vec::new();
+    let mut names: BTreeSet<String> = view.mailboxes.iter().map(|m| m.name.clone()).collect();
+    if request.subscribed_only {
+        names.extend(view.subscriptions.iter().cloned());
+    }
+    for name in names {
+        let info = view.mailboxes.iter().find(|m| m.name == name);
+        let is_subscribed = subscribed.contains(name.as_str());
+        if !matched(&name) {
+            continue;
+        }
+        if request.special_use_only && info.and_then(|i| i.special_use).is_none() {
+            continue;
+        }
+        if request.subscribed_only && !is_subscribed {
+            // RECURSIVEMATCH: a parent whose descendant is subscribed is listed with CHILDINFO.
+            let prefix = format!("{name}{DELIMITER}");
+            if request.recursive_match && subscribed.iter().any(|s| s.starts_with(&prefix)) {
+                lines.push(Line {
+                    name,
+                    attributes: Vec::new(),
+                    extended: vec![ListExtended::ChildInfo(vec!["SUBSCRIBED".into()])],
+                    info: None,
+                });
+            }
+            continue;
+        }
+        let mut attributes = Vec::new();
+        match info {
+            None => attributes.push(atom(if lsub { "Noselect" } else { "NonExistent" })),
+            Some(info) => {
+                if request.return_children && !lsub {
+                    attributes.push(atom(if has_children(&name) {
+                        "HasChildren"
+                    } else {
+                        "HasNoChildren"
+                    }));
+                }
+                if let (true, Some(special)) = (request.return_special_use, info.special_use) {
+                    attributes
+                        .push(Atom::new(special.name()).expect("special-use names are atoms"));
+                }
+            }
+        }
+        if request.return_subscribed && is_subscribed {
+            attributes.push(atom("Subscribed"));
+        }
+        lines.push(Line {
+            name,
+            attributes,
+            extended: Vec::new(),
+            info: info.cloned(),
+        });
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_follow_rfc_9051_section_6_3_9() {
+        assert!(matches("*", "a/b/c"));
+        assert!(matches("%", "a"));
+        assert!(!matches("%", "a/b"));
+        assert!(matches("a/%", "a/b"));
+        assert!(!matches("a/%", "a/b/c"));
+        assert!(matches("a*c", "a/b/c"));
+        assert!(matches("INBOX", "INBOX"));
+        assert!(!matches("Sent", "Sent Items"));
+        assert!(matches("*****x", "yyyx"));
+    }
+
+    #[test]
+    fn reference_and_pattern_join() {
+        assert_eq!(join("", "%"), "%");
+        assert_eq!(join("Work", "%"), "Work/%");
+        assert_eq!(join("Work/", "%"), "Work/%");
+        assert_eq!(join("Work", "/x"), "/x");
+    }
+}

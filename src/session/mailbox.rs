@@ -1,0 +1,420 @@
+//! SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, NAMESPACE, STATUS, CLOSE
+//! and UNSELECT (RFC 9051 sections 6.3 and 6.4.1–6.4.2).
+
+use actix::{AsyncContext, Context, ResponseActFuture};
+use roost_proto::{
+    Atom, Code, Data, Flag, ListData, MailboxName, NamespaceDesc, Response, SelectParams, Status,
+    StatusItem, StatusKind, StatusValue, Tag,
+};
+
+use super::flags::flag_list;
+use super::messages::{ReadMode, Reply};
+use super::names::{check_new_name, mailbox_error, DELIMITER};
+use super::state::SelectedMailbox;
+use super::view::View;
+use super::{ready, run, Session};
+use crate::mailbox::{Attachment, MailboxError, MailboxHandle};
+use crate::store::{FlagSet, SpecialUse};
+
+impl Session {
+    /// Answers `BAD` for a name that cannot be decoded, or runs `f` with the decoded name.
+    fn with_name(
+        &mut self,
+        tag: Tag,
+        name: &MailboxName,
+        f: impl FnOnce(&mut Self, Tag, String) -> ResponseActFuture<Self, Reply>,
+    ) -> ResponseActFuture<Self, Reply> {
+        match self.mailbox_name(name) {
+            Ok(name) => f(self, tag, name),
+            Err(reason) => {
+                self.write_status(Status::bad(tag, None, reason));
+                ready(self.reply(ReadMode::Command))
+            }
+        }
+    }
+
+    /// RFC 9051 section 6.3.2 / 6.3.3. The current selection ends first, whether or not the
+    /// new one succeeds (a failed SELECT leaves the session Authenticated).
+    pub(super) fn handle_select(
+        &mut self,
+        tag: Tag,
+        mailbox: &MailboxName,
+        params: SelectParams,
+        read_only: bool,
+        ctx: &mut Context<Self>,
+    ) -> ResponseActFuture<Self, Reply> {
+        let listener = ctx.address().recipient();
+        self.with_name(tag, mailbox, move |session, tag, name| {
+            if session.state.selected().is_some() {
+                session.state =
+                    std::mem::replace(&mut session.state, super::state::State::Logout).deselect();
+                if session.rev2 {
+                    session.write_status(Status::untagged(
+                        StatusKind::Ok,
+                        Some(Code::Closed),
+                        "Previous mailbox is now closed",
+                    ));
+                }
+            }
+            if params.condstore || params.qresync.is_some() {
+                session.condstore = true;
+            }
+            let (registry, user) = (session.shared.registry.clone(), session.user());
+            let work = async move {
+                let account = registry.account(&user).await?;
+                let handle = account.open(&name).await?;
+                let attachment = handle.attach(listener, read_only).await?;
+                Ok::<_, MailboxError>((handle, attachment))
+            };
+            run(session, work, move |session, result, _| {
+                match result {
+                    Ok((handle, attachment)) => {
+                        session.complete_select(tag, handle, attachment, read_only)
+                    }
+                    Err(e) => session.write_status(mailbox_error(tag, &e)),
+                }
+                ReadMode::Command
+            })
+        })
+    }
+
+    fn complete_select(
+        &mut self,
+        tag: Tag,
+        handle: MailboxHandle,
+        attachment: Attachment,
+        read_only: bool,
+    ) {
+        let snapshot = &attachment.snapshot;
+        let view = View::new(
+            &snapshot.entries,
+            attachment.recent.clone(),
+            snapshot.keywords.clone(),
+        );
+        let mut flags = flag_list(FlagSet(!0), &snapshot.keywords);
+        flags.retain(|f| *f != Flag::Recent);
+        let permanent = if read_only {
+            Vec::new()
+        } else {
+            let mut p = flags.clone();
+            p.push(Flag::Wildcard);
+            p
+        };
+        let untagged =
+            |code, text: &str| Response::Status(Status::untagged(StatusKind::Ok, Some(code), text));
+        let exists = Response::Data(Data::Exists(view.exists()));
+        let flags_line = Response::Data(Data::Flags(flags));
+        let info = handle.info().clone();
+        if self.rev2 {
+            self.write(exists);
+            self.write(flags_line);
+        } else {
+            self.write(flags_line);
+            self.write(exists);
+            self.write(Response::Data(Data::Recent(view.recent_count())));
+            let first_unseen = snapshot
+                .entries
+                .iter()
+                .position(|e| !e.flags.contains(FlagSet::SEEN));
+            if let Some(i) = first_unseen {
+                self.write(untagged(
+                    Code::Other(atom("UNSEEN"), Some((i + 1).to_string())),
+                    "First unseen",
+                ));
+            }
+        }
+        self.write(untagged(Code::PermanentFlags(permanent), "Flags permitted"));
+        self.write(untagged(Code::UidValidity(info.uid_validity), "UIDs valid"));
+        self.write(untagged(
+            Code::UidNext(snapshot.uid_next),
+            "Predicted next UID",
+        ));
+        if self.rev2 {
+            let list = ListData {
+                attributes: Vec::new(),
+                delimiter: Some(DELIMITER),
+                mailbox: info.name.clone(),
+                extended: Vec::new(),
+            };
+            self.write(Response::Data(Data::List(list)));
+        }
+        if self.condstore {
+            self.write(untagged(
+                Code::HighestModSeq(snapshot.highest_mod_seq),
+                "Highest",
+            ));
+        }
+        self.write(untagged(Code::MailboxId(info.id.to_string()), "Ok"));
+        let selected = SelectedMailbox {
+            handle,
+            attachment: attachment.id,
+            read_only,
+            view,
+        };
+        self.state =
+            std::mem::replace(&mut self.state, super::state::State::Logout).select(selected);
+        let (code, verb) = if read_only {
+            (Code::ReadOnly, "EXAMINE")
+        } else {
+            (Code::ReadWrite, "SELECT")
+        };
+        self.write_status(Status::ok(tag, Some(code), format!("{verb} completed")));
+    }
+
+    /// RFC 9051 section 6.3.4, with RFC 6154's `USE (...)`.
+    pub(super) fn handle_create(
+        &mut self,
+        tag: Tag,
+        mailbox: &MailboxName,
+        special_use: &[Atom],
+    ) -> ResponseActFuture<Self, Reply> {
+        let uses: Result<Vec<SpecialUse>, &Atom> = special_use
+            .iter()
+            .map(|a| SpecialUse::from_name(a.as_str()).ok_or(a))
+            .collect();
+        let special_use = match uses {
+            Ok(uses) if uses.len() <= 1 => uses.first().copied(),
+            Ok(_) => {
+                self.write_status(Status::no(
+                    tag,
+                    Some(Code::UseAttr),
+                    "at most one special-use attribute per mailbox",
+                ));
+                return ready(self.reply(ReadMode::Command));
+            }
+            Err(a) => {
+                self.write_status(Status::no(
+                    tag,
+                    Some(Code::UseAttr),
+                    format!("unknown special-use attribute \\{a}"),
+                ));
+                return ready(self.reply(ReadMode::Command));
+            }
+        };
+        self.with_name(tag, mailbox, move |session, tag, name| {
+            if let Err(reason) = check_new_name(&name) {
+                session.write_status(Status::no(tag, Some(Code::Cannot), reason));
+                return ready(session.reply(ReadMode::Command));
+            }
+            let (registry, user) = (session.shared.registry.clone(), session.user());
+            let work = async move {
+                registry
+                    .account(&user)
+                    .await?
+                    .create(name, special_use)
+                    .await
+            };
+            run(session, work, move |session, result, _| {
+                session.write_status(match result {
+                    Ok(_) => Status::ok(tag, None, "CREATE completed"),
+                    Err(e) => mailbox_error(tag, &e),
+                });
+                ReadMode::Command
+            })
+        })
+    }
+
+    /// RFC 9051 section 6.3.5.
+    pub(super) fn handle_delete(
+        &mut self,
+        tag: Tag,
+        mailbox: &MailboxName,
+    ) -> ResponseActFuture<Self, Reply> {
+        self.with_name(tag, mailbox, move |session, tag, name| {
+            let (registry, user) = (session.shared.registry.clone(), session.user());
+            let work = async move { registry.account(&user).await?.delete(name).await };
+            run(session, work, move |session, result, _| {
+                session.write_status(match result {
+                    Ok(()) => Status::ok(tag, None, "DELETE completed"),
+                    Err(e) => mailbox_error(tag, &e),
+                });
+                ReadMode::Command
+            })
+        })
+    }
+
+    /// RFC 9051 section 6.3.6.
+    pub(super) fn handle_rename(
+        &mut self,
+        tag: Tag,
+        from: &MailboxName,
+        to: &MailboxName,
+    ) -> ResponseActFuture<Self, Reply> {
+        let to = match self.mailbox_name(to) {
+            Ok(to) => to,
+            Err(reason) => {
+                self.write_status(Status::bad(tag, None, reason));
+                return ready(self.reply(ReadMode::Command));
+            }
+        };
+        self.with_name(tag, from, move |session, tag, from| {
+            if let Err(reason) = check_new_name(&to) {
+                session.write_status(Status::no(tag, Some(Code::Cannot), reason));
+                return ready(session.reply(ReadMode::Command));
+            }
+            let (registry, user) = (session.shared.registry.clone(), session.user());
+            let work = async move { registry.account(&user).await?.rename(from, to).await };
+            run(session, work, move |session, result, _| {
+                session.write_status(match result {
+                    Ok(_) => Status::ok(tag, None, "RENAME completed"),
+                    Err(e) => mailbox_error(tag, &e),
+                });
+                ReadMode::Command
+            })
+        })
+    }
+
+    /// RFC 9051 sections 6.3.7 and 6.3.8. Subscribing to a name that does not exist is
+    /// allowed (the name may be created later).
+    pub(super) fn handle_subscribe(
+        &mut self,
+        tag: Tag,
+        mailbox: &MailboxName,
+        subscribe: bool,
+    ) -> ResponseActFuture<Self, Reply> {
+        self.with_name(tag, mailbox, move |session, tag, name| {
+            let (registry, user) = (session.shared.registry.clone(), session.user());
+            let work = async move {
+                let account = registry.account(&user).await?;
+                if subscribe {
+                    account.subscribe(name).await
+                } else {
+                    account.unsubscribe(name).await
+                }
+            };
+            run(session, work, move |session, result, _| {
+                let verb = if subscribe {
+                    "SUBSCRIBE"
+                } else {
+                    "UNSUBSCRIBE"
+                };
+                session.write_status(match result {
+                    Ok(()) => Status::ok(tag, None, format!("{verb} completed")),
+                    Err(e) => mailbox_error(tag, &e),
+                });
+                ReadMode::Command
+            })
+        })
+    }
+
+    /// RFC 9051 section 6.3.10: one personal namespace with an empty prefix.
+    pub(super) fn handle_namespace(&mut self, tag: Tag) -> ReadMode {
+        let personal = vec![NamespaceDesc {
+            prefix: String::new(),
+            delimiter: Some(DELIMITER),
+        }];
+        self.write(Response::Data(Data::Namespace {
+            personal,
+            other: Vec::new(),
+            shared: Vec::new(),
+        }));
+        self.write_status(Status::ok(tag, None, "NAMESPACE completed"));
+        ReadMode::Command
+    }
+
+    /// RFC 9051 section 6.3.11.
+    pub(super) fn handle_status(
+        &mut self,
+        tag: Tag,
+        mailbox: &MailboxName,
+        items: Vec<StatusItem>,
+    ) -> ResponseActFuture<Self, Reply> {
+        if items.contains(&StatusItem::DeletedStorage) {
+            self.write_status(Status::bad(
+                tag,
+                None,
+                "DELETED-STORAGE needs QUOTA, which this server does not offer",
+            ));
+            return ready(self.reply(ReadMode::Command));
+        }
+        self.with_name(tag, mailbox, move |session, tag, name| {
+            let (registry, user) = (session.shared.registry.clone(), session.user());
+            let work = async move {
+                let handle = registry.account(&user).await?.open(&name).await?;
+                let status = handle.status().await?;
+                Ok::<_, MailboxError>((handle.info().clone(), status))
+            };
+            run(session, work, move |session, result, _| {
+                match result {
+                    Ok((info, status)) => {
+                        let values = status_values(&items, &info, &status);
+                        session.write(Response::Data(Data::Status {
+                            mailbox: info.name,
+                            items: values,
+                        }));
+                        session.write_status(Status::ok(tag, None, "STATUS completed"));
+                    }
+                    Err(e) => session.write_status(mailbox_error(tag, &e)),
+                }
+                ReadMode::Command
+            })
+        })
+    }
+
+    /// RFC 9051 section 6.4.1: expunge silently (read-write only), then back to Authenticated.
+    pub(super) fn handle_close(
+        &mut self,
+        tag: Tag,
+        _ctx: &mut Context<Self>,
+    ) -> ResponseActFuture<Self, Reply> {
+        let expunge = self
+            .state
+            .selected()
+            .filter(|m| !m.read_only)
+            .map(|m| m.handle.clone());
+        self.state = std::mem::replace(&mut self.state, super::state::State::Logout).deselect();
+        let Some(handle) = expunge else {
+            self.write_status(Status::ok(tag, None, "CLOSE completed"));
+            return ready(self.reply(ReadMode::Command));
+        };
+        run(
+            self,
+            async move { handle.expunge(None).await },
+            move |session, result, _| {
+                session.write_status(match result {
+                    Ok(_) => Status::ok(tag, None, "CLOSE completed"),
+                    Err(e) => mailbox_error(tag, &e),
+                });
+                ReadMode::Command
+            },
+        )
+    }
+
+    /// RFC 9051 section 6.4.2: back to Authenticated without expunging.
+    pub(super) fn handle_unselect(&mut self, tag: Tag) -> ReadMode {
+        self.state = std::mem::replace(&mut self.state, super::state::State::Logout).deselect();
+        self.write_status(Status::ok(tag, None, "UNSELECT completed"));
+        ReadMode::Command
+    }
+}
+
+/// The requested STATUS items, in the order asked.
+pub(super) fn status_values(
+    items: &[StatusItem],
+    info: &crate::store::MailboxInfo,
+    status: &crate::mailbox::MailboxStatus,
+) -> Vec<StatusValue> {
+    items
+        .iter()
+        .filter_map(|&item| {
+            let n = match item {
+                StatusItem::Messages => u64::from(status.messages),
+                StatusItem::UidNext => u64::from(status.uid_next),
+                StatusItem::UidValidity => u64::from(status.uid_validity),
+                StatusItem::Unseen => u64::from(status.unseen),
+                StatusItem::Deleted => u64::from(status.deleted),
+                StatusItem::Size => status.size,
+                StatusItem::Recent => u64::from(status.recent),
+                StatusItem::HighestModSeq => status.highest_mod_seq,
+                StatusItem::MailboxId => return Some(StatusValue::MailboxId(info.id.to_string())),
+                StatusItem::DeletedStorage => return None,
+            };
+            Some(StatusValue::Number(item, n))
+        })
+        .collect()
+}
+
+/// An atom from a literal that is known to be one.
+pub(super) fn atom(s: &'static str) -> Atom {
+    Atom::new(s).expect("a static atom literal")
+}

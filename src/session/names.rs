@@ -1,0 +1,120 @@
+//! Mailbox names as the session receives them, and mailbox errors as the client sees them.
+
+use roost_proto::{Code, MailboxName, Status, Tag};
+
+use super::Session;
+use crate::mailbox::MailboxError;
+
+/// The hierarchy delimiter (RFC 9051 section 5.1.1). `/` is what clients handle best
+/// (clients.md: Dovecot advises it; `^` troubles Thunderbird).
+pub const DELIMITER: char = '/';
+
+impl Session {
+    /// The logged-in user (callers are past the state gate, so there is one).
+    pub(super) fn user(&self) -> String {
+        self.state
+            .account()
+            .map(|a| a.user.clone())
+            .unwrap_or_default()
+    }
+
+    /// Decodes a name from the wire (modified UTF-7 or UTF-8, as this connection uses) into
+    /// the UTF-8 name the store knows.
+    ///
+    /// # Errors
+    /// A reason for `BAD` when the name is not valid in the connection's encoding.
+    pub(super) fn mailbox_name(&self, name: &MailboxName) -> Result<String, String> {
+        let decoded = name.decode(self.name_encoding()).map_err(|_| {
+            "mailbox name is not valid in this connection's encoding (modified UTF-7 or UTF-8)"
+                .to_owned()
+        })?;
+        Ok(normalize(&decoded))
+    }
+}
+
+/// Canonical form: `INBOX` in any case as the first component is `INBOX`, and a trailing
+/// delimiter is dropped (Thunderbird appends one, clients.md).
+pub fn normalize(name: &str) -> String {
+    let trimmed = name
+        .strip_suffix(DELIMITER)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(name);
+    let (first, rest) = match trimmed.split_once(DELIMITER) {
+        Some((first, rest)) => (first, Some(rest)),
+        None => (trimmed, None),
+    };
+    let first = if first.eq_ignore_ascii_case("INBOX") {
+        "INBOX"
+    } else {
+        first
+    };
+    match rest {
+        Some(rest) => format!("{first}{DELIMITER}{rest}"),
+        None => first.to_owned(),
+    }
+}
+
+/// Checks a name given to CREATE or as RENAME's target.
+///
+/// # Errors
+/// A reason for `NO [CANNOT]`.
+pub fn check_new_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("mailbox name is empty".into());
+    }
+    if name.split(DELIMITER).any(str::is_empty) {
+        return Err(format!("mailbox name has an empty level: {name:?}"));
+    }
+    if name.contains(['*', '%']) {
+        return Err("mailbox names may not contain the wildcards * or %".into());
+    }
+    if name.chars().any(char::is_control) {
+        return Err("mailbox names may not contain control characters".into());
+    }
+    if name.len() > 1024 {
+        return Err("mailbox name is longer than 1024 octets".into());
+    }
+    Ok(())
+}
+
+/// The tagged answer for a failed mailbox operation.
+pub fn mailbox_error(tag: Tag, error: &MailboxError) -> Status {
+    let code = match error {
+        MailboxError::NonExistent(_) => Code::NonExistent,
+        MailboxError::AlreadyExists(_) => Code::AlreadyExists,
+        MailboxError::Cannot(_) => Code::Cannot,
+        MailboxError::Limit(_) => Code::Limit,
+        MailboxError::TooBig => Code::TooBig,
+        MailboxError::Unavailable(_) => Code::Unavailable,
+        MailboxError::Storage(detail) => {
+            tracing::error!(error = %detail, "storage failure");
+            return Status::no(
+                tag,
+                Some(Code::ServerBug),
+                "Internal storage error, the change was not made",
+            );
+        }
+    };
+    Status::no(tag, Some(code), error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inbox_is_case_insensitive_and_trailing_delimiters_go() {
+        assert_eq!(normalize("inbox"), "INBOX");
+        assert_eq!(normalize("Inbox/Sub/"), "INBOX/Sub");
+        assert_eq!(normalize("Work/"), "Work");
+        assert_eq!(normalize("/"), "/");
+    }
+
+    #[test]
+    fn new_names_are_checked() {
+        assert!(check_new_name("a/b").is_ok());
+        assert!(check_new_name("a//b").is_err());
+        assert!(check_new_name("a*").is_err());
+        assert!(check_new_name("").is_err());
+    }
+}

@@ -1,0 +1,408 @@
+//! One session's view of its selected mailbox: the message sequence numbers it has been told
+//! about, and the changes it has not been told about yet.
+//!
+//! Sequence numbers are per session (RFC 9051 section 2.3.1.2): another session's EXPUNGE
+//! only renumbers this one when this one is sent the EXPUNGE, which may happen only at the
+//! moments section 7.5.1 allows. So the view keeps the UIDs it has announced, in order, and
+//! queues what the mailbox actor reports until the session may pass it on.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use roost_proto::SequenceSet;
+
+use crate::store::MessageEntry;
+
+/// What the view has queued for the client.
+#[derive(Debug, Default)]
+pub struct Pending {
+    /// Messages that arrived, by UID.
+    pub appended: BTreeMap<u32, MessageEntry>,
+    /// UIDs that are `\Recent` for this session among `appended`.
+    pub recent: Vec<u32>,
+    /// Flag changes to report, by UID (the newest wins).
+    pub flags: BTreeMap<u32, MessageEntry>,
+    /// UIDs expunged by others.
+    pub expunged: Vec<u32>,
+}
+
+/// The updates to send now, computed by [`View::drain`].
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Updates {
+    /// `* n EXPUNGE` in this order (each already renumbering the following ones).
+    pub expunged_seqs: Vec<u32>,
+    /// The expunged UIDs (for `VANISHED` once QRESYNC is enabled).
+    pub expunged_uids: Vec<u32>,
+    /// New `* n EXISTS`, if the count changed.
+    pub exists: Option<u32>,
+    /// New `* n RECENT`, if new recent messages arrived (IMAP4rev1).
+    pub recent: Option<u32>,
+    /// `* n FETCH (FLAGS ...)` for these (sequence number, entry).
+    pub flags: Vec<(u32, MessageEntry)>,
+}
+
+#[derive(Debug)]
+pub struct View {
+    /// UIDs in sequence order: sequence number `n` is `uids[n - 1]`.
+    uids: Vec<u32>,
+    /// `\Recent` UIDs for this session, sorted.
+    recent: Vec<u32>,
+    pending: Pending,
+    /// The keyword table of the latest entries received.
+    pub keywords: Arc<[String]>,
+    /// The UIDs saved by `SEARCH RETURN (SAVE)`, for `$`.
+    pub saved_search: Option<Vec<u32>>,
+    /// Flag changes this session already reported itself (its own STORE), by UID: the
+    /// mailbox's event for the same change must not be reported a second time.
+    self_reported: BTreeMap<u32, u64>,
+}
+
+impl View {
+    pub fn new(entries: &[MessageEntry], recent: Vec<u32>, keywords: Arc<[String]>) -> View {
+        let mut recent = recent;
+        recent.sort_unstable();
+        View {
+            uids: entries.iter().map(|e| e.uid).collect(),
+            recent,
+            pending: Pending::default(),
+            keywords,
+            saved_search: None,
+            self_reported: BTreeMap::new(),
+        }
+    }
+
+    pub fn exists(&self) -> u32 {
+        u32::try_from(self.uids.len()).unwrap_or(u32::MAX)
+    }
+
+    pub fn recent_count(&self) -> u32 {
+        u32::try_from(self.recent.len()).unwrap_or(u32::MAX)
+    }
+
+    pub fn is_recent(&self, uid: u32) -> bool {
+        self.recent.binary_search(&uid).is_ok()
+    }
+
+    pub fn uids(&self) -> &[u32] {
+        &self.uids
+    }
+
+    pub fn uid_of(&self, seq: u32) -> Option<u32> {
+        self.uids
+            .get(usize::try_from(seq).ok()?.checked_sub(1)?)
+            .copied()
+    }
+
+    pub fn seq_of(&self, uid: u32) -> Option<u32> {
+        self.uids
+            .binary_search(&uid)
+            .ok()
+            .and_then(|i| u32::try_from(i + 1).ok())
+    }
+
+    /// The highest UID in the view (what `*` means in a UID set), 0 when empty.
+    pub fn max_uid(&self) -> u32 {
+        self.uids.last().copied().unwrap_or(0)
+    }
+
+    /// Resolves a message-sequence set to `(seq, uid)` pairs in ascending order. `$` is the
+    /// saved search. Numbers beyond the view are ignored; RFC 9051 makes `n:*` with
+    /// `n > *` mean `*:n`, which [`SeqRange::resolve`] handles.
+    pub fn resolve_seqs(&self, set: &SequenceSet) -> Vec<(u32, u32)> {
+        match set {
+            SequenceSet::Saved => self.saved_pairs(),
+            SequenceSet::Ranges(ranges) => {
+                let max = self.exists();
+                if max == 0 {
+                    return Vec::new();
+                }
+                let mut seqs: Vec<u32> = Vec::new();
+                for r in ranges {
+                    let (lo, hi) = r.resolve(max);
+                    let (lo, hi) = (lo.max(1), hi.min(max));
+                    if lo <= hi {
+                        seqs.extend(lo..=hi);
+                    }
+                }
+                seqs.sort_unstable();
+                seqs.dedup();
+                seqs.into_iter()
+                    .filter_map(|s| Some((s, self.uid_of(s)?)))
+                    .collect()
+            }
+        }
+    }
+
+    /// Resolves a UID set to `(seq, uid)` pairs of messages in the view. `*` is the highest
+    /// UID in the view (so `n:*` always includes the last message, RFC 9051 section 6.4.8).
+    pub fn resolve_uids(&self, set: &SequenceSet) -> Vec<(u32, u32)> {
+        match set {
+            SequenceSet::Saved => self.saved_pairs(),
+            SequenceSet::Ranges(ranges) => {
+                let max = self.max_uid();
+                let mut out: Vec<(u32, u32)> = Vec::new();
+                for r in ranges {
+                    let (lo, hi) = r.resolve(max);
+                    let start = self.uids.partition_point(|&u| u < lo);
+                    let end = self.uids.partition_point(|&u| u <= hi);
+                    for i in start..end {
+                        out.push((u32::try_from(i + 1).unwrap_or(u32::MAX), self.uids[i]));
+                    }
+                }
+                out.sort_unstable();
+                out.dedup();
+                out
+            }
+        }
+    }
+
+    fn saved_pairs(&self) -> Vec<(u32, u32)> {
+        let mut out: Vec<(u32, u32)> = self
+            .saved_search
+            .iter()
+            .flatten()
+            .filter_map(|&uid| Some((self.seq_of(uid)?, uid)))
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Queues messages another session (or this one) appended.
+    pub fn queue_appended(
+        &mut self,
+        entries: &[MessageEntry],
+        recent: &[u32],
+        keywords: Arc<[String]>,
+    ) {
+        self.keywords = keywords;
+        for e in entries {
+            if e.uid > self.max_uid() {
+                self.pending.appended.insert(e.uid, *e);
+            }
+        }
+        self.pending.recent.extend_from_slice(recent);
+    }
+
+    /// Queues flag changes; older news for the same UID is replaced.
+    pub fn queue_flags(&mut self, entries: &[MessageEntry], keywords: Arc<[String]>) {
+        self.keywords = keywords;
+        for e in entries {
+            if let Some(&reported) = self.self_reported.get(&e.uid) {
+                if e.mod_seq <= reported {
+                    if e.mod_seq == reported {
+                        self.self_reported.remove(&e.uid);
+                    }
+                    continue;
+                }
+            }
+            if let Some(pending) = self.pending.appended.get_mut(&e.uid) {
+                *pending = *e; // not announced yet: it will be announced with these flags
+                continue;
+            }
+            let newer = self
+                .pending
+                .flags
+                .get(&e.uid)
+                .is_none_or(|old| old.mod_seq < e.mod_seq);
+            if newer {
+                self.pending.flags.insert(e.uid, *e);
+            }
+        }
+    }
+
+    /// Forgets flag news up to `mod_seq` for `uid` (this session already reported it, e.g.
+    /// in its own STORE's response).
+    pub fn reported_flags(&mut self, uid: u32, mod_seq: u64) {
+        if self
+            .pending
+            .flags
+            .get(&uid)
+            .is_some_and(|e| e.mod_seq <= mod_seq)
+        {
+            self.pending.flags.remove(&uid);
+        }
+        self.self_reported.insert(uid, mod_seq);
+    }
+
+    pub fn queue_expunged(&mut self, uids: &[u32]) {
+        for &uid in uids {
+            if self.pending.appended.remove(&uid).is_none() {
+                self.pending.expunged.push(uid);
+            }
+            self.pending.flags.remove(&uid);
+        }
+    }
+
+    /// Takes the queued changes the client may be told now. With `expunges_allowed` false
+    /// (during FETCH, STORE and SEARCH, RFC 9051 section 7.5.1), expunges stay queued.
+    pub fn drain(&mut self, expunges_allowed: bool) -> Updates {
+        let mut updates = Updates::default();
+        if expunges_allowed {
+            let mut uids = std::mem::take(&mut self.pending.expunged);
+            uids.sort_unstable();
+            uids.dedup();
+            // Highest first, so each reported number is still valid after the previous one.
+            for &uid in uids.iter().rev() {
+                if let Some(seq) = self.seq_of(uid) {
+                    self.remove_seq(seq);
+                    updates.expunged_seqs.push(seq);
+                    updates.expunged_uids.push(uid);
+                }
+            }
+            updates.expunged_uids.sort_unstable();
+        }
+        let appended = std::mem::take(&mut self.pending.appended);
+        if !appended.is_empty() {
+            let max = self.max_uid();
+            self.uids
+                .extend(appended.keys().copied().filter(|&u| u > max));
+            updates.exists = Some(self.exists());
+        }
+        let fresh: Vec<u32> = std::mem::take(&mut self.pending.recent);
+        if !fresh.is_empty() {
+            self.recent.extend(
+                fresh
+                    .into_iter()
+                    .filter(|u| self.uids.binary_search(u).is_ok()),
+            );
+            self.recent.sort_unstable();
+            self.recent.dedup();
+            updates.recent = Some(self.recent_count());
+        } else if updates.exists.is_some() {
+            updates.recent = Some(self.recent_count());
+        }
+        let flags = std::mem::take(&mut self.pending.flags);
+        for (uid, entry) in flags {
+            match self.seq_of(uid) {
+                Some(seq) => updates.flags.push((seq, entry)),
+                // Expunged but not yet reported: keep quiet about its flags.
+                None => {}
+            }
+        }
+        updates
+    }
+
+    /// Removes messages this session expunged itself, returning `* n EXPUNGE` numbers in the
+    /// order to send them.
+    pub fn expunge_now(&mut self, uids: &[u32]) -> Vec<u32> {
+        let mut sorted: Vec<u32> = uids.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let mut seqs = Vec::new();
+        for &uid in sorted.iter().rev() {
+            if let Some(seq) = self.seq_of(uid) {
+                self.remove_seq(seq);
+                seqs.push(seq);
+            }
+            self.pending.flags.remove(&uid);
+        }
+        seqs
+    }
+
+    fn remove_seq(&mut self, seq: u32) {
+        let i = (seq - 1) as usize;
+        let uid = self.uids.remove(i);
+        self.self_reported.remove(&uid);
+        if let Ok(r) = self.recent.binary_search(&uid) {
+            self.recent.remove(r);
+        }
+        if let Some(saved) = &mut self.saved_search {
+            saved.retain(|&u| u != uid);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{BlobId, FlagSet};
+    use roost_proto::{SeqBound, SeqRange};
+
+    fn entry(uid: u32, mod_seq: u64) -> MessageEntry {
+        MessageEntry {
+            uid,
+            mod_seq,
+            flags: FlagSet::default(),
+            internal_date: 0,
+            size: 10,
+            blob: BlobId(uid as u128),
+        }
+    }
+
+    fn view(uids: &[u32]) -> View {
+        let entries: Vec<_> = uids.iter().map(|&u| entry(u, 1)).collect();
+        View::new(&entries, vec![], Arc::from(Vec::<String>::new()))
+    }
+
+    fn set(ranges: &[(u32, Option<u32>)]) -> SequenceSet {
+        SequenceSet::Ranges(
+            ranges
+                .iter()
+                .map(|&(a, b)| SeqRange {
+                    start: SeqBound::Value(a),
+                    end: b.map_or(SeqBound::Star, SeqBound::Value),
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn sequence_and_uid_sets_resolve_against_the_view() {
+        let v = view(&[3, 5, 9, 12]);
+        assert_eq!(v.resolve_seqs(&set(&[(2, Some(3))])), vec![(2, 5), (3, 9)]);
+        assert_eq!(v.resolve_seqs(&set(&[(3, None)])), vec![(3, 9), (4, 12)]);
+        // n:* with n beyond the last UID still names the last message (RFC 9051 6.4.8).
+        assert_eq!(v.resolve_uids(&set(&[(100, None)])), vec![(4, 12)]);
+        assert_eq!(v.resolve_uids(&set(&[(4, Some(9))])), vec![(2, 5), (3, 9)]);
+        assert!(view(&[]).resolve_seqs(&set(&[(1, None)])).is_empty());
+    }
+
+    #[test]
+    fn expunges_wait_until_allowed_and_renumber_from_the_top() {
+        let mut v = view(&[1, 2, 3, 4]);
+        v.queue_expunged(&[2, 4]);
+        assert!(v.drain(false).expunged_seqs.is_empty());
+        assert_eq!(
+            v.exists(),
+            4,
+            "sequence numbers unchanged while expunges are held back"
+        );
+        let u = v.drain(true);
+        assert_eq!(u.expunged_seqs, vec![4, 2]);
+        assert_eq!(v.uids(), &[1, 3]);
+    }
+
+    #[test]
+    fn appended_then_expunged_before_announcement_is_never_announced() {
+        let mut v = view(&[1]);
+        v.queue_appended(&[entry(2, 2)], &[], Arc::from(Vec::<String>::new()));
+        v.queue_expunged(&[2]);
+        let u = v.drain(true);
+        assert_eq!(u, Updates::default());
+    }
+
+    #[test]
+    fn flags_news_keeps_the_newest_and_skips_what_was_reported() {
+        let mut v = view(&[1, 2]);
+        let kw: Arc<[String]> = Arc::from(Vec::<String>::new());
+        v.queue_flags(&[entry(1, 5)], kw.clone());
+        v.queue_flags(&[entry(1, 4)], kw.clone());
+        v.queue_flags(&[entry(2, 6)], kw);
+        v.reported_flags(2, 6);
+        let u = v.drain(true);
+        assert_eq!(u.flags, vec![(1, entry(1, 5))]);
+    }
+
+    #[test]
+    fn new_messages_raise_exists_and_recent() {
+        let mut v = view(&[1]);
+        v.queue_appended(
+            &[entry(2, 2), entry(3, 3)],
+            &[3],
+            Arc::from(Vec::<String>::new()),
+        );
+        let u = v.drain(true);
+        assert_eq!((u.exists, u.recent), (Some(3), Some(1)));
+        assert!(v.is_recent(3));
+    }
+}

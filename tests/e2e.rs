@@ -9,6 +9,14 @@ mod support;
 mod bad_input;
 #[path = "e2e/clients.rs"]
 mod clients;
+#[path = "e2e/durability.rs"]
+mod durability;
+#[path = "e2e/mailboxes.rs"]
+mod mailboxes;
+#[path = "e2e/messages.rs"]
+mod messages;
+#[path = "e2e/sessions.rs"]
+mod sessions;
 #[path = "e2e/shutdown.rs"]
 mod shutdown;
 #[path = "e2e/states.rs"]

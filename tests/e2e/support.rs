@@ -33,6 +33,7 @@ pub struct Server {
     /// Listeners marked `preauth_user` in the config, in order.
     pub preauth: Vec<SocketAddr>,
     pub log: Arc<Mutex<Vec<String>>>,
+    expected_listeners: usize,
 }
 
 /// The default test configuration; tests adjust it before start.
@@ -89,9 +90,26 @@ impl Server {
         std::fs::write(&config_path, toml::to_string(&config).unwrap()).unwrap();
         add_user(&config_path, USER, PASSWORD);
 
+        let expected = config["listeners"].as_array().map_or(0, Vec::len);
+        let mut server = Server {
+            child: None,
+            imap: "127.0.0.1:9".parse().unwrap(),
+            imaps: "127.0.0.1:9".parse().unwrap(),
+            preauth: Vec::new(),
+            dir,
+            config: config_path,
+            log: Arc::new(Mutex::new(Vec::new())),
+            expected_listeners: expected,
+        };
+        server.spawn();
+        server
+    }
+
+    /// Starts the process and waits until every listener is up.
+    fn spawn(&mut self) {
         let mut child = Command::new(roost_bin())
             .args(["serve", "--config"])
-            .arg(&config_path)
+            .arg(&self.config)
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -106,11 +124,10 @@ impl Server {
                 log2.lock().unwrap().push(line);
             }
         });
-        let expected = config["listeners"].as_array().map_or(0, Vec::len);
         let deadline = Instant::now() + Duration::from_secs(30);
         let listening = loop {
             let found = listening_addresses(&log.lock().unwrap());
-            if found.len() == expected
+            if found.len() == self.expected_listeners
                 && log
                     .lock()
                     .unwrap()
@@ -138,20 +155,24 @@ impl Server {
                 .find(|(_, k, pre)| k == kind && !pre)
                 .map(|(a, _, _)| *a)
         };
-        let preauth = listening
+        self.imap = pick("Starttls").unwrap_or_else(|| "127.0.0.1:9".parse().unwrap());
+        self.imaps = pick("Implicit").unwrap_or_else(|| "127.0.0.1:9".parse().unwrap());
+        self.preauth = listening
             .iter()
             .filter(|(_, _, pre)| *pre)
             .map(|(a, _, _)| *a)
             .collect();
-        Server {
-            child: Some(child),
-            imap: pick("Starttls").unwrap_or_else(|| "127.0.0.1:9".parse().unwrap()),
-            imaps: pick("Implicit").unwrap_or_else(|| "127.0.0.1:9".parse().unwrap()),
-            preauth,
-            dir,
-            config: config_path,
-            log,
+        self.child = Some(child);
+        self.log = log;
+    }
+
+    /// Waits for the (killed) process to exit and starts it again on the same data.
+    pub fn restart(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
         }
+        self.spawn();
     }
 
     pub fn cert_path(&self) -> PathBuf {
@@ -340,6 +361,40 @@ impl Client {
         }
     }
 
+    /// Like [`Client::command`], but `None` when the connection breaks (the server died).
+    pub async fn try_command(&mut self, tag: &str, command: &str) -> Option<Vec<String>> {
+        let line = format!("{tag} {command}\r\n");
+        let io = self.io();
+        io.write_all(line.as_bytes()).await.ok()?;
+        io.flush().await.ok()?;
+        let mut lines = Vec::new();
+        loop {
+            let line = tokio::time::timeout(ANSWER_TIMEOUT, self.try_line())
+                .await
+                .ok()??;
+            let done = line.starts_with(&format!("{tag} "));
+            lines.push(line);
+            if done {
+                return Some(lines);
+            }
+        }
+    }
+
+    async fn try_line(&mut self) -> Option<String> {
+        loop {
+            if let Some(end) = self.buf.windows(2).position(|w| w == b"\r\n") {
+                let line: Vec<u8> = self.buf.drain(..end + 2).collect();
+                return Some(String::from_utf8_lossy(&line).into_owned());
+            }
+            let mut chunk = [0u8; 4096];
+            let n = self.io().read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
     /// Sends `tag command` and returns every line up to and including the tagged one.
     pub async fn command(&mut self, tag: &str, command: &str) -> Vec<String> {
         self.send(format!("{tag} {command}\r\n")).await;
@@ -399,4 +454,58 @@ impl Client {
 pub const GREETING_CAPS: &str =
     "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE LITERAL+ SASL-IR STARTTLS AUTH=PLAIN AUTH=LOGIN";
 /// The capability list after login.
-pub const LOGGED_IN_CAPS: &str = "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE LITERAL+ SASL-IR";
+pub const LOGGED_IN_CAPS: &str = "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE LITERAL+ SASL-IR NAMESPACE UNSELECT UIDPLUS \
+ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE CHILDREN MOVE STATUS=SIZE BINARY CONDSTORE \
+OBJECTID UTF8=ACCEPT";
+/// The capabilities every connection has before login.
+pub const BASE_CAPS: &str = "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE LITERAL+ SASL-IR";
+
+/// A small, complete RFC 5322 message whose subject and body carry `n`.
+pub fn sample_message(n: u32) -> String {
+    format!(
+        "From: Alice <alice@example.com>\r\nTo: Bob <bob@example.com>\r\nSubject: Message {n}\r\n\
+         Date: Wed, 17 Jul 1996 02:23:25 -0700\r\nMessage-ID: <{n}@example.com>\r\n\r\nHello Bob,\r\nthis is message {n}.\r\n"
+    )
+}
+
+impl Client {
+    /// Connects, reads the greeting and logs in.
+    pub async fn logged_in(server: &Server) -> Client {
+        let mut c = Client::connect(server.imap).await;
+        c.line().await;
+        c.login().await;
+        c
+    }
+
+    /// APPENDs with a non-synchronizing literal and returns the new UID (from APPENDUID).
+    pub async fn append(&mut self, mailbox: &str, flags: &str, message: &str) -> u32 {
+        let lines = self
+            .command(
+                "ap",
+                &format!(
+                    "APPEND {mailbox} ({flags}) {{{}+}}\r\n{message}",
+                    message.len()
+                ),
+            )
+            .await;
+        let last = lines.last().unwrap();
+        assert!(last.starts_with("ap OK [APPENDUID "), "{lines:?}");
+        last.split_whitespace()
+            .nth(4)
+            .unwrap()
+            .trim_end_matches(']')
+            .parse()
+            .unwrap()
+    }
+
+    /// Sends a command and asserts it completed with OK; returns the untagged lines.
+    pub async fn ok(&mut self, command: &str) -> Vec<String> {
+        let mut lines = self.command("ok", command).await;
+        let last = lines.pop().unwrap();
+        assert!(
+            last.starts_with("ok OK"),
+            "{command}: {last} after {lines:?}"
+        );
+        lines
+    }
+}

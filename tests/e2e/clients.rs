@@ -49,3 +49,155 @@ print("imaplib ok")
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("imaplib ok"));
 }
+
+/// mbsync (Debian's isync) syncs a Maildir to Roost and back with no error and no difference
+/// (issue: "Real clients"). It is strict: unrequested FETCH items or bad untagged data abort it.
+#[test]
+fn mbsync_syncs_a_maildir_both_ways_without_errors() {
+    let Some(mbsync) = which("mbsync") else {
+        panic!("mbsync is not installed: .ci/run installs Debian's isync package");
+    };
+    let server = Server::start();
+    let local = server.dir.path().join("maildir");
+    for folder in ["INBOX", "Work"] {
+        for sub in ["cur", "new", "tmp"] {
+            std::fs::create_dir_all(local.join(folder).join(sub)).unwrap();
+        }
+    }
+    for n in 1..=3 {
+        let name = format!("100{n}.M{n}P1.host,U={n}:2,S");
+        std::fs::write(local.join("INBOX/cur").join(name), sample_message(n)).unwrap();
+    }
+    std::fs::write(local.join("Work/new/1100.M1P1.host"), sample_message(10)).unwrap();
+    let config = server.dir.path().join("mbsyncrc");
+    std::fs::write(
+        &config,
+        format!(
+            "IMAPAccount roost\nHost 127.0.0.1\nPort {port}\nUser {USER}\nPass \"{PASSWORD}\"\nSSLType None\n\
+             AuthMechs LOGIN\n\nIMAPStore remote\nAccount roost\n\nMaildirStore local\nPath {path}/\n\
+             Inbox {path}/INBOX\nSubFolders Verbatim\n\nChannel sync\nFar :remote:\nNear :local:\nPatterns INBOX Work\n\
+             Create Both\nExpunge Both\nSyncState *\n",
+            port = server.imap.port(),
+            path = local.display(),
+        ),
+    )
+    .unwrap();
+    let run = || {
+        let out = Command::new(&mbsync)
+            .arg("-c")
+            .arg(&config)
+            .arg("-a")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mbsync failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    run();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut c = Client::logged_in(&server).await;
+        assert_eq!(
+            c.ok("STATUS INBOX (MESSAGES UNSEEN)").await,
+            ["* STATUS INBOX (MESSAGES 3 UNSEEN 0)\r\n"]
+        );
+        assert_eq!(
+            c.ok("STATUS Work (MESSAGES)").await,
+            ["* STATUS Work (MESSAGES 1)\r\n"]
+        );
+        // Changes on the server side come back down.
+        c.append("INBOX", "\\Flagged", &sample_message(4)).await;
+        c.ok("SELECT INBOX").await;
+        c.ok("STORE 1 +FLAGS.SILENT (\\Deleted)").await;
+        c.ok("EXPUNGE").await;
+    });
+    run();
+    let count = |dir: &str| {
+        ["cur", "new"]
+            .iter()
+            .map(|s| std::fs::read_dir(local.join(dir).join(s)).unwrap().count())
+            .sum::<usize>()
+    };
+    assert_eq!(
+        count("INBOX"),
+        3,
+        "one expunged on the server, one appended there"
+    );
+    let flagged = std::fs::read_dir(local.join("INBOX/cur"))
+        .unwrap()
+        .chain(std::fs::read_dir(local.join("INBOX/new")).unwrap())
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains(":2,F"))
+        .count();
+    assert_eq!(flagged, 1);
+    // A third run finds nothing to do: both sides agree.
+    let quiet = run();
+    assert!(!quiet.to_lowercase().contains("error"), "{quiet}");
+    rt.block_on(async {
+        let mut c = Client::logged_in(&server).await;
+        assert_eq!(
+            c.ok("STATUS INBOX (MESSAGES)").await,
+            ["* STATUS INBOX (MESSAGES 3)\r\n"]
+        );
+    });
+}
+
+/// Python's imaplib walks folders, searches and fetches (an independent client's parser).
+#[test]
+fn python_imaplib_walks_folders_searches_and_fetches() {
+    let server = Server::start();
+    let script = format!(
+        r#"
+import imaplib, email
+m = imaplib.IMAP4("127.0.0.1", {port})
+m.login({user:?}, {password:?})
+typ, folders = m.list()
+assert typ == "OK" and len(folders) == 6, folders
+for n in range(3):
+    msg = "From: a@example.com\r\nSubject: walk %d\r\n\r\nbody %d\r\n" % (n, n)
+    typ, data = m.append("INBOX", "(\\Seen)" if n == 0 else None, None, msg.encode())
+    assert typ == "OK", data
+m.create("Walk/Deeper")
+typ, data = m.select("INBOX")
+assert typ == "OK" and data == [b"3"], data
+typ, data = m.search(None, "UNSEEN")
+assert data == [b"2 3"], data
+typ, data = m.uid("SEARCH", None, "SUBJECT", "walk 2")
+assert data == [b"3"], data
+typ, data = m.fetch("1:3", "(RFC822)")
+subjects = [email.message_from_bytes(part[1])["Subject"] for part in data if isinstance(part, tuple)]
+assert subjects == ["walk 0", "walk 1", "walk 2"], subjects
+typ, data = m.status("Walk/Deeper", "(MESSAGES)")
+assert typ == "OK", data
+m.close()
+m.logout()
+print("walk ok")
+"#,
+        port = server.imap.port(),
+        user = USER,
+        password = PASSWORD,
+    );
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "imaplib walk failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn which(program: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| std::path::Path::new(d).join(program))
+        .find(|p| p.is_file())
+}

@@ -1,0 +1,1 @@
+//! Tests of the message module as a whole: golden files, sections, BINARY, SEARCH.

@@ -1,1 +1,3 @@
 //! Tests of the message module as a whole: golden files, sections, BINARY, SEARCH.
+
+mod golden;

@@ -1,3 +1,5 @@
 //! Tests of the message module as a whole: golden files, sections, BINARY, SEARCH.
 
+mod binary;
 mod golden;
+mod section;

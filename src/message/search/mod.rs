@@ -167,6 +167,12 @@ struct Loaded {
     body: Option<String>,
 }
 
+/// TEXT sees header lines whole (`name: value`), as the header is part of the message text.
+fn header_line_matches(h: &HeaderText, needle: &str) -> bool {
+    h.value.contains(needle)
+        || format!("{}: {}", String::from_utf8_lossy(&h.name), h.value).contains(needle)
+}
+
 impl Loaded {
     fn headers(&mut self) -> &[HeaderText] {
         if self.headers.is_none() {
@@ -236,9 +242,7 @@ impl Eval<'_, '_, '_> {
             Key::Body(needle) => self.content()?.body().contains(needle.as_str()),
             Key::Text(needle) => {
                 let l = self.content()?;
-                l.headers()
-                    .iter()
-                    .any(|h| h.value.contains(needle.as_str()))
+                l.headers().iter().any(|h| header_line_matches(h, needle))
                     || l.body().contains(needle.as_str())
             }
             Key::Not(k) => !self.matches(k)?,

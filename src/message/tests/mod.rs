@@ -2,4 +2,5 @@
 
 mod binary;
 mod golden;
+mod search;
 mod section;

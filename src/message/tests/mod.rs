@@ -2,5 +2,6 @@
 
 mod binary;
 mod golden;
+mod meta;
 mod search;
 mod section;

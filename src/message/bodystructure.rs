@@ -1,5 +1,8 @@
 //! BODYSTRUCTURE (RFC 9051 section 7.5.2) from the stored MIME tree: every field filled from
 //! the part's own header, case as written, with the defaults RFC 2045 gives.
+//!
+//! `body-fld-md5` is the Content-MD5 header's value when a part has one (as Dovecot and
+//! Cyrus report it) and NIL otherwise; nothing is computed.
 
 use roost_proto::{
     BodyStructure, Disposition, MultiPartExtension, SingleKind, SinglePart, SinglePartExtension,

@@ -5,6 +5,10 @@
 //! Everything works on the stored octets so that ENVELOPE and BODYSTRUCTURE can hand 8-bit
 //! header bytes to the writer unchanged and `HEADER.FIELDS` can return the lines verbatim.
 //! Both CRLF and bare LF line ends are accepted; only a LF ends a line.
+//!
+//! RFC 2231 parameters (`filename*0*=utf-8''...`) are kept as written, one pair per
+//! section, rather than merged: BODYSTRUCTURE shows the header's own parameters and clients
+//! that understand RFC 2231 reassemble them.
 
 use std::ops::Range;
 

@@ -5,6 +5,11 @@
 //! once, so an unknown charset fails before any message is touched. Each message is then
 //! checked with the keys that need only its entry first; its octets and metadata are loaded
 //! (at most once) only when a header, body, text or sent-date key still has to decide.
+//!
+//! Choices where the RFCs leave room: BEFORE/ON/SINCE compare the UTC date of INTERNALDATE;
+//! SENT* compare the Date header's date in its own zone, falling back to INTERNALDATE when
+//! there is no usable Date; MODSEQ ignores the entry name (one MODSEQ per message, as RFC
+//! 7162 section 3.1.5 allows); THREADID matches nothing until threads exist.
 
 mod date;
 mod text;

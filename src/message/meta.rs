@@ -149,7 +149,7 @@ impl Part {
 pub(crate) fn parse_message(raw: &[u8], start: usize, end: usize) -> (Part, Env) {
     let mut budget = MAX_PARTS;
     let part = parse_part(raw, start, end, false, 0, &mut budget);
-    let env = Env::parse(&raw[part.header.range()]);
+    let env = Env::parse(raw.get(part.header.range()).unwrap_or_default());
     (part, env)
 }
 
@@ -189,7 +189,7 @@ fn parse_part(
     } else if content.is("message", "rfc822") || content.is("message", "global") {
         let (inner, env) = if deeper {
             let inner = parse_part(raw, header_end, end, false, depth + 1, budget);
-            let env = Env::parse(&raw[inner.header.range()]);
+            let env = Env::parse(raw.get(inner.header.range()).unwrap_or_default());
             (inner, env)
         } else {
             (empty_text_part(header_end), Env::default())

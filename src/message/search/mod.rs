@@ -207,17 +207,20 @@ struct Eval<'c, 'e, 'a> {
 
 impl Eval<'_, '_, '_> {
     fn content(&mut self) -> Result<&mut Loaded, SearchError> {
-        if self.loaded.is_none() {
-            let (raw, meta) = (self.env.load)(self.cand.entry.blob)
-                .map_err(|e| SearchError::Io(e.to_string()))?;
-            self.loaded = Some(Loaded {
-                raw,
-                meta,
-                headers: None,
-                body: None,
-            });
-        }
-        Ok(self.loaded.as_mut().expect("loaded just above"))
+        let loaded = match self.loaded.take() {
+            Some(l) => l,
+            None => {
+                let (raw, meta) = (self.env.load)(self.cand.entry.blob)
+                    .map_err(|e| SearchError::Io(e.to_string()))?;
+                Loaded {
+                    raw,
+                    meta,
+                    headers: None,
+                    body: None,
+                }
+            }
+        };
+        Ok(self.loaded.insert(loaded))
     }
 
     fn matches(&mut self, k: &Key) -> Result<bool, SearchError> {

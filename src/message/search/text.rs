@@ -53,12 +53,24 @@ pub(crate) fn decode_charset(bytes: &[u8], charset: Option<&[u8]>) -> Option<Str
     }
 }
 
-/// A header value as text: unfolded, encoded-words decoded (RFC 2047), 8-bit bytes read as
-/// UTF-8 where they are valid.
+/// Raw 8-bit header bytes as text: UTF-8 (RFC 6532) when valid, else the Windows-1252
+/// superset of Latin-1 that unlabelled 8-bit headers are nearly always in.
+fn decode_8bit(v: Vec<u8>) -> String {
+    String::from_utf8(v).unwrap_or_else(|e| {
+        let bytes = e.into_bytes();
+        match charset_decoder(b"windows-1252") {
+            Some(decode) => decode(&bytes),
+            None => String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    })
+}
+
+/// A header value as text: unfolded, encoded-words decoded (RFC 2047), other 8-bit bytes
+/// read as UTF-8 or else Windows-1252.
 pub(crate) fn decode_header_value(value: &[u8]) -> String {
     let mut v = unfold(value);
     if !v.windows(2).any(|w| w == b"=?") {
-        return String::from_utf8_lossy(&v).into_owned();
+        return decode_8bit(v);
     }
     // mail-parser's unstructured-field reader stops at a line end not followed by a blank.
     v.push(b'\n');
@@ -135,6 +147,7 @@ mod tests {
         );
         assert_eq!(decode_header_value(b" plain\r\n text"), "plain text");
         assert_eq!(decode_header_value(b"8-bit J\xc3\xb6rg"), "8-bit Jörg");
+        assert_eq!(decode_header_value(b"Latin-1 Zo\xeb"), "Latin-1 Zoë");
     }
 
     #[test]

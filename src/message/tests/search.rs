@@ -303,6 +303,8 @@ fn address_and_subject_keys_decode_encoded_words_and_8bit() {
     assert_eq!(f.run(vec![K::Subject(s("会議の予定 / meeting"))]), vec![30]);
     assert_eq!(f.run(vec![K::From(s("山田"))]), vec![30]);
     assert_eq!(f.run(vec![K::To(s("françoise"))]), vec![30]);
+    // Unlabelled Latin-1 in a header.
+    assert_eq!(f.run(vec![K::To(s("ZOË"))]), vec![60]);
     assert_eq!(f.run(vec![K::To(s("undisclosed-recipients"))]), vec![40]);
     assert_eq!(f.run(vec![K::Cc(s("project team"))]), vec![40]);
     assert_eq!(f.run(vec![K::Cc(s("dave, the builder"))]), vec![10]);

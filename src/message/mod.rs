@@ -2,6 +2,30 @@
 //! part offsets), section extraction for `BODY[...]` and `BINARY[...]`, and SEARCH.
 //!
 //! Everything here is synchronous and CPU/disk bound: callers run it on a blocking task.
+//!
+//! Files: `header` (header blocks, structured MIME fields), `address` (RFC 5322 address lists),
+//! `meta` (the MIME tree with offsets), `envelope`, `bodystructure`, `section` (`BODY[...]`),
+//! `binary` (`BINARY[...]`, transfer decoding), `search/` (SEARCH).
+//!
+//! The `.meta` format is this module's own serde structs (not the proto types), behind a
+//! version byte: what is stored is the parsed header values and offsets, and ENVELOPE and
+//! BODYSTRUCTURE are built from them when asked for, so the wire types can change without
+//! touching stored files.
+//!
+//! Not yet used by the session (its FETCH/SEARCH wiring lands later), hence `dead_code` is
+//! allowed where `main.rs` declares the module.
+
+mod address;
+mod binary;
+mod bodystructure;
+mod envelope;
+mod header;
+mod meta;
+mod search;
+mod section;
+
+#[cfg(test)]
+mod tests;
 
 use bytes::Bytes;
 use roost_proto::{BodyStructure, Envelope, SearchKey, Section};
@@ -12,36 +36,65 @@ use crate::store::{BlobId, MessageEntry};
 /// What is computed once at append and stored beside the blob (`<blob>.meta`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageMeta {
-    _todo: (),
+    env: envelope::Env,
+    root: meta::Part,
 }
+
+/// First byte of a `.meta` file; bump when the stored structs change.
+const META_VERSION: u8 = 1;
 
 impl MessageMeta {
     /// Parses a message. Never fails: malformed input yields a best-effort structure (a
     /// message that is not MIME at all is one `TEXT/PLAIN` part).
     pub fn parse(raw: &[u8]) -> MessageMeta {
-        let _ = raw;
-        todo!()
+        let (root, env) = meta::parse_message(raw, 0, raw.len());
+        MessageMeta { env, root }
     }
 
     pub fn envelope(&self) -> Envelope {
-        todo!()
+        self.env.to_envelope()
     }
 
     /// BODYSTRUCTURE (with extension data); `BODY` is the same without it (the writer drops it).
     pub fn body_structure(&self) -> BodyStructure {
-        todo!()
+        bodystructure::body_structure(&self.root)
     }
 
-    /// Encodes for the `.meta` file.
+    /// Encodes for the `.meta` file: the version byte, then postcard.
     pub fn to_bytes(&self) -> Vec<u8> {
-        todo!()
+        let mut out = vec![META_VERSION];
+        // Serialising plain structs into a Vec cannot fail.
+        out.extend(postcard::to_stdvec(self).unwrap_or_default());
+        out
     }
 
     /// # Errors
     /// When the bytes are not a `.meta` file of this version.
     pub fn from_bytes(bytes: &[u8]) -> Result<MessageMeta, MetaError> {
-        let _ = bytes;
-        todo!()
+        match bytes.split_first() {
+            Some((&META_VERSION, rest)) => {
+                let (meta, trailing) = postcard::take_from_bytes::<MessageMeta>(rest)
+                    .map_err(|e| MetaError::Corrupt(e.to_string()))?;
+                if trailing.is_empty() {
+                    Ok(meta)
+                } else {
+                    Err(MetaError::Corrupt(format!(
+                        "{} trailing bytes",
+                        trailing.len()
+                    )))
+                }
+            }
+            Some((v, _)) => Err(MetaError::Corrupt(format!("unknown version {v}"))),
+            None => Err(MetaError::Corrupt("empty".into())),
+        }
+    }
+
+    /// The decoded length of `BINARY[part]` (`BINARY.SIZE`, RFC 9051 section 6.4.5).
+    ///
+    /// # Errors
+    /// As [`binary`].
+    pub fn binary_size(&self, raw: &Bytes, part: &[u32]) -> Result<u32, BinaryError> {
+        binary::binary_size(raw, &self.root, part)
     }
 }
 
@@ -54,14 +107,12 @@ pub enum MetaError {
 /// `BODY[section]` contents (RFC 9051 section 6.4.5), before any `<partial>`; `None` when the
 /// part does not exist (the server answers with an empty string, as RFC 9051 allows).
 pub fn section(raw: &Bytes, meta: &MessageMeta, section: &Section) -> Option<Bytes> {
-    let _ = (raw, meta, section);
-    todo!()
+    section::section(raw, &meta.root, section)
 }
 
 /// Applies `<offset.length>` to section data (RFC 9051 section 6.4.5).
 pub fn partial(data: Bytes, offset: u32, length: u32) -> Bytes {
-    let _ = (data, offset, length);
-    todo!()
+    section::partial(data, offset, length)
 }
 
 /// `BINARY[part]`: the part's content with its Content-Transfer-Encoding removed.
@@ -69,8 +120,15 @@ pub fn partial(data: Bytes, offset: u32, length: u32) -> Bytes {
 /// # Errors
 /// `UnknownCte` for an encoding we cannot decode (`[UNKNOWN-CTE]`), `NoSuchPart`.
 pub fn binary(raw: &Bytes, meta: &MessageMeta, part: &[u32]) -> Result<Bytes, BinaryError> {
-    let _ = (raw, meta, part);
-    todo!()
+    binary::binary(raw, &meta.root, part)
+}
+
+/// `BINARY.SIZE[part]`: the length [`binary`] returns.
+///
+/// # Errors
+/// As [`binary`].
+pub fn binary_size(raw: &Bytes, meta: &MessageMeta, part: &[u32]) -> Result<u32, BinaryError> {
+    meta.binary_size(raw, part)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -126,6 +184,5 @@ pub fn search(
     candidates: &[Candidate<'_>],
     env: &SearchEnv<'_>,
 ) -> Result<Vec<u32>, SearchError> {
-    let _ = (criteria, candidates, env);
-    todo!()
+    search::search(criteria, candidates, env)
 }

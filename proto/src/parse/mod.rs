@@ -3,3 +3,4 @@
 
 pub(crate) mod cursor;
 pub(crate) mod fragment;
+pub(crate) mod response;

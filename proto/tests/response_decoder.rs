@@ -297,6 +297,10 @@ fn capability_and_enabled() {
         Data::Enabled(atoms(&["CONDSTORE", "QRESYNC"]))
     );
     assert_eq!(data("* ENABLED"), Data::Enabled(vec![]));
+    assert_eq!(
+        data("* CAPABILITY IMAP4rev2 "),
+        Data::Capability(atoms(&["IMAP4rev2"]))
+    );
 }
 
 fn list(attrs: &[&str], delim: Option<char>, name: &str, ext: Vec<ListExtended>) -> ListData {

@@ -155,27 +155,44 @@ fn syntax_errors_consume_the_response_and_decoding_goes_on() {
     assert!(e.to_string().contains("unknown untagged response"), "{e}");
 }
 
+/// Valid responses to mutate, so the parser gets deep before failing.
+const SEEDS: &[&[u8]] = &[
+    b"* 9 FETCH (BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"UTF-8\") NIL NIL \"QP\" 12 4 \"md5\" (\"INLINE\" NIL) (\"en\" \"de\") \"loc\" 42)(\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" 5 (NIL \"s\" ((NIL NIL \"a\" \"b\")) NIL NIL NIL NIL NIL NIL NIL) (\"TEXT\" \"HTML\" NIL NIL NIL \"7BIT\" 2 1) 3) \"MIXED\" (\"BOUNDARY\" \"b\") NIL NIL NIL) UID 4)\r\n",
+    b"* 1 FETCH (BODY[1.HEADER.FIELDS (From {2}\r\nTo)]<0> {3}\r\nabc BINARY[2] ~{2}\r\n\0\0 MODSEQ (5) EMAILID (M1) THREADID NIL)\r\n",
+    b"* LIST (\\HasChildren) \"/\" {3}\r\nfoo (\"CHILDINFO\" (\"SUBSCRIBED\") \"OLDNAME\" (\"x\") X (1 (2)))\r\n",
+    b"* NAMESPACE ((\"\" \"/\")(\"#mh/\" \"/\" \"X\" (\"a\"))) NIL ((\"s\" NIL))\r\n",
+    b"* ESEARCH (TAG \"A1\") UID MIN 1 MAX 9 ALL 1:3,5:* COUNT 4 MODSEQ 7 X (1)\r\n",
+    b"A1 OK [COPYUID 1 1:2,4 5:7] [PERMANENTFLAGS (\\Seen \\*)] done\r\n",
+    b"* STATUS x (MESSAGES 1 MAILBOXID (F1)) \r\n* ID (\"a\" NIL) \r\n* QUOTA r (STORAGE 1 2)\r\n+ YWJj\r\n",
+];
+
 #[test]
 fn garbage_never_panics() {
-    // A fixed xorshift stream over an alphabet rich in IMAP syntax, plus cut-down valid
-    // responses, so the parser gets deep before failing.
-    let alphabet = b"()[]{}<>~\"\\ *+.:,0123456789\r\nNILOKBODY[]FETCHLISTUID~{3}\r\nabc";
+    let alphabet = b"()[]{}<>~\"\\ *+.:,0123456789\r\nNIL{3}\r\n~{1}\r\n";
     let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = || {
+    let mut next = move |n: usize| {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        x
+        (x % n.max(1) as u64) as usize
     };
-    let (fetch, _) = big_fetch();
-    for round in 0..300 {
-        let len = (next() % 400) as usize;
-        let mut input: Vec<u8> = (0..len)
-            .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
-            .collect();
-        if round % 3 == 0 {
-            let cut = (next() % fetch.len() as u64) as usize;
-            input.splice(0..0, fetch[..cut].iter().copied());
+    for round in 0..3000 {
+        let mut input = SEEDS[next(SEEDS.len())].to_vec();
+        for _ in 0..=next(4) {
+            let at = next(input.len() + 1);
+            match next(4) {
+                0 => input.insert(at, alphabet[next(alphabet.len())]),
+                1 if at < input.len() => {
+                    input.remove(at);
+                }
+                2 => input.truncate(at),
+                _ => {
+                    let end = (at + next(40)).min(input.len());
+                    let copy = input[at..end].to_vec();
+                    let to = next(input.len() + 1);
+                    input.splice(to..to, copy);
+                }
+            }
         }
         roost_proto::fuzzing::decode_responses(&input);
         let mut dec = small_limits();
@@ -196,5 +213,17 @@ fn garbage_never_panics() {
         roost_proto::fuzzing::decode_responses(bytes);
         let mut buf = BytesMut::from(bytes);
         let _ = decoder().decode(&mut buf);
+    }
+}
+
+#[test]
+fn seeds_are_valid() {
+    for seed in SEEDS {
+        let out = feed(&mut decoder(), seed, 5);
+        assert!(
+            out.iter().all(Result::is_ok),
+            "{:?}: {out:?}",
+            String::from_utf8_lossy(seed)
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! NAMESPACE, FLAGS, SEARCH, ESEARCH), message counts, VANISHED, ID and QUOTA (RFC 9051
 //! sections 7.2 to 7.4, RFC 3501, RFC 5258, RFC 7162, RFC 2971, RFC 9208).
 
-use super::{astring_utf8, atoms, fetch, lossy, mailbox, object_id, skip_value};
+use super::{astring_utf8, atoms, fetch, lossy, mailbox, object_id, skip_value, sp_before_item};
 use crate::parse::cursor::{Cursor, PResult};
 use crate::types::{
     Atom, Data, Esearch, EsearchItem, ListData, ListExtended, NameEncoding, NamespaceDesc,
@@ -83,7 +83,7 @@ pub(super) fn response_data(c: &mut Cursor<'_>, names: NameEncoding) -> PResult<
             c.sp_after("QUOTAROOT")?;
             let mailbox = mailbox(c, names)?;
             let mut roots = Vec::new();
-            while c.eat(b' ') {
+            while sp_before_item(c) {
                 roots.push(astring_utf8(c, "quota root")?);
             }
             Data::QuotaRoot { mailbox, roots }
@@ -150,7 +150,7 @@ fn mbox_list_extended_item(
     c.sp_after("extended item name")?;
     match tag.as_slice() {
         b"CHILDINFO" => {
-            let opts = c.paren_list("CHILDINFO options", false, |c| {
+            let opts = c.paren_list("CHILDINFO options", true, |c| {
                 astring_utf8(c, "CHILDINFO option")
             })?;
             Ok(Some(ListExtended::ChildInfo(opts)))
@@ -246,7 +246,7 @@ fn esearch_response(c: &mut Cursor<'_>) -> PResult<Esearch> {
         e.correlator = Some(Tag::new(tag).map_err(|_| c.error("invalid tag in correlator"))?);
         c.expect(b')', "expected \")\" after search correlator")?;
     }
-    while c.eat(b' ') {
+    while sp_before_item(c) {
         let name = c.word().to_ascii_uppercase();
         if name == b"UID" && !e.uid && e.items.is_empty() {
             e.uid = true;
@@ -272,14 +272,12 @@ fn esearch_response(c: &mut Cursor<'_>) -> PResult<Esearch> {
 }
 
 /// IMAP4rev1 `mailbox-data =/ "SEARCH" *(SP nz-number) [SP "(" "MODSEQ" SP mod-sequence-value
-/// ")"]` (RFC 3501, RFC 7162 section 3.1.5). A trailing SP, which some servers send after an
-/// empty result, is tolerated.
+/// ")"]` (RFC 3501, RFC 7162 section 3.1.5).
 fn search_response(c: &mut Cursor<'_>) -> PResult<Data> {
     let mut ids = Vec::new();
     let mut mod_seq = None;
-    while c.eat(b' ') {
+    while sp_before_item(c) {
         match c.peek() {
-            None | Some(b'\r' | b'\n') => break,
             Some(b'(') => {
                 c.eat(b'(');
                 c.expect_keyword("MODSEQ")?;

@@ -8,9 +8,10 @@ use crate::parse::cursor::{Cursor, PResult};
 use crate::types::{FetchValue, Section, SectionText};
 
 /// `msg-att = "(" (msg-att-dynamic / msg-att-static) *(SP (msg-att-dynamic /
-/// msg-att-static)) ")"`.
+/// msg-att-static)) ")"`. An empty list is tolerated so every value the writer can write
+/// reads back.
 pub(super) fn msg_att(c: &mut Cursor<'_>) -> PResult<Vec<FetchValue>> {
-    c.paren_list("message attributes", false, msg_att_item)
+    c.paren_list("message attributes", true, msg_att_item)
 }
 
 fn msg_att_item(c: &mut Cursor<'_>) -> PResult<FetchValue> {

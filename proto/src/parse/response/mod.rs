@@ -22,7 +22,7 @@ mod tests;
 
 use base64::Engine as _;
 
-use super::cursor::{Cursor, PResult};
+use super::cursor::{Cursor, PResult, ParseError};
 use crate::types::{Continue, NameEncoding, Response, Status, StatusKind, Tag};
 
 /// `response = *(continue-req / response-data) response-done`, one line (with its literals)
@@ -33,11 +33,18 @@ pub(crate) fn response(c: &mut Cursor<'_>, names: NameEncoding, sasl: bool) -> P
         Some(b'*') => {
             c.eat(b'*');
             c.sp_after("\"*\"")?;
-            untagged(c, names)?
+            let resp = untagged(c, names)?;
+            // Some servers leave a SP before CRLF (`* SEARCH `); it carries nothing.
+            while c.eat(b' ') {}
+            resp
         }
         _ => Response::Status(response_tagged(c)?),
     };
-    c.finish()?;
+    // The cursor's own message talks about commands; say what went wrong here.
+    c.finish().map_err(|e| ParseError {
+        reason: "unexpected characters at end of response".into(),
+        ..e
+    })?;
     Ok(resp)
 }
 
@@ -180,10 +187,16 @@ fn skip_value(c: &mut Cursor<'_>) -> PResult<()> {
     }
 }
 
+/// Consumes an SP that introduces one more item of a list that runs to the line end; an
+/// SP right before the line end is left alone, to be dropped by [`response`].
+fn sp_before_item(c: &mut Cursor<'_>) -> bool {
+    c.peek() == Some(b' ') && !matches!(c.peek_at(1), None | Some(b'\r' | b'\n')) && c.eat(b' ')
+}
+
 /// `*(SP atom)`: capability names (CAPABILITY, ENABLED, and the CAPABILITY code).
 fn atoms(c: &mut Cursor<'_>) -> PResult<Vec<crate::types::Atom>> {
     let mut out = Vec::new();
-    while c.eat(b' ') {
+    while sp_before_item(c) {
         let a = c.atom()?;
         out.push(crate::types::Atom::new(a).map_err(|_| c.error("expected atom"))?);
     }

@@ -43,26 +43,51 @@ const BARE_CODES: [(&str, Code); 30] = [
 /// `resp-text = ["[" resp-text-code "]" SP] [text]`, up to the line end.
 ///
 /// Exactly one SP after the code is removed; the writer leaves it out when the text is
-/// empty (`* OK [UIDVALIDITY 1]`). A `[` with no `]` on the line is not a code but text.
+/// empty (`* OK [UIDVALIDITY 1]`). A status response is never lost to its code: a known code
+/// whose arguments do not match its grammar (RFC 9051's own `[UIDVALIDITY 9877410381]` and
+/// `[BADCHARSET UTF-8]`) is kept as [`Code::Other`] with its raw text, and a bracket that is
+/// no code at all (`[` with no `]`, `[]`) is part of the text.
 pub(super) fn resp_text(c: &mut Cursor<'_>) -> PResult<(Option<Code>, String)> {
-    let line = c.rest();
-    let line_end = line
-        .iter()
-        .position(|&b| b == b'\r' || b == b'\n')
-        .unwrap_or(line.len());
-    let closed = line.get(..line_end).unwrap_or_default().contains(&b']');
-    let code = if closed && c.eat(b'[') {
-        let code = resp_text_code(c)?;
-        c.expect(b']', "expected \"]\" after response code")?;
-        c.eat(b' ');
-        Some(code)
+    let code = if c.peek() == Some(b'[') {
+        let start = c.checkpoint();
+        c.eat(b'[');
+        let after_bracket = c.checkpoint();
+        let mut code = bracketed(c, resp_text_code);
+        if code.is_none() {
+            c.restore(after_bracket);
+            code = bracketed(c, other_code);
+        }
+        if code.is_none() {
+            c.restore(start);
+        }
+        code
     } else {
         None
     };
     Ok((code, lossy(text(c))))
 }
 
-/// `resp-text-code`, after the `[` and up to (not including) the `]`.
+/// Runs `parse` and then expects `]` and an optional SP; `None` if any of it fails.
+fn bracketed(c: &mut Cursor<'_>, parse: fn(&mut Cursor<'_>) -> PResult<Code>) -> Option<Code> {
+    let code = parse(c).ok()?;
+    c.eat(b']').then(|| {
+        c.eat(b' ');
+        code
+    })
+}
+
+/// `atom [SP 1*<any TEXT-CHAR except "]">]`: any code, kept as its name and raw text.
+fn other_code(c: &mut Cursor<'_>) -> PResult<Code> {
+    let name = c.atom()?;
+    let atom = Atom::new(name).map_err(|_| c.error("invalid response code"))?;
+    let text = c
+        .eat(b' ')
+        .then(|| lossy(c.take_while(|b| !matches!(b, b']' | b'\r' | b'\n'))));
+    Ok(Code::Other(atom, text))
+}
+
+/// `resp-text-code` for the codes Roost knows, after the `[` and up to (not including) the
+/// `]`. Fails on any other code, which [`other_code`] then reads.
 fn resp_text_code(c: &mut Cursor<'_>) -> PResult<Code> {
     let name = c.atom()?;
     if let Some((_, code)) = BARE_CODES
@@ -130,11 +155,8 @@ fn resp_text_code(c: &mut Cursor<'_>) -> PResult<Code> {
             Code::MailboxId(object_id(c)?)
         }
         _ => {
-            let atom = Atom::new(name).map_err(|_| c.error("invalid response code"))?;
-            let text = c
-                .eat(b' ')
-                .then(|| lossy(c.take_while(|b| !matches!(b, b']' | b'\r' | b'\n'))));
-            Code::Other(atom, text)
+            // Not a code Roost knows: read it again from its name as `Code::Other`.
+            return Err(c.error("unknown response code"));
         }
     })
 }

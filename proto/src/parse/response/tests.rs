@@ -129,8 +129,22 @@ fn resp_text_with_and_without_code() {
     );
     // 8-bit text is kept, invalid UTF-8 replaced rather than refused.
     assert_eq!(status(b"* OK caf\xc3\xa9 \xff\n").1, "caf\u{e9} \u{fffd}");
-    assert!(parse(b"* OK [ALERT]x\r\n").is_ok());
-    assert!(parse(b"* OK [] x\r\n").is_err());
+    assert_eq!(
+        status(b"* OK [ALERT]x\r\n"),
+        (Some(Code::Alert), "x".into())
+    );
+    // A bracket that is no code is text; a known code that breaks its grammar is kept raw.
+    assert_eq!(status(b"* OK [] x\r\n"), (None, "[] x".into()));
+    assert_eq!(
+        status(b"* OK [UIDNEXT 1 2] x\r\n"),
+        (
+            Some(Code::Other(
+                crate::types::Atom::new("UIDNEXT").unwrap(),
+                Some("1 2".into())
+            )),
+            "x".into()
+        )
+    );
 }
 
 #[test]

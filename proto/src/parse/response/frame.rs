@@ -42,7 +42,8 @@ pub(crate) struct Framer {
 
 impl Framer {
     /// Returns the length of the complete response at the start of `buf`, or `None` when more
-    /// input is needed. Consumes nothing unless it reports an error.
+    /// input is needed. Consumes only input that is being discarded after a refusal, and the
+    /// part of a response that it refuses.
     pub(crate) fn next(
         &mut self,
         buf: &mut BytesMut,
@@ -64,7 +65,8 @@ impl Framer {
             let Some(lf) = unsearched.iter().position(|&b| b == b'\n') else {
                 self.scanned = buf.len();
                 if buf.len() - self.line_start > limits.max_line {
-                    let err = error(buf, ResponseErrorKind::LineTooLong, "line too long");
+                    let err =
+                        ResponseError::new(ResponseErrorKind::LineTooLong, "line too long", buf);
                     buf.clear();
                     *self = Framer {
                         discard: Discard::ToLineEnd,
@@ -151,7 +153,7 @@ impl Framer {
         kind: ResponseErrorKind,
         reason: &'static str,
     ) -> ResponseError {
-        let err = error(buf, kind, reason);
+        let err = ResponseError::new(kind, reason, buf);
         buf.advance(lf + 1);
         *self = Framer::default();
         if let Some(n) = literal {
@@ -159,10 +161,6 @@ impl Framer {
         }
         err
     }
-}
-
-fn error(buf: &[u8], kind: ResponseErrorKind, reason: &str) -> ResponseError {
-    ResponseError::new(kind, reason, buf)
 }
 
 /// Whether the first line of a response may announce literals: not for a continuation

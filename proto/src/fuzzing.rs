@@ -5,6 +5,7 @@ use bytes::BytesMut;
 
 use crate::decode::{CommandDecoder, Decoded, NonSyncLiterals};
 use crate::limits::Limits;
+use crate::response::{ResponseContext, ResponseDecoder};
 
 /// Feeds `data` through a [`CommandDecoder`] in several chunkings (all at once, one byte at a
 /// time, odd-sized pieces), with default and with tiny limits, and under LITERAL+ and
@@ -47,6 +48,31 @@ fn run(data: &[u8], limits: &Limits, mode: NonSyncLiterals, chunk: usize) {
     // The AUTHENTICATE and IDLE line readers on what is left.
     let _ = decoder.decode_sasl_line(&mut buf.clone());
     let _ = decoder.decode_idle_line(&mut buf);
+}
+
+/// Feeds `data` to a [`ResponseDecoder`] in uneven chunks, decoding everything it can after
+/// each. Must never panic or loop forever, whatever the bytes; errors are expected.
+pub fn decode_responses(data: &[u8]) {
+    // The first byte picks the chunk size and whether `+` lines are SASL challenges, so the
+    // fuzzer explores split points and both continuation readings.
+    let (first, rest) = data.split_first().unwrap_or((&0, &[]));
+    let chunk = usize::from(first % 16) + 1;
+    let mut dec = ResponseDecoder::new(ResponseContext {
+        names: crate::types::NameEncoding::Utf8,
+        limits: crate::Limits {
+            max_line: 4096,
+            max_literal: 1 << 16,
+            max_command: 1 << 20,
+            ..crate::Limits::default()
+        },
+    });
+    dec.expect_sasl(first & 0x80 != 0);
+    let mut buf = BytesMut::new();
+    for piece in rest.chunks(chunk) {
+        buf.extend_from_slice(piece);
+        // Every call that returns something has consumed at least one byte, so this ends.
+        while let Ok(Some(_)) | Err(_) = dec.decode(&mut buf) {}
+    }
 }
 
 #[cfg(test)]

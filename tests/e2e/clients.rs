@@ -200,4 +200,50 @@ fn which(program: &str) -> Option<std::path::PathBuf> {
         .split(':')
         .map(|d| std::path::Path::new(d).join(program))
         .find(|p| p.is_file())
+/// async-imap (an independent Rust client with its own parser): STARTTLS and implicit TLS,
+/// login, NOOP, CAPABILITY, logout.
+#[tokio::test]
+async fn async_imap_logs_in_over_starttls_and_implicit_tls() {
+    let server = Server::start_with(|c| {
+        table(c, "auth").insert("loopback_is_secure".into(), false.into());
+    });
+    let connector = tls_connector(&server.cert_path());
+
+    let tcp = tokio::net::TcpStream::connect(server.imap).await.unwrap();
+    let mut client = async_imap::Client::new(tcp);
+    let greeting = client.read_response().await.unwrap().expect("greeting");
+    assert!(format!("{:?}", greeting.parsed()).contains("STARTTLS"));
+    client
+        .run_command_and_check_ok("STARTTLS", None)
+        .await
+        .unwrap();
+    let tls = connector
+        .connect("localhost".try_into().unwrap(), client.into_inner())
+        .await
+        .unwrap();
+    let client = async_imap::Client::new(tls);
+    let mut session = client
+        .login(USER, PASSWORD)
+        .await
+        .map_err(|(e, _)| e)
+        .unwrap();
+    session.noop().await.unwrap();
+    let caps = session.capabilities().await.unwrap();
+    assert!(caps.has_str("IMAP4rev2") && caps.has_str("IMAP4rev1"));
+    session.logout().await.unwrap();
+
+    let tcp = tokio::net::TcpStream::connect(server.imaps).await.unwrap();
+    let tls = connector
+        .connect("localhost".try_into().unwrap(), tcp)
+        .await
+        .unwrap();
+    let mut client = async_imap::Client::new(tls);
+    client.read_response().await.unwrap().expect("greeting");
+    let mut session = client
+        .login(USER, PASSWORD)
+        .await
+        .map_err(|(e, _)| e)
+        .unwrap();
+    session.noop().await.unwrap();
+    session.logout().await.unwrap();
 }

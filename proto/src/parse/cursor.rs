@@ -79,6 +79,13 @@ pub(crate) fn literal_at_end(line: &[u8]) -> Option<LiteralHeader> {
     })
 }
 
+/// A saved cursor position (see [`Cursor::checkpoint`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Checkpoint {
+    pos: usize,
+    depth: usize,
+}
+
 /// Largest `number64` (RFC 9051 section 9: unsigned 63-bit).
 const MAX_NUMBER64: u64 = i64::MAX as u64;
 
@@ -113,6 +120,21 @@ impl<'a> Cursor<'a> {
 
     pub fn pos(&self) -> usize {
         self.pos
+    }
+
+    /// The current position and nesting, to go back to with [`Cursor::restore`] when one
+    /// reading of the input fails and another is allowed (the response parser reads a
+    /// malformed known response code as an unknown one).
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            pos: self.pos,
+            depth: self.depth,
+        }
+    }
+
+    pub fn restore(&mut self, cp: Checkpoint) {
+        self.pos = cp.pos;
+        self.depth = cp.depth;
     }
 
     /// Everything not yet consumed.

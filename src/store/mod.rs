@@ -1,6 +1,6 @@
 //! Durable storage: accounts, mailbox logs, message blobs, recovery, compaction.
 //!
-//! Layout under `<data_dir>/accounts/<account>/` (`<account>` from [`account_dir_name`]):
+//! Layout under `<data_dir>/accounts/<account>/` (`<account>` from [`account::account_dir_name`]):
 //! - `snapshot`, `log.<generation>`: the account journal: the mailbox list (id, name,
 //!   UIDVALIDITY, special-use) and subscriptions.
 //! - `mailboxes/<mailbox-id>/snapshot`, `log.<generation>`: the mailbox journal: append,
@@ -24,8 +24,7 @@ pub mod log;
 pub mod mailbox;
 pub mod types;
 
-pub use account::account_dir_name;
-pub use journal::{RecoveryReport, Store, StoreError, StoreMetrics};
+pub use journal::{Store, StoreError, StoreMetrics};
 pub use types::*;
 
 #[cfg(test)]

@@ -10,14 +10,29 @@
 //! Sessions only see [`AccountHandle`] and [`MailboxHandle`], which is what lets a handle
 //! point at another node once the cluster arrives.
 
+mod account;
+mod actor;
+mod commit;
+mod listeners;
+mod ops;
+mod registry;
+#[cfg(test)]
+mod tests;
+
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use actix::{Message, Recipient};
+use actix::{Addr, Message, Recipient};
 use bytes::Bytes;
 use roost_proto::{Flag, StoreAction};
+use tokio::sync::oneshot;
 
-use crate::store::{BlobId, MailboxId, MailboxInfo, MessageEntry, SpecialUse};
+use self::account::{AccountActor, AccountRequest};
+use self::actor::{Mailbox, Request};
+use self::registry::Shared;
+use crate::store::{blobs, BlobId, MailboxId, MailboxInfo, MessageEntry, PlanError, SpecialUse};
+use crate::store::{StoreError, StoreMetrics};
 
 /// Why a mailbox operation failed; the session maps each to its response code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,26 +60,82 @@ pub enum MailboxError {
     Storage(String),
 }
 
+impl From<PlanError> for MailboxError {
+    fn from(e: PlanError) -> Self {
+        match e {
+            PlanError::NonExistent(n) => MailboxError::NonExistent(n),
+            PlanError::AlreadyExists(n) => MailboxError::AlreadyExists(n),
+            PlanError::Cannot(m) => MailboxError::Cannot(m),
+            PlanError::Limit(m) => MailboxError::Limit(m),
+        }
+    }
+}
+
+impl From<StoreError> for MailboxError {
+    fn from(e: StoreError) -> Self {
+        MailboxError::Storage(e.to_string())
+    }
+}
+
+/// How the store behaves; [`Options::default`] is what a server runs with.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Transactions in a log before it is compacted into a snapshot.
+    pub compact_after: u64,
+    /// How long an actor with no handles and no attached sessions lingers before stopping.
+    pub idle_linger: Duration,
+    /// Largest message APPEND accepts (`[TOOBIG]` above).
+    pub max_message_size: usize,
+    /// Parses a message into the bytes of its `.meta` file (tests substitute a stub).
+    pub parse_meta: fn(&[u8]) -> Vec<u8>,
+}
+
+fn parse_meta(raw: &[u8]) -> Vec<u8> {
+    crate::message::MessageMeta::parse(raw).to_bytes()
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            compact_after: 10_000,
+            idle_linger: Duration::from_secs(10),
+            max_message_size: 64 << 20,
+            parse_meta,
+        }
+    }
+}
+
 /// Finds or starts the Account and Mailbox actors of this node.
 pub struct Registry {
-    _private: (),
+    shared: Arc<Shared>,
 }
 
 impl Registry {
     /// Mail lives under `<data_dir>/accounts/`.
     pub fn new(data_dir: PathBuf) -> Arc<Registry> {
-        let _ = data_dir;
-        todo!("mailbox::Registry::new")
+        Registry::with_options(data_dir, Options::default())
+    }
+
+    pub fn with_options(data_dir: PathBuf, options: Options) -> Arc<Registry> {
+        Arc::new(Registry {
+            shared: Arc::new(Shared::new(data_dir.join("accounts"), options)),
+        })
+    }
+
+    /// Counters of log fsyncs, transactions and snapshots on this node.
+    pub fn metrics(&self) -> &StoreMetrics {
+        &self.shared.metrics
     }
 
     /// The account's handle; a new account gets INBOX, Drafts, Sent, Trash, Junk and
-    /// Archive with their special-use attributes.
+    /// Archive with their special-use attributes. Must be called inside an actix system.
     ///
     /// # Errors
     /// `Storage` when the account's files cannot be read or created.
     pub async fn account(&self, user: &str) -> Result<AccountHandle, MailboxError> {
-        let _ = user;
-        todo!("mailbox::Registry::account")
+        let handle = self.shared.account(user);
+        handle.call(AccountRequest::Ready).await?;
+        Ok(handle)
     }
 }
 
@@ -79,12 +150,37 @@ pub struct AccountView {
 /// A handle to an account's Account actor. Cheap to clone.
 #[derive(Clone)]
 pub struct AccountHandle {
-    _private: (),
+    addr: Addr<AccountActor>,
+    /// Keeps the actor from stopping while the handle exists.
+    _token: Arc<()>,
+}
+
+/// Where an actor's answer comes back.
+type Reply<T> = oneshot::Sender<Result<T, MailboxError>>;
+
+/// Sends a request carrying a reply channel and waits for the answer; an actor that is
+/// gone (or drops the request) reads as `Unavailable`.
+async fn call<A, M, T>(addr: &Addr<A>, make: impl FnOnce(Reply<T>) -> M) -> Result<T, MailboxError>
+where
+    A: actix::Actor<Context = actix::Context<A>> + actix::Handler<M>,
+    M: Message<Result = ()> + Send + 'static,
+{
+    let gone = || MailboxError::Unavailable("the mailbox service stopped".into());
+    let (tx, rx) = oneshot::channel();
+    addr.send(make(tx)).await.map_err(|_| gone())?;
+    rx.await.map_err(|_| gone())?
 }
 
 impl AccountHandle {
+    async fn call<T>(
+        &self,
+        make: impl FnOnce(Reply<T>) -> AccountRequest,
+    ) -> Result<T, MailboxError> {
+        call(&self.addr, make).await
+    }
+
     pub async fn view(&self) -> Result<AccountView, MailboxError> {
-        todo!()
+        self.call(AccountRequest::View).await
     }
 
     /// CREATE: creates missing parents too (RFC 9051 section 6.3.4). Durable when it returns.
@@ -93,50 +189,72 @@ impl AccountHandle {
         name: String,
         special_use: Option<SpecialUse>,
     ) -> Result<MailboxInfo, MailboxError> {
-        let _ = (name, special_use);
-        todo!()
+        self.call(|reply| AccountRequest::Create {
+            name,
+            special_use,
+            reply,
+        })
+        .await
     }
 
     /// DELETE (section 6.3.5): refuses INBOX; a mailbox with children keeps existing as
     /// `\Noselect` only if it has inferior names (here: refused with `Cannot` "has children").
     /// Attached sessions receive [`Change::Closed`].
     pub async fn delete(&self, name: String) -> Result<(), MailboxError> {
-        let _ = name;
-        todo!()
+        self.call(|reply| AccountRequest::Delete { name, reply })
+            .await
     }
 
     /// RENAME (section 6.3.6): children move along; renaming INBOX moves its messages into a
     /// new mailbox and leaves INBOX empty. Returns the `(old, new)` names of everything renamed.
+    /// Sessions attached to a renamed mailbox receive [`Change::Closed`].
     pub async fn rename(
         &self,
         from: String,
         to: String,
     ) -> Result<Vec<(String, String)>, MailboxError> {
-        let _ = (from, to);
-        todo!()
+        self.call(|reply| AccountRequest::Rename { from, to, reply })
+            .await
     }
 
     pub async fn subscribe(&self, name: String) -> Result<(), MailboxError> {
-        let _ = name;
-        todo!()
+        self.call(|reply| AccountRequest::Subscribe {
+            name,
+            subscribe: true,
+            reply,
+        })
+        .await
     }
 
     pub async fn unsubscribe(&self, name: String) -> Result<(), MailboxError> {
-        let _ = name;
-        todo!()
+        self.call(|reply| AccountRequest::Subscribe {
+            name,
+            subscribe: false,
+            reply,
+        })
+        .await
     }
 
     /// The handle of the mailbox with this name (starting its actor if needed).
     pub async fn open(&self, name: &str) -> Result<MailboxHandle, MailboxError> {
-        let _ = name;
-        todo!()
+        let name = name.to_string();
+        self.call(|reply| AccountRequest::Open { name, reply })
+            .await
     }
 }
 
 /// A handle to a Mailbox actor. Cheap to clone.
 #[derive(Clone)]
 pub struct MailboxHandle {
-    _private: (),
+    inner: Arc<HandleInner>,
+}
+
+struct HandleInner {
+    addr: Addr<Mailbox>,
+    /// Keeps the actor from stopping while a handle exists.
+    _token: Arc<()>,
+    info: MailboxInfo,
+    dir: PathBuf,
 }
 
 /// Everything a session needs to start a view of the mailbox (SELECT/EXAMINE).
@@ -218,9 +336,23 @@ pub struct Copied {
     pub destination_uids: Vec<u32>,
 }
 
+/// Which messages an EXPUNGE removes (owned form of the store's `ExpungeSelect`).
+#[derive(Debug, Clone)]
+enum ExpungeScope {
+    AllDeleted,
+    DeletedAmong(Vec<u32>),
+    Exactly(Vec<u32>),
+}
+
 impl MailboxHandle {
+    async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, MailboxError> {
+        call(&self.inner.addr, make).await
+    }
+
+    /// The mailbox as it was when this handle was made (a RENAME closes the handle's
+    /// sessions, so the name stays right for as long as it is used).
     pub fn info(&self) -> &MailboxInfo {
-        todo!()
+        &self.inner.info
     }
 
     /// Attaches a session: it will receive every later change as a [`MailboxEvent`].
@@ -230,17 +362,20 @@ impl MailboxHandle {
         listener: Recipient<MailboxEvent>,
         read_only: bool,
     ) -> Result<Attachment, MailboxError> {
-        let _ = (listener, read_only);
-        todo!()
+        self.call(|reply| Request::Attach {
+            listener,
+            read_only,
+            reply,
+        })
+        .await
     }
 
     pub fn detach(&self, attachment: u64) {
-        let _ = attachment;
-        todo!()
+        self.inner.addr.do_send(Request::Detach { id: attachment });
     }
 
     pub async fn status(&self) -> Result<MailboxStatus, MailboxError> {
-        todo!()
+        self.call(Request::Status).await
     }
 
     /// The current entries of the given UIDs (missing ones are skipped), with the keyword table.
@@ -248,26 +383,23 @@ impl MailboxHandle {
         &self,
         uids: Vec<u32>,
     ) -> Result<(Vec<MessageEntry>, Arc<[String]>), MailboxError> {
-        let _ = uids;
-        todo!()
+        self.call(|reply| Request::Entries { uids, reply }).await
     }
 
     /// APPEND: writes blobs and metadata, then one log commit for all messages.
     pub async fn append(&self, messages: Vec<NewMessage>) -> Result<Appended, MailboxError> {
-        let _ = messages;
-        todo!()
+        self.call(|reply| Request::Append { messages, reply }).await
     }
 
     pub async fn store(&self, request: StoreFlags) -> Result<StoreOutcome, MailboxError> {
-        let _ = request;
-        todo!()
+        self.call(|reply| Request::Store { request, reply }).await
     }
 
     /// EXPUNGE (`None`: every `\Deleted` message) or UID EXPUNGE (only those UIDs that are
     /// also `\Deleted`). Returns the expunged UIDs.
     pub async fn expunge(&self, uids: Option<Vec<u32>>) -> Result<Vec<u32>, MailboxError> {
-        let _ = uids;
-        todo!()
+        let scope = uids.map_or(ExpungeScope::AllDeleted, ExpungeScope::DeletedAmong);
+        self.call(|reply| Request::Expunge { scope, reply }).await
     }
 
     /// COPY into `destination` (hard-linking blobs). UIDs that no longer exist are skipped.
@@ -276,30 +408,53 @@ impl MailboxHandle {
         uids: Vec<u32>,
         destination: &MailboxHandle,
     ) -> Result<Copied, MailboxError> {
-        let _ = (uids, destination);
-        todo!()
+        let (entries, keywords) = self.entries(uids).await?;
+        let pairs = if entries.is_empty() {
+            Vec::new()
+        } else {
+            let source_dir = self.inner.dir.clone();
+            destination
+                .call(|reply| Request::CopyIn {
+                    source_dir,
+                    entries,
+                    keywords,
+                    reply,
+                })
+                .await?
+        };
+        Ok(Copied {
+            uid_validity: destination.info().uid_validity,
+            source_uids: pairs.iter().map(|p| p.0).collect(),
+            destination_uids: pairs.iter().map(|p| p.1).collect(),
+        })
     }
 
-    /// MOVE: COPY, then expunge the sources.
+    /// MOVE: COPY, then expunge the sources, only once the copy is durable (RFC 6851).
     pub async fn move_to(
         &self,
         uids: Vec<u32>,
         destination: &MailboxHandle,
     ) -> Result<Copied, MailboxError> {
-        let _ = (uids, destination);
-        todo!()
+        let copied = self.copy_to(uids, destination).await?;
+        if !copied.source_uids.is_empty() {
+            let scope = ExpungeScope::Exactly(copied.source_uids.clone());
+            self.call(|reply| Request::Expunge { scope, reply }).await?;
+        }
+        Ok(copied)
     }
 
     /// Where the message octets of `blob` are; read them off the actor thread.
     pub fn blob_path(&self, blob: BlobId) -> PathBuf {
-        let _ = blob;
-        todo!()
+        blobs::blob_path(&self.inner.dir, blob)
     }
 
     /// The metadata parsed at append (blocking: call from a blocking task).
     pub fn load_meta(&self, blob: BlobId) -> Result<crate::message::MessageMeta, MailboxError> {
-        let _ = blob;
-        todo!()
+        let path = blobs::meta_path(&self.inner.dir, blob);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| MailboxError::Storage(format!("read {}: {e}", path.display())))?;
+        crate::message::MessageMeta::from_bytes(&bytes)
+            .map_err(|e| MailboxError::Storage(format!("{}: {e}", path.display())))
     }
 }
 

@@ -112,3 +112,17 @@ pub struct MessageEntry {
     pub size: u32,
     pub blob: BlobId,
 }
+
+/// Why a planned change was refused before anything was written; the mailbox layer maps
+/// each to the `MailboxError` of the same name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("no mailbox named {0}")]
+    NonExistent(String),
+    #[error("mailbox {0} already exists")]
+    AlreadyExists(String),
+    #[error("{0}")]
+    Cannot(String),
+    #[error("{0}")]
+    Limit(String),
+}

@@ -1,0 +1,353 @@
+//! The Account actor: serialises CREATE, DELETE, RENAME, SUBSCRIBE and UNSUBSCRIBE of one
+//! account and hands out its mailboxes' handles.
+//!
+//! Account changes are rare, so each write simply holds the actor (`ctx.wait`) while its
+//! record is fsynced on a blocking task and the affected mailbox actors are closed; that
+//! keeps every lookup ordered after the change it might race with. The actor thread itself
+//! never blocks.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use actix::prelude::*;
+use tokio::sync::oneshot;
+
+use super::actor::Request;
+use super::registry::{MailboxKey, Shared};
+use super::{AccountView, MailboxError, MailboxHandle, Reply};
+use crate::store::account::{self, AccountRecord, AccountState};
+use crate::store::{MailboxId, MailboxInfo, PlanError, SpecialUse, Store};
+
+/// Requests from [`AccountHandle`](super::AccountHandle); each answers on its `reply`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(super) enum AccountRequest {
+    /// Answers once the account is loaded (or with why it could not be).
+    Ready(Reply<()>),
+    View(Reply<AccountView>),
+    Create {
+        name: String,
+        special_use: Option<SpecialUse>,
+        reply: Reply<MailboxInfo>,
+    },
+    Delete {
+        name: String,
+        reply: Reply<()>,
+    },
+    Rename {
+        from: String,
+        to: String,
+        reply: Reply<Vec<(String, String)>>,
+    },
+    Subscribe {
+        name: String,
+        subscribe: bool,
+        reply: Reply<()>,
+    },
+    Open {
+        name: String,
+        reply: Reply<MailboxHandle>,
+    },
+}
+
+pub(super) struct AccountActor {
+    shared: Arc<Shared>,
+    /// Directory name of the account (also its registry key).
+    name: String,
+    dir: PathBuf,
+    token: Arc<()>,
+    /// `None` while loading, or while a write holds it on a blocking task.
+    store: Option<Store<AccountState>>,
+    /// Why the account cannot serve (failed load or write); the registry forgets a failed
+    /// actor so the next `Registry::account` starts afresh.
+    fault: Option<MailboxError>,
+    idle_since: Option<Instant>,
+}
+
+pub(super) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// What to do to mailbox actors once a write is durable.
+struct Closing {
+    ids: Vec<MailboxId>,
+    reason: String,
+    deleted: bool,
+}
+
+impl AccountActor {
+    pub fn new(shared: Arc<Shared>, name: String, dir: PathBuf, token: Arc<()>) -> Self {
+        AccountActor {
+            shared,
+            name,
+            dir,
+            token,
+            store: None,
+            fault: None,
+            idle_since: None,
+        }
+    }
+
+    fn state(&self) -> Result<&AccountState, MailboxError> {
+        match (&self.fault, &self.store) {
+            (Some(fault), _) => Err(fault.clone()),
+            (None, Some(store)) => Ok(store.state()),
+            (None, None) => Err(MailboxError::Unavailable("account is busy".into())),
+        }
+    }
+
+    fn fail(&mut self, error: MailboxError) {
+        tracing::error!(account = %self.name, %error, "account store failed");
+        self.fault = Some(error);
+        self.shared.forget_account(&self.name, &self.token);
+    }
+
+    /// Makes `records` durable, then closes the mailbox actors of `closing` (waiting until
+    /// their in-flight commits end) and, for DELETE, removes the mailbox directories; then
+    /// answers with `done`. The actor handles nothing else meanwhile.
+    fn write<T: Send + 'static>(
+        &mut self,
+        ctx: &mut Context<Self>,
+        records: Vec<AccountRecord>,
+        closing: Closing,
+        reply: Reply<T>,
+        done: impl FnOnce(&AccountState) -> Result<T, MailboxError> + 'static,
+    ) {
+        let Some(mut store) = self.store.take() else {
+            let _ = reply.send(Err(MailboxError::Unavailable("account is busy".into())));
+            return;
+        };
+        let shared = self.shared.clone();
+        let account = self.name.clone();
+        let account_dir = self.dir.clone();
+        let work = async move {
+            let (store, result) = tokio::task::spawn_blocking(move || {
+                let result = store.stage(records).and_then(|()| store.commit());
+                (store, result)
+            })
+            .await
+            .map_err(|e| MailboxError::Storage(format!("account write panicked: {e}")))?;
+            if let Err(e) = result {
+                return Ok((store, Err(MailboxError::from(e))));
+            }
+            close_mailboxes(&shared, &account, &account_dir, closing).await;
+            Ok::<_, MailboxError>((store, Ok(())))
+        };
+        ctx.wait(
+            work.into_actor(self)
+                .map(move |outcome, act, _| match outcome {
+                    Ok((store, Ok(()))) => {
+                        let _ = reply.send(done(store.state()));
+                        act.store = Some(store);
+                    }
+                    // The in-memory state holds a change the disk may not: stop serving.
+                    Ok((_, Err(e))) | Err(e) => {
+                        act.fail(e.clone());
+                        let _ = reply.send(Err(e));
+                    }
+                }),
+        );
+    }
+
+    fn handle_create(
+        &mut self,
+        ctx: &mut Context<Self>,
+        name: &str,
+        special_use: Option<SpecialUse>,
+        reply: Reply<MailboxInfo>,
+    ) {
+        let planned = self
+            .state()
+            .and_then(|s| Ok(s.plan_create(name, special_use, unix_now())?));
+        match planned {
+            Ok((records, name)) => self.write(ctx, records, Closing::none(), reply, move |s| {
+                s.by_name(&name)
+                    .cloned()
+                    .ok_or(MailboxError::NonExistent(name))
+            }),
+            Err(e) => drop(reply.send(Err(e))),
+        }
+    }
+
+    fn handle_delete(&mut self, ctx: &mut Context<Self>, name: &str, reply: Reply<()>) {
+        match self.state().and_then(|s| Ok(s.plan_delete(name)?)) {
+            Ok((records, id)) => {
+                let closing = Closing {
+                    ids: vec![id],
+                    reason: format!("mailbox {name} was deleted"),
+                    deleted: true,
+                };
+                self.write(ctx, records, closing, reply, |_| Ok(()));
+            }
+            Err(e) => drop(reply.send(Err(e))),
+        }
+    }
+
+    fn handle_rename(
+        &mut self,
+        ctx: &mut Context<Self>,
+        from: &str,
+        to: &str,
+        reply: Reply<Vec<(String, String)>>,
+    ) {
+        match self
+            .state()
+            .and_then(|s| Ok(s.plan_rename(from, to, unix_now())?))
+        {
+            Ok(plan) => {
+                let closing = Closing {
+                    ids: plan.moved,
+                    reason: format!("mailbox {from} was renamed to {to}"),
+                    deleted: false,
+                };
+                let renamed = plan.renamed;
+                self.write(ctx, plan.records, closing, reply, move |_| Ok(renamed));
+            }
+            Err(e) => drop(reply.send(Err(e))),
+        }
+    }
+
+    fn handle_open(&mut self, name: &str) -> Result<MailboxHandle, MailboxError> {
+        let state = self.state()?;
+        let name = account::normalize_name(name)?;
+        let info = state
+            .by_name(&name)
+            .ok_or(PlanError::NonExistent(name.clone()))?;
+        Ok(self.shared.mailbox(&self.name, info))
+    }
+
+    fn view(&self) -> Result<AccountView, MailboxError> {
+        let state = self.state()?;
+        let mut mailboxes = state.mailboxes.clone();
+        mailboxes.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(AccountView {
+            mailboxes,
+            subscriptions: state.subscriptions.clone(),
+        })
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        // Holders of the token: this actor, the registry entry, and handles.
+        if Arc::strong_count(&self.token) > 2 {
+            self.idle_since = None;
+            return;
+        }
+        let since = *self.idle_since.get_or_insert_with(Instant::now);
+        if since.elapsed() >= self.shared.options.idle_linger
+            && self.shared.release_account(&self.name, &self.token)
+        {
+            ctx.stop();
+        }
+    }
+}
+
+impl Closing {
+    fn none() -> Self {
+        Closing {
+            ids: Vec::new(),
+            reason: String::new(),
+            deleted: false,
+        }
+    }
+}
+
+/// Closes the running actors of `closing.ids` and, when they were deleted, removes their
+/// directories. Failures to remove are only logged: account recovery sweeps leftovers.
+async fn close_mailboxes(
+    shared: &Shared,
+    account: &str,
+    account_dir: &std::path::Path,
+    closing: Closing,
+) {
+    for id in closing.ids {
+        let key = MailboxKey {
+            account: account.to_string(),
+            id,
+        };
+        if let Some(addr) = shared.take_mailbox(&key) {
+            let (done, finished) = oneshot::channel();
+            let close = Request::Close {
+                reason: closing.reason.clone(),
+                deleted: closing.deleted,
+                done,
+            };
+            if addr.send(close).await.is_ok() {
+                let _ = finished.await;
+            }
+        }
+        if closing.deleted {
+            let dir = account::mailbox_dir(account_dir, id);
+            let removed = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&dir)).await;
+            if let Ok(Err(e)) = removed {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(account, mailbox = %id, error = %e, "cannot remove deleted mailbox files");
+                }
+            }
+        }
+    }
+}
+
+impl Actor for AccountActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let dir = self.dir.clone();
+        let metrics = self.shared.metrics.clone();
+        let compact_after = self.shared.options.compact_after;
+        let load = tokio::task::spawn_blocking(move || {
+            account::open_account(&dir, compact_after, metrics, unix_now())
+        });
+        ctx.wait(load.into_actor(self).map(|loaded, act, _| match loaded {
+            Ok(Ok((store, report))) => {
+                if report.is_clean() {
+                    tracing::debug!(account = %act.name, "{report}");
+                } else {
+                    tracing::warn!(account = %act.name, "{report}");
+                }
+                act.store = Some(store);
+            }
+            Ok(Err(e)) => act.fail(e.into()),
+            Err(e) => act.fail(MailboxError::Storage(format!("account load panicked: {e}"))),
+        }));
+        let every = (self.shared.options.idle_linger / 2)
+            .clamp(Duration::from_millis(10), Duration::from_secs(1));
+        ctx.run_interval(every, Self::tick);
+    }
+}
+
+impl Handler<AccountRequest> for AccountActor {
+    type Result = ();
+
+    fn handle(&mut self, request: AccountRequest, ctx: &mut Context<Self>) {
+        self.idle_since = None;
+        match request {
+            AccountRequest::Ready(reply) => drop(reply.send(self.state().map(|_| ()))),
+            AccountRequest::View(reply) => drop(reply.send(self.view())),
+            AccountRequest::Create {
+                name,
+                special_use,
+                reply,
+            } => self.handle_create(ctx, &name, special_use, reply),
+            AccountRequest::Delete { name, reply } => self.handle_delete(ctx, &name, reply),
+            AccountRequest::Rename { from, to, reply } => {
+                self.handle_rename(ctx, &from, &to, reply)
+            }
+            AccountRequest::Subscribe {
+                name,
+                subscribe,
+                reply,
+            } => match self
+                .state()
+                .and_then(|s| Ok(s.plan_subscription(&name, subscribe)?))
+            {
+                Ok(records) if records.is_empty() => drop(reply.send(Ok(()))),
+                Ok(records) => self.write(ctx, records, Closing::none(), reply, |_| Ok(())),
+                Err(e) => drop(reply.send(Err(e))),
+            },
+            AccountRequest::Open { name, reply } => drop(reply.send(self.handle_open(&name))),
+        }
+    }
+}

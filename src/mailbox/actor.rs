@@ -1,0 +1,325 @@
+//! The Mailbox actor: the one authoritative, in-memory copy of an open mailbox, and the
+//! only writer of its files.
+//!
+//! It loads the store on a blocking task before handling any request (`ctx.wait`), serves
+//! reads from memory, and sends every write through the group commit in `commit.rs`. While
+//! a commit is on disk the state already holds its changes, so reads that arrive meanwhile
+//! wait for it (see `read`): nobody is ever shown a UID or flag that a crash could undo.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use tokio::sync::oneshot;
+
+use super::commit::Batcher;
+use super::listeners::Listeners;
+use super::registry::{MailboxKey, Shared};
+use super::{
+    Attachment, ExpungeScope, MailboxError, MailboxEvent, MailboxStatus, NewMessage, Reply,
+    Snapshot, StoreFlags, StoreOutcome,
+};
+use crate::store::mailbox::{open_mailbox, MailboxState};
+use crate::store::{FlagSet, MailboxInfo, MessageEntry, Store};
+
+/// Requests from [`MailboxHandle`](super::MailboxHandle) and the Account actor; each
+/// answers on its `reply` (a dropped reply reads as `Unavailable`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(super) enum Request {
+    Attach {
+        listener: Recipient<MailboxEvent>,
+        read_only: bool,
+        reply: Reply<Attachment>,
+    },
+    Detach {
+        id: u64,
+    },
+    Status(Reply<MailboxStatus>),
+    Entries {
+        uids: Vec<u32>,
+        reply: Reply<(Vec<MessageEntry>, Arc<[String]>)>,
+    },
+    Append {
+        messages: Vec<NewMessage>,
+        reply: Reply<super::Appended>,
+    },
+    Store {
+        request: StoreFlags,
+        reply: Reply<StoreOutcome>,
+    },
+    Expunge {
+        scope: ExpungeScope,
+        reply: Reply<Vec<u32>>,
+    },
+    /// The destination side of COPY/MOVE: link these messages' blobs from `source_dir`
+    /// and add them. Replies with `(source UID, new UID)` pairs.
+    CopyIn {
+        source_dir: PathBuf,
+        entries: Vec<MessageEntry>,
+        keywords: Arc<[String]>,
+        reply: Reply<Vec<(u32, u32)>>,
+    },
+    /// From the Account actor after DELETE or RENAME: tell sessions, refuse further work,
+    /// and signal `done` once no commit is running (so files can be removed).
+    Close {
+        reason: String,
+        deleted: bool,
+        done: oneshot::Sender<()>,
+    },
+}
+
+type Deferred = Box<dyn FnOnce(&mut Mailbox, &mut Context<Mailbox>)>;
+
+pub(super) struct Mailbox {
+    pub(super) shared: Arc<Shared>,
+    key: MailboxKey,
+    token: Arc<()>,
+    pub(super) info: MailboxInfo,
+    pub(super) dir: PathBuf,
+    /// `None` until loaded.
+    pub(super) store: Option<Store<MailboxState>>,
+    /// Why the mailbox no longer serves: failed load, failed commit, deleted, renamed.
+    pub(super) fault: Option<MailboxError>,
+    pub(super) batcher: Batcher,
+    /// Reads waiting for the running commit.
+    deferred: Vec<Deferred>,
+    pub(super) listeners: Listeners,
+    keywords: Arc<[String]>,
+    idle_since: Option<Instant>,
+    close_waiters: Vec<oneshot::Sender<()>>,
+}
+
+impl Mailbox {
+    pub fn new(
+        shared: Arc<Shared>,
+        key: MailboxKey,
+        info: MailboxInfo,
+        dir: PathBuf,
+        token: Arc<()>,
+    ) -> Self {
+        Mailbox {
+            shared,
+            listeners: Listeners::new(key.id),
+            key,
+            token,
+            info,
+            dir,
+            store: None,
+            fault: None,
+            batcher: Batcher::default(),
+            deferred: Vec::new(),
+            keywords: Arc::from(Vec::new()),
+            idle_since: None,
+            close_waiters: Vec::new(),
+        }
+    }
+
+    /// The durable state, or why there is none.
+    pub(super) fn state(&self) -> Result<&MailboxState, MailboxError> {
+        match (&self.fault, &self.store) {
+            (Some(fault), _) => Err(fault.clone()),
+            (None, Some(store)) => Ok(store.state()),
+            (None, None) => Err(MailboxError::Unavailable("mailbox not loaded".into())),
+        }
+    }
+
+    /// The keyword table as sessions hold it; rebuilt only when it grew.
+    pub(super) fn keywords(&mut self) -> Arc<[String]> {
+        if let Some(store) = &self.store {
+            let table = &store.state().keywords;
+            if table.len() != self.keywords.len() {
+                self.keywords = Arc::from(table.as_slice());
+            }
+        }
+        self.keywords.clone()
+    }
+
+    /// Runs `f` now, or after the running commit if there is one.
+    fn read(
+        &mut self,
+        ctx: &mut Context<Self>,
+        f: impl FnOnce(&mut Self, &mut Context<Self>) + 'static,
+    ) {
+        if self.batcher.in_flight {
+            self.deferred.push(Box::new(f));
+        } else {
+            f(self, ctx);
+        }
+    }
+
+    /// Called by the commit machinery once a commit ended.
+    pub(super) fn after_commit(&mut self, ctx: &mut Context<Self>) {
+        for waiter in self.close_waiters.drain(..) {
+            let _ = waiter.send(());
+        }
+        for f in std::mem::take(&mut self.deferred) {
+            f(self, ctx);
+        }
+    }
+
+    /// Stops serving for good after a storage failure: the in-memory state may hold
+    /// changes the disk does not, so the registry forgets this actor and the next open
+    /// reloads from disk.
+    pub(super) fn fail(&mut self, error: MailboxError) {
+        tracing::error!(mailbox = %self.info.id, name = %self.info.name, %error, "mailbox store failed");
+        self.listeners.close_all("mailbox storage failure");
+        self.fault = Some(error);
+        self.shared.forget_mailbox(&self.key, &self.token);
+    }
+
+    fn attach(
+        &mut self,
+        listener: Recipient<MailboxEvent>,
+        read_only: bool,
+    ) -> Result<Attachment, MailboxError> {
+        let keywords = self.keywords();
+        self.state()?;
+        let (Some(store), listeners) = (&self.store, &mut self.listeners) else {
+            return Err(MailboxError::Unavailable("mailbox not loaded".into()));
+        };
+        let state = store.state();
+        let snapshot = Snapshot {
+            info: self.info.clone(),
+            uid_next: state.uid_next,
+            highest_mod_seq: state.highest_mod_seq,
+            keywords,
+            entries: state.entries.clone(),
+        };
+        let (id, recent) = listeners.attach(listener, read_only, state);
+        Ok(Attachment {
+            id,
+            snapshot,
+            recent,
+        })
+    }
+
+    fn status(&self) -> Result<MailboxStatus, MailboxError> {
+        let state = self.state()?;
+        let count = |bit| {
+            state
+                .entries
+                .iter()
+                .filter(|e| e.flags.contains(bit))
+                .count() as u32
+        };
+        Ok(MailboxStatus {
+            messages: state.entries.len() as u32,
+            uid_next: state.uid_next,
+            uid_validity: self.info.uid_validity,
+            unseen: state.entries.len() as u32 - count(FlagSet::SEEN),
+            deleted: count(FlagSet::DELETED),
+            size: state.entries.iter().map(|e| u64::from(e.size)).sum(),
+            highest_mod_seq: state.highest_mod_seq,
+            recent: self.listeners.unclaimed_count(state),
+        })
+    }
+
+    fn entries(
+        &mut self,
+        uids: &[u32],
+    ) -> Result<(Vec<MessageEntry>, Arc<[String]>), MailboxError> {
+        let keywords = self.keywords();
+        let state = self.state()?;
+        Ok((state.lookup(uids).into_iter().copied().collect(), keywords))
+    }
+
+    fn close(&mut self, reason: &str, deleted: bool, done: oneshot::Sender<()>) {
+        self.listeners.close_all(reason);
+        let fault = if deleted {
+            MailboxError::NonExistent(self.info.name.clone())
+        } else {
+            MailboxError::Unavailable(reason.to_string())
+        };
+        self.batcher.refuse_queued(&fault);
+        self.fault = Some(fault);
+        if self.batcher.in_flight {
+            self.close_waiters.push(done);
+        } else {
+            let _ = done.send(());
+        }
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        // Holders of the token: this actor, the registry entry, and handles.
+        let busy = self.batcher.in_flight || !self.batcher.is_idle();
+        if busy || Arc::strong_count(&self.token) > 2 || !self.listeners.is_empty() {
+            self.idle_since = None;
+            return;
+        }
+        let since = *self.idle_since.get_or_insert_with(Instant::now);
+        if since.elapsed() >= self.shared.options.idle_linger
+            && self.shared.release_mailbox(&self.key, &self.token)
+        {
+            ctx.stop();
+        }
+    }
+}
+
+impl Actor for Mailbox {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let dir = self.dir.clone();
+        let uid_validity = self.info.uid_validity;
+        let metrics = self.shared.metrics.clone();
+        let compact_after = self.shared.options.compact_after;
+        let load = tokio::task::spawn_blocking(move || {
+            open_mailbox(&dir, uid_validity, compact_after, metrics)
+        });
+        ctx.wait(load.into_actor(self).map(|loaded, act, _| match loaded {
+            Ok(Ok((store, report))) => {
+                if report.is_clean() {
+                    tracing::debug!(mailbox = %act.info.id, "{report}");
+                } else {
+                    tracing::warn!(mailbox = %act.info.id, name = %act.info.name, "{report}");
+                }
+                act.listeners.loaded(store.state());
+                act.store = Some(store);
+            }
+            Ok(Err(e)) => act.fail(e.into()),
+            Err(e) => act.fail(MailboxError::Storage(format!("mailbox load panicked: {e}"))),
+        }));
+        let every = (self.shared.options.idle_linger / 2)
+            .clamp(Duration::from_millis(10), Duration::from_secs(1));
+        ctx.run_interval(every, Self::tick);
+    }
+}
+
+impl Handler<Request> for Mailbox {
+    type Result = ();
+
+    fn handle(&mut self, request: Request, ctx: &mut Context<Self>) {
+        match request {
+            Request::Attach {
+                listener,
+                read_only,
+                reply,
+            } => self.read(ctx, move |act, _| {
+                let _ = reply.send(act.attach(listener, read_only));
+            }),
+            Request::Detach { id } => self.listeners.detach(id),
+            Request::Status(reply) => self.read(ctx, move |act, _| {
+                let _ = reply.send(act.status());
+            }),
+            Request::Entries { uids, reply } => self.read(ctx, move |act, _| {
+                let _ = reply.send(act.entries(&uids));
+            }),
+            Request::Append { messages, reply } => self.start_append(ctx, messages, reply),
+            Request::Store { request, reply } => self.start_store(ctx, request, reply),
+            Request::Expunge { scope, reply } => self.start_expunge(ctx, scope, reply),
+            Request::CopyIn {
+                source_dir,
+                entries,
+                keywords,
+                reply,
+            } => self.start_copy_in(ctx, source_dir, entries, &keywords, reply),
+            Request::Close {
+                reason,
+                deleted,
+                done,
+            } => self.close(&reason, deleted, done),
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Group commit for the Mailbox actor: writes that arrive while one batch is being
+//! fsynced wait in a queue; when the batch ends, the whole queue becomes the next batch,
+//! with one log write and one fsync.
+//!
+//! A batch is: plan and stage every queued write in arrival order (each sees the effects
+//! of the ones before it), hand the encoded transactions to a blocking task, and, when it
+//! returns, announce and answer them all. If the write fails the in-memory state is ahead
+//! of the disk, so the actor fails for good (see `Mailbox::fail`) rather than serve it.
+
+use actix::prelude::*;
+use tokio::task::JoinError;
+
+use super::actor::Mailbox;
+use super::{Appended, ExpungeScope, MailboxError, Reply, StoreOutcome};
+use crate::store::journal::Committed;
+use crate::store::mailbox::NewEntry;
+use crate::store::BlobId;
+use roost_proto::StoreAction;
+
+/// A write waiting for the next batch.
+pub(super) enum Write {
+    /// Blobs already durable.
+    Append {
+        items: Vec<NewEntry>,
+        reply: Reply<Appended>,
+    },
+    Store {
+        uids: Vec<u32>,
+        action: StoreAction,
+        names: Vec<String>,
+        unchanged_since: Option<u64>,
+        reply: Reply<StoreOutcome>,
+    },
+    Expunge {
+        scope: ExpungeScope,
+        reply: Reply<Vec<u32>>,
+    },
+    /// Blobs already linked; `(source UID, message)`.
+    CopyIn {
+        items: Vec<(u32, NewEntry)>,
+        same_mailbox: bool,
+        reply: Reply<Vec<(u32, u32)>>,
+    },
+}
+
+/// A staged write waiting for its batch's fsync.
+pub(super) enum Done {
+    Appended {
+        uids: Vec<u32>,
+        reply: Reply<Appended>,
+    },
+    Stored {
+        matched: Vec<u32>,
+        changed: Vec<u32>,
+        modified: Vec<u32>,
+        reply: Reply<StoreOutcome>,
+    },
+    Expunged {
+        uids: Vec<u32>,
+        freed: Vec<BlobId>,
+        reply: Reply<Vec<u32>>,
+    },
+    CopiedIn {
+        pairs: Vec<(u32, u32)>,
+        reply: Reply<Vec<(u32, u32)>>,
+    },
+}
+
+/// Answers `reply` with `error`; `None` so plan code can return it directly.
+pub(super) fn refuse<T, U>(reply: Reply<T>, error: &MailboxError) -> Option<U> {
+    let _ = reply.send(Err(error.clone()));
+    None
+}
+
+impl Write {
+    pub fn refuse(self, error: &MailboxError) {
+        let _: Option<()> = match self {
+            Write::Append { reply, .. } => refuse(reply, error),
+            Write::Store { reply, .. } => refuse(reply, error),
+            Write::Expunge { reply, .. } => refuse(reply, error),
+            Write::CopyIn { reply, .. } => refuse(reply, error),
+        };
+    }
+}
+
+impl Done {
+    pub fn refuse(self, error: &MailboxError) {
+        let _: Option<()> = match self {
+            Done::Appended { reply, .. } => refuse(reply, error),
+            Done::Stored { reply, .. } => refuse(reply, error),
+            Done::Expunged { reply, .. } => refuse(reply, error),
+            Done::CopiedIn { reply, .. } => refuse(reply, error),
+        };
+    }
+}
+
+/// The queue and the state of the running batch.
+#[derive(Default)]
+pub(super) struct Batcher {
+    /// A batch is on its way to disk; reads and new writes wait.
+    pub in_flight: bool,
+    queue: Vec<Write>,
+    /// Blob writes and links running before their writes join the queue.
+    pub pending_io: usize,
+}
+
+impl Batcher {
+    /// Nothing queued and no blob I/O running.
+    pub fn is_idle(&self) -> bool {
+        self.queue.is_empty() && self.pending_io == 0
+    }
+
+    pub fn refuse_queued(&mut self, error: &MailboxError) {
+        for write in self.queue.drain(..) {
+            write.refuse(error);
+        }
+    }
+}
+
+impl Mailbox {
+    /// Queues a write; starts a batch at once unless one is running.
+    pub(super) fn enqueue(&mut self, ctx: &mut Context<Self>, write: Write) {
+        if let Some(fault) = &self.fault {
+            write.refuse(fault);
+            return;
+        }
+        self.batcher.queue.push(write);
+        self.start_batch(ctx);
+    }
+
+    fn start_batch(&mut self, ctx: &mut Context<Self>) {
+        if self.batcher.in_flight || self.batcher.queue.is_empty() || self.fault.is_some() {
+            return;
+        }
+        let writes = std::mem::take(&mut self.batcher.queue);
+        let done: Vec<Done> = writes.into_iter().filter_map(|w| self.prepare(w)).collect();
+        let Some(store) = self.store.as_mut() else {
+            return;
+        };
+        if !store.has_staged() {
+            // Nothing to write (e.g. a STORE that changes nothing): answer in order.
+            self.complete(done);
+            return;
+        }
+        let commit = match store.begin_commit() {
+            Ok(commit) => commit,
+            Err(e) => return self.abort_batch(done, e.into()),
+        };
+        self.batcher.in_flight = true;
+        let job = tokio::task::spawn_blocking(move || commit.run());
+        ctx.spawn(
+            job.into_actor(self)
+                .map(move |ran, act, ctx| act.finish_batch(ctx, ran, done)),
+        );
+    }
+
+    fn finish_batch(
+        &mut self,
+        ctx: &mut Context<Self>,
+        ran: Result<Committed, JoinError>,
+        done: Vec<Done>,
+    ) {
+        self.batcher.in_flight = false;
+        let result = match (ran, self.store.as_mut()) {
+            (Ok(committed), Some(store)) => store.finish_commit(committed).map_err(Into::into),
+            (Ok(_), None) => Err(MailboxError::Storage("store vanished".into())),
+            (Err(e), _) => Err(MailboxError::Storage(format!("commit panicked: {e}"))),
+        };
+        match result {
+            Ok(()) => self.complete(done),
+            Err(e) => self.abort_batch(done, e),
+        }
+        self.after_commit(ctx);
+        self.start_batch(ctx);
+    }
+
+    fn abort_batch(&mut self, done: Vec<Done>, error: MailboxError) {
+        for d in done {
+            d.refuse(&error);
+        }
+        self.batcher.refuse_queued(&error);
+        self.fail(error);
+    }
+}

@@ -1,0 +1,355 @@
+//! The write operations of the Mailbox actor: the blocking preparation each needs before
+//! it can join a batch (blob writes for APPEND, hard links for COPY), its plan and staging
+//! inside the batch, and its announcement and answer once the batch is durable.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use actix::prelude::*;
+use roost_proto::Flag;
+
+use super::account::unix_now;
+use super::actor::Mailbox;
+use super::commit::{refuse, Done, Write};
+use super::{Appended, ExpungeScope, MailboxError, NewMessage, Reply, StoreFlags, StoreOutcome};
+use crate::store::blobs::{self, BlobWrite};
+use crate::store::mailbox::{self as store_mailbox, ExpungeSelect, MailboxRecord, NewEntry};
+use crate::store::MessageEntry;
+
+/// Canonical stored names of flags from a command. `\Recent` (the server's to set, RFC
+/// 9051 section 2.3.2) and `\*` are ignored.
+///
+/// # Errors
+/// `Cannot` for an unknown system flag (`\Something`): it has no defined meaning.
+fn stored_names(flags: &[Flag]) -> Result<Vec<String>, MailboxError> {
+    flags
+        .iter()
+        .filter_map(|flag| match flag {
+            Flag::Recent | Flag::Wildcard => None,
+            Flag::Extension(atom) => Some(Err(MailboxError::Cannot(format!(
+                "unsupported system flag \\{atom}"
+            )))),
+            other => Some(Ok(other.as_text().into_owned())),
+        })
+        .collect()
+}
+
+/// Writes the blobs and metadata of an APPEND (blocking). The message octets are written
+/// straight from the caller's `Bytes`: a 50 MB message is never copied.
+fn write_new_blobs(
+    dir: &Path,
+    messages: &[NewMessage],
+    flags: Vec<Vec<String>>,
+    parse_meta: fn(&[u8]) -> Vec<u8>,
+) -> io::Result<Vec<NewEntry>> {
+    let ids = messages
+        .iter()
+        .map(|_| blobs::new_blob_id())
+        .collect::<io::Result<Vec<_>>>()?;
+    let metas: Vec<Vec<u8>> = messages.iter().map(|m| parse_meta(&m.data)).collect();
+    let writes: Vec<BlobWrite<'_>> = messages
+        .iter()
+        .zip(&ids)
+        .zip(&metas)
+        .map(|((m, &id), meta)| BlobWrite {
+            id,
+            data: &m.data,
+            meta,
+        })
+        .collect();
+    blobs::write_blobs(dir, &writes)?;
+    let now = i64::try_from(unix_now()).unwrap_or(i64::MAX);
+    Ok(messages
+        .iter()
+        .zip(ids)
+        .zip(flags)
+        .map(|((m, blob), flags)| NewEntry {
+            blob,
+            size: m.data.len() as u32,
+            internal_date: m.internal_date.unwrap_or(now),
+            flags,
+        })
+        .collect())
+}
+
+fn io_error(what: &str) -> impl FnOnce(io::Error) -> MailboxError + '_ {
+    move |e| MailboxError::Storage(format!("{what}: {e}"))
+}
+
+impl Mailbox {
+    /// Runs `job` on a blocking task, then queues the write it yields (or answers the
+    /// error); the actor keeps serving meanwhile.
+    fn after_blocking<T: Send + 'static, R: Send + 'static>(
+        &mut self,
+        ctx: &mut Context<Self>,
+        job: impl FnOnce() -> Result<T, MailboxError> + Send + 'static,
+        reply: Reply<R>,
+        then: impl FnOnce(T, Reply<R>) -> Write + 'static,
+    ) {
+        self.batcher.pending_io += 1;
+        let task = tokio::task::spawn_blocking(job);
+        ctx.spawn(task.into_actor(self).map(move |ran, act, ctx| {
+            act.batcher.pending_io -= 1;
+            let ran = ran
+                .unwrap_or_else(|e| Err(MailboxError::Storage(format!("blob I/O panicked: {e}"))));
+            match ran {
+                Ok(value) => act.enqueue(ctx, then(value, reply)),
+                Err(e) => drop(reply.send(Err(e))),
+            }
+        }));
+    }
+
+    pub(super) fn start_append(
+        &mut self,
+        ctx: &mut Context<Self>,
+        messages: Vec<NewMessage>,
+        reply: Reply<Appended>,
+    ) {
+        let max = self.shared.options.max_message_size.min(u32::MAX as usize);
+        let checked = self.state().map(|_| ()).and_then(|()| {
+            if messages.iter().any(|m| m.data.len() > max) {
+                return Err(MailboxError::TooBig);
+            }
+            messages.iter().map(|m| stored_names(&m.flags)).collect()
+        });
+        let flags: Vec<Vec<String>> = match checked {
+            Ok(flags) => flags,
+            Err(e) => return drop(reply.send(Err(e))),
+        };
+        let dir = self.dir.clone();
+        let parse_meta = self.shared.options.parse_meta;
+        let job = move || {
+            write_new_blobs(&dir, &messages, flags, parse_meta).map_err(io_error("write message"))
+        };
+        self.after_blocking(ctx, job, reply, |items, reply| Write::Append {
+            items,
+            reply,
+        });
+    }
+
+    pub(super) fn start_store(
+        &mut self,
+        ctx: &mut Context<Self>,
+        request: StoreFlags,
+        reply: Reply<StoreOutcome>,
+    ) {
+        match stored_names(&request.flags) {
+            Ok(names) => self.enqueue(
+                ctx,
+                Write::Store {
+                    uids: request.uids,
+                    action: request.action,
+                    names,
+                    unchanged_since: request.unchanged_since,
+                    reply,
+                },
+            ),
+            Err(e) => drop(reply.send(Err(e))),
+        }
+    }
+
+    pub(super) fn start_expunge(
+        &mut self,
+        ctx: &mut Context<Self>,
+        scope: ExpungeScope,
+        reply: Reply<Vec<u32>>,
+    ) {
+        self.enqueue(ctx, Write::Expunge { scope, reply });
+    }
+
+    /// The destination side of COPY/MOVE: flags and INTERNALDATE come along, the blob is
+    /// hard-linked (same mailbox: shared, nothing to link).
+    pub(super) fn start_copy_in(
+        &mut self,
+        ctx: &mut Context<Self>,
+        source_dir: PathBuf,
+        entries: Vec<MessageEntry>,
+        keywords: &[String],
+        reply: Reply<Vec<(u32, u32)>>,
+    ) {
+        let items: Vec<(u32, NewEntry)> = entries
+            .iter()
+            .map(|e| {
+                let entry = NewEntry {
+                    blob: e.blob,
+                    size: e.size,
+                    internal_date: e.internal_date,
+                    flags: store_mailbox::flag_names(keywords, e.flags),
+                };
+                (e.uid, entry)
+            })
+            .collect();
+        if source_dir == self.dir {
+            let write = Write::CopyIn {
+                items,
+                same_mailbox: true,
+                reply,
+            };
+            return self.enqueue(ctx, write);
+        }
+        if let Err(e) = self.state() {
+            return drop(reply.send(Err(e)));
+        }
+        let dir = self.dir.clone();
+        let job = move || {
+            let ids: Vec<_> = items.iter().map(|(_, e)| e.blob).collect();
+            let present =
+                blobs::link_blobs(&source_dir, &dir, &ids).map_err(io_error("link message"))?;
+            // A source expunged meanwhile is skipped, like a UID that no longer exists.
+            Ok(items
+                .into_iter()
+                .zip(present)
+                .filter_map(|(item, present)| present.then_some(item))
+                .collect())
+        };
+        self.after_blocking(ctx, job, reply, |items, reply| Write::CopyIn {
+            items,
+            same_mailbox: false,
+            reply,
+        });
+    }
+
+    /// Plans and stages one write of a batch; answers it at once if it is refused.
+    pub(super) fn prepare(&mut self, write: Write) -> Option<Done> {
+        let (records, done) = self.plan(write)?;
+        let store = self.store.as_mut()?;
+        match store.stage(records) {
+            Ok(()) => Some(done),
+            Err(e) => {
+                done.refuse(&e.into());
+                None
+            }
+        }
+    }
+
+    fn plan(&self, write: Write) -> Option<(Vec<MailboxRecord>, Done)> {
+        let state = match self.state() {
+            Ok(state) => state,
+            Err(e) => {
+                write.refuse(&e);
+                return None;
+            }
+        };
+        let new_uids = |n: usize| (state.uid_next..).take(n);
+        match write {
+            Write::Append { items, reply } => {
+                let uids = new_uids(items.len()).collect();
+                match state.plan_append(items) {
+                    Ok(records) => Some((records, Done::Appended { uids, reply })),
+                    Err(e) => refuse(reply, &e.into()),
+                }
+            }
+            Write::Store {
+                uids,
+                action,
+                names,
+                unchanged_since,
+                reply,
+            } => match state.plan_store(&uids, action, &names, unchanged_since) {
+                Ok(plan) => {
+                    let done = Done::Stored {
+                        matched: plan.matched,
+                        changed: plan.changed,
+                        modified: plan.modified,
+                        reply,
+                    };
+                    Some((plan.records, done))
+                }
+                Err(e) => refuse(reply, &e.into()),
+            },
+            Write::Expunge { scope, reply } => {
+                let plan = state.plan_expunge(match &scope {
+                    ExpungeScope::AllDeleted => ExpungeSelect::AllDeleted,
+                    ExpungeScope::DeletedAmong(uids) => ExpungeSelect::DeletedAmong(uids),
+                    ExpungeScope::Exactly(uids) => ExpungeSelect::Exactly(uids),
+                });
+                let done = Done::Expunged {
+                    uids: plan.uids,
+                    freed: plan.freed_blobs,
+                    reply,
+                };
+                Some((plan.records, done))
+            }
+            Write::CopyIn {
+                mut items,
+                same_mailbox,
+                reply,
+            } => {
+                if same_mailbox {
+                    // Expunged since the source read: its blob may be gone; skip it.
+                    items.retain(|(uid, _)| state.find(*uid).is_some());
+                }
+                let pairs = items
+                    .iter()
+                    .map(|i| i.0)
+                    .zip(new_uids(items.len()))
+                    .collect();
+                match state.plan_append(items.into_iter().map(|(_, e)| e).collect()) {
+                    Ok(records) => Some((records, Done::CopiedIn { pairs, reply })),
+                    Err(e) => refuse(reply, &e.into()),
+                }
+            }
+        }
+    }
+
+    /// Announces a durable batch to the attached sessions, then answers each request
+    /// (events first, so a session sees the change before its own command completes).
+    pub(super) fn complete(&mut self, done: Vec<Done>) {
+        let keywords = self.keywords();
+        let Some(store) = self.store.as_ref() else {
+            return;
+        };
+        let state = store.state();
+        let lookup = |uids: &[u32]| -> Vec<MessageEntry> {
+            state.lookup(uids).into_iter().copied().collect()
+        };
+        for d in done {
+            match d {
+                Done::Appended { uids, reply } => {
+                    self.listeners
+                        .appended(lookup(&uids), keywords.clone(), state.uid_next);
+                    let uid_validity = self.info.uid_validity;
+                    let _ = reply.send(Ok(Appended { uid_validity, uids }));
+                }
+                Done::CopiedIn { pairs, reply } => {
+                    if !pairs.is_empty() {
+                        let uids: Vec<u32> = pairs.iter().map(|p| p.1).collect();
+                        self.listeners
+                            .appended(lookup(&uids), keywords.clone(), state.uid_next);
+                    }
+                    let _ = reply.send(Ok(pairs));
+                }
+                Done::Stored {
+                    matched,
+                    changed,
+                    modified,
+                    reply,
+                } => {
+                    if !changed.is_empty() {
+                        self.listeners.flags(lookup(&changed), keywords.clone());
+                    }
+                    let _ = reply.send(Ok(StoreOutcome {
+                        entries: lookup(&matched),
+                        modified,
+                        keywords: keywords.clone(),
+                    }));
+                }
+                Done::Expunged { uids, freed, reply } => {
+                    if !uids.is_empty() {
+                        self.listeners.expunged(uids.clone(), state.highest_mod_seq);
+                    }
+                    if !freed.is_empty() {
+                        // Only now that the expunge is durable may the octets go.
+                        let dir = self.dir.clone();
+                        tokio::task::spawn_blocking(move || {
+                            if let Err(e) = blobs::remove_blobs(&dir, &freed) {
+                                tracing::warn!(dir = %dir.display(), error = %e, "cannot remove expunged blobs (recovery will)");
+                            }
+                        });
+                    }
+                    let _ = reply.send(Ok(uids));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! The node's table of running Account and Mailbox actors, and the rule that stops them:
+//! an actor may go once nobody holds a handle to it, decided under the table's lock so a
+//! lookup can never hand out an actor that is about to stop.
+//!
+//! Liveness is counted with a token (`Arc<()>`): the actor, the table entry and every
+//! handle hold a clone, so "no handles" is a strong count of actor + table.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use actix::{Actor, Addr};
+
+use super::account::AccountActor;
+use super::actor::Mailbox;
+use super::{AccountHandle, HandleInner, MailboxHandle, Options};
+use crate::store::account::{account_dir_name, mailbox_dir};
+use crate::store::{MailboxId, MailboxInfo, StoreMetrics};
+
+/// Identifies a mailbox actor: its account (directory name) and its immutable id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct MailboxKey {
+    pub account: String,
+    pub id: MailboxId,
+}
+
+struct Entry<A: Actor> {
+    addr: Addr<A>,
+    token: Arc<()>,
+}
+
+/// Shared by the [`Registry`](super::Registry) and every actor it started.
+pub(super) struct Shared {
+    /// `<data_dir>/accounts`
+    pub root: PathBuf,
+    pub options: Options,
+    pub metrics: Arc<StoreMetrics>,
+    accounts: Mutex<HashMap<String, Entry<AccountActor>>>,
+    mailboxes: Mutex<HashMap<MailboxKey, Entry<Mailbox>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The maps stay consistent even if a holder panicked: every update is one insert/remove.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    pub fn new(root: PathBuf, options: Options) -> Shared {
+        Shared {
+            root,
+            options,
+            metrics: Arc::new(StoreMetrics::default()),
+            accounts: Mutex::new(HashMap::new()),
+            mailboxes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The user's Account actor, started on this arbiter if it is not running.
+    pub fn account(self: &Arc<Self>, user: &str) -> AccountHandle {
+        let name = account_dir_name(user);
+        let mut accounts = lock(&self.accounts);
+        let entry = accounts.entry(name.clone()).or_insert_with(|| {
+            let token = Arc::new(());
+            let dir = self.root.join(&name);
+            let addr = AccountActor::new(self.clone(), name.clone(), dir, token.clone()).start();
+            Entry { addr, token }
+        });
+        AccountHandle {
+            addr: entry.addr.clone(),
+            _token: entry.token.clone(),
+        }
+    }
+
+    /// The Mailbox actor of `info` in the account `account`, started if needed. Called by
+    /// the Account actor only, so it is ordered with RENAME and DELETE.
+    pub fn mailbox(self: &Arc<Self>, account: &str, info: &MailboxInfo) -> MailboxHandle {
+        let key = MailboxKey {
+            account: account.to_string(),
+            id: info.id,
+        };
+        let dir = mailbox_dir(&self.root.join(account), info.id);
+        let mut mailboxes = lock(&self.mailboxes);
+        let entry = mailboxes.entry(key.clone()).or_insert_with(|| {
+            let token = Arc::new(());
+            let mailbox = Mailbox::new(self.clone(), key, info.clone(), dir.clone(), token.clone());
+            Entry {
+                addr: mailbox.start(),
+                token,
+            }
+        });
+        MailboxHandle {
+            inner: Arc::new(HandleInner {
+                addr: entry.addr.clone(),
+                _token: entry.token.clone(),
+                info: info.clone(),
+                dir,
+            }),
+        }
+    }
+
+    /// Removes a mailbox actor from the table (DELETE, RENAME): later opens start afresh.
+    pub fn take_mailbox(&self, key: &MailboxKey) -> Option<Addr<Mailbox>> {
+        lock(&self.mailboxes).remove(key).map(|e| e.addr)
+    }
+
+    /// Removes the entry of a failed mailbox actor, if it is still this one.
+    pub fn forget_mailbox(&self, key: &MailboxKey, token: &Arc<()>) {
+        let mut mailboxes = lock(&self.mailboxes);
+        if mailboxes
+            .get(key)
+            .is_some_and(|e| Arc::ptr_eq(&e.token, token))
+        {
+            mailboxes.remove(key);
+        }
+    }
+
+    pub fn forget_account(&self, name: &String, token: &Arc<()>) {
+        let mut accounts = lock(&self.accounts);
+        if accounts
+            .get(name)
+            .is_some_and(|e| Arc::ptr_eq(&e.token, token))
+        {
+            accounts.remove(name);
+        }
+    }
+
+    /// True (and the entry is gone) when no handle to this mailbox actor remains.
+    pub fn release_mailbox(&self, key: &MailboxKey, token: &Arc<()>) -> bool {
+        release(&self.mailboxes, key, token)
+    }
+
+    /// Running (registered) mailbox actors; for tests.
+    #[cfg(test)]
+    pub fn running_mailboxes(&self) -> usize {
+        lock(&self.mailboxes).len()
+    }
+
+    pub fn release_account(&self, name: &String, token: &Arc<()>) -> bool {
+        release(&self.accounts, name, token)
+    }
+}
+
+fn release<K: Hash + Eq, A: Actor>(
+    map: &Mutex<HashMap<K, Entry<A>>>,
+    key: &K,
+    token: &Arc<()>,
+) -> bool {
+    let mut map = lock(map);
+    let registered = map.get(key).is_some_and(|e| Arc::ptr_eq(&e.token, token));
+    // Holders: the actor itself, the table entry (if still registered), and handles.
+    let handles = Arc::strong_count(token) - 1 - usize::from(registered);
+    if handles > 0 {
+        return false;
+    }
+    if registered {
+        map.remove(key);
+    }
+    true
+}

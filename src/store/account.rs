@@ -1,0 +1,400 @@
+//! One account's durable state: its mailbox list and subscriptions, the records that
+//! change them, and the plans for CREATE, DELETE, RENAME, SUBSCRIBE and UNSUBSCRIBE.
+//!
+//! Names are UTF-8 with `/` as the hierarchy separator; the first component is `INBOX`
+//! whenever it is any case of it. UIDVALIDITY comes from a clock-based counter that never
+//! goes back (`max(last + 1, now)`), so no name ever sees the same value twice (RFC 9051
+//! section 2.3.1.1), even across DELETE/CREATE in the same second or a clock step back.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::journal::{Durable, RecoveryReport, Store, StoreError, StoreMetrics};
+use super::types::{MailboxId, MailboxInfo, PlanError, SpecialUse};
+
+pub const INBOX: &str = "INBOX";
+const MAX_NAME_BYTES: usize = 1000;
+const MAX_DEPTH: usize = 64;
+
+/// Mailboxes every new account starts with (RFC 6154 special-use).
+pub const DEFAULT_MAILBOXES: [(&str, Option<SpecialUse>); 6] = [
+    (INBOX, None),
+    ("Drafts", Some(SpecialUse::Drafts)),
+    ("Sent", Some(SpecialUse::Sent)),
+    ("Trash", Some(SpecialUse::Trash)),
+    ("Junk", Some(SpecialUse::Junk)),
+    ("Archive", Some(SpecialUse::Archive)),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AccountRecord {
+    CreateMailbox {
+        id: MailboxId,
+        name: String,
+        uid_validity: u32,
+        special_use: Option<SpecialUse>,
+    },
+    DeleteMailbox {
+        id: MailboxId,
+    },
+    RenameMailbox {
+        id: MailboxId,
+        name: String,
+    },
+    Subscribe {
+        name: String,
+    },
+    Unsubscribe {
+        name: String,
+    },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountState {
+    pub next_id: u64,
+    pub last_uid_validity: u32,
+    pub mailboxes: Vec<MailboxInfo>,
+    /// Sorted, unique.
+    pub subscriptions: Vec<String>,
+}
+
+impl Durable for AccountState {
+    type Record = AccountRecord;
+
+    fn apply(&mut self, record: &AccountRecord) {
+        match record {
+            AccountRecord::CreateMailbox {
+                id,
+                name,
+                uid_validity,
+                special_use,
+            } => {
+                if self.by_id(*id).is_some() || self.by_name(name).is_some() {
+                    return;
+                }
+                self.next_id = self.next_id.max(id.0.saturating_add(1));
+                self.last_uid_validity = self.last_uid_validity.max(*uid_validity);
+                self.mailboxes.push(MailboxInfo {
+                    id: *id,
+                    name: name.clone(),
+                    uid_validity: *uid_validity,
+                    special_use: *special_use,
+                });
+            }
+            AccountRecord::DeleteMailbox { id } => self.mailboxes.retain(|m| m.id != *id),
+            AccountRecord::RenameMailbox { id, name } => {
+                if self.by_name(name).is_none() {
+                    if let Some(m) = self.mailboxes.iter_mut().find(|m| m.id == *id) {
+                        m.name = name.clone();
+                    }
+                }
+            }
+            AccountRecord::Subscribe { name } => {
+                if let Err(i) = self.subscriptions.binary_search(name) {
+                    self.subscriptions.insert(i, name.clone());
+                }
+            }
+            AccountRecord::Unsubscribe { name } => {
+                if let Ok(i) = self.subscriptions.binary_search(name) {
+                    self.subscriptions.remove(i);
+                }
+            }
+        }
+    }
+}
+
+/// Validates a mailbox name and puts it in canonical form: one trailing separator is
+/// dropped (RFC 9051 section 6.3.4), a first component that is any case of `INBOX`
+/// becomes `INBOX`.
+///
+/// # Errors
+/// `Cannot` for empty components, control characters, LIST wildcards, or excess size.
+pub fn normalize_name(name: &str) -> Result<String, PlanError> {
+    let name = name.strip_suffix('/').unwrap_or(name);
+    let bad = |why: &str| Err(PlanError::Cannot(format!("invalid mailbox name: {why}")));
+    if name.is_empty() {
+        return bad("empty");
+    }
+    if name.len() > MAX_NAME_BYTES || name.split('/').count() > MAX_DEPTH {
+        return bad("too long");
+    }
+    if name.split('/').any(str::is_empty) {
+        return bad("empty hierarchy level");
+    }
+    if name.chars().any(|c| c.is_control() || c == '*' || c == '%') {
+        return bad("control or wildcard character");
+    }
+    let (first, rest) = name.split_once('/').unwrap_or((name, ""));
+    Ok(if first.eq_ignore_ascii_case(INBOX) {
+        if rest.is_empty() {
+            INBOX.to_string()
+        } else {
+            format!("{INBOX}/{rest}")
+        }
+    } else {
+        name.to_string()
+    })
+}
+
+/// Proper ancestors of a name, outermost first (`a/b/c` → `a`, `a/b`).
+fn ancestors(name: &str) -> impl Iterator<Item = &str> {
+    name.match_indices('/').map(move |(i, _)| &name[..i])
+}
+
+fn is_inferior(name: &str, of: &str) -> bool {
+    name.len() > of.len() && name.starts_with(of) && name.as_bytes()[of.len()] == b'/'
+}
+
+/// What a RENAME does.
+#[derive(Debug, Default)]
+pub struct RenamePlan {
+    pub records: Vec<AccountRecord>,
+    /// `(old, new)` of every mailbox whose name changes.
+    pub renamed: Vec<(String, String)>,
+    /// Mailboxes whose open sessions must be closed.
+    pub moved: Vec<MailboxId>,
+}
+
+/// Hands out ids and UIDVALIDITY values within one plan.
+struct Allocator {
+    next_id: u64,
+    next_uid_validity: u32,
+}
+
+impl Allocator {
+    fn create(&mut self, name: &str, special_use: Option<SpecialUse>) -> AccountRecord {
+        let record = AccountRecord::CreateMailbox {
+            id: MailboxId(self.next_id),
+            name: name.to_string(),
+            uid_validity: self.next_uid_validity,
+            special_use,
+        };
+        self.next_id += 1;
+        self.next_uid_validity = self.next_uid_validity.saturating_add(1);
+        record
+    }
+}
+
+impl AccountState {
+    pub fn by_name(&self, name: &str) -> Option<&MailboxInfo> {
+        self.mailboxes.iter().find(|m| m.name == name)
+    }
+
+    pub fn by_id(&self, id: MailboxId) -> Option<&MailboxInfo> {
+        self.mailboxes.iter().find(|m| m.id == id)
+    }
+
+    fn existing(&self, name: &str) -> Result<&MailboxInfo, PlanError> {
+        self.by_name(name)
+            .ok_or_else(|| PlanError::NonExistent(name.to_string()))
+    }
+
+    /// `now` is Unix seconds; UIDVALIDITY is `max(last + 1, now)`.
+    fn allocator(&self, now: u64) -> Allocator {
+        let now = u32::try_from(now).unwrap_or(u32::MAX);
+        Allocator {
+            next_id: self.next_id.max(1),
+            next_uid_validity: self.last_uid_validity.saturating_add(1).max(now),
+        }
+    }
+
+    /// Creates for the missing ancestors of `name`.
+    fn create_parents(&self, name: &str, alloc: &mut Allocator) -> Vec<AccountRecord> {
+        ancestors(name)
+            .filter(|parent| self.by_name(parent).is_none())
+            .map(|parent| alloc.create(parent, None))
+            .collect()
+    }
+
+    /// The defaults of a new account, or just INBOX if an old account lost it.
+    pub fn plan_defaults(&self, now: u64) -> Vec<AccountRecord> {
+        let mut alloc = self.allocator(now);
+        let fresh = self.mailboxes.is_empty();
+        let mut records = Vec::new();
+        for (name, special_use) in DEFAULT_MAILBOXES {
+            if self.by_name(name).is_none() && (fresh || name == INBOX) {
+                records.push(alloc.create(name, special_use));
+                if fresh {
+                    records.push(AccountRecord::Subscribe { name: name.into() });
+                }
+            }
+        }
+        records
+    }
+
+    /// CREATE, making missing parents too.
+    ///
+    /// # Errors
+    /// `Cannot` for an invalid name, `AlreadyExists`.
+    pub fn plan_create(
+        &self,
+        name: &str,
+        special_use: Option<SpecialUse>,
+        now: u64,
+    ) -> Result<(Vec<AccountRecord>, String), PlanError> {
+        let name = normalize_name(name)?;
+        if self.by_name(&name).is_some() {
+            return Err(PlanError::AlreadyExists(name));
+        }
+        let mut alloc = self.allocator(now);
+        let mut records = self.create_parents(&name, &mut alloc);
+        records.push(alloc.create(&name, special_use));
+        Ok((records, name))
+    }
+
+    /// DELETE (RFC 9051 section 6.3.5): not INBOX, not a mailbox with inferiors.
+    ///
+    /// # Errors
+    /// `NonExistent`, `Cannot`.
+    pub fn plan_delete(&self, name: &str) -> Result<(Vec<AccountRecord>, MailboxId), PlanError> {
+        let name = normalize_name(name)?;
+        if name == INBOX {
+            return Err(PlanError::Cannot("INBOX cannot be deleted".into()));
+        }
+        let id = self.existing(&name)?.id;
+        if self.mailboxes.iter().any(|m| is_inferior(&m.name, &name)) {
+            return Err(PlanError::Cannot(format!(
+                "{name} has children; delete them first"
+            )));
+        }
+        Ok((vec![AccountRecord::DeleteMailbox { id }], id))
+    }
+
+    /// RENAME (RFC 9051 section 6.3.6): inferiors move along and missing parents of the
+    /// new name are created. Renaming INBOX gives its messages (its id and directory) to
+    /// the new name and creates a fresh, empty INBOX with a new UIDVALIDITY; INBOX's
+    /// inferiors stay where they are.
+    ///
+    /// # Errors
+    /// `NonExistent`, `AlreadyExists`, `Cannot` (invalid name, into itself).
+    pub fn plan_rename(&self, from: &str, to: &str, now: u64) -> Result<RenamePlan, PlanError> {
+        let (from, to) = (normalize_name(from)?, normalize_name(to)?);
+        let source = self.existing(&from)?;
+        if self.by_name(&to).is_some() {
+            return Err(PlanError::AlreadyExists(to));
+        }
+        let is_inbox = from == INBOX;
+        if !is_inbox && is_inferior(&to, &from) {
+            return Err(PlanError::Cannot(format!(
+                "cannot rename {from} into itself"
+            )));
+        }
+        let moving: Vec<&MailboxInfo> = if is_inbox {
+            vec![source]
+        } else {
+            self.mailboxes
+                .iter()
+                .filter(|m| m.name == from || is_inferior(&m.name, &from))
+                .collect()
+        };
+        let renamed: Vec<(String, String)> = moving
+            .iter()
+            .map(|m| (m.name.clone(), format!("{to}{}", &m.name[from.len()..])))
+            .collect();
+        if let Some((_, taken)) = renamed.iter().find(|(_, new)| self.by_name(new).is_some()) {
+            return Err(PlanError::AlreadyExists(taken.clone()));
+        }
+        let mut alloc = self.allocator(now);
+        let mut records = self.create_parents(&to, &mut alloc);
+        records.extend(moving.iter().zip(&renamed).map(|(m, (_, new))| {
+            AccountRecord::RenameMailbox {
+                id: m.id,
+                name: new.clone(),
+            }
+        }));
+        if is_inbox {
+            records.push(alloc.create(INBOX, None));
+        }
+        Ok(RenamePlan {
+            records,
+            renamed,
+            moved: moving.iter().map(|m| m.id).collect(),
+        })
+    }
+
+    /// SUBSCRIBE / UNSUBSCRIBE; names need not exist (RFC 9051 section 6.3.7).
+    ///
+    /// # Errors
+    /// `Cannot` for an invalid name.
+    pub fn plan_subscription(
+        &self,
+        name: &str,
+        subscribe: bool,
+    ) -> Result<Vec<AccountRecord>, PlanError> {
+        let name = normalize_name(name)?;
+        let present = self.subscriptions.binary_search(&name).is_ok();
+        Ok(match (subscribe, present) {
+            (true, false) => vec![AccountRecord::Subscribe { name }],
+            (false, true) => vec![AccountRecord::Unsubscribe { name }],
+            _ => Vec::new(),
+        })
+    }
+}
+
+/// The directory name of a user's account: bytes `[a-z0-9_-]` as they are, every other
+/// byte (upper case included, for case-insensitive filesystems) as `%XX`. Injective, never
+/// empty (`%` alone for the empty name), never `.` or `..`, never contains `/`.
+pub fn account_dir_name(user: &str) -> String {
+    if user.is_empty() {
+        return "%".into();
+    }
+    let mut out = String::with_capacity(user.len());
+    for b in user.bytes() {
+        if b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-' {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+pub fn mailboxes_dir(account_dir: &Path) -> PathBuf {
+    account_dir.join("mailboxes")
+}
+
+pub fn mailbox_dir(account_dir: &Path, id: MailboxId) -> PathBuf {
+    mailboxes_dir(account_dir).join(format!("{:016x}", id.0))
+}
+
+/// Opens an account's store: creates the default mailboxes of a new account (and INBOX
+/// if it is missing), and removes directories of mailboxes the list no longer has (a
+/// crash between a durable DELETE and the removal of its files). Blocking.
+///
+/// # Errors
+/// As [`Store::open`], plus I/O errors.
+pub fn open_account(
+    dir: &Path,
+    compact_after: u64,
+    metrics: Arc<StoreMetrics>,
+    now: u64,
+) -> Result<(Store<AccountState>, RecoveryReport), StoreError> {
+    let (mut store, mut report) =
+        Store::open(dir, AccountState::default(), compact_after, metrics)?;
+    let defaults = store.state().plan_defaults(now);
+    if !defaults.is_empty() {
+        store.stage(defaults)?;
+        store.commit()?;
+    }
+    let live: HashSet<String> = store
+        .state()
+        .mailboxes
+        .iter()
+        .map(|m| format!("{:016x}", m.id.0))
+        .collect();
+    let root = mailboxes_dir(dir);
+    if let Ok(entries) = fs::read_dir(&root) {
+        for entry in entries.flatten() {
+            if !live.contains(entry.file_name().to_string_lossy().as_ref()) {
+                let path = entry.path();
+                fs::remove_dir_all(&path).map_err(StoreError::io("remove", &path))?;
+                report.removed.push(path);
+            }
+        }
+    }
+    Ok((store, report))
+}

@@ -1,0 +1,420 @@
+//! A durable state machine: in-memory state rebuilt from the latest snapshot plus the
+//! transactions logged after it, with writes split so an actor can commit off its thread.
+//!
+//! Files in the store's directory:
+//! - `snapshot`: one log frame holding `{ generation, state }`, replaced atomically.
+//! - `log.<generation>`: frames, each one *transaction* (`Vec<Record>`) applied after that
+//!   snapshot. A transaction is the unit of atomicity: a multi-message APPEND, or a RENAME
+//!   that moves a whole hierarchy, is all there or not at all after a crash.
+//!
+//! Writing is three steps so the mailbox actor never blocks its thread and can group
+//! commits: [`Store::stage`] applies a transaction to the state and encodes it (on the
+//! actor), [`Store::begin_commit`] hands the encoded bytes and the log file to a
+//! [`Commit`], whose [`Commit::run`] writes and fsyncs once for everything staged (on a
+//! blocking task), and [`Store::finish_commit`] takes the log file back. While a commit
+//! runs, readers must not be shown the staged state (the actor defers them).
+//!
+//! Compaction: after `compact_after` transactions the commit also writes a snapshot of
+//! generation `g + 1` (temp, fsync, rename, dir fsync), starts `log.<g+1>` and removes
+//! `log.<g>`. A crash anywhere in between leaves either the old snapshot with its full log
+//! or the new snapshot (whose log may be missing: empty), so recovery is always "latest
+//! valid snapshot + its log".
+
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::durable_fs::{self, TEMP_PREFIX};
+use super::log::{self, Truncation};
+
+/// State that a journal persists: rebuilt by applying records in order.
+pub trait Durable: Serialize + DeserializeOwned + Clone + Send + 'static {
+    type Record: Serialize + DeserializeOwned + Send + 'static;
+
+    /// Applies one record. Must not panic whatever the record says: records come from
+    /// disk, and a checksum only proves they are what was written.
+    fn apply(&mut self, record: &Self::Record);
+}
+
+/// What went wrong in the store; the actor reports it as `MailboxError::Storage`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path} is corrupt at offset {offset}: {reason}")]
+    Corrupt {
+        path: PathBuf,
+        offset: u64,
+        reason: String,
+    },
+    #[error("cannot encode record: {0}")]
+    Encode(#[from] postcard::Error),
+    /// A commit is already running (the caller's bug; the actor never does this).
+    #[error("a commit is already in progress")]
+    Busy,
+}
+
+impl StoreError {
+    pub fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
+        move |source| StoreError::Io {
+            op,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Counters shared by every store of a node (tests read them; metrics will too).
+#[derive(Debug, Default)]
+pub struct StoreMetrics {
+    /// fsyncs of log files (one per commit batch).
+    pub log_syncs: AtomicU64,
+    /// Transactions written.
+    pub transactions: AtomicU64,
+    /// Snapshots written by compaction.
+    pub snapshots: AtomicU64,
+}
+
+/// What recovery found and did; the caller logs it (`warn` unless [`is_clean`]).
+///
+/// [`is_clean`]: RecoveryReport::is_clean
+#[derive(Debug, Default)]
+pub struct RecoveryReport {
+    pub dir: PathBuf,
+    pub snapshot_generation: Option<u64>,
+    pub transactions_replayed: u64,
+    pub truncation: Option<Truncation>,
+    /// Leftovers removed: stale logs, temporary files, orphan blobs.
+    pub removed: Vec<PathBuf>,
+}
+
+impl RecoveryReport {
+    /// Nothing was cut or cleaned up: the last shutdown (or crash) left no trace.
+    pub fn is_clean(&self) -> bool {
+        self.truncation.is_none() && self.removed.is_empty()
+    }
+}
+
+impl fmt::Display for RecoveryReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "recovered {}: ", self.dir.display())?;
+        match self.snapshot_generation {
+            Some(g) => write!(f, "snapshot generation {g}")?,
+            None => write!(f, "no snapshot")?,
+        }
+        write!(f, " + {} transactions", self.transactions_replayed)?;
+        if let Some(t) = &self.truncation {
+            write!(f, "; {} (dropped {} bytes", t.error, t.dropped_bytes)?;
+            if let Some(kept) = &t.kept_at {
+                write!(f, ", kept in {}", kept.display())?;
+            }
+            write!(f, ")")?;
+        }
+        if !self.removed.is_empty() {
+            write!(f, "; removed {} leftover files", self.removed.len())?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct SnapshotFile<S> {
+    generation: u64,
+    state: S,
+}
+
+const SNAPSHOT: &str = "snapshot";
+
+fn log_name(generation: u64) -> String {
+    format!("log.{generation}")
+}
+
+/// Snapshots may be large (a mailbox of a million messages is ~40 MB).
+const MAX_SNAPSHOT: u32 = u32::MAX;
+
+/// The open log file of the current generation.
+#[derive(Debug)]
+pub struct Journal {
+    dir: PathBuf,
+    generation: u64,
+    file: File,
+    transactions_in_log: u64,
+    compact_after: u64,
+    metrics: Arc<StoreMetrics>,
+}
+
+/// A durable state plus its journal.
+#[derive(Debug)]
+pub struct Store<S: Durable> {
+    dir: PathBuf,
+    state: S,
+    /// `None` while a [`Commit`] holds it.
+    journal: Option<Journal>,
+    staged: Vec<u8>,
+    staged_transactions: u64,
+}
+
+impl<S: Durable> Store<S> {
+    /// Opens (creating if needed) the store in `dir`: loads the snapshot, or starts from
+    /// `initial` when there is none, replays the log and repairs a torn or corrupt tail.
+    /// Blocking.
+    ///
+    /// # Errors
+    /// I/O errors, or a snapshot that fails its checksum (never silently replaced).
+    pub fn open(
+        dir: &Path,
+        initial: S,
+        compact_after: u64,
+        metrics: Arc<StoreMetrics>,
+    ) -> Result<(Store<S>, RecoveryReport), StoreError> {
+        durable_fs::create_dir_durable(dir).map_err(StoreError::io("create", dir))?;
+        let mut report = RecoveryReport {
+            dir: dir.to_path_buf(),
+            ..RecoveryReport::default()
+        };
+        let (generation, mut state) = match read_snapshot::<S>(dir)? {
+            Some(snap) => {
+                report.snapshot_generation = Some(snap.generation);
+                (snap.generation, snap.state)
+            }
+            None => (0, initial),
+        };
+        let log_path = dir.join(log_name(generation));
+        let (transactions, truncation) = log::read_and_repair::<Vec<S::Record>>(&log_path)
+            .map_err(StoreError::io("read", &log_path))?;
+        for txn in &transactions {
+            for record in txn {
+                state.apply(record);
+            }
+        }
+        report.transactions_replayed = transactions.len() as u64;
+        report.truncation = truncation;
+        report.removed = remove_leftovers(dir, generation)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(StoreError::io("open", &log_path))?;
+        let journal = Journal {
+            dir: dir.to_path_buf(),
+            generation,
+            file,
+            transactions_in_log: transactions.len() as u64,
+            compact_after: compact_after.max(1),
+            metrics,
+        };
+        let store = Store {
+            dir: dir.to_path_buf(),
+            state,
+            journal: Some(journal),
+            staged: Vec::new(),
+            staged_transactions: 0,
+        };
+        Ok((store, report))
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The state, including staged (not yet durable) transactions.
+    pub fn state(&self) -> &S {
+        &self.state
+    }
+
+    /// Mutable access for bookkeeping that is not persisted through records (e.g.
+    /// shrinking buffers); persisted changes must go through [`stage`](Self::stage).
+    pub fn state_mut_unlogged(&mut self) -> &mut S {
+        &mut self.state
+    }
+
+    /// Applies a transaction to the state and queues its encoding for the next commit.
+    /// An empty transaction is ignored.
+    ///
+    /// # Errors
+    /// `Encode` (the state is untouched then).
+    pub fn stage(&mut self, txn: Vec<S::Record>) -> Result<(), StoreError> {
+        if txn.is_empty() {
+            return Ok(());
+        }
+        log::encode(&txn, &mut self.staged)?;
+        for record in &txn {
+            self.state.apply(record);
+        }
+        self.staged_transactions += 1;
+        Ok(())
+    }
+
+    pub fn has_staged(&self) -> bool {
+        self.staged_transactions > 0
+    }
+
+    /// Takes everything staged and the log file into a [`Commit`] to run on a blocking
+    /// task. When compaction is due, the commit carries a copy of the state too (a
+    /// memcpy here rather than an encode, to keep the actor thread short).
+    ///
+    /// # Errors
+    /// `Busy` when a commit is already out.
+    pub fn begin_commit(&mut self) -> Result<Commit<S>, StoreError> {
+        let journal = self.journal.take().ok_or(StoreError::Busy)?;
+        let transactions = std::mem::take(&mut self.staged_transactions);
+        let compact = (journal.transactions_in_log + transactions >= journal.compact_after)
+            .then(|| self.state.clone());
+        Ok(Commit {
+            journal,
+            bytes: std::mem::take(&mut self.staged),
+            transactions,
+            compact,
+        })
+    }
+
+    /// Takes the log file back after [`Commit::run`].
+    pub fn finish_commit(&mut self, done: Committed) -> Result<(), StoreError> {
+        self.journal = Some(done.journal);
+        done.result
+    }
+
+    /// Stages nothing new; commits what is staged, on this thread (tests, recovery and the
+    /// account actor's blocking tasks).
+    ///
+    /// # Errors
+    /// As [`Commit::run`].
+    pub fn commit(&mut self) -> Result<(), StoreError> {
+        let commit = self.begin_commit()?;
+        let done = commit.run();
+        self.finish_commit(done)
+    }
+}
+
+/// A batch of staged transactions on its way to disk.
+pub struct Commit<S> {
+    journal: Journal,
+    bytes: Vec<u8>,
+    transactions: u64,
+    compact: Option<S>,
+}
+
+/// The outcome of [`Commit::run`]; give it back to [`Store::finish_commit`].
+pub struct Committed {
+    journal: Journal,
+    result: Result<(), StoreError>,
+}
+
+impl<S: Durable> Commit<S> {
+    /// Writes all staged transactions and fsyncs the log once (group commit), then
+    /// compacts if due. Blocking.
+    pub fn run(mut self) -> Committed {
+        let result = self.write();
+        Committed {
+            journal: self.journal,
+            result,
+        }
+    }
+
+    fn write(&mut self) -> Result<(), StoreError> {
+        let j = &mut self.journal;
+        if !self.bytes.is_empty() {
+            let path = j.dir.join(log_name(j.generation));
+            j.file
+                .write_all(&self.bytes)
+                .and_then(|()| j.file.sync_data())
+                .map_err(StoreError::io("append to", &path))?;
+            j.transactions_in_log += self.transactions;
+            j.metrics.log_syncs.fetch_add(1, Ordering::Relaxed);
+            j.metrics
+                .transactions
+                .fetch_add(self.transactions, Ordering::Relaxed);
+        }
+        match self.compact.take() {
+            Some(state) => compact(j, state),
+            None => Ok(()),
+        }
+    }
+}
+
+fn compact<S: Durable>(j: &mut Journal, state: S) -> Result<(), StoreError> {
+    let next = j.generation + 1;
+    let mut bytes = Vec::new();
+    log::encode(
+        &SnapshotFile {
+            generation: next,
+            state,
+        },
+        &mut bytes,
+    )?;
+    durable_fs::write_file_atomic(&j.dir, SNAPSHOT, &[&bytes])
+        .map_err(StoreError::io("write snapshot in", &j.dir))?;
+    // From here on the new snapshot is the truth; a missing new log reads as empty.
+    let new_path = j.dir.join(log_name(next));
+    // Written sequentially from offset 0, so a plain (non-append) handle is equivalent.
+    j.file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .open(&new_path)
+        .map_err(StoreError::io("create", &new_path))?;
+    let old_path = j.dir.join(log_name(j.generation));
+    j.generation = next;
+    j.transactions_in_log = 0;
+    j.metrics.snapshots.fetch_add(1, Ordering::Relaxed);
+    fs::remove_file(&old_path).map_err(StoreError::io("remove", &old_path))?;
+    durable_fs::sync_dir(&j.dir).map_err(StoreError::io("sync", &j.dir))
+}
+
+fn read_snapshot<S: Durable>(dir: &Path) -> Result<Option<SnapshotFile<S>>, StoreError> {
+    let path = dir.join(SNAPSHOT);
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StoreError::io("read", &path)(e)),
+    };
+    let mut decoded = log::decode_all::<SnapshotFile<S>>(&bytes, MAX_SNAPSHOT);
+    // The snapshot is renamed into place whole, so any damage is real corruption.
+    let corrupt = |offset, reason: &str| StoreError::Corrupt {
+        path: path.clone(),
+        offset,
+        reason: reason.to_string(),
+    };
+    if let Some(err) = decoded.error {
+        return Err(corrupt(err.offset(), &err.to_string()));
+    }
+    match (decoded.records.pop(), decoded.records.is_empty()) {
+        (Some(snap), true) => Ok(Some(snap)),
+        (None, _) => Err(corrupt(0, "empty snapshot")),
+        (Some(_), false) => Err(corrupt(0, "more than one snapshot frame")),
+    }
+}
+
+/// Removes logs of other generations and temporary files a crash left behind.
+fn remove_leftovers(dir: &Path, generation: u64) -> Result<Vec<PathBuf>, StoreError> {
+    let current = log_name(generation);
+    let mut removed = Vec::new();
+    for entry in fs::read_dir(dir).map_err(StoreError::io("list", dir))? {
+        let entry = entry.map_err(StoreError::io("list", dir))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let stale_log = name.starts_with("log.")
+            && name != current
+            && name[4..].bytes().all(|b| b.is_ascii_digit());
+        if stale_log || name.starts_with(TEMP_PREFIX) {
+            let path = entry.path();
+            fs::remove_file(&path).map_err(StoreError::io("remove", &path))?;
+            removed.push(path);
+        }
+    }
+    if !removed.is_empty() {
+        durable_fs::sync_dir(dir).map_err(StoreError::io("sync", dir))?;
+    }
+    Ok(removed)
+}

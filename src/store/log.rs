@@ -1,0 +1,203 @@
+//! The record log: length-prefixed, CRC32-checksummed frames, each holding one
+//! postcard-encoded value, with the encoder and the verifying reader side by side.
+//!
+//! Frame layout (little-endian):
+//!
+//! ```text
+//! +-------------+----------------------------+-----------------------+
+//! | len: u32    | crc32(len bytes ++ payload) | payload: len bytes   |
+//! +-------------+----------------------------+-----------------------+
+//! ```
+//!
+//! The checksum covers the length too, so a flipped length bit is caught rather than
+//! misread as a frame boundary. A frame that runs past the end of the file, or whose
+//! checksum fails as the very last frame, is a *torn tail*: the write was interrupted
+//! (`kill -9`, power loss) and was never acknowledged, so dropping it loses nothing that
+//! got an `OK`. A bad frame with good data after it is *corruption*; recovery still stops
+//! there (later frames may depend on it) but keeps a copy of the dropped bytes.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+const HEADER: usize = 8;
+
+/// The largest payload a log frame may have; anything larger is treated as corruption
+/// (a garbage length must not make the reader allocate gigabytes).
+pub const MAX_RECORD: u32 = 16 << 20;
+
+/// Why the reader stopped before the end of the bytes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LogError {
+    /// The last frame is incomplete or fails its checksum: an interrupted write.
+    #[error("torn record at offset {offset}")]
+    TornTail { offset: u64 },
+    /// A frame in the middle of the log is damaged or undecodable.
+    #[error("corrupt record at offset {offset}: {reason}")]
+    Corrupt { offset: u64, reason: &'static str },
+}
+
+impl LogError {
+    pub fn offset(&self) -> u64 {
+        match self {
+            LogError::TornTail { offset } | LogError::Corrupt { offset, .. } => *offset,
+        }
+    }
+}
+
+/// Appends `value` as one frame to `out`.
+///
+/// # Errors
+/// When postcard cannot encode the value (only for types it does not support).
+pub fn encode<T: Serialize>(value: &T, out: &mut Vec<u8>) -> Result<(), postcard::Error> {
+    let start = out.len();
+    out.extend_from_slice(&[0; HEADER]);
+    let mut buf = postcard::to_extend(value, std::mem::take(out))?;
+    let len = (buf.len() - start - HEADER) as u32;
+    buf[start..start + 4].copy_from_slice(&len.to_le_bytes());
+    let crc = checksum(&buf[start..start + 4], &buf[start + HEADER..]);
+    buf[start + 4..start + HEADER].copy_from_slice(&crc.to_le_bytes());
+    *out = buf;
+    Ok(())
+}
+
+fn checksum(len: &[u8], payload: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(len);
+    hasher.update(payload);
+    hasher.finalize()
+}
+
+/// What [`decode_all`] found.
+#[derive(Debug)]
+pub struct Decoded<T> {
+    pub records: Vec<T>,
+    /// Length of the prefix made of good frames.
+    pub good_len: u64,
+    /// Why decoding stopped early, if it did.
+    pub error: Option<LogError>,
+}
+
+/// Decodes frames until the end of `bytes` or the first bad frame. Never panics.
+pub fn decode_all<T: DeserializeOwned>(bytes: &[u8], max_record: u32) -> Decoded<T> {
+    let mut records = Vec::new();
+    let mut pos = 0usize;
+    let error = loop {
+        match decode_one(&bytes[pos..], max_record) {
+            Ok(None) => break None,
+            Ok(Some((value, used))) => {
+                records.push(value);
+                pos += used;
+            }
+            Err(Bad::Torn) => break Some(LogError::TornTail { offset: pos as u64 }),
+            Err(Bad::Corrupt(reason)) => {
+                break Some(LogError::Corrupt {
+                    offset: pos as u64,
+                    reason,
+                })
+            }
+        }
+    };
+    Decoded {
+        records,
+        good_len: pos as u64,
+        error,
+    }
+}
+
+enum Bad {
+    Torn,
+    Corrupt(&'static str),
+}
+
+/// One frame at the start of `rest`: `Ok(None)` at a clean end.
+fn decode_one<T: DeserializeOwned>(rest: &[u8], max: u32) -> Result<Option<(T, usize)>, Bad> {
+    if rest.is_empty() {
+        return Ok(None);
+    }
+    if rest.len() < HEADER {
+        return Err(Bad::Torn);
+    }
+    let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
+    let crc = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
+    if len > max {
+        return Err(Bad::Corrupt("record length over the limit"));
+    }
+    let end = HEADER + len as usize;
+    if rest.len() < end {
+        return Err(Bad::Torn);
+    }
+    let payload = &rest[HEADER..end];
+    if checksum(&rest[..4], payload) != crc {
+        // Only the final frame can be a write that never finished.
+        return Err(if rest.len() == end {
+            Bad::Torn
+        } else {
+            Bad::Corrupt("checksum mismatch")
+        });
+    }
+    match postcard::take_from_bytes::<T>(payload) {
+        Ok((value, [])) => Ok(Some((value, end))),
+        Ok(_) => Err(Bad::Corrupt("trailing bytes in record")),
+        Err(_) => Err(Bad::Corrupt("undecodable record")),
+    }
+}
+
+/// What reading a log file cut off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Truncation {
+    pub error: LogError,
+    pub dropped_bytes: u64,
+    /// Where the dropped bytes of a corrupt (not merely torn) log were kept.
+    pub kept_at: Option<PathBuf>,
+}
+
+/// Reads every good record of the log at `path` (a missing file is an empty log). When it
+/// stops early, the file is truncated back to the last good record and synced, so the
+/// next append starts on a frame boundary; for corruption the dropped bytes are first
+/// saved beside it (`<name>.corrupt-<offset>`) for inspection.
+///
+/// # Errors
+/// I/O errors reading, saving or truncating the file.
+pub fn read_and_repair<T: DeserializeOwned>(
+    path: &Path,
+) -> io::Result<(Vec<T>, Option<Truncation>)> {
+    let mut bytes = Vec::new();
+    match File::open(path) {
+        Ok(mut file) => {
+            file.read_to_end(&mut bytes)?;
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), None)),
+        Err(e) => return Err(e),
+    }
+    let decoded = decode_all::<T>(&bytes, MAX_RECORD);
+    let Some(error) = decoded.error else {
+        return Ok((decoded.records, None));
+    };
+    let good = decoded.good_len;
+    let kept_at = if let LogError::Corrupt { offset, .. } = error {
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push(format!(".corrupt-{offset}"));
+        let kept = path.with_file_name(name);
+        let mut file = File::create(&kept)?;
+        file.write_all(&bytes[good as usize..])?;
+        file.sync_all()?;
+        Some(kept)
+    } else {
+        None
+    };
+    let file = OpenOptions::new().write(true).open(path)?;
+    file.set_len(good)?;
+    file.sync_all()?;
+    Ok((
+        decoded.records,
+        Some(Truncation {
+            error,
+            dropped_bytes: bytes.len() as u64 - good,
+            kept_at,
+        }),
+    ))
+}

@@ -1,0 +1,413 @@
+//! One mailbox's durable state: the records of its log, how they apply, and the plans
+//! that turn APPEND, STORE and EXPUNGE requests into records.
+//!
+//! Records name flags by their text (`\Seen`, `$Forwarded`), not by keyword-table bit, so
+//! a log stays readable without knowing the table it was written against; the table is
+//! itself rebuilt by applying records in order. Plans only *read* the state: the actor
+//! stages their records, which applies them through [`Durable::apply`], the same code
+//! recovery replays, so the live state and the recovered state cannot drift apart.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use roost_proto::StoreAction;
+use serde::{Deserialize, Serialize};
+
+use super::blobs;
+use super::journal::{Durable, RecoveryReport, Store, StoreError, StoreMetrics};
+use super::types::{BlobId, FlagSet, MessageEntry, PlanError};
+
+/// The system flags a mailbox stores, with their bits. `\Recent` is not stored: it is a
+/// per-session notion the actor computes.
+pub const SYSTEM_FLAGS: [(&str, u64); 5] = [
+    ("\\Answered", FlagSet::ANSWERED),
+    ("\\Flagged", FlagSet::FLAGGED),
+    ("\\Deleted", FlagSet::DELETED),
+    ("\\Seen", FlagSet::SEEN),
+    ("\\Draft", FlagSet::DRAFT),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MailboxRecord {
+    Append {
+        uid: u32,
+        mod_seq: u64,
+        blob: BlobId,
+        internal_date: i64,
+        size: u32,
+        flags: Vec<String>,
+    },
+    /// New complete flag lists of the changed messages.
+    Flags {
+        mod_seq: u64,
+        changes: Vec<(u32, Vec<String>)>,
+    },
+    /// Sorted UIDs.
+    Expunge { mod_seq: u64, uids: Vec<u32> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailboxState {
+    pub uid_validity: u32,
+    pub uid_next: u32,
+    pub highest_mod_seq: u64,
+    /// Keyword `i` is bit `FlagSet::keyword_bit(i)`. Only grows: sessions hold copies of
+    /// it, so an index must keep its meaning while the mailbox lives.
+    pub keywords: Vec<String>,
+    /// Sorted by UID.
+    pub entries: Vec<MessageEntry>,
+}
+
+impl MailboxState {
+    pub fn new(uid_validity: u32) -> Self {
+        MailboxState {
+            uid_validity,
+            uid_next: 1,
+            // MODSEQ values are positive (RFC 7162 section 3.1.1); changes start at 2.
+            highest_mod_seq: 1,
+            keywords: Vec::new(),
+            entries: Vec::new(),
+        }
+    }
+
+    pub fn find(&self, uid: u32) -> Option<&MessageEntry> {
+        self.entries
+            .binary_search_by_key(&uid, |e| e.uid)
+            .ok()
+            .map(|i| &self.entries[i])
+    }
+
+    /// Flag names of `flags` against this mailbox's keyword table.
+    pub fn flag_names(&self, flags: FlagSet) -> Vec<String> {
+        flag_names(&self.keywords, flags)
+    }
+
+    /// Bytes this state occupies in memory (entries dominate: 48 bytes each).
+    pub fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.entries.capacity() * std::mem::size_of::<MessageEntry>()
+            + self.keywords.capacity() * std::mem::size_of::<String>()
+            + self.keywords.iter().map(String::capacity).sum::<usize>()
+    }
+
+    /// Bits of `names`, adding unknown keywords to the table while there is room.
+    fn bits_adding(&mut self, names: &[String]) -> FlagSet {
+        let mut bits = 0;
+        for name in names {
+            if let Some(bit) = system_bit(name) {
+                bits |= bit;
+            } else if !name.starts_with('\\') {
+                let index = keyword_index(&self.keywords, name).or_else(|| {
+                    (self.keywords.len() < FlagSet::MAX_KEYWORDS).then(|| {
+                        self.keywords.push(name.clone());
+                        self.keywords.len() - 1
+                    })
+                });
+                if let Some(i) = index {
+                    bits |= FlagSet::keyword_bit(i);
+                }
+            }
+        }
+        FlagSet(bits)
+    }
+
+    fn bump(&mut self, mod_seq: u64) {
+        self.highest_mod_seq = self.highest_mod_seq.max(mod_seq);
+    }
+
+    fn next_mod_seq(&self) -> u64 {
+        self.highest_mod_seq + 1
+    }
+}
+
+fn system_bit(name: &str) -> Option<u64> {
+    SYSTEM_FLAGS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|&(_, bit)| bit)
+}
+
+/// Keywords compare case-insensitively; the table keeps the first spelling.
+fn keyword_index(table: &[String], name: &str) -> Option<usize> {
+    table.iter().position(|k| k.eq_ignore_ascii_case(name))
+}
+
+pub fn flag_names(keywords: &[String], flags: FlagSet) -> Vec<String> {
+    let system = SYSTEM_FLAGS
+        .iter()
+        .filter(|(_, bit)| flags.contains(*bit))
+        .map(|(name, _)| (*name).to_string());
+    let keywords = keywords
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| flags.contains(FlagSet::keyword_bit(*i)))
+        .map(|(_, k)| k.clone());
+    system.chain(keywords).collect()
+}
+
+impl Durable for MailboxState {
+    type Record = MailboxRecord;
+
+    fn apply(&mut self, record: &MailboxRecord) {
+        match record {
+            MailboxRecord::Append {
+                uid,
+                mod_seq,
+                blob,
+                internal_date,
+                size,
+                flags,
+            } => {
+                // UIDs only grow; a record that says otherwise is ignored, not trusted.
+                if *uid < self.uid_next {
+                    return;
+                }
+                let flags = self.bits_adding(flags);
+                self.entries.push(MessageEntry {
+                    uid: *uid,
+                    mod_seq: *mod_seq,
+                    flags,
+                    internal_date: *internal_date,
+                    size: *size,
+                    blob: *blob,
+                });
+                self.uid_next = uid.saturating_add(1);
+                self.bump(*mod_seq);
+            }
+            MailboxRecord::Flags { mod_seq, changes } => {
+                for (uid, names) in changes {
+                    let flags = self.bits_adding(names);
+                    if let Ok(i) = self.entries.binary_search_by_key(uid, |e| e.uid) {
+                        self.entries[i].flags = flags;
+                        self.entries[i].mod_seq = *mod_seq;
+                    }
+                }
+                self.bump(*mod_seq);
+            }
+            MailboxRecord::Expunge { mod_seq, uids } => {
+                let mut sorted;
+                let uids = if uids.is_sorted() {
+                    uids
+                } else {
+                    sorted = uids.clone();
+                    sorted.sort_unstable();
+                    &sorted
+                };
+                self.entries.retain(|e| uids.binary_search(&e.uid).is_err());
+                self.bump(*mod_seq);
+            }
+        }
+    }
+}
+
+/// A message to add (APPEND, or the destination side of COPY/MOVE).
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    pub blob: BlobId,
+    pub size: u32,
+    pub internal_date: i64,
+    /// Canonical names: system flags as in [`SYSTEM_FLAGS`], keywords as atoms.
+    pub flags: Vec<String>,
+}
+
+/// Keywords of `names` that `table` lacks, de-duplicated case-insensitively.
+fn new_keywords<'a>(table: &[String], names: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    let mut added: Vec<String> = Vec::new();
+    for name in names {
+        if !name.starts_with('\\')
+            && keyword_index(table, name).is_none()
+            && keyword_index(&added, name).is_none()
+        {
+            added.push(name.clone());
+        }
+    }
+    added
+}
+
+fn check_keyword_room(table: &[String], added: &[String]) -> Result<(), PlanError> {
+    if table.len() + added.len() > FlagSet::MAX_KEYWORDS {
+        return Err(PlanError::Limit(format!(
+            "too many keywords in this mailbox (at most {})",
+            FlagSet::MAX_KEYWORDS
+        )));
+    }
+    Ok(())
+}
+
+/// What a STORE will do.
+#[derive(Debug, Default)]
+pub struct StorePlan {
+    pub records: Vec<MailboxRecord>,
+    /// Matched UIDs, changed or not (the reply reports them all).
+    pub matched: Vec<u32>,
+    /// UIDs whose flags change.
+    pub changed: Vec<u32>,
+    /// UIDs that failed UNCHANGEDSINCE.
+    pub modified: Vec<u32>,
+}
+
+/// Which messages an EXPUNGE removes.
+#[derive(Debug, Clone, Copy)]
+pub enum ExpungeSelect<'a> {
+    /// EXPUNGE, CLOSE: every `\Deleted` message.
+    AllDeleted,
+    /// UID EXPUNGE: those of the UIDs that are `\Deleted` (RFC 9051 section 6.4.9).
+    DeletedAmong(&'a [u32]),
+    /// The source side of MOVE: exactly these, whatever their flags.
+    Exactly(&'a [u32]),
+}
+
+#[derive(Debug, Default)]
+pub struct ExpungePlan {
+    pub records: Vec<MailboxRecord>,
+    pub uids: Vec<u32>,
+    /// Blobs no remaining message references; delete once the record is durable.
+    pub freed_blobs: Vec<BlobId>,
+}
+
+impl MailboxState {
+    /// Assigns UIDs and one MODSEQ to the new messages.
+    ///
+    /// # Errors
+    /// `Limit` when the keywords would overflow the table or the UIDs run out.
+    pub fn plan_append(&self, items: Vec<NewEntry>) -> Result<Vec<MailboxRecord>, PlanError> {
+        let added = new_keywords(&self.keywords, items.iter().flat_map(|i| &i.flags));
+        check_keyword_room(&self.keywords, &added)?;
+        let last = u64::from(self.uid_next) + items.len() as u64;
+        if last > u64::from(u32::MAX) {
+            return Err(PlanError::Limit("no UIDs left in this mailbox".into()));
+        }
+        let mod_seq = self.next_mod_seq();
+        Ok(items
+            .into_iter()
+            .zip(self.uid_next..)
+            .map(|(item, uid)| MailboxRecord::Append {
+                uid,
+                mod_seq,
+                blob: item.blob,
+                internal_date: item.internal_date,
+                size: item.size,
+                flags: item.flags,
+            })
+            .collect())
+    }
+
+    /// STORE (RFC 9051 section 6.4.6) with UNCHANGEDSINCE (RFC 7162 section 3.1.3):
+    /// messages whose MODSEQ is above it are reported as modified and left alone. All
+    /// changed messages share one new MODSEQ.
+    ///
+    /// # Errors
+    /// `Limit` when new keywords do not fit the table.
+    pub fn plan_store(
+        &self,
+        uids: &[u32],
+        action: StoreAction,
+        names: &[String],
+        unchanged_since: Option<u64>,
+    ) -> Result<StorePlan, PlanError> {
+        let added = match action {
+            StoreAction::Remove => Vec::new(),
+            StoreAction::Add | StoreAction::Replace => new_keywords(&self.keywords, names),
+        };
+        check_keyword_room(&self.keywords, &added)?;
+        let mut table = self.keywords.clone();
+        table.extend(added);
+        let bits = names.iter().fold(0u64, |acc, name| {
+            acc | system_bit(name)
+                .or_else(|| keyword_index(&table, name).map(FlagSet::keyword_bit))
+                .unwrap_or(0)
+        });
+        let mut uids = uids.to_vec();
+        uids.sort_unstable();
+        uids.dedup();
+        let mut plan = StorePlan::default();
+        let mut changes = Vec::new();
+        for entry in uids.iter().filter_map(|&uid| self.find(uid)) {
+            if unchanged_since.is_some_and(|since| entry.mod_seq > since) {
+                plan.modified.push(entry.uid);
+                continue;
+            }
+            let old = entry.flags.0;
+            let new = match action {
+                StoreAction::Replace => bits,
+                StoreAction::Add => old | bits,
+                StoreAction::Remove => old & !bits,
+            };
+            plan.matched.push(entry.uid);
+            if new != old {
+                plan.changed.push(entry.uid);
+                changes.push((entry.uid, flag_names(&table, FlagSet(new))));
+            }
+        }
+        if !changes.is_empty() {
+            plan.records.push(MailboxRecord::Flags {
+                mod_seq: self.next_mod_seq(),
+                changes,
+            });
+        }
+        Ok(plan)
+    }
+
+    pub fn plan_expunge(&self, select: ExpungeSelect<'_>) -> ExpungePlan {
+        let deleted = |e: &&MessageEntry| e.flags.contains(FlagSet::DELETED);
+        let doomed: Vec<&MessageEntry> = match select {
+            ExpungeSelect::AllDeleted => self.entries.iter().filter(deleted).collect(),
+            ExpungeSelect::DeletedAmong(uids) => {
+                self.lookup(uids).into_iter().filter(deleted).collect()
+            }
+            ExpungeSelect::Exactly(uids) => self.lookup(uids),
+        };
+        if doomed.is_empty() {
+            return ExpungePlan::default();
+        }
+        let uids: Vec<u32> = doomed.iter().map(|e| e.uid).collect();
+        // A blob may be shared by several messages of this mailbox (COPY into itself).
+        let mut freed: HashSet<BlobId> = doomed.iter().map(|e| e.blob).collect();
+        for entry in &self.entries {
+            if uids.binary_search(&entry.uid).is_err() {
+                freed.remove(&entry.blob);
+            }
+        }
+        ExpungePlan {
+            records: vec![MailboxRecord::Expunge {
+                mod_seq: self.next_mod_seq(),
+                uids: uids.clone(),
+            }],
+            uids,
+            freed_blobs: freed.into_iter().collect(),
+        }
+    }
+
+    /// Existing entries of `uids`, in UID order, without duplicates.
+    pub fn lookup(&self, uids: &[u32]) -> Vec<&MessageEntry> {
+        let mut uids = uids.to_vec();
+        uids.sort_unstable();
+        uids.dedup();
+        uids.iter().filter_map(|&uid| self.find(uid)).collect()
+    }
+}
+
+/// Opens a mailbox's store and removes blobs no live message names. Blocking.
+///
+/// # Errors
+/// As [`Store::open`], plus I/O errors of the sweep.
+pub fn open_mailbox(
+    dir: &Path,
+    uid_validity: u32,
+    compact_after: u64,
+    metrics: Arc<StoreMetrics>,
+) -> Result<(Store<MailboxState>, RecoveryReport), StoreError> {
+    let (mut store, mut report) =
+        Store::open(dir, MailboxState::new(uid_validity), compact_after, metrics)?;
+    let live: HashSet<BlobId> = store.state().entries.iter().map(|e| e.blob).collect();
+    let removed =
+        blobs::sweep_orphans(dir, &live).map_err(StoreError::io("sweep blobs in", dir))?;
+    report.removed.extend(removed);
+    // The account is authoritative for UIDVALIDITY (it changes when INBOX is renamed).
+    let state = store.state_mut_unlogged();
+    state.uid_validity = uid_validity;
+    // Replay grew the vector by doubling; an open mailbox should cost 48 bytes a message.
+    state.entries.shrink_to_fit();
+    Ok((store, report))
+}

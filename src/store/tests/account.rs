@@ -1,0 +1,240 @@
+//! Account state: defaults, CREATE/DELETE/RENAME rules, subscriptions, UIDVALIDITY.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::store::account::{self, open_account, AccountState};
+use crate::store::{PlanError, SpecialUse, Store, StoreMetrics};
+
+const NOW: u64 = 1_700_000_000;
+
+fn open(dir: &Path, now: u64) -> Store<AccountState> {
+    open_account(dir, 1000, Arc::new(StoreMetrics::default()), now)
+        .unwrap()
+        .0
+}
+
+fn names(store: &Store<AccountState>) -> Vec<String> {
+    let mut v: Vec<String> = store
+        .state()
+        .mailboxes
+        .iter()
+        .map(|m| m.name.clone())
+        .collect();
+    v.sort();
+    v
+}
+
+fn apply(
+    store: &mut Store<AccountState>,
+    plan: impl FnOnce(&AccountState) -> Vec<account::AccountRecord>,
+) {
+    let records = plan(store.state());
+    store.stage(records).unwrap();
+    store.commit().unwrap();
+}
+
+#[test]
+fn a_new_account_has_the_default_mailboxes_subscribed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), NOW);
+    assert_eq!(
+        names(&store),
+        ["Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"]
+    );
+    let sent = store.state().by_name("Sent").unwrap();
+    assert_eq!(sent.special_use, Some(SpecialUse::Sent));
+    assert_eq!(store.state().subscriptions.len(), 6);
+    let mut validities: Vec<u32> = store
+        .state()
+        .mailboxes
+        .iter()
+        .map(|m| m.uid_validity)
+        .collect();
+    validities.dedup();
+    assert_eq!(validities.len(), 6);
+}
+
+#[test]
+fn create_makes_missing_parents_and_refuses_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path(), NOW);
+    let (records, name) = store.state().plan_create("a/b/c/", None, NOW).unwrap();
+    assert_eq!(name, "a/b/c");
+    assert_eq!(records.len(), 3);
+    apply(&mut store, |_| records);
+    assert!(store.state().by_name("a/b").is_some());
+    assert!(matches!(
+        store.state().plan_create("a/b", None, NOW),
+        Err(PlanError::AlreadyExists(_))
+    ));
+    assert!(matches!(
+        store.state().plan_create("inbox", None, NOW),
+        Err(PlanError::AlreadyExists(n)) if n == "INBOX"
+    ));
+    for bad in ["", "/", "a//b", "/a", "x*", "tab\there"] {
+        assert!(
+            matches!(
+                store.state().plan_create(bad, None, NOW),
+                Err(PlanError::Cannot(_))
+            ),
+            "{bad:?}"
+        );
+    }
+    let (records, name) = store.state().plan_create("Inbox/Sub", None, NOW).unwrap();
+    assert_eq!(name, "INBOX/Sub");
+    assert_eq!(records.len(), 1);
+}
+
+#[test]
+fn delete_refuses_inbox_children_and_unknown_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path(), NOW);
+    apply(&mut store, |s| s.plan_create("p/c", None, NOW).unwrap().0);
+    assert!(matches!(
+        store.state().plan_delete("INBOX"),
+        Err(PlanError::Cannot(_))
+    ));
+    assert!(matches!(
+        store.state().plan_delete("p"),
+        Err(PlanError::Cannot(_))
+    ));
+    assert!(matches!(
+        store.state().plan_delete("nope"),
+        Err(PlanError::NonExistent(_))
+    ));
+    apply(&mut store, |s| s.plan_delete("p/c").unwrap().0);
+    apply(&mut store, |s| s.plan_delete("p").unwrap().0);
+    assert!(store.state().by_name("p").is_none());
+}
+
+#[test]
+fn rename_moves_children_and_creates_parents() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path(), NOW);
+    apply(&mut store, |s| s.plan_create("a/x/y", None, NOW).unwrap().0);
+    let id = store.state().by_name("a/x").unwrap().id;
+    let plan = store.state().plan_rename("a", "n/m", NOW).unwrap();
+    assert_eq!(
+        plan.renamed,
+        [
+            ("a".into(), "n/m".into()),
+            ("a/x".into(), "n/m/x".into()),
+            ("a/x/y".into(), "n/m/x/y".into())
+        ]
+    );
+    apply(&mut store, |_| plan.records);
+    assert_eq!(store.state().by_name("n/m/x").unwrap().id, id);
+    assert!(store.state().by_name("n").is_some());
+    assert!(store.state().by_name("a").is_none());
+    assert!(matches!(
+        store.state().plan_rename("n", "n/m/z", NOW),
+        Err(PlanError::Cannot(_))
+    ));
+    assert!(matches!(
+        store.state().plan_rename("n", "Sent", NOW),
+        Err(PlanError::AlreadyExists(_))
+    ));
+    assert!(matches!(
+        store.state().plan_rename("zz", "q", NOW),
+        Err(PlanError::NonExistent(_))
+    ));
+}
+
+#[test]
+fn renaming_inbox_moves_its_id_and_leaves_a_fresh_inbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path(), NOW);
+    apply(&mut store, |s| {
+        s.plan_create("INBOX/kept", None, NOW).unwrap().0
+    });
+    let inbox = store.state().by_name("INBOX").unwrap().clone();
+    let plan = store.state().plan_rename("INBOX", "Old/Mail", NOW).unwrap();
+    assert_eq!(plan.renamed, [("INBOX".into(), "Old/Mail".into())]);
+    assert_eq!(plan.moved, [inbox.id]);
+    apply(&mut store, |_| plan.records);
+    let old = store.state().by_name("Old/Mail").unwrap();
+    assert_eq!((old.id, old.uid_validity), (inbox.id, inbox.uid_validity));
+    let fresh = store.state().by_name("INBOX").unwrap();
+    assert_ne!(fresh.id, inbox.id);
+    assert!(fresh.uid_validity > inbox.uid_validity);
+    assert!(store.state().by_name("INBOX/kept").is_some());
+}
+
+#[test]
+fn subscriptions_persist_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path(), NOW);
+    apply(&mut store, |s| {
+        s.plan_subscription("Not/There", true).unwrap()
+    });
+    apply(&mut store, |s| s.plan_subscription("Junk", false).unwrap());
+    assert!(store
+        .state()
+        .plan_subscription("Junk", false)
+        .unwrap()
+        .is_empty());
+    drop(store);
+    let store = open(dir.path(), NOW);
+    let subs = &store.state().subscriptions;
+    assert!(subs.contains(&"Not/There".to_string()));
+    assert!(!subs.contains(&"Junk".to_string()));
+}
+
+#[test]
+fn uid_validity_is_never_reused_for_a_name_even_when_the_clock_goes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path(), NOW);
+    let mut seen = Vec::new();
+    for round in 0..5u64 {
+        // The clock jumps back on every round.
+        let now = NOW - round * 100;
+        apply(&mut store, |s| s.plan_create("box", None, now).unwrap().0);
+        seen.push(store.state().by_name("box").unwrap().uid_validity);
+        apply(&mut store, |s| s.plan_delete("box").unwrap().0);
+        drop(store);
+        store = open(dir.path(), now);
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]));
+}
+
+#[test]
+fn recovery_recreates_a_lost_inbox_and_removes_deleted_mailbox_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), NOW);
+    let stray = account::mailbox_dir(dir.path(), crate::store::MailboxId(999));
+    std::fs::create_dir_all(stray.join("blobs")).unwrap();
+    drop(store);
+    let (store, report) =
+        open_account(dir.path(), 1000, Arc::new(StoreMetrics::default()), NOW).unwrap();
+    assert!(!stray.exists());
+    assert_eq!(report.removed, [stray]);
+    assert!(store.state().by_name("INBOX").is_some());
+}
+
+#[test]
+fn account_directory_names_are_safe_and_distinct() {
+    let cases = [
+        "alice",
+        "Alice",
+        "../etc",
+        "a/b",
+        "",
+        "%",
+        "bob@example.com",
+        "ü",
+    ];
+    let encoded: Vec<String> = cases.iter().map(|u| account::account_dir_name(u)).collect();
+    for name in &encoded {
+        assert!(!name.is_empty() && !name.contains('/') && name != "." && name != "..");
+    }
+    let mut unique = encoded.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), cases.len(), "{encoded:?}");
+    assert_eq!(account::account_dir_name("alice"), "alice");
+}

@@ -1,0 +1,260 @@
+//! Mailbox state: append, flags, expunge, recovery, orphan blobs, hard-link copies, size.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::Path;
+use std::sync::Arc;
+
+use roost_proto::StoreAction;
+
+use crate::store::blobs::{self, BlobWrite};
+use crate::store::mailbox::{open_mailbox, ExpungeSelect, MailboxState, NewEntry};
+use crate::store::{BlobId, FlagSet, PlanError, Store, StoreMetrics};
+
+fn open(dir: &Path) -> Store<MailboxState> {
+    open_mailbox(dir, 77, 1000, Arc::new(StoreMetrics::default()))
+        .unwrap()
+        .0
+}
+
+fn entry(blob: u128, flags: &[&str]) -> NewEntry {
+    NewEntry {
+        blob: BlobId(blob),
+        size: 100,
+        internal_date: 1_700_000_000,
+        flags: flags.iter().map(|f| f.to_string()).collect(),
+    }
+}
+
+fn append(store: &mut Store<MailboxState>, items: Vec<NewEntry>) {
+    let records = store.state().plan_append(items).unwrap();
+    store.stage(records).unwrap();
+    store.commit().unwrap();
+}
+
+fn names(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn append_assigns_uids_and_modseq_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    append(
+        &mut store,
+        vec![entry(1, &["\\Seen"]), entry(2, &["$Forwarded"])],
+    );
+    append(&mut store, vec![entry(3, &["$forwarded", "Work"])]);
+    let state = store.state().clone();
+    assert_eq!(state.uid_next, 4);
+    assert_eq!(state.highest_mod_seq, 3);
+    assert_eq!(state.keywords, ["$Forwarded", "Work"]);
+    assert_eq!(state.entries[0].flags, FlagSet(FlagSet::SEEN));
+    assert_eq!(state.entries[1].mod_seq, 2);
+    assert_eq!(
+        state.flag_names(state.entries[2].flags),
+        ["$Forwarded", "Work"]
+    );
+    drop(store);
+    assert_eq!(open(dir.path()).state(), &state);
+}
+
+#[test]
+fn store_flags_add_remove_replace_and_unchangedsince() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    append(
+        &mut store,
+        vec![entry(1, &[]), entry(2, &[]), entry(3, &["\\Seen"])],
+    );
+    let plan = store
+        .state()
+        .plan_store(&[1, 2, 3, 9], StoreAction::Add, &names(&["\\Seen"]), None)
+        .unwrap();
+    assert_eq!(plan.matched, [1, 2, 3]);
+    assert_eq!(plan.changed, [1, 2]);
+    store.stage(plan.records).unwrap();
+    store.commit().unwrap();
+    assert_eq!(store.state().find(1).unwrap().mod_seq, 3);
+    assert_eq!(store.state().find(3).unwrap().mod_seq, 2);
+
+    // UNCHANGEDSINCE 2: messages 1 and 2 (MODSEQ 3) fail, 3 passes.
+    let plan = store
+        .state()
+        .plan_store(
+            &[1, 2, 3],
+            StoreAction::Replace,
+            &names(&["\\Flagged"]),
+            Some(2),
+        )
+        .unwrap();
+    assert_eq!(plan.modified, [1, 2]);
+    assert_eq!(plan.changed, [3]);
+    store.stage(plan.records).unwrap();
+    let plan = store
+        .state()
+        .plan_store(&[1], StoreAction::Remove, &names(&["\\Seen", "Nope"]), None)
+        .unwrap();
+    store.stage(plan.records).unwrap();
+    store.commit().unwrap();
+    let state = store.state().clone();
+    assert_eq!(state.find(3).unwrap().flags, FlagSet(FlagSet::FLAGGED));
+    assert_eq!(state.find(1).unwrap().flags, FlagSet(0));
+    assert_eq!(state.highest_mod_seq, 5);
+    assert!(
+        state.keywords.is_empty(),
+        "removing an unknown keyword adds nothing"
+    );
+    drop(store);
+    assert_eq!(open(dir.path()).state(), &state);
+}
+
+#[test]
+fn keywords_beyond_the_table_are_a_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    let many: Vec<String> = (0..FlagSet::MAX_KEYWORDS)
+        .map(|i| format!("k{i}"))
+        .collect();
+    let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+    append(&mut store, vec![entry(1, &refs)]);
+    assert_eq!(store.state().keywords.len(), FlagSet::MAX_KEYWORDS);
+    let err = store
+        .state()
+        .plan_store(&[1], StoreAction::Add, &names(&["one-more"]), None)
+        .unwrap_err();
+    assert!(matches!(err, PlanError::Limit(_)));
+    assert!(matches!(
+        store.state().plan_append(vec![entry(2, &["one-more"])]),
+        Err(PlanError::Limit(_))
+    ));
+    // Known keywords (any case) still work.
+    assert!(store.state().plan_append(vec![entry(2, &["K3"])]).is_ok());
+}
+
+#[test]
+fn expunge_variants_and_recovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    append(
+        &mut store,
+        (1..=5)
+            .map(|i| entry(i, if i % 2 == 1 { &["\\Deleted"] } else { &[] }))
+            .collect(),
+    );
+    // UID EXPUNGE 1:2 → only 1 (2 is not \Deleted).
+    let plan = store
+        .state()
+        .plan_expunge(ExpungeSelect::DeletedAmong(&[1, 2]));
+    assert_eq!(plan.uids, [1]);
+    assert_eq!(plan.freed_blobs, [BlobId(1)]);
+    store.stage(plan.records).unwrap();
+    let plan = store.state().plan_expunge(ExpungeSelect::AllDeleted);
+    assert_eq!(plan.uids, [3, 5]);
+    store.stage(plan.records).unwrap();
+    let plan = store.state().plan_expunge(ExpungeSelect::Exactly(&[4, 40]));
+    assert_eq!(plan.uids, [4]);
+    store.stage(plan.records).unwrap();
+    assert!(store
+        .state()
+        .plan_expunge(ExpungeSelect::AllDeleted)
+        .records
+        .is_empty());
+    store.commit().unwrap();
+    let state = store.state().clone();
+    assert_eq!(state.entries.iter().map(|e| e.uid).collect::<Vec<_>>(), [2]);
+    assert_eq!(state.uid_next, 6);
+    drop(store);
+    assert_eq!(open(dir.path()).state(), &state);
+}
+
+#[test]
+fn a_blob_shared_inside_one_mailbox_is_freed_only_with_its_last_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    append(&mut store, vec![entry(7, &["\\Deleted"]), entry(7, &[])]);
+    let plan = store.state().plan_expunge(ExpungeSelect::AllDeleted);
+    assert_eq!(plan.uids, [1]);
+    assert!(plan.freed_blobs.is_empty());
+}
+
+fn write_blob(dir: &Path, id: u128, data: &[u8]) {
+    blobs::write_blobs(
+        dir,
+        &[BlobWrite {
+            id: BlobId(id),
+            data,
+            meta: b"meta",
+        }],
+    )
+    .unwrap();
+}
+
+#[test]
+fn recovery_sweeps_orphan_blobs_and_temporary_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    write_blob(dir.path(), 1, b"kept");
+    append(&mut store, vec![entry(1, &[])]);
+    // Crash between the blob write and its record: the blob is an orphan.
+    write_blob(dir.path(), 2, b"orphan");
+    fs::write(blobs::blobs_dir(dir.path()).join(".tmp.0000"), b"half").unwrap();
+    drop(store);
+    let (store, report) =
+        open_mailbox(dir.path(), 77, 1000, Arc::new(StoreMetrics::default())).unwrap();
+    assert_eq!(report.removed.len(), 3, "{report}");
+    assert!(!blobs::blob_path(dir.path(), BlobId(2)).exists());
+    assert!(!blobs::meta_path(dir.path(), BlobId(2)).exists());
+    assert_eq!(
+        fs::read(blobs::blob_path(dir.path(), BlobId(1))).unwrap(),
+        b"kept"
+    );
+    assert_eq!(store.state().entries.len(), 1);
+}
+
+#[test]
+fn copy_hard_links_blobs_and_each_mailbox_removes_only_its_own_link() {
+    let root = tempfile::tempdir().unwrap();
+    let (a, b) = (root.path().join("a"), root.path().join("b"));
+    write_blob(&a, 5, b"message");
+    let present = blobs::link_blobs(&a, &b, &[BlobId(5), BlobId(6)]).unwrap();
+    assert_eq!(present, [true, false], "a missing source is skipped");
+    // Linking again (the same blob copied twice) is fine.
+    assert_eq!(blobs::link_blobs(&a, &b, &[BlobId(5)]).unwrap(), [true]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = fs::metadata(blobs::blob_path(&b, BlobId(5))).unwrap();
+        assert_eq!(meta.nlink(), 2);
+    }
+    blobs::remove_blobs(&a, &[BlobId(5)]).unwrap();
+    assert_eq!(
+        fs::read(blobs::blob_path(&b, BlobId(5))).unwrap(),
+        b"message"
+    );
+    assert_eq!(fs::read(blobs::meta_path(&b, BlobId(5))).unwrap(), b"meta");
+}
+
+#[test]
+fn a_hundred_thousand_messages_cost_under_100_bytes_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    for chunk in 0..100u128 {
+        let items = (0..1000)
+            .map(|i| entry(chunk * 1000 + i, &["\\Seen", "$Label1"]))
+            .collect();
+        let records = store.state().plan_append(items).unwrap();
+        store.stage(records).unwrap();
+    }
+    store.commit().unwrap();
+    drop(store);
+    let store = open(dir.path());
+    let state = store.state();
+    assert_eq!(state.entries.len(), 100_000);
+    let per_message = state.memory_bytes() as f64 / 100_000.0;
+    println!("100,000-message mailbox: {per_message:.2} bytes/message in memory");
+    assert_eq!(std::mem::size_of::<crate::store::MessageEntry>(), 48);
+    assert!(per_message < 50.0, "{per_message}");
+    let live: HashSet<BlobId> = state.entries.iter().map(|e| e.blob).collect();
+    assert_eq!(live.len(), 100_000);
+}

@@ -1,0 +1,6 @@
+//! Store tests on real files in temporary directories.
+
+mod account;
+mod journal;
+mod log;
+mod mailbox;

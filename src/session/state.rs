@@ -98,7 +98,8 @@ pub enum State {
     },
     Selected {
         account: Account,
-        mailbox: SelectedMailbox,
+        /// Boxed: the view is large and the other states are small.
+        mailbox: Box<SelectedMailbox>,
     },
     Logout,
 }
@@ -163,7 +164,10 @@ impl State {
     /// Transition (5): SELECT or EXAMINE succeeded. A previous selection is closed first.
     pub fn select(self, mailbox: SelectedMailbox) -> State {
         match self.deselect() {
-            State::Authenticated { account } => State::Selected { account, mailbox },
+            State::Authenticated { account } => State::Selected {
+                account,
+                mailbox: Box::new(mailbox),
+            },
             other => {
                 mailbox.handle.detach(mailbox.attachment);
                 other

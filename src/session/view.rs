@@ -273,10 +273,9 @@ impl View {
         }
         let flags = std::mem::take(&mut self.pending.flags);
         for (uid, entry) in flags {
-            match self.seq_of(uid) {
-                Some(seq) => updates.flags.push((seq, entry)),
-                // Expunged but not yet reported: keep quiet about its flags.
-                None => {}
+            // A message expunged but not yet reported keeps quiet about its flags.
+            if let Some(seq) = self.seq_of(uid) {
+                updates.flags.push((seq, entry));
             }
         }
         updates

@@ -166,7 +166,7 @@ typ, data = m.select("INBOX")
 assert typ == "OK" and data == [b"3"], data
 typ, data = m.search(None, "UNSEEN")
 assert data == [b"2 3"], data
-typ, data = m.uid("SEARCH", None, "SUBJECT", "walk 2")
+typ, data = m.uid("SEARCH", None, "SUBJECT", '"walk 2"')
 assert data == [b"3"], data
 typ, data = m.fetch("1:3", "(RFC822)")
 subjects = [email.message_from_bytes(part[1])["Subject"] for part in data if isinstance(part, tuple)]
@@ -200,6 +200,8 @@ fn which(program: &str) -> Option<std::path::PathBuf> {
         .split(':')
         .map(|d| std::path::Path::new(d).join(program))
         .find(|p| p.is_file())
+}
+
 /// async-imap (an independent Rust client with its own parser): STARTTLS and implicit TLS,
 /// login, NOOP, CAPABILITY, logout.
 #[tokio::test]

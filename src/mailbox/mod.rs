@@ -31,8 +31,10 @@ use tokio::sync::oneshot;
 use self::account::{AccountActor, AccountRequest};
 use self::actor::{Mailbox, Request};
 use self::registry::Shared;
+use crate::store::StoreError;
+#[cfg(test)]
+use crate::store::StoreMetrics;
 use crate::store::{blobs, BlobId, MailboxId, MailboxInfo, MessageEntry, PlanError, SpecialUse};
-use crate::store::{StoreError, StoreMetrics};
 
 /// Why a mailbox operation failed; the session maps each to its response code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -122,7 +124,9 @@ impl Registry {
         })
     }
 
-    /// Counters of log fsyncs, transactions and snapshots on this node.
+    /// Counters of log fsyncs, transactions and snapshots on this node (tests today; the
+    /// metrics endpoint later).
+    #[cfg(test)]
     pub fn metrics(&self) -> &StoreMetrics {
         &self.shared.metrics
     }
@@ -481,9 +485,10 @@ pub enum Change {
     },
     Expunged {
         uids: Vec<u32>,
-        highest_mod_seq: u64,
     },
     /// The mailbox was deleted, renamed, or (cluster) moved away: the session must send
     /// `* OK [CLOSED]` / `* BYE` as RFC 9051 says and leave the Selected state.
-    Closed { reason: String },
+    Closed {
+        reason: String,
+    },
 }

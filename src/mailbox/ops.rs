@@ -336,7 +336,7 @@ impl Mailbox {
                 }
                 Done::Expunged { uids, freed, reply } => {
                     if !uids.is_empty() {
-                        self.listeners.expunged(uids.clone(), state.highest_mod_seq);
+                        self.listeners.expunged(uids.clone());
                     }
                     if !freed.is_empty() {
                         // Only now that the expunge is durable may the octets go.

@@ -93,7 +93,7 @@ impl MessageMeta {
     ///
     /// # Errors
     /// As [`binary`].
-    pub fn binary_size(&self, raw: &Bytes, part: &[u32]) -> Result<u32, BinaryError> {
+    fn binary_size(&self, raw: &Bytes, part: &[u32]) -> Result<u32, BinaryError> {
         binary::binary_size(raw, &self.root, part)
     }
 }

@@ -379,7 +379,11 @@ fn value(
             }
         }
         FetchAttribute::BinarySize { part } => {
-            let size = binary(&raw(), meta()?, part)?.len() as u64;
+            let size = match message::binary_size(&raw(), meta()?, part) {
+                Ok(size) => u64::from(size),
+                Err(BinaryError::NoSuchPart) => 0,
+                Err(BinaryError::UnknownCte(cte)) => return Err(FetchError::UnknownCte(cte)),
+            };
             FetchValue::BinarySize {
                 part: part.clone(),
                 size,

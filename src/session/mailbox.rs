@@ -104,7 +104,7 @@ impl Session {
             |code, text: &str| Response::Status(Status::untagged(StatusKind::Ok, Some(code), text));
         let exists = Response::Data(Data::Exists(view.exists()));
         let flags_line = Response::Data(Data::Flags(flags));
-        let info = handle.info().clone();
+        let info = snapshot.info.clone();
         if self.rev2 {
             self.write(exists);
             self.write(flags_line);

@@ -157,7 +157,6 @@ pub struct Journal {
 /// A durable state plus its journal.
 #[derive(Debug)]
 pub struct Store<S: Durable> {
-    dir: PathBuf,
     state: S,
     /// `None` while a [`Commit`] holds it.
     journal: Option<Journal>,
@@ -215,17 +214,12 @@ impl<S: Durable> Store<S> {
             metrics,
         };
         let store = Store {
-            dir: dir.to_path_buf(),
             state,
             journal: Some(journal),
             staged: Vec::new(),
             staged_transactions: 0,
         };
         Ok((store, report))
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     /// The state, including staged (not yet durable) transactions.

@@ -79,11 +79,13 @@ impl MailboxState {
     }
 
     /// Flag names of `flags` against this mailbox's keyword table.
+    #[cfg(test)]
     pub fn flag_names(&self, flags: FlagSet) -> Vec<String> {
         flag_names(&self.keywords, flags)
     }
 
     /// Bytes this state occupies in memory (entries dominate: 48 bytes each).
+    #[cfg(test)]
     pub fn memory_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
             + self.entries.capacity() * std::mem::size_of::<MessageEntry>()

@@ -123,3 +123,83 @@ async fn ten_sessions_working_at_once_end_with_the_same_view() {
         assert_eq!(seen, truth, "session {i}");
     }
 }
+
+/// A selected mailbox deleted or renamed by another session: the session gets an unsolicited
+/// `* OK [CLOSED]` and is back in the Authenticated state (RFC 9051 section 3, transition 6).
+#[tokio::test]
+async fn a_selected_mailbox_deleted_or_renamed_elsewhere_is_closed() {
+    let server = Server::start();
+    let mut a = Client::logged_in(&server).await;
+    let mut b = Client::logged_in(&server).await;
+    a.ok("CREATE Doomed").await;
+    a.ok("CREATE Moving").await;
+    a.ok("SELECT Doomed").await;
+    b.ok("DELETE Doomed").await;
+    let noop = a.ok("NOOP").await;
+    assert_eq!(noop.len(), 1, "{noop:?}");
+    assert!(noop[0].starts_with("* OK [CLOSED] "), "{noop:?}");
+    let refused = a.command("f", "FETCH 1 FLAGS").await;
+    assert!(
+        refused[0].starts_with("f BAD FETCH needs a selected mailbox"),
+        "{refused:?}"
+    );
+
+    a.ok("SELECT Moving").await;
+    a.send("i IDLE\r\n").await;
+    assert_eq!(a.line().await, "+ idling\r\n");
+    b.ok("RENAME Moving Moved").await;
+    assert!(a.line().await.starts_with("* OK [CLOSED] "));
+    a.send("DONE\r\n").await;
+    assert_eq!(a.until_tagged("i").await, ["i OK IDLE terminated\r\n"]);
+    assert!(a
+        .ok("SELECT Moved")
+        .await
+        .iter()
+        .any(|l| l.contains("0 EXISTS")));
+}
+
+/// A mailbox of many messages selects and lists its flags; the server's memory for it stays
+/// small (the note of the mail-store issue states the per-message figure from a 100,000
+/// message run of this test: `ROOST_LARGE_MAILBOX=100000`).
+#[tokio::test]
+async fn a_large_mailbox_selects_and_fetches_all_flags() {
+    let count: u32 = std::env::var("ROOST_LARGE_MAILBOX")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5_000);
+    let server = Server::start();
+    let mut c = Client::logged_in(&server).await;
+    c.ok("CREATE Big").await;
+    let batch = 500;
+    let mut appended = 0;
+    while appended < count {
+        let n = batch.min(count - appended);
+        let mut command = "APPEND Big".to_owned();
+        for i in 0..n {
+            let m = sample_message(appended + i);
+            command.push_str(&format!(" {{{}+}}\r\n{m}", m.len()));
+        }
+        c.ok(&command).await;
+        appended += n;
+    }
+    let idle_rss = server.rss_kib();
+    let select = c.ok("SELECT Big").await;
+    assert!(
+        select.contains(&format!("* {count} EXISTS\r\n")),
+        "{select:?}"
+    );
+    c.send("f UID FETCH 1:* (FLAGS)\r\n").await;
+    let mut lines = 0;
+    loop {
+        let line = c.line().await;
+        if line.starts_with("f ") {
+            assert_eq!(line, "f OK FETCH completed\r\n");
+            break;
+        }
+        lines += 1;
+    }
+    assert_eq!(lines, count);
+    let open_rss = server.rss_kib();
+    let per_message = (open_rss.saturating_sub(idle_rss) * 1024) as f64 / f64::from(count);
+    eprintln!("large mailbox: {count} messages, server RSS {idle_rss} KiB -> {open_rss} KiB, {per_message:.0} bytes/message");
+}

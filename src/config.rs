@@ -121,6 +121,8 @@ pub struct LimitsConfig {
     pub drain_timeout_secs: u64,
     /// BAD responses before login after which the connection is closed.
     pub max_bad_commands_unauthenticated: u32,
+    /// Client networks that are greeted with `* BYE` and disconnected (CIDR notation).
+    pub refused_networks: Vec<ipnet::IpNet>,
 }
 
 impl Default for LimitsConfig {
@@ -135,6 +137,7 @@ impl Default for LimitsConfig {
             idle_keepalive_secs: 120,
             drain_timeout_secs: 20,
             max_bad_commands_unauthenticated: 10,
+            refused_networks: Vec::new(),
         }
     }
 }

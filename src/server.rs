@@ -103,8 +103,9 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
 
         wait_for_signal().await.map_err(ServeError::Signal)?;
         tracing::info!("signal received: draining");
+        // Listeners stay open while draining: a client that connects now is greeted with
+        // `* BYE` and reconnects elsewhere, instead of finding the port closed.
         shared.begin_draining();
-        let _ = stop_tx.send(true);
         let left = supervisor
             .send(BeginShutdown {
                 timeout: drain_timeout,
@@ -119,6 +120,7 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
         } else {
             tracing::info!("all sessions closed");
         }
+        let _ = stop_tx.send(true);
         for a in &arbiters {
             a.stop();
         }

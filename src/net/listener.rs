@@ -81,6 +81,13 @@ pub async fn accept_loop(
             }
         };
         let _ = tcp.set_nodelay(true);
+        let refused = &accepting.shared.config.limits.refused_networks;
+        if refused.iter().any(|net| net.contains(&peer.ip())) {
+            tracing::info!(%peer, "connection from a refused network");
+            let reason = "Connections from your address are not accepted";
+            actix_rt::spawn(refuse(tcp, config.tls, accepting.tls.clone(), reason));
+            continue;
+        }
         let permit = match accepting.limiter.try_acquire(peer.ip()) {
             Ok(p) => p,
             Err(refusal) => {

@@ -343,3 +343,50 @@ async fn inactivity_before_login_ends_with_bye() {
     assert_eq!(c.line().await, "* BYE Autologout; idle for too long\r\n");
     c.expect_closed().await.unwrap();
 }
+
+#[tokio::test]
+async fn greeting_3_bye_for_a_refused_network() {
+    let server = Server::start_with(|c| {
+        let nets = toml::Value::Array(vec!["127.0.0.0/8".into()]);
+        table(c, "limits").insert("refused_networks".into(), nets);
+    });
+    let mut c = Client::connect(server.imap).await;
+    assert_eq!(
+        c.line().await,
+        "* BYE Connections from your address are not accepted\r\n"
+    );
+    c.expect_closed().await.unwrap();
+}
+
+/// SIGTERM while a command is in flight: that command completes, new connections are greeted
+/// with `* BYE` while the node drains, then the busy session says BYE too.
+#[tokio::test]
+async fn greeting_3_bye_while_draining_and_in_flight_commands_finish() {
+    let mut server = Server::start_with(|c| {
+        let auth = table(c, "auth");
+        let mut throttle = toml::Table::new();
+        throttle.insert("base_delay_ms".into(), 3000.into());
+        auth.insert("throttle".into(), throttle.into());
+    });
+    let mut busy = Client::connect(server.imap).await;
+    busy.line().await;
+    busy.command("a1", "LOGIN alice wrong").await; // the first failure costs nothing
+    busy.send("a2 LOGIN alice wrong\r\n").await; // the second waits 3 s before answering
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    server.signal("TERM");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut late = Client::connect(server.imap).await;
+    assert_eq!(
+        late.line().await,
+        "* BYE Server is shutting down, try another node\r\n"
+    );
+    assert_eq!(
+        busy.line().await,
+        "a2 NO [AUTHENTICATIONFAILED] Authentication failed\r\n"
+    );
+    assert_eq!(busy.line().await, "* BYE Server shutting down\r\n");
+    busy.expect_closed().await.unwrap();
+    assert!(server
+        .wait_exit(std::time::Duration::from_secs(15))
+        .success());
+}

@@ -10,6 +10,7 @@
 //!   `Redis` (membership, leases with fencing epochs, operator commands).
 //! - `link`: length-prefixed postcard frames of one request/response/event enum between nodes.
 
+pub mod fence;
 pub mod redis;
 
 use std::time::{Duration, Instant};

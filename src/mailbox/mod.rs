@@ -15,7 +15,11 @@ mod actor;
 mod commit;
 mod listeners;
 mod ops;
+mod ownership;
 mod registry;
+mod remote;
+mod service;
+mod wire;
 #[cfg(test)]
 mod tests;
 
@@ -24,6 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::{Addr, Message, Recipient};
+use serde::{Deserialize, Serialize};
 use bytes::Bytes;
 use roost_proto::{Flag, StoreAction};
 use tokio::sync::oneshot;
@@ -37,7 +42,7 @@ use crate::store::StoreMetrics;
 use crate::store::{blobs, BlobId, MailboxId, MailboxInfo, MessageEntry, PlanError, SpecialUse};
 
 /// Why a mailbox operation failed; the session maps each to its response code.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum MailboxError {
     /// `[NONEXISTENT]`
     #[error("no mailbox named {0}")]
@@ -144,19 +149,33 @@ impl Registry {
 }
 
 /// An account's mailbox list and subscriptions, as of one moment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccountView {
     pub mailboxes: Vec<MailboxInfo>,
     /// Subscribed names; may name mailboxes that do not exist (RFC 9051 section 6.3.7).
     pub subscriptions: Vec<String>,
 }
 
-/// A handle to an account's Account actor. Cheap to clone.
+/// A handle to an account's Account actor, on this node or on the node that owns the
+/// account. Cheap to clone.
 #[derive(Clone)]
 pub struct AccountHandle {
-    addr: Addr<AccountActor>,
-    /// Keeps the actor from stopping while the handle exists.
-    _token: Arc<()>,
+    target: AccountTarget,
+}
+
+#[derive(Clone)]
+enum AccountTarget {
+    Local {
+        addr: Addr<AccountActor>,
+        /// Keeps the actor from stopping while the handle exists.
+        _token: Arc<()>,
+    },
+    Remote {
+        peer: Arc<remote::Peer>,
+        user: String,
+        /// The account's directory on the shared filesystem (blob paths are read directly).
+        dir: PathBuf,
+    },
 }
 
 /// Where an actor's answer comes back.
@@ -175,16 +194,43 @@ where
     rx.await.map_err(|_| gone())?
 }
 
+/// Sends one account operation to the owner node.
+async fn remote_account(peer: &remote::Peer, user: &str, op: wire::AccountOp) -> Result<wire::WireValue, MailboxError> {
+    peer.call(wire::WireRequest::Account { user: user.to_owned(), op }).await
+}
+
+/// Unwraps the expected variant of an owner's answer.
+macro_rules! expect_value {
+    ($value:expr, $pattern:pat => $out:expr) => {
+        match $value {
+            $pattern => Ok($out),
+            other => Err(remote::unexpected(other)),
+        }
+    };
+}
+
 impl AccountHandle {
     async fn call<T>(
         &self,
         make: impl FnOnce(Reply<T>) -> AccountRequest,
+        op: impl FnOnce() -> wire::AccountOp,
+        from_wire: impl FnOnce(wire::WireValue) -> Result<T, MailboxError>,
     ) -> Result<T, MailboxError> {
-        call(&self.addr, make).await
+        match &self.target {
+            AccountTarget::Local { addr, .. } => call(addr, make).await,
+            AccountTarget::Remote { peer, user, .. } => from_wire(remote_account(peer, user, op()).await?),
+        }
+    }
+
+    /// Whether the account is loaded (and, remotely, still owned by that node).
+    pub(crate) async fn ready(&self) -> Result<(), MailboxError> {
+        self.call(AccountRequest::Ready, || wire::AccountOp::Ready, |v| expect_value!(v, wire::WireValue::Unit => ()))
+            .await
     }
 
     pub async fn view(&self) -> Result<AccountView, MailboxError> {
-        self.call(AccountRequest::View).await
+        self.call(AccountRequest::View, || wire::AccountOp::View, |v| expect_value!(v, wire::WireValue::View(v) => v))
+            .await
     }
 
     /// CREATE: creates missing parents too (RFC 9051 section 6.3.4). Durable when it returns.
@@ -193,11 +239,12 @@ impl AccountHandle {
         name: String,
         special_use: Option<SpecialUse>,
     ) -> Result<MailboxInfo, MailboxError> {
-        self.call(|reply| AccountRequest::Create {
-            name,
-            special_use,
-            reply,
-        })
+        let n = name.clone();
+        self.call(
+            |reply| AccountRequest::Create { name, special_use, reply },
+            || wire::AccountOp::Create { name: n, special_use },
+            |v| expect_value!(v, wire::WireValue::Info(i) => i),
+        )
         .await
     }
 
@@ -205,8 +252,13 @@ impl AccountHandle {
     /// `\Noselect` only if it has inferior names (here: refused with `Cannot` "has children").
     /// Attached sessions receive [`Change::Closed`].
     pub async fn delete(&self, name: String) -> Result<(), MailboxError> {
-        self.call(|reply| AccountRequest::Delete { name, reply })
-            .await
+        let n = name.clone();
+        self.call(
+            |reply| AccountRequest::Delete { name, reply },
+            || wire::AccountOp::Delete { name: n },
+            |v| expect_value!(v, wire::WireValue::Unit => ()),
+        )
+        .await
     }
 
     /// RENAME (section 6.3.6): children move along; renaming INBOX moves its messages into a
@@ -217,33 +269,51 @@ impl AccountHandle {
         from: String,
         to: String,
     ) -> Result<Vec<(String, String)>, MailboxError> {
-        self.call(|reply| AccountRequest::Rename { from, to, reply })
-            .await
-    }
-
-    pub async fn subscribe(&self, name: String) -> Result<(), MailboxError> {
-        self.call(|reply| AccountRequest::Subscribe {
-            name,
-            subscribe: true,
-            reply,
-        })
+        let (f, t) = (from.clone(), to.clone());
+        self.call(
+            |reply| AccountRequest::Rename { from, to, reply },
+            || wire::AccountOp::Rename { from: f, to: t },
+            |v| expect_value!(v, wire::WireValue::Renamed(r) => r),
+        )
         .await
     }
 
+    pub async fn subscribe(&self, name: String) -> Result<(), MailboxError> {
+        self.set_subscribed(name, true).await
+    }
+
     pub async fn unsubscribe(&self, name: String) -> Result<(), MailboxError> {
-        self.call(|reply| AccountRequest::Subscribe {
-            name,
-            subscribe: false,
-            reply,
-        })
+        self.set_subscribed(name, false).await
+    }
+
+    async fn set_subscribed(&self, name: String, subscribe: bool) -> Result<(), MailboxError> {
+        let n = name.clone();
+        self.call(
+            |reply| AccountRequest::Subscribe { name, subscribe, reply },
+            || wire::AccountOp::Subscribe { name: n, subscribe },
+            |v| expect_value!(v, wire::WireValue::Unit => ()),
+        )
         .await
     }
 
     /// The handle of the mailbox with this name (starting its actor if needed).
     pub async fn open(&self, name: &str) -> Result<MailboxHandle, MailboxError> {
         let name = name.to_string();
-        self.call(|reply| AccountRequest::Open { name, reply })
-            .await
+        match &self.target {
+            AccountTarget::Local { addr, .. } => call(addr, |reply| AccountRequest::Open { name, reply }).await,
+            AccountTarget::Remote { peer, user, dir } => {
+                let value = remote_account(peer, user, wire::AccountOp::Open { name }).await?;
+                let info = expect_value!(value, wire::WireValue::Info(i) => i)?;
+                let dir = crate::store::account::mailbox_dir(dir, info.id);
+                Ok(MailboxHandle {
+                    inner: Arc::new(HandleInner {
+                        target: MailboxTarget::Remote { peer: peer.clone(), user: user.clone() },
+                        info,
+                        dir,
+                    }),
+                })
+            }
+        }
     }
 }
 
@@ -254,15 +324,24 @@ pub struct MailboxHandle {
 }
 
 struct HandleInner {
-    addr: Addr<Mailbox>,
-    /// Keeps the actor from stopping while a handle exists.
-    _token: Arc<()>,
+    target: MailboxTarget,
     info: MailboxInfo,
+    /// The mailbox's directory on the (shared) filesystem: blobs are read from it directly.
     dir: PathBuf,
 }
 
+enum MailboxTarget {
+    Local {
+        addr: Addr<Mailbox>,
+        /// Keeps the actor from stopping while a handle exists.
+        _token: Arc<()>,
+    },
+    /// The account is owned by another node.
+    Remote { peer: Arc<remote::Peer>, user: String },
+}
+
 /// Everything a session needs to start a view of the mailbox (SELECT/EXAMINE).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Snapshot {
     pub info: MailboxInfo,
     pub uid_next: u32,
@@ -274,7 +353,7 @@ pub struct Snapshot {
 }
 
 /// Counts for STATUS (RFC 9051 section 6.3.11).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MailboxStatus {
     pub messages: u32,
     pub uid_next: u32,
@@ -290,7 +369,7 @@ pub struct MailboxStatus {
 
 /// What a session attached with: its view starts from `snapshot`; `recent` are the UIDs
 /// that are `\Recent` for this session (IMAP4rev1; claimed by the first read-write session).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Attachment {
     pub id: u64,
     pub snapshot: Snapshot,
@@ -306,7 +385,7 @@ pub struct NewMessage {
     pub internal_date: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Appended {
     pub uid_validity: u32,
     /// The new UIDs, in the order the messages were given.
@@ -323,7 +402,7 @@ pub struct StoreFlags {
     pub unchanged_since: Option<u64>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct StoreOutcome {
     /// Messages whose flags changed (new flags and MODSEQ), plus those that matched but were
     /// already as requested (unchanged MODSEQ), so `.SILENT`-less STORE can report them.
@@ -333,7 +412,7 @@ pub struct StoreOutcome {
     pub keywords: Arc<[String]>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Copied {
     pub uid_validity: u32,
     pub source_uids: Vec<u32>,
@@ -349,8 +428,24 @@ enum ExpungeScope {
 }
 
 impl MailboxHandle {
-    async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, MailboxError> {
-        call(&self.inner.addr, make).await
+    /// Runs one operation on the mailbox's actor, here or on the owner node.
+    async fn call<T>(
+        &self,
+        make: impl FnOnce(Reply<T>) -> Request,
+        op: impl FnOnce() -> wire::MailboxOp,
+        from_wire: impl FnOnce(wire::WireValue) -> Result<T, MailboxError>,
+    ) -> Result<T, MailboxError> {
+        match &self.inner.target {
+            MailboxTarget::Local { addr, .. } => call(addr, make).await,
+            MailboxTarget::Remote { peer, user } => {
+                let request = wire::WireRequest::Mailbox {
+                    user: user.clone(),
+                    mailbox: self.inner.info.name.clone(),
+                    op: op(),
+                };
+                from_wire(peer.call(request).await?)
+            }
+        }
     }
 
     /// The mailbox as it was when this handle was made (a RENAME closes the handle's
@@ -366,20 +461,51 @@ impl MailboxHandle {
         listener: Recipient<MailboxEvent>,
         read_only: bool,
     ) -> Result<Attachment, MailboxError> {
-        self.call(|reply| Request::Attach {
-            listener,
-            read_only,
-            reply,
-        })
-        .await
+        match &self.inner.target {
+            MailboxTarget::Local { addr, .. } => {
+                call(addr, |reply| Request::Attach { listener, read_only, reply }).await
+            }
+            MailboxTarget::Remote { peer, user } => {
+                let stream = peer.register(self.inner.info.id, listener);
+                let request = wire::WireRequest::Mailbox {
+                    user: user.clone(),
+                    mailbox: self.inner.info.name.clone(),
+                    op: wire::MailboxOp::Attach { stream, read_only },
+                };
+                let attached = match peer.call(request).await {
+                    Ok(wire::WireValue::Attached(a)) => Ok(a),
+                    Ok(other) => Err(remote::unexpected(other)),
+                    Err(e) => Err(e),
+                };
+                match attached {
+                    // The stream id is this side's name for the attachment.
+                    Ok(a) => Ok(Attachment { id: stream, ..a }),
+                    Err(e) => {
+                        peer.unregister(stream);
+                        Err(e)
+                    }
+                }
+            }
+        }
     }
 
     pub fn detach(&self, attachment: u64) {
-        self.inner.addr.do_send(Request::Detach { id: attachment });
+        match &self.inner.target {
+            MailboxTarget::Local { addr, .. } => addr.do_send(Request::Detach { id: attachment }),
+            MailboxTarget::Remote { peer, .. } => {
+                peer.unregister(attachment);
+                let peer = peer.clone();
+                // Fire and forget: if the link is gone, the owner has dropped it already.
+                actix_rt::spawn(async move {
+                    let _ = peer.call(wire::WireRequest::Detach { stream: attachment }).await;
+                });
+            }
+        }
     }
 
     pub async fn status(&self) -> Result<MailboxStatus, MailboxError> {
-        self.call(Request::Status).await
+        self.call(Request::Status, || wire::MailboxOp::Status, |v| expect_value!(v, wire::WireValue::Status(s) => s))
+            .await
     }
 
     /// The current entries of the given UIDs (missing ones are skipped), with the keyword table.
@@ -387,23 +513,51 @@ impl MailboxHandle {
         &self,
         uids: Vec<u32>,
     ) -> Result<(Vec<MessageEntry>, Arc<[String]>), MailboxError> {
-        self.call(|reply| Request::Entries { uids, reply }).await
+        let u = uids.clone();
+        self.call(
+            |reply| Request::Entries { uids, reply },
+            || wire::MailboxOp::Entries { uids: u },
+            |v| expect_value!(v, wire::WireValue::Entries(e, k) => (e, Arc::from(k))),
+        )
+        .await
     }
 
     /// APPEND: writes blobs and metadata, then one log commit for all messages.
     pub async fn append(&self, messages: Vec<NewMessage>) -> Result<Appended, MailboxError> {
-        self.call(|reply| Request::Append { messages, reply }).await
+        match &self.inner.target {
+            MailboxTarget::Local { addr, .. } => call(addr, |reply| Request::Append { messages, reply }).await,
+            MailboxTarget::Remote { .. } => {
+                let op = wire::MailboxOp::Append { messages: messages.into_iter().map(Into::into).collect() };
+                expect_value!(self.remote(op).await?, wire::WireValue::Appended(a) => a)
+            }
+        }
+    }
+
+    /// Sends an operation to the owner node (for paths that are remote by construction).
+    async fn remote(&self, op: wire::MailboxOp) -> Result<wire::WireValue, MailboxError> {
+        match &self.inner.target {
+            MailboxTarget::Remote { peer, user } => {
+                let request =
+                    wire::WireRequest::Mailbox { user: user.clone(), mailbox: self.inner.info.name.clone(), op };
+                peer.call(request).await
+            }
+            MailboxTarget::Local { .. } => Err(MailboxError::Unavailable("operation routed to the wrong node".into())),
+        }
     }
 
     pub async fn store(&self, request: StoreFlags) -> Result<StoreOutcome, MailboxError> {
-        self.call(|reply| Request::Store { request, reply }).await
+        let op = wire::MailboxOp::store(request.clone());
+        self.call(|reply| Request::Store { request, reply }, || op, |v| expect_value!(v, wire::WireValue::Stored(s) => s))
+            .await
     }
 
     /// EXPUNGE (`None`: every `\Deleted` message) or UID EXPUNGE (only those UIDs that are
     /// also `\Deleted`). Returns the expunged UIDs.
     pub async fn expunge(&self, uids: Option<Vec<u32>>) -> Result<Vec<u32>, MailboxError> {
+        let op = wire::MailboxOp::Expunge { uids: uids.clone() };
         let scope = uids.map_or(ExpungeScope::AllDeleted, ExpungeScope::DeletedAmong);
-        self.call(|reply| Request::Expunge { scope, reply }).await
+        self.call(|reply| Request::Expunge { scope, reply }, || op, |v| expect_value!(v, wire::WireValue::Expunged(u) => u))
+            .await
     }
 
     /// COPY into `destination` (hard-linking blobs). UIDs that no longer exist are skipped.
@@ -412,19 +566,18 @@ impl MailboxHandle {
         uids: Vec<u32>,
         destination: &MailboxHandle,
     ) -> Result<Copied, MailboxError> {
+        if let MailboxTarget::Remote { .. } = &self.inner.target {
+            return self.remote_copy(uids, destination, false).await;
+        }
         let (entries, keywords) = self.entries(uids).await?;
         let pairs = if entries.is_empty() {
             Vec::new()
         } else {
+            let MailboxTarget::Local { addr, .. } = &destination.inner.target else {
+                return Err(MailboxError::Cannot("cannot copy between accounts owned by different nodes".into()));
+            };
             let source_dir = self.inner.dir.clone();
-            destination
-                .call(|reply| Request::CopyIn {
-                    source_dir,
-                    entries,
-                    keywords,
-                    reply,
-                })
-                .await?
+            call(addr, |reply| Request::CopyIn { source_dir, entries, keywords, reply }).await?
         };
         Ok(Copied {
             uid_validity: destination.info().uid_validity,
@@ -439,12 +592,20 @@ impl MailboxHandle {
         uids: Vec<u32>,
         destination: &MailboxHandle,
     ) -> Result<Copied, MailboxError> {
+        let MailboxTarget::Local { addr, .. } = &self.inner.target else {
+            return self.remote_copy(uids, destination, true).await;
+        };
         let copied = self.copy_to(uids, destination).await?;
         if !copied.source_uids.is_empty() {
             let scope = ExpungeScope::Exactly(copied.source_uids.clone());
-            self.call(|reply| Request::Expunge { scope, reply }).await?;
+            call(addr, |reply| Request::Expunge { scope, reply }).await?;
         }
         Ok(copied)
+    }
+
+    async fn remote_copy(&self, uids: Vec<u32>, destination: &MailboxHandle, is_move: bool) -> Result<Copied, MailboxError> {
+        let op = wire::MailboxOp::Copy { destination: destination.info().name.clone(), uids, is_move };
+        expect_value!(self.remote(op).await?, wire::WireValue::Copied(c) => c)
     }
 
     /// Where the message octets of `blob` are; read them off the actor thread.
@@ -463,14 +624,14 @@ impl MailboxHandle {
 }
 
 /// A change to a mailbox, sent to every attached session after it is durable.
-#[derive(Message, Debug, Clone)]
+#[derive(Message, Debug, Clone, Serialize, Deserialize)]
 #[rtype(result = "()")]
 pub struct MailboxEvent {
     pub mailbox: MailboxId,
     pub change: Change,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Change {
     /// New messages (UID order); `recent` are the UIDs that are `\Recent` for the receiver.
     Appended {

@@ -14,7 +14,7 @@ use actix::{Actor, Addr};
 
 use super::account::AccountActor;
 use super::actor::Mailbox;
-use super::{AccountHandle, HandleInner, MailboxHandle, Options};
+use super::{AccountHandle, AccountTarget, HandleInner, MailboxHandle, MailboxTarget, Options};
 use crate::store::account::{account_dir_name, mailbox_dir};
 use crate::store::{MailboxId, MailboxInfo, StoreMetrics};
 
@@ -67,8 +67,10 @@ impl Shared {
             Entry { addr, token }
         });
         AccountHandle {
-            addr: entry.addr.clone(),
-            _token: entry.token.clone(),
+            target: AccountTarget::Local {
+                addr: entry.addr.clone(),
+                _token: entry.token.clone(),
+            },
         }
     }
 
@@ -91,8 +93,10 @@ impl Shared {
         });
         MailboxHandle {
             inner: Arc::new(HandleInner {
-                addr: entry.addr.clone(),
-                _token: entry.token.clone(),
+                target: MailboxTarget::Local {
+                    addr: entry.addr.clone(),
+                    _token: entry.token.clone(),
+                },
                 info: info.clone(),
                 dir,
             }),

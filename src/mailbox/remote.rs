@@ -1,0 +1,115 @@
+//! The requesting side of the node link: accounts owned by another node, and the sessions
+//! on this node attached to their mailboxes.
+//!
+//! One [`Peer`] per owner address carries every request to that node over one connection.
+//! Changes the owner pushes for an attachment are handed to the attached session as the
+//! same [`MailboxEvent`] a local mailbox would send; when the link breaks, every session
+//! attached through it gets `Change::Closed` at once (it falls back to Authenticated and its
+//! next SELECT finds the mailbox's current owner).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use actix::Recipient;
+
+use super::wire::{self, WireRequest, WireResult, WireValue};
+use super::{Change, MailboxError, MailboxEvent};
+use crate::cluster::link::LinkClient;
+use crate::store::MailboxId;
+
+/// Sessions attached through one link: stream id → (mailbox, session).
+type Attachments = HashMap<u64, (MailboxId, Recipient<MailboxEvent>)>;
+
+/// A connection to one owner node.
+pub(crate) struct Peer {
+    client: LinkClient,
+    attachments: Arc<Mutex<Attachments>>,
+    next_stream: AtomicU64,
+}
+
+fn lock(m: &Mutex<Attachments>) -> std::sync::MutexGuard<'_, Attachments> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Peer {
+    fn new(local_node: &str, address: &str) -> Arc<Peer> {
+        let client = LinkClient::new(local_node.to_owned(), address.to_owned());
+        let attachments: Arc<Mutex<Attachments>> = Arc::default();
+        let pushes = attachments.clone();
+        client.set_push_handler(Arc::new(move |stream, payload| {
+            let Ok(event) = wire::decode::<MailboxEvent>(&payload) else {
+                tracing::warn!(stream, "malformed mailbox change from the owner node");
+                return;
+            };
+            let mut map = lock(&pushes);
+            let closed = matches!(event.change, Change::Closed { .. });
+            if let Some((_, listener)) = map.get(&stream) {
+                listener.do_send(event);
+            }
+            if closed {
+                map.remove(&stream);
+            }
+        }));
+        let broken = attachments.clone();
+        let address = address.to_owned();
+        client.set_disconnect_handler(Arc::new(move || {
+            let attached: Vec<_> = lock(&broken).drain().collect();
+            if !attached.is_empty() {
+                tracing::warn!(%address, sessions = attached.len(), "link to the owner node broke");
+            }
+            for (_, (mailbox, listener)) in attached {
+                let change = Change::Closed { reason: "Lost the connection to the mailbox's owner node".into() };
+                listener.do_send(MailboxEvent { mailbox, change });
+            }
+        }));
+        Arc::new(Peer { client, attachments, next_stream: AtomicU64::new(1) })
+    }
+
+    /// Sends a request and waits for the owner's answer.
+    pub async fn call(&self, request: WireRequest) -> Result<WireValue, MailboxError> {
+        let answer = self
+            .client
+            .request(wire::encode(&request))
+            .await
+            .map_err(|e| MailboxError::Unavailable(format!("owner node unreachable: {e}")))?;
+        wire::decode::<WireResult>(&answer)?
+    }
+
+    /// Registers a session for pushes on a new stream.
+    pub fn register(&self, mailbox: MailboxId, listener: Recipient<MailboxEvent>) -> u64 {
+        let stream = self.next_stream.fetch_add(1, Ordering::Relaxed);
+        lock(&self.attachments).insert(stream, (mailbox, listener));
+        stream
+    }
+
+    pub fn unregister(&self, stream: u64) {
+        lock(&self.attachments).remove(&stream);
+    }
+
+    pub fn attached(&self) -> usize {
+        lock(&self.attachments).len()
+    }
+}
+
+/// The links of this node, one per owner address.
+pub(crate) struct Links {
+    local_node: String,
+    peers: Mutex<HashMap<String, Arc<Peer>>>,
+}
+
+impl Links {
+    pub fn new(local_node: String) -> Links {
+        Links { local_node, peers: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn peer(&self, address: &str) -> Arc<Peer> {
+        let mut peers = self.peers.lock().unwrap_or_else(PoisonError::into_inner);
+        peers.entry(address.to_owned()).or_insert_with(|| Peer::new(&self.local_node, address)).clone()
+    }
+}
+
+/// Turns an unexpected answer into an error rather than a panic.
+pub(crate) fn unexpected(value: WireValue) -> MailboxError {
+    MailboxError::Unavailable(format!("unexpected answer from the owner node: {value:?}"))
+}

@@ -417,7 +417,9 @@ mod tests {
     fn save_below_a_plain_file_fails_cleanly() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("file"), "x").unwrap();
-        let err = UsersFile::default().save(&dir.path().join("file/users")).unwrap_err();
+        let err = UsersFile::default()
+            .save(&dir.path().join("file/users"))
+            .unwrap_err();
         assert!(err.to_string().contains("cannot create"), "{err}");
     }
 }

@@ -311,10 +311,41 @@ pub(crate) fn object_id(s: &mut impl Sink, id: Option<&String>) {
     match id {
         Some(id) => {
             s.put(b"(");
-            atom_or_string(s, id.as_bytes());
+            objectid(s, id.as_bytes());
             s.put(b")");
         }
         None => s.put(b"NIL"),
+    }
+}
+
+/// `objectid = 1*255(ALPHA / DIGIT / "_" / "-")` (RFC 8474 section 7).
+pub(crate) fn is_objectid(id: &[u8]) -> bool {
+    (1..=255).contains(&id.len())
+        && id
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// An `objectid`, written as it is: the grammar has no quoted form, so not even `NIL` (a valid
+/// object id) is quoted. A value that is no object id (Roost never makes one) falls back to a
+/// string so the line stays well-formed.
+pub(crate) fn objectid(s: &mut impl Sink, id: &[u8]) {
+    if is_objectid(id) {
+        s.put(id);
+    } else {
+        string(s, id);
+    }
+}
+
+/// A value whose grammar is `quoted` alone, or `atom / quoted` (a SEARCH charset, the MODSEQ
+/// entry name of RFC 7162): quoted whatever its length or 8-bit content, since a literal would
+/// not parse there. Only a value holding CR, LF or NUL, which no quoted string can carry, falls
+/// back to a literal.
+pub(crate) fn quoted_only(s: &mut impl Sink, data: &[u8]) {
+    if data.iter().any(|&b| matches!(b, 0 | b'\r' | b'\n')) {
+        s.literal(data, false);
+    } else {
+        quoted(s, data);
     }
 }
 

@@ -1,0 +1,1 @@
+//! Strategies for arbitrary responses (filled in below).

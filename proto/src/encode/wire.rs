@@ -280,6 +280,11 @@ pub(crate) fn delimiter(s: &mut impl Sink, d: Option<char>) {
 /// spaces so a response can never be split or injected into; non-ASCII is replaced by `?`
 /// unless the client accepts UTF-8, since rev1 `text` is 7-bit. `forbid` names one more byte
 /// to replace (`]` inside a response code).
+///
+/// Text that ends like a literal announcement (`Done {3}`) gets one trailing space: `text`
+/// ends its line, and a client that finds literals by looking at line ends (imap-codec's
+/// fragmentizer, this crate's own decoders) would otherwise wait for three octets of literal
+/// data, or take the start of the next response for them.
 pub(crate) fn text(s: &mut impl Sink, t: &str, forbid: Option<u8>) {
     let utf8 = s.utf8_quoted();
     let clean = |c: char| -> Option<char> {
@@ -291,12 +296,18 @@ pub(crate) fn text(s: &mut impl Sink, t: &str, forbid: Option<u8>) {
             None
         }
     };
-    if t.chars().all(|c| clean(c).is_none()) {
-        s.put(t.as_bytes());
-        return;
-    }
-    let fixed: String = t.chars().map(|c| clean(c).unwrap_or(c)).collect();
+    let fixed: std::borrow::Cow<'_, str> = if t.chars().all(|c| clean(c).is_none()) {
+        t.into()
+    } else {
+        t.chars()
+            .map(|c| clean(c).unwrap_or(c))
+            .collect::<String>()
+            .into()
+    };
     s.put(fixed.as_bytes());
+    if crate::parse::cursor::literal_at_end(fixed.as_bytes()).is_some() {
+        s.put(b" ");
+    }
 }
 
 /// `NAME n`, e.g. `UIDNEXT 4392`.
@@ -457,6 +468,18 @@ mod tests {
         assert_eq!(with(false, |s| text(s, "née", None)), "n?e");
         assert_eq!(with(true, |s| text(s, "née", None)), "née");
         assert_eq!(with(false, |s| text(s, "x]y", Some(b']'))), "x y");
+    }
+
+    /// Regression (found by the response writer property test): `* OK Done {3}` ended its
+    /// line like a literal announcement, so a client cutting lines at `{N}` CRLF waited for
+    /// three octets of literal data.
+    #[test]
+    fn text_never_ends_like_a_literal_announcement() {
+        assert_eq!(with(false, |s| text(s, "Done {3}", None)), "Done {3} ");
+        assert_eq!(with(false, |s| text(s, "{0+}", None)), "{0+} ");
+        assert_eq!(with(false, |s| text(s, "x\n{12}", None)), "x {12} ");
+        assert_eq!(with(false, |s| text(s, "{3} done", None)), "{3} done");
+        assert_eq!(with(false, |s| text(s, "set {}", None)), "set {}");
     }
 
     #[test]

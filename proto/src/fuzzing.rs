@@ -37,14 +37,20 @@ fn run(data: &[u8], limits: &Limits, mode: NonSyncLiterals, chunk: usize) {
     let mut buf = BytesMut::new();
     for piece in data.chunks(chunk) {
         buf.extend_from_slice(piece);
-        // Every call either consumes input or reports Incomplete, so this ends; the bound is
-        // a guard so a bug shows up as a failed assertion rather than a hang.
+        // Every result but Incomplete stands for at least one octet of input (a command, a
+        // refused line, a literal announcement), so Incomplete comes within this many calls;
+        // the bound makes a decoder that stops making progress a failed assertion, not a hang.
+        let mut caught_up = false;
         for _ in 0..=buf.len() + 2 {
             match decoder.decode(&mut buf) {
-                Decoded::Incomplete => break,
+                Decoded::Incomplete => {
+                    caught_up = true;
+                    break;
+                }
                 Decoded::LiteralAnnounced { .. } | Decoded::Command(_) | Decoded::Error(_) => {}
             }
         }
+        assert!(caught_up, "the decoder keeps returning results without input");
     }
     // The AUTHENTICATE and IDLE line readers on what is left.
     let _ = decoder.decode_sasl_line(&mut buf.clone());
@@ -63,7 +69,7 @@ pub fn command_roundtrip(data: &[u8]) {
     let mut buf = BytesMut::from(data);
     for _ in 0..=data.len() + 2 {
         match decoder.decode(&mut buf) {
-            Decoded::Incomplete => break,
+            Decoded::Incomplete => return,
             Decoded::Command(cmd) => {
                 for mode in [LiteralMode::NonSync, LiteralMode::Sync] {
                     let again = redecode(&cmd, mode);
@@ -77,6 +83,7 @@ pub fn command_roundtrip(data: &[u8]) {
             Decoded::LiteralAnnounced { .. } | Decoded::Error(_) => {}
         }
     }
+    panic!("the decoder keeps returning results without input");
 }
 
 /// Writes `cmd` and decodes it again, under limits loose enough that a rewrite which is

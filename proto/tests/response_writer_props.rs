@@ -294,3 +294,63 @@ proptest! {
         }
     }
 }
+
+/// The first word of a value's `Debug` form: its variant's name.
+fn label<T: std::fmt::Debug>(v: &T) -> String {
+    let s = format!("{v:?}");
+    s.split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// Both flavours of the strategies reach every status, continuation, data response, response
+/// code and FETCH item.
+#[test]
+fn strategies_reach_every_variant() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    use std::collections::BTreeSet;
+    use strategies::response::{code, fetch_value};
+
+    fn sample<S: Strategy>(s: S, n: usize, seen: &mut BTreeSet<String>)
+    where
+        S::Value: std::fmt::Debug,
+    {
+        let mut runner = TestRunner::deterministic();
+        for _ in 0..n {
+            seen.insert(label(&s.new_tree(&mut runner).unwrap().current()));
+        }
+    }
+
+    let responses = "Status, Continue, Data";
+    let statuses = "Tagged, Untagged, PreAuth, Bye";
+    let continuations = "Text, Base64";
+    let data = "Capability, Enabled, List, Lsub, Namespace, Status, Esearch, Search, Flags, \
+        Exists, Recent, Expunge, Vanished, Fetch, Id, Quota, QuotaRoot";
+    let codes = "Alert, AlreadyExists, AppendUid, AuthenticationFailed, AuthorizationFailed, \
+        BadCharset, Cannot, Capability, ClientBug, Closed, ContactAdmin, CopyUid, Corruption, \
+        Expired, ExpungeIssued, HasChildren, InUse, Limit, NonExistent, NoPerm, OverQuota, Parse, \
+        PermanentFlags, PrivacyRequired, ReadOnly, ReadWrite, ServerBug, TryCreate, UidNext, \
+        UidNotSticky, UidValidity, Unavailable, UnknownCte, TooBig, UseAttr, CompressionActive, \
+        HighestModSeq, NoModSeq, Modified, MailboxId, Other";
+    let fetch_items = "Flags, InternalDate, Rfc822Size, Envelope, Body, BodyStructure, \
+        BodySection, Binary, BinarySize, Uid, ModSeq, EmailId, ThreadId, Rfc822, Rfc822Header, \
+        Rfc822Text";
+    for v in [Values::Any, Values::Faithful] {
+        let mut seen = BTreeSet::new();
+        sample(response(v), 300, &mut seen);
+        sample(strategies::response::status(v), 200, &mut seen);
+        sample(strategies::response::continuation(v), 100, &mut seen);
+        sample(strategies::response::data(v), 1000, &mut seen);
+        sample(code(v), 2000, &mut seen);
+        sample(fetch_value(v), 1000, &mut seen);
+        let all = [responses, statuses, continuations, data, codes, fetch_items].join(",");
+        let missing: Vec<&str> = all
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !seen.contains(*n))
+            .collect();
+        assert_eq!(missing, Vec::<&str>::new(), "{v:?}");
+    }
+}

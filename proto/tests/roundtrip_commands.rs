@@ -187,3 +187,75 @@ proptest! {
         roost_proto::fuzzing::command_roundtrip(&wire);
     }
 }
+
+/// The first word of a value's `Debug` form: its variant's name.
+fn label<T: std::fmt::Debug>(v: &T) -> String {
+    let s = format!("{v:?}");
+    s.split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+fn search_labels(k: &SearchKey, out: &mut std::collections::BTreeSet<String>) {
+    out.insert(label(k));
+    match k {
+        SearchKey::Not(a) => search_labels(a, out),
+        SearchKey::Or(a, b) => {
+            search_labels(a, out);
+            search_labels(b, out);
+        }
+        SearchKey::And(v) => v.iter().for_each(|k| search_labels(k, out)),
+        _ => {}
+    }
+}
+
+/// The strategy reaches every command (both forms of the UID commands), every search key and
+/// every fetch item, so the properties above are about all of them.
+#[test]
+fn strategies_reach_every_variant() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    use std::collections::BTreeSet;
+
+    let mut runner = TestRunner::deterministic();
+    let strategy = command();
+    let (mut names, mut keys, mut atts) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    for _ in 0..5000 {
+        let cmd = strategy.new_tree(&mut runner).unwrap().current();
+        names.insert(cmd.body.name().to_string());
+        match &cmd.body {
+            CommandBody::Search(s) => s.criteria.iter().for_each(|k| search_labels(k, &mut keys)),
+            CommandBody::Fetch {
+                items: FetchItems::List(v),
+                ..
+            } => atts.extend(v.iter().map(label)),
+            CommandBody::Fetch { items, .. } => {
+                atts.insert(label(items));
+            }
+            _ => {}
+        }
+    }
+    let missing = |seen: &BTreeSet<String>, all: &str| -> Vec<String> {
+        all.split(',')
+            .map(str::trim)
+            .filter(|n| !seen.contains(*n))
+            .map(str::to_string)
+            .collect()
+    };
+    let commands = "CAPABILITY, NOOP, LOGOUT, ID, STARTTLS, AUTHENTICATE, LOGIN, ENABLE, SELECT, \
+        EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, NAMESPACE, STATUS, \
+        APPEND, IDLE, COMPRESS, GETQUOTA, GETQUOTAROOT, SETQUOTA, CHECK, CLOSE, UNSELECT, \
+        EXPUNGE, UID EXPUNGE, SEARCH, UID SEARCH, FETCH, UID FETCH, STORE, UID STORE, COPY, \
+        UID COPY, MOVE, UID MOVE";
+    let search_keys = "All, Answered, Bcc, Before, Body, Cc, Deleted, Draft, Flagged, From, \
+        Header, Keyword, Larger, New, Not, Old, On, Or, Recent, Seen, SentBefore, SentOn, \
+        SentSince, Since, Smaller, Subject, Text, To, Uid, Unanswered, Undeleted, Undraft, \
+        Unflagged, Unkeyword, Unseen, SequenceSet, And, ModSeq, EmailId, ThreadId";
+    let fetch_items = "All, Fast, Full, Envelope, Flags, InternalDate, Rfc822Size, Body, \
+        BodyStructure, Uid, BodySection, Binary, BinarySize, ModSeq, EmailId, ThreadId, Rfc822, \
+        Rfc822Header, Rfc822Text";
+    assert_eq!(missing(&names, commands), Vec::<String>::new());
+    assert_eq!(missing(&keys, search_keys), Vec::<String>::new());
+    assert_eq!(missing(&atts, fetch_items), Vec::<String>::new());
+}

@@ -230,63 +230,82 @@ fn other_code(v: Values) -> BoxedStrategy<Code> {
 pub fn code(v: Values) -> impl Strategy<Value = Code> {
     use Code as C;
     let nz = || 1u32..=u32::MAX;
-    Union::new(vec![
-        prop::sample::select(vec![
-            C::Alert,
-            C::AlreadyExists,
-            C::AuthenticationFailed,
-            C::AuthorizationFailed,
-            C::Cannot,
-            C::ClientBug,
-            C::Closed,
-            C::ContactAdmin,
-            C::Corruption,
-            C::Expired,
-            C::ExpungeIssued,
-            C::HasChildren,
-            C::InUse,
-            C::Limit,
-            C::NonExistent,
-            C::NoPerm,
-            C::OverQuota,
-            C::Parse,
-            C::PrivacyRequired,
-            C::ReadOnly,
-            C::ReadWrite,
-            C::ServerBug,
-            C::TryCreate,
-            C::UidNotSticky,
-            C::Unavailable,
-            C::UnknownCte,
-            C::TooBig,
-            C::UseAttr,
-            C::CompressionActive,
-            C::NoModSeq,
-        ])
-        .boxed(),
-        (nz(), set(v))
-            .prop_map(|(uid_validity, uids)| C::AppendUid { uid_validity, uids })
+    // The thirty codes without arguments share one arm, weighted so each still turns up.
+    Union::new_weighted(vec![
+        (
+            10,
+            prop::sample::select(vec![
+                C::Alert,
+                C::AlreadyExists,
+                C::AuthenticationFailed,
+                C::AuthorizationFailed,
+                C::Cannot,
+                C::ClientBug,
+                C::Closed,
+                C::ContactAdmin,
+                C::Corruption,
+                C::Expired,
+                C::ExpungeIssued,
+                C::HasChildren,
+                C::InUse,
+                C::Limit,
+                C::NonExistent,
+                C::NoPerm,
+                C::OverQuota,
+                C::Parse,
+                C::PrivacyRequired,
+                C::ReadOnly,
+                C::ReadWrite,
+                C::ServerBug,
+                C::TryCreate,
+                C::UidNotSticky,
+                C::Unavailable,
+                C::UnknownCte,
+                C::TooBig,
+                C::UseAttr,
+                C::CompressionActive,
+                C::NoModSeq,
+            ])
             .boxed(),
-        prop::collection::vec(charset(v), 0..3)
-            .prop_map(C::BadCharset)
-            .boxed(),
-        prop::collection::vec(atom(), 0..4)
-            .prop_map(C::Capability)
-            .boxed(),
-        (nz(), set(v), set(v))
-            .prop_map(|(uid_validity, source, destination)| C::CopyUid {
-                uid_validity,
-                source,
-                destination,
-            })
-            .boxed(),
-        response_flags(v, true).prop_map(C::PermanentFlags).boxed(),
-        nz().prop_map(C::UidNext).boxed(),
-        nz().prop_map(C::UidValidity).boxed(),
-        number64().prop_map(C::HighestModSeq).boxed(),
-        set(v).prop_map(C::Modified).boxed(),
-        response_object_id(v).prop_map(C::MailboxId).boxed(),
-        other_code(v),
+        ),
+        (
+            1,
+            (nz(), set(v))
+                .prop_map(|(uid_validity, uids)| C::AppendUid { uid_validity, uids })
+                .boxed(),
+        ),
+        (
+            1,
+            prop::collection::vec(charset(v), 0..3)
+                .prop_map(C::BadCharset)
+                .boxed(),
+        ),
+        (
+            1,
+            prop::collection::vec(atom(), 0..4)
+                .prop_map(C::Capability)
+                .boxed(),
+        ),
+        (
+            1,
+            (nz(), set(v), set(v))
+                .prop_map(|(uid_validity, source, destination)| C::CopyUid {
+                    uid_validity,
+                    source,
+                    destination,
+                })
+                .boxed(),
+        ),
+        (
+            1,
+            response_flags(v, true).prop_map(C::PermanentFlags).boxed(),
+        ),
+        (1, nz().prop_map(C::UidNext).boxed()),
+        (1, nz().prop_map(C::UidValidity).boxed()),
+        (1, number64().prop_map(C::HighestModSeq).boxed()),
+        (1, set(v).prop_map(C::Modified).boxed()),
+        (1, response_object_id(v).prop_map(C::MailboxId).boxed()),
+        (1, other_code(v)),
     ])
 }
 

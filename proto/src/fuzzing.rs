@@ -50,7 +50,10 @@ fn run(data: &[u8], limits: &Limits, mode: NonSyncLiterals, chunk: usize) {
                 Decoded::LiteralAnnounced { .. } | Decoded::Command(_) | Decoded::Error(_) => {}
             }
         }
-        assert!(caught_up, "the decoder keeps returning results without input");
+        assert!(
+            caught_up,
+            "the decoder keeps returning results without input"
+        );
     }
     // The AUTHENTICATE and IDLE line readers on what is left.
     let _ = decoder.decode_sasl_line(&mut buf.clone());

@@ -280,12 +280,22 @@ pub(crate) fn delimiter(s: &mut impl Sink, d: Option<char>) {
 /// spaces so a response can never be split or injected into; non-ASCII is replaced by `?`
 /// unless the client accepts UTF-8, since rev1 `text` is 7-bit. `forbid` names one more byte
 /// to replace (`]` inside a response code).
-///
-/// Text that ends like a literal announcement (`Done {3}`) gets one trailing space: `text`
-/// ends its line, and a client that finds literals by looking at line ends (imap-codec's
+pub(crate) fn text(s: &mut impl Sink, t: &str, forbid: Option<u8>) {
+    text_inner(s, t, forbid);
+}
+
+/// [`text`] at the end of a line. Text that ends like a literal announcement (`Done {3}`)
+/// gets one trailing space: a client that finds literals by looking at line ends (imap-codec's
 /// fragmentizer, this crate's own decoders) would otherwise wait for three octets of literal
 /// data, or take the start of the next response for them.
-pub(crate) fn text(s: &mut impl Sink, t: &str, forbid: Option<u8>) {
+pub(crate) fn line_end_text(s: &mut impl Sink, t: &str) {
+    if text_inner(s, t, None) {
+        s.put(b" ");
+    }
+}
+
+/// Writes sanitised text; returns whether it ends like a literal announcement.
+fn text_inner(s: &mut impl Sink, t: &str, forbid: Option<u8>) -> bool {
     let utf8 = s.utf8_quoted();
     let clean = |c: char| -> Option<char> {
         if matches!(c, '\r' | '\n' | '\0') || forbid.is_some_and(|f| c == char::from(f)) {
@@ -305,9 +315,7 @@ pub(crate) fn text(s: &mut impl Sink, t: &str, forbid: Option<u8>) {
             .into()
     };
     s.put(fixed.as_bytes());
-    if crate::parse::cursor::literal_at_end(fixed.as_bytes()).is_some() {
-        s.put(b" ");
-    }
+    crate::parse::cursor::literal_at_end(fixed.as_bytes()).is_some()
 }
 
 /// `NAME n`, e.g. `UIDNEXT 4392`.
@@ -475,11 +483,13 @@ mod tests {
     /// three octets of literal data.
     #[test]
     fn text_never_ends_like_a_literal_announcement() {
-        assert_eq!(with(false, |s| text(s, "Done {3}", None)), "Done {3} ");
-        assert_eq!(with(false, |s| text(s, "{0+}", None)), "{0+} ");
-        assert_eq!(with(false, |s| text(s, "x\n{12}", None)), "x {12} ");
-        assert_eq!(with(false, |s| text(s, "{3} done", None)), "{3} done");
-        assert_eq!(with(false, |s| text(s, "set {}", None)), "set {}");
+        assert_eq!(with(false, |s| line_end_text(s, "Done {3}")), "Done {3} ");
+        assert_eq!(with(false, |s| line_end_text(s, "{0+}")), "{0+} ");
+        assert_eq!(with(false, |s| line_end_text(s, "x\n{12}")), "x {12} ");
+        assert_eq!(with(false, |s| line_end_text(s, "{3} done")), "{3} done");
+        assert_eq!(with(false, |s| line_end_text(s, "set {}")), "set {}");
+        // Inside a response code the `]` follows, so nothing is added.
+        assert_eq!(with(false, |s| text(s, "x {3}", Some(b']'))), "x {3}");
     }
 
     #[test]

@@ -32,7 +32,11 @@ pub enum Owner {
     /// This node now holds the lease.
     Me(Lease),
     /// Another node does; reach it at `address`.
-    Node { node: String, address: String, epoch: u64 },
+    Node {
+        node: String,
+        address: String,
+        epoch: u64,
+    },
 }
 
 /// A live node, as `roost cluster status` shows it.

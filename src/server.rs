@@ -33,6 +33,8 @@ pub enum ServeError {
     Tls(#[from] tls::TlsError),
     #[error("users: {0}")]
     Users(String),
+    #[error("cluster: {0}")]
+    Cluster(#[from] crate::cluster::node::JoinError),
     #[error("signal handling: {0}")]
     Signal(std::io::Error),
 }
@@ -96,6 +98,9 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
             limiter,
         );
         let (stop_tx, stop_rx) = watch::channel(false);
+        let joined = crate::cluster::node::join(&shared.config, &shared.registry, supervisor.clone(), stop_rx.clone())
+            .await
+            .map_err(ServeError::Cluster)?;
         for (socket, l) in listeners {
             actix_rt::spawn(accept_loop(socket, l, accepting.clone(), stop_rx.clone()));
         }
@@ -119,6 +124,12 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
             );
         } else {
             tracing::info!("all sessions closed");
+        }
+        // Hand the accounts this node owns to whichever node needs them next: their
+        // sessions elsewhere get `[CLOSED]` and reattach.
+        shared.registry.release_all("The node serving this mailbox is shutting down").await;
+        if let Some(joined) = joined {
+            joined.directory.deregister().await;
         }
         let _ = stop_tx.send(true);
         for a in &arbiters {

@@ -11,6 +11,7 @@
 //! - `link`: length-prefixed postcard frames of one request/response/event enum between nodes.
 
 pub mod fence;
+pub mod node;
 pub mod redis;
 
 use std::time::{Duration, Instant};

@@ -124,14 +124,18 @@ impl AccountActor {
         let account = self.name.clone();
         let account_dir = self.dir.clone();
         let work = async move {
+            let fence = (shared.clone(), account.clone());
             let (store, result) = tokio::task::spawn_blocking(move || {
-                let result = store.stage(records).and_then(|()| store.commit());
+                if let Err(fenced) = fence.0.check_write(&fence.1) {
+                    return (store, Err(fenced));
+                }
+                let result = store.stage(records).and_then(|()| store.commit()).map_err(MailboxError::from);
                 (store, result)
             })
             .await
             .map_err(|e| MailboxError::Storage(format!("account write panicked: {e}")))?;
             if let Err(e) = result {
-                return Ok((store, Err(MailboxError::from(e))));
+                return Ok((store, Err(e)));
             }
             close_mailboxes(&shared, &account, &account_dir, closing).await;
             Ok::<_, MailboxError>((store, Ok(())))

@@ -164,7 +164,11 @@ impl Mailbox {
     /// reloads from disk.
     pub(super) fn fail(&mut self, error: MailboxError) {
         tracing::error!(mailbox = %self.info.id, name = %self.info.name, %error, "mailbox store failed");
-        self.listeners.close_all("mailbox storage failure");
+        let reason = match &error {
+            MailboxError::Unavailable(why) => why.clone(),
+            _ => "mailbox storage failure".to_owned(),
+        };
+        self.listeners.close_all(&reason);
         self.fault = Some(error);
         self.shared.forget_mailbox(&self.key, &self.token);
     }

@@ -147,7 +147,12 @@ impl Mailbox {
             Err(e) => return self.abort_batch(done, e.into()),
         };
         self.batcher.in_flight = true;
-        let job = tokio::task::spawn_blocking(move || commit.run());
+        let (shared, account) = (self.shared.clone(), self.key.account.clone());
+        // The fence is checked on the blocking task, right before the write it guards.
+        let job = tokio::task::spawn_blocking(move || -> Result<Committed, MailboxError> {
+            shared.check_write(&account)?;
+            Ok(commit.run())
+        });
         ctx.spawn(
             job.into_actor(self)
                 .map(move |ran, act, ctx| act.finish_batch(ctx, ran, done)),
@@ -157,13 +162,14 @@ impl Mailbox {
     fn finish_batch(
         &mut self,
         ctx: &mut Context<Self>,
-        ran: Result<Committed, JoinError>,
+        ran: Result<Result<Committed, MailboxError>, JoinError>,
         done: Vec<Done>,
     ) {
         self.batcher.in_flight = false;
         let result = match (ran, self.store.as_mut()) {
-            (Ok(committed), Some(store)) => store.finish_commit(committed).map_err(Into::into),
-            (Ok(_), None) => Err(MailboxError::Storage("store vanished".into())),
+            (Ok(Ok(committed)), Some(store)) => store.finish_commit(committed).map_err(Into::into),
+            (Ok(Err(fenced)), _) => Err(fenced),
+            (Ok(Ok(_)), None) => Err(MailboxError::Storage("store vanished".into())),
             (Err(e), _) => Err(MailboxError::Storage(format!("commit panicked: {e}"))),
         };
         match result {

@@ -142,9 +142,82 @@ impl Registry {
     /// # Errors
     /// `Storage` when the account's files cannot be read or created.
     pub async fn account(&self, user: &str) -> Result<AccountHandle, MailboxError> {
+        let Some(ownership) = self.shared.ownership.get().cloned() else {
+            let handle = self.shared.account(user);
+            handle.ready().await?;
+            return Ok(handle);
+        };
+        let name = crate::store::account::account_dir_name(user);
+        let mut last = MailboxError::Unavailable("no owner found".into());
+        // An owner that just let go answers Unavailable; the next attempt finds the new one.
+        for attempt in 0..3u32 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+            }
+            let handle = match ownership.resolve(&self.shared, &name).await? {
+                ownership::Resolved::Local => self.shared.account(user),
+                ownership::Resolved::Remote { address } => AccountHandle {
+                    target: AccountTarget::Remote {
+                        peer: ownership.links.peer(&address),
+                        user: user.to_owned(),
+                        dir: self.shared.root.join(&name),
+                    },
+                },
+            };
+            match handle.ready().await {
+                Ok(()) => return Ok(handle),
+                Err(e @ MailboxError::Unavailable(_)) => last = e,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
+    }
+
+    /// The account's local handle, for requests from other nodes: only the owner serves them.
+    ///
+    /// # Errors
+    /// `Unavailable` when this node does not own the account (any more).
+    pub(crate) async fn owned_account(&self, user: &str) -> Result<AccountHandle, MailboxError> {
+        if let Some(ownership) = self.shared.ownership.get().cloned() {
+            let name = crate::store::account::account_dir_name(user);
+            if let ownership::Resolved::Remote { .. } = ownership.resolve(&self.shared, &name).await? {
+                return Err(MailboxError::Unavailable("this node no longer owns the account".into()));
+            }
+        }
         let handle = self.shared.account(user);
-        handle.call(AccountRequest::Ready).await?;
+        handle.ready().await?;
         Ok(handle)
+    }
+
+    /// Turns on cluster mode: accounts are served where their lease is held. Returns the
+    /// service that answers other nodes' requests for the accounts this node owns.
+    pub(crate) fn join_cluster(
+        self: &Arc<Self>,
+        directory: crate::cluster::redis::RedisDirectory,
+        node: String,
+        timing: crate::cluster::LeaseTiming,
+    ) -> Arc<dyn crate::cluster::link::LinkService> {
+        let _ = self.shared.ownership.set(ownership::Ownership::new(directory, node, timing));
+        service::OwnerService::new(self.clone())
+    }
+
+    /// Drain: closes every account this node owns and releases the leases.
+    pub async fn release_all(&self, reason: &str) {
+        if let Some(ownership) = self.shared.ownership.get() {
+            ownership.release_all(&self.shared, reason).await;
+        }
+    }
+
+    /// Operator move: stops serving `account` here (if owned) and releases its lease.
+    pub async fn give_up(&self, account: &str, reason: &str) {
+        if let Some(ownership) = self.shared.ownership.get() {
+            ownership.give_up(&self.shared, account, reason, true).await;
+        }
+    }
+
+    /// How many accounts this node owns (cluster mode).
+    pub fn owned_accounts(&self) -> u64 {
+        self.shared.ownership.get().map_or(0, |o| o.owned_count())
     }
 }
 

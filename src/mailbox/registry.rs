@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use actix::{Actor, Addr};
 
@@ -38,6 +38,8 @@ pub(super) struct Shared {
     pub metrics: Arc<StoreMetrics>,
     accounts: Mutex<HashMap<String, Entry<AccountActor>>>,
     mailboxes: Mutex<HashMap<MailboxKey, Entry<Mailbox>>>,
+    /// Set in cluster mode: leases and fences of the accounts this node owns.
+    pub ownership: OnceLock<Arc<super::ownership::Ownership>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -53,6 +55,45 @@ impl Shared {
             metrics: Arc::new(StoreMetrics::default()),
             accounts: Mutex::new(HashMap::new()),
             mailboxes: Mutex::new(HashMap::new()),
+            ownership: OnceLock::new(),
+        }
+    }
+
+    /// Checks that this node may write `account` now: always in single-node mode; in a
+    /// cluster only while it holds the account's lease (see `cluster::fence`). Blocking.
+    ///
+    /// # Errors
+    /// `Unavailable` when the lease is gone, expired or superseded.
+    pub fn check_write(&self, account: &str) -> Result<(), super::MailboxError> {
+        let Some(ownership) = self.ownership.get() else {
+            return Ok(());
+        };
+        let fence = ownership
+            .fence(account)
+            .ok_or_else(|| super::MailboxError::Unavailable("this node does not own the account".into()))?;
+        fence.check().map_err(|e| super::MailboxError::Unavailable(e.to_string()))
+    }
+
+    /// No actor of this account runs on this node.
+    pub fn account_is_idle(&self, account: &str) -> bool {
+        !lock(&self.accounts).contains_key(account) && !lock(&self.mailboxes).keys().any(|k| k.account == account)
+    }
+
+    /// Closes every actor of `account` (its sessions, here and remote, get `[CLOSED]` with
+    /// `reason`); later requests start afresh, on whichever node then owns the account.
+    pub async fn close_account(&self, account: &str, reason: &str) {
+        let mailboxes: Vec<Addr<Mailbox>> = {
+            let mut map = lock(&self.mailboxes);
+            let keys: Vec<MailboxKey> = map.keys().filter(|k| k.account == account).cloned().collect();
+            keys.iter().filter_map(|k| map.remove(k)).map(|e| e.addr).collect()
+        };
+        lock(&self.accounts).remove(account);
+        for addr in mailboxes {
+            let (done, finished) = tokio::sync::oneshot::channel();
+            let close = super::actor::Request::Close { reason: reason.to_owned(), deleted: false, done };
+            if addr.send(close).await.is_ok() {
+                let _ = finished.await;
+            }
         }
     }
 

@@ -1,0 +1,149 @@
+//! The owner's side of the node link: runs other nodes' requests on the local Account and
+//! Mailbox actors, and pushes mailbox changes to sessions attached from other nodes.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use actix::prelude::*;
+
+use super::wire::{self, AccountOp, MailboxOp, WireRequest, WireResult, WireValue};
+use super::{MailboxEvent, MailboxHandle, Registry};
+use crate::cluster::link::{LinkService, PeerConn, Pusher};
+
+/// A session on another node attached to a local mailbox: `(link connection, stream)`.
+type RemoteKey = (u64, u64);
+
+/// What the link server calls; cheap to share between connections.
+pub(crate) struct OwnerService(Arc<Inner>);
+
+struct Inner {
+    registry: Arc<Registry>,
+    attachments: Mutex<HashMap<RemoteKey, (MailboxHandle, u64)>>,
+}
+
+impl OwnerService {
+    pub fn new(registry: Arc<Registry>) -> Arc<OwnerService> {
+        Arc::new(OwnerService(Arc::new(Inner { registry, attachments: Mutex::new(HashMap::new()) })))
+    }
+}
+
+impl Inner {
+    fn attachments(&self) -> std::sync::MutexGuard<'_, HashMap<RemoteKey, (MailboxHandle, u64)>> {
+        self.attachments.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    async fn dispatch(self: Arc<Self>, conn: u64, pusher: Pusher, request: WireRequest) -> WireResult {
+        match request {
+            WireRequest::Account { user, op } => {
+                let account = self.registry.owned_account(&user).await?;
+                Ok(match op {
+                    AccountOp::Ready => WireValue::Unit,
+                    AccountOp::View => WireValue::View(account.view().await?),
+                    AccountOp::Create { name, special_use } => WireValue::Info(account.create(name, special_use).await?),
+                    AccountOp::Delete { name } => {
+                        account.delete(name).await?;
+                        WireValue::Unit
+                    }
+                    AccountOp::Rename { from, to } => WireValue::Renamed(account.rename(from, to).await?),
+                    AccountOp::Subscribe { name, subscribe } => {
+                        if subscribe {
+                            account.subscribe(name).await?;
+                        } else {
+                            account.unsubscribe(name).await?;
+                        }
+                        WireValue::Unit
+                    }
+                    AccountOp::Open { name } => WireValue::Info(account.open(&name).await?.info().clone()),
+                })
+            }
+            WireRequest::Mailbox { user, mailbox, op } => {
+                let account = self.registry.owned_account(&user).await?;
+                let handle = account.open(&mailbox).await?;
+                Ok(match op {
+                    MailboxOp::Attach { stream, read_only } => {
+                        let forwarder = Forwarder { pusher, stream }.start();
+                        let attachment = handle.attach(forwarder.recipient(), read_only).await?;
+                        self.attachments().insert((conn, stream), (handle, attachment.id));
+                        WireValue::Attached(attachment)
+                    }
+                    MailboxOp::Status => WireValue::Status(handle.status().await?),
+                    MailboxOp::Entries { uids } => {
+                        let (entries, keywords) = handle.entries(uids).await?;
+                        WireValue::Entries(entries, keywords.to_vec())
+                    }
+                    MailboxOp::Append { messages } => {
+                        WireValue::Appended(handle.append(messages.into_iter().map(Into::into).collect()).await?)
+                    }
+                    MailboxOp::Store { uids, action, flags, unchanged_since } => {
+                        WireValue::Stored(handle.store(wire::store_flags(uids, action, &flags, unchanged_since)).await?)
+                    }
+                    MailboxOp::Expunge { uids } => WireValue::Expunged(handle.expunge(uids).await?),
+                    MailboxOp::Copy { destination, uids, is_move } => {
+                        let destination = account.open(&destination).await?;
+                        let copied = if is_move {
+                            handle.move_to(uids, &destination).await?
+                        } else {
+                            handle.copy_to(uids, &destination).await?
+                        };
+                        WireValue::Copied(copied)
+                    }
+                })
+            }
+            WireRequest::Detach { stream } => {
+                if let Some((handle, id)) = self.attachments().remove(&(conn, stream)) {
+                    handle.detach(id);
+                }
+                Ok(WireValue::Unit)
+            }
+        }
+    }
+}
+
+impl LinkService for OwnerService {
+    fn handle(&self, peer: &PeerConn, payload: Vec<u8>) -> Pin<Box<dyn Future<Output = Vec<u8>> + Send>> {
+        let (conn, pusher, inner) = (peer.id, peer.pusher.clone(), self.0.clone());
+        Box::pin(async move {
+            let result = match wire::decode::<WireRequest>(&payload) {
+                Ok(request) => inner.dispatch(conn, pusher, request).await,
+                Err(e) => Err(e),
+            };
+            wire::encode(&result)
+        })
+    }
+
+    fn closed(&self, peer: &PeerConn) {
+        let gone: Vec<_> = {
+            let mut map = self.0.attachments();
+            let keys: Vec<RemoteKey> = map.keys().filter(|(c, _)| *c == peer.id).copied().collect();
+            keys.into_iter().filter_map(|k| map.remove(&k)).collect()
+        };
+        for (handle, id) in gone {
+            handle.detach(id);
+        }
+    }
+}
+
+/// Forwards one remote attachment's changes over the link.
+struct Forwarder {
+    pusher: Pusher,
+    stream: u64,
+}
+
+impl Actor for Forwarder {
+    type Context = Context<Self>;
+}
+
+impl Handler<MailboxEvent> for Forwarder {
+    type Result = ();
+
+    fn handle(&mut self, event: MailboxEvent, ctx: &mut Context<Self>) {
+        let closed = matches!(event.change, super::Change::Closed { .. });
+        // A full or closed link: the remote session is as good as gone; stopping makes the
+        // mailbox drop this listener.
+        if !self.pusher.push(self.stream, wire::encode(&event)) || closed {
+            ctx.stop();
+        }
+    }
+}

@@ -9,6 +9,8 @@ mod support;
 mod bad_input;
 #[path = "e2e/clients.rs"]
 mod clients;
+#[path = "e2e/cluster.rs"]
+mod cluster;
 #[path = "e2e/durability.rs"]
 mod durability;
 #[path = "e2e/mailboxes.rs"]

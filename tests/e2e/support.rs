@@ -84,7 +84,29 @@ impl Server {
     /// Starts a server after `adjust` has changed the base configuration.
     pub fn start_with(adjust: impl FnOnce(&mut toml::Table)) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = base_config(&dir.path().join("data"));
+        let data = dir.path().join("data");
+        Server::launch(dir, &data, adjust)
+    }
+
+    /// Starts one node of a cluster: its own config, the shared `data` directory, the
+    /// shared Redis; its node link on a free loopback port.
+    pub fn start_node(data: &Path, node: &str, redis: &Redis, adjust: impl FnOnce(&mut toml::Table)) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let node = node.to_owned();
+        let url = redis.url();
+        Server::launch(dir, data, move |c| {
+            c.insert("node_id".into(), node.into());
+            let cluster = table(c, "cluster");
+            cluster.insert("redis_url".into(), url.into());
+            cluster.insert("link_listen".into(), "127.0.0.1:0".into());
+            cluster.insert("advertise_address".into(), "127.0.0.1:0".into());
+            cluster.insert("lease_ttl_ms".into(), 3000.into());
+            adjust(c);
+        })
+    }
+
+    fn launch(dir: tempfile::TempDir, data: &Path, adjust: impl FnOnce(&mut toml::Table)) -> Server {
+        let mut config = base_config(data);
         adjust(&mut config);
         let config_path = dir.path().join("roost.toml");
         std::fs::write(&config_path, toml::to_string(&config).unwrap()).unwrap();
@@ -176,7 +198,8 @@ impl Server {
     }
 
     pub fn cert_path(&self) -> PathBuf {
-        self.dir.path().join("data/tls/cert.pem")
+        let config: toml::Table = std::fs::read_to_string(&self.config).unwrap().parse().unwrap();
+        Path::new(config["data_dir"].as_str().unwrap()).join("tls/cert.pem")
     }
 
     pub fn pid(&self) -> u32 {
@@ -263,11 +286,9 @@ pub fn add_user(config: &Path, user: &str, password: &str) {
         .unwrap();
     writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "roost user add failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Cluster nodes share one users file: the second node finds the user there already.
+    assert!(out.status.success() || stderr.contains("exists"), "roost user add failed: {stderr}");
 }
 
 /// A TLS client configuration that trusts exactly the server's generated certificate.
@@ -507,5 +528,57 @@ impl Client {
             "{command}: {last} after {lines:?}"
         );
         lines
+    }
+}
+
+/// A real `redis-server` on a free loopback port, stopped when dropped.
+pub struct Redis {
+    child: Option<Child>,
+    pub port: u16,
+}
+
+impl Redis {
+    pub fn start() -> Redis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut redis = Redis { child: None, port };
+        redis.spawn();
+        redis
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (.ci/run installs Debian's redis-server)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

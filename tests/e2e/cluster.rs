@@ -1,0 +1,204 @@
+//! Several `roost` processes sharing one data directory and one real `redis-server`
+//! (RFC 9051 section 3 transition 6 when a mailbox's owner changes).
+
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+/// Two nodes; the account is owned by the node that touched it first (`a`).
+fn two_nodes() -> (Redis, tempfile::TempDir, Server, Server) {
+    let redis = Redis::start();
+    let data = tempfile::tempdir().unwrap();
+    let a = Server::start_node(data.path(), "node-a", &redis, |_| {});
+    let b = Server::start_node(data.path(), "node-b", &redis, |_| {});
+    (redis, data, a, b)
+}
+
+#[tokio::test]
+async fn an_append_on_one_node_reaches_an_idle_client_on_another() {
+    let (_redis, _data, a, b) = two_nodes();
+    let mut writer = Client::logged_in(&a).await;
+    writer.ok("SELECT INBOX").await; // node-a takes the account
+    let mut watcher = Client::logged_in(&b).await;
+    watcher.ok("SELECT INBOX").await; // node-b attaches over the node link
+    watcher.send("i IDLE\r\n").await;
+    assert_eq!(watcher.line().await, "+ idling\r\n");
+    writer.append("INBOX", "", &sample_message(1)).await;
+    assert_eq!(watcher.line().await, "* 1 EXISTS\r\n");
+    watcher.line().await; // * 1 RECENT for one of the two sessions
+    writer.ok("STORE 1 +FLAGS.SILENT (\\Flagged)").await;
+    let line = watcher.line().await;
+    assert!(line.starts_with("* 1 FETCH (FLAGS (\\Flagged"), "{line}");
+    writer.ok("STORE 1 +FLAGS.SILENT (\\Deleted)").await;
+    watcher.line().await;
+    writer.ok("EXPUNGE").await;
+    assert_eq!(watcher.line().await, "* 1 EXPUNGE\r\n");
+    watcher.send("DONE\r\n").await;
+    watcher.until_tagged("i").await;
+    // Everything works from node-b too, through the owner.
+    let uid = watcher.append("INBOX", "\\Seen", &sample_message(2)).await;
+    assert_eq!(uid, 2);
+    assert_eq!(watcher.ok("UID FETCH 2 (FLAGS)").await, ["* 1 FETCH (UID 2 FLAGS (\\Seen))\r\n"]);
+    watcher.ok("CREATE Shared/Projects").await;
+    assert_eq!(writer.ok("LIST \"\" Shared/%").await, ["* LIST (\\HasNoChildren) \"/\" Shared/Projects\r\n"]);
+}
+
+#[tokio::test]
+async fn clients_on_three_nodes_append_and_store_at_once_without_losing_anything() {
+    let redis = Redis::start();
+    let data = tempfile::tempdir().unwrap();
+    let nodes: Vec<Server> =
+        ["n1", "n2", "n3"].iter().map(|n| Server::start_node(data.path(), n, &redis, |_| {})).collect();
+    let mut tasks = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let mut c = Client::logged_in(node).await;
+        tasks.push(tokio::spawn(async move {
+            c.ok("SELECT INBOX").await;
+            let mut uids = Vec::new();
+            for n in 0..15u32 {
+                let uid = c.append("INBOX", "", &sample_message(i as u32 * 100 + n)).await;
+                c.ok(&format!("UID STORE {uid} +FLAGS.SILENT (\\Seen)")).await;
+                uids.push(uid);
+            }
+            c.ok("NOOP").await;
+            (c, uids)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut clients = Vec::new();
+    for t in tasks {
+        let (c, uids) = t.await.unwrap();
+        all.extend(uids);
+        clients.push(c);
+    }
+    let mut sorted = all.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 45, "UIDs are unique: {all:?}");
+    let mut fresh = Client::logged_in(&nodes[2]).await;
+    fresh.ok("EXAMINE INBOX").await;
+    let truth = fresh.ok("FETCH 1:* (UID FLAGS)").await;
+    assert_eq!(truth.len(), 45);
+    for (i, c) in clients.iter_mut().enumerate() {
+        let view: Vec<String> =
+            c.ok("FETCH 1:* (UID FLAGS)").await.into_iter().map(|l| l.replace(" \\Recent", "")).collect();
+        assert_eq!(view, truth, "client on node {i}");
+    }
+}
+
+/// SIGTERM on the owner: its own clients get `* BYE`; clients on other nodes get
+/// `* OK [CLOSED]`, select again (now served elsewhere) and see every acknowledged message.
+#[tokio::test]
+async fn draining_the_owner_closes_remote_sessions_which_reselect_elsewhere() {
+    let (_redis, _data, mut a, b) = two_nodes();
+    let mut local = Client::logged_in(&a).await;
+    local.ok("SELECT INBOX").await;
+    let mut remote = Client::logged_in(&b).await;
+    remote.ok("SELECT INBOX").await;
+    let mut acknowledged = Vec::new();
+    for n in 0..5 {
+        acknowledged.push(remote.append("INBOX", "", &sample_message(n)).await);
+    }
+    remote.send("i IDLE\r\n").await;
+    assert_eq!(remote.line().await, "+ idling\r\n");
+    a.signal("TERM");
+    assert_eq!(local.line().await, "* BYE Server shutting down\r\n");
+    let mut closed = remote.line().await;
+    while closed.contains("EXISTS") || closed.contains("RECENT") {
+        closed = remote.line().await;
+    }
+    assert!(closed.starts_with("* OK [CLOSED] "), "{closed}");
+    remote.send("DONE\r\n").await;
+    remote.until_tagged("i").await;
+    assert!(a.wait_exit(Duration::from_secs(20)).success());
+    let select = remote.ok("SELECT INBOX").await;
+    assert!(select.contains(&"* 5 EXISTS\r\n".to_owned()), "{select:?}");
+    let uids = remote.ok("UID SEARCH ALL").await;
+    assert_eq!(uids, ["* SEARCH 1 2 3 4 5\r\n"]);
+}
+
+/// `kill -9` of the owner: within the lease TTL (3 s here) plus a second, another node serves
+/// the account with every acknowledged change.
+#[tokio::test]
+async fn after_the_owner_dies_another_node_serves_within_the_lease_ttl() {
+    let (_redis, _data, a, b) = two_nodes();
+    let mut c = Client::logged_in(&a).await;
+    c.ok("SELECT INBOX").await;
+    for n in 0..3 {
+        c.append("INBOX", "\\Flagged", &sample_message(n)).await;
+    }
+    let pid = a.pid();
+    std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
+    let started = Instant::now();
+    let mut d = Client::logged_in(&b).await;
+    let select = loop {
+        let lines = d.command("s", "SELECT INBOX").await;
+        if lines.last().unwrap().starts_with("s OK") {
+            break lines;
+        }
+        assert!(started.elapsed() < Duration::from_secs(8), "no takeover: {lines:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(started.elapsed() < Duration::from_secs(3 + 1 + 2), "took {:?}", started.elapsed());
+    assert!(select.contains(&"* 3 EXISTS\r\n".to_owned()), "{select:?}");
+    assert_eq!(d.ok("SEARCH FLAGGED").await, ["* SEARCH 1 2 3\r\n"]);
+}
+
+/// SIGSTOP the owner past its lease, let another node take over and write, SIGCONT the old
+/// one: its writes are refused (fenced) and its sessions get `[CLOSED]`; the store is intact.
+#[tokio::test]
+async fn a_paused_former_owner_cannot_write_after_a_takeover() {
+    let (_redis, _data, a, b) = two_nodes();
+    let mut old = Client::logged_in(&a).await;
+    old.ok("SELECT INBOX").await;
+    old.append("INBOX", "", &sample_message(1)).await;
+    a.signal("STOP");
+    tokio::time::sleep(Duration::from_millis(4000)).await; // past the 3 s lease
+    let mut new = Client::logged_in(&b).await;
+    new.ok("SELECT INBOX").await;
+    let uid = new.append("INBOX", "", &sample_message(2)).await;
+    assert_eq!(uid, 2);
+    a.signal("CONT");
+    // The old owner's session: its write is refused and it learns the mailbox is closed.
+    let msg = sample_message(3);
+    let lines = old.command("w", &format!("APPEND INBOX {{{}+}}\r\n{msg}", msg.len())).await;
+    let answer = lines.concat();
+    assert!(!answer.contains("w OK [APPENDUID"), "the fenced node wrote: {lines:?}");
+    let after = old.ok("NOOP").await.concat();
+    let _ = after; // [CLOSED] may already have come with the refused APPEND
+    assert!(answer.contains("[CLOSED]") || after.contains("[CLOSED]") || answer.contains("[UNAVAILABLE]"), "{answer} {after}");
+    assert_eq!(new.ok("UID SEARCH ALL").await, ["* SEARCH 1 2\r\n"]);
+}
+
+#[tokio::test]
+async fn without_redis_new_selects_are_unavailable_and_recover_when_it_returns() {
+    let (mut redis, _data, a, _b) = two_nodes();
+    let mut c = Client::logged_in(&a).await;
+    redis.stop();
+    let lines = c.command("s", "SELECT INBOX").await;
+    assert!(lines.last().unwrap().starts_with("s NO [UNAVAILABLE]"), "{lines:?}");
+    redis.restart();
+    let started = Instant::now();
+    loop {
+        let lines = c.command("s", "SELECT INBOX").await;
+        if lines.last().unwrap().starts_with("s OK") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{lines:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[test]
+fn cluster_status_lists_the_live_nodes() {
+    let (_redis, _data, a, _b) = two_nodes();
+    let out = std::process::Command::new(roost_bin())
+        .args(["cluster", "--config"])
+        .arg(&a.config)
+        .arg("status")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("node-a") && text.contains("node-b"), "{text}");
+}

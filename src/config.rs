@@ -25,6 +25,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
+    pub cluster: ClusterConfig,
 }
 
 /// One listening socket.
@@ -174,6 +175,68 @@ impl Default for LogConfig {
     }
 }
 
+/// Clustering. Without `redis_url` the node runs alone (embedded mode) and the rest is unused.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// The shared Redis (`redis://[user:password@]host:port/db`). May hold a password: shown
+    /// redacted by `check-config`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_url: Option<String>,
+    /// `host:port` other nodes reach this node's link at. Default: `<node_id>:<link port>`
+    /// (on a Kubernetes StatefulSet with a headless service, set it to the pod's DNS name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advertise_address: Option<String>,
+    /// Where the node link listens for other nodes.
+    pub link_listen: SocketAddr,
+    /// How long an account lease lasts without renewal: the failover time after a node dies.
+    pub lease_ttl_ms: u64,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            redis_url: None,
+            advertise_address: None,
+            link_listen: SocketAddr::from(([0, 0, 0, 0], 7143)),
+            lease_ttl_ms: 10_000,
+        }
+    }
+}
+
+impl ClusterConfig {
+    /// Where other nodes reach this one's link.
+    pub fn advertise_address(&self, node_id: &str) -> String {
+        self.advertise_address
+            .clone()
+            .unwrap_or_else(|| format!("{node_id}:{}", self.link_listen.port()))
+    }
+
+    pub fn lease_timing(&self) -> crate::cluster::LeaseTiming {
+        crate::cluster::LeaseTiming {
+            ttl: Duration::from_millis(self.lease_ttl_ms),
+        }
+    }
+}
+
+/// The URL with its password replaced by `***`, for display.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    let user = match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{user}:***"),
+        // `redis://name@host`: a bare user name, no secret.
+        None => userinfo.to_owned(),
+    };
+    format!("{scheme}://{user}@{host}{path}")
+}
+
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -202,6 +265,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
+            cluster: ClusterConfig::default(),
         }
     }
 }
@@ -244,6 +308,18 @@ pub struct Overrides {
     pub log_format: Option<LogFormat>,
     #[arg(long, env = "ROOST_DRAIN_TIMEOUT_SECS")]
     pub drain_timeout_secs: Option<u64>,
+    /// Redis URL for clustering (`cluster.redis_url`); may hold a password.
+    #[arg(long, env = "ROOST_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// `host:port` other nodes reach this node's link at (`cluster.advertise_address`).
+    #[arg(long, env = "ROOST_ADVERTISE_ADDRESS")]
+    pub advertise_address: Option<String>,
+    /// Node link listening address (`cluster.link_listen`).
+    #[arg(long, env = "ROOST_LINK_LISTEN")]
+    pub link_listen: Option<SocketAddr>,
+    /// Account lease TTL in milliseconds (`cluster.lease_ttl_ms`).
+    #[arg(long, env = "ROOST_LEASE_TTL_MS")]
+    pub lease_ttl_ms: Option<u64>,
 }
 
 /// Why the configuration could not be loaded.
@@ -327,6 +403,18 @@ impl Config {
         if let Some(v) = o.drain_timeout_secs {
             self.limits.drain_timeout_secs = v;
         }
+        if let Some(v) = &o.redis_url {
+            self.cluster.redis_url = Some(v.clone());
+        }
+        if let Some(v) = &o.advertise_address {
+            self.cluster.advertise_address = Some(v.clone());
+        }
+        if let Some(v) = o.link_listen {
+            self.cluster.link_listen = v;
+        }
+        if let Some(v) = o.lease_ttl_ms {
+            self.cluster.lease_ttl_ms = v;
+        }
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -345,6 +433,14 @@ impl Config {
         if self.limits.idle_keepalive_secs == 0 {
             return invalid("limits.idle_keepalive_secs must be positive");
         }
+        if self.cluster.lease_ttl_ms < 1000 {
+            return invalid("cluster.lease_ttl_ms must be at least 1000");
+        }
+        if let Some(url) = &self.cluster.redis_url {
+            // Syntax only (no connection here); the message never echoes the URL's password.
+            crate::cluster::redis::parse_url(url)
+                .map_err(|e| ConfigError::Invalid(format!("cluster.redis_url: {e}")))?;
+        }
         Ok(())
     }
 
@@ -355,10 +451,13 @@ impl Config {
             .unwrap_or_else(|| self.data_dir.join("users"))
     }
 
-    /// The effective configuration as TOML, for `roost check-config`. Holds no secrets today
-    /// (passwords live in the users file, keys in their PEM files, which are only named).
+    /// The effective configuration as TOML, for `roost check-config`. Secrets are redacted:
+    /// the Redis password; user passwords live in the users file and keys in their PEM files,
+    /// which are only named.
     pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self)
+        let mut shown = self.clone();
+        shown.cluster.redis_url = shown.cluster.redis_url.as_deref().map(redact_url);
+        toml::to_string_pretty(&shown)
             .unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
     }
 }
@@ -414,6 +513,47 @@ mod tests {
         })
         .unwrap_err();
         assert!(err.to_string().contains("5.4"), "{err}");
+    }
+
+    #[test]
+    fn cluster_settings_come_from_file_and_flags_and_the_password_is_redacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roost.toml");
+        std::fs::write(
+            &path,
+            "node_id = \"n1\"\n[cluster]\nredis_url = \"redis://roost:s3cret@redis:6379/2\"\nlease_ttl_ms = 5000\n",
+        )
+        .unwrap();
+        let o = Overrides {
+            config: Some(path.clone()),
+            link_listen: Some("0.0.0.0:9000".parse().unwrap()),
+            ..Default::default()
+        };
+        let c = Config::load(&o).unwrap();
+        assert_eq!(c.cluster.lease_timing().ttl, Duration::from_secs(5));
+        assert_eq!(c.cluster.advertise_address(&c.node_id), "n1:9000");
+        let shown = c.to_toml();
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("redis://roost:***@redis:6379/2"), "{shown}");
+        let o = Overrides {
+            config: Some(path),
+            redis_url: Some("http://x".into()),
+            ..Default::default()
+        };
+        assert!(Config::load(&o).is_err());
+        assert!(Config::default().cluster.redis_url.is_none());
+    }
+
+    #[test]
+    fn redaction_keeps_everything_but_the_password() {
+        assert_eq!(redact_url("redis://:pw@h:1/0"), "redis://:***@h:1/0");
+        assert_eq!(redact_url("redis://u:p@ss@h"), "redis://u:***@h");
+        assert_eq!(redact_url("redis://user@h/0"), "redis://user@h/0");
+        assert_eq!(redact_url("redis://h:6379"), "redis://h:6379");
+        assert_eq!(
+            redact_url("redis+unix:///run/redis.sock"),
+            "redis+unix:///run/redis.sock"
+        );
     }
 
     #[test]

@@ -1,11 +1,10 @@
 //! roost: a clustered IMAP4rev2 mail access server.
 //!
 //! `roost serve` runs a node; `roost imap --user NAME` speaks IMAP on stdin/stdout for a
-//! pre-authenticated user; `roost user ...` manages the users file; `roost check-config`
-//! prints the effective configuration.
+//! pre-authenticated user; `roost user ...` manages the users file; `roost cluster ...` shows
+//! and steers the cluster; `roost check-config` prints the effective configuration.
 
 mod auth;
-#[allow(dead_code)] // wired into the registry by the cluster work
 mod cluster;
 mod config;
 mod mailbox;
@@ -53,6 +52,13 @@ enum Cmd {
         #[command(flatten)]
         overrides: Overrides,
     },
+    /// Inspect and steer the cluster (needs `cluster.redis_url`).
+    Cluster {
+        #[command(subcommand)]
+        command: cluster::cli::ClusterCommand,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
     /// Validate the configuration and print the effective settings.
     CheckConfig(Overrides),
     /// Print the version.
@@ -91,6 +97,22 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 eprintln!("roost: {e}");
                 ExitCode::FAILURE
             })
+        }
+        Cmd::Cluster { command, overrides } => {
+            let config = load(&overrides)?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| {
+                    eprintln!("roost: cannot start the runtime: {e}");
+                    ExitCode::FAILURE
+                })?;
+            runtime
+                .block_on(cluster::cli::run(command, &config))
+                .map_err(|e| {
+                    eprintln!("roost: {e}");
+                    ExitCode::FAILURE
+                })
         }
         Cmd::CheckConfig(overrides) => {
             let config = load(&overrides)?;

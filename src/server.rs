@@ -98,9 +98,14 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
             limiter,
         );
         let (stop_tx, stop_rx) = watch::channel(false);
-        let joined = crate::cluster::node::join(&shared.config, &shared.registry, supervisor.clone(), stop_rx.clone())
-            .await
-            .map_err(ServeError::Cluster)?;
+        let joined = crate::cluster::node::join(
+            &shared.config,
+            &shared.registry,
+            supervisor.clone(),
+            stop_rx.clone(),
+        )
+        .await
+        .map_err(ServeError::Cluster)?;
         for (socket, l) in listeners {
             actix_rt::spawn(accept_loop(socket, l, accepting.clone(), stop_rx.clone()));
         }
@@ -127,7 +132,10 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
         }
         // Hand the accounts this node owns to whichever node needs them next: their
         // sessions elsewhere get `[CLOSED]` and reattach.
-        shared.registry.release_all("The node serving this mailbox is shutting down").await;
+        shared
+            .registry
+            .release_all("The node serving this mailbox is shutting down")
+            .await;
         if let Some(joined) = joined {
             joined.directory.deregister().await;
         }

@@ -45,10 +45,6 @@ impl Fence {
         }
     }
 
-    pub fn epoch(&self) -> u64 {
-        self.epoch
-    }
-
     /// Records this owner's epoch on the shared filesystem (durably) before its first write.
     ///
     /// # Errors
@@ -57,7 +53,9 @@ impl Fence {
         if let Some(dir) = self.file.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let tmp = self.file.with_extension(format!("tmp.{}", std::process::id()));
+        let tmp = self
+            .file
+            .with_extension(format!("tmp.{}", std::process::id()));
         {
             use std::io::Write;
             let mut f = std::fs::File::create(&tmp)?;
@@ -74,7 +72,10 @@ impl Fence {
     }
 
     pub fn extend(&self, until: Instant) {
-        let mut v = self.valid_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut v = self
+            .valid_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if until > *v {
             *v = until;
         }
@@ -97,7 +98,10 @@ impl Fence {
         if self.is_lost() {
             return Err(Fenced::Lost);
         }
-        let until = *self.valid_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let until = *self
+            .valid_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if Instant::now() >= until {
             return Err(Fenced::Expired);
         }
@@ -105,7 +109,10 @@ impl Fence {
             if let Ok(newer) = text.trim().parse::<u64>() {
                 if newer > self.epoch {
                     self.mark_lost();
-                    return Err(Fenced::Superseded { ours: self.epoch, newer });
+                    return Err(Fenced::Superseded {
+                        ours: self.epoch,
+                        newer,
+                    });
                 }
             }
         }

@@ -9,10 +9,15 @@
 //! - [`Directory`]: `Local` (one node, embedded default: everything is owned here) or
 //!   `Redis` (membership, leases with fencing epochs, operator commands).
 //! - `link`: length-prefixed postcard frames of one request/response/event enum between nodes.
+//! - `cli`: `roost cluster status|move|drain`.
 
+pub mod cli;
 pub mod fence;
+pub mod link;
 pub mod node;
 pub mod redis;
+#[cfg(test)]
+pub mod testing;
 
 use std::time::{Duration, Instant};
 
@@ -80,5 +85,17 @@ impl LeaseTiming {
     /// Renew at a third of the TTL, so two renewals can fail before the lease lapses.
     pub fn renew_every(self) -> Duration {
         self.ttl / 3
+    }
+
+    /// How much earlier than Redis this node considers its lease over: room for clock drift
+    /// between the hosts' timers (a tenth of the TTL, generous for drift of well under 1 %).
+    pub fn safety_margin(self) -> Duration {
+        self.ttl / 10
+    }
+
+    /// How long a node's record outlives its last heartbeat (sent every `renew_every`): three
+    /// heartbeats, so one late or lost heartbeat does not drop a live node.
+    pub fn node_ttl(self) -> Duration {
+        self.renew_every() * 3
     }
 }

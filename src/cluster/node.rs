@@ -23,7 +23,10 @@ pub enum JoinError {
     #[error("cannot reach redis at {url}: {source}")]
     Redis { url: String, source: DirectoryError },
     #[error("cannot listen for node links on {address}: {source}")]
-    Bind { address: std::net::SocketAddr, source: std::io::Error },
+    Bind {
+        address: std::net::SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// Joins the cluster configured in `config`, or returns `None` for the single-node mode.
@@ -41,22 +44,43 @@ pub async fn join(
     };
     let node = config.node_id.clone();
     let listen = config.cluster.link_listen;
-    let listener = TcpListener::bind(listen).await.map_err(|source| JoinError::Bind { address: listen, source })?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|source| JoinError::Bind {
+            address: listen,
+            source,
+        })?;
     let bound = listener.local_addr().unwrap_or(listen);
     let mut address = config.cluster.advertise_address(&node);
     if let Some(host) = address.strip_suffix(":0") {
         // Port 0 (tests, ad-hoc runs): advertise the port the system picked.
         address = format!("{host}:{}", bound.port());
     }
-    let timing = LeaseTiming { ttl: Duration::from_millis(config.cluster.lease_ttl_ms.max(300)) };
+    let timing = LeaseTiming {
+        ttl: Duration::from_millis(config.cluster.lease_ttl_ms.max(300)),
+    };
     let directory = RedisDirectory::connect(&url, node.clone(), address.clone(), timing)
         .await
-        .map_err(|source| JoinError::Redis { url: redact(&url), source })?;
+        .map_err(|source| JoinError::Redis {
+            url: redact(&url),
+            source,
+        })?;
     tracing::info!(%bound, advertise = %address, "node link listening");
     let service = registry.join_cluster(directory.clone(), node.clone(), timing);
     actix_rt::spawn(super::link::serve(listener, service, stop.clone()));
-    actix_rt::spawn(heartbeat(directory.clone(), registry.clone(), supervisor, timing, stop.clone()));
-    actix_rt::spawn(follow_operators(directory.clone(), registry.clone(), node, stop));
+    actix_rt::spawn(heartbeat(
+        directory.clone(),
+        registry.clone(),
+        supervisor,
+        timing,
+        stop.clone(),
+    ));
+    actix_rt::spawn(follow_operators(
+        directory.clone(),
+        registry.clone(),
+        node,
+        stop,
+    ));
     Ok(Some(Joined { directory }))
 }
 
@@ -70,7 +94,10 @@ async fn heartbeat(
 ) {
     loop {
         let sessions = supervisor.send(Count).await.unwrap_or(0) as u64;
-        if let Err(e) = directory.heartbeat(registry.owned_accounts(), sessions).await {
+        if let Err(e) = directory
+            .heartbeat(registry.owned_accounts(), sessions)
+            .await
+        {
             tracing::warn!(error = %e, "cluster heartbeat failed");
         }
         tokio::select! {
@@ -81,7 +108,12 @@ async fn heartbeat(
 }
 
 /// `roost cluster move` and `roost cluster drain`, delivered over Redis pub/sub.
-async fn follow_operators(directory: RedisDirectory, registry: Arc<Registry>, node: String, mut stop: watch::Receiver<bool>) {
+async fn follow_operators(
+    directory: RedisDirectory,
+    registry: Arc<Registry>,
+    node: String,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut commands = directory.subscribe();
     loop {
         let command = tokio::select! {
@@ -92,11 +124,15 @@ async fn follow_operators(directory: RedisDirectory, registry: Arc<Registry>, no
             Some(AdminCommand::MoveAccount { account }) => {
                 // Operators name the user; leases are held per account directory.
                 let account = crate::store::account::account_dir_name(&account);
-                registry.give_up(&account, "The mailbox is being moved to another node").await;
+                registry
+                    .give_up(&account, "The mailbox is being moved to another node")
+                    .await;
             }
             Some(AdminCommand::Drain { node: target }) if target == node => {
                 tracing::info!("drained by an operator: letting go of every account");
-                registry.release_all("This node is being drained; reconnect").await;
+                registry
+                    .release_all("This node is being drained; reconnect")
+                    .await;
             }
             Some(AdminCommand::Drain { .. }) => {}
             None => return,
@@ -107,7 +143,9 @@ async fn follow_operators(directory: RedisDirectory, registry: Arc<Registry>, no
 /// The URL without its password, for messages.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://***@{}", &url[..scheme], &url[at + 1..]),
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
+        }
         _ => url.to_owned(),
     }
 }

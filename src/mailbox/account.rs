@@ -129,7 +129,10 @@ impl AccountActor {
                 if let Err(fenced) = fence.0.check_write(&fence.1) {
                     return (store, Err(fenced));
                 }
-                let result = store.stage(records).and_then(|()| store.commit()).map_err(MailboxError::from);
+                let result = store
+                    .stage(records)
+                    .and_then(|()| store.commit())
+                    .map_err(MailboxError::from);
                 (store, result)
             })
             .await

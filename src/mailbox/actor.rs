@@ -74,7 +74,7 @@ type Deferred = Box<dyn FnOnce(&mut Mailbox, &mut Context<Mailbox>)>;
 
 pub(super) struct Mailbox {
     pub(super) shared: Arc<Shared>,
-    key: MailboxKey,
+    pub(super) key: MailboxKey,
     token: Arc<()>,
     pub(super) info: MailboxInfo,
     pub(super) dir: PathBuf,

@@ -19,18 +19,18 @@ mod ownership;
 mod registry;
 mod remote;
 mod service;
-mod wire;
 #[cfg(test)]
 mod tests;
+mod wire;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix::{Addr, Message, Recipient};
-use serde::{Deserialize, Serialize};
 use bytes::Bytes;
 use roost_proto::{Flag, StoreAction};
+use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use self::account::{AccountActor, AccountRequest};
@@ -180,8 +180,12 @@ impl Registry {
     pub(crate) async fn owned_account(&self, user: &str) -> Result<AccountHandle, MailboxError> {
         if let Some(ownership) = self.shared.ownership.get().cloned() {
             let name = crate::store::account::account_dir_name(user);
-            if let ownership::Resolved::Remote { .. } = ownership.resolve(&self.shared, &name).await? {
-                return Err(MailboxError::Unavailable("this node no longer owns the account".into()));
+            if let ownership::Resolved::Remote { .. } =
+                ownership.resolve(&self.shared, &name).await?
+            {
+                return Err(MailboxError::Unavailable(
+                    "this node no longer owns the account".into(),
+                ));
             }
         }
         let handle = self.shared.account(user);
@@ -197,7 +201,10 @@ impl Registry {
         node: String,
         timing: crate::cluster::LeaseTiming,
     ) -> Arc<dyn crate::cluster::link::LinkService> {
-        let _ = self.shared.ownership.set(ownership::Ownership::new(directory, node, timing));
+        let _ = self
+            .shared
+            .ownership
+            .set(ownership::Ownership::new(directory, node, timing));
         service::OwnerService::new(self.clone())
     }
 
@@ -268,8 +275,16 @@ where
 }
 
 /// Sends one account operation to the owner node.
-async fn remote_account(peer: &remote::Peer, user: &str, op: wire::AccountOp) -> Result<wire::WireValue, MailboxError> {
-    peer.call(wire::WireRequest::Account { user: user.to_owned(), op }).await
+async fn remote_account(
+    peer: &remote::Peer,
+    user: &str,
+    op: wire::AccountOp,
+) -> Result<wire::WireValue, MailboxError> {
+    peer.call(wire::WireRequest::Account {
+        user: user.to_owned(),
+        op,
+    })
+    .await
 }
 
 /// Unwraps the expected variant of an owner's answer.
@@ -291,19 +306,29 @@ impl AccountHandle {
     ) -> Result<T, MailboxError> {
         match &self.target {
             AccountTarget::Local { addr, .. } => call(addr, make).await,
-            AccountTarget::Remote { peer, user, .. } => from_wire(remote_account(peer, user, op()).await?),
+            AccountTarget::Remote { peer, user, .. } => {
+                from_wire(remote_account(peer, user, op()).await?)
+            }
         }
     }
 
     /// Whether the account is loaded (and, remotely, still owned by that node).
     pub(crate) async fn ready(&self) -> Result<(), MailboxError> {
-        self.call(AccountRequest::Ready, || wire::AccountOp::Ready, |v| expect_value!(v, wire::WireValue::Unit => ()))
-            .await
+        self.call(
+            AccountRequest::Ready,
+            || wire::AccountOp::Ready,
+            |v| expect_value!(v, wire::WireValue::Unit => ()),
+        )
+        .await
     }
 
     pub async fn view(&self) -> Result<AccountView, MailboxError> {
-        self.call(AccountRequest::View, || wire::AccountOp::View, |v| expect_value!(v, wire::WireValue::View(v) => v))
-            .await
+        self.call(
+            AccountRequest::View,
+            || wire::AccountOp::View,
+            |v| expect_value!(v, wire::WireValue::View(v) => v),
+        )
+        .await
     }
 
     /// CREATE: creates missing parents too (RFC 9051 section 6.3.4). Durable when it returns.
@@ -314,8 +339,15 @@ impl AccountHandle {
     ) -> Result<MailboxInfo, MailboxError> {
         let n = name.clone();
         self.call(
-            |reply| AccountRequest::Create { name, special_use, reply },
-            || wire::AccountOp::Create { name: n, special_use },
+            |reply| AccountRequest::Create {
+                name,
+                special_use,
+                reply,
+            },
+            || wire::AccountOp::Create {
+                name: n,
+                special_use,
+            },
             |v| expect_value!(v, wire::WireValue::Info(i) => i),
         )
         .await
@@ -362,7 +394,11 @@ impl AccountHandle {
     async fn set_subscribed(&self, name: String, subscribe: bool) -> Result<(), MailboxError> {
         let n = name.clone();
         self.call(
-            |reply| AccountRequest::Subscribe { name, subscribe, reply },
+            |reply| AccountRequest::Subscribe {
+                name,
+                subscribe,
+                reply,
+            },
             || wire::AccountOp::Subscribe { name: n, subscribe },
             |v| expect_value!(v, wire::WireValue::Unit => ()),
         )
@@ -373,14 +409,19 @@ impl AccountHandle {
     pub async fn open(&self, name: &str) -> Result<MailboxHandle, MailboxError> {
         let name = name.to_string();
         match &self.target {
-            AccountTarget::Local { addr, .. } => call(addr, |reply| AccountRequest::Open { name, reply }).await,
+            AccountTarget::Local { addr, .. } => {
+                call(addr, |reply| AccountRequest::Open { name, reply }).await
+            }
             AccountTarget::Remote { peer, user, dir } => {
                 let value = remote_account(peer, user, wire::AccountOp::Open { name }).await?;
                 let info = expect_value!(value, wire::WireValue::Info(i) => i)?;
                 let dir = crate::store::account::mailbox_dir(dir, info.id);
                 Ok(MailboxHandle {
                     inner: Arc::new(HandleInner {
-                        target: MailboxTarget::Remote { peer: peer.clone(), user: user.clone() },
+                        target: MailboxTarget::Remote {
+                            peer: peer.clone(),
+                            user: user.clone(),
+                        },
                         info,
                         dir,
                     }),
@@ -410,7 +451,10 @@ enum MailboxTarget {
         _token: Arc<()>,
     },
     /// The account is owned by another node.
-    Remote { peer: Arc<remote::Peer>, user: String },
+    Remote {
+        peer: Arc<remote::Peer>,
+        user: String,
+    },
 }
 
 /// Everything a session needs to start a view of the mailbox (SELECT/EXAMINE).
@@ -536,7 +580,12 @@ impl MailboxHandle {
     ) -> Result<Attachment, MailboxError> {
         match &self.inner.target {
             MailboxTarget::Local { addr, .. } => {
-                call(addr, |reply| Request::Attach { listener, read_only, reply }).await
+                call(addr, |reply| Request::Attach {
+                    listener,
+                    read_only,
+                    reply,
+                })
+                .await
             }
             MailboxTarget::Remote { peer, user } => {
                 let stream = peer.register(self.inner.info.id, listener);
@@ -570,15 +619,21 @@ impl MailboxHandle {
                 let peer = peer.clone();
                 // Fire and forget: if the link is gone, the owner has dropped it already.
                 actix_rt::spawn(async move {
-                    let _ = peer.call(wire::WireRequest::Detach { stream: attachment }).await;
+                    let _ = peer
+                        .call(wire::WireRequest::Detach { stream: attachment })
+                        .await;
                 });
             }
         }
     }
 
     pub async fn status(&self) -> Result<MailboxStatus, MailboxError> {
-        self.call(Request::Status, || wire::MailboxOp::Status, |v| expect_value!(v, wire::WireValue::Status(s) => s))
-            .await
+        self.call(
+            Request::Status,
+            || wire::MailboxOp::Status,
+            |v| expect_value!(v, wire::WireValue::Status(s) => s),
+        )
+        .await
     }
 
     /// The current entries of the given UIDs (missing ones are skipped), with the keyword table.
@@ -598,9 +653,13 @@ impl MailboxHandle {
     /// APPEND: writes blobs and metadata, then one log commit for all messages.
     pub async fn append(&self, messages: Vec<NewMessage>) -> Result<Appended, MailboxError> {
         match &self.inner.target {
-            MailboxTarget::Local { addr, .. } => call(addr, |reply| Request::Append { messages, reply }).await,
+            MailboxTarget::Local { addr, .. } => {
+                call(addr, |reply| Request::Append { messages, reply }).await
+            }
             MailboxTarget::Remote { .. } => {
-                let op = wire::MailboxOp::Append { messages: messages.into_iter().map(Into::into).collect() };
+                let op = wire::MailboxOp::Append {
+                    messages: messages.into_iter().map(Into::into).collect(),
+                };
                 expect_value!(self.remote(op).await?, wire::WireValue::Appended(a) => a)
             }
         }
@@ -610,18 +669,27 @@ impl MailboxHandle {
     async fn remote(&self, op: wire::MailboxOp) -> Result<wire::WireValue, MailboxError> {
         match &self.inner.target {
             MailboxTarget::Remote { peer, user } => {
-                let request =
-                    wire::WireRequest::Mailbox { user: user.clone(), mailbox: self.inner.info.name.clone(), op };
+                let request = wire::WireRequest::Mailbox {
+                    user: user.clone(),
+                    mailbox: self.inner.info.name.clone(),
+                    op,
+                };
                 peer.call(request).await
             }
-            MailboxTarget::Local { .. } => Err(MailboxError::Unavailable("operation routed to the wrong node".into())),
+            MailboxTarget::Local { .. } => Err(MailboxError::Unavailable(
+                "operation routed to the wrong node".into(),
+            )),
         }
     }
 
     pub async fn store(&self, request: StoreFlags) -> Result<StoreOutcome, MailboxError> {
         let op = wire::MailboxOp::store(request.clone());
-        self.call(|reply| Request::Store { request, reply }, || op, |v| expect_value!(v, wire::WireValue::Stored(s) => s))
-            .await
+        self.call(
+            |reply| Request::Store { request, reply },
+            || op,
+            |v| expect_value!(v, wire::WireValue::Stored(s) => s),
+        )
+        .await
     }
 
     /// EXPUNGE (`None`: every `\Deleted` message) or UID EXPUNGE (only those UIDs that are
@@ -629,8 +697,12 @@ impl MailboxHandle {
     pub async fn expunge(&self, uids: Option<Vec<u32>>) -> Result<Vec<u32>, MailboxError> {
         let op = wire::MailboxOp::Expunge { uids: uids.clone() };
         let scope = uids.map_or(ExpungeScope::AllDeleted, ExpungeScope::DeletedAmong);
-        self.call(|reply| Request::Expunge { scope, reply }, || op, |v| expect_value!(v, wire::WireValue::Expunged(u) => u))
-            .await
+        self.call(
+            |reply| Request::Expunge { scope, reply },
+            || op,
+            |v| expect_value!(v, wire::WireValue::Expunged(u) => u),
+        )
+        .await
     }
 
     /// COPY into `destination` (hard-linking blobs). UIDs that no longer exist are skipped.
@@ -647,10 +719,18 @@ impl MailboxHandle {
             Vec::new()
         } else {
             let MailboxTarget::Local { addr, .. } = &destination.inner.target else {
-                return Err(MailboxError::Cannot("cannot copy between accounts owned by different nodes".into()));
+                return Err(MailboxError::Cannot(
+                    "cannot copy between accounts owned by different nodes".into(),
+                ));
             };
             let source_dir = self.inner.dir.clone();
-            call(addr, |reply| Request::CopyIn { source_dir, entries, keywords, reply }).await?
+            call(addr, |reply| Request::CopyIn {
+                source_dir,
+                entries,
+                keywords,
+                reply,
+            })
+            .await?
         };
         Ok(Copied {
             uid_validity: destination.info().uid_validity,
@@ -676,8 +756,17 @@ impl MailboxHandle {
         Ok(copied)
     }
 
-    async fn remote_copy(&self, uids: Vec<u32>, destination: &MailboxHandle, is_move: bool) -> Result<Copied, MailboxError> {
-        let op = wire::MailboxOp::Copy { destination: destination.info().name.clone(), uids, is_move };
+    async fn remote_copy(
+        &self,
+        uids: Vec<u32>,
+        destination: &MailboxHandle,
+        is_move: bool,
+    ) -> Result<Copied, MailboxError> {
+        let op = wire::MailboxOp::Copy {
+            destination: destination.info().name.clone(),
+            uids,
+            is_move,
+        };
         expect_value!(self.remote(op).await?, wire::WireValue::Copied(c) => c)
     }
 

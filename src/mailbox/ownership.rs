@@ -74,7 +74,11 @@ impl Ownership {
     ///
     /// # Errors
     /// `Unavailable` when Redis cannot be reached or the owner's address is unknown.
-    pub async fn resolve(self: &Arc<Self>, shared: &Arc<Shared>, account: &str) -> Result<Resolved, MailboxError> {
+    pub async fn resolve(
+        self: &Arc<Self>,
+        shared: &Arc<Shared>,
+        account: &str,
+    ) -> Result<Resolved, MailboxError> {
         if let Some(fence) = self.fence(account) {
             if !fence.is_lost() {
                 return Ok(Resolved::Local);
@@ -83,7 +87,9 @@ impl Ownership {
         if self.is_draining() {
             return match self.directory.owner(account).await.map_err(unreachable)? {
                 Some((node, _)) => self.address_of(&node).await,
-                None => Err(MailboxError::Unavailable("this node is draining; reconnect to another node".into())),
+                None => Err(MailboxError::Unavailable(
+                    "this node is draining; reconnect to another node".into(),
+                )),
             };
         }
         match self.directory.acquire(account).await.map_err(unreachable)? {
@@ -106,25 +112,41 @@ impl Ownership {
 
     /// Starts serving an account whose lease this node just took: claims the fence on the
     /// shared filesystem (so a former owner can no longer write), then renews the lease.
-    async fn adopt(self: &Arc<Self>, shared: &Arc<Shared>, lease: Lease) -> Result<(), MailboxError> {
+    async fn adopt(
+        self: &Arc<Self>,
+        shared: &Arc<Shared>,
+        lease: Lease,
+    ) -> Result<(), MailboxError> {
         let account = lease.account.clone();
-        let fence = Arc::new(Fence::new(&shared.root.join(&account), lease.epoch, lease.valid_until));
+        let fence = Arc::new(Fence::new(
+            &shared.root.join(&account),
+            lease.epoch,
+            lease.valid_until,
+        ));
         let claim = fence.clone();
         tokio::task::spawn_blocking(move || claim.claim())
             .await
             .map_err(|e| MailboxError::Storage(format!("fence claim panicked: {e}")))?
-            .map_err(|e| MailboxError::Storage(format!("cannot write the fence of {account}: {e}")))?;
+            .map_err(|e| {
+                MailboxError::Storage(format!("cannot write the fence of {account}: {e}"))
+            })?;
         {
             let mut owned = lock(&self.owned);
             if owned.contains_key(&account) {
                 return Ok(()); // another task adopted it meanwhile
             }
-            owned.insert(account.clone(), Owned { lease: lease.clone(), fence });
+            owned.insert(
+                account.clone(),
+                Owned {
+                    lease: lease.clone(),
+                    fence,
+                },
+            );
         }
         tracing::info!(%account, epoch = lease.epoch, "took ownership");
         let me = Arc::downgrade(self);
         let shared = Arc::downgrade(shared);
-        actix_rt::spawn(renew(me, shared, account));
+        tokio::spawn(renew(me, shared, account));
         Ok(())
     }
 
@@ -155,7 +177,9 @@ impl Ownership {
     }
 
     fn lease(&self, account: &str) -> Option<(Lease, Arc<Fence>)> {
-        lock(&self.owned).get(account).map(|o| (o.lease.clone(), o.fence.clone()))
+        lock(&self.owned)
+            .get(account)
+            .map(|o| (o.lease.clone(), o.fence.clone()))
     }
 }
 
@@ -188,13 +212,25 @@ async fn renew(ownership: Weak<Ownership>, shared: Weak<Shared>, account: String
         match o.directory.renew(&lease).await {
             Ok(renewed) => fence.extend(renewed.valid_until),
             Err(DirectoryError::LeaseLost { .. }) => {
-                o.give_up(&shared, &account, "The mailbox moved to another node", false).await;
+                o.give_up(
+                    &shared,
+                    &account,
+                    "The mailbox moved to another node",
+                    false,
+                )
+                .await;
                 return;
             }
             Err(e) => {
                 tracing::warn!(%account, error = %e, "cannot renew lease");
                 if Instant::now() >= lease.valid_until {
-                    o.give_up(&shared, &account, "Lost contact with the cluster; reconnect", false).await;
+                    o.give_up(
+                        &shared,
+                        &account,
+                        "Lost contact with the cluster; reconnect",
+                        false,
+                    )
+                    .await;
                     return;
                 }
             }

@@ -68,15 +68,18 @@ impl Shared {
         let Some(ownership) = self.ownership.get() else {
             return Ok(());
         };
-        let fence = ownership
-            .fence(account)
-            .ok_or_else(|| super::MailboxError::Unavailable("this node does not own the account".into()))?;
-        fence.check().map_err(|e| super::MailboxError::Unavailable(e.to_string()))
+        let fence = ownership.fence(account).ok_or_else(|| {
+            super::MailboxError::Unavailable("this node does not own the account".into())
+        })?;
+        fence
+            .check()
+            .map_err(|e| super::MailboxError::Unavailable(e.to_string()))
     }
 
     /// No actor of this account runs on this node.
     pub fn account_is_idle(&self, account: &str) -> bool {
-        !lock(&self.accounts).contains_key(account) && !lock(&self.mailboxes).keys().any(|k| k.account == account)
+        !lock(&self.accounts).contains_key(account)
+            && !lock(&self.mailboxes).keys().any(|k| k.account == account)
     }
 
     /// Closes every actor of `account` (its sessions, here and remote, get `[CLOSED]` with
@@ -84,13 +87,24 @@ impl Shared {
     pub async fn close_account(&self, account: &str, reason: &str) {
         let mailboxes: Vec<Addr<Mailbox>> = {
             let mut map = lock(&self.mailboxes);
-            let keys: Vec<MailboxKey> = map.keys().filter(|k| k.account == account).cloned().collect();
-            keys.iter().filter_map(|k| map.remove(k)).map(|e| e.addr).collect()
+            let keys: Vec<MailboxKey> = map
+                .keys()
+                .filter(|k| k.account == account)
+                .cloned()
+                .collect();
+            keys.iter()
+                .filter_map(|k| map.remove(k))
+                .map(|e| e.addr)
+                .collect()
         };
         lock(&self.accounts).remove(account);
         for addr in mailboxes {
             let (done, finished) = tokio::sync::oneshot::channel();
-            let close = super::actor::Request::Close { reason: reason.to_owned(), deleted: false, done };
+            let close = super::actor::Request::Close {
+                reason: reason.to_owned(),
+                deleted: false,
+                done,
+            };
             if addr.send(close).await.is_ok() {
                 let _ = finished.await;
             }

@@ -59,11 +59,17 @@ impl Peer {
                 tracing::warn!(%address, sessions = attached.len(), "link to the owner node broke");
             }
             for (_, (mailbox, listener)) in attached {
-                let change = Change::Closed { reason: "Lost the connection to the mailbox's owner node".into() };
+                let change = Change::Closed {
+                    reason: "Lost the connection to the mailbox's owner node".into(),
+                };
                 listener.do_send(MailboxEvent { mailbox, change });
             }
         }));
-        Arc::new(Peer { client, attachments, next_stream: AtomicU64::new(1) })
+        Arc::new(Peer {
+            client,
+            attachments,
+            next_stream: AtomicU64::new(1),
+        })
     }
 
     /// Sends a request and waits for the owner's answer.
@@ -86,10 +92,6 @@ impl Peer {
     pub fn unregister(&self, stream: u64) {
         lock(&self.attachments).remove(&stream);
     }
-
-    pub fn attached(&self) -> usize {
-        lock(&self.attachments).len()
-    }
 }
 
 /// The links of this node, one per owner address.
@@ -100,12 +102,18 @@ pub(crate) struct Links {
 
 impl Links {
     pub fn new(local_node: String) -> Links {
-        Links { local_node, peers: Mutex::new(HashMap::new()) }
+        Links {
+            local_node,
+            peers: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn peer(&self, address: &str) -> Arc<Peer> {
         let mut peers = self.peers.lock().unwrap_or_else(PoisonError::into_inner);
-        peers.entry(address.to_owned()).or_insert_with(|| Peer::new(&self.local_node, address)).clone()
+        peers
+            .entry(address.to_owned())
+            .or_insert_with(|| Peer::new(&self.local_node, address))
+            .clone()
     }
 }
 

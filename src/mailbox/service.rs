@@ -16,7 +16,12 @@ use crate::cluster::link::{LinkService, PeerConn, Pusher};
 type RemoteKey = (u64, u64);
 
 /// What the link server calls; cheap to share between connections.
-pub(crate) struct OwnerService(Arc<Inner>);
+pub(crate) struct OwnerService {
+    inner: Arc<Inner>,
+    /// Requests run on this arbiter: they start actors, which needs an actix context that
+    /// the link server's plain tokio tasks do not have.
+    arbiter: actix_rt::ArbiterHandle,
+}
 
 struct Inner {
     registry: Arc<Registry>,
@@ -25,28 +30,45 @@ struct Inner {
 
 impl OwnerService {
     pub fn new(registry: Arc<Registry>) -> Arc<OwnerService> {
-        Arc::new(OwnerService(Arc::new(Inner { registry, attachments: Mutex::new(HashMap::new()) })))
+        Arc::new(OwnerService {
+            inner: Arc::new(Inner {
+                registry,
+                attachments: Mutex::new(HashMap::new()),
+            }),
+            arbiter: actix_rt::Arbiter::current(),
+        })
     }
 }
 
 impl Inner {
     fn attachments(&self) -> std::sync::MutexGuard<'_, HashMap<RemoteKey, (MailboxHandle, u64)>> {
-        self.attachments.lock().unwrap_or_else(PoisonError::into_inner)
+        self.attachments
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
-    async fn dispatch(self: Arc<Self>, conn: u64, pusher: Pusher, request: WireRequest) -> WireResult {
+    async fn dispatch(
+        self: Arc<Self>,
+        conn: u64,
+        pusher: Pusher,
+        request: WireRequest,
+    ) -> WireResult {
         match request {
             WireRequest::Account { user, op } => {
                 let account = self.registry.owned_account(&user).await?;
                 Ok(match op {
                     AccountOp::Ready => WireValue::Unit,
                     AccountOp::View => WireValue::View(account.view().await?),
-                    AccountOp::Create { name, special_use } => WireValue::Info(account.create(name, special_use).await?),
+                    AccountOp::Create { name, special_use } => {
+                        WireValue::Info(account.create(name, special_use).await?)
+                    }
                     AccountOp::Delete { name } => {
                         account.delete(name).await?;
                         WireValue::Unit
                     }
-                    AccountOp::Rename { from, to } => WireValue::Renamed(account.rename(from, to).await?),
+                    AccountOp::Rename { from, to } => {
+                        WireValue::Renamed(account.rename(from, to).await?)
+                    }
                     AccountOp::Subscribe { name, subscribe } => {
                         if subscribe {
                             account.subscribe(name).await?;
@@ -55,7 +77,9 @@ impl Inner {
                         }
                         WireValue::Unit
                     }
-                    AccountOp::Open { name } => WireValue::Info(account.open(&name).await?.info().clone()),
+                    AccountOp::Open { name } => {
+                        WireValue::Info(account.open(&name).await?.info().clone())
+                    }
                 })
             }
             WireRequest::Mailbox { user, mailbox, op } => {
@@ -65,7 +89,8 @@ impl Inner {
                     MailboxOp::Attach { stream, read_only } => {
                         let forwarder = Forwarder { pusher, stream }.start();
                         let attachment = handle.attach(forwarder.recipient(), read_only).await?;
-                        self.attachments().insert((conn, stream), (handle, attachment.id));
+                        self.attachments()
+                            .insert((conn, stream), (handle, attachment.id));
                         WireValue::Attached(attachment)
                     }
                     MailboxOp::Status => WireValue::Status(handle.status().await?),
@@ -73,14 +98,27 @@ impl Inner {
                         let (entries, keywords) = handle.entries(uids).await?;
                         WireValue::Entries(entries, keywords.to_vec())
                     }
-                    MailboxOp::Append { messages } => {
-                        WireValue::Appended(handle.append(messages.into_iter().map(Into::into).collect()).await?)
-                    }
-                    MailboxOp::Store { uids, action, flags, unchanged_since } => {
-                        WireValue::Stored(handle.store(wire::store_flags(uids, action, &flags, unchanged_since)).await?)
-                    }
+                    MailboxOp::Append { messages } => WireValue::Appended(
+                        handle
+                            .append(messages.into_iter().map(Into::into).collect())
+                            .await?,
+                    ),
+                    MailboxOp::Store {
+                        uids,
+                        action,
+                        flags,
+                        unchanged_since,
+                    } => WireValue::Stored(
+                        handle
+                            .store(wire::store_flags(uids, action, &flags, unchanged_since))
+                            .await?,
+                    ),
                     MailboxOp::Expunge { uids } => WireValue::Expunged(handle.expunge(uids).await?),
-                    MailboxOp::Copy { destination, uids, is_move } => {
+                    MailboxOp::Copy {
+                        destination,
+                        uids,
+                        is_move,
+                    } => {
                         let destination = account.open(&destination).await?;
                         let copied = if is_move {
                             handle.move_to(uids, &destination).await?
@@ -102,12 +140,30 @@ impl Inner {
 }
 
 impl LinkService for OwnerService {
-    fn handle(&self, peer: &PeerConn, payload: Vec<u8>) -> Pin<Box<dyn Future<Output = Vec<u8>> + Send>> {
-        let (conn, pusher, inner) = (peer.id, peer.pusher.clone(), self.0.clone());
-        Box::pin(async move {
+    fn handle(
+        &self,
+        peer: &PeerConn,
+        payload: Vec<u8>,
+    ) -> Pin<Box<dyn Future<Output = Vec<u8>> + Send>> {
+        let (conn, pusher, inner) = (peer.id, peer.pusher.clone(), self.inner.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let spawned = self.arbiter.spawn(async move {
             let result = match wire::decode::<WireRequest>(&payload) {
                 Ok(request) => inner.dispatch(conn, pusher, request).await,
                 Err(e) => Err(e),
+            };
+            let _ = tx.send(result);
+        });
+        Box::pin(async move {
+            let gone = || {
+                Err(super::MailboxError::Unavailable(
+                    "the owner node is stopping".into(),
+                ))
+            };
+            let result = if spawned {
+                rx.await.unwrap_or_else(|_| gone())
+            } else {
+                gone()
             };
             wire::encode(&result)
         })
@@ -115,7 +171,7 @@ impl LinkService for OwnerService {
 
     fn closed(&self, peer: &PeerConn) {
         let gone: Vec<_> = {
-            let mut map = self.0.attachments();
+            let mut map = self.inner.attachments();
             let keys: Vec<RemoteKey> = map.keys().filter(|(c, _)| *c == peer.id).copied().collect();
             keys.into_iter().filter_map(|k| map.remove(&k)).collect()
         };
@@ -142,7 +198,12 @@ impl Handler<MailboxEvent> for Forwarder {
         let closed = matches!(event.change, super::Change::Closed { .. });
         // A full or closed link: the remote session is as good as gone; stopping makes the
         // mailbox drop this listener.
-        if !self.pusher.push(self.stream, wire::encode(&event)) || closed {
+        if !self.pusher.push(self.stream, wire::encode(&event)) {
+            // The link fell behind: its sessions would miss changes. Closing it makes the
+            // other node tell them (`[CLOSED]`) so they resynchronise by selecting again.
+            self.pusher.close();
+            ctx.stop();
+        } else if closed {
             ctx.stop();
         }
     }

@@ -17,10 +17,19 @@ use crate::store::{MailboxInfo, MessageEntry, SpecialUse};
 /// A request to the owner node.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum WireRequest {
-    Account { user: String, op: AccountOp },
-    Mailbox { user: String, mailbox: String, op: MailboxOp },
+    Account {
+        user: String,
+        op: AccountOp,
+    },
+    Mailbox {
+        user: String,
+        mailbox: String,
+        op: MailboxOp,
+    },
     /// Ends a remote attachment (the session left the mailbox).
-    Detach { stream: u64 },
+    Detach {
+        stream: u64,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -28,23 +37,54 @@ pub enum AccountOp {
     /// Is this node the owner, with the account loaded?
     Ready,
     View,
-    Create { name: String, special_use: Option<SpecialUse> },
-    Delete { name: String },
-    Rename { from: String, to: String },
-    Subscribe { name: String, subscribe: bool },
-    Open { name: String },
+    Create {
+        name: String,
+        special_use: Option<SpecialUse>,
+    },
+    Delete {
+        name: String,
+    },
+    Rename {
+        from: String,
+        to: String,
+    },
+    Subscribe {
+        name: String,
+        subscribe: bool,
+    },
+    Open {
+        name: String,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 pub enum MailboxOp {
     /// Attach; changes are pushed on `stream` until Detach or the link breaks.
-    Attach { stream: u64, read_only: bool },
+    Attach {
+        stream: u64,
+        read_only: bool,
+    },
     Status,
-    Entries { uids: Vec<u32> },
-    Append { messages: Vec<WireMessage> },
-    Store { uids: Vec<u32>, action: WireAction, flags: Vec<String>, unchanged_since: Option<u64> },
-    Expunge { uids: Option<Vec<u32>> },
-    Copy { destination: String, uids: Vec<u32>, is_move: bool },
+    Entries {
+        uids: Vec<u32>,
+    },
+    Append {
+        messages: Vec<WireMessage>,
+    },
+    Store {
+        uids: Vec<u32>,
+        action: WireAction,
+        flags: Vec<String>,
+        unchanged_since: Option<u64>,
+    },
+    Expunge {
+        uids: Option<Vec<u32>>,
+    },
+    Copy {
+        destination: String,
+        uids: Vec<u32>,
+        is_move: bool,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -89,13 +129,21 @@ fn parse_flags(texts: &[String]) -> Vec<Flag> {
 
 impl From<NewMessage> for WireMessage {
     fn from(m: NewMessage) -> Self {
-        WireMessage { data: m.data, flags: flag_texts(&m.flags), internal_date: m.internal_date }
+        WireMessage {
+            data: m.data,
+            flags: flag_texts(&m.flags),
+            internal_date: m.internal_date,
+        }
     }
 }
 
 impl From<WireMessage> for NewMessage {
     fn from(m: WireMessage) -> Self {
-        NewMessage { data: m.data, flags: parse_flags(&m.flags), internal_date: m.internal_date }
+        NewMessage {
+            data: m.data,
+            flags: parse_flags(&m.flags),
+            internal_date: m.internal_date,
+        }
     }
 }
 
@@ -116,13 +164,23 @@ impl MailboxOp {
 }
 
 /// The STORE a `MailboxOp::Store` stands for.
-pub fn store_flags(uids: Vec<u32>, action: WireAction, flags: &[String], unchanged_since: Option<u64>) -> StoreFlags {
+pub fn store_flags(
+    uids: Vec<u32>,
+    action: WireAction,
+    flags: &[String],
+    unchanged_since: Option<u64>,
+) -> StoreFlags {
     let action = match action {
         WireAction::Replace => StoreAction::Replace,
         WireAction::Add => StoreAction::Add,
         WireAction::Remove => StoreAction::Remove,
     };
-    StoreFlags { uids, action, flags: parse_flags(flags), unchanged_since }
+    StoreFlags {
+        uids,
+        action,
+        flags: parse_flags(flags),
+        unchanged_since,
+    }
 }
 
 /// Encodes a payload (postcard; the node link adds framing).
@@ -135,7 +193,8 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 /// # Errors
 /// When the bytes are not a valid encoding of `T`.
 pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, MailboxError> {
-    postcard::from_bytes(bytes).map_err(|e| MailboxError::Unavailable(format!("malformed node-link message: {e}")))
+    postcard::from_bytes(bytes)
+        .map_err(|e| MailboxError::Unavailable(format!("malformed node-link message: {e}")))
 }
 
 #[cfg(test)]
@@ -152,10 +211,18 @@ mod tests {
         let request = WireRequest::Mailbox {
             user: "alice".into(),
             mailbox: "INBOX".into(),
-            op: MailboxOp::Append { messages: vec![message.clone().into()] },
+            op: MailboxOp::Append {
+                messages: vec![message.clone().into()],
+            },
         };
         let back: WireRequest = decode(&encode(&request)).unwrap();
-        let WireRequest::Mailbox { op: MailboxOp::Append { messages }, .. } = back else { panic!() };
+        let WireRequest::Mailbox {
+            op: MailboxOp::Append { messages },
+            ..
+        } = back
+        else {
+            panic!()
+        };
         let back: NewMessage = messages.into_iter().next().unwrap().into();
         assert_eq!(back.flags, message.flags);
         assert_eq!(back.data, message.data);

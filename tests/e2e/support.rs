@@ -90,7 +90,12 @@ impl Server {
 
     /// Starts one node of a cluster: its own config, the shared `data` directory, the
     /// shared Redis; its node link on a free loopback port.
-    pub fn start_node(data: &Path, node: &str, redis: &Redis, adjust: impl FnOnce(&mut toml::Table)) -> Server {
+    pub fn start_node(
+        data: &Path,
+        node: &str,
+        redis: &Redis,
+        adjust: impl FnOnce(&mut toml::Table),
+    ) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let node = node.to_owned();
         let url = redis.url();
@@ -105,7 +110,11 @@ impl Server {
         })
     }
 
-    fn launch(dir: tempfile::TempDir, data: &Path, adjust: impl FnOnce(&mut toml::Table)) -> Server {
+    fn launch(
+        dir: tempfile::TempDir,
+        data: &Path,
+        adjust: impl FnOnce(&mut toml::Table),
+    ) -> Server {
         let mut config = base_config(data);
         adjust(&mut config);
         let config_path = dir.path().join("roost.toml");
@@ -198,7 +207,10 @@ impl Server {
     }
 
     pub fn cert_path(&self) -> PathBuf {
-        let config: toml::Table = std::fs::read_to_string(&self.config).unwrap().parse().unwrap();
+        let config: toml::Table = std::fs::read_to_string(&self.config)
+            .unwrap()
+            .parse()
+            .unwrap();
         Path::new(config["data_dir"].as_str().unwrap()).join("tls/cert.pem")
     }
 
@@ -284,11 +296,15 @@ pub fn add_user(config: &Path, user: &str, password: &str) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    // A user that exists already makes `roost user add` stop before reading its stdin.
+    let _ = writeln!(child.stdin.take().unwrap(), "{password}");
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     // Cluster nodes share one users file: the second node finds the user there already.
-    assert!(out.status.success() || stderr.contains("exists"), "roost user add failed: {stderr}");
+    assert!(
+        out.status.success() || stderr.contains("exists"),
+        "roost user add failed: {stderr}"
+    );
 }
 
 /// A TLS client configuration that trusts exactly the server's generated certificate.
@@ -539,7 +555,11 @@ pub struct Redis {
 
 impl Redis {
     pub fn start() -> Redis {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let mut redis = Redis { child: None, port };
         redis.spawn();
         redis
@@ -547,7 +567,16 @@ impl Redis {
 
     fn spawn(&mut self) {
         let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

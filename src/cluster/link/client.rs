@@ -1,0 +1,324 @@
+//! The client end of a node link: one lazily opened TCP connection, requests multiplexed by id.
+//!
+//! A connection has two tasks: the writer drains a queue of frames into the socket, the reader
+//! matches responses to waiting requests by id and hands pushes to the push handler. Whichever
+//! notices a failure first shuts the connection down; that fails every waiting request with
+//! `Closed` and calls the disconnect handler once. The next request opens a new connection.
+//! Requests are never retried here: they need not be idempotent (an APPEND is not).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use tokio::io::AsyncRead;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::codec::{self, Frame};
+use super::LinkError;
+
+/// Called for each `Push { stream, payload }`, on the connection's reader task: must not block.
+pub type PushHandler = Arc<dyn Fn(u64, Vec<u8>) + Send + Sync>;
+/// Called once each time an established connection breaks.
+pub type DisconnectHandler = Arc<dyn Fn() + Send + Sync>;
+
+/// Default bound on a request, from sending to its answer (connecting included).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bound on opening the TCP connection, within the request's own bound.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Frames queued for the writer; a full queue makes `request` wait (backpressure).
+const QUEUE: usize = 256;
+
+type Reply = oneshot::Sender<Result<Vec<u8>, LinkError>>;
+
+/// A link to one peer node. Clones share the connection, handlers and request ids.
+#[derive(Clone)]
+pub struct LinkClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    local_node: String,
+    address: String,
+    timeout_ms: AtomicU64,
+    next_id: AtomicU64,
+    /// The current connection; the async mutex makes concurrent first requests share one
+    /// connection attempt instead of racing to open several.
+    conn: tokio::sync::Mutex<Option<Arc<Conn>>>,
+    handlers: Arc<Handlers>,
+}
+
+#[derive(Default)]
+struct Handlers {
+    push: RwLock<Option<PushHandler>>,
+    disconnect: RwLock<Option<DisconnectHandler>>,
+}
+
+impl Handlers {
+    fn push(&self) -> Option<PushHandler> {
+        self.push
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn disconnect(&self) -> Option<DisconnectHandler> {
+        self.disconnect
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl LinkClient {
+    /// A client for the node listening at `address` (`host:port`); connects on first use.
+    pub fn new(local_node: String, address: String) -> LinkClient {
+        LinkClient {
+            inner: Arc::new(Inner {
+                local_node,
+                address,
+                timeout_ms: AtomicU64::new(millis(DEFAULT_TIMEOUT)),
+                next_id: AtomicU64::new(1),
+                conn: tokio::sync::Mutex::new(None),
+                handlers: Arc::default(),
+            }),
+        }
+    }
+
+    /// Changes the bound on each request (default [`DEFAULT_TIMEOUT`]).
+    #[cfg(test)]
+    pub fn set_timeout(&self, timeout: Duration) {
+        self.inner
+            .timeout_ms
+            .store(millis(timeout), Ordering::Relaxed);
+    }
+
+    pub fn set_push_handler(&self, f: PushHandler) {
+        *self
+            .inner
+            .handlers
+            .push
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(f);
+    }
+
+    pub fn set_disconnect_handler(&self, f: DisconnectHandler) {
+        *self
+            .inner
+            .handlers
+            .disconnect
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(f);
+    }
+
+    /// Sends one request and waits for its answer.
+    ///
+    /// # Errors
+    /// `Unreachable` when no connection could be opened, `Closed` when it broke before the
+    /// answer, `Timeout` after the configured bound, `Remote` when the peer's handler failed.
+    pub async fn request(&self, payload: Vec<u8>) -> Result<Vec<u8>, LinkError> {
+        let timeout = Duration::from_millis(self.inner.timeout_ms.load(Ordering::Relaxed));
+        tokio::time::timeout(timeout, self.send(payload))
+            .await
+            .unwrap_or(Err(LinkError::Timeout))
+    }
+
+    async fn send(&self, payload: Vec<u8>) -> Result<Vec<u8>, LinkError> {
+        let conn = self.connection().await?;
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let (reply, answer) = oneshot::channel();
+        if !conn.register(id, reply) {
+            return Err(LinkError::Closed);
+        }
+        // Forgets the request if it times out (this future is dropped) or fails to queue.
+        let _pending = Forget { conn: &conn, id };
+        conn.queue
+            .send(Frame::Request { id, payload })
+            .await
+            .map_err(|_| LinkError::Closed)?;
+        answer.await.unwrap_or(Err(LinkError::Closed))
+    }
+
+    /// The open connection, opening one if there is none or the last one broke.
+    async fn connection(&self) -> Result<Arc<Conn>, LinkError> {
+        let mut current = self.inner.conn.lock().await;
+        if let Some(conn) = current.as_ref().filter(|c| !c.is_closed()) {
+            return Ok(conn.clone());
+        }
+        let conn = Conn::open(&self.inner).await?;
+        *current = Some(conn.clone());
+        Ok(conn)
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The tasks hold the connection, not the client: end them with the last client.
+        if let Some(conn) = self.conn.get_mut().take() {
+            conn.shut_down(false);
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// One established connection.
+struct Conn {
+    queue: mpsc::Sender<Frame>,
+    /// Requests waiting for an answer; `None` once the connection is shut down, so nothing can
+    /// register on a dead connection and wait forever.
+    pending: Mutex<Option<HashMap<u64, Reply>>>,
+    closed: watch::Sender<bool>,
+    handlers: Arc<Handlers>,
+}
+
+impl Conn {
+    async fn open(client: &Inner) -> Result<Arc<Conn>, LinkError> {
+        let unreachable = |e: String| LinkError::Unreachable(format!("{}: {e}", client.address));
+        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&client.address))
+            .await
+            .map_err(|_| unreachable("connect timed out".into()))?
+            .map_err(|e| unreachable(e.to_string()))?;
+        // Requests are small and latency-bound (IDLE updates); do not wait to coalesce.
+        let _ = stream.set_nodelay(true);
+        let (read, write) = stream.into_split();
+        let (queue, queued) = mpsc::channel(QUEUE);
+        let (closed, closed_rx) = watch::channel(false);
+        let hello = Frame::Hello {
+            node: client.local_node.clone(),
+        };
+        // Cannot fail: the queue is empty and its receiver alive.
+        let _ = queue.try_send(hello);
+        let conn = Arc::new(Conn {
+            queue,
+            pending: Mutex::new(Some(HashMap::new())),
+            closed,
+            handlers: client.handlers.clone(),
+        });
+        let writer = conn.clone();
+        let watch = closed_rx.clone();
+        tokio::spawn(async move {
+            if let Err(e) = codec::write_frames(write, queued, watch).await {
+                tracing::debug!(error = %e, "node link write failed");
+            }
+            writer.shut_down(true);
+        });
+        tokio::spawn(conn.clone().read_loop(read, closed_rx));
+        tracing::debug!(peer = %client.address, "node link connected");
+        Ok(conn)
+    }
+
+    async fn read_loop(
+        self: Arc<Self>,
+        mut read: impl AsyncRead + Unpin,
+        mut closed: watch::Receiver<bool>,
+    ) {
+        loop {
+            let frame = tokio::select! {
+                frame = codec::read_frame(&mut read) => frame,
+                () = codec::wait_true(&mut closed) => break,
+            };
+            match frame {
+                Ok(Some(Frame::Response { id, payload })) => self.answer(id, Ok(payload)),
+                Ok(Some(Frame::Failure { id, message })) => {
+                    self.answer(id, Err(LinkError::Remote(message)));
+                }
+                Ok(Some(Frame::Push { stream, payload })) => {
+                    if let Some(handler) = self.handlers.push() {
+                        handler(stream, payload);
+                    }
+                }
+                Ok(Some(other)) => {
+                    tracing::warn!(frame = ?std::mem::discriminant(&other), "unexpected frame from node link server");
+                    break;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::debug!(error = %e, "node link read failed");
+                    break;
+                }
+            }
+        }
+        self.shut_down(true);
+    }
+
+    fn register(&self, id: u64, reply: Reply) -> bool {
+        match self
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
+            Some(pending) => {
+                pending.insert(id, reply);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn answer(&self, id: u64, result: Result<Vec<u8>, LinkError>) {
+        let reply = self
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+            .and_then(|p| p.remove(&id));
+        // No waiter: the request timed out meanwhile; the late answer is dropped.
+        if let Some(reply) = reply {
+            let _ = reply.send(result);
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_none()
+    }
+
+    /// Ends the connection (both tasks stop) and fails waiting requests; idempotent. The
+    /// disconnect handler is called by the first call only, and only if `notify`.
+    fn shut_down(&self, notify: bool) {
+        let pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some(pending) = pending else {
+            return;
+        };
+        self.closed.send_replace(true);
+        for (_, reply) in pending {
+            let _ = reply.send(Err(LinkError::Closed));
+        }
+        if notify {
+            if let Some(handler) = self.handlers.disconnect() {
+                handler();
+            }
+        }
+    }
+}
+
+/// Removes a request's entry when its caller stops waiting.
+struct Forget<'a> {
+    conn: &'a Conn,
+    id: u64,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        if let Some(pending) = self
+            .conn
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
+            pending.remove(&self.id);
+        }
+    }
+}

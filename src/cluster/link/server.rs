@@ -1,0 +1,195 @@
+//! The server end of node links: accepts connections and answers their requests concurrently.
+//!
+//! Each connection starts with the client's `Hello`, then carries requests. Every request runs
+//! in its own task (answers may leave out of order); at most [`MAX_IN_FLIGHT`] per connection,
+//! beyond which reading pauses, so a flood from one peer backs up in its own TCP window instead
+//! of in this node's memory. The connection's [`Pusher`] shares the outgoing queue.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::task::JoinSet;
+
+use super::codec::{self, Frame};
+
+/// Requests of one connection being handled at once.
+pub const MAX_IN_FLIGHT: usize = 1024;
+/// Outgoing frames (answers and pushes) queued per connection. A push into a full queue fails:
+/// the peer is not keeping up.
+const QUEUE: usize = 1024;
+/// How long a new connection may take to say `Hello`.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long `serve` waits for its connections to wind down after the stop signal.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// What a node does with the requests of its peers.
+pub trait LinkService: Send + Sync + 'static {
+    /// Answers one request. The future must not borrow `peer`: clone what it needs.
+    fn handle(
+        &self,
+        peer: &PeerConn,
+        payload: Vec<u8>,
+    ) -> Pin<Box<dyn Future<Output = Vec<u8>> + Send>>;
+
+    /// The connection ended (after its last request was read; answers may still be in flight).
+    /// Called once per connection that said `Hello`.
+    fn closed(&self, peer: &PeerConn);
+}
+
+/// One accepted connection, as the service sees it.
+#[derive(Clone)]
+pub struct PeerConn {
+    /// Unique per connection within this `serve` call.
+    pub id: u64,
+    /// The node id the peer announced in its `Hello`.
+    pub node: String,
+    pub pusher: Pusher,
+}
+
+/// Sends pushes to one peer connection. Cheap to clone; outlives the connection harmlessly.
+#[derive(Clone)]
+pub struct Pusher {
+    queue: mpsc::Sender<Frame>,
+    closed: Arc<watch::Sender<bool>>,
+}
+
+impl Pusher {
+    /// Queues a push without waiting. False when the queue is full or the connection is gone:
+    /// the caller then treats the peer as gone (it reconnects and resynchronises).
+    pub fn push(&self, stream: u64, payload: Vec<u8>) -> bool {
+        self.queue.try_send(Frame::Push { stream, payload }).is_ok()
+    }
+
+    /// Closes the connection (for example a peer that fell behind); its client sees the link
+    /// break and calls its disconnect handler.
+    pub fn close(&self) {
+        self.closed.send_replace(true);
+    }
+}
+
+/// Accepts node links on `listener` until `stop` turns true (or its sender is dropped), then
+/// closes every connection and returns once they ended (or after a few seconds).
+pub async fn serve(
+    listener: TcpListener,
+    service: Arc<dyn LinkService>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut connections = JoinSet::new();
+    let mut next_id = 0u64;
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    next_id += 1;
+                    connections.spawn(serve_connection(stream, next_id, service.clone(), stop.clone()));
+                }
+                Err(e) => {
+                    // Typically out of file descriptors: back off instead of spinning.
+                    tracing::warn!(error = %e, "node link accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            () = codec::wait_true(&mut stop) => break,
+        }
+    }
+    drop(listener);
+    let drained = tokio::time::timeout(STOP_GRACE, async {
+        while connections.join_next().await.is_some() {}
+    });
+    if drained.await.is_err() {
+        tracing::warn!("node link connections did not end in time; aborting them");
+    }
+}
+
+/// Serves one connection until the peer leaves, a protocol error, `Pusher::close` or `stop`.
+/// Generic over the stream, so a TLS stream can be served the same way.
+pub async fn serve_connection<S>(
+    stream: S,
+    id: u64,
+    service: Arc<dyn LinkService>,
+    mut stop: watch::Receiver<bool>,
+) where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (mut read, write) = tokio::io::split(stream);
+    let hello = tokio::time::timeout(HELLO_TIMEOUT, codec::read_frame(&mut read)).await;
+    let node = match hello {
+        Ok(Ok(Some(Frame::Hello { node }))) => node,
+        _ => {
+            tracing::debug!(id, "node link connection without a valid Hello; closed");
+            return;
+        }
+    };
+    let (queue, queued) = mpsc::channel(QUEUE);
+    let (closed, closed_rx) = watch::channel(false);
+    let closed = Arc::new(closed);
+    let peer = PeerConn {
+        id,
+        node,
+        pusher: Pusher {
+            queue,
+            closed: closed.clone(),
+        },
+    };
+    tracing::debug!(id, node = %peer.node, "node link accepted");
+    let writer_closed = closed.clone();
+    let writer = tokio::spawn(async move {
+        if let Err(e) = codec::write_frames(write, queued, closed_rx).await {
+            tracing::debug!(error = %e, "node link write failed");
+        }
+        writer_closed.send_replace(true);
+    });
+    let mut closed_rx = closed.subscribe();
+    let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    loop {
+        let frame = tokio::select! {
+            frame = codec::read_frame(&mut read) => frame,
+            () = codec::wait_true(&mut closed_rx) => break,
+            () = codec::wait_true(&mut stop) => break,
+        };
+        let (request, payload) = match frame {
+            Ok(Some(Frame::Request { id, payload })) => (id, payload),
+            Ok(None) => break,
+            Ok(Some(_)) => {
+                tracing::warn!(node = %peer.node, "unexpected frame on node link; closing");
+                break;
+            }
+            Err(e) => {
+                tracing::warn!(node = %peer.node, error = %e, "bad node link frame; closing");
+                break;
+            }
+        };
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            break;
+        };
+        let answer = service.handle(&peer, payload);
+        let queue = peer.pusher.queue.clone();
+        tokio::spawn(async move {
+            // Run the handler as its own task so a panic in it becomes a `Failure` answer
+            // instead of leaving the requester waiting for its timeout.
+            let frame = match tokio::spawn(answer).await {
+                Ok(payload) => Frame::Response {
+                    id: request,
+                    payload,
+                },
+                Err(e) => Frame::Failure {
+                    id: request,
+                    message: format!("request handler failed: {e}"),
+                },
+            };
+            let _ = queue.send(frame).await;
+            drop(permit);
+        });
+    }
+    closed.send_replace(true);
+    service.closed(&peer);
+    let _ = writer.await;
+    tracing::debug!(id, node = %peer.node, "node link ended");
+}

@@ -53,9 +53,47 @@ pub fn install() -> Result<PrometheusHandle, BuildError> {
         .set_buckets_for_metric(Matcher::Full(STORE_FSYNC.into()), FSYNC_BUCKETS)?
         .install_recorder()?;
     describe();
+    initialize_series();
+    Ok(handle)
+}
+
+/// Creates the series with fixed label sets at zero, so dashboards and alerts see `0` rather
+/// than no data before the first event. (Per-command series appear with their first use.)
+fn initialize_series() {
     gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
     gauge!(DRAINING).set(0.0);
-    Ok(handle)
+    gauge!(SESSIONS_IDLE).set(0.0);
+    for state in [
+        ConnState::NotAuthenticated,
+        ConnState::Authenticated,
+        ConnState::Selected,
+        ConnState::Logout,
+    ] {
+        gauge!(CONNECTIONS, "state" => state.label()).set(0.0);
+    }
+    for listener in ["starttls", "implicit", "none"] {
+        counter!(CONNECTIONS_ACCEPTED, "listener" => listener).absolute(0);
+    }
+    for reason in [
+        RefuseReason::RefusedNetwork,
+        RefuseReason::ServerFull,
+        RefuseReason::AddressFull,
+        RefuseReason::Draining,
+    ] {
+        counter!(CONNECTIONS_REFUSED, "reason" => reason.label()).absolute(0);
+    }
+    for reason in [
+        AuthFailure::Credentials,
+        AuthFailure::Sasl,
+        AuthFailure::Plaintext,
+    ] {
+        counter!(AUTH_FAILURES, "reason" => reason.label()).absolute(0);
+    }
+    for reason in [DropReason::QueueFull, DropReason::ExportFailed] {
+        counter!(SPANS_DROPPED, "reason" => reason.label()).absolute(0);
+    }
+    counter!(BYTES_RECEIVED).absolute(0);
+    counter!(BYTES_SENT).absolute(0);
 }
 
 fn describe() {
@@ -195,14 +233,19 @@ pub enum RefuseReason {
     Draining,
 }
 
+impl RefuseReason {
+    fn label(self) -> &'static str {
+        match self {
+            RefuseReason::RefusedNetwork => "refused_network",
+            RefuseReason::ServerFull => "server_full",
+            RefuseReason::AddressFull => "address_full",
+            RefuseReason::Draining => "draining",
+        }
+    }
+}
+
 pub fn connection_refused(reason: RefuseReason) {
-    let reason = match reason {
-        RefuseReason::RefusedNetwork => "refused_network",
-        RefuseReason::ServerFull => "server_full",
-        RefuseReason::AddressFull => "address_full",
-        RefuseReason::Draining => "draining",
-    };
-    counter!(CONNECTIONS_REFUSED, "reason" => reason).increment(1);
+    counter!(CONNECTIONS_REFUSED, "reason" => reason.label()).increment(1);
 }
 
 pub fn command_completed(command: &'static str, status: &'static str, elapsed: Duration) {
@@ -229,13 +272,18 @@ pub enum AuthFailure {
     Plaintext,
 }
 
+impl AuthFailure {
+    fn label(self) -> &'static str {
+        match self {
+            AuthFailure::Credentials => "credentials",
+            AuthFailure::Sasl => "sasl",
+            AuthFailure::Plaintext => "plaintext",
+        }
+    }
+}
+
 pub fn auth_failed(reason: AuthFailure) {
-    let reason = match reason {
-        AuthFailure::Credentials => "credentials",
-        AuthFailure::Sasl => "sasl",
-        AuthFailure::Plaintext => "plaintext",
-    };
-    counter!(AUTH_FAILURES, "reason" => reason).increment(1);
+    counter!(AUTH_FAILURES, "reason" => reason.label()).increment(1);
 }
 
 /// What an fsync made durable (the `kind` label of [`STORE_FSYNC`]).
@@ -292,10 +340,15 @@ pub enum DropReason {
     ExportFailed,
 }
 
+impl DropReason {
+    fn label(self) -> &'static str {
+        match self {
+            DropReason::QueueFull => "queue_full",
+            DropReason::ExportFailed => "export_failed",
+        }
+    }
+}
+
 pub fn spans_dropped(reason: DropReason, n: u64) {
-    let reason = match reason {
-        DropReason::QueueFull => "queue_full",
-        DropReason::ExportFailed => "export_failed",
-    };
-    counter!(SPANS_DROPPED, "reason" => reason).increment(n);
+    counter!(SPANS_DROPPED, "reason" => reason.label()).increment(n);
 }

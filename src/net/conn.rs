@@ -212,6 +212,7 @@ impl Connection {
     async fn start_tls(&mut self) -> Result<ClientInput, ConnError> {
         self.write_queued().await?;
         self.read_buf.clear();
+        self.command_octets = 0;
         let acceptor = self
             .starttls
             .take()

@@ -274,10 +274,10 @@ impl Session {
                 command.complete("none");
             }
         }
-        self.state_gauge.set(conn_state(self.state.kind()));
         if let Some(reason) = self.deferred_close.take() {
             self.close_selected(&reason);
         }
+        self.observe_state();
         if self.broken {
             return self.close(ctx);
         }
@@ -285,6 +285,12 @@ impl Session {
             return self.bye(ctx, "Server shutting down");
         }
         self.reply(read)
+    }
+
+    /// Moves this session to its current state's label in `roost_connections`. Called where
+    /// a command ends and where a selection ends on its own ([`Session::close_selected`]).
+    fn observe_state(&mut self) {
+        self.state_gauge.set(conn_state(self.state.kind()));
     }
 
     fn handle_command(

@@ -55,8 +55,8 @@ pub struct CommandScope {
 }
 
 impl CommandScope {
-    /// Opens `imap.command` under `session`. `bytes_in` is the command's size on the wire,
-    /// literals included.
+    /// Opens `imap.command` under `session`. `bytes_in` is the command's size on the wire:
+    /// its line and literals.
     pub fn start(
         session: &Span,
         command: &'static str,

@@ -5,6 +5,8 @@
 //! prints the effective configuration.
 
 mod auth;
+#[allow(dead_code)] // wired into the registry by the cluster work
+mod cluster;
 mod config;
 mod mailbox;
 mod message;

@@ -4,8 +4,10 @@
 use bytes::BytesMut;
 
 use crate::decode::{CommandDecoder, Decoded, NonSyncLiterals};
+use crate::encode::{write_command, CommandFragment, LiteralMode};
 use crate::limits::Limits;
 use crate::response::{ResponseContext, ResponseDecoder};
+use crate::types::Command;
 
 /// Feeds `data` through a [`CommandDecoder`] in several chunkings (all at once, one byte at a
 /// time, odd-sized pieces), with default and with tiny limits, and under LITERAL+ and
@@ -36,18 +38,88 @@ fn run(data: &[u8], limits: &Limits, mode: NonSyncLiterals, chunk: usize) {
     let mut buf = BytesMut::new();
     for piece in data.chunks(chunk) {
         buf.extend_from_slice(piece);
-        // Every call either consumes input or reports Incomplete, so this ends; the bound is
-        // a guard so a bug shows up as a failed assertion rather than a hang.
+        // Every result but Incomplete stands for at least one octet of input (a command, a
+        // refused line, a literal announcement), so Incomplete comes within this many calls;
+        // the bound makes a decoder that stops making progress a failed assertion, not a hang.
+        let mut caught_up = false;
         for _ in 0..=buf.len() + 2 {
             match decoder.decode(&mut buf) {
-                Decoded::Incomplete => break,
+                Decoded::Incomplete => {
+                    caught_up = true;
+                    break;
+                }
                 Decoded::LiteralAnnounced { .. } | Decoded::Command(_) | Decoded::Error(_) => {}
             }
         }
+        assert!(
+            caught_up,
+            "the decoder keeps returning results without input"
+        );
     }
     // The AUTHENTICATE and IDLE line readers on what is left.
     let _ = decoder.decode_sasl_line(&mut buf.clone());
     let _ = decoder.decode_idle_line(&mut buf);
+}
+
+/// Decodes `data` and, for every command that comes out, writes it back with the client
+/// writer (with non-synchronizing and with synchronizing literals) and decodes that again: the
+/// result must be the same command. Panics when it is not, so the fuzzer reports the input.
+///
+/// This proves that every command the parser accepts has a wire form the writer produces and
+/// the parser reads back unchanged; it catches parser leniencies the writer cannot reproduce
+/// and writer choices the parser refuses.
+pub fn command_roundtrip(data: &[u8]) {
+    let mut decoder = CommandDecoder::new(Limits::default());
+    let mut buf = BytesMut::from(data);
+    for _ in 0..=data.len() + 2 {
+        match decoder.decode(&mut buf) {
+            Decoded::Incomplete => return,
+            Decoded::Command(cmd) => {
+                for mode in [LiteralMode::NonSync, LiteralMode::Sync] {
+                    let again = redecode(&cmd, mode);
+                    assert_eq!(
+                        again.as_ref(),
+                        Some(&cmd),
+                        "{mode:?} rewrite of {cmd:?} decoded differently"
+                    );
+                }
+            }
+            Decoded::LiteralAnnounced { .. } | Decoded::Error(_) => {}
+        }
+    }
+    panic!("the decoder keeps returning results without input");
+}
+
+/// Writes `cmd` and decodes it again, under limits loose enough that a rewrite which is
+/// longer than the original (a quoted string that became a literal, a flag list given its
+/// parentheses) is not refused for size.
+fn redecode(cmd: &Command, mode: LiteralMode) -> Option<Command> {
+    let loose = Limits {
+        max_line: usize::MAX / 4,
+        max_literal: u64::MAX / 4,
+        max_literal_minus: u64::MAX / 4,
+        max_command: u64::MAX / 4,
+        max_depth: Limits::default().max_depth * 2,
+        max_set_ranges: usize::MAX,
+        max_literals: usize::MAX,
+    };
+    let mut decoder = CommandDecoder::new(loose);
+    let mut buf = BytesMut::new();
+    for fragment in write_command(cmd, mode) {
+        match fragment {
+            CommandFragment::Line(l) => buf.extend_from_slice(&l),
+            CommandFragment::Literal(d) => buf.extend_from_slice(&d),
+        }
+        loop {
+            match decoder.decode(&mut buf) {
+                Decoded::Incomplete => break,
+                Decoded::LiteralAnnounced { .. } => {}
+                Decoded::Command(c) => return buf.is_empty().then_some(c),
+                Decoded::Error(e) => panic!("{mode:?} rewrite of {cmd:?} refused: {e:?}"),
+            }
+        }
+    }
+    None
 }
 
 /// Feeds `data` to a [`ResponseDecoder`] in uneven chunks, decoding everything it can after

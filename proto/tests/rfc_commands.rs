@@ -1493,6 +1493,94 @@ fn every_rfc_client_example_decodes_one_byte_at_a_time() {
     }
 }
 
+// --- fuzz seeds ----------------------------------------------------------------------------
+
+/// The seed corpus of the fuzz targets (`proto/fuzz/corpus/<target>/seed-*`), made from this
+/// table: `command` gets one file per distinct example, `command_roundtrip` one file per RFC
+/// section with that section's examples pipelined, as a client sends them.
+fn fuzz_seeds() -> Vec<(String, Vec<u8>)> {
+    let rows = rows();
+    let mut seeds = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (_, wire, _) in &rows {
+        if seen.insert(wire.clone()) {
+            seeds.push((format!("command/seed-{:03}", seeds.len()), wire.clone()));
+        }
+    }
+    let mut sections: Vec<(&str, Vec<u8>)> = Vec::new();
+    for (section, wire, _) in &rows {
+        match sections.iter_mut().find(|(s, _)| s == section) {
+            Some((_, all)) => all.extend_from_slice(wire),
+            None => sections.push((section, wire.clone())),
+        }
+    }
+    for (section, wire) in sections {
+        let name = section.replace([' ', '.'], "-");
+        seeds.push((format!("command_roundtrip/seed-{name}"), wire));
+    }
+    seeds
+}
+
+fn fuzz_corpus_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus")
+}
+
+/// Writes the seed corpus. Run it after changing the table:
+/// `cargo test -p roost-proto --test rfc_commands -- --ignored write_fuzz_seeds`.
+#[test]
+#[ignore = "writes files into proto/fuzz/corpus; run by hand when the table changes"]
+fn write_fuzz_seeds() {
+    let dir = fuzz_corpus_dir();
+    for target in ["command", "command_roundtrip"] {
+        let d = dir.join(target);
+        std::fs::create_dir_all(&d).unwrap();
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("seed-")
+            {
+                std::fs::remove_file(path).unwrap();
+            }
+        }
+    }
+    for (name, wire) in fuzz_seeds() {
+        std::fs::write(dir.join(name), wire).unwrap();
+    }
+}
+
+/// The committed seeds are what the table makes (and stay under 300 files).
+#[test]
+fn fuzz_seeds_are_up_to_date() {
+    let seeds = fuzz_seeds();
+    assert!(seeds.len() <= 300, "{} seed files", seeds.len());
+    let dir = fuzz_corpus_dir();
+    let mut on_disk = Vec::new();
+    for target in ["command", "command_roundtrip"] {
+        for entry in std::fs::read_dir(dir.join(target)).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            if name.starts_with("seed-") {
+                on_disk.push(format!("{target}/{name}"));
+            }
+        }
+    }
+    on_disk.sort();
+    let mut expected: Vec<String> = seeds.iter().map(|(n, _)| n.clone()).collect();
+    expected.sort();
+    let stale = "fuzz seeds are stale: run \
+                 cargo test -p roost-proto --test rfc_commands -- --ignored write_fuzz_seeds";
+    assert_eq!(on_disk, expected, "{stale}");
+    for (name, wire) in &seeds {
+        assert_eq!(
+            &std::fs::read(dir.join(name)).unwrap(),
+            wire,
+            "{name}: {stale}"
+        );
+    }
+}
+
 #[path = "rfc_commands/clients.rs"]
 mod clients;
 #[path = "rfc_commands/streaming.rs"]

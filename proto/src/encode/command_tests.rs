@@ -390,3 +390,81 @@ fn id_quota_status_rename() {
         "A1 RENAME a \"b c\"\r\n"
     );
 }
+
+/// Parses what the writer wrote: it must be the command it was given.
+fn reparses(body: CommandBody) -> String {
+    let c = cmd(body);
+    let wire = command_to_vec(&c);
+    let parsed = crate::parse::parse_command(
+        Bytes::copy_from_slice(&wire),
+        &crate::limits::Limits::default(),
+    );
+    assert_eq!(
+        parsed.as_ref(),
+        Ok(&c),
+        "{:?}",
+        String::from_utf8_lossy(&wire)
+    );
+    String::from_utf8_lossy(&wire).into_owned()
+}
+
+fn search_for(charset: Option<&str>, key: SearchKey) -> CommandBody {
+    CommandBody::Search(SearchCommand {
+        uid: false,
+        returns: None,
+        charset: charset.map(str::to_string),
+        criteria: vec![key],
+    })
+}
+
+/// Regression (found by the round-trip property test): `KEYWORD NIL` was written
+/// `KEYWORD "NIL"`, which the parser refuses, since `flag-keyword` is an atom.
+#[test]
+fn keyword_nil_is_written_as_an_atom() {
+    for key in [
+        SearchKey::Keyword(Atom::new("NIL").unwrap()),
+        SearchKey::Unkeyword(Atom::new("nil").unwrap()),
+    ] {
+        let wire = reparses(search_for(None, key));
+        assert!(!wire.contains('"'), "{wire}");
+    }
+}
+
+/// Regression: `EMAILID NIL` was written `EMAILID "NIL"`; `objectid` (RFC 8474 section 7) has
+/// no quoted form.
+#[test]
+fn object_id_nil_is_not_quoted() {
+    assert_eq!(
+        reparses(search_for(None, SearchKey::EmailId("NIL".into()))),
+        "A1 SEARCH EMAILID NIL\r\n"
+    );
+    assert_eq!(
+        reparses(search_for(None, SearchKey::ThreadId("nil".into()))),
+        "A1 SEARCH THREADID nil\r\n"
+    );
+}
+
+/// Regression: a charset that could not be an atom and was not 7-bit or was over 1000 octets
+/// was written as a literal, but `charset = atom / quoted`.
+#[test]
+fn charset_is_an_atom_or_quoted_never_a_literal() {
+    let long = "x".repeat(1200) + " y";
+    for cs in ["UTF-8", "", "NIL", "a b", "Ünïcode", long.as_str()] {
+        let wire = reparses(search_for(Some(cs), SearchKey::All));
+        assert!(!wire.contains('{'), "{wire}");
+    }
+}
+
+/// Regression: the MODSEQ entry name (`DQUOTE "/flags/" attr-flag DQUOTE`) was written as a
+/// literal when it held 8-bit octets; it is always quoted.
+#[test]
+fn modseq_entry_name_is_always_quoted() {
+    let key = SearchKey::ModSeq {
+        entry: Some(("/flags/Érledigt".as_bytes().to_vec(), EntryType::Shared)),
+        mod_seq: 7,
+    };
+    assert_eq!(
+        reparses(search_for(None, key)),
+        "A1 SEARCH MODSEQ \"/flags/Érledigt\" shared 7\r\n"
+    );
+}

@@ -149,7 +149,7 @@ fn resp_text(s: &mut ResponseSink<'_>, code: Option<&Code>, text: &str) {
             wire::sp(s);
         }
     }
-    wire::text(s, text, None);
+    wire::line_end_text(s, text);
 }
 
 /// The name of a code that has no arguments, or `None` for codes with arguments.

@@ -428,3 +428,30 @@ fn id_quota_search_and_counts() {
         "* ESEARCH ALL 1:3,7\r\n"
     );
 }
+
+/// Regression: an object id that reads `NIL` was quoted (`EMAILID ("NIL")`), but
+/// `objectid = 1*255(ALPHA / DIGIT / "_" / "-")` (RFC 8474 section 7) has no quoted form.
+#[test]
+fn object_ids_are_never_quoted() {
+    assert_eq!(
+        wire(
+            fetch(vec![
+                FetchValue::EmailId("NIL".into()),
+                FetchValue::ThreadId(Some("nil".into())),
+            ]),
+            rev1()
+        ),
+        "* 1 FETCH (EMAILID (NIL) THREADID (nil))\r\n"
+    );
+    assert_eq!(
+        wire(
+            Response::Status(Status::ok(
+                Tag::new("a").unwrap(),
+                Some(Code::MailboxId("NIL".into())),
+                "Created"
+            )),
+            rev1()
+        ),
+        "a OK [MAILBOXID (NIL)] Created\r\n"
+    );
+}

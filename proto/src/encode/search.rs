@@ -16,7 +16,12 @@ pub(crate) fn search_command(s: &mut impl Sink, c: &SearchCommand) {
     }
     if let Some(cs) = &c.charset {
         s.put(b" CHARSET ");
-        wire::atom_or_string(s, cs.as_bytes());
+        // `charset = atom / quoted`: never a literal, which the parser would refuse.
+        if !cs.is_empty() && cs.bytes().all(crate::types::is_atom_char) {
+            s.put(cs.as_bytes());
+        } else {
+            wire::quoted_only(s, cs.as_bytes());
+        }
     }
     for k in &c.criteria {
         wire::sp(s);
@@ -62,6 +67,13 @@ fn with_string(s: &mut impl Sink, name: &[u8], v: &[u8]) {
     wire::astring(s, v);
 }
 
+/// `NAME SP atom`.
+fn with_atom(s: &mut impl Sink, name: &[u8], a: &[u8]) {
+    s.put(name);
+    wire::sp(s);
+    s.put(a);
+}
+
 /// `NAME SP date`.
 fn with_date(s: &mut impl Sink, name: &[u8], d: &crate::types::Date) {
     s.put(name);
@@ -94,8 +106,9 @@ pub(crate) fn search_key(s: &mut impl Sink, k: &SearchKey) {
         SearchKey::SentBefore(d) => with_date(s, b"SENTBEFORE", d),
         SearchKey::SentOn(d) => with_date(s, b"SENTON", d),
         SearchKey::SentSince(d) => with_date(s, b"SENTSINCE", d),
-        SearchKey::Keyword(a) => with_string(s, b"KEYWORD", a.as_str().as_bytes()),
-        SearchKey::Unkeyword(a) => with_string(s, b"UNKEYWORD", a.as_str().as_bytes()),
+        // `flag-keyword` is an atom, written as it is: `NIL` is a keyword like any other here.
+        SearchKey::Keyword(a) => with_atom(s, b"KEYWORD", a.as_str().as_bytes()),
+        SearchKey::Unkeyword(a) => with_atom(s, b"UNKEYWORD", a.as_str().as_bytes()),
         SearchKey::Larger(n) => wire::named_number(s, b"LARGER", *n),
         SearchKey::Smaller(n) => wire::named_number(s, b"SMALLER", *n),
         SearchKey::Not(inner) => {
@@ -118,7 +131,7 @@ pub(crate) fn search_key(s: &mut impl Sink, k: &SearchKey) {
             s.put(b"MODSEQ ");
             if let Some((name, ty)) = entry {
                 // entry-name is always a quoted string (RFC 7162 section 3.1.5).
-                wire::string(s, name);
+                wire::quoted_only(s, name);
                 wire::sp(s);
                 s.put(match ty {
                     EntryType::Private => b"priv".as_slice(),
@@ -129,8 +142,14 @@ pub(crate) fn search_key(s: &mut impl Sink, k: &SearchKey) {
             }
             wire::number(s, *mod_seq);
         }
-        SearchKey::EmailId(id) => with_string(s, b"EMAILID", id.as_bytes()),
-        SearchKey::ThreadId(id) => with_string(s, b"THREADID", id.as_bytes()),
+        SearchKey::EmailId(id) => {
+            s.put(b"EMAILID ");
+            wire::objectid(s, id.as_bytes());
+        }
+        SearchKey::ThreadId(id) => {
+            s.put(b"THREADID ");
+            wire::objectid(s, id.as_bytes());
+        }
         // Argument-less keys were written by `bare_key`.
         _ => {}
     }

@@ -281,6 +281,21 @@ pub(crate) fn delimiter(s: &mut impl Sink, d: Option<char>) {
 /// unless the client accepts UTF-8, since rev1 `text` is 7-bit. `forbid` names one more byte
 /// to replace (`]` inside a response code).
 pub(crate) fn text(s: &mut impl Sink, t: &str, forbid: Option<u8>) {
+    text_inner(s, t, forbid);
+}
+
+/// [`text`] at the end of a line. Text that ends like a literal announcement (`Done {3}`)
+/// gets one trailing space: a client that finds literals by looking at line ends (imap-codec's
+/// fragmentizer, this crate's own decoders) would otherwise wait for three octets of literal
+/// data, or take the start of the next response for them.
+pub(crate) fn line_end_text(s: &mut impl Sink, t: &str) {
+    if text_inner(s, t, None) {
+        s.put(b" ");
+    }
+}
+
+/// Writes sanitised text; returns whether it ends like a literal announcement.
+fn text_inner(s: &mut impl Sink, t: &str, forbid: Option<u8>) -> bool {
     let utf8 = s.utf8_quoted();
     let clean = |c: char| -> Option<char> {
         if matches!(c, '\r' | '\n' | '\0') || forbid.is_some_and(|f| c == char::from(f)) {
@@ -291,12 +306,16 @@ pub(crate) fn text(s: &mut impl Sink, t: &str, forbid: Option<u8>) {
             None
         }
     };
-    if t.chars().all(|c| clean(c).is_none()) {
-        s.put(t.as_bytes());
-        return;
-    }
-    let fixed: String = t.chars().map(|c| clean(c).unwrap_or(c)).collect();
+    let fixed: std::borrow::Cow<'_, str> = if t.chars().all(|c| clean(c).is_none()) {
+        t.into()
+    } else {
+        t.chars()
+            .map(|c| clean(c).unwrap_or(c))
+            .collect::<String>()
+            .into()
+    };
     s.put(fixed.as_bytes());
+    crate::parse::cursor::literal_at_end(fixed.as_bytes()).is_some()
 }
 
 /// `NAME n`, e.g. `UIDNEXT 4392`.
@@ -311,10 +330,41 @@ pub(crate) fn object_id(s: &mut impl Sink, id: Option<&String>) {
     match id {
         Some(id) => {
             s.put(b"(");
-            atom_or_string(s, id.as_bytes());
+            objectid(s, id.as_bytes());
             s.put(b")");
         }
         None => s.put(b"NIL"),
+    }
+}
+
+/// `objectid = 1*255(ALPHA / DIGIT / "_" / "-")` (RFC 8474 section 7).
+pub(crate) fn is_objectid(id: &[u8]) -> bool {
+    (1..=255).contains(&id.len())
+        && id
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// An `objectid`, written as it is: the grammar has no quoted form, so not even `NIL` (a valid
+/// object id) is quoted. A value that is no object id (Roost never makes one) falls back to a
+/// string so the line stays well-formed.
+pub(crate) fn objectid(s: &mut impl Sink, id: &[u8]) {
+    if is_objectid(id) {
+        s.put(id);
+    } else {
+        string(s, id);
+    }
+}
+
+/// A value whose grammar is `quoted` alone, or `atom / quoted` (a SEARCH charset, the MODSEQ
+/// entry name of RFC 7162): quoted whatever its length or 8-bit content, since a literal would
+/// not parse there. Only a value holding CR, LF or NUL, which no quoted string can carry, falls
+/// back to a literal.
+pub(crate) fn quoted_only(s: &mut impl Sink, data: &[u8]) {
+    if data.iter().any(|&b| matches!(b, 0 | b'\r' | b'\n')) {
+        s.literal(data, false);
+    } else {
+        quoted(s, data);
     }
 }
 
@@ -426,6 +476,20 @@ mod tests {
         assert_eq!(with(false, |s| text(s, "née", None)), "n?e");
         assert_eq!(with(true, |s| text(s, "née", None)), "née");
         assert_eq!(with(false, |s| text(s, "x]y", Some(b']'))), "x y");
+    }
+
+    /// Regression (found by the response writer property test): `* OK Done {3}` ended its
+    /// line like a literal announcement, so a client cutting lines at `{N}` CRLF waited for
+    /// three octets of literal data.
+    #[test]
+    fn text_never_ends_like_a_literal_announcement() {
+        assert_eq!(with(false, |s| line_end_text(s, "Done {3}")), "Done {3} ");
+        assert_eq!(with(false, |s| line_end_text(s, "{0+}")), "{0+} ");
+        assert_eq!(with(false, |s| line_end_text(s, "x\n{12}")), "x {12} ");
+        assert_eq!(with(false, |s| line_end_text(s, "{3} done")), "{3} done");
+        assert_eq!(with(false, |s| line_end_text(s, "set {}")), "set {}");
+        // Inside a response code the `]` follows, so nothing is added.
+        assert_eq!(with(false, |s| text(s, "x {3}", Some(b']'))), "x {3}");
     }
 
     #[test]

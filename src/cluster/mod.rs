@@ -1,0 +1,82 @@
+//! Cluster coordination: which node owns which account, who is alive, and the links between
+//! nodes.
+//!
+//! Ownership is per account: the node holding an account's lease runs its Account actor and
+//! every Mailbox actor of it, so each open mailbox has exactly one writer in the cluster and
+//! account-wide changes (CREATE, DELETE, RENAME, SUBSCRIBE) are serialised by that one actor.
+//! Sessions on other nodes reach those actors over a node link (`link`).
+//!
+//! - [`Directory`]: `Local` (one node, embedded default: everything is owned here) or
+//!   `Redis` (membership, leases with fencing epochs, operator commands).
+//! - `link`: length-prefixed postcard frames of one request/response/event enum between nodes.
+
+pub mod redis;
+
+use std::time::{Duration, Instant};
+
+/// A lease this node holds on an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The account directory name the lease is for.
+    pub account: String,
+    /// Fencing token: grows with every new owner of this account, never reused.
+    pub epoch: u64,
+    /// When the lease ends unless renewed, by this node's clock (conservatively early).
+    pub valid_until: Instant,
+}
+
+/// Who owns an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// This node now holds the lease.
+    Me(Lease),
+    /// Another node does; reach it at `address`.
+    Node {
+        node: String,
+        address: String,
+        epoch: u64,
+    },
+}
+
+/// A live node, as `roost cluster status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NodeInfo {
+    pub node: String,
+    /// Where its node link listens (`host:port`).
+    pub address: String,
+    pub accounts_owned: u64,
+    pub sessions: u64,
+}
+
+/// An operator's request, published to every node.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum AdminCommand {
+    /// The owner of this account lets it go (its sessions get `[CLOSED]` and reattach).
+    MoveAccount { account: String },
+    /// That node lets go of everything it owns (and refuses new ownership until restarted).
+    Drain { node: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("redis is unreachable: {0}")]
+    Unreachable(String),
+    /// The lease was taken over or expired: stop writing at once.
+    #[error("lease on {account} lost")]
+    LeaseLost { account: String },
+    #[error("no address known for node {0}")]
+    UnknownNode(String),
+}
+
+/// Lease timing derived from the configured TTL.
+#[derive(Debug, Clone, Copy)]
+pub struct LeaseTiming {
+    pub ttl: Duration,
+}
+
+impl LeaseTiming {
+    /// Renew at a third of the TTL, so two renewals can fail before the lease lapses.
+    pub fn renew_every(self) -> Duration {
+        self.ttl / 3
+    }
+}

@@ -1,0 +1,1 @@
+//! The Redis directory: membership, account leases with fencing epochs, operator commands.

@@ -4,6 +4,7 @@
 //! gives flags precedence over the environment) as [`Overrides`] and are applied on top. Every
 //! field has a default, so `roost serve` with no file starts a working single-node server.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -26,6 +27,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub log: LogConfig,
     pub cluster: ClusterConfig,
+    pub http: HttpConfig,
+    pub telemetry: TelemetryConfig,
 }
 
 /// One listening socket.
@@ -244,6 +247,72 @@ pub enum LogFormat {
     Json,
 }
 
+/// The operator's HTTP endpoint: `/metrics`, `/healthz`, `/readyz`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Off: no HTTP listener and no metrics are collected.
+    pub enabled: bool,
+    /// Loopback by default: metrics say who is connected and how much; on Kubernetes listen
+    /// on the pod address (`0.0.0.0:9090`) so probes and Prometheus reach it.
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            enabled: true,
+            listen: "127.0.0.1:9090".parse().expect("valid literal address"),
+        }
+    }
+}
+
+/// OpenTelemetry trace export over OTLP/HTTP. The standard `OTEL_*` environment variables
+/// win over these keys (see `telemetry::otlp`); with no endpoint anywhere nothing is exported.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// Base URL of an OTLP/HTTP collector, e.g. `http://otel-collector:4318`; `/v1/traces` is
+    /// appended unless the URL already has a path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otlp_endpoint: Option<String>,
+    /// Extra request headers (authentication tokens): redacted by `roost check-config`.
+    #[serde(serialize_with = "serialize_redacted")]
+    pub otlp_headers: BTreeMap<String, String>,
+    /// `service.name` of the exported resource.
+    pub service_name: String,
+    /// Fraction of new traces sampled (0.0 to 1.0); a sampled parent is always followed.
+    pub sampling_ratio: f64,
+    /// Longest wait before a batch of finished spans is sent.
+    pub batch_delay_ms: u64,
+    /// Timeout of one export request, and the most the shutdown flush may wait.
+    pub export_timeout_ms: u64,
+    /// Finished spans waiting for export; more are dropped (and counted) rather than queued.
+    pub max_queue_size: usize,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        TelemetryConfig {
+            otlp_endpoint: None,
+            otlp_headers: BTreeMap::new(),
+            service_name: "roost".into(),
+            sampling_ratio: 1.0,
+            batch_delay_ms: 5000,
+            export_timeout_ms: 5000,
+            max_queue_size: 2048,
+        }
+    }
+}
+
+/// Header values are usually credentials: print the names only.
+fn serialize_redacted<S: serde::Serializer>(
+    map: &BTreeMap<String, String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(map.keys().map(|k| (k, "<redacted>")))
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -266,6 +335,8 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
             cluster: ClusterConfig::default(),
+            http: HttpConfig::default(),
+            telemetry: TelemetryConfig::default(),
         }
     }
 }
@@ -320,6 +391,9 @@ pub struct Overrides {
     /// Account lease TTL in milliseconds (`cluster.lease_ttl_ms`).
     #[arg(long, env = "ROOST_LEASE_TTL_MS")]
     pub lease_ttl_ms: Option<u64>,
+    /// Address of the metrics and health endpoint (`http.listen`).
+    #[arg(long, env = "ROOST_HTTP_LISTEN")]
+    pub http_listen: Option<SocketAddr>,
 }
 
 /// Why the configuration could not be loaded.
@@ -415,6 +489,9 @@ impl Config {
         if let Some(v) = o.lease_ttl_ms {
             self.cluster.lease_ttl_ms = v;
         }
+        if let Some(v) = o.http_listen {
+            self.http.listen = v;
+        }
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -441,6 +518,19 @@ impl Config {
             crate::cluster::redis::parse_url(url)
                 .map_err(|e| ConfigError::Invalid(format!("cluster.redis_url: {e}")))?;
         }
+        let t = &self.telemetry;
+        if !(0.0..=1.0).contains(&t.sampling_ratio) {
+            return invalid("telemetry.sampling_ratio must be between 0.0 and 1.0");
+        }
+        if t.export_timeout_ms == 0 || t.batch_delay_ms == 0 || t.max_queue_size == 0 {
+            return invalid(
+                "telemetry.export_timeout_ms, batch_delay_ms and max_queue_size must be positive",
+            );
+        }
+        if let Some(endpoint) = &t.otlp_endpoint {
+            crate::telemetry::otlp::check_endpoint(endpoint)
+                .map_err(|e| ConfigError::Invalid(format!("telemetry.otlp_endpoint: {e}")))?;
+        }
         Ok(())
     }
 
@@ -452,8 +542,8 @@ impl Config {
     }
 
     /// The effective configuration as TOML, for `roost check-config`. Secrets are redacted:
-    /// the Redis password; user passwords live in the users file and keys in their PEM files,
-    /// which are only named.
+    /// the Redis password and OTLP header values; user passwords live in the users file and
+    /// keys in their PEM files, which are only named.
     pub fn to_toml(&self) -> String {
         let mut shown = self.clone();
         shown.cluster.redis_url = shown.cluster.redis_url.as_deref().map(redact_url);
@@ -562,5 +652,37 @@ mod tests {
         let text = c.to_toml();
         let back: Config = toml::from_str(&text).unwrap();
         assert_eq!(back.listeners, c.listeners);
+    }
+
+    #[test]
+    fn telemetry_and_http_sections_parse_and_header_values_are_not_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roost.toml");
+        std::fs::write(
+            &path,
+            "[http]\nlisten = \"0.0.0.0:9100\"\n[telemetry]\notlp_endpoint = \"http://collector:4318\"\n\
+             sampling_ratio = 0.25\n[telemetry.otlp_headers]\nauthorization = \"Bearer s3cret\"\n",
+        )
+        .unwrap();
+        let c = Config::load(&Overrides {
+            config: Some(path.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.http.listen.port(), 9100);
+        assert!(c.http.enabled);
+        assert_eq!(c.telemetry.sampling_ratio, 0.25);
+        assert_eq!(c.telemetry.otlp_headers["authorization"], "Bearer s3cret");
+        let printed = c.to_toml();
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(printed.contains("authorization"), "{printed}");
+
+        std::fs::write(&path, "[telemetry]\nsampling_ratio = 2.0\n").unwrap();
+        let err = Config::load(&Overrides {
+            config: Some(path),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("sampling_ratio"), "{err}");
     }
 }

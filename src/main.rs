@@ -76,20 +76,25 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
     match cli.command {
         Cmd::Serve(overrides) => {
             let config = load(&overrides)?;
-            telemetry::init(&config.log);
-            server::serve(config).map_err(|e| {
+            let telemetry = telemetry::init(&config.log, &config.telemetry, &config.node_id);
+            let served = server::serve(config).map_err(|e| {
                 tracing::error!("{e}");
                 eprintln!("roost: {e}");
                 ExitCode::FAILURE
-            })
+            });
+            // After the actix system has stopped: the flush blocks this thread briefly.
+            telemetry.shutdown();
+            served
         }
         Cmd::Imap { user, overrides } => {
             let config = load(&overrides)?;
-            telemetry::init(&config.log);
-            server::serve_stdio(config, &user).map_err(|e| {
+            let telemetry = telemetry::init(&config.log, &config.telemetry, &config.node_id);
+            let served = server::serve_stdio(config, &user).map_err(|e| {
                 eprintln!("roost: {e}");
                 ExitCode::FAILURE
-            })
+            });
+            telemetry.shutdown();
+            served
         }
         Cmd::User { command, overrides } => {
             let config = load(&overrides)?;

@@ -9,6 +9,7 @@ use tokio::sync::watch;
 
 use crate::auth::Authenticator;
 use crate::config::Config;
+use crate::net::http;
 use crate::net::limiter::Limiter;
 use crate::net::listener::{accept_loop, run_session, Accepting};
 use crate::net::stream::Stream;
@@ -16,6 +17,7 @@ use crate::net::tls;
 use crate::session::ConnectionInfo;
 use crate::shared::Shared;
 use crate::supervisor::{BeginShutdown, Supervisor};
+use crate::telemetry;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -37,6 +39,8 @@ pub enum ServeError {
     Cluster(#[from] crate::cluster::node::JoinError),
     #[error("signal handling: {0}")]
     Signal(std::io::Error),
+    #[error("metrics: {0}")]
+    Metrics(metrics_exporter_prometheus::BuildError),
 }
 
 fn prepare(config: &Config) -> Result<Authenticator, ServeError> {
@@ -70,14 +74,19 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
         resolver.spawn_reloader(Duration::from_secs(config.tls.reload_interval_secs.max(1)));
         let acceptor = tls::acceptor(resolver)?;
 
+        // The HTTP endpoint binds first: probes can answer (not ready) while the rest starts.
+        let http = if config.http.enabled {
+            let metrics = telemetry::metrics::install().map_err(ServeError::Metrics)?;
+            let socket = bind(config.http.listen).await?;
+            let address = socket.local_addr().unwrap_or(config.http.listen);
+            tracing::info!(%address, service = "http", "listening");
+            Some((socket, metrics))
+        } else {
+            None
+        };
         let mut listeners = Vec::new();
         for l in &config.listeners {
-            let socket = TcpListener::bind(l.address)
-                .await
-                .map_err(|source| ServeError::Bind {
-                    address: l.address,
-                    source,
-                })?;
+            let socket = bind(l.address).await?;
             let address = socket.local_addr().unwrap_or(l.address);
             tracing::info!(%address, tls = ?l.tls, preauth = l.preauth_user.is_some(), "listening");
             listeners.push((socket, l.clone()));
@@ -106,9 +115,18 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
         )
         .await
         .map_err(ServeError::Cluster)?;
+        if let Some((socket, metrics)) = http {
+            actix_rt::spawn(http::serve(
+                socket,
+                metrics,
+                shared.clone(),
+                stop_rx.clone(),
+            ));
+        }
         for (socket, l) in listeners {
             actix_rt::spawn(accept_loop(socket, l, accepting.clone(), stop_rx.clone()));
         }
+        shared.begin_accepting();
         tracing::info!(node = %shared.config.node_id, workers, "roost is ready");
 
         wait_for_signal().await.map_err(ServeError::Signal)?;
@@ -147,6 +165,12 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
     })
 }
 
+async fn bind(address: std::net::SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| ServeError::Bind { address, source })
+}
+
 async fn wait_for_signal() -> std::io::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate())?;
@@ -181,6 +205,7 @@ pub fn serve_stdio(config: Config, user: &str) -> Result<(), ServeError> {
             id: shared.next_session_id(),
             peer: None,
             tls: false,
+            tls_version: None,
             starttls_available: false,
         };
         run_session(stream, info, Some(proof), None, shared).await;

@@ -1,4 +1,5 @@
-//! What every session on this node shares: configuration, the authenticator, the supervisor.
+//! What every session on this node shares: configuration, the authenticator, the supervisor;
+//! and the node's readiness as the HTTP endpoint reports it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -8,7 +9,9 @@ use actix::Addr;
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::mailbox::Registry;
+use crate::net::http::NodeStatus;
 use crate::supervisor::Supervisor;
+use crate::telemetry::metrics;
 
 pub struct Shared {
     pub config: Config,
@@ -17,6 +20,8 @@ pub struct Shared {
     /// The Account and Mailbox actors of this node.
     pub registry: Arc<Registry>,
     next_session_id: AtomicU64,
+    /// Set once every listener accepts: readiness waits for it.
+    accepting: AtomicBool,
     /// Set on SIGTERM: new connections are refused and readiness goes false.
     draining: AtomicBool,
 }
@@ -30,6 +35,7 @@ impl Shared {
             supervisor,
             registry,
             next_session_id: AtomicU64::new(1),
+            accepting: AtomicBool::new(false),
             draining: AtomicBool::new(false),
         }
     }
@@ -38,11 +44,40 @@ impl Shared {
         self.next_session_id.fetch_add(1, Ordering::Relaxed)
     }
 
+    pub fn begin_accepting(&self) {
+        self.accepting.store(true, Ordering::SeqCst);
+    }
+
     pub fn begin_draining(&self) {
         self.draining.store(true, Ordering::SeqCst);
     }
 
     pub fn is_draining(&self) -> bool {
         self.draining.load(Ordering::SeqCst)
+    }
+}
+
+impl NodeStatus for Shared {
+    fn readiness(&self) -> Result<(), String> {
+        if self.is_draining() {
+            return Err("draining".into());
+        }
+        if !self.accepting.load(Ordering::SeqCst) {
+            return Err("listeners are not accepting yet".into());
+        }
+        if self.registry.directory_reachable() == Some(false) {
+            return Err("the cluster directory (redis) is unreachable".into());
+        }
+        Ok(())
+    }
+
+    fn sample_metrics(&self) {
+        let store = self.registry.metrics();
+        metrics::record_sampled(&metrics::Sampled {
+            mailboxes_open: self.registry.running_mailboxes(),
+            store_transactions: store.transactions.load(Ordering::Relaxed),
+            store_snapshots: store.snapshots.load(Ordering::Relaxed),
+            draining: self.is_draining(),
+        });
     }
 }

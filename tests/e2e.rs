@@ -17,6 +17,8 @@ mod durability;
 mod mailboxes;
 #[path = "e2e/messages.rs"]
 mod messages;
+#[path = "e2e/observability.rs"]
+mod observability;
 #[path = "e2e/sessions.rs"]
 mod sessions;
 #[path = "e2e/shutdown.rs"]

@@ -94,12 +94,13 @@ async fn heartbeat(
 ) {
     loop {
         let sessions = supervisor.send(Count).await.unwrap_or(0) as u64;
-        if let Err(e) = directory
+        let beat = directory
             .heartbeat(registry.owned_accounts(), sessions)
-            .await
-        {
+            .await;
+        if let Err(e) = &beat {
             tracing::warn!(error = %e, "cluster heartbeat failed");
         }
+        registry.set_directory_reachable(beat.is_ok());
         tokio::select! {
             _ = tokio::time::sleep(timing.renew_every()) => {}
             _ = stop.wait_for(|s| *s) => return,

@@ -36,10 +36,8 @@ use tokio::sync::oneshot;
 use self::account::{AccountActor, AccountRequest};
 use self::actor::{Mailbox, Request};
 use self::registry::Shared;
-use crate::store::StoreError;
-#[cfg(test)]
-use crate::store::StoreMetrics;
 use crate::store::{blobs, BlobId, MailboxId, MailboxInfo, MessageEntry, PlanError, SpecialUse};
+use crate::store::{StoreError, StoreMetrics};
 
 /// Why a mailbox operation failed; the session maps each to its response code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
@@ -129,11 +127,15 @@ impl Registry {
         })
     }
 
-    /// Counters of log fsyncs, transactions and snapshots on this node (tests today; the
-    /// metrics endpoint later).
-    #[cfg(test)]
+    /// Counters of log fsyncs, transactions and snapshots on this node (for tests and the
+    /// metrics endpoint).
     pub fn metrics(&self) -> &StoreMetrics {
         &self.shared.metrics
+    }
+
+    /// Mailbox actors running on this node (the `roost_mailboxes_open` gauge).
+    pub fn running_mailboxes(&self) -> usize {
+        self.shared.running_mailboxes()
     }
 
     /// The account's handle; a new account gets INBOX, Drafts, Sent, Trash, Junk and
@@ -219,6 +221,21 @@ impl Registry {
     pub async fn give_up(&self, account: &str, reason: &str) {
         if let Some(ownership) = self.shared.ownership.get() {
             ownership.give_up(&self.shared, account, reason, true).await;
+        }
+    }
+
+    /// Cluster mode: whether Redis answered the last heartbeat; `None` on a single node.
+    pub fn directory_reachable(&self) -> Option<bool> {
+        self.shared
+            .ownership
+            .get()
+            .map(|o| o.reachable.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    pub(crate) fn set_directory_reachable(&self, reachable: bool) {
+        if let Some(o) = self.shared.ownership.get() {
+            o.reachable
+                .store(reachable, std::sync::atomic::Ordering::SeqCst);
         }
     }
 

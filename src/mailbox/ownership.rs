@@ -36,6 +36,8 @@ pub(crate) struct Ownership {
     owned: Mutex<HashMap<String, Owned>>,
     /// Set on drain: no new leases are taken; requests for other accounts go remote.
     draining: AtomicBool,
+    /// Whether the last heartbeat reached Redis (readiness).
+    pub reachable: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -54,6 +56,7 @@ impl Ownership {
             timing,
             owned: Mutex::new(HashMap::new()),
             draining: AtomicBool::new(false),
+            reachable: AtomicBool::new(true),
         })
     }
 

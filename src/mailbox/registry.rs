@@ -189,8 +189,7 @@ impl Shared {
         release(&self.mailboxes, key, token)
     }
 
-    /// Running (registered) mailbox actors; for tests.
-    #[cfg(test)]
+    /// Running (registered) mailbox actors.
     pub fn running_mailboxes(&self) -> usize {
         lock(&self.mailboxes).len()
     }

@@ -17,6 +17,7 @@ use tokio_rustls::TlsAcceptor;
 use super::stream::Stream;
 use crate::session::messages::{ClientInput, Disconnected, Outgoing, ReadMode, Reply};
 use crate::session::Session;
+use crate::telemetry::metrics;
 
 /// How long one write may block before the client is considered gone (it does not read).
 const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -44,6 +45,8 @@ pub struct Connection {
     outbox: Receiver<Outgoing>,
     /// Present when STARTTLS may be offered on this connection.
     starttls: Option<TlsAcceptor>,
+    /// Octets of the command being decoded so far.
+    command_octets: usize,
 }
 
 impl Connection {
@@ -61,6 +64,7 @@ impl Connection {
             session,
             outbox,
             starttls,
+            command_octets: 0,
         }
     }
 
@@ -78,9 +82,15 @@ impl Connection {
             let input = match reply.read {
                 ReadMode::Close => return self.finish().await,
                 ReadMode::StartTls => Some(self.start_tls().await?),
-                ReadMode::Command => match self.decoder.decode(&mut self.read_buf) {
-                    Decoded::Command(command) => Some(ClientInput::Command(command)),
-                    Decoded::Error(error) => Some(ClientInput::Invalid(error)),
+                ReadMode::Command => match self.decode_command() {
+                    Decoded::Command(command) => Some(ClientInput::Command {
+                        command,
+                        octets: std::mem::take(&mut self.command_octets),
+                    }),
+                    Decoded::Error(error) => {
+                        self.command_octets = 0;
+                        Some(ClientInput::Invalid(error))
+                    }
                     Decoded::LiteralAnnounced { .. } => {
                         self.write_chunks(&[Bytes::from_static(b"+ Ready for literal data\r\n")])
                             .await?;
@@ -108,6 +118,15 @@ impl Connection {
                 Wait::TimedOut => reply = self.exchange(ClientInput::InactivityTimeout).await?,
             }
         }
+    }
+
+    /// Decodes from the read buffer, counting the octets the command in progress consumed
+    /// (the decoder takes a command's line and literals from the buffer as they arrive).
+    fn decode_command(&mut self) -> Decoded {
+        let before = self.read_buf.len();
+        let decoded = self.decoder.decode(&mut self.read_buf);
+        self.command_octets += before.saturating_sub(self.read_buf.len());
+        decoded
     }
 
     /// Sends input to the session and writes whatever it queues until it replies.
@@ -148,7 +167,9 @@ impl Connection {
                     Some(Outgoing::Close) | None => return Ok(Wait::Closed),
                 },
                 read = self.stream.read_buf(&mut self.read_buf) => {
-                    return Ok(if read? == 0 { Wait::Eof } else { Wait::Input });
+                    let n = read?;
+                    metrics::bytes_received(n);
+                    return Ok(if n == 0 { Wait::Eof } else { Wait::Input });
                 }
                 _ = sleep_until(deadline) => return Ok(Wait::TimedOut),
             }
@@ -169,6 +190,7 @@ impl Connection {
         let write = async {
             for chunk in chunks {
                 self.stream.write_all(chunk).await?;
+                metrics::bytes_sent(chunk.len());
             }
             self.stream.flush().await
         };
@@ -190,6 +212,7 @@ impl Connection {
     async fn start_tls(&mut self) -> Result<ClientInput, ConnError> {
         self.write_queued().await?;
         self.read_buf.clear();
+        self.command_octets = 0;
         let acceptor = self
             .starttls
             .take()
@@ -205,7 +228,9 @@ impl Connection {
             .map_err(|e| ConnError::Handshake(e.to_string()))?;
         self.stream = Stream::Tls(Box::new(tls));
         tracing::debug!(version = ?self.stream.tls_version(), "STARTTLS negotiated");
-        Ok(ClientInput::TlsEstablished)
+        Ok(ClientInput::TlsEstablished {
+            version: self.stream.tls_version(),
+        })
     }
 }
 

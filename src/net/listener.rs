@@ -15,12 +15,13 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use super::conn::{Connection, HANDSHAKE_TIMEOUT};
-use super::limiter::{Limiter, Permit};
+use super::limiter::{Limiter, Permit, Refusal};
 use super::stream::Stream;
 use crate::config::{ListenerConfig, ListenerTls};
 use crate::session::messages::{Outbox, ReadMode, Reply};
 use crate::session::{ConnectionInfo, Session};
 use crate::shared::Shared;
+use crate::telemetry::metrics::{self, RefuseReason};
 
 /// Everything an accept loop needs.
 #[derive(Clone)]
@@ -84,6 +85,7 @@ pub async fn accept_loop(
         let refused = &accepting.shared.config.limits.refused_networks;
         if refused.iter().any(|net| net.contains(&peer.ip())) {
             tracing::info!(%peer, "connection from a refused network");
+            metrics::connection_refused(RefuseReason::RefusedNetwork);
             let reason = "Connections from your address are not accepted";
             actix_rt::spawn(refuse(tcp, config.tls, accepting.tls.clone(), reason));
             continue;
@@ -92,6 +94,10 @@ pub async fn accept_loop(
             Ok(p) => p,
             Err(refusal) => {
                 tracing::info!(%peer, reason = refusal.text(), "connection refused");
+                metrics::connection_refused(match refusal {
+                    Refusal::ServerFull => RefuseReason::ServerFull,
+                    Refusal::AddressFull => RefuseReason::AddressFull,
+                });
                 actix_rt::spawn(refuse(
                     tcp,
                     config.tls,
@@ -149,6 +155,7 @@ async fn serve(
 ) {
     let shared = accepting.shared.clone();
     if shared.is_draining() {
+        metrics::connection_refused(RefuseReason::Draining);
         return refuse(
             tcp,
             config.tls,
@@ -177,10 +184,16 @@ async fn serve(
         },
         None => None,
     };
+    metrics::connection_accepted(match config.tls {
+        ListenerTls::Starttls => "starttls",
+        ListenerTls::Implicit => "implicit",
+        ListenerTls::None => "none",
+    });
     let info = ConnectionInfo {
         id: shared.next_session_id(),
         peer: Some(peer),
         tls: stream.is_tls(),
+        tls_version: stream.tls_version(),
         starttls_available: config.tls == ListenerTls::Starttls,
     };
     let starttls = info.starttls_available.then(|| accepting.tls.clone());

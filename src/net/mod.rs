@@ -1,6 +1,8 @@
-//! Listeners and the per-connection I/O task: TLS, framing, literal continuations, STARTTLS.
+//! Listeners and the per-connection I/O task: TLS, framing, literal continuations, STARTTLS;
+//! and the HTTP endpoint for metrics and health probes.
 
 pub mod conn;
+pub mod http;
 pub mod limiter;
 pub mod listener;
 pub mod stream;

@@ -9,6 +9,7 @@ use roost_proto::{Status, StatusKind, Tag};
 
 use super::messages::{ReadMode, Reply};
 use super::{Pending, Session};
+use crate::telemetry::metrics::IdleGauge;
 
 impl Session {
     pub(super) fn handle_idle(&mut self, tag: Tag, ctx: &mut Context<Self>) -> ReadMode {
@@ -20,19 +21,31 @@ impl Session {
             }
         });
         self.write_continue("idling");
-        self.pending = Pending::Idle { tag, keepalive };
+        self.pending = Pending::Idle {
+            tag,
+            keepalive,
+            _gauge: IdleGauge::new(),
+        };
         ReadMode::IdleDone
     }
 
     pub(super) fn handle_idle_line(&mut self, line: IdleLine, ctx: &mut Context<Self>) -> Reply {
-        let Pending::Idle { tag, keepalive } = std::mem::replace(&mut self.pending, Pending::None)
+        let Pending::Idle {
+            tag,
+            keepalive,
+            _gauge,
+        } = std::mem::replace(&mut self.pending, Pending::None)
         else {
             // The I/O task only reads an IDLE line after we asked for one.
             return self.finish(ctx, ReadMode::Command);
         };
         if line == IdleLine::Incomplete {
             // Nothing to act on yet (the I/O task sends only whole lines); keep idling.
-            self.pending = Pending::Idle { tag, keepalive };
+            self.pending = Pending::Idle {
+                tag,
+                keepalive,
+                _gauge,
+            };
             return self.reply(ReadMode::IdleDone);
         }
         ctx.cancel_future(keepalive);

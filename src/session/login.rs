@@ -10,6 +10,7 @@ use super::state::State;
 use super::{ready, Pending, Session};
 use crate::auth::sasl::{SaslExchange, SaslStep};
 use crate::auth::{AuthError, LoginVerified};
+use crate::telemetry::metrics::{self, AuthFailure};
 use actix::ResponseActFuture;
 
 impl Session {
@@ -37,6 +38,7 @@ impl Session {
         if self.login_allowed() {
             return None;
         }
+        metrics::auth_failed(AuthFailure::Plaintext);
         self.write_status(Status::no(
             tag,
             Some(Code::PrivacyRequired),
@@ -72,6 +74,7 @@ impl Session {
             return refused;
         }
         let Some(exchange) = SaslExchange::new(mechanism.as_str()) else {
+            metrics::auth_failed(AuthFailure::Sasl);
             self.write_status(Status::no(
                 tag,
                 None,
@@ -103,6 +106,7 @@ impl Session {
                 ready(self.finish(ctx, ReadMode::Command))
             }
             SaslLine::Bad(reason) => {
+                metrics::auth_failed(AuthFailure::Sasl);
                 self.write_status(Status::bad(tag, None, reason));
                 ready(self.finish(ctx, ReadMode::Command))
             }
@@ -129,6 +133,7 @@ impl Session {
                 self.verify(tag, credentials.username, credentials.password)
             }
             SaslStep::Failed(reason) => {
+                metrics::auth_failed(AuthFailure::Sasl);
                 self.write_status(Status::no(tag, Some(Code::AuthenticationFailed), reason));
                 ready(self.reply(ReadMode::Command))
             }
@@ -176,6 +181,7 @@ impl Session {
                     *auth_failures += 1;
                 }
                 tracing::info!(parent: &self.span, "authentication failed");
+                metrics::auth_failed(AuthFailure::Credentials);
                 self.write_status(Status::no(
                     tag,
                     Some(Code::AuthenticationFailed),

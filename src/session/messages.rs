@@ -15,7 +15,11 @@ use roost_proto::{Command, DecodeError};
 #[derive(Message)]
 #[rtype(result = "Reply")]
 pub enum ClientInput {
-    Command(Command),
+    Command {
+        command: Command,
+        /// Its size on the wire, literals included (for the command's trace span).
+        octets: usize,
+    },
     /// A command that could not be decoded (answered with BAD).
     Invalid(DecodeError),
     /// A line of the AUTHENTICATE exchange.
@@ -23,7 +27,10 @@ pub enum ClientInput {
     /// The line that ended IDLE.
     Idle(IdleLine),
     /// The STARTTLS handshake completed.
-    TlsEstablished,
+    TlsEstablished {
+        /// The negotiated protocol version, e.g. `TLSv1_3`.
+        version: Option<&'static str>,
+    },
     /// No input for the inactivity timeout the last [`Reply`] gave.
     InactivityTimeout,
 }

@@ -37,9 +37,11 @@ use tracing::Span;
 
 use self::capability::CapabilityContext;
 use self::messages::{ClientInput, Disconnected, Outbox, Outgoing, ReadMode, Reply, Shutdown};
-use self::state::State;
+use self::state::{State, StateKind};
 use crate::shared::Shared;
 use crate::supervisor::{Register, Unregister};
+use crate::telemetry::metrics::{self, ConnState, StateGauge};
+use crate::telemetry::spans::{self, CommandScope};
 
 /// What the connection is, as far as the session needs to know.
 #[derive(Debug, Clone)]
@@ -48,6 +50,8 @@ pub struct ConnectionInfo {
     /// `None` for a session over stdin/stdout (`roost imap`).
     pub peer: Option<SocketAddr>,
     pub tls: bool,
+    /// The negotiated TLS version (`TLSv1_3`) when the connection started with TLS.
+    pub tls_version: Option<&'static str>,
     /// A plain connection on a listener that offers STARTTLS.
     pub starttls_available: bool,
 }
@@ -71,6 +75,8 @@ enum Pending {
     Idle {
         tag: Tag,
         keepalive: SpawnHandle,
+        /// Counts this session in `roost_sessions_idle` while it idles.
+        _gauge: metrics::IdleGauge,
     },
 }
 
@@ -80,7 +86,10 @@ pub struct Session {
     shared: Arc<Shared>,
     out: Outbox,
     span: Span,
-    command_span: Option<Span>,
+    /// The command in progress, from its arrival to its tagged response.
+    command: Option<CommandScope>,
+    /// This session's place in `roost_connections{state}`.
+    state_gauge: StateGauge,
     /// IMAP4rev2 enabled with `ENABLE IMAP4rev2`; otherwise IMAP4rev1 rules apply.
     rev2: bool,
     pending: Pending,
@@ -110,14 +119,8 @@ impl Session {
         out: Outbox,
         preauth: Option<crate::auth::LoginVerified>,
     ) -> Session {
-        let span = tracing::info_span!(
-            "imap.session",
-            session = info.id,
-            peer = %info.peer.map_or_else(|| "stdio".to_owned(), |p| p.to_string()),
-            tls = info.tls,
-            node = %shared.config.node_id,
-            user = tracing::field::Empty,
-        );
+        let span =
+            spans::session_span(info.id, info.peer, info.tls_version, &shared.config.node_id);
         let state = match preauth {
             Some(proof) => {
                 span.record("user", proof.user());
@@ -125,13 +128,15 @@ impl Session {
             }
             None => State::NotAuthenticated { auth_failures: 0 },
         };
+        let state_gauge = StateGauge::new(conn_state(state.kind()));
         Session {
             info,
             state,
             shared,
             out,
             span,
-            command_span: None,
+            command: None,
+            state_gauge,
             rev2: false,
             pending: Pending::None,
             busy: false,
@@ -171,16 +176,26 @@ impl Session {
     /// Queues a response for the client. Before a tagged completion, the changes to the
     /// selected mailbox that the client may now be told go out first.
     fn write(&mut self, response: Response) {
-        if let Response::Status(Status::Tagged { kind, .. }) = &response {
-            if let Some(span) = &self.command_span {
-                span.record("status", tracing::field::debug(kind));
-            }
+        let completion = match &response {
+            Response::Status(Status::Tagged { kind, .. }) => Some(*kind),
+            _ => None,
+        };
+        if completion.is_some() {
             self.flush_updates();
         }
         let mut out = Output::new();
         write_response(&response, &self.encode_context(), &mut out);
-        if self.out.send(Outgoing::Data(out.into_chunks())).is_err() {
+        let chunks = out.into_chunks();
+        if let Some(command) = &mut self.command {
+            command.add_bytes_out(chunks.iter().map(bytes::Bytes::len).sum());
+        }
+        if self.out.send(Outgoing::Data(chunks)).is_err() {
             self.broken = true;
+        }
+        if let Some(kind) = completion {
+            if let Some(command) = self.command.take() {
+                command.complete(status_label(kind));
+            }
         }
     }
 
@@ -200,6 +215,7 @@ impl Session {
     /// session registered, so a drain waits until the close_notify has been sent.
     fn close(&mut self, ctx: &mut Context<Self>) -> Reply {
         self.state = std::mem::replace(&mut self.state, State::Logout).logout();
+        self.state_gauge.set(ConnState::Logout);
         if self.out.send(Outgoing::Close).is_err() {
             // Nobody drains the queue: stopping drops it, which ends the I/O task too.
             ctx.stop();
@@ -252,10 +268,16 @@ impl Session {
     /// broken outbox.
     fn finish(&mut self, ctx: &mut Context<Self>, read: ReadMode) -> Reply {
         self.busy = false;
-        self.command_span = None;
+        if matches!(self.pending, Pending::None) {
+            // Still open here means no tagged response was written (the connection broke).
+            if let Some(command) = self.command.take() {
+                command.complete("none");
+            }
+        }
         if let Some(reason) = self.deferred_close.take() {
             self.close_selected(&reason);
         }
+        self.observe_state();
         if self.broken {
             return self.close(ctx);
         }
@@ -265,17 +287,25 @@ impl Session {
         self.reply(read)
     }
 
+    /// Moves this session to its current state's label in `roost_connections`. Called where
+    /// a command ends and where a selection ends on its own ([`Session::close_selected`]).
+    fn observe_state(&mut self) {
+        self.state_gauge.set(conn_state(self.state.kind()));
+    }
+
     fn handle_command(
         &mut self,
         command: Command,
+        octets: usize,
         ctx: &mut Context<Self>,
     ) -> ResponseActFuture<Self, Reply> {
         let Command { tag, body } = command;
-        let span = tracing::info_span!(
-            parent: &self.span, "imap.command",
-            name = body.name(), tag = %tag, status = tracing::field::Empty,
-        );
-        self.command_span = Some(span.clone());
+        let scope = CommandScope::start(&self.span, body.name(), &tag, octets);
+        if let Some(mailbox) = self.mailbox_of(&body) {
+            scope.record_mailbox(&mailbox);
+        }
+        let span = scope.span().clone();
+        self.command = Some(scope);
         let _entered = span.enter();
         self.expunges_allowed = !matches!(
             body,
@@ -388,6 +418,67 @@ impl Session {
         }
         self.finish(ctx, ReadMode::Command)
     }
+
+    /// The mailbox a command acts on, for its span: the one the command names, or the
+    /// selected one for the commands of the Selected state (COPY and MOVE: the source).
+    fn mailbox_of(&self, body: &CommandBody) -> Option<String> {
+        use CommandBody as C;
+        let acts_on_selected = matches!(
+            body,
+            C::Check
+                | C::Close
+                | C::Unselect
+                | C::Expunge
+                | C::UidExpunge { .. }
+                | C::Search(_)
+                | C::Fetch { .. }
+                | C::Store { .. }
+                | C::Copy { .. }
+                | C::Move { .. }
+        );
+        let named = match body {
+            C::Select { mailbox, .. }
+            | C::Examine { mailbox, .. }
+            | C::Create { mailbox, .. }
+            | C::Delete { mailbox }
+            | C::Subscribe { mailbox }
+            | C::Unsubscribe { mailbox }
+            | C::Status { mailbox, .. }
+            | C::Append { mailbox, .. }
+            | C::GetQuotaRoot { mailbox } => Some(mailbox),
+            C::Rename { from, .. } => Some(from),
+            _ => None,
+        };
+        match (named, &self.state) {
+            (Some(name), _) => Some(
+                name.decode(self.name_encoding())
+                    .unwrap_or_else(|_| String::from_utf8_lossy(name.as_bytes()).into_owned()),
+            ),
+            (None, State::Selected { mailbox, .. }) if acts_on_selected => {
+                Some(mailbox.handle.info().name.clone())
+            }
+            (None, _) => None,
+        }
+    }
+}
+
+/// The `state` label of a session in `roost_connections`.
+fn conn_state(kind: StateKind) -> ConnState {
+    match kind {
+        StateKind::NotAuthenticated => ConnState::NotAuthenticated,
+        StateKind::Authenticated => ConnState::Authenticated,
+        StateKind::Selected => ConnState::Selected,
+        StateKind::Logout => ConnState::Logout,
+    }
+}
+
+/// The `status` of a completed command, in span fields and metric labels.
+fn status_label(kind: roost_proto::StatusKind) -> &'static str {
+    match kind {
+        roost_proto::StatusKind::Ok => "OK",
+        roost_proto::StatusKind::No => "NO",
+        roost_proto::StatusKind::Bad => "BAD",
+    }
 }
 
 /// Runs `work` (which talks to other actors or the disk) and completes the command with
@@ -398,7 +489,10 @@ fn run<T: 'static>(
     then: impl FnOnce(&mut Session, T, &mut Context<Session>) -> ReadMode + 'static,
 ) -> ResponseActFuture<Session, Reply> {
     session.busy = true;
-    let span = session.command_span.clone().unwrap_or_else(Span::none);
+    let span = session
+        .command
+        .as_ref()
+        .map_or_else(Span::none, |c| c.span().clone());
     Box::pin(work.into_actor(session).map(move |value, session, ctx| {
         let _entered = span.enter();
         let read = then(session, value, ctx);
@@ -454,13 +548,14 @@ impl Handler<ClientInput> for Session {
             });
         }
         match input {
-            ClientInput::Command(command) => self.handle_command(command, ctx),
+            ClientInput::Command { command, octets } => self.handle_command(command, octets, ctx),
             ClientInput::Invalid(error) => ready(self.handle_invalid(error, ctx)),
             ClientInput::Sasl(line) => self.handle_sasl_line(line, ctx),
             ClientInput::Idle(line) => ready(self.handle_idle_line(line, ctx)),
-            ClientInput::TlsEstablished => {
+            ClientInput::TlsEstablished { version } => {
                 self.info.tls = true;
-                self.span.record("tls", true);
+                self.info.tls_version = version;
+                spans::record_tls(&self.span, version);
                 ready(self.finish(ctx, ReadMode::Command))
             }
             ClientInput::InactivityTimeout => ready(self.bye(ctx, "Autologout; idle for too long")),

@@ -40,6 +40,7 @@ impl Session {
             return;
         }
         self.state = std::mem::replace(&mut self.state, State::Logout).deselect();
+        self.observe_state();
         self.write_status(Status::untagged(StatusKind::Ok, Some(Code::Closed), reason));
     }
 }

@@ -5,6 +5,8 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::Path;
 
+use crate::telemetry::metrics::{timed_fsync, FsyncKind};
+
 /// Prefix of temporary files; recovery deletes any it finds (a crash before the rename).
 pub const TEMP_PREFIX: &str = ".tmp.";
 
@@ -13,7 +15,8 @@ pub const TEMP_PREFIX: &str = ".tmp.";
 /// # Errors
 /// When the directory cannot be opened or synced.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
+    let dir = File::open(dir)?;
+    timed_fsync(FsyncKind::Dir, || dir.sync_all())
 }
 
 /// Writes `parts` as `dir/name` through a temporary file, fsyncs it and renames it into
@@ -28,7 +31,7 @@ pub fn write_file_unsynced_dir(dir: &Path, name: &str, parts: &[&[u8]]) -> io::R
         for part in parts {
             file.write_all(part)?;
         }
-        file.sync_all()?;
+        timed_fsync(FsyncKind::File, || file.sync_all())?;
         fs::rename(&temp, dir.join(name))
     })();
     if result.is_err() {

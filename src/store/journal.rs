@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use super::durable_fs::{self, TEMP_PREFIX};
 use super::log::{self, Truncation};
+use crate::telemetry::metrics::{timed_fsync, FsyncKind};
 
 /// State that a journal persists: rebuilt by applying records in order.
 pub trait Durable: Serialize + DeserializeOwned + Clone + Send + 'static {
@@ -322,7 +323,7 @@ impl<S: Durable> Commit<S> {
             let path = j.dir.join(log_name(j.generation));
             j.file
                 .write_all(&self.bytes)
-                .and_then(|()| j.file.sync_data())
+                .and_then(|()| timed_fsync(FsyncKind::Log, || j.file.sync_data()))
                 .map_err(StoreError::io("append to", &path))?;
             j.transactions_in_log += self.transactions;
             j.metrics.log_syncs.fetch_add(1, Ordering::Relaxed);

@@ -32,8 +32,11 @@ pub struct Server {
     pub imaps: SocketAddr,
     /// Listeners marked `preauth_user` in the config, in order.
     pub preauth: Vec<SocketAddr>,
+    /// The metrics and health endpoint, unless the config turned it off.
+    pub http: Option<SocketAddr>,
     pub log: Arc<Mutex<Vec<String>>>,
     expected_listeners: usize,
+    http_enabled: bool,
 }
 
 /// The default test configuration; tests adjust it before start.
@@ -62,6 +65,9 @@ drain_timeout_secs = 10
 [log]
 format = "json"
 filter = "info"
+
+[http]
+listen = "127.0.0.1:0"
 "#,
         data_dir.display()
     );
@@ -122,11 +128,18 @@ impl Server {
         add_user(&config_path, USER, PASSWORD);
 
         let expected = config["listeners"].as_array().map_or(0, Vec::len);
+        let http_enabled = config
+            .get("http")
+            .and_then(|h| h.get("enabled"))
+            .and_then(toml::Value::as_bool)
+            .unwrap_or(true);
         let mut server = Server {
             child: None,
             imap: "127.0.0.1:9".parse().unwrap(),
             imaps: "127.0.0.1:9".parse().unwrap(),
             preauth: Vec::new(),
+            http: None,
+            http_enabled,
             dir,
             config: config_path,
             log: Arc::new(Mutex::new(Vec::new())),
@@ -142,6 +155,15 @@ impl Server {
             .args(["serve", "--config"])
             .arg(&self.config)
             .env_remove("RUST_LOG")
+            // The host's OpenTelemetry settings must not leak into a test's server.
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+            .env_remove("OTEL_EXPORTER_OTLP_HEADERS")
+            .env_remove("OTEL_EXPORTER_OTLP_TRACES_HEADERS")
+            .env_remove("OTEL_TRACES_SAMPLER")
+            .env_remove("OTEL_TRACES_SAMPLER_ARG")
+            .env_remove("OTEL_SERVICE_NAME")
+            .env_remove("OTEL_SDK_DISABLED")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -158,7 +180,9 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(30);
         let listening = loop {
             let found = listening_addresses(&log.lock().unwrap());
+            let http = http_address(&log.lock().unwrap());
             if found.len() == self.expected_listeners
+                && http.is_some() == self.http_enabled
                 && log
                     .lock()
                     .unwrap()
@@ -193,6 +217,7 @@ impl Server {
             .filter(|(_, _, pre)| *pre)
             .map(|(a, _, _)| *a)
             .collect();
+        self.http = http_address(&log.lock().unwrap());
         self.child = Some(child);
         self.log = log;
     }
@@ -284,6 +309,50 @@ fn listening_addresses(log: &[String]) -> Vec<(SocketAddr, String, bool)> {
             Some((address, f["tls"].as_str()?.to_owned(), preauth))
         })
         .collect()
+}
+
+/// The HTTP endpoint's address from its `listening` log line (`service = "http"`).
+fn http_address(log: &[String]) -> Option<SocketAddr> {
+    log.iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["fields"]["message"] == "listening" && v["fields"]["service"] == "http")
+        .find_map(|v| v["fields"]["address"].as_str()?.parse().ok())
+}
+
+/// A minimal HTTP/1.1 GET: returns the status code and the body.
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let exchange = async {
+        let mut tcp = TcpStream::connect(addr)
+            .await
+            .expect("connect to HTTP endpoint");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        tcp.write_all(request.as_bytes())
+            .await
+            .expect("write request");
+        let mut response = Vec::new();
+        tcp.read_to_end(&mut response).await.expect("read response");
+        response
+    };
+    let response = tokio::time::timeout(ANSWER_TIMEOUT, exchange)
+        .await
+        .expect("timed out waiting for an HTTP response");
+    let text = String::from_utf8(response).expect("UTF-8 response");
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .expect("a complete HTTP response");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head:?}"));
+    (status, body.to_owned())
+}
+
+impl Server {
+    /// The HTTP endpoint's address; panics when the config turned it off.
+    pub fn http(&self) -> SocketAddr {
+        self.http.expect("the HTTP endpoint is enabled")
+    }
 }
 
 pub fn add_user(config: &Path, user: &str, password: &str) {

@@ -1,0 +1,354 @@
+//! Prometheus metrics: every `roost_*` name, its help text, and the small helpers the rest of
+//! the server calls to record them.
+//!
+//! Recording goes through the `metrics` facade, so it costs an atomic operation and is a
+//! no-op until [`install`] sets the recorder (as in `roost imap` and unit tests). Label values
+//! are fixed sets (command names, states, reasons), never user data, to keep the number of
+//! series bounded. `docs/observability.md` lists the same names; keep them in step.
+
+use std::time::{Duration, Instant};
+
+use metrics::{
+    counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit,
+};
+use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
+
+pub const CONNECTIONS: &str = "roost_connections";
+pub const CONNECTIONS_ACCEPTED: &str = "roost_connections_accepted_total";
+pub const CONNECTIONS_REFUSED: &str = "roost_connections_refused_total";
+pub const SESSIONS_IDLE: &str = "roost_sessions_idle";
+pub const COMMANDS: &str = "roost_commands_total";
+pub const COMMAND_DURATION: &str = "roost_command_duration_seconds";
+pub const BYTES_RECEIVED: &str = "roost_bytes_received_total";
+pub const BYTES_SENT: &str = "roost_bytes_sent_total";
+pub const AUTH_FAILURES: &str = "roost_auth_failures_total";
+pub const MAILBOXES_OPEN: &str = "roost_mailboxes_open";
+pub const STORE_FSYNC: &str = "roost_store_fsync_duration_seconds";
+pub const STORE_TRANSACTIONS: &str = "roost_store_transactions_total";
+pub const STORE_SNAPSHOTS: &str = "roost_store_snapshots_total";
+pub const SPANS_DROPPED: &str = "roost_otlp_spans_dropped_total";
+pub const BUILD_INFO: &str = "roost_build_info";
+pub const DRAINING: &str = "roost_draining";
+
+/// Command latency: most commands take well under a millisecond; IDLE and a throttled failed
+/// login take seconds, so the buckets reach a minute.
+const COMMAND_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    60.0,
+];
+/// fsync on a local SSD is tens of microseconds to a few milliseconds; on NFS or CephFS it
+/// can take much longer, which is what this histogram is for.
+const FSYNC_BUCKETS: &[f64] = &[
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+    2.5,
+];
+
+/// Installs the process-wide recorder and describes every metric.
+///
+/// # Errors
+/// When a recorder is already installed.
+pub fn install() -> Result<PrometheusHandle, BuildError> {
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Full(COMMAND_DURATION.into()), COMMAND_BUCKETS)?
+        .set_buckets_for_metric(Matcher::Full(STORE_FSYNC.into()), FSYNC_BUCKETS)?
+        .install_recorder()?;
+    describe();
+    initialize_series();
+    Ok(handle)
+}
+
+/// Creates the series with fixed label sets at zero, so dashboards and alerts see `0` rather
+/// than no data before the first event. (Per-command series appear with their first use.)
+fn initialize_series() {
+    gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    gauge!(DRAINING).set(0.0);
+    gauge!(SESSIONS_IDLE).set(0.0);
+    for state in [
+        ConnState::NotAuthenticated,
+        ConnState::Authenticated,
+        ConnState::Selected,
+        ConnState::Logout,
+    ] {
+        gauge!(CONNECTIONS, "state" => state.label()).set(0.0);
+    }
+    for listener in ["starttls", "implicit", "none"] {
+        counter!(CONNECTIONS_ACCEPTED, "listener" => listener).absolute(0);
+    }
+    for reason in [
+        RefuseReason::RefusedNetwork,
+        RefuseReason::ServerFull,
+        RefuseReason::AddressFull,
+        RefuseReason::Draining,
+    ] {
+        counter!(CONNECTIONS_REFUSED, "reason" => reason.label()).absolute(0);
+    }
+    for reason in [
+        AuthFailure::Credentials,
+        AuthFailure::Sasl,
+        AuthFailure::Plaintext,
+    ] {
+        counter!(AUTH_FAILURES, "reason" => reason.label()).absolute(0);
+    }
+    for reason in [DropReason::QueueFull, DropReason::ExportFailed] {
+        counter!(SPANS_DROPPED, "reason" => reason.label()).absolute(0);
+    }
+    counter!(BYTES_RECEIVED).absolute(0);
+    counter!(BYTES_SENT).absolute(0);
+}
+
+fn describe() {
+    describe_gauge!(
+        CONNECTIONS,
+        "Open IMAP sessions by protocol state (RFC 9051 section 3)."
+    );
+    describe_counter!(
+        CONNECTIONS_ACCEPTED,
+        "Connections accepted, by listener kind."
+    );
+    describe_counter!(
+        CONNECTIONS_REFUSED,
+        "Connections greeted with * BYE and closed, by reason."
+    );
+    describe_gauge!(SESSIONS_IDLE, "Sessions in IDLE.");
+    describe_counter!(
+        COMMANDS,
+        "Commands completed, by command name and response status."
+    );
+    describe_histogram!(
+        COMMAND_DURATION,
+        Unit::Seconds,
+        "Time from a command's arrival to its tagged response, by command name."
+    );
+    describe_counter!(
+        BYTES_RECEIVED,
+        Unit::Bytes,
+        "IMAP bytes read from clients (after TLS)."
+    );
+    describe_counter!(
+        BYTES_SENT,
+        Unit::Bytes,
+        "IMAP bytes written to clients (before TLS)."
+    );
+    describe_counter!(
+        AUTH_FAILURES,
+        "Failed LOGIN and AUTHENTICATE attempts, by reason."
+    );
+    describe_gauge!(MAILBOXES_OPEN, "Mailbox actors running on this node.");
+    describe_histogram!(
+        STORE_FSYNC,
+        Unit::Seconds,
+        "Duration of store fsyncs, by what was synced."
+    );
+    describe_counter!(
+        STORE_TRANSACTIONS,
+        "Mailbox and account log transactions written."
+    );
+    describe_counter!(STORE_SNAPSHOTS, "Log compactions into snapshots.");
+    describe_counter!(
+        SPANS_DROPPED,
+        "Trace spans not delivered to the OTLP collector, by reason."
+    );
+    describe_gauge!(
+        BUILD_INFO,
+        "Always 1; the version label says which build runs."
+    );
+    describe_gauge!(DRAINING, "1 while the node drains after SIGTERM.");
+}
+
+/// A session's protocol state as the `state` label of [`CONNECTIONS`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnState {
+    NotAuthenticated,
+    Authenticated,
+    Selected,
+    Logout,
+}
+
+impl ConnState {
+    fn label(self) -> &'static str {
+        match self {
+            ConnState::NotAuthenticated => "not_authenticated",
+            ConnState::Authenticated => "authenticated",
+            ConnState::Selected => "selected",
+            ConnState::Logout => "logout",
+        }
+    }
+}
+
+/// One session's contribution to [`CONNECTIONS`]: moves between state labels and leaves the
+/// gauge when dropped, so a session that ends in any way is never left counted.
+#[derive(Debug)]
+pub struct StateGauge {
+    current: ConnState,
+}
+
+impl StateGauge {
+    pub fn new(state: ConnState) -> Self {
+        gauge!(CONNECTIONS, "state" => state.label()).increment(1.0);
+        StateGauge { current: state }
+    }
+
+    pub fn set(&mut self, state: ConnState) {
+        if state != self.current {
+            gauge!(CONNECTIONS, "state" => self.current.label()).decrement(1.0);
+            gauge!(CONNECTIONS, "state" => state.label()).increment(1.0);
+            self.current = state;
+        }
+    }
+}
+
+impl Drop for StateGauge {
+    fn drop(&mut self) {
+        gauge!(CONNECTIONS, "state" => self.current.label()).decrement(1.0);
+    }
+}
+
+/// Counts one session in [`SESSIONS_IDLE`] for as long as it is held.
+#[derive(Debug)]
+pub struct IdleGauge(());
+
+impl IdleGauge {
+    pub fn new() -> Self {
+        gauge!(SESSIONS_IDLE).increment(1.0);
+        IdleGauge(())
+    }
+}
+
+impl Drop for IdleGauge {
+    fn drop(&mut self) {
+        gauge!(SESSIONS_IDLE).decrement(1.0);
+    }
+}
+
+pub fn connection_accepted(listener: &'static str) {
+    counter!(CONNECTIONS_ACCEPTED, "listener" => listener).increment(1);
+}
+
+/// Why a connection was refused before a session started.
+#[derive(Clone, Copy, Debug)]
+pub enum RefuseReason {
+    RefusedNetwork,
+    ServerFull,
+    AddressFull,
+    Draining,
+}
+
+impl RefuseReason {
+    fn label(self) -> &'static str {
+        match self {
+            RefuseReason::RefusedNetwork => "refused_network",
+            RefuseReason::ServerFull => "server_full",
+            RefuseReason::AddressFull => "address_full",
+            RefuseReason::Draining => "draining",
+        }
+    }
+}
+
+pub fn connection_refused(reason: RefuseReason) {
+    counter!(CONNECTIONS_REFUSED, "reason" => reason.label()).increment(1);
+}
+
+pub fn command_completed(command: &'static str, status: &'static str, elapsed: Duration) {
+    counter!(COMMANDS, "command" => command, "status" => status).increment(1);
+    histogram!(COMMAND_DURATION, "command" => command).record(elapsed.as_secs_f64());
+}
+
+pub fn bytes_received(n: usize) {
+    counter!(BYTES_RECEIVED).increment(n as u64);
+}
+
+pub fn bytes_sent(n: usize) {
+    counter!(BYTES_SENT).increment(n as u64);
+}
+
+/// Why a login attempt failed.
+#[derive(Clone, Copy, Debug)]
+pub enum AuthFailure {
+    /// Unknown user or wrong password.
+    Credentials,
+    /// A malformed or unsupported SASL exchange.
+    Sasl,
+    /// LOGIN or AUTHENTICATE over plaintext where that is disabled.
+    Plaintext,
+}
+
+impl AuthFailure {
+    fn label(self) -> &'static str {
+        match self {
+            AuthFailure::Credentials => "credentials",
+            AuthFailure::Sasl => "sasl",
+            AuthFailure::Plaintext => "plaintext",
+        }
+    }
+}
+
+pub fn auth_failed(reason: AuthFailure) {
+    counter!(AUTH_FAILURES, "reason" => reason.label()).increment(1);
+}
+
+/// What an fsync made durable (the `kind` label of [`STORE_FSYNC`]).
+#[derive(Clone, Copy, Debug)]
+pub enum FsyncKind {
+    /// A group commit of a mailbox or account log.
+    Log,
+    /// A whole file written through a temporary name (blobs, snapshots).
+    File,
+    /// A directory's entries (new or renamed names).
+    Dir,
+}
+
+/// Runs `sync` (an fsync) and records how long it took.
+///
+/// # Errors
+/// Whatever `sync` returns.
+pub fn timed_fsync<T>(
+    kind: FsyncKind,
+    sync: impl FnOnce() -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    let started = Instant::now();
+    let result = sync();
+    let kind = match kind {
+        FsyncKind::Log => "log",
+        FsyncKind::File => "file",
+        FsyncKind::Dir => "dir",
+    };
+    histogram!(STORE_FSYNC, "kind" => kind).record(started.elapsed().as_secs_f64());
+    result
+}
+
+/// Gauges and counters read from elsewhere just before a scrape.
+pub struct Sampled {
+    pub mailboxes_open: usize,
+    pub store_transactions: u64,
+    pub store_snapshots: u64,
+    pub draining: bool,
+}
+
+pub fn record_sampled(s: &Sampled) {
+    gauge!(MAILBOXES_OPEN).set(s.mailboxes_open as f64);
+    counter!(STORE_TRANSACTIONS).absolute(s.store_transactions);
+    counter!(STORE_SNAPSHOTS).absolute(s.store_snapshots);
+    gauge!(DRAINING).set(if s.draining { 1.0 } else { 0.0 });
+}
+
+/// Why spans were not delivered.
+#[derive(Clone, Copy, Debug)]
+pub enum DropReason {
+    /// More finished spans waiting than `telemetry.max_queue_size`.
+    QueueFull,
+    /// The export request failed (collector unreachable, refused, timed out).
+    ExportFailed,
+}
+
+impl DropReason {
+    fn label(self) -> &'static str {
+        match self {
+            DropReason::QueueFull => "queue_full",
+            DropReason::ExportFailed => "export_failed",
+        }
+    }
+}
+
+pub fn spans_dropped(reason: DropReason, n: u64) {
+    counter!(SPANS_DROPPED, "reason" => reason.label()).increment(n);
+}

@@ -23,7 +23,10 @@ stamp="$venv/.requirements.sha256"
 want="$(sha256sum "$requirements" | cut -d' ' -f1)"
 if [[ ! -x "$venv/bin/python" || ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
   echo "== creating $venv (helm/requirements.txt)"
-  python3 -m venv "$venv"
+  python3 -m venv "$venv" || {
+    echo "helm/check.sh: python3 -m venv failed (on Debian: apt-get install python3-venv)" >&2
+    exit 1
+  }
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
   echo "$want" >"$stamp"
 fi

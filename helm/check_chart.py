@@ -663,6 +663,7 @@ def main() -> int:
         ("refused network that is not a CIDR", {"config": {"limits": {"refusedNetworks": ["x"]}}}),
         ("port out of range", {"containerPorts": {"imap": 70000}}),
         ("log format", {"config": {"log": {"format": "xml"}}}),
+        ("preStop sleep of 0 (refused before Kubernetes 1.33)", {"preStopSleepSeconds": 0}),
     ]
 
     def schema_refuses() -> str:

@@ -75,6 +75,7 @@ impl NodeStatus for Shared {
         let store = self.registry.metrics();
         metrics::record_sampled(&metrics::Sampled {
             mailboxes_open: self.registry.running_mailboxes(),
+            accounts_owned: self.registry.owned_accounts(),
             store_transactions: store.transactions.load(Ordering::Relaxed),
             store_snapshots: store.snapshots.load(Ordering::Relaxed),
             draining: self.is_draining(),

@@ -72,7 +72,9 @@ pub async fn run(cmd: ClusterCommand, config: &Config) -> Result<(), String> {
 /// Publishes the move and watches the lease: done when it is released or taken with a new
 /// epoch. Pub/sub is at-most-once, so an unchanged lease is reported rather than assumed moved.
 async fn move_account(directory: &RedisDirectory, account: String) -> Result<(), String> {
-    let before = directory.owner(&account).await.map_err(|e| e.to_string())?;
+    // Leases are held per account directory (the user name, escaped for the filesystem).
+    let key = crate::store::account::account_dir_name(&account);
+    let before = directory.owner(&key).await.map_err(|e| e.to_string())?;
     let Some((node, epoch)) = before else {
         println!("account {account} is not owned by any node; nothing to move");
         return Ok(());
@@ -87,7 +89,7 @@ async fn move_account(directory: &RedisDirectory, account: String) -> Result<(),
     let deadline = Instant::now() + MOVE_WAIT;
     while Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        match directory.owner(&account).await.map_err(|e| e.to_string())? {
+        match directory.owner(&key).await.map_err(|e| e.to_string())? {
             Some((_, now)) if now == epoch => continue,
             Some((to, now)) => {
                 println!("account {account} moved from {node} to {to} (epoch {epoch} -> {now})");

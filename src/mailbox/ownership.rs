@@ -15,6 +15,7 @@ use super::MailboxError;
 use crate::cluster::fence::Fence;
 use crate::cluster::redis::RedisDirectory;
 use crate::cluster::{DirectoryError, Lease, LeaseTiming, Owner};
+use crate::telemetry::metrics;
 
 /// Where an account is served.
 pub(crate) enum Resolved {
@@ -88,11 +89,10 @@ impl Ownership {
             }
         }
         if self.is_draining() {
+            // Take nothing new: go to the owner, or let another live node take the account.
             return match self.directory.owner(account).await.map_err(unreachable)? {
                 Some((node, _)) => self.address_of(&node).await,
-                None => Err(MailboxError::Unavailable(
-                    "this node is draining; reconnect to another node".into(),
-                )),
+                None => self.another_node().await,
             };
         }
         match self.directory.acquire(account).await.map_err(unreachable)? {
@@ -102,6 +102,18 @@ impl Ownership {
             }
             Owner::Node { address, .. } => Ok(Resolved::Remote { address }),
         }
+    }
+
+    /// A live node other than this one, to serve an account this draining node won't take.
+    async fn another_node(&self) -> Result<Resolved, MailboxError> {
+        let nodes = self.directory.nodes().await.map_err(unreachable)?;
+        nodes
+            .into_iter()
+            .find(|n| n.node != self.links.local_node())
+            .map(|n| Resolved::Remote { address: n.address })
+            .ok_or_else(|| {
+                MailboxError::Unavailable("this node is draining and no other node is up".into())
+            })
     }
 
     async fn address_of(&self, node: &str) -> Result<Resolved, MailboxError> {
@@ -212,7 +224,13 @@ async fn renew(ownership: Weak<Ownership>, shared: Weak<Shared>, account: String
         } else {
             idle_ticks = 0;
         }
-        match o.directory.renew(&lease).await {
+        let renewed = o.directory.renew(&lease).await;
+        metrics::lease_renewal(match &renewed {
+            Ok(_) => "ok",
+            Err(DirectoryError::LeaseLost { .. }) => "lost",
+            Err(_) => "failed",
+        });
+        match renewed {
             Ok(renewed) => fence.extend(renewed.valid_until),
             Err(DirectoryError::LeaseLost { .. }) => {
                 o.give_up(

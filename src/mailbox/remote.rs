@@ -74,10 +74,18 @@ impl Peer {
 
     /// Sends a request and waits for the owner's answer.
     pub async fn call(&self, request: WireRequest) -> Result<WireValue, MailboxError> {
-        let answer = self
-            .client
-            .request(wire::encode(&request))
-            .await
+        let trace = crate::telemetry::propagation::TraceContext::of(&tracing::Span::current());
+        let envelope = wire::WireEnvelope { trace, request };
+        let payload = wire::encode(&envelope);
+        let sent = payload.len();
+        let answer = self.client.request(payload).await;
+        crate::telemetry::metrics::link_request(
+            "sent",
+            answer.is_ok(),
+            sent,
+            answer.as_ref().map_or(0, Vec::len),
+        );
+        let answer = answer
             .map_err(|e| MailboxError::Unavailable(format!("owner node unreachable: {e}")))?;
         wire::decode::<WireResult>(&answer)?
     }
@@ -106,6 +114,10 @@ impl Links {
             local_node,
             peers: Mutex::new(HashMap::new()),
         }
+    }
+
+    pub fn local_node(&self) -> &str {
+        &self.local_node
     }
 
     pub fn peer(&self, address: &str) -> Arc<Peer> {

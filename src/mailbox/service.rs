@@ -146,10 +146,23 @@ impl LinkService for OwnerService {
         payload: Vec<u8>,
     ) -> Pin<Box<dyn Future<Output = Vec<u8>> + Send>> {
         let (conn, pusher, inner) = (peer.id, peer.pusher.clone(), self.inner.clone());
+        let received = payload.len();
+        let from = peer.node.clone();
         let (tx, rx) = tokio::sync::oneshot::channel();
         let spawned = self.arbiter.spawn(async move {
-            let result = match wire::decode::<WireRequest>(&payload) {
-                Ok(request) => inner.dispatch(conn, pusher, request).await,
+            let result = match wire::decode::<wire::WireEnvelope>(&payload) {
+                Ok(envelope) => {
+                    // The owner's part of a command from another node, in that command's trace.
+                    let span = tracing::info_span!(
+                        "imap.owner",
+                        otel.kind = "server",
+                        from_node = %from,
+                        request = envelope.request.name(),
+                    );
+                    envelope.trace.attach_to(&span);
+                    let work = inner.dispatch(conn, pusher, envelope.request);
+                    tracing::Instrument::instrument(work, span).await
+                }
                 Err(e) => Err(e),
             };
             let _ = tx.send(result);
@@ -165,7 +178,14 @@ impl LinkService for OwnerService {
             } else {
                 gone()
             };
-            wire::encode(&result)
+            let answer = wire::encode(&result);
+            crate::telemetry::metrics::link_request(
+                "served",
+                result.is_ok(),
+                answer.len(),
+                received,
+            );
+            answer
         })
     }
 

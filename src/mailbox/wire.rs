@@ -14,6 +14,13 @@ use super::{
 };
 use crate::store::{MailboxInfo, MessageEntry, SpecialUse};
 
+/// What travels on the link: the request and the trace context of the command it serves.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WireEnvelope {
+    pub trace: crate::telemetry::propagation::TraceContext,
+    pub request: WireRequest,
+}
+
 /// A request to the owner node.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum WireRequest {
@@ -30,6 +37,33 @@ pub enum WireRequest {
     Detach {
         stream: u64,
     },
+}
+
+impl WireRequest {
+    /// A short name for spans and logs (`account.create`, `mailbox.append`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            WireRequest::Account { op, .. } => match op {
+                AccountOp::Ready => "account.ready",
+                AccountOp::View => "account.view",
+                AccountOp::Create { .. } => "account.create",
+                AccountOp::Delete { .. } => "account.delete",
+                AccountOp::Rename { .. } => "account.rename",
+                AccountOp::Subscribe { .. } => "account.subscribe",
+                AccountOp::Open { .. } => "account.open",
+            },
+            WireRequest::Mailbox { op, .. } => match op {
+                MailboxOp::Attach { .. } => "mailbox.attach",
+                MailboxOp::Status => "mailbox.status",
+                MailboxOp::Entries { .. } => "mailbox.entries",
+                MailboxOp::Append { .. } => "mailbox.append",
+                MailboxOp::Store { .. } => "mailbox.store",
+                MailboxOp::Expunge { .. } => "mailbox.expunge",
+                MailboxOp::Copy { .. } => "mailbox.copy",
+            },
+            WireRequest::Detach { .. } => "mailbox.detach",
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -493,6 +493,9 @@ fn run<T: 'static>(
         .command
         .as_ref()
         .map_or_else(Span::none, |c| c.span().clone());
+    // Polled inside the command span, so work done for it elsewhere (a node link request)
+    // carries the command's trace context.
+    let work = tracing::Instrument::instrument(work, span.clone());
     Box::pin(work.into_actor(session).map(move |value, session, ctx| {
         let _entered = span.enter();
         let read = then(session, value, ctx);

@@ -29,6 +29,10 @@ pub const STORE_SNAPSHOTS: &str = "roost_store_snapshots_total";
 pub const SPANS_DROPPED: &str = "roost_otlp_spans_dropped_total";
 pub const BUILD_INFO: &str = "roost_build_info";
 pub const DRAINING: &str = "roost_draining";
+pub const ACCOUNTS_OWNED: &str = "roost_accounts_owned";
+pub const LEASE_RENEWALS: &str = "roost_lease_renewals_total";
+pub const LINK_REQUESTS: &str = "roost_node_link_requests_total";
+pub const LINK_BYTES: &str = "roost_node_link_bytes_total";
 
 /// Command latency: most commands take well under a millisecond; IDLE and a throttled failed
 /// login take seconds, so the buckets reach a minute.
@@ -97,6 +101,22 @@ fn initialize_series() {
 }
 
 fn describe() {
+    describe_gauge!(
+        ACCOUNTS_OWNED,
+        "Accounts whose lease this node holds (cluster mode)."
+    );
+    describe_counter!(
+        LEASE_RENEWALS,
+        "Account lease renewals, by result (ok, lost, failed)."
+    );
+    describe_counter!(
+        LINK_REQUESTS,
+        "Node-link requests, by direction (sent, served) and result (ok, error)."
+    );
+    describe_counter!(
+        LINK_BYTES,
+        "Node-link payload bytes, by direction (sent, received)."
+    );
     describe_gauge!(
         CONNECTIONS,
         "Open IMAP sessions by protocol state (RFC 9051 section 3)."
@@ -319,6 +339,7 @@ pub fn timed_fsync<T>(
 /// Gauges and counters read from elsewhere just before a scrape.
 pub struct Sampled {
     pub mailboxes_open: usize,
+    pub accounts_owned: u64,
     pub store_transactions: u64,
     pub store_snapshots: u64,
     pub draining: bool,
@@ -326,6 +347,7 @@ pub struct Sampled {
 
 pub fn record_sampled(s: &Sampled) {
     gauge!(MAILBOXES_OPEN).set(s.mailboxes_open as f64);
+    gauge!(ACCOUNTS_OWNED).set(s.accounts_owned as f64);
     counter!(STORE_TRANSACTIONS).absolute(s.store_transactions);
     counter!(STORE_SNAPSHOTS).absolute(s.store_snapshots);
     gauge!(DRAINING).set(if s.draining { 1.0 } else { 0.0 });
@@ -351,4 +373,17 @@ impl DropReason {
 
 pub fn spans_dropped(reason: DropReason, n: u64) {
     counter!(SPANS_DROPPED, "reason" => reason.label()).increment(n);
+}
+
+/// An account lease renewal: `ok`, `lost` (another node owns it now) or `failed` (Redis).
+pub fn lease_renewal(result: &'static str) {
+    counter!(LEASE_RENEWALS, "result" => result).increment(1);
+}
+
+/// A node-link request this node sent (`sent`) or answered (`served`), with its payload sizes.
+pub fn link_request(direction: &'static str, ok: bool, bytes_out: usize, bytes_in: usize) {
+    let result = if ok { "ok" } else { "error" };
+    counter!(LINK_REQUESTS, "direction" => direction, "result" => result).increment(1);
+    counter!(LINK_BYTES, "direction" => "sent").increment(bytes_out as u64);
+    counter!(LINK_BYTES, "direction" => "received").increment(bytes_in as u64);
 }

@@ -1,11 +1,8 @@
 //! W3C trace context (`traceparent`, `tracestate`) carried across process boundaries, so that
 //! work done on another node for a command shows up in the command's trace.
 //!
-//! Not used yet on a single node: the cluster's node links put a [`TraceContext`] into each
-//! request and the receiving side parents its span with [`TraceContext::attach_to`].
-
-// Unused outside its test until the cluster's node links carry it.
-#![allow(dead_code)]
+//! The cluster's node links put a [`TraceContext`] into each request and the receiving side
+//! parents its span with [`TraceContext::attach_to`].
 
 use std::collections::HashMap;
 

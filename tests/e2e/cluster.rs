@@ -278,3 +278,82 @@ fn cluster_status_lists_the_live_nodes() {
     );
     assert!(text.contains("node-a") && text.contains("node-b"), "{text}");
 }
+
+/// `roost cluster move` and `roost cluster drain`: the sessions on the mailbox get `[CLOSED]`,
+/// select again, and the account is served by whichever node needs it next.
+#[tokio::test]
+async fn an_operator_moves_an_account_and_drains_a_node() {
+    let (_redis, _data, a, b) = two_nodes();
+    let mut on_a = Client::logged_in(&a).await;
+    on_a.ok("SELECT INBOX").await; // node-a owns the account
+    let mut on_b = Client::logged_in(&b).await;
+    on_b.ok("SELECT INBOX").await;
+    let (_, metrics) = http_get(a.http(), "/metrics").await;
+    assert!(metrics.contains("roost_accounts_owned 1"), "{metrics}");
+    let config = a.config.clone();
+    let moving = tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new(roost_bin())
+            .args(["cluster", "--config"])
+            .arg(&config)
+            .args(["move", USER])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    });
+    // Selecting again from node-b lets node-b take the account while the CLI watches.
+    let started = Instant::now();
+    loop {
+        let lines = on_b.ok("NOOP").await;
+        if lines.iter().any(|l| l.starts_with("* OK [CLOSED]")) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{lines:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(on_a
+        .ok("NOOP")
+        .await
+        .iter()
+        .any(|l| l.starts_with("* OK [CLOSED]")));
+    assert!(on_b
+        .ok("SELECT INBOX")
+        .await
+        .iter()
+        .any(|l| l.contains("EXISTS")));
+    let report = moving.await.unwrap();
+    assert!(report.contains(USER), "{report}");
+    // Now node-b owns it; draining node-b hands it off again.
+    let out = std::process::Command::new(roost_bin())
+        .args(["cluster", "--config"])
+        .arg(&a.config)
+        .args(["drain", "node-b"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let started = Instant::now();
+    loop {
+        let lines = on_b.ok("NOOP").await;
+        if lines.iter().any(|l| l.starts_with("* OK [CLOSED]")) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{lines:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // node-b no longer takes ownership; its session is served through node-a.
+    assert!(on_b
+        .ok("SELECT INBOX")
+        .await
+        .iter()
+        .any(|l| l.contains("EXISTS")));
+    let (_, metrics) = http_get(a.http(), "/metrics").await;
+    assert!(metrics.contains("roost_accounts_owned 1"), "{metrics}");
+}

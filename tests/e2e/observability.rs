@@ -470,3 +470,58 @@ async fn readyz_turns_503_on_sigterm_while_a_command_is_in_flight_and_healthz_st
     busy.expect_closed().await.unwrap();
     assert!(server.wait_exit(BACKGROUND_TIMEOUT).success());
 }
+
+/// A command served by the node that owns the account is one trace across both nodes: the
+/// owner's `imap.owner` span is a child of the client's node's `imap.command` span.
+#[tokio::test]
+async fn a_command_served_by_another_node_is_one_trace_across_both_nodes() {
+    let collector = Collector::start().await;
+    let endpoint = format!("http://{}", collector.addr);
+    let with_otlp = |c: &mut toml::Table| {
+        let t = table(c, "telemetry");
+        t.insert("otlp_endpoint".into(), endpoint.clone().into());
+        t.insert("batch_delay_ms".into(), 100.into());
+    };
+    let redis = Redis::start();
+    let data = tempfile::tempdir().unwrap();
+    let a = Server::start_node(data.path(), "node-a", &redis, with_otlp);
+    let b = Server::start_node(data.path(), "node-b", &redis, with_otlp);
+    let mut owner = Client::logged_in(&a).await;
+    owner.ok("SELECT INBOX").await; // node-a owns the account
+    let mut c = Client::logged_in(&b).await;
+    let select = c.command("s7", "SELECT INBOX").await;
+    assert!(select.last().unwrap().starts_with("s7 OK"), "{select:?}");
+
+    let is_attach = |r: &Received| {
+        r.span.name == "imap.owner"
+            && span_attr(&r.span, "request").as_deref() == Some("mailbox.attach")
+    };
+    let is_select = |r: &Received| {
+        is_command(&r.span, "SELECT") && span_attr(&r.span, "tag").as_deref() == Some("s7")
+    };
+    let spans = collector
+        .wait_for(|s| s.iter().any(is_attach) && s.iter().any(is_select))
+        .await;
+    let command = spans.iter().find(|r| is_select(r)).unwrap();
+    let served = spans.iter().find(|r| is_attach(r)).unwrap();
+    assert_eq!(
+        attr(&command.resource, "service.instance.id").as_deref(),
+        Some("node-b")
+    );
+    assert_eq!(
+        attr(&served.resource, "service.instance.id").as_deref(),
+        Some("node-a")
+    );
+    assert_eq!(
+        served.span.trace_id, command.span.trace_id,
+        "one trace across both nodes"
+    );
+    assert_eq!(
+        served.span.parent_span_id, command.span.span_id,
+        "the owner's work is a child of the command"
+    );
+    assert_eq!(
+        span_attr(&served.span, "from_node").as_deref(),
+        Some("node-b")
+    );
+}

@@ -18,18 +18,15 @@ impl Session {
         mailbox: &MailboxName,
         is_move: bool,
     ) -> ResponseActFuture<Self, Reply> {
+        if is_move {
+            if let Some(refused) = self.refuse_read_only(&tag) {
+                return refused;
+            }
+        }
         let Some(selected) = self.state.selected() else {
             return ready(self.reply(ReadMode::Command));
         };
         let verb = if is_move { "MOVE" } else { "COPY" };
-        if is_move && selected.read_only {
-            self.write_status(Status::no(
-                tag,
-                Some(Code::ReadOnly),
-                "mailbox is read-only (EXAMINE)",
-            ));
-            return ready(self.reply(ReadMode::Command));
-        }
         let name = match self.mailbox_name(mailbox) {
             Ok(name) => name,
             Err(reason) => {

@@ -1,7 +1,7 @@
 //! EXPUNGE and UID EXPUNGE (RFC 9051 sections 6.4.3 and 6.4.9).
 
 use actix::ResponseActFuture;
-use roost_proto::{Code, Data, Response, SequenceSet, Status, Tag};
+use roost_proto::{Data, Response, SequenceSet, Status, Tag};
 
 use super::messages::{ReadMode, Reply};
 use super::names::mailbox_error;
@@ -13,17 +13,12 @@ impl Session {
         tag: Tag,
         uids: Option<SequenceSet>,
     ) -> ResponseActFuture<Self, Reply> {
+        if let Some(refused) = self.refuse_read_only(&tag) {
+            return refused;
+        }
         let Some(selected) = self.state.selected() else {
             return ready(self.reply(ReadMode::Command));
         };
-        if selected.read_only {
-            self.write_status(Status::no(
-                tag,
-                Some(Code::ReadOnly),
-                "mailbox is read-only (EXAMINE)",
-            ));
-            return ready(self.reply(ReadMode::Command));
-        }
         let only = uids.map(|set| {
             selected
                 .view

@@ -88,17 +88,12 @@ impl Session {
         silent: bool,
         flags: Vec<Flag>,
     ) -> ResponseActFuture<Self, Reply> {
+        if let Some(refused) = self.refuse_read_only(&tag) {
+            return refused;
+        }
         let Some(selected) = self.state.selected() else {
             return ready(self.reply(ReadMode::Command));
         };
-        if selected.read_only {
-            self.write_status(Status::no(
-                tag,
-                Some(Code::ReadOnly),
-                "mailbox is read-only (EXAMINE)",
-            ));
-            return ready(self.reply(ReadMode::Command));
-        }
         let pairs = if uid {
             selected.view.resolve_uids(set)
         } else {

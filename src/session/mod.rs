@@ -503,6 +503,18 @@ fn run<T: 'static>(
     }))
 }
 
+impl Session {
+    /// Refuses a command that changes the selected mailbox when it was opened with EXAMINE.
+    fn refuse_read_only(&mut self, tag: &Tag) -> Option<ResponseActFuture<Self, Reply>> {
+        if !self.state.selected().is_some_and(|m| m.read_only) {
+            return None;
+        }
+        let text = "mailbox is read-only (EXAMINE)";
+        self.write_status(Status::no(tag.clone(), Some(Code::ReadOnly), text));
+        Some(ready(self.reply(ReadMode::Command)))
+    }
+}
+
 /// A reply that is ready now.
 fn ready(reply: Reply) -> ResponseActFuture<Session, Reply> {
     Box::pin(actix::fut::ready(reply))

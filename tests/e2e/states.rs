@@ -390,3 +390,56 @@ async fn greeting_3_bye_while_draining_and_in_flight_commands_finish() {
         .wait_exit(std::time::Duration::from_secs(15))
         .success());
 }
+
+/// `roost serve` with no configuration at all: IMAP+STARTTLS on 127.0.0.1:1143, IMAPS on
+/// 127.0.0.1:1993, data in `./roost-data`, a generated certificate, and a demo user whose
+/// password is printed once (the README's first command).
+#[tokio::test]
+async fn serve_with_no_configuration_starts_a_working_server() {
+    use std::io::BufRead;
+    let cwd = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(roost_bin())
+        .arg("serve")
+        .current_dir(cwd.path())
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let mut password = None;
+    let deadline = std::time::Instant::now() + ANSWER_TIMEOUT;
+    while std::time::Instant::now() < deadline {
+        let Ok(line) = rx.recv_timeout(std::time::Duration::from_millis(100)) else {
+            continue;
+        };
+        if let Some(rest) = line.split("with password '").nth(1) {
+            password = rest.split('\'').next().map(str::to_owned);
+        }
+        if line.contains("roost is ready") {
+            break;
+        }
+    }
+    let password = password.expect("the demo user's password is printed");
+    let mut c = Client::connect("127.0.0.1:1143".parse().unwrap()).await;
+    assert!(c.line().await.starts_with("* OK [CAPABILITY "));
+    let lines = c.command("l", &format!("LOGIN demo \"{password}\"")).await;
+    assert!(lines[0].starts_with("l OK"), "{lines:?}");
+    let cert = cwd.path().join("roost-data/tls/cert.pem");
+    let mut t = Client::connect_tls("127.0.0.1:1993".parse().unwrap(), &cert).await;
+    assert!(t.line().await.starts_with("* OK [CAPABILITY "));
+    let _ = std::process::Command::new("kill")
+        .arg(child.id().to_string())
+        .status();
+    assert!(child.wait().unwrap().success());
+}

@@ -132,7 +132,23 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
     }
 }
 
+/// Makes glibc serve large allocations (argon2's 19 MiB per password check, big message
+/// bodies) with their own mappings, returned to the system on free. Left to its dynamic
+/// threshold, glibc soon serves them from per-thread arenas that never shrink, and each
+/// blocking-pool thread that once checked a password keeps ~58 MB (docs/performance.md).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn bound_allocator_memory() {
+    // SAFETY: mallopt only changes allocator tuning; it is called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn bound_allocator_memory() {}
+
 fn main() -> ExitCode {
+    bound_allocator_memory();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(code) => code,

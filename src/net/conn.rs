@@ -25,6 +25,8 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
 /// Read buffer growth step; the buffer is dropped back to nothing when idle and large.
 const READ_CHUNK: usize = 4096;
+/// What a connection reserves while no command is in progress.
+const IDLE_READ: usize = 256;
 
 /// Why the connection ended abnormally (logged at debug level: clients vanish all the time).
 #[derive(Debug, thiserror::Error)]
@@ -155,11 +157,17 @@ impl Connection {
     async fn wait_for_input(&mut self, limit: Option<Duration>) -> Result<Wait, ConnError> {
         let deadline = limit.map(|d| Instant::now() + d);
         loop {
-            if self.read_buf.is_empty() && self.read_buf.capacity() > 4 * READ_CHUNK {
-                // A large command is done: give its memory back rather than keep it per connection.
-                self.read_buf = BytesMut::new();
+            if self.read_buf.is_empty() {
+                // Between commands (and all through IDLE) a connection keeps only a small
+                // buffer: most of a node's connections wait, and 4 KiB each adds up
+                // (docs/performance.md). A command that does not fit grows it as it arrives.
+                if self.read_buf.capacity() > IDLE_READ {
+                    self.read_buf = BytesMut::new();
+                }
+                self.read_buf.reserve(IDLE_READ);
+            } else {
+                self.read_buf.reserve(READ_CHUNK);
             }
-            self.read_buf.reserve(READ_CHUNK);
             tokio::select! {
                 biased;
                 item = self.outbox.recv() => match item {

@@ -5,6 +5,7 @@
 #
 # Usage: bench/compare.sh [--duration SECS] [--users N] [--idle N] [--large N]
 #                         [--push-samples N] [--out FILE] [--no-push]
+#                         [--scenarios "mixed append idle large"]
 # Defaults: 20 s per timed scenario and server, 50 users / 50 clients, 1,000 IDLE connections,
 # a 20,000-message mailbox (--large 100000 for the issue's full size; prepare then takes a few
 # minutes per server), 500 push samples; results appended to docs/bench-results/<date>.json.
@@ -22,6 +23,7 @@ IDLE=1000
 LARGE=20000
 PUSH_SAMPLES=500
 PUSH=1
+SCENARIOS="mixed append idle large"
 OUT="$ROOT/docs/bench-results/$(date +%F).json"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -32,11 +34,13 @@ while [ $# -gt 0 ]; do
         --push-samples) PUSH_SAMPLES=$2; shift 2 ;;
         --out) OUT=$2; shift 2 ;;
         --no-push) PUSH=0; shift ;;
+        --scenarios) SCENARIOS=$2; shift 2 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
 LARGE_USER=$((USERS + 1))
 
+want() { case " $SCENARIOS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 log() { printf '\n### %s\n' "$*" >&2; }
 
 # --- build and install
@@ -150,7 +154,7 @@ mail_gid = roostbench
 first_valid_uid = 1
 mail_max_userip_connections = 100000
 default_process_limit = 20000
-default_client_limit = 100000
+default_client_limit = 20000
 default_vsz_limit = 1G
 passdb {
   driver = passwd-file
@@ -196,24 +200,36 @@ bench() { # server subcommand args...
 mkdir -p "$(dirname "$OUT")"
 
 # --- scenarios, alternating the order
+if want mixed || want idle; then
 log "preparing $USERS mailboxes of 200 messages on both"
 for s in dovecot roost; do "$BENCH" prepare --addr "$(addr "$s")" --users "$USERS" --messages 200 >/dev/null; done
+fi
 
+want mixed && {
 log "1. mixed workload: $USERS users / $USERS clients, ${DURATION}s each"
 for s in dovecot roost; do
     bench "$s" run --mix mixed --users "$USERS" --clients "$USERS" --duration "$DURATION" --server-pid "$(pid "$s")"
 done
+}
 
+want append && {
 log "4. APPEND throughput (fsync on both): $USERS clients, ${DURATION}s each"
 for s in roost dovecot; do
     bench "$s" run --mix append --users "$USERS" --clients "$USERS" --duration "$DURATION" --server-pid "$(pid "$s")"
 done
+}
 
-log "2. $IDLE IDLE connections over $USERS users"
+want idle && {
+log "2. $IDLE IDLE connections over $USERS users (servers restarted first: memory freed by the
+     earlier scenarios would otherwise be reused and hide the cost of a connection)"
+stop_roost; start_roost
+stop_dovecot; start_dovecot
 for s in dovecot roost; do
     bench "$s" idle --users "$USERS" --connections "$IDLE" --server-pid "$(pid "$s")"
 done
+}
 
+want large && {
 log "3. large mailbox: $LARGE messages (filled, then each server restarted so SELECT is cold)"
 for s in roost dovecot; do
     "$BENCH" prepare --addr "$(addr "$s")" --first-user "$LARGE_USER" --users 1 --messages "$LARGE" --small --batch 500 >/dev/null
@@ -223,6 +239,7 @@ stop_dovecot; start_dovecot
 for s in dovecot roost; do
     bench "$s" large --user "$LARGE_USER" --messages "$LARGE" --server-pid "$(pid "$s")"
 done
+}
 stop_dovecot
 stop_roost
 

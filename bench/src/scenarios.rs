@@ -225,6 +225,15 @@ pub async fn large(cfg: LargeConfig) -> anyhow::Result<Report> {
         r?;
         let select = t0.elapsed();
         let exists = conn.exists;
+        // What the server holds for the selected mailbox, before the fetch's transient buffers.
+        if let (0, Some(pid), Some(before)) = (round, cfg.server_pid, before) {
+            let selected = procmem::measure(pid)?;
+            report.metrics.insert(
+                "after_select_rss_bytes_per_message".into(),
+                selected.rss_kib.saturating_sub(before.rss_kib) as f64 * 1024.0
+                    / f64::from(exists.max(1)),
+            );
+        }
         if exists < cfg.messages {
             bail!(
                 "the mailbox holds {exists} messages, {} expected: run prepare first",
@@ -261,8 +270,8 @@ pub async fn large(cfg: LargeConfig) -> anyhow::Result<Report> {
             report
                 .metrics
                 .insert("cold_select_fetch_ms".into(), ms(total));
-            // The memory the server holds for the selected mailbox, measured while the first
-            // session still has it selected.
+            // The memory the server holds for the selected mailbox after the flag fetch,
+            // measured while the first session still has it selected.
             if let (Some(pid), Some(before)) = (cfg.server_pid, before) {
                 let loaded = procmem::measure(pid)?;
                 put_mem(&mut report, "before", before);
@@ -310,7 +319,8 @@ pub struct PushConfig {
 }
 
 /// APPEND on node A, `EXISTS` on an IDLE-ing client on node B: `samples` times, one at a time.
-/// `PUSH` is measured from sending the APPEND to receiving the EXISTS; `APPEND` on its own.
+/// `PUSH` is measured from sending the APPEND to receiving the EXISTS (so it includes the
+/// commit); `PUSH AFTER OK` from the APPEND's OK to the EXISTS; `APPEND` on its own.
 ///
 /// # Errors
 /// When either node cannot be reached.
@@ -334,17 +344,22 @@ pub async fn push(cfg: PushConfig) -> anyhow::Result<Report> {
     for n in 0..cfg.samples {
         let msg = sample::message(7, n as u64, Size::Small);
         let t0 = Instant::now();
-        let (appended, seen) = tokio::join!(
+        let (appended, (seen, exists_at)) = tokio::join!(
             async {
                 let r = append(&mut appender, "INBOX", vec![(vec![], msg)]).await;
                 rec.outcome("APPEND", t0, &r);
+                t0.elapsed()
             },
-            wait_exists(&mut idler, Duration::from_secs(10))
+            async {
+                let seen = wait_exists(&mut idler, Duration::from_secs(10)).await;
+                (seen, t0.elapsed())
+            }
         );
-        let took = t0.elapsed();
-        let () = appended;
         if seen {
-            rec.ok("PUSH", took);
+            rec.ok("PUSH", exists_at);
+            // The notification path alone: from the APPEND's OK (the commit is durable) to the
+            // EXISTS on the other node; zero when the EXISTS came first.
+            rec.ok("PUSH AFTER OK", exists_at.saturating_sub(appended));
         } else {
             rec.error(
                 "PUSH",
@@ -354,15 +369,14 @@ pub async fn push(cfg: PushConfig) -> anyhow::Result<Report> {
         tokio::time::sleep(cfg.interval).await;
     }
     let _ = idler.idle_done().await;
-    let report_rec = rec;
-    let mut report = {
-        report.set("interval_ms", cfg.interval.as_millis());
-        report.with_recorder(&report_rec, started.elapsed())
-    };
-    if let Some(p) = report.commands.get("PUSH") {
-        let (p50, p99) = (p.p50_us as f64 / 1000.0, p.p99_us as f64 / 1000.0);
-        report.metrics.insert("push_p50_ms".into(), p50);
-        report.metrics.insert("push_p99_ms".into(), p99);
+    report.set("interval_ms", cfg.interval.as_millis());
+    let mut report = report.with_recorder(&rec, started.elapsed());
+    for (command, prefix) in [("PUSH", "push"), ("PUSH AFTER OK", "push_after_ok")] {
+        if let Some(p) = report.commands.get(command) {
+            let (p50, p99) = (p.p50_us as f64 / 1000.0, p.p99_us as f64 / 1000.0);
+            report.metrics.insert(format!("{prefix}_p50_ms"), p50);
+            report.metrics.insert(format!("{prefix}_p99_ms"), p99);
+        }
     }
     Ok(report)
 }

@@ -40,6 +40,7 @@ const AFTER_LOGIN: &[&str] = &[
     "CREATE-SPECIAL-USE",
     "CHILDREN",
     "MOVE",
+    "MULTIAPPEND",
     "STATUS=SIZE",
     "BINARY",
     "CONDSTORE",

@@ -36,18 +36,7 @@ print("imaplib ok")
         user = USER,
         password = PASSWORD,
     );
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "imaplib failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("imaplib ok"));
+    assert!(run_python(&script).contains("imaplib ok"));
 }
 
 /// mbsync (Debian's isync) syncs a Maildir to Roost and back with no error and no difference
@@ -181,17 +170,7 @@ print("walk ok")
         user = USER,
         password = PASSWORD,
     );
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "imaplib walk failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(run_python(&script).contains("walk ok"));
 }
 
 fn which(program: &str) -> Option<std::path::PathBuf> {
@@ -248,4 +227,20 @@ async fn async_imap_logs_in_over_starttls_and_implicit_tls() {
         .unwrap();
     session.noop().await.unwrap();
     session.logout().await.unwrap();
+}
+
+/// Runs a Python script; fails the test with its output unless it exits 0. Its stdout.
+fn run_python(script: &str) -> String {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .expect("python3");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "python failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }

@@ -291,30 +291,9 @@ async fn an_operator_moves_an_account_and_drains_a_node() {
     let (_, metrics) = http_get(a.http(), "/metrics").await;
     assert!(metrics.contains("roost_accounts_owned 1"), "{metrics}");
     let config = a.config.clone();
-    let moving = tokio::task::spawn_blocking(move || {
-        let out = std::process::Command::new(roost_bin())
-            .args(["cluster", "--config"])
-            .arg(&config)
-            .args(["move", USER])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    });
+    let moving = tokio::task::spawn_blocking(move || cluster_cli(&config, &["move", USER]));
     // Selecting again from node-b lets node-b take the account while the CLI watches.
-    let started = Instant::now();
-    loop {
-        let lines = on_b.ok("NOOP").await;
-        if lines.iter().any(|l| l.starts_with("* OK [CLOSED]")) {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(10), "{lines:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_closed(&mut on_b).await;
     assert!(on_a
         .ok("NOOP")
         .await
@@ -328,26 +307,8 @@ async fn an_operator_moves_an_account_and_drains_a_node() {
     let report = moving.await.unwrap();
     assert!(report.contains(USER), "{report}");
     // Now node-b owns it; draining node-b hands it off again.
-    let out = std::process::Command::new(roost_bin())
-        .args(["cluster", "--config"])
-        .arg(&a.config)
-        .args(["drain", "node-b"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let started = Instant::now();
-    loop {
-        let lines = on_b.ok("NOOP").await;
-        if lines.iter().any(|l| l.starts_with("* OK [CLOSED]")) {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(10), "{lines:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    cluster_cli(&a.config, &["drain", "node-b"]);
+    wait_for_closed(&mut on_b).await;
     // node-b no longer takes ownership; its session is served through node-a.
     assert!(on_b
         .ok("SELECT INBOX")
@@ -356,4 +317,33 @@ async fn an_operator_moves_an_account_and_drains_a_node() {
         .any(|l| l.contains("EXISTS")));
     let (_, metrics) = http_get(a.http(), "/metrics").await;
     assert!(metrics.contains("roost_accounts_owned 1"), "{metrics}");
+}
+
+/// Runs `roost cluster ARGS` against a node's configuration; its stdout.
+fn cluster_cli(config: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(roost_bin())
+        .args(["cluster", "--config"])
+        .arg(config)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// NOOPs until the session is told its mailbox closed (`* OK [CLOSED]`).
+async fn wait_for_closed(c: &mut Client) {
+    let started = Instant::now();
+    loop {
+        let lines = c.ok("NOOP").await;
+        if lines.iter().any(|l| l.starts_with("* OK [CLOSED]")) {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{lines:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -276,21 +276,24 @@ impl StatusItem {
         }
     }
 
+    /// Every STATUS item, in the order RFC 9051 and its extensions list them.
+    pub const ALL: [StatusItem; 10] = [
+        StatusItem::Messages,
+        StatusItem::UidNext,
+        StatusItem::UidValidity,
+        StatusItem::Unseen,
+        StatusItem::Deleted,
+        StatusItem::Size,
+        StatusItem::Recent,
+        StatusItem::HighestModSeq,
+        StatusItem::MailboxId,
+        StatusItem::DeletedStorage,
+    ];
+
     /// Looks up an item by name, case-insensitively.
     pub fn from_name(name: &str) -> Option<Self> {
-        const ALL: [StatusItem; 10] = [
-            StatusItem::Messages,
-            StatusItem::UidNext,
-            StatusItem::UidValidity,
-            StatusItem::Unseen,
-            StatusItem::Deleted,
-            StatusItem::Size,
-            StatusItem::Recent,
-            StatusItem::HighestModSeq,
-            StatusItem::MailboxId,
-            StatusItem::DeletedStorage,
-        ];
-        ALL.into_iter()
+        Self::ALL
+            .into_iter()
             .find(|i| i.name().eq_ignore_ascii_case(name))
     }
 }

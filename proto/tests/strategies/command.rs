@@ -155,21 +155,7 @@ fn select_params() -> impl Strategy<Value = SelectParams> {
 
 /// Restriction: `"(" status-att *(SP status-att) ")"`, at least one item.
 fn status_items() -> impl Strategy<Value = Vec<StatusItem>> {
-    prop::collection::vec(
-        prop::sample::select(vec![
-            StatusItem::Messages,
-            StatusItem::UidNext,
-            StatusItem::UidValidity,
-            StatusItem::Unseen,
-            StatusItem::Deleted,
-            StatusItem::Size,
-            StatusItem::Recent,
-            StatusItem::HighestModSeq,
-            StatusItem::MailboxId,
-            StatusItem::DeletedStorage,
-        ]),
-        1..5,
-    )
+    prop::collection::vec(prop::sample::select(StatusItem::ALL.to_vec()), 1..5)
 }
 
 /// LIST in every form: selection options, several patterns, RETURN options with STATUS.

@@ -395,18 +395,7 @@ fn namespaces(v: Values) -> impl Strategy<Value = Vec<NamespaceDesc>> {
 /// its item's range (`number` or `nz-number` for the 32-bit items, `number64` or
 /// `mod-sequence-valzer` for SIZE, HIGHESTMODSEQ and DELETED-STORAGE).
 fn status_value(v: Values) -> BoxedStrategy<StatusValue> {
-    let any_item = prop::sample::select(vec![
-        StatusItem::Messages,
-        StatusItem::UidNext,
-        StatusItem::UidValidity,
-        StatusItem::Unseen,
-        StatusItem::Deleted,
-        StatusItem::Size,
-        StatusItem::Recent,
-        StatusItem::HighestModSeq,
-        StatusItem::MailboxId,
-        StatusItem::DeletedStorage,
-    ]);
+    let any_item = prop::sample::select(StatusItem::ALL.to_vec());
     match v {
         Values::Faithful => prop_oneof![
             (any_item, number64())

@@ -119,6 +119,10 @@ pub struct LimitsConfig {
     pub timeout_unauthenticated_secs: u64,
     /// Inactivity after login; RFC 9051 section 5.4 requires at least 30 minutes.
     pub timeout_authenticated_secs: u64,
+    /// How long the client may read nothing while output waits for it before the connection
+    /// is dropped (a client that stopped reading; counted in
+    /// `roost_connections_write_timeouts_total`).
+    pub write_timeout_secs: u64,
     /// Interval of `* OK Still here` during IDLE, so NAT boxes keep the connection.
     pub idle_keepalive_secs: u64,
     /// How long in-flight commands may take to finish after SIGTERM.
@@ -138,6 +142,7 @@ impl Default for LimitsConfig {
             max_connections_per_ip: 100,
             timeout_unauthenticated_secs: 60,
             timeout_authenticated_secs: 30 * 60,
+            write_timeout_secs: 300,
             idle_keepalive_secs: 120,
             drain_timeout_secs: 20,
             max_bad_commands_unauthenticated: 10,
@@ -506,6 +511,9 @@ impl Config {
         }
         if self.limits.max_line < 1024 {
             return invalid("limits.max_line must be at least 1024 octets");
+        }
+        if self.limits.write_timeout_secs == 0 {
+            return invalid("limits.write_timeout_secs must be positive");
         }
         if self.limits.idle_keepalive_secs == 0 {
             return invalid("limits.idle_keepalive_secs must be positive");

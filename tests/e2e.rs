@@ -13,6 +13,8 @@ mod clients;
 mod cluster;
 #[path = "e2e/durability.rs"]
 mod durability;
+#[path = "e2e/large_output.rs"]
+mod large_output;
 #[path = "e2e/mailboxes.rs"]
 mod mailboxes;
 #[path = "e2e/messages.rs"]

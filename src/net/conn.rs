@@ -10,17 +10,16 @@ use actix::Addr;
 use bytes::{Bytes, BytesMut};
 use roost_proto::{CommandDecoder, Decoded};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::mpsc::Receiver;
 use tokio::time::{timeout, Instant};
 use tokio_rustls::TlsAcceptor;
 
 use super::stream::Stream;
-use crate::session::messages::{ClientInput, Disconnected, Outgoing, ReadMode, Reply};
+use crate::session::messages::{
+    ClientInput, Disconnected, OutboxReader, Outgoing, ReadMode, Reply,
+};
 use crate::session::Session;
 use crate::telemetry::metrics;
 
-/// How long one write may block before the client is considered gone (it does not read).
-const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a TLS handshake may take.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
 /// Read buffer growth step; the buffer is dropped back to nothing when idle and large.
@@ -33,8 +32,8 @@ const IDLE_READ: usize = 256;
 enum ConnError {
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
-    #[error("write timed out: the client does not read")]
-    WriteTimeout,
+    #[error("the client read nothing for {0:?} while output waited: dropped")]
+    WriteTimeout(Duration),
     #[error("TLS handshake failed: {0}")]
     Handshake(String),
 }
@@ -44,7 +43,9 @@ pub struct Connection {
     read_buf: BytesMut,
     decoder: CommandDecoder,
     session: Addr<Session>,
-    outbox: Receiver<Outgoing>,
+    outbox: OutboxReader,
+    /// How long a write may make no progress before the client is considered gone.
+    write_timeout: Duration,
     /// Present when STARTTLS may be offered on this connection.
     starttls: Option<TlsAcceptor>,
     /// Octets of the command being decoded so far.
@@ -56,7 +57,8 @@ impl Connection {
         stream: Stream,
         decoder: CommandDecoder,
         session: Addr<Session>,
-        outbox: Receiver<Outgoing>,
+        outbox: OutboxReader,
+        write_timeout: Duration,
         starttls: Option<TlsAcceptor>,
     ) -> Self {
         Connection {
@@ -65,6 +67,7 @@ impl Connection {
             decoder,
             session,
             outbox,
+            write_timeout,
             starttls,
             command_octets: 0,
         }
@@ -73,8 +76,13 @@ impl Connection {
     /// Runs the connection until it closes. `first` is how to read before the session has
     /// said anything (the greeting is already queued in the outbox).
     pub async fn run(mut self, first: Reply) {
-        if let Err(e) = self.serve(first).await {
-            tracing::debug!(error = %e, "connection ended");
+        match self.serve(first).await {
+            Err(e @ ConnError::WriteTimeout(_)) => {
+                metrics::write_timed_out();
+                tracing::info!(error = %e, "connection ended");
+            }
+            Err(e) => tracing::debug!(error = %e, "connection ended"),
+            Ok(()) => {}
         }
         self.session.do_send(Disconnected);
     }
@@ -139,7 +147,7 @@ impl Connection {
             tokio::select! {
                 biased;
                 item = self.outbox.recv() => match item {
-                    Some(Outgoing::Data(chunks)) => self.write_chunks(&chunks).await?,
+                    Some(Outgoing::Data(chunks)) => self.write_queued_chunks(&chunks).await?,
                     // The session has closed; its reply (if any) would say the same.
                     Some(Outgoing::Close) | None => break None,
                 },
@@ -171,7 +179,7 @@ impl Connection {
             tokio::select! {
                 biased;
                 item = self.outbox.recv() => match item {
-                    Some(Outgoing::Data(chunks)) => self.write_chunks(&chunks).await?,
+                    Some(Outgoing::Data(chunks)) => self.write_queued_chunks(&chunks).await?,
                     Some(Outgoing::Close) | None => return Ok(Wait::Closed),
                 },
                 read = self.stream.read_buf(&mut self.read_buf) => {
@@ -186,25 +194,41 @@ impl Connection {
 
     /// Writes everything the session has queued so far (without waiting for more).
     async fn write_queued(&mut self) -> Result<(), ConnError> {
-        while let Ok(item) = self.outbox.try_recv() {
+        while let Some(item) = self.outbox.try_recv() {
             if let Outgoing::Data(chunks) = item {
-                self.write_chunks(&chunks).await?;
+                self.write_queued_chunks(&chunks).await?;
             }
         }
         Ok(())
     }
 
+    /// Writes an item taken from the outbox and tells producers waiting for room.
+    async fn write_queued_chunks(&mut self, chunks: &[Bytes]) -> Result<(), ConnError> {
+        let result = self.write_chunks(chunks).await;
+        self.outbox.written(chunks.iter().map(Bytes::len).sum());
+        result
+    }
+
+    /// Writes and flushes `chunks`. The write timeout runs from the last progress, not from
+    /// the start: a client that reads a large answer slowly is served as long as it reads.
     async fn write_chunks(&mut self, chunks: &[Bytes]) -> Result<(), ConnError> {
-        let write = async {
-            for chunk in chunks {
-                self.stream.write_all(chunk).await?;
-                metrics::bytes_sent(chunk.len());
+        let limit = self.write_timeout;
+        for chunk in chunks {
+            let mut rest: &[u8] = chunk;
+            while !rest.is_empty() {
+                let n = timeout(limit, self.stream.write(rest))
+                    .await
+                    .map_err(|_| ConnError::WriteTimeout(limit))??;
+                if n == 0 {
+                    return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into());
+                }
+                rest = &rest[n..];
+                metrics::bytes_sent(n);
             }
-            self.stream.flush().await
-        };
-        timeout(WRITE_TIMEOUT, write)
+        }
+        timeout(limit, self.stream.flush())
             .await
-            .map_err(|_| ConnError::WriteTimeout)??;
+            .map_err(|_| ConnError::WriteTimeout(limit))??;
         Ok(())
     }
 

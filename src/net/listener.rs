@@ -222,7 +222,8 @@ pub async fn run_session(
         read: ReadMode::Command,
         timeout: Some(Duration::from_secs(first_timeout)),
     };
-    Connection::new(stream, decoder, session, queue, starttls)
+    let write_timeout = Duration::from_secs(limits.write_timeout_secs);
+    Connection::new(stream, decoder, session, queue, write_timeout, starttls)
         .run(first)
         .await;
 }

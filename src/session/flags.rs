@@ -4,10 +4,11 @@
 use actix::ResponseActFuture;
 use roost_proto::{Code, Data, FetchValue, Flag, Response, SequenceSet, Status, StoreAction, Tag};
 
+use super::bulk::BulkWriter;
 use super::messages::{ReadMode, Reply};
 use super::names::mailbox_error;
 use super::{ready, run, Session};
-use crate::mailbox::StoreFlags;
+use crate::mailbox::{MailboxError, StoreFlags};
 use crate::store::{FlagSet, MessageEntry};
 
 /// The protocol flags of a flag set, system flags first, then keywords in table order.
@@ -48,33 +49,44 @@ pub fn reported_flags(
     flags
 }
 
-impl Session {
-    /// The FLAGS of a message as this session reports them.
-    pub(super) fn flags_for(&self, entry: &MessageEntry, keywords: &[String]) -> Vec<Flag> {
-        let recent = self
-            .state
-            .selected()
-            .is_some_and(|m| m.view.is_recent(entry.uid));
-        reported_flags(entry, keywords, recent, self.rev2)
-    }
+/// How a session's FETCH responses that report flags look, fixed for one command.
+#[derive(Clone, Copy, Debug)]
+pub struct FlagsFetch {
+    pub rev2: bool,
+    /// CONDSTORE is on: MODSEQ goes with the flags.
+    pub condstore: bool,
+    /// UID goes with the flags: a UID command, or an unsolicited update.
+    pub with_uid: bool,
+}
 
-    /// A FETCH response reporting flags: with UID when the client used a UID command or for
-    /// unsolicited updates, and MODSEQ once CONDSTORE is on.
-    pub(super) fn flags_fetch(
+impl FlagsFetch {
+    pub fn response(
         &self,
         seq: u32,
         entry: &MessageEntry,
         keywords: &[String],
-        with_uid: bool,
+        recent: bool,
     ) -> Response {
-        let mut items = vec![FetchValue::Flags(self.flags_for(entry, keywords))];
-        if with_uid {
+        let mut items = vec![FetchValue::Flags(reported_flags(
+            entry, keywords, recent, self.rev2,
+        ))];
+        if self.with_uid {
             items.push(FetchValue::Uid(entry.uid));
         }
         if self.condstore {
             items.push(FetchValue::ModSeq(entry.mod_seq));
         }
         Response::Data(Data::Fetch { seq, items })
+    }
+}
+
+impl Session {
+    pub(super) fn flags_fetch_format(&self, with_uid: bool) -> FlagsFetch {
+        FlagsFetch {
+            rev2: self.rev2,
+            condstore: self.condstore,
+            with_uid,
+        }
     }
 
     #[allow(clippy::too_many_arguments)] // the fields of one STORE command
@@ -94,11 +106,18 @@ impl Session {
         let Some(selected) = self.state.selected() else {
             return ready(self.reply(ReadMode::Command));
         };
+        // `(seq, uid)` ascending in both: the view's sequence numbers cannot change while the
+        // command runs (expunges are held back during STORE, RFC 9051 section 7.5.1).
         let pairs = if uid {
             selected.view.resolve_uids(set)
         } else {
             selected.view.resolve_seqs(set)
         };
+        let recent: Vec<u32> = pairs
+            .iter()
+            .map(|&(_, u)| u)
+            .filter(|&u| selected.view.is_recent(u))
+            .collect();
         let handle = selected.handle.clone();
         if unchanged_since.is_some() {
             self.condstore = true; // RFC 7162 section 3.1: UNCHANGEDSINCE enables CONDSTORE
@@ -111,55 +130,67 @@ impl Session {
             flags,
             unchanged_since,
         };
-        run(
-            self,
-            async move { handle.store(request).await },
-            move |session, result, _| {
-                match result {
-                    Ok(outcome) => {
+        let format = self.flags_fetch_format(uid);
+        let mut bulk = BulkWriter::new(self.out.clone(), self.encode_context());
+        let work = async move {
+            let outcome = handle.store(request).await.map_err(StoreError::Mailbox)?;
+            if !silent {
+                for entry in &outcome.entries {
+                    let Ok(i) = pairs.binary_search_by_key(&entry.uid, |&(_, u)| u) else {
+                        continue;
+                    };
+                    let recent = recent.binary_search(&entry.uid).is_ok();
+                    let line = format.response(pairs[i].0, entry, &outcome.keywords, recent);
+                    bulk.push(&line).await.map_err(|_| StoreError::Gone)?;
+                }
+            }
+            let octets = bulk.finish().await.map_err(|_| StoreError::Gone)?;
+            Ok((outcome, octets))
+        };
+        run(self, work, move |session, result, _| {
+            match result {
+                Ok((outcome, octets)) => {
+                    session.count_bytes_out(octets);
+                    if let Some(m) = session.state.selected_mut() {
                         for entry in &outcome.entries {
-                            let Some(seq) = session
-                                .state
-                                .selected()
-                                .and_then(|m| m.view.seq_of(entry.uid))
-                            else {
-                                continue;
-                            };
-                            if !silent {
-                                let line = session.flags_fetch(seq, entry, &outcome.keywords, uid);
-                                session.write(line);
-                            }
-                            if let Some(m) = session.state.selected_mut() {
+                            if m.view.seq_of(entry.uid).is_some() {
                                 m.view.reported_flags(entry.uid, entry.mod_seq);
-                                m.view.keywords = outcome.keywords.clone();
                             }
                         }
-                        let code = (!outcome.modified.is_empty()).then(|| {
-                            let numbers: Vec<u32> = if uid {
-                                outcome.modified.clone()
-                            } else {
-                                let view = session.state.selected().map(|m| &m.view);
-                                outcome
-                                    .modified
-                                    .iter()
-                                    .filter_map(|&u| view.and_then(|v| v.seq_of(u)))
-                                    .collect()
-                            };
-                            Code::Modified(SequenceSet::from_numbers(numbers))
-                        });
-                        let text = if code.is_some() {
-                            "Conditional STORE failed for some messages"
-                        } else {
-                            "STORE completed"
-                        };
-                        session.write_status(Status::ok(tag, code, text));
+                        m.view.keywords = outcome.keywords.clone();
                     }
-                    Err(e) => session.write_status(mailbox_error(tag, &e)),
+                    let code = (!outcome.modified.is_empty()).then(|| {
+                        let numbers: Vec<u32> = if uid {
+                            outcome.modified.clone()
+                        } else {
+                            let view = session.state.selected().map(|m| &m.view);
+                            outcome
+                                .modified
+                                .iter()
+                                .filter_map(|&u| view.and_then(|v| v.seq_of(u)))
+                                .collect()
+                        };
+                        Code::Modified(SequenceSet::from_numbers(numbers))
+                    });
+                    let text = if code.is_some() {
+                        "Conditional STORE failed for some messages"
+                    } else {
+                        "STORE completed"
+                    };
+                    session.write_status(Status::ok(tag, code, text));
                 }
-                ReadMode::Command
-            },
-        )
+                Err(StoreError::Mailbox(e)) => session.write_status(mailbox_error(tag, &e)),
+                Err(StoreError::Gone) => session.broken = true,
+            }
+            ReadMode::Command
+        })
     }
+}
+
+enum StoreError {
+    Mailbox(MailboxError),
+    /// The connection ended while the answer was being written.
+    Gone,
 }
 
 #[cfg(test)]

@@ -4,12 +4,15 @@
 //! tells it how to read next; everything the session writes goes through the [`Outbox`] in
 //! order, so untagged data pushed at any time and tagged completions never overtake each other.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::Message;
 use bytes::Bytes;
 use roost_proto::decode::{IdleLine, SaslLine};
 use roost_proto::{Command, DecodeError};
+use tokio::sync::{mpsc, Notify};
 
 /// Input from the client, decoded by the I/O task.
 #[derive(Message)]
@@ -76,33 +79,126 @@ pub enum Outgoing {
     Close,
 }
 
-/// The session's end of the write queue. Bounded: a client that does not read cannot make
-/// the server buffer without limit; when the queue is full the connection is dropped.
-#[derive(Clone)]
-pub struct Outbox {
-    tx: tokio::sync::mpsc::Sender<Outgoing>,
+impl Outgoing {
+    /// The octets this item puts on the wire.
+    fn octets(&self) -> usize {
+        match self {
+            Outgoing::Data(chunks) => chunks.iter().map(Bytes::len).sum(),
+            Outgoing::Close => 0,
+        }
+    }
 }
 
-/// The queue is full or the I/O task is gone: the connection must end.
+/// Octets queued for one connection and not yet written, shared by both ends of its outbox.
+#[derive(Debug, Default)]
+struct Backlog {
+    octets: AtomicUsize,
+    /// Woken whenever the I/O task has written something.
+    written: Notify,
+}
+
+/// The session's end of the write queue.
+///
+/// The queue has no limit on the number of responses: a command or an update may produce any
+/// number of them, and every one reaches the client in order. Memory is bounded in octets
+/// instead: producers of bulk output (FETCH bodies, long result lists, other sessions' news
+/// for an idling client) wait with [`Outbox::send_wait`] or [`Outbox::has_room`] while more
+/// than [`Outbox::HIGH_WATER`] octets wait for a client that reads slowly. A client that stops
+/// reading altogether is dropped by the I/O task after its write timeout.
+#[derive(Clone)]
+pub struct Outbox {
+    tx: mpsc::UnboundedSender<Outgoing>,
+    backlog: Arc<Backlog>,
+}
+
+/// The I/O task's end of the write queue.
+pub struct OutboxReader {
+    rx: mpsc::UnboundedReceiver<Outgoing>,
+    backlog: Arc<Backlog>,
+}
+
+/// The I/O task is gone: the connection has ended.
 #[derive(Debug)]
 pub struct OutboxClosed;
 
 impl Outbox {
-    /// Items the queue holds before a non-reading client is disconnected.
-    pub const CAPACITY: usize = 256;
+    /// Octets queued beyond which bulk producers wait for the client to read.
+    pub const HIGH_WATER: usize = 256 * 1024;
 
-    pub fn new() -> (Outbox, tokio::sync::mpsc::Receiver<Outgoing>) {
-        let (tx, rx) = tokio::sync::mpsc::channel(Self::CAPACITY);
-        (Outbox { tx }, rx)
+    pub fn new() -> (Outbox, OutboxReader) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let backlog = Arc::new(Backlog::default());
+        (
+            Outbox {
+                tx,
+                backlog: backlog.clone(),
+            },
+            OutboxReader { rx, backlog },
+        )
     }
 
+    /// Queues an item at once. For output whose size does not grow with the mailbox or the
+    /// message (status lines, a command's own results); bulk output uses [`Self::send_wait`].
     pub fn send(&self, item: Outgoing) -> Result<(), OutboxClosed> {
-        self.tx.try_send(item).map_err(|_| OutboxClosed)
+        let octets = item.octets();
+        self.backlog.octets.fetch_add(octets, Ordering::AcqRel);
+        self.tx.send(item).map_err(|_| {
+            self.backlog.octets.fetch_sub(octets, Ordering::AcqRel);
+            OutboxClosed
+        })
     }
 
-    /// Queues bulk output (FETCH of many bodies), waiting while the queue is full: the client
-    /// reading slowly slows the producer down instead of failing it.
+    /// Queues bulk output, first waiting until the client has read enough that the backlog is
+    /// under [`Self::HIGH_WATER`]: a client that reads slowly slows its producer down.
     pub async fn send_wait(&self, item: Outgoing) -> Result<(), OutboxClosed> {
-        self.tx.send(item).await.map_err(|_| OutboxClosed)
+        self.room().await?;
+        self.send(item)
+    }
+
+    /// Whether bulk output may be queued now without waiting.
+    pub fn has_room(&self) -> bool {
+        self.backlog.octets.load(Ordering::Acquire) <= Self::HIGH_WATER
+    }
+
+    /// Waits until bulk output may be queued (or the connection is gone).
+    pub async fn room(&self) -> Result<(), OutboxClosed> {
+        loop {
+            let written = self.backlog.written.notified();
+            tokio::pin!(written);
+            // Register before checking, so a wake-up between the check and the wait is kept.
+            written.as_mut().enable();
+            if self.tx.is_closed() {
+                return Err(OutboxClosed);
+            }
+            if self.has_room() {
+                return Ok(());
+            }
+            written.await;
+        }
+    }
+}
+
+impl OutboxReader {
+    pub async fn recv(&mut self) -> Option<Outgoing> {
+        self.rx.recv().await
+    }
+
+    pub fn try_recv(&mut self) -> Option<Outgoing> {
+        self.rx.try_recv().ok()
+    }
+
+    /// Records that `octets` of a received item reached the socket (or were given up), waking
+    /// producers that wait for room.
+    pub fn written(&self, octets: usize) {
+        self.backlog.octets.fetch_sub(octets, Ordering::AcqRel);
+        self.backlog.written.notify_waiters();
+    }
+}
+
+impl Drop for OutboxReader {
+    fn drop(&mut self) {
+        // Producers waiting for room must learn that nobody will ever read.
+        self.rx.close();
+        self.backlog.written.notify_waiters();
     }
 }

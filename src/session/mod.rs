@@ -7,6 +7,7 @@
 
 mod any_state;
 mod append;
+mod bulk;
 pub mod capability;
 mod copy;
 mod expunge;
@@ -98,7 +99,7 @@ pub struct Session {
     /// Shutdown arrived while busy: say BYE as soon as the command completes.
     shutdown_requested: bool,
     bad_commands: u32,
-    /// The outbox overflowed or its reader is gone: stop at the next opportunity.
+    /// The connection's I/O task is gone: stop at the next opportunity.
     broken: bool,
     /// CONDSTORE enabled (RFC 7162 section 3.1): MODSEQ in unsolicited FETCH responses.
     condstore: bool,
@@ -109,6 +110,8 @@ pub struct Session {
     expunges_allowed: bool,
     /// The selected mailbox closed (deleted, moved) while a command ran: report it after.
     deferred_close: Option<String>,
+    /// An idling client's news waits for it to read what is queued.
+    flush_waits_for_room: bool,
 }
 
 impl Session {
@@ -147,6 +150,7 @@ impl Session {
             utf8_accept: false,
             expunges_allowed: true,
             deferred_close: None,
+            flush_waits_for_room: false,
         }
     }
 
@@ -186,9 +190,7 @@ impl Session {
         let mut out = Output::new();
         write_response(&response, &self.encode_context(), &mut out);
         let chunks = out.into_chunks();
-        if let Some(command) = &mut self.command {
-            command.add_bytes_out(chunks.iter().map(bytes::Bytes::len).sum());
-        }
+        self.count_bytes_out(chunks.iter().map(bytes::Bytes::len).sum());
         if self.out.send(Outgoing::Data(chunks)).is_err() {
             self.broken = true;
         }
@@ -196,6 +198,13 @@ impl Session {
             if let Some(command) = self.command.take() {
                 command.complete(status_label(kind));
             }
+        }
+    }
+
+    /// Adds output queued for the command in progress to its span.
+    fn count_bytes_out(&mut self, octets: usize) {
+        if let Some(command) = &mut self.command {
+            command.add_bytes_out(octets);
         }
     }
 

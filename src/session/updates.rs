@@ -2,7 +2,7 @@
 //! view and sent at the moments RFC 9051 section 7 allows: before a tagged completion, or at
 //! once while idling.
 
-use actix::{Context, Handler};
+use actix::{ActorFutureExt, AsyncContext, Context, Handler, WrapFuture};
 use roost_proto::{Code, Data, Response, Status, StatusKind};
 
 use super::state::State;
@@ -27,9 +27,13 @@ impl Session {
         if let (Some(n), false) = (updates.recent, self.rev2) {
             self.write(Response::Data(Data::Recent(n)));
         }
+        let format = self.flags_fetch_format(true);
         for (seq, entry) in updates.flags {
-            let line = self.flags_fetch(seq, &entry, &keywords, true);
-            self.write(line);
+            let recent = self
+                .state
+                .selected()
+                .is_some_and(|m| m.view.is_recent(entry.uid));
+            self.write(format.response(seq, &entry, &keywords, recent));
         }
     }
 
@@ -48,7 +52,7 @@ impl Session {
 impl Handler<MailboxEvent> for Session {
     type Result = ();
 
-    fn handle(&mut self, event: MailboxEvent, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, event: MailboxEvent, ctx: &mut Context<Self>) {
         let Some(selected) = self.state.selected_mut() else {
             return;
         };
@@ -72,9 +76,34 @@ impl Handler<MailboxEvent> for Session {
                 return;
             }
         }
-        if matches!(self.pending, Pending::Idle { .. }) {
+        self.flush_while_idle(ctx);
+    }
+}
+
+impl Session {
+    /// While idling, news goes out as soon as the client has room for it. For a client that
+    /// does not read, it stays in the view, where news of one message replaces older news of
+    /// the same message, so it costs at most one entry per message however much happens.
+    fn flush_while_idle(&mut self, ctx: &mut Context<Self>) {
+        if !matches!(self.pending, Pending::Idle { .. }) {
+            return;
+        }
+        if self.out.has_room() {
             self.expunges_allowed = true;
             self.flush_updates();
+            return;
         }
+        if std::mem::replace(&mut self.flush_waits_for_room, true) {
+            return; // a wake-up is already on its way
+        }
+        let outbox = self.out.clone();
+        let room = async move { outbox.room().await };
+        ctx.spawn(room.into_actor(self).map(|result, session, ctx| {
+            session.flush_waits_for_room = false;
+            match result {
+                Ok(()) => session.flush_while_idle(ctx),
+                Err(_) => session.broken = true,
+            }
+        }));
     }
 }

@@ -21,6 +21,7 @@ pub const COMMANDS: &str = "roost_commands_total";
 pub const COMMAND_DURATION: &str = "roost_command_duration_seconds";
 pub const BYTES_RECEIVED: &str = "roost_bytes_received_total";
 pub const BYTES_SENT: &str = "roost_bytes_sent_total";
+pub const WRITE_TIMEOUTS: &str = "roost_connections_write_timeouts_total";
 pub const AUTH_FAILURES: &str = "roost_auth_failures_total";
 pub const MAILBOXES_OPEN: &str = "roost_mailboxes_open";
 pub const STORE_FSYNC: &str = "roost_store_fsync_duration_seconds";
@@ -98,6 +99,7 @@ fn initialize_series() {
     }
     counter!(BYTES_RECEIVED).absolute(0);
     counter!(BYTES_SENT).absolute(0);
+    counter!(WRITE_TIMEOUTS).absolute(0);
 }
 
 fn describe() {
@@ -130,6 +132,10 @@ fn describe() {
         "Connections greeted with * BYE and closed, by reason."
     );
     describe_gauge!(SESSIONS_IDLE, "Sessions in IDLE.");
+    describe_counter!(
+        WRITE_TIMEOUTS,
+        "Connections dropped because the client read nothing for the write timeout."
+    );
     describe_counter!(
         COMMANDS,
         "Commands completed, by command name and response status."
@@ -275,6 +281,11 @@ pub fn command_completed(command: &'static str, status: &'static str, elapsed: D
 
 pub fn bytes_received(n: usize) {
     counter!(BYTES_RECEIVED).increment(n as u64);
+}
+
+/// A connection was dropped because its client stopped reading.
+pub fn write_timed_out() {
+    counter!(WRITE_TIMEOUTS).increment(1);
 }
 
 pub fn bytes_sent(n: usize) {

@@ -604,6 +604,23 @@ impl Client {
             .unwrap()
     }
 
+    /// Fills `mailbox` with `count` sample messages through the server, many per MULTIAPPEND
+    /// command (one group commit each), so tests can work on real-sized mailboxes quickly.
+    pub async fn seed(&mut self, mailbox: &str, count: u32) {
+        const PER_COMMAND: u32 = 500;
+        let mut n = 1;
+        while n <= count {
+            let last = (n + PER_COMMAND - 1).min(count);
+            let mut command = format!("APPEND {mailbox}");
+            for i in n..=last {
+                let message = sample_message(i);
+                command.push_str(&format!(" {{{}+}}\r\n{message}", message.len()));
+            }
+            self.ok(&command).await;
+            n = last + 1;
+        }
+    }
+
     /// Sends a command and asserts it completed with OK; returns the untagged lines.
     pub async fn ok(&mut self, command: &str) -> Vec<String> {
         let mut lines = self.command("ok", command).await;

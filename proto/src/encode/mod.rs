@@ -66,6 +66,11 @@ impl Output {
         }
     }
 
+    /// Octets written so far.
+    pub fn len(&self) -> usize {
+        self.done.iter().map(Bytes::len).sum::<usize>() + self.buf.len()
+    }
+
     /// Whether nothing has been written.
     pub fn is_empty(&self) -> bool {
         self.done.is_empty() && self.buf.is_empty()

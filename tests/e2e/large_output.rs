@@ -1,0 +1,192 @@
+//! Answers of any length reach every client, in order, with bounded server memory: commands
+//! on 10,000 messages and 500 folders, other sessions told of every change, and clients that
+//! read slowly or not at all (issue 18).
+
+use std::time::Duration;
+
+use crate::support::{http_get, table, Client, Server};
+
+const MESSAGES: u32 = 10_000;
+const HALF: usize = 5_000;
+
+fn count(lines: &[String], needle: &str) -> usize {
+    lines.iter().filter(|l| l.contains(needle)).count()
+}
+
+/// Reads untagged lines until `n` of them contain `needle` (and returns all read).
+async fn read_until_count(client: &mut Client, needle: &str, n: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    while count(&lines, needle) < n {
+        lines.push(client.line().await);
+    }
+    lines
+}
+
+#[actix_rt::test]
+async fn commands_on_ten_thousand_messages_answer_in_full_and_reach_an_idling_session() {
+    let server = Server::start();
+    let mut writer = Client::logged_in(&server).await;
+    writer.seed("INBOX", MESSAGES).await;
+    writer.ok("CREATE Kept").await;
+    writer.ok("CREATE Bin").await;
+    let selected = writer.ok("SELECT INBOX").await;
+    assert!(
+        selected.contains(&format!("* {MESSAGES} EXISTS\r\n")),
+        "{selected:?}"
+    );
+
+    let mut idler = Client::logged_in(&server).await;
+    idler.ok("SELECT INBOX").await;
+    idler.send("i IDLE\r\n").await;
+    assert!(idler.line().await.starts_with("+ "));
+
+    // Far more untagged responses than any fixed-size queue holds.
+    let stored = writer.ok("STORE 1:5000 +FLAGS (\\Flagged)").await;
+    assert_eq!(count(&stored, " FETCH (FLAGS (\\Flagged"), HALF);
+    let told = read_until_count(&mut idler, "\\Flagged", HALF).await;
+    assert_eq!(count(&told, " FETCH ("), HALF, "one update per message");
+
+    let copied = writer.command("c", "COPY 1:5000 Kept").await;
+    assert!(
+        copied.last().unwrap().starts_with("c OK [COPYUID "),
+        "{copied:?}"
+    );
+
+    let moved = writer.ok("UID MOVE 1:5000 Bin").await;
+    assert!(moved[0].starts_with("* OK [COPYUID "), "{:?}", moved[0]);
+    assert_eq!(count(&moved, " EXPUNGE\r\n"), HALF);
+    let told = read_until_count(&mut idler, " EXPUNGE\r\n", HALF).await;
+    assert_eq!(count(&told, " EXPUNGE\r\n"), HALF);
+
+    writer.ok("STORE 1:* +FLAGS.SILENT (\\Deleted)").await;
+    let expunged = writer.ok("EXPUNGE").await;
+    assert_eq!(count(&expunged, " EXPUNGE\r\n"), HALF);
+    // The idler hears of the deletions as flag updates first, then of the expunges.
+    let told = read_until_count(&mut idler, " EXPUNGE\r\n", HALF).await;
+    assert!(count(&told, "\\Deleted") <= HALF);
+
+    idler.send("DONE\r\n").await;
+    let done = idler.until_tagged("i").await;
+    assert!(done.last().unwrap().starts_with("i OK"), "{done:?}");
+    let reselected = idler.ok("SELECT INBOX").await;
+    assert!(
+        reselected.contains(&"* 0 EXISTS\r\n".to_owned()),
+        "{reselected:?}"
+    );
+    for (mailbox, expected) in [("Kept", HALF), ("Bin", HALF)] {
+        let status = writer.ok(&format!("STATUS {mailbox} (MESSAGES)")).await;
+        assert_eq!(
+            status,
+            [format!("* STATUS {mailbox} (MESSAGES {expected})\r\n")]
+        );
+    }
+}
+
+#[actix_rt::test]
+async fn list_and_list_status_of_five_hundred_folders_answer_in_full() {
+    let server = Server::start();
+    let mut client = Client::logged_in(&server).await;
+    for i in 0..500 {
+        let name = format!("\"Projects/{:02}/Folder {i:03}\"", i % 25);
+        client.ok(&format!("CREATE {name}")).await;
+        client.ok(&format!("SUBSCRIBE {name}")).await;
+    }
+    let listed = client.ok("LIST \"\" *").await;
+    // Projects, its 25 children and the 500 folders, besides INBOX and the special folders.
+    assert_eq!(count(&listed, "Projects"), 1 + 25 + 500);
+    assert!(listed.contains(&"* LIST (\\HasNoChildren) \"/\" INBOX\r\n".to_owned()));
+    let with_status = client
+        .ok("LIST \"\" \"Projects/*\" RETURN (STATUS (MESSAGES UIDNEXT))")
+        .await;
+    assert_eq!(count(&with_status, "* LIST "), 25 + 500);
+    // The 25 intermediate folders were created as real mailboxes too.
+    assert_eq!(count(&with_status, "(MESSAGES 0 UIDNEXT 1)"), 25 + 500);
+    let lsub = client.ok("LSUB \"\" *").await;
+    assert_eq!(count(&lsub, "Projects/"), 500);
+    client.ok("NOOP").await;
+}
+
+#[actix_rt::test]
+async fn an_idling_client_that_stops_reading_costs_bounded_memory_and_keeps_its_news() {
+    let server = Server::start();
+    let mut writer = Client::logged_in(&server).await;
+    writer.seed("INBOX", MESSAGES).await;
+    writer.ok("SELECT INBOX").await;
+    let mut idler = Client::logged_in(&server).await;
+    idler.ok("SELECT INBOX").await;
+    idler.send("i IDLE\r\n").await;
+    assert!(idler.line().await.starts_with("+ "));
+
+    // Each round tells the idler of 10,000 flag changes (~0.6 MB of FETCH responses); it reads
+    // none of them. Once its socket and outbox are full, news waits in its view, one entry per
+    // message, so more rounds cost nothing more.
+    let round = |n: u32| {
+        if n.is_multiple_of(2) {
+            "STORE 1:* +FLAGS.SILENT (\\Seen $Round)"
+        } else {
+            "STORE 1:* -FLAGS.SILENT (\\Seen $Round)"
+        }
+    };
+    for n in 0..6 {
+        writer.ok(round(n)).await;
+    }
+    let settled = server.rss_kib();
+    for n in 6..26 {
+        writer.ok(round(n)).await;
+    }
+    let grown = server.rss_kib().saturating_sub(settled);
+    assert!(
+        grown < 16 * 1024,
+        "20 more rounds grew the server by {grown} KiB"
+    );
+    writer.ok("NOOP").await;
+
+    // Reading again, the idler gets the news and its connection works.
+    idler.send("DONE\r\n").await;
+    let lines = idler.until_tagged("i").await;
+    assert!(lines.last().unwrap().starts_with("i OK"));
+    assert!(count(&lines, " FETCH (") >= MESSAGES as usize);
+    let fetched = idler.ok("FETCH 10000 (FLAGS)").await;
+    assert_eq!(fetched, ["* 10000 FETCH (FLAGS ())\r\n"]);
+}
+
+#[actix_rt::test]
+async fn a_client_that_never_reads_is_dropped_after_the_write_timeout_and_counted() {
+    let server = Server::start_with(|config| {
+        table(config, "limits").insert("write_timeout_secs".into(), 2.into());
+    });
+    let mut writer = Client::logged_in(&server).await;
+    // 40 MB of mail: more than the kernel's socket buffers hold.
+    let body = "x".repeat(998) + "\r\n";
+    let message = format!("Subject: big\r\n\r\n{}", body.repeat(1000));
+    for _ in 0..40 {
+        writer
+            .ok(&format!("APPEND INBOX {{{}+}}\r\n{message}", message.len()))
+            .await;
+    }
+    let before = server.rss_kib();
+    let mut stalled = Client::logged_in(&server).await;
+    stalled.ok("SELECT INBOX").await;
+    stalled.send("f FETCH 1:* BODY.PEEK[]\r\n").await;
+
+    // Meanwhile everyone else is served.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    writer.ok("NOOP").await;
+    let grown = server.rss_kib().saturating_sub(before);
+    assert!(grown < 16 * 1024, "a stalled FETCH holds {grown} KiB");
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, metrics) = http_get(server.http(), "/metrics").await;
+        if metrics.contains("roost_connections_write_timeouts_total 1") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stalled client was not dropped"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(server.log_contains("read nothing for 2s"));
+    writer.ok("NOOP").await;
+}

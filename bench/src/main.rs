@@ -5,7 +5,7 @@
 //!   is scenario 1, `--mix append` scenario 4);
 //! - `prepare`: fill users' INBOXes with generated sample mail (MULTIAPPEND batches);
 //! - `idle`: many IDLE-ing connections and the server memory per connection (scenario 2);
-//! - `large`: SELECT + `UID FETCH 1:* (FLAGS)` of a large mailbox (scenario 3);
+//! - `large`: SELECT + `UID FETCH 1:* (FLAGS)` + `UID STORE 1:* FLAGS` of a large mailbox (scenario 3);
 //! - `push`: APPEND on one node, EXISTS on an IDLE client of another (scenario 5);
 //! - `mbox`: write the generated sample mail as an mbox file;
 //! - `diff` / `table`: compare results files (run to run; server to server).
@@ -52,7 +52,7 @@ enum Cmd {
     Prepare(PrepareArgs),
     /// Open many IDLE-ing connections and report server memory per connection.
     Idle(IdleArgs),
-    /// Time SELECT + UID FETCH 1:* (FLAGS) of a large mailbox and the memory it takes.
+    /// Time SELECT + UID FETCH 1:* (FLAGS) + UID STORE 1:* of a large mailbox, and its memory.
     Large(LargeArgs),
     /// Cross-node push latency: APPEND on node A, EXISTS on an IDLE client on node B.
     Push(PushArgs),

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use roost_proto::{
-    CommandBody, FetchAttribute, FetchItems, FetchModifiers, SeqBound, SeqRange, SequenceSet,
+    CommandBody, FetchAttribute, FetchItems, FetchModifiers, Flag, SeqBound, SeqRange, SequenceSet,
+    StoreAction,
 };
 
 use crate::client::{Conn, ImapError};
@@ -188,6 +189,14 @@ async fn wait_exists(conn: &mut Conn, wait: Duration) -> bool {
     false
 }
 
+/// `1:*`.
+fn whole_mailbox() -> SequenceSet {
+    SequenceSet::Ranges(vec![SeqRange {
+        start: SeqBound::Value(1),
+        end: SeqBound::Star,
+    }])
+}
+
 /// Settings of the large-mailbox scenario.
 pub struct LargeConfig {
     pub target: Target,
@@ -198,7 +207,8 @@ pub struct LargeConfig {
     pub server_pid: Option<u32>,
 }
 
-/// SELECT + `UID FETCH 1:* (FLAGS)` of a large mailbox, `rounds` times in fresh sessions; the
+/// SELECT + `UID FETCH 1:* (FLAGS)` + `UID STORE 1:* +FLAGS (\\Seen)` (`-FLAGS` in odd rounds)
+/// of a large mailbox, `rounds` times in fresh sessions; the
 /// first round is cold when the server was just started. Reports both times and the server's
 /// memory growth per message while the mailbox is selected.
 ///
@@ -244,10 +254,7 @@ pub async fn large(cfg: LargeConfig) -> anyhow::Result<Report> {
         let r = conn
             .run(CommandBody::Fetch {
                 uid: true,
-                set: SequenceSet::Ranges(vec![SeqRange {
-                    start: SeqBound::Value(1),
-                    end: SeqBound::Star,
-                }]),
+                set: whole_mailbox(),
                 items: FetchItems::List(vec![FetchAttribute::Flags]),
                 modifiers: FetchModifiers::default(),
             })
@@ -263,10 +270,39 @@ pub async fn large(cfg: LargeConfig) -> anyhow::Result<Report> {
         rec.outcome("UID FETCH FLAGS", t1, &r);
         r?;
         let fetch = t1.elapsed();
-        let total = select + fetch;
+        // Every message's flags change each round (set, then cleared in the next), and the
+        // non-silent STORE answers one FETCH per message.
+        let t2 = Instant::now();
+        let action = if round % 2 == 0 {
+            StoreAction::Add
+        } else {
+            StoreAction::Remove
+        };
+        let r = conn
+            .run(CommandBody::Store {
+                uid: true,
+                set: whole_mailbox(),
+                unchanged_since: None,
+                action,
+                silent: false,
+                flags: vec![Flag::Seen],
+            })
+            .await
+            .and_then(|reply| {
+                check_fetch(
+                    &reply,
+                    1..=exists,
+                    &[FetchAttribute::Uid, FetchAttribute::Flags],
+                )
+            });
+        rec.outcome("UID STORE FLAGS", t2, &r);
+        r?;
+        let store = t2.elapsed();
+        let total = select + fetch + store;
         if round == 0 {
             report.metrics.insert("cold_select_ms".into(), ms(select));
             report.metrics.insert("cold_fetch_ms".into(), ms(fetch));
+            report.metrics.insert("cold_store_ms".into(), ms(store));
             report
                 .metrics
                 .insert("cold_select_fetch_ms".into(), ms(total));

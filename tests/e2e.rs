@@ -11,6 +11,8 @@ mod bad_input;
 mod clients;
 #[path = "e2e/cluster.rs"]
 mod cluster;
+#[path = "e2e/consistency.rs"]
+mod consistency;
 #[path = "e2e/durability.rs"]
 mod durability;
 #[path = "e2e/large_output.rs"]

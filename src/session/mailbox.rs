@@ -66,10 +66,17 @@ impl Session {
                 let attachment = handle.attach(listener, read_only).await?;
                 Ok::<_, MailboxError>((handle, attachment))
             };
-            run(session, work, move |session, result, _| {
+            // Changes made after the attachment's snapshot arrive before the session is in the
+            // Selected state: keep them, or this session would never hear of them.
+            session.events_while_selecting = Some(Vec::new());
+            run(session, work, move |session, result, ctx| {
+                let early = session.events_while_selecting.take().unwrap_or_default();
                 match result {
                     Ok((handle, attachment)) => {
-                        session.complete_select(tag, handle, attachment, read_only)
+                        session.complete_select(tag, handle, attachment, read_only);
+                        for event in early {
+                            session.apply_event(event, ctx);
+                        }
                     }
                     Err(e) => session.write_status(mailbox_error(tag, &e)),
                 }

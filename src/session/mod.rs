@@ -112,6 +112,8 @@ pub struct Session {
     deferred_close: Option<String>,
     /// An idling client's news waits for it to read what is queued.
     flush_waits_for_room: bool,
+    /// A SELECT or EXAMINE is attaching: mailbox events that arrive meanwhile, in order.
+    events_while_selecting: Option<Vec<crate::mailbox::MailboxEvent>>,
 }
 
 impl Session {
@@ -151,6 +153,7 @@ impl Session {
             expunges_allowed: true,
             deferred_close: None,
             flush_waits_for_room: false,
+            events_while_selecting: None,
         }
     }
 

@@ -53,6 +53,16 @@ impl Handler<MailboxEvent> for Session {
     type Result = ();
 
     fn handle(&mut self, event: MailboxEvent, ctx: &mut Context<Self>) {
+        match &mut self.events_while_selecting {
+            Some(early) => early.push(event),
+            None => self.apply_event(event, ctx),
+        }
+    }
+}
+
+impl Session {
+    /// Takes a change of the selected mailbox into the view, and tells an idling client.
+    pub(super) fn apply_event(&mut self, event: MailboxEvent, ctx: &mut Context<Self>) {
         let Some(selected) = self.state.selected_mut() else {
             return;
         };
@@ -78,9 +88,7 @@ impl Handler<MailboxEvent> for Session {
         }
         self.flush_while_idle(ctx);
     }
-}
 
-impl Session {
     /// While idling, news goes out as soon as the client has room for it. For a client that
     /// does not read, it stays in the view, where news of one message replaces older news of
     /// the same message, so it costs at most one entry per message however much happens.

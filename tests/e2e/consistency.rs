@@ -1,0 +1,88 @@
+//! Every session's view of a mailbox stays consistent while others change it (issue 10's
+//! defects, each reproduced first).
+
+use tokio::sync::watch;
+
+use crate::support::{sample_message, Client, Server};
+
+/// The last `* n EXISTS` among `lines`.
+fn last_exists(lines: &[String]) -> Option<u32> {
+    lines.iter().rev().find_map(|l| {
+        l.strip_prefix("* ")?
+            .strip_suffix(" EXISTS\r\n")?
+            .parse()
+            .ok()
+    })
+}
+
+#[actix_rt::test]
+async fn select_during_concurrent_appends_misses_no_message() {
+    const APPENDS: u32 = 400;
+    let server = Server::start();
+    let mut writer = Client::logged_in(&server).await;
+    let mut reader = Client::logged_in(&server).await;
+    let (done, mut appended) = watch::channel(0u32);
+    let write = async move {
+        for n in 1..=APPENDS {
+            writer.append("INBOX", "", &sample_message(n)).await;
+            done.send_replace(n);
+        }
+    };
+    let read = async move {
+        let mut selects = 0;
+        loop {
+            let finished = *appended.borrow() == APPENDS;
+            let selected = reader.ok("SELECT INBOX").await;
+            let mut known = last_exists(&selected).expect("SELECT reports EXISTS");
+            // Every APPEND acknowledged before this NOOP was sent is known once it completes.
+            let acknowledged = *appended.borrow_and_update();
+            known = last_exists(&reader.ok("NOOP").await).unwrap_or(known);
+            assert!(
+                known >= acknowledged,
+                "after SELECT #{selects}: told of {known} messages, {acknowledged} were appended"
+            );
+            selects += 1;
+            if finished {
+                return selects;
+            }
+            tokio::task::yield_now().await;
+        }
+    };
+    let ((), selects) = tokio::join!(write, read);
+    assert!(
+        selects > 10,
+        "only {selects} SELECTs overlapped the appends"
+    );
+}
+
+#[actix_rt::test]
+async fn logout_sends_nothing_between_bye_and_its_completion() {
+    let server = Server::start();
+    let mut other = Client::logged_in(&server).await;
+    for n in 1..=3 {
+        other.append("INBOX", "", &sample_message(n)).await;
+    }
+    let mut client = Client::logged_in(&server).await;
+    client.ok("SELECT INBOX").await;
+    other.ok("SELECT INBOX").await;
+    other.ok("STORE 1 +FLAGS (\\Deleted)").await;
+    other.ok("STORE 3 +FLAGS (\\Flagged)").await;
+    other.ok("EXPUNGE").await;
+    other.append("INBOX", "", &sample_message(4)).await;
+
+    let lines = client.command("z", "LOGOUT").await;
+    let bye = lines
+        .iter()
+        .position(|l| l.starts_with("* BYE "))
+        .expect("BYE");
+    assert_eq!(
+        bye + 2,
+        lines.len(),
+        "only the tagged OK follows BYE: {lines:?}"
+    );
+    assert!(lines.last().unwrap().starts_with("z OK"), "{lines:?}");
+    assert!(
+        lines[..bye].iter().any(|l| l == "* 1 EXPUNGE\r\n"),
+        "news goes before BYE: {lines:?}"
+    );
+}

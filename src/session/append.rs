@@ -3,6 +3,7 @@
 use actix::ResponseActFuture;
 use roost_proto::{AppendMessage, Code, Flag, MailboxName, SequenceSet, Status, Tag};
 
+use super::flags::RECENT_REFUSED;
 use super::messages::{ReadMode, Reply};
 use super::names::mailbox_error;
 use super::{ready, run, Session};
@@ -22,6 +23,10 @@ impl Session {
                 return ready(self.reply(ReadMode::Command));
             }
         };
+        if messages.iter().any(|m| m.flags.contains(&Flag::Recent)) {
+            self.write_status(Status::bad(tag, None, RECENT_REFUSED));
+            return ready(self.reply(ReadMode::Command));
+        }
         if messages.iter().any(|m| m.data.is_empty()) {
             self.write_status(Status::no(
                 tag,
@@ -34,7 +39,7 @@ impl Session {
             .into_iter()
             .map(|m| NewMessage {
                 data: m.data,
-                flags: m.flags.into_iter().filter(|f| *f != Flag::Recent).collect(),
+                flags: m.flags,
                 internal_date: m.date.map(|d| d.unix_timestamp()),
             })
             .collect();

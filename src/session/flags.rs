@@ -49,6 +49,10 @@ pub fn reported_flags(
     flags
 }
 
+/// `\Recent` is not a flag a client may set (RFC 9051 section 9: `flag` excludes it, and
+/// RFC 3501 says so in its grammar): STORE and APPEND that name it are answered `BAD`.
+pub const RECENT_REFUSED: &str = "\\Recent is set by the server and cannot be stored";
+
 /// How a session's FETCH responses that report flags look, fixed for one command.
 #[derive(Clone, Copy, Debug)]
 pub struct FlagsFetch {
@@ -103,6 +107,10 @@ impl Session {
         if let Some(refused) = self.refuse_read_only(&tag) {
             return refused;
         }
+        if flags.contains(&Flag::Recent) {
+            self.write_status(Status::bad(tag, None, RECENT_REFUSED));
+            return ready(self.reply(ReadMode::Command));
+        }
         let Some(selected) = self.state.selected() else {
             return ready(self.reply(ReadMode::Command));
         };
@@ -122,8 +130,6 @@ impl Session {
         if unchanged_since.is_some() {
             self.condstore = true; // RFC 7162 section 3.1: UNCHANGEDSINCE enables CONDSTORE
         }
-        // `\Recent` cannot be stored (RFC 9051 section 2.3.2); clients that send it get it ignored.
-        let flags: Vec<Flag> = flags.into_iter().filter(|f| *f != Flag::Recent).collect();
         let request = StoreFlags {
             uids: pairs.iter().map(|&(_, u)| u).collect(),
             action,

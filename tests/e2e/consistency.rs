@@ -86,3 +86,29 @@ async fn logout_sends_nothing_between_bye_and_its_completion() {
         "news goes before BYE: {lines:?}"
     );
 }
+
+#[actix_rt::test]
+async fn recent_cannot_be_stored_or_appended() {
+    let server = Server::start();
+    let mut client = Client::logged_in(&server).await;
+    client.append("INBOX", "\\Seen", &sample_message(1)).await;
+    client.ok("SELECT INBOX").await;
+    let message = sample_message(2);
+    let appended = client
+        .command(
+            "a",
+            &format!(
+                "APPEND INBOX (\\Recent) {{{}+}}\r\n{message}",
+                message.len()
+            ),
+        )
+        .await;
+    assert!(
+        appended.last().unwrap().starts_with("a BAD "),
+        "{appended:?}"
+    );
+    let stored = client.command("s", "STORE 1 +FLAGS (\\Recent)").await;
+    assert!(stored.last().unwrap().starts_with("s BAD "), "{stored:?}");
+    let status = client.ok("FETCH 1:* (FLAGS)").await;
+    assert_eq!(status.len(), 1, "nothing was appended: {status:?}");
+}

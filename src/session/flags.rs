@@ -2,7 +2,9 @@
 //! conversion between the store's flag bits and protocol flags.
 
 use actix::ResponseActFuture;
-use roost_proto::{Code, Data, FetchValue, Flag, Response, SequenceSet, Status, StoreAction, Tag};
+use roost_proto::{
+    Code, Data, FetchValue, Flag, Response, SequenceSet, Status, StatusKind, StoreAction, Tag,
+};
 
 use super::bulk::BulkWriter;
 use super::messages::{ReadMode, Reply};
@@ -47,6 +49,29 @@ pub fn reported_flags(
         flags.push(Flag::Recent);
     }
     flags
+}
+
+/// `* FLAGS` and `* OK [PERMANENTFLAGS]` for a mailbox with this keyword table: sent at SELECT
+/// and again whenever a new keyword comes into use, before any FETCH shows it (RFC 9051
+/// section 7.3.5: the FLAGS response announces the flags a client will see).
+pub fn offered_flags(keywords: &[String], read_only: bool) -> [Response; 2] {
+    let mut flags = flag_list(FlagSet(!0), keywords);
+    flags.retain(|f| *f != Flag::Recent);
+    let permanent = if read_only {
+        Vec::new()
+    } else {
+        let mut p = flags.clone();
+        p.push(Flag::Wildcard);
+        p
+    };
+    [
+        Response::Data(Data::Flags(flags)),
+        Response::Status(Status::untagged(
+            StatusKind::Ok,
+            Some(Code::PermanentFlags(permanent)),
+            "Flags permitted",
+        )),
+    ]
 }
 
 /// `\Recent` is not a flag a client may set (RFC 9051 section 9: `flag` excludes it, and
@@ -137,9 +162,15 @@ impl Session {
             unchanged_since,
         };
         let format = self.flags_fetch_format(uid);
+        let (announced, read_only) = (selected.announced_keywords, selected.read_only);
         let mut bulk = BulkWriter::new(self.out.clone(), self.encode_context());
         let work = async move {
             let outcome = handle.store(request).await.map_err(StoreError::Mailbox)?;
+            if outcome.keywords.len() > announced {
+                for line in offered_flags(&outcome.keywords, read_only) {
+                    bulk.push(&line).await.map_err(|_| StoreError::Gone)?;
+                }
+            }
             if !silent {
                 for entry in &outcome.entries {
                     let Ok(i) = pairs.binary_search_by_key(&entry.uid, |&(_, u)| u) else {
@@ -158,6 +189,7 @@ impl Session {
                 Ok((outcome, octets)) => {
                     session.count_bytes_out(octets);
                     if let Some(m) = session.state.selected_mut() {
+                        m.announced_keywords = m.announced_keywords.max(outcome.keywords.len());
                         for entry in &outcome.entries {
                             if m.view.seq_of(entry.uid).is_some() {
                                 m.view.reported_flags(entry.uid, entry.mod_seq);

@@ -3,11 +3,11 @@
 
 use actix::{AsyncContext, Context, ResponseActFuture};
 use roost_proto::{
-    Atom, Code, Data, Flag, ListData, MailboxName, NamespaceDesc, Response, SelectParams, Status,
+    Atom, Code, Data, ListData, MailboxName, NamespaceDesc, Response, SelectParams, Status,
     StatusItem, StatusKind, StatusValue, Tag,
 };
 
-use super::flags::flag_list;
+use super::flags::offered_flags;
 use super::messages::{ReadMode, Reply};
 use super::names::{check_new_name, mailbox_error, DELIMITER};
 use super::state::SelectedMailbox;
@@ -98,19 +98,10 @@ impl Session {
             attachment.recent.clone(),
             snapshot.keywords.clone(),
         );
-        let mut flags = flag_list(FlagSet(!0), &snapshot.keywords);
-        flags.retain(|f| *f != Flag::Recent);
-        let permanent = if read_only {
-            Vec::new()
-        } else {
-            let mut p = flags.clone();
-            p.push(Flag::Wildcard);
-            p
-        };
+        let [flags_line, permanent_line] = offered_flags(&snapshot.keywords, read_only);
         let untagged =
             |code, text: &str| Response::Status(Status::untagged(StatusKind::Ok, Some(code), text));
         let exists = Response::Data(Data::Exists(view.exists()));
-        let flags_line = Response::Data(Data::Flags(flags));
         let info = snapshot.info.clone();
         if self.rev2 {
             self.write(exists);
@@ -130,7 +121,7 @@ impl Session {
                 ));
             }
         }
-        self.write(untagged(Code::PermanentFlags(permanent), "Flags permitted"));
+        self.write(permanent_line);
         self.write(untagged(Code::UidValidity(info.uid_validity), "UIDs valid"));
         self.write(untagged(
             Code::UidNext(snapshot.uid_next),
@@ -156,6 +147,7 @@ impl Session {
             handle,
             attachment: attachment.id,
             read_only,
+            announced_keywords: snapshot.keywords.len(),
             view,
         };
         self.state =

@@ -75,6 +75,9 @@ pub struct SelectedMailbox {
     pub attachment: u64,
     /// EXAMINE, or SELECT of a mailbox this session may not change.
     pub read_only: bool,
+    /// Keywords of the mailbox's table the client was told of in `* FLAGS` (the table only
+    /// grows, so a longer one has news).
+    pub announced_keywords: usize,
     pub view: View,
 }
 

@@ -5,6 +5,7 @@
 use actix::{ActorFutureExt, AsyncContext, Context, Handler, WrapFuture};
 use roost_proto::{Code, Data, Response, Status, StatusKind};
 
+use super::flags::offered_flags;
 use super::state::State;
 use super::{Pending, Session};
 use crate::mailbox::{Change, MailboxEvent};
@@ -18,6 +19,7 @@ impl Session {
         };
         let updates = selected.view.drain(allowed);
         let keywords = selected.view.keywords.clone();
+        self.announce_keywords(&keywords);
         for seq in updates.expunged_seqs {
             self.write(Response::Data(Data::Expunge(seq)));
         }
@@ -34,6 +36,22 @@ impl Session {
                 .selected()
                 .is_some_and(|m| m.view.is_recent(entry.uid));
             self.write(format.response(seq, &entry, &keywords, recent));
+        }
+    }
+
+    /// Sends `* FLAGS` and `* OK [PERMANENTFLAGS]` again when `keywords` holds keywords the
+    /// client has not been told of, so that no FETCH shows a flag it was never offered.
+    pub(super) fn announce_keywords(&mut self, keywords: &[String]) {
+        let Some(selected) = self.state.selected_mut() else {
+            return;
+        };
+        if keywords.len() <= selected.announced_keywords {
+            return;
+        }
+        selected.announced_keywords = keywords.len();
+        let read_only = selected.read_only;
+        for line in offered_flags(keywords, read_only) {
+            self.write(line);
         }
     }
 

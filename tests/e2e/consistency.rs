@@ -112,3 +112,37 @@ async fn recent_cannot_be_stored_or_appended() {
     let status = client.ok("FETCH 1:* (FLAGS)").await;
     assert_eq!(status.len(), 1, "nothing was appended: {status:?}");
 }
+
+#[actix_rt::test]
+async fn a_new_keyword_is_announced_in_flags_before_any_fetch_shows_it() {
+    let server = Server::start();
+    let mut writer = Client::logged_in(&server).await;
+    writer.append("INBOX", "", &sample_message(1)).await;
+    let mut watcher = Client::logged_in(&server).await;
+    watcher.ok("SELECT INBOX").await;
+    writer.ok("SELECT INBOX").await;
+
+    let stored = writer.ok("STORE 1 +FLAGS ($Important)").await;
+    let announced = |lines: &[String]| {
+        let flags = lines
+            .iter()
+            .position(|l| l.starts_with("* FLAGS (") && l.contains("$Important"));
+        let permanent = lines
+            .iter()
+            .position(|l| l.starts_with("* OK [PERMANENTFLAGS (") && l.contains("$Important"));
+        let fetch = lines
+            .iter()
+            .position(|l| l.contains(" FETCH (") && l.contains("$Important"));
+        match (flags, permanent, fetch) {
+            (Some(f), Some(p), Some(x)) => f < x && p < x,
+            _ => false,
+        }
+    };
+    assert!(announced(&stored), "{stored:?}");
+    let told = watcher.ok("NOOP").await;
+    assert!(announced(&told), "{told:?}");
+    // Once told, not again.
+    writer.ok("STORE 1 -FLAGS ($Important)").await;
+    let again = watcher.ok("NOOP").await;
+    assert!(!again.iter().any(|l| l.starts_with("* FLAGS")), "{again:?}");
+}

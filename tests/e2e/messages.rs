@@ -124,6 +124,9 @@ async fn store_search_and_esearch() {
     assert_eq!(
         c.ok("STORE 2:3 +FLAGS (\\Seen $Important)").await,
         [
+            // A keyword new to the mailbox is offered first (RFC 9051 section 7.3.5).
+            "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Important)\r\n",
+            "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Important \\*)] Flags permitted\r\n",
             "* 2 FETCH (FLAGS (\\Seen $Important \\Recent))\r\n",
             "* 3 FETCH (FLAGS (\\Seen $Important \\Recent))\r\n"
         ]

@@ -21,6 +21,7 @@ mod mailbox;
 pub mod messages;
 mod names;
 mod search;
+mod sequence;
 pub mod state;
 mod updates;
 pub mod view;
@@ -324,6 +325,11 @@ impl Session {
             CommandBody::Fetch { .. } | CommandBody::Store { .. } | CommandBody::Search(_)
         );
         if let Err(reason) = gate::check(self.state.kind(), &body) {
+            self.write_status(Status::bad(tag, None, reason));
+            return ready(self.after_bad(ctx));
+        }
+        let exists = self.state.selected().map(|m| m.view.exists());
+        if let Some(reason) = exists.and_then(|n| sequence::out_of_range(&body, n)) {
             self.write_status(Status::bad(tag, None, reason));
             return ready(self.after_bad(ctx));
         }

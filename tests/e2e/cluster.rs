@@ -231,7 +231,7 @@ async fn without_redis_owned_mailboxes_close_at_lease_end_and_everything_recover
     redis.stop();
     let started = Instant::now();
     // Still the owner for a while: writes keep working.
-    selected.ok("STORE 1:* +FLAGS.SILENT (\\Seen)").await;
+    selected.ok("UID STORE 1:* +FLAGS.SILENT (\\Seen)").await;
     let closed = loop {
         let lines = selected.ok("NOOP").await;
         if let Some(l) = lines.iter().find(|l| l.contains("[CLOSED]")) {

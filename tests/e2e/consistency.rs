@@ -146,3 +146,37 @@ async fn a_new_keyword_is_announced_in_flags_before_any_fetch_shows_it() {
     let again = watcher.ok("NOOP").await;
     assert!(!again.iter().any(|l| l.starts_with("* FLAGS")), "{again:?}");
 }
+
+#[actix_rt::test]
+async fn sequence_numbers_beyond_the_mailbox_are_answered_bad() {
+    let server = Server::start();
+    let mut client = Client::logged_in(&server).await;
+    client.ok("CREATE Empty").await;
+    client.ok("SELECT Empty").await;
+    let star = client.command("e", "FETCH * (FLAGS)").await;
+    assert!(star.last().unwrap().starts_with("e BAD "), "{star:?}");
+    for n in 1..=6 {
+        client.append("INBOX", "", &sample_message(n)).await;
+    }
+    client.ok("SELECT INBOX").await;
+    for command in [
+        "FETCH 99 (FLAGS)",
+        "STORE 50 +FLAGS (\\Seen)",
+        "COPY 7 Empty",
+        "MOVE 2:7 Empty",
+    ] {
+        let lines = client.command("b", command).await;
+        assert!(
+            lines.last().unwrap().starts_with("b BAD "),
+            "{command}: {lines:?}"
+        );
+    }
+    // UIDs are not bound by the count, and nothing was changed by the refused commands.
+    client.ok("UID FETCH 99 (FLAGS)").await;
+    assert_eq!(
+        client.ok("FETCH 6 (FLAGS)").await,
+        ["* 6 FETCH (FLAGS (\\Recent))\r\n"]
+    );
+    let status = client.ok("STATUS Empty (MESSAGES)").await;
+    assert_eq!(status, ["* STATUS Empty (MESSAGES 0)\r\n"]);
+}

@@ -143,7 +143,8 @@ async fn a_session_is_one_trace_with_a_child_span_per_command() {
     c.command("n1", "NOOP").await;
     let select = c.command("s1", "SELECT INBOX").await;
     assert!(select.last().unwrap().starts_with("s1 OK"), "{select:?}");
-    c.command("f1", "FETCH 1:* FLAGS").await;
+    // UID FETCH: the mailbox is empty, where a sequence-number FETCH 1:* is BAD.
+    c.command("f1", "UID FETCH 1:* FLAGS").await;
     c.command("z9", "LOGOUT").await;
     c.expect_closed().await.unwrap();
 
@@ -178,7 +179,7 @@ async fn a_session_is_one_trace_with_a_child_span_per_command() {
         ("LOGIN", "L1", None),
         ("NOOP", "n1", None),
         ("SELECT", "s1", Some("INBOX")),
-        ("FETCH", "f1", Some("INBOX")),
+        ("UID FETCH", "f1", Some("INBOX")),
         ("LOGOUT", "z9", None),
     ] {
         let command = spans

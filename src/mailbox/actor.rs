@@ -21,7 +21,7 @@ use super::{
     Snapshot, StoreFlags, StoreOutcome,
 };
 use crate::store::mailbox::{open_mailbox, MailboxState};
-use crate::store::{FlagSet, MailboxInfo, MessageEntry, Store};
+use crate::store::{recent, FlagSet, MailboxInfo, MessageEntry, Store, StoreError};
 
 /// Requests from [`MailboxHandle`](super::MailboxHandle) and the Account actor; each
 /// answers on its `reply` (a dropped reply reads as `Unavailable`).
@@ -89,6 +89,10 @@ pub(super) struct Mailbox {
     keywords: Arc<[String]>,
     idle_since: Option<Instant>,
     close_waiters: Vec<oneshot::Sender<()>>,
+    /// The `\Recent` mark as last saved (`None`: none saved yet), and whether a save is on
+    /// its way to disk.
+    recent_saved: Option<u32>,
+    recent_saving: bool,
 }
 
 impl Mailbox {
@@ -113,6 +117,8 @@ impl Mailbox {
             keywords: Arc::from(Vec::new()),
             idle_since: None,
             close_waiters: Vec::new(),
+            recent_saved: None,
+            recent_saving: false,
         }
     }
 
@@ -245,9 +251,39 @@ impl Mailbox {
         }
     }
 
+    /// Whether the `\Recent` mark changed since it was last saved.
+    fn recent_unsaved(&self) -> bool {
+        self.store.is_some()
+            && self.fault.is_none()
+            && self.recent_saved != Some(self.listeners.unclaimed_from())
+    }
+
+    /// Saves a changed `\Recent` mark off the actor's thread, one save at a time (so an older
+    /// value can never land after a newer one).
+    fn save_recent(&mut self, ctx: &mut Context<Self>) {
+        if self.recent_saving || !self.recent_unsaved() {
+            return;
+        }
+        let (dir, mark) = (self.dir.clone(), self.listeners.unclaimed_from());
+        self.recent_saving = true;
+        let save = tokio::task::spawn_blocking(move || recent::write_mark(&dir, mark));
+        ctx.spawn(save.into_actor(self).map(move |saved, act, _| {
+            act.recent_saving = false;
+            match saved {
+                Ok(Ok(())) => act.recent_saved = Some(mark),
+                Ok(Err(e)) => tracing::warn!(mailbox = %act.info.id, error = %e, "cannot save the \\Recent mark"),
+                Err(_) => {}
+            }
+        }));
+    }
+
     fn tick(&mut self, ctx: &mut Context<Self>) {
+        self.save_recent(ctx);
         // Holders of the token: this actor, the registry entry, and handles.
-        let busy = self.batcher.in_flight || !self.batcher.is_idle();
+        let busy = self.batcher.in_flight
+            || !self.batcher.is_idle()
+            || self.recent_saving
+            || self.recent_unsaved();
         if busy || Arc::strong_count(&self.token) > 2 || !self.listeners.is_empty() {
             self.idle_since = None;
             return;
@@ -270,16 +306,18 @@ impl Actor for Mailbox {
         let metrics = self.shared.metrics.clone();
         let compact_after = self.shared.options.compact_after;
         let load = tokio::task::spawn_blocking(move || {
-            open_mailbox(&dir, uid_validity, compact_after, metrics)
+            let opened = open_mailbox(&dir, uid_validity, compact_after, metrics)?;
+            Ok::<_, StoreError>((opened, recent::read_mark(&dir)))
         });
         ctx.wait(load.into_actor(self).map(|loaded, act, _| match loaded {
-            Ok(Ok((store, report))) => {
+            Ok(Ok(((store, report), recent_mark))) => {
                 if report.is_clean() {
                     tracing::debug!(mailbox = %act.info.id, "{report}");
                 } else {
                     tracing::warn!(mailbox = %act.info.id, name = %act.info.name, "{report}");
                 }
-                act.listeners.loaded(store.state());
+                act.listeners.loaded(store.state(), recent_mark);
+                act.recent_saved = recent_mark;
                 act.store = Some(store);
             }
             Ok(Err(e)) => act.fail(e.into()),

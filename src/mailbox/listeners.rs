@@ -6,8 +6,8 @@
 //! claims them all, and a new message is recent for exactly one attached read-write
 //! session (the longest attached), or, with none attached, stays unclaimed for the next.
 //! Read-only (EXAMINE) sessions see unclaimed messages as recent without claiming them.
-//! The bookkeeping is in memory: after a restart nothing is recent, which RFC 3501 allows
-//! better than reporting a message as recent twice.
+//! `unclaimed_from` is saved by the actor in the mailbox's `recent` file
+//! ([`crate::store::recent`]), so an idle mailbox reloaded or a restarted node keeps it.
 
 use std::sync::Arc;
 
@@ -40,9 +40,16 @@ impl Listeners {
         }
     }
 
-    /// After loading: nothing is recent.
-    pub fn loaded(&mut self, state: &MailboxState) {
-        self.unclaimed_from = state.uid_next;
+    /// After loading: recent from the saved mark, or nothing when none was saved.
+    pub fn loaded(&mut self, state: &MailboxState, saved: Option<u32>) {
+        self.unclaimed_from = saved
+            .filter(|&from| from <= state.uid_next)
+            .unwrap_or(state.uid_next);
+    }
+
+    /// The first UID no read-write session has been told of (what the actor saves).
+    pub fn unclaimed_from(&self) -> u32 {
+        self.unclaimed_from
     }
 
     /// Registers a session; returns its attachment id and the UIDs recent for it.

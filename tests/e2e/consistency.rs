@@ -180,3 +180,33 @@ async fn sequence_numbers_beyond_the_mailbox_are_answered_bad() {
     let status = client.ok("STATUS Empty (MESSAGES)").await;
     assert_eq!(status, ["* STATUS Empty (MESSAGES 0)\r\n"]);
 }
+
+#[actix_rt::test]
+async fn recent_survives_an_idle_mailbox_and_a_restart() {
+    let mut server = Server::start();
+    let mut client = Client::logged_in(&server).await;
+    client.ok("CREATE Box").await;
+    for n in 1..=2 {
+        client.append("Box", "", &sample_message(n)).await;
+    }
+    let recent = |n: u32| vec![format!("* STATUS Box (RECENT {n})\r\n")];
+    assert_eq!(client.ok("STATUS Box (RECENT)").await, recent(2));
+    // The mailbox actor lets go of an unused mailbox after 10 s and loads it again on demand.
+    tokio::time::sleep(std::time::Duration::from_secs(12)).await;
+    assert_eq!(client.ok("STATUS Box (RECENT)").await, recent(2));
+    server.restart();
+    let mut client = Client::logged_in(&server).await;
+    assert_eq!(client.ok("STATUS Box (RECENT)").await, recent(2));
+    let selected = client.ok("SELECT Box").await;
+    assert!(
+        selected.contains(&"* 2 RECENT\r\n".to_owned()),
+        "{selected:?}"
+    );
+    client.ok("CLOSE").await;
+    // Claimed by that session: recent for no one else, before and after a restart.
+    assert_eq!(client.ok("STATUS Box (RECENT)").await, recent(0));
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    server.restart();
+    let mut client = Client::logged_in(&server).await;
+    assert_eq!(client.ok("STATUS Box (RECENT)").await, recent(0));
+}

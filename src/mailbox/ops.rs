@@ -284,7 +284,7 @@ impl Mailbox {
                     .map(|i| i.0)
                     .zip(new_uids(items.len()))
                     .collect();
-                match state.plan_append(items.into_iter().map(|(_, e)| e).collect()) {
+                match state.plan_copy_in(items.into_iter().map(|(_, e)| e).collect()) {
                     Ok(records) => Some((records, Done::CopiedIn { pairs, reply })),
                     Err(e) => refuse(reply, &e.into()),
                 }

@@ -53,7 +53,8 @@ pub fn reported_flags(
 
 /// `* FLAGS` and `* OK [PERMANENTFLAGS]` for a mailbox with this keyword table: sent at SELECT
 /// and again whenever a new keyword comes into use, before any FETCH shows it (RFC 9051
-/// section 7.3.5: the FLAGS response announces the flags a client will see).
+/// section 7.3.5: the FLAGS response announces the flags a client will see). `\*` (new
+/// keywords may be created) is offered only while the mailbox's keyword table has room.
 pub fn offered_flags(keywords: &[String], read_only: bool) -> [Response; 2] {
     let mut flags = flag_list(FlagSet(!0), keywords);
     flags.retain(|f| *f != Flag::Recent);
@@ -61,7 +62,9 @@ pub fn offered_flags(keywords: &[String], read_only: bool) -> [Response; 2] {
         Vec::new()
     } else {
         let mut p = flags.clone();
-        p.push(Flag::Wildcard);
+        if keywords.len() < FlagSet::MAX_KEYWORDS {
+            p.push(Flag::Wildcard);
+        }
         p
     };
     [

@@ -295,6 +295,24 @@ impl MailboxState {
             .collect())
     }
 
+    /// The destination side of COPY and MOVE: like [`Self::plan_append`], but keywords that
+    /// do not fit the table any more are left off instead of refusing the whole copy (RFC
+    /// 9051 section 6.4.7 says flags SHOULD be preserved; the messages themselves must be).
+    ///
+    /// # Errors
+    /// `Limit` when the UIDs run out.
+    pub fn plan_copy_in(&self, mut items: Vec<NewEntry>) -> Result<Vec<MailboxRecord>, PlanError> {
+        let added = new_keywords(&self.keywords, items.iter().flat_map(|i| &i.flags));
+        let room = FlagSet::MAX_KEYWORDS.saturating_sub(self.keywords.len());
+        if added.len() > room {
+            let dropped = &added[room..];
+            for item in &mut items {
+                item.flags.retain(|f| keyword_index(dropped, f).is_none());
+            }
+        }
+        self.plan_append(items)
+    }
+
     /// STORE (RFC 9051 section 6.4.6) with UNCHANGEDSINCE (RFC 7162 section 3.1.3):
     /// messages whose MODSEQ is above it are reported as modified and left alone. All
     /// changed messages share one new MODSEQ.

@@ -210,3 +210,46 @@ async fn recent_survives_an_idle_mailbox_and_a_restart() {
     let mut client = Client::logged_in(&server).await;
     assert_eq!(client.ok("STATUS Box (RECENT)").await, recent(0));
 }
+
+#[actix_rt::test]
+async fn a_full_keyword_table_stops_offering_new_keywords_and_still_takes_copies() {
+    let server = Server::start();
+    let mut client = Client::logged_in(&server).await;
+    client.ok("CREATE Full").await;
+    let keywords: Vec<String> = (0..59).map(|i| format!("k{i}")).collect();
+    client
+        .append("Full", &keywords.join(" "), &sample_message(1))
+        .await;
+    client
+        .append("INBOX", "other \\Seen", &sample_message(2))
+        .await;
+
+    let selected = client.ok("SELECT Full").await;
+    let permanent = selected
+        .iter()
+        .find(|l| l.starts_with("* OK [PERMANENTFLAGS"))
+        .expect("PERMANENTFLAGS");
+    assert!(
+        permanent.contains("k58") && !permanent.contains("\\*"),
+        "{permanent}"
+    );
+    let refused = client.command("s", "STORE 1 +FLAGS (brandnew)").await;
+    assert!(
+        refused.last().unwrap().starts_with("s NO [LIMIT]"),
+        "{refused:?}"
+    );
+
+    client.ok("SELECT INBOX").await;
+    let copied = client.command("c", "COPY 1 Full").await;
+    assert!(
+        copied.last().unwrap().starts_with("c OK [COPYUID"),
+        "{copied:?}"
+    );
+    client.ok("SELECT Full").await;
+    let flags = client.ok("FETCH 2 (FLAGS)").await;
+    assert_eq!(
+        flags,
+        ["* 2 FETCH (FLAGS (\\Seen \\Recent))\r\n"],
+        "the keyword that did not fit is left off"
+    );
+}

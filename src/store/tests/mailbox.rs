@@ -258,3 +258,36 @@ fn a_hundred_thousand_messages_cost_under_100_bytes_each() {
     let live: HashSet<BlobId> = state.entries.iter().map(|e| e.blob).collect();
     assert_eq!(live.len(), 100_000);
 }
+
+#[test]
+fn copies_into_a_full_keyword_table_leave_off_the_keywords_that_do_not_fit() {
+    use crate::store::journal::Durable;
+    use crate::store::mailbox::{MailboxState, NewEntry};
+    let mut state = MailboxState::new(1);
+    let full: Vec<String> = (0..FlagSet::MAX_KEYWORDS)
+        .map(|i| format!("k{i}"))
+        .collect();
+    let first = NewEntry {
+        blob: BlobId(1),
+        size: 1,
+        internal_date: 0,
+        flags: full.clone(),
+    };
+    for record in state.plan_append(vec![first]).unwrap() {
+        state.apply(&record);
+    }
+    let copy = NewEntry {
+        blob: BlobId(2),
+        size: 1,
+        internal_date: 0,
+        flags: vec!["\\Seen".into(), "k3".into(), "extra".into()],
+    };
+    assert!(
+        state.plan_append(vec![copy.clone()]).is_err(),
+        "APPEND is refused"
+    );
+    for record in state.plan_copy_in(vec![copy]).unwrap() {
+        state.apply(&record);
+    }
+    assert_eq!(state.flag_names(state.entries[1].flags), ["\\Seen", "k3"]);
+}

@@ -15,6 +15,8 @@ mod cluster;
 mod consistency;
 #[path = "e2e/durability.rs"]
 mod durability;
+#[path = "e2e/hostile_work.rs"]
+mod hostile_work;
 #[path = "e2e/large_output.rs"]
 mod large_output;
 #[path = "e2e/mailboxes.rs"]

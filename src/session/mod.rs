@@ -20,6 +20,7 @@ mod login;
 mod mailbox;
 pub mod messages;
 mod names;
+mod pattern;
 mod search;
 mod sequence;
 pub mod state;

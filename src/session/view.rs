@@ -107,7 +107,9 @@ impl View {
 
     /// Resolves a message-sequence set to `(seq, uid)` pairs in ascending order. `$` is the
     /// saved search. Numbers beyond the view are ignored; RFC 9051 makes `n:*` with
-    /// `n > *` mean `*:n`, which [`SeqRange::resolve`] handles.
+    /// `n > *` mean `*:n`, which [`SeqRange::resolve`] handles. The ranges are merged first,
+    /// so the work is bounded by the set's length plus the mailbox's, however the ranges
+    /// overlap (`1:*,1:*,...`).
     pub fn resolve_seqs(&self, set: &SequenceSet) -> Vec<(u32, u32)> {
         match set {
             SequenceSet::Saved => self.saved_pairs(),
@@ -116,17 +118,9 @@ impl View {
                 if max == 0 {
                     return Vec::new();
                 }
-                let mut seqs: Vec<u32> = Vec::new();
-                for r in ranges {
-                    let (lo, hi) = r.resolve(max);
-                    let (lo, hi) = (lo.max(1), hi.min(max));
-                    if lo <= hi {
-                        seqs.extend(lo..=hi);
-                    }
-                }
-                seqs.sort_unstable();
-                seqs.dedup();
-                seqs.into_iter()
+                merged(ranges, max)
+                    .into_iter()
+                    .flat_map(|(lo, hi)| lo.max(1)..=hi.min(max))
                     .filter_map(|s| Some((s, self.uid_of(s)?)))
                     .collect()
             }
@@ -139,18 +133,14 @@ impl View {
         match set {
             SequenceSet::Saved => self.saved_pairs(),
             SequenceSet::Ranges(ranges) => {
-                let max = self.max_uid();
                 let mut out: Vec<(u32, u32)> = Vec::new();
-                for r in ranges {
-                    let (lo, hi) = r.resolve(max);
+                for (lo, hi) in merged(ranges, self.max_uid()) {
                     let start = self.uids.partition_point(|&u| u < lo);
                     let end = self.uids.partition_point(|&u| u <= hi);
                     for i in start..end {
                         out.push((u32::try_from(i + 1).unwrap_or(u32::MAX), self.uids[i]));
                     }
                 }
-                out.sort_unstable();
-                out.dedup();
                 out
             }
         }
@@ -241,15 +231,12 @@ impl View {
             let mut uids = std::mem::take(&mut self.pending.expunged);
             uids.sort_unstable();
             uids.dedup();
-            // Highest first, so each reported number is still valid after the previous one.
-            for &uid in uids.iter().rev() {
-                if let Some(seq) = self.seq_of(uid) {
-                    self.remove_seq(seq);
-                    updates.expunged_seqs.push(seq);
-                    updates.expunged_uids.push(uid);
-                }
-            }
-            updates.expunged_uids.sort_unstable();
+            updates.expunged_uids = uids
+                .iter()
+                .copied()
+                .filter(|&u| self.seq_of(u).is_some())
+                .collect();
+            updates.expunged_seqs = self.remove_uids(&updates.expunged_uids);
         }
         let appended = std::mem::take(&mut self.pending.appended);
         if !appended.is_empty() {
@@ -287,28 +274,47 @@ impl View {
         let mut sorted: Vec<u32> = uids.to_vec();
         sorted.sort_unstable();
         sorted.dedup();
-        let mut seqs = Vec::new();
-        for &uid in sorted.iter().rev() {
-            if let Some(seq) = self.seq_of(uid) {
-                self.remove_seq(seq);
-                seqs.push(seq);
-            }
-            self.pending.flags.remove(&uid);
+        for uid in &sorted {
+            self.pending.flags.remove(uid);
+        }
+        self.remove_uids(&sorted)
+    }
+
+    /// Removes the messages of `sorted` (ascending UIDs) that are in the view, in one pass:
+    /// O(n + k log n) for k of n messages. Returns their sequence numbers highest first, the
+    /// order in which `* n EXPUNGE` responses keep every reported number valid.
+    fn remove_uids(&mut self, sorted: &[u32]) -> Vec<u32> {
+        let mut seqs: Vec<u32> = sorted.iter().filter_map(|&uid| self.seq_of(uid)).collect();
+        if seqs.is_empty() {
+            return seqs;
+        }
+        seqs.reverse();
+        let gone = |uid: &u32| sorted.binary_search(uid).is_ok();
+        self.uids.retain(|u| !gone(u));
+        self.recent.retain(|u| !gone(u));
+        if let Some(saved) = &mut self.saved_search {
+            saved.retain(|u| !gone(u));
+        }
+        for uid in sorted {
+            self.self_reported.remove(uid);
         }
         seqs
     }
+}
 
-    fn remove_seq(&mut self, seq: u32) {
-        let i = (seq - 1) as usize;
-        let uid = self.uids.remove(i);
-        self.self_reported.remove(&uid);
-        if let Ok(r) = self.recent.binary_search(&uid) {
-            self.recent.remove(r);
-        }
-        if let Some(saved) = &mut self.saved_search {
-            saved.retain(|&u| u != uid);
+/// A set's ranges against `largest` (what `*` means), as sorted, disjoint, inclusive
+/// `(low, high)` pairs.
+fn merged(ranges: &[roost_proto::SeqRange], largest: u32) -> Vec<(u32, u32)> {
+    let mut resolved: Vec<(u32, u32)> = ranges.iter().map(|r| r.resolve(largest)).collect();
+    resolved.sort_unstable();
+    let mut out: Vec<(u32, u32)> = Vec::with_capacity(resolved.len());
+    for (lo, hi) in resolved {
+        match out.last_mut() {
+            Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+            _ => out.push((lo, hi)),
         }
     }
+    out
 }
 
 #[cfg(test)]
@@ -354,6 +360,31 @@ mod tests {
         assert_eq!(v.resolve_uids(&set(&[(100, None)])), vec![(4, 12)]);
         assert_eq!(v.resolve_uids(&set(&[(4, Some(9))])), vec![(2, 5), (3, 9)]);
         assert!(view(&[]).resolve_seqs(&set(&[(1, None)])).is_empty());
+    }
+
+    #[test]
+    fn overlapping_ranges_cost_no_more_than_the_mailbox() {
+        let v = view(&(1..=100_000).collect::<Vec<_>>());
+        let many = set(&vec![(1, None); 16_000]);
+        assert_eq!(v.resolve_seqs(&many).len(), 100_000);
+        assert_eq!(v.resolve_uids(&many).len(), 100_000);
+        let scattered = set(&[(5, Some(3)), (1, Some(2)), (4, Some(4)), (9, Some(9))]);
+        assert_eq!(
+            v.resolve_seqs(&scattered),
+            vec![(1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (9, 9)]
+        );
+    }
+
+    #[test]
+    fn expunging_half_of_a_large_view_reports_every_number_highest_first() {
+        let mut v = view(&(1..=10_000).collect::<Vec<_>>());
+        let odd: Vec<u32> = (1..=10_000).filter(|u| u % 2 == 1).collect();
+        let seqs = v.expunge_now(&odd);
+        assert_eq!(seqs.len(), 5_000);
+        assert_eq!((seqs[0], seqs[4_999]), (9_999, 1));
+        assert!(seqs.windows(2).all(|w| w[0] > w[1]));
+        assert_eq!(v.exists(), 5_000);
+        assert_eq!(v.uid_of(1), Some(2));
     }
 
     #[test]

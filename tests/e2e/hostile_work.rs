@@ -105,3 +105,24 @@ async fn wildcard_lists_over_long_folder_names_are_bounded() {
         assert_bounded(what, &cost);
     }
 }
+
+#[actix_rt::test]
+async fn a_sequence_set_of_overlapping_ranges_is_bounded() {
+    let server = Server::start();
+    let mut attacker = Client::logged_in(&server).await;
+    attacker.seed("INBOX", 10_000).await;
+    attacker.ok("SELECT INBOX").await;
+    // ~60 KB of `1:*,` (the line limit is 64 KiB).
+    let set = vec!["1:*"; 15_000].join(",");
+    for (what, command) in [
+        ("FETCH", format!("FETCH {set} (FLAGS)")),
+        ("UID FETCH", format!("UID FETCH {set} (UID)")),
+        ("STORE", format!("STORE {set} +FLAGS.SILENT (\\Seen)")),
+        ("SEARCH", format!("SEARCH {set}")),
+        ("UID SEARCH", format!("UID SEARCH UID {set}")),
+        ("COPY", format!("COPY {set} INBOX")),
+    ] {
+        let cost = measure(&server, &mut attacker, &command).await;
+        assert_bounded(what, &cost);
+    }
+}

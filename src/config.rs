@@ -111,11 +111,15 @@ pub struct LimitsConfig {
     pub max_line: usize,
     /// Largest literal (and so the largest APPENDed message) in octets.
     pub max_literal: u64,
+    /// Largest literal before login (enough for LOGIN and AUTHENTICATE); larger ones are
+    /// refused before the client sends them.
+    pub max_literal_unauthenticated: u64,
     /// Open connections on this node, over all listeners.
     pub max_connections: usize,
     /// Open connections from one IP address.
     pub max_connections_per_ip: usize,
-    /// Inactivity before login (RFC 9051 section 5.4 allows a short one).
+    /// Time from connect to login (RFC 9051 section 5.4 allows a short one); input does not
+    /// extend it.
     pub timeout_unauthenticated_secs: u64,
     /// Inactivity after login; RFC 9051 section 5.4 requires at least 30 minutes.
     pub timeout_authenticated_secs: u64,
@@ -138,6 +142,7 @@ impl Default for LimitsConfig {
         LimitsConfig {
             max_line: 64 * 1024,
             max_literal: 64 * 1024 * 1024,
+            max_literal_unauthenticated: 8 * 1024,
             max_connections: 50_000,
             max_connections_per_ip: 100,
             timeout_unauthenticated_secs: 60,
@@ -156,6 +161,20 @@ impl LimitsConfig {
         roost_proto::Limits {
             max_line: self.max_line,
             max_literal: self.max_literal,
+            ..Default::default()
+        }
+    }
+
+    /// The decoder's limits before login: small literals, and so small commands, so that
+    /// unauthenticated connections cost little memory whatever they send.
+    pub fn protocol_limits_unauthenticated(&self) -> roost_proto::Limits {
+        let literal = self.max_literal_unauthenticated.min(self.max_literal);
+        roost_proto::Limits {
+            max_line: self.max_line,
+            max_literal: literal,
+            max_literal_minus: literal,
+            max_command: self.max_line as u64 + 4 * literal,
+            max_literals: 4,
             ..Default::default()
         }
     }
@@ -511,6 +530,9 @@ impl Config {
         }
         if self.limits.max_line < 1024 {
             return invalid("limits.max_line must be at least 1024 octets");
+        }
+        if self.limits.max_literal_unauthenticated < 1024 {
+            return invalid("limits.max_literal_unauthenticated must be at least 1024 octets");
         }
         if self.limits.write_timeout_secs == 0 {
             return invalid("limits.write_timeout_secs must be positive");

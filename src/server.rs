@@ -207,6 +207,7 @@ pub fn serve_stdio(config: Config, user: &str) -> Result<(), ServeError> {
             tls: false,
             tls_version: None,
             starttls_available: false,
+            connected: tokio::time::Instant::now(),
         };
         run_session(stream, info, Some(proof), None, shared).await;
         Ok(())

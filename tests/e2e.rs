@@ -31,3 +31,5 @@ mod sessions;
 mod shutdown;
 #[path = "e2e/states.rs"]
 mod states;
+#[path = "e2e/unauthenticated.rs"]
+mod unauthenticated;

@@ -110,6 +110,13 @@ impl CommandDecoder {
         &self.limits
     }
 
+    /// Replaces the limits from the next command on (e.g. larger literals once the client
+    /// has logged in). Call between commands: a command in progress keeps the old ones'
+    /// decisions it has already made.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
     pub fn set_non_sync_literals(&mut self, mode: NonSyncLiterals) {
         self.non_sync = mode;
     }

@@ -14,8 +14,9 @@ use tokio::time::{timeout, Instant};
 use tokio_rustls::TlsAcceptor;
 
 use super::stream::Stream;
+use crate::config::LimitsConfig;
 use crate::session::messages::{
-    ClientInput, Disconnected, OutboxReader, Outgoing, ReadMode, Reply,
+    ClientInput, Deadline, Disconnected, OutboxReader, Outgoing, ReadMode, Reply,
 };
 use crate::session::Session;
 use crate::telemetry::metrics;
@@ -48,6 +49,8 @@ pub struct Connection {
     write_timeout: Duration,
     /// Present when STARTTLS may be offered on this connection.
     starttls: Option<TlsAcceptor>,
+    /// The decoder's limits once the client has logged in (it starts with the small ones).
+    limits_authenticated: Option<roost_proto::Limits>,
     /// Octets of the command being decoded so far.
     command_octets: usize,
 }
@@ -55,19 +58,19 @@ pub struct Connection {
 impl Connection {
     pub fn new(
         stream: Stream,
-        decoder: CommandDecoder,
+        limits: &LimitsConfig,
         session: Addr<Session>,
         outbox: OutboxReader,
-        write_timeout: Duration,
         starttls: Option<TlsAcceptor>,
     ) -> Self {
         Connection {
             stream,
             read_buf: BytesMut::new(),
-            decoder,
+            decoder: CommandDecoder::new(limits.protocol_limits_unauthenticated()),
+            limits_authenticated: Some(limits.protocol_limits()),
+            write_timeout: Duration::from_secs(limits.write_timeout_secs),
             session,
             outbox,
-            write_timeout,
             starttls,
             command_octets: 0,
         }
@@ -89,6 +92,11 @@ impl Connection {
 
     async fn serve(&mut self, mut reply: Reply) -> Result<(), ConnError> {
         loop {
+            if reply.authenticated {
+                if let Some(limits) = self.limits_authenticated.take() {
+                    self.decoder.set_limits(limits);
+                }
+            }
             let input = match reply.read {
                 ReadMode::Close => return self.finish().await,
                 ReadMode::StartTls => Some(self.start_tls().await?),
@@ -121,7 +129,7 @@ impl Connection {
                 reply = self.exchange(input).await?;
                 continue;
             }
-            match self.wait_for_input(reply.timeout).await? {
+            match self.wait_for_input(reply.deadline).await? {
                 Wait::Input => {}
                 Wait::Closed => return self.finish().await,
                 Wait::Eof => return Ok(()),
@@ -155,15 +163,15 @@ impl Connection {
             }
         };
         self.write_queued().await?;
-        Ok(reply.unwrap_or(Reply {
-            read: ReadMode::Close,
-            timeout: None,
-        }))
+        Ok(reply.unwrap_or_else(Reply::close))
     }
 
-    /// Waits for client bytes, queued output, or the inactivity timeout.
-    async fn wait_for_input(&mut self, limit: Option<Duration>) -> Result<Wait, ConnError> {
-        let deadline = limit.map(|d| Instant::now() + d);
+    /// Waits for client bytes, queued output, or the deadline.
+    async fn wait_for_input(&mut self, deadline: Option<Deadline>) -> Result<Wait, ConnError> {
+        let deadline = deadline.map(|d| match d {
+            Deadline::Inactivity(limit) => Instant::now() + limit,
+            Deadline::At(at) => at,
+        });
         loop {
             if self.read_buf.is_empty() {
                 // Between commands (and all through IDLE) a connection keeps only a small

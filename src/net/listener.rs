@@ -18,7 +18,7 @@ use super::conn::{Connection, HANDSHAKE_TIMEOUT};
 use super::limiter::{Limiter, Permit, Refusal};
 use super::stream::Stream;
 use crate::config::{ListenerConfig, ListenerTls};
-use crate::session::messages::{Outbox, ReadMode, Reply};
+use crate::session::messages::{Outbox, ReadMode, Reply, Stage};
 use crate::session::{ConnectionInfo, Session};
 use crate::shared::Shared;
 use crate::telemetry::metrics::{self, RefuseReason};
@@ -195,6 +195,7 @@ async fn serve(
         tls: stream.is_tls(),
         tls_version: stream.tls_version(),
         starttls_available: config.tls == ListenerTls::Starttls,
+        connected: tokio::time::Instant::now(),
     };
     let starttls = info.starttls_available.then(|| accepting.tls.clone());
     run_session(stream, info, preauth, starttls, shared).await;
@@ -210,20 +211,15 @@ pub async fn run_session(
     shared: Arc<Shared>,
 ) {
     let limits = shared.config.limits.clone();
-    let first_timeout = if preauth.is_some() {
-        limits.timeout_authenticated_secs
+    let stage = if preauth.is_some() {
+        Stage::LoggedIn
     } else {
-        limits.timeout_unauthenticated_secs
+        Stage::LoggingIn
     };
+    let first = Reply::waiting(ReadMode::Command, stage, &limits, info.connected);
     let (outbox, queue) = Outbox::new();
     let session = Session::new(info, shared, outbox, preauth).start();
-    let decoder = roost_proto::CommandDecoder::new(limits.protocol_limits());
-    let first = Reply {
-        read: ReadMode::Command,
-        timeout: Some(Duration::from_secs(first_timeout)),
-    };
-    let write_timeout = Duration::from_secs(limits.write_timeout_secs);
-    Connection::new(stream, decoder, session, queue, write_timeout, starttls)
+    Connection::new(stream, &limits, session, queue, starttls)
         .run(first)
         .await;
 }

@@ -13,6 +13,9 @@ use bytes::Bytes;
 use roost_proto::decode::{IdleLine, SaslLine};
 use roost_proto::{Command, DecodeError};
 use tokio::sync::{mpsc, Notify};
+use tokio::time::Instant;
+
+use crate::config::LimitsConfig;
 
 /// Input from the client, decoded by the I/O task.
 #[derive(Message)]
@@ -34,7 +37,7 @@ pub enum ClientInput {
         /// The negotiated protocol version, e.g. `TLSv1_3`.
         version: Option<&'static str>,
     },
-    /// No input for the inactivity timeout the last [`Reply`] gave.
+    /// No input before the deadline the last [`Reply`] gave.
     InactivityTimeout,
 }
 
@@ -42,9 +45,63 @@ pub enum ClientInput {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reply {
     pub read: ReadMode,
-    /// Close the connection after this long without input; `None` while idling (RFC 9051
-    /// section 5.4 forbids an autologout timer during IDLE).
-    pub timeout: Option<Duration>,
+    /// When to give up waiting for input; `None` while idling (RFC 9051 section 5.4 forbids
+    /// an autologout timer during IDLE).
+    pub deadline: Option<Deadline>,
+    /// The client has logged in: the decoder takes full-size literals from now on.
+    pub authenticated: bool,
+}
+
+/// How long the I/O task waits for the client's next input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deadline {
+    /// This long without input (restarted by each command).
+    Inactivity(Duration),
+    /// Until this moment, whatever arrives meanwhile: the login deadline, counted from
+    /// connect, so trickling bytes cannot keep an unauthenticated connection.
+    At(Instant),
+}
+
+/// Where a session is, as far as waiting for input goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    LoggingIn,
+    LoggedIn,
+    Idling,
+}
+
+impl Reply {
+    /// Flush what is queued and close.
+    pub fn close() -> Reply {
+        Reply {
+            read: ReadMode::Close,
+            deadline: None,
+            authenticated: false,
+        }
+    }
+
+    /// Read with `read` and the deadline of `stage`.
+    pub fn waiting(
+        read: ReadMode,
+        stage: Stage,
+        limits: &LimitsConfig,
+        connected: Instant,
+    ) -> Reply {
+        let deadline = match stage {
+            Stage::Idling => None,
+            Stage::LoggingIn => Some(Deadline::At(
+                connected + Duration::from_secs(limits.timeout_unauthenticated_secs),
+            )),
+            Stage::LoggedIn => Some(Deadline::Inactivity(Duration::from_secs(
+                limits.timeout_authenticated_secs,
+            ))),
+        };
+        Reply {
+            read,
+            deadline,
+            authenticated: stage != Stage::LoggingIn,
+        }
+    }
 }
 
 /// How the I/O task interprets the next input.

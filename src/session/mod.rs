@@ -29,7 +29,6 @@ pub mod view;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix::prelude::*;
 use roost_proto::encode::{write_response, EncodeContext, Output};
@@ -39,7 +38,9 @@ use roost_proto::{
 use tracing::Span;
 
 use self::capability::CapabilityContext;
-use self::messages::{ClientInput, Disconnected, Outbox, Outgoing, ReadMode, Reply, Shutdown};
+use self::messages::{
+    ClientInput, Disconnected, Outbox, Outgoing, ReadMode, Reply, Shutdown, Stage,
+};
 use self::state::{State, StateKind};
 use crate::shared::Shared;
 use crate::supervisor::{Register, Unregister};
@@ -57,6 +58,8 @@ pub struct ConnectionInfo {
     pub tls_version: Option<&'static str>,
     /// A plain connection on a listener that offers STARTTLS.
     pub starttls_available: bool,
+    /// When the connection was accepted: the login deadline counts from here.
+    pub connected: tokio::time::Instant,
 }
 
 impl ConnectionInfo {
@@ -234,10 +237,7 @@ impl Session {
             // Nobody drains the queue: stopping drops it, which ends the I/O task too.
             ctx.stop();
         }
-        Reply {
-            read: ReadMode::Close,
-            timeout: None,
-        }
+        Reply::close()
     }
 
     fn bye(&mut self, ctx: &mut Context<Self>, text: &str) -> Reply {
@@ -264,18 +264,14 @@ impl Session {
         self.info.tls || (auth.loopback_is_secure && self.info.is_local()) || auth.allow_plaintext
     }
 
-    /// How the I/O task reads next, with the inactivity timeout for the current state.
+    /// How the I/O task reads next, with the deadline for the current state.
     fn reply(&self, read: ReadMode) -> Reply {
-        let limits = &self.shared.config.limits;
-        let timeout = match (&self.pending, &self.state) {
-            (Pending::Idle { .. }, _) => None,
-            (_, State::NotAuthenticated { .. }) => Some(limits.timeout_unauthenticated_secs),
-            _ => Some(limits.timeout_authenticated_secs),
+        let stage = match (&self.pending, &self.state) {
+            (Pending::Idle { .. }, _) => Stage::Idling,
+            (_, State::NotAuthenticated { .. }) => Stage::LoggingIn,
+            _ => Stage::LoggedIn,
         };
-        Reply {
-            read,
-            timeout: timeout.map(Duration::from_secs),
-        }
+        Reply::waiting(read, stage, &self.shared.config.limits, self.info.connected)
     }
 
     /// The reply after a command finished: honours a shutdown that arrived meanwhile and a
@@ -576,10 +572,7 @@ impl Handler<ClientInput> for Session {
 
     fn handle(&mut self, input: ClientInput, ctx: &mut Context<Self>) -> Self::Result {
         if matches!(self.state, State::Logout) {
-            return ready(Reply {
-                read: ReadMode::Close,
-                timeout: None,
-            });
+            return ready(Reply::close());
         }
         match input {
             ClientInput::Command { command, octets } => self.handle_command(command, octets, ctx),
@@ -592,7 +585,14 @@ impl Handler<ClientInput> for Session {
                 spans::record_tls(&self.span, version);
                 ready(self.finish(ctx, ReadMode::Command))
             }
-            ClientInput::InactivityTimeout => ready(self.bye(ctx, "Autologout; idle for too long")),
+            ClientInput::InactivityTimeout => {
+                let reason = if self.state.account().is_some() {
+                    "Autologout; idle for too long"
+                } else {
+                    "Login time is over; connect again to log in"
+                };
+                ready(self.bye(ctx, reason))
+            }
         }
     }
 }

@@ -334,13 +334,16 @@ async fn idle_in_authenticated_state_sends_keepalives_and_ends_on_done() {
 }
 
 #[tokio::test]
-async fn inactivity_before_login_ends_with_bye() {
+async fn the_login_deadline_ends_with_bye() {
     let server = Server::start_with(|c| {
         table(c, "limits").insert("timeout_unauthenticated_secs".into(), 1.into());
     });
     let mut c = Client::connect(server.imap).await;
     c.line().await;
-    assert_eq!(c.line().await, "* BYE Autologout; idle for too long\r\n");
+    assert_eq!(
+        c.line().await,
+        "* BYE Login time is over; connect again to log in\r\n"
+    );
     c.expect_closed().await.unwrap();
 }
 

@@ -795,8 +795,11 @@ impl MailboxHandle {
     /// The metadata parsed at append (blocking: call from a blocking task).
     pub fn load_meta(&self, blob: BlobId) -> Result<crate::message::MessageMeta, MailboxError> {
         let path = blobs::meta_path(&self.inner.dir, blob);
-        let bytes = std::fs::read(&path)
-            .map_err(|e| MailboxError::Storage(format!("read {}: {e}", path.display())))?;
+        let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
+            // Expunged (and deleted) since the caller read the entry.
+            std::io::ErrorKind::NotFound => MailboxError::NonExistent("message expunged".into()),
+            _ => MailboxError::Storage(format!("read {}: {e}", path.display())),
+        })?;
         crate::message::MessageMeta::from_bytes(&bytes)
             .map_err(|e| MailboxError::Storage(format!("{}: {e}", path.display())))
     }

@@ -24,6 +24,8 @@ mod meta;
 mod search;
 mod section;
 
+pub use section::SectionSource;
+
 #[cfg(test)]
 mod tests;
 
@@ -108,6 +110,25 @@ pub enum MetaError {
 /// part does not exist (the server answers with an empty string, as RFC 9051 allows).
 pub fn section(raw: &Bytes, meta: &MessageMeta, section: &Section) -> Option<Bytes> {
     section::section(raw, &meta.root, section)
+}
+
+/// Where `section`'s octets are in the stored message of `size` octets. `meta` is needed for
+/// every section but the whole message (`BODY[]`).
+pub fn section_source(meta: Option<&MessageMeta>, size: usize, section: &Section) -> SectionSource {
+    match meta {
+        Some(meta) => section::section_source(&meta.root, size, section),
+        None if section.part.is_empty() && section.text.is_none() => SectionSource::Range(0..size),
+        None => SectionSource::Missing,
+    }
+}
+
+/// Applies `<offset.length>` to a range of octets (RFC 9051 section 6.4.5).
+pub fn partial_range(
+    range: std::ops::Range<usize>,
+    offset: u32,
+    length: u32,
+) -> std::ops::Range<usize> {
+    section::partial_range(range, offset, length)
 }
 
 /// Applies `<offset.length>` to section data (RFC 9051 section 6.4.5).

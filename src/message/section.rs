@@ -59,6 +59,47 @@ pub(crate) fn section(raw: &Bytes, root: &Part, sec: &Section) -> Option<Bytes> 
     }
 }
 
+/// Where a section's octets are in the stored message of `size` octets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SectionSource {
+    /// These octets of the message, as stored: sent straight from the blob.
+    Range(std::ops::Range<usize>),
+    /// Built from the message (HEADER.FIELDS and HEADER.FIELDS.NOT): see [`section`].
+    Derived,
+    /// No such part: the section is empty.
+    Missing,
+}
+
+pub(crate) fn section_source(root: &Part, size: usize, sec: &Section) -> SectionSource {
+    let path = sec.part.as_slice();
+    let span = match &sec.text {
+        None if path.is_empty() => return SectionSource::Range(0..size),
+        None => resolve(root, path).map(|p| p.body),
+        Some(SectionText::Mime) if path.is_empty() => None,
+        Some(SectionText::Mime) => resolve(root, path).map(|p| p.header),
+        Some(SectionText::Header) => message_at(root, path).map(|p| p.header),
+        Some(SectionText::Text) => message_at(root, path).map(|p| p.body),
+        Some(SectionText::HeaderFields(_) | SectionText::HeaderFieldsNot(_)) => {
+            return SectionSource::Derived
+        }
+    };
+    match span.map(|s| s.range()) {
+        Some(r) if r.end <= size => SectionSource::Range(r),
+        _ => SectionSource::Missing,
+    }
+}
+
+/// `<offset.length>` applied to a range of octets.
+pub(crate) fn partial_range(
+    range: std::ops::Range<usize>,
+    offset: u32,
+    length: u32,
+) -> std::ops::Range<usize> {
+    let start = range.start.saturating_add(offset as usize).min(range.end);
+    let end = start.saturating_add(length as usize).min(range.end);
+    start..end
+}
+
 /// The fields whose name is (`keep == true`) or is not in `names`, in message order, as
 /// stored, then the header's blank line if it has one (RFC 9051 section 6.4.5: "the blank
 /// line is included in all header fetches, except in the case of a message that has no body

@@ -126,3 +126,36 @@ async fn a_sequence_set_of_overlapping_ranges_is_bounded() {
         assert_bounded(what, &cost);
     }
 }
+
+#[actix_rt::test]
+async fn a_fetch_repeating_one_binary_item_thousands_of_times_is_bounded() {
+    let server = Server::start();
+    let mut attacker = Client::logged_in(&server).await;
+    // A multipart message with a ~1 MB base64 attachment.
+    let encoded = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkw\r\n".repeat(24_000);
+    let message = format!(
+        "From: a@example.com\r\nSubject: attachment\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+         Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+         {encoded}--b--\r\n"
+    );
+    attacker
+        .ok(&format!("APPEND INBOX {{{}+}}\r\n{message}", message.len()))
+        .await;
+    attacker.ok("SELECT INBOX").await;
+    // A ~50 KB line: the same item 4,333 times.
+    let items = vec!["BINARY.PEEK[1]"; 4_333].join(" ");
+    let cost = measure(&server, &mut attacker, &format!("FETCH 1 ({items})")).await;
+    assert_bounded("BINARY[1] x 4,333", &cost);
+    // Distinct partials of one part: the part is decoded once.
+    let partials: Vec<String> = (0..2_000)
+        .map(|i| format!("BINARY.PEEK[1]<{i}.10>"))
+        .collect();
+    let cost = measure(
+        &server,
+        &mut attacker,
+        &format!("FETCH 1 ({})", partials.join(" ")),
+    )
+    .await;
+    assert_bounded("2,000 partials of BINARY[1]", &cost);
+}

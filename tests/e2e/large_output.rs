@@ -156,10 +156,10 @@ async fn a_client_that_never_reads_is_dropped_after_the_write_timeout_and_counte
         table(config, "limits").insert("write_timeout_secs".into(), 2.into());
     });
     let mut writer = Client::logged_in(&server).await;
-    // 40 MB of mail: more than the kernel's socket buffers hold.
-    let body = "x".repeat(998) + "\r\n";
-    let message = format!("Subject: big\r\n\r\n{}", body.repeat(1000));
-    for _ in 0..40 {
+    // 1 GiB of mail in 8 MiB messages: far more than the kernel's socket buffers hold.
+    let body = "x".repeat(1022) + "\r\n";
+    let message = format!("Subject: big\r\n\r\n{}", body.repeat(8 * 1024));
+    for _ in 0..128 {
         writer
             .ok(&format!("APPEND INBOX {{{}+}}\r\n{message}", message.len()))
             .await;
@@ -173,7 +173,10 @@ async fn a_client_that_never_reads_is_dropped_after_the_write_timeout_and_counte
     tokio::time::sleep(Duration::from_secs(1)).await;
     writer.ok("NOOP").await;
     let grown = server.rss_kib().saturating_sub(before);
-    assert!(grown < 16 * 1024, "a stalled FETCH holds {grown} KiB");
+    assert!(
+        grown < 16 * 1024,
+        "a stalled FETCH of 1 GiB holds {grown} KiB"
+    );
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {

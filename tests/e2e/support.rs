@@ -462,11 +462,15 @@ impl Client {
     }
 
     async fn line_inner(&mut self) -> String {
+        // Where the search for CRLF resumes: a long line (a literal without line breaks)
+        // arrives in many reads, and rescanning it from the start each time is quadratic.
+        let mut scanned = 0;
         loop {
-            if let Some(end) = self.buf.windows(2).position(|w| w == b"\r\n") {
-                let line: Vec<u8> = self.buf.drain(..end + 2).collect();
+            if let Some(end) = self.buf[scanned..].windows(2).position(|w| w == b"\r\n") {
+                let line: Vec<u8> = self.buf.drain(..scanned + end + 2).collect();
                 return String::from_utf8_lossy(&line).into_owned();
             }
+            scanned = self.buf.len().saturating_sub(1);
             let mut chunk = [0u8; 4096];
             let n = self.io().read(&mut chunk).await.expect("read");
             assert!(

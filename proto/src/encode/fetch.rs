@@ -8,7 +8,7 @@
 use super::wire::{self, Sink};
 use crate::types::{
     Address, BodyStructure, Disposition, Envelope, FetchValue, Section, SectionText, SingleKind,
-    SinglePart,
+    SinglePart, StreamedItem,
 };
 
 /// One `msg-att` item.
@@ -79,6 +79,23 @@ pub(crate) fn fetch_value(s: &mut impl Sink, v: &FetchValue) {
         FetchValue::Rfc822(d) => message_data(s, b"RFC822 ", d.as_ref()),
         FetchValue::Rfc822Header(d) => message_data(s, b"RFC822.HEADER ", d.as_ref()),
         FetchValue::Rfc822Text(d) => message_data(s, b"RFC822.TEXT ", d.as_ref()),
+        FetchValue::Streamed { item, len } => {
+            match item {
+                StreamedItem::Body {
+                    section: sec,
+                    origin,
+                } => {
+                    s.put(b"BODY");
+                    section(s, sec);
+                    origin_marker(s, *origin);
+                    wire::sp(s);
+                }
+                StreamedItem::Rfc822 => s.put(b"RFC822 "),
+                StreamedItem::Rfc822Header => s.put(b"RFC822.HEADER "),
+                StreamedItem::Rfc822Text => s.put(b"RFC822.TEXT "),
+            }
+            s.hole(*len);
+        }
     }
 }
 

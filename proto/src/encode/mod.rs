@@ -40,8 +40,16 @@ pub const ZERO_COPY_THRESHOLD: usize = 1024;
 /// Bytes ready for the socket, in order.
 #[derive(Debug, Default)]
 pub struct Output {
-    done: Vec<Bytes>,
+    done: Vec<Part>,
     buf: BytesMut,
+}
+
+/// A piece of an [`Output`]: bytes, or a hole the caller fills with that many octets (the
+/// body of a [`FetchValue::Streamed`](crate::types::FetchValue::Streamed)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    Data(Bytes),
+    Hole(u64),
 }
 
 impl Output {
@@ -57,18 +65,36 @@ impl Output {
     /// Appends literal data, without copying it when it is large.
     pub fn put_bytes(&mut self, bytes: &Bytes) {
         if bytes.len() >= ZERO_COPY_THRESHOLD {
-            if !self.buf.is_empty() {
-                self.done.push(self.buf.split().freeze());
-            }
-            self.done.push(bytes.clone());
+            self.end_chunk();
+            self.done.push(Part::Data(bytes.clone()));
         } else {
             self.buf.extend_from_slice(bytes);
         }
     }
 
-    /// Octets written so far.
+    /// Leaves a hole of `len` octets for the caller to fill (see [`Output::into_parts`]).
+    pub fn put_hole(&mut self, len: u64) {
+        self.end_chunk();
+        self.done.push(Part::Hole(len));
+    }
+
+    fn end_chunk(&mut self) {
+        if !self.buf.is_empty() {
+            self.done.push(Part::Data(self.buf.split().freeze()));
+        }
+    }
+
+    /// Octets written so far, holes not counted.
     pub fn len(&self) -> usize {
-        self.done.iter().map(Bytes::len).sum::<usize>() + self.buf.len()
+        let done: usize = self
+            .done
+            .iter()
+            .map(|p| match p {
+                Part::Data(b) => b.len(),
+                Part::Hole(_) => 0,
+            })
+            .sum();
+        done + self.buf.len()
     }
 
     /// Whether nothing has been written.
@@ -76,20 +102,31 @@ impl Output {
         self.done.is_empty() && self.buf.is_empty()
     }
 
-    /// The chunks to write, in order.
-    pub fn into_chunks(mut self) -> Vec<Bytes> {
-        if !self.buf.is_empty() {
-            self.done.push(self.buf.split().freeze());
-        }
+    /// The pieces to write, in order, holes included.
+    pub fn into_parts(mut self) -> Vec<Part> {
+        self.end_chunk();
         self.done
     }
 
-    /// Everything as one contiguous buffer (tests, small responses).
+    /// The chunks to write, in order, for output without holes (a hole, which only a
+    /// [`FetchValue::Streamed`](crate::types::FetchValue::Streamed) makes, is left out).
+    pub fn into_chunks(self) -> Vec<Bytes> {
+        self.into_parts()
+            .into_iter()
+            .filter_map(|p| match p {
+                Part::Data(b) => Some(b),
+                Part::Hole(_) => None,
+            })
+            .collect()
+    }
+
+    /// Everything as one contiguous buffer (tests, small responses; holes left out).
     pub fn to_vec(&self) -> Vec<u8> {
-        let mut v =
-            Vec::with_capacity(self.done.iter().map(Bytes::len).sum::<usize>() + self.buf.len());
-        for c in &self.done {
-            v.extend_from_slice(c);
+        let mut v = Vec::with_capacity(self.len());
+        for p in &self.done {
+            if let Part::Data(c) = p {
+                v.extend_from_slice(c);
+            }
         }
         v.extend_from_slice(&self.buf);
         v

@@ -59,6 +59,12 @@ impl Sink for ResponseSink<'_> {
         self.out.put_bytes(data);
     }
 
+    fn hole(&mut self, len: u64) {
+        let header = wire::literal_header(false, usize::try_from(len).unwrap_or(usize::MAX), false);
+        self.out.put(&header);
+        self.out.put_hole(len);
+    }
+
     fn utf8_quoted(&self) -> bool {
         self.ctx.utf8_quoted
     }

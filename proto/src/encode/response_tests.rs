@@ -455,3 +455,41 @@ fn object_ids_are_never_quoted() {
         "a OK [MAILBOXID (NIL)] Created\r\n"
     );
 }
+
+#[test]
+fn streamed_bodies_leave_holes_of_their_length_after_the_literal_header() {
+    let response = fetch(vec![
+        FetchValue::Uid(7),
+        FetchValue::Streamed {
+            item: StreamedItem::Body {
+                section: Section {
+                    part: vec![2],
+                    text: None,
+                },
+                origin: Some(10),
+            },
+            len: 5,
+        },
+        FetchValue::Streamed {
+            item: StreamedItem::Rfc822,
+            len: 3,
+        },
+    ]);
+    let mut out = Output::new();
+    write_response(&response, &rev2(), &mut out);
+    assert_eq!(
+        out.len(),
+        "* 1 FETCH (UID 7 BODY[2]<10> {5}\r\n RFC822 {3}\r\n)\r\n".len()
+    );
+    let parts = out.into_parts();
+    assert_eq!(
+        parts,
+        vec![
+            super::Part::Data(Bytes::from_static(b"* 1 FETCH (UID 7 BODY[2]<10> {5}\r\n")),
+            super::Part::Hole(5),
+            super::Part::Data(Bytes::from_static(b" RFC822 {3}\r\n")),
+            super::Part::Hole(3),
+            super::Part::Data(Bytes::from_static(b")\r\n")),
+        ]
+    );
+}

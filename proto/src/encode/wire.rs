@@ -30,6 +30,17 @@ pub(crate) trait Sink {
         self.literal(data, binary);
     }
 
+    /// A literal of `len` octets that the caller sends itself (a streamed message body).
+    /// Only the server's [`Output`](super::Output) can leave a hole; other sinks write the
+    /// literal's header and nothing else, which no caller asks of them.
+    fn hole(&mut self, len: u64) {
+        self.put(&literal_header(
+            false,
+            usize::try_from(len).unwrap_or(usize::MAX),
+            false,
+        ));
+    }
+
     /// Whether 8-bit UTF-8 may be sent inside quoted strings (`UTF8=ACCEPT` / IMAP4rev2).
     fn utf8_quoted(&self) -> bool;
 }

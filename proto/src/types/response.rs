@@ -303,6 +303,28 @@ pub enum FetchValue {
     Rfc822(Option<Bytes>),
     Rfc822Header(Option<Bytes>),
     Rfc822Text(Option<Bytes>),
+    /// A body item whose `len` octets the server sends from its store (server side only):
+    /// the encoder writes the item's name and the literal's `{len}`, and leaves a hole of
+    /// `len` octets in its [`Output`](crate::encode::Output) that the caller fills (see
+    /// [`Output::into_parts`](crate::encode::Output::into_parts)), so a large message is
+    /// never held in memory to be sent. On the wire it is the item's ordinary form.
+    Streamed {
+        item: StreamedItem,
+        len: u64,
+    },
+}
+
+/// Which body item a [`FetchValue::Streamed`] is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StreamedItem {
+    /// `BODY[section]<origin>`.
+    Body {
+        section: Section,
+        origin: Option<u32>,
+    },
+    Rfc822,
+    Rfc822Header,
+    Rfc822Text,
 }
 
 impl FetchValue {

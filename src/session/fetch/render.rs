@@ -1,0 +1,363 @@
+//! Rendering a batch of FETCH responses on a blocking thread. Body sections that are ranges of
+//! the stored message are not read here: the response gets a hole, and the batch carries the
+//! opened blob and the range, which [`super::send`] streams in small pieces. Only BINARY and
+//! HEADER.FIELDS read a message into memory, one message at a time, each part decoded once.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::ops::Range;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use roost_proto::encode::{write_response, EncodeContext, Output, Part};
+use roost_proto::{
+    Data, DateTime, FetchAttribute, FetchValue, Partial, Response, Section, SectionText,
+    StreamedItem,
+};
+
+use super::items::{needs_meta, needs_raw, streams};
+use crate::mailbox::{MailboxError, MailboxHandle};
+use crate::message::{self, BinaryError, MessageMeta, SectionSource};
+use crate::session::flags::reported_flags;
+use crate::store::MessageEntry;
+
+/// Everything rendering needs, captured from the session so it can run off the actor.
+pub struct Plan {
+    pub attrs: Vec<FetchAttribute>,
+    pub rev2: bool,
+    pub condstore: bool,
+    pub encode: EncodeContext,
+    /// UIDs that are `\Recent` for this session.
+    pub recent: HashSet<u32>,
+    /// UIDs whose `\Seen` this command set: their FLAGS go in the response.
+    pub seen_now: HashSet<u32>,
+}
+
+impl Plan {
+    pub fn needs_raw(&self) -> bool {
+        self.attrs.iter().any(needs_raw)
+    }
+
+    fn needs_meta(&self) -> bool {
+        self.attrs.iter().any(needs_meta)
+    }
+
+    fn streams(&self) -> bool {
+        self.attrs.iter().any(streams)
+    }
+}
+
+#[derive(Debug)]
+pub enum FetchError {
+    Mailbox(MailboxError),
+    UnknownCte(String),
+    /// The connection ended (or a blob could not be read after its length was announced,
+    /// which leaves no way to continue the response).
+    Gone,
+}
+
+/// Octets of an opened blob that fill one hole.
+pub struct BlobRange {
+    pub file: Arc<File>,
+    pub range: Range<usize>,
+}
+
+pub struct Rendered {
+    /// The responses, with a hole for each entry of `blobs`, in order.
+    pub parts: Vec<Part>,
+    pub blobs: Vec<BlobRange>,
+    /// `(uid, modseq)` of the flags this batch reported.
+    pub reported: Vec<(u32, u64)>,
+    /// Messages left out because another session expunged them meanwhile.
+    pub vanished: usize,
+}
+
+/// One message's files, as far as the items need them.
+struct Loaded {
+    blob: Option<Arc<File>>,
+    raw: Option<Bytes>,
+    meta: Option<MessageMeta>,
+    /// `BINARY[part]` decoded once for all the items that name the part.
+    decoded: HashMap<Vec<u32>, Bytes>,
+}
+
+pub fn render_batch(
+    plan: &Plan,
+    handle: &MailboxHandle,
+    batch: &[(u32, MessageEntry)],
+    keywords: &[String],
+) -> Result<Rendered, FetchError> {
+    let mut out = Output::new();
+    let mut rendered = Rendered {
+        parts: Vec::new(),
+        blobs: Vec::new(),
+        reported: Vec::new(),
+        vanished: 0,
+    };
+    for (seq, entry) in batch {
+        let Some(mut loaded) = load(plan, handle, entry)? else {
+            rendered.vanished += 1; // expunged meanwhile: RFC 9051 lets the server omit it
+            continue;
+        };
+        let mut items = Vec::with_capacity(plan.attrs.len() + 2);
+        let mut flags_reported = false;
+        for attr in &plan.attrs {
+            flags_reported |= matches!(attr, FetchAttribute::Flags);
+            let value = value(
+                plan,
+                attr,
+                entry,
+                keywords,
+                &mut loaded,
+                &mut rendered.blobs,
+            )?;
+            items.push(value);
+        }
+        let recent = plan.recent.contains(&entry.uid);
+        if plan.seen_now.contains(&entry.uid) && !flags_reported {
+            flags_reported = true;
+            items.push(FetchValue::Flags(reported_flags(
+                entry, keywords, recent, plan.rev2,
+            )));
+        }
+        if flags_reported && plan.condstore && !plan.attrs.contains(&FetchAttribute::ModSeq) {
+            items.push(FetchValue::ModSeq(entry.mod_seq));
+        }
+        if flags_reported {
+            rendered.reported.push((entry.uid, entry.mod_seq));
+        }
+        write_response(
+            &Response::Data(Data::Fetch { seq: *seq, items }),
+            &plan.encode,
+            &mut out,
+        );
+    }
+    rendered.parts = out.into_parts();
+    Ok(rendered)
+}
+
+/// Opens and reads what the items need; `None` when the message's files are gone (expunged
+/// by another session after the entries were read). The blob is opened before any of its
+/// length is announced, so it stays readable to the end of the response even if it is
+/// deleted meanwhile.
+fn load(
+    plan: &Plan,
+    handle: &MailboxHandle,
+    entry: &MessageEntry,
+) -> Result<Option<Loaded>, FetchError> {
+    let storage = |e: std::io::Error| FetchError::Mailbox(MailboxError::Storage(e.to_string()));
+    let blob = if plan.streams() || plan.needs_raw() {
+        match File::open(handle.blob_path(entry.blob)) {
+            Ok(file) => Some(Arc::new(file)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(storage(e)),
+        }
+    } else {
+        None
+    };
+    let raw = match (&blob, plan.needs_raw()) {
+        (Some(file), true) => Some(read_all(file).map_err(storage)?),
+        _ => None,
+    };
+    let meta = if plan.needs_meta() {
+        match handle.load_meta(entry.blob) {
+            Ok(meta) => Some(meta),
+            Err(MailboxError::NonExistent(_)) => return Ok(None),
+            Err(e) => return Err(FetchError::Mailbox(e)),
+        }
+    } else {
+        None
+    };
+    Ok(Some(Loaded {
+        blob,
+        raw,
+        meta,
+        decoded: HashMap::new(),
+    }))
+}
+
+fn read_all(file: &File) -> std::io::Result<Bytes> {
+    use std::io::Read;
+    let mut data = Vec::new();
+    (&*file).read_to_end(&mut data)?;
+    Ok(Bytes::from(data))
+}
+
+fn value(
+    plan: &Plan,
+    attr: &FetchAttribute,
+    entry: &MessageEntry,
+    keywords: &[String],
+    loaded: &mut Loaded,
+    blobs: &mut Vec<BlobRange>,
+) -> Result<FetchValue, FetchError> {
+    let meta = |loaded: &Loaded| loaded.meta.clone().ok_or(FetchError::Gone);
+    Ok(match attr {
+        FetchAttribute::Flags => FetchValue::Flags(reported_flags(
+            entry,
+            keywords,
+            plan.recent.contains(&entry.uid),
+            plan.rev2,
+        )),
+        FetchAttribute::InternalDate => {
+            FetchValue::InternalDate(DateTime::from_unix_timestamp(entry.internal_date))
+        }
+        FetchAttribute::Rfc822Size => FetchValue::Rfc822Size(u64::from(entry.size)),
+        FetchAttribute::Envelope => FetchValue::Envelope(Box::new(meta(loaded)?.envelope())),
+        FetchAttribute::Body => FetchValue::Body(Box::new(meta(loaded)?.body_structure())),
+        FetchAttribute::BodyStructure => {
+            FetchValue::BodyStructure(Box::new(meta(loaded)?.body_structure()))
+        }
+        FetchAttribute::Uid => FetchValue::Uid(entry.uid),
+        FetchAttribute::BodySection {
+            section, partial, ..
+        } => {
+            let item = StreamedItem::Body {
+                section: section.clone(),
+                origin: partial.map(|p| p.offset),
+            };
+            section_value(entry, loaded, blobs, section, *partial, item)
+        }
+        FetchAttribute::Rfc822 => section_value(
+            entry,
+            loaded,
+            blobs,
+            &Section::default(),
+            None,
+            StreamedItem::Rfc822,
+        ),
+        FetchAttribute::Rfc822Header => {
+            let section = text_section(SectionText::Header);
+            section_value(
+                entry,
+                loaded,
+                blobs,
+                &section,
+                None,
+                StreamedItem::Rfc822Header,
+            )
+        }
+        FetchAttribute::Rfc822Text => {
+            let section = text_section(SectionText::Text);
+            section_value(
+                entry,
+                loaded,
+                blobs,
+                &section,
+                None,
+                StreamedItem::Rfc822Text,
+            )
+        }
+        FetchAttribute::Binary { part, partial, .. } => {
+            let data = decoded(loaded, part)?;
+            let data = match partial {
+                Some(p) => message::partial(data, p.offset, p.length),
+                None => data,
+            };
+            FetchValue::Binary {
+                part: part.clone(),
+                origin: partial.map(|p| p.offset),
+                data: Some(data),
+            }
+        }
+        FetchAttribute::BinarySize { part } => FetchValue::BinarySize {
+            part: part.clone(),
+            size: binary_size(loaded, part)?,
+        },
+        FetchAttribute::ModSeq => FetchValue::ModSeq(entry.mod_seq),
+        FetchAttribute::EmailId => FetchValue::EmailId(entry.blob.to_string()),
+        FetchAttribute::ThreadId => FetchValue::ThreadId(None),
+    })
+}
+
+fn text_section(text: SectionText) -> Section {
+    Section {
+        part: Vec::new(),
+        text: Some(text),
+    }
+}
+
+/// A body section: a hole streamed from the blob when it is a range of the message, else
+/// built in memory (HEADER.FIELDS), else empty (no such part).
+fn section_value(
+    entry: &MessageEntry,
+    loaded: &Loaded,
+    blobs: &mut Vec<BlobRange>,
+    section: &Section,
+    partial: Option<Partial>,
+    item: StreamedItem,
+) -> FetchValue {
+    let size = entry.size as usize;
+    let data = match message::section_source(loaded.meta.as_ref(), size, section) {
+        SectionSource::Range(range) => {
+            let range = match partial {
+                Some(p) => message::partial_range(range, p.offset, p.length),
+                None => range,
+            };
+            if let Some(file) = &loaded.blob {
+                let len = range.len() as u64;
+                blobs.push(BlobRange {
+                    file: file.clone(),
+                    range,
+                });
+                return FetchValue::Streamed { item, len };
+            }
+            Bytes::new()
+        }
+        SectionSource::Derived => {
+            let built = match (&loaded.raw, &loaded.meta) {
+                (Some(raw), Some(meta)) => message::section(raw, meta, section),
+                _ => None,
+            };
+            let built = built.unwrap_or_default();
+            match partial {
+                Some(p) => message::partial(built, p.offset, p.length),
+                None => built,
+            }
+        }
+        SectionSource::Missing => Bytes::new(),
+    };
+    match item {
+        StreamedItem::Body { section, origin } => FetchValue::BodySection {
+            section,
+            origin,
+            data: Some(data),
+        },
+        StreamedItem::Rfc822 => FetchValue::Rfc822(Some(data)),
+        StreamedItem::Rfc822Header => FetchValue::Rfc822Header(Some(data)),
+        StreamedItem::Rfc822Text => FetchValue::Rfc822Text(Some(data)),
+    }
+}
+
+/// `BINARY.SIZE[part]`: from the decoded part when it is at hand, else counted without
+/// keeping the decoded octets.
+fn binary_size(loaded: &Loaded, part: &[u32]) -> Result<u64, FetchError> {
+    if let Some(data) = loaded.decoded.get(part) {
+        return Ok(data.len() as u64);
+    }
+    let (Some(raw), Some(meta)) = (&loaded.raw, &loaded.meta) else {
+        return Err(FetchError::Gone);
+    };
+    match message::binary_size(raw, meta, part) {
+        Ok(size) => Ok(u64::from(size)),
+        Err(BinaryError::NoSuchPart) => Ok(0),
+        Err(BinaryError::UnknownCte(cte)) => Err(FetchError::UnknownCte(cte)),
+    }
+}
+
+/// `BINARY[part]` of the loaded message, decoded at most once per message.
+fn decoded(loaded: &mut Loaded, part: &[u32]) -> Result<Bytes, FetchError> {
+    if let Some(data) = loaded.decoded.get(part) {
+        return Ok(data.clone());
+    }
+    let (Some(raw), Some(meta)) = (&loaded.raw, &loaded.meta) else {
+        return Err(FetchError::Gone);
+    };
+    let data = match message::binary(raw, meta, part) {
+        Ok(data) => data,
+        Err(BinaryError::NoSuchPart) => Bytes::new(),
+        Err(BinaryError::UnknownCte(cte)) => return Err(FetchError::UnknownCte(cte)),
+    };
+    loaded.decoded.insert(part.to_vec(), data.clone());
+    Ok(data)
+}

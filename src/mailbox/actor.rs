@@ -18,7 +18,7 @@ use super::listeners::Listeners;
 use super::registry::{MailboxKey, Shared};
 use super::{
     Attachment, ExpungeScope, MailboxError, MailboxEvent, MailboxStatus, NewMessage, Reply,
-    Snapshot, StoreFlags, StoreOutcome,
+    SharedIndex, Snapshot, StoreFlags, StoreOutcome,
 };
 use crate::store::mailbox::{open_mailbox, MailboxState};
 use crate::store::{recent, FlagSet, MailboxInfo, MessageEntry, Store, StoreError};
@@ -40,6 +40,10 @@ pub(super) enum Request {
     Entries {
         uids: Vec<u32>,
         reply: Reply<(Vec<MessageEntry>, Arc<[String]>)>,
+    },
+    /// All entries, shared (see [`MailboxHandle::index`](super::MailboxHandle::index)).
+    Index {
+        reply: Reply<SharedIndex>,
     },
     Append {
         messages: Vec<NewMessage>,
@@ -89,6 +93,8 @@ pub(super) struct Mailbox {
     keywords: Arc<[String]>,
     idle_since: Option<Instant>,
     close_waiters: Vec<oneshot::Sender<()>>,
+    /// The entries as last shared with readers; dropped at every write.
+    index: Option<Arc<[MessageEntry]>>,
     /// The `\Recent` mark as last saved (`None`: none saved yet), and whether a save is on
     /// its way to disk.
     recent_saved: Option<u32>,
@@ -117,6 +123,7 @@ impl Mailbox {
             keywords: Arc::from(Vec::new()),
             idle_since: None,
             close_waiters: Vec::new(),
+            index: None,
             recent_saved: None,
             recent_saving: false,
         }
@@ -235,6 +242,23 @@ impl Mailbox {
         Ok((state.lookup(uids).into_iter().copied().collect(), keywords))
     }
 
+    fn index(&mut self) -> Result<SharedIndex, MailboxError> {
+        let keywords = self.keywords();
+        if self.index.is_none() {
+            self.index = Some(Arc::from(self.state()?.entries.as_slice()));
+        }
+        let index = self
+            .index
+            .clone()
+            .ok_or(MailboxError::Unavailable("no index".into()))?;
+        Ok((index, keywords))
+    }
+
+    /// The state is about to change: readers must not be handed the old index.
+    pub(super) fn forget_index(&mut self) {
+        self.index = None;
+    }
+
     fn close(&mut self, reason: &str, deleted: bool, done: oneshot::Sender<()>) {
         self.listeners.close_all(reason);
         let fault = if deleted {
@@ -347,6 +371,9 @@ impl Handler<Request> for Mailbox {
             }),
             Request::Entries { uids, reply } => self.read(ctx, move |act, _| {
                 let _ = reply.send(act.entries(&uids));
+            }),
+            Request::Index { reply } => self.read(ctx, move |act, _| {
+                let _ = reply.send(act.index());
             }),
             Request::Append { messages, reply } => self.start_append(ctx, messages, reply),
             Request::Store { request, reply } => self.start_store(ctx, request, reply),

@@ -667,6 +667,19 @@ impl MailboxHandle {
         .await
     }
 
+    /// Every message's entry, shared rather than copied where the mailbox is local (SEARCH
+    /// reads them all; repeated searches between writes share one copy). A remote owner
+    /// sends the entries of `uids`, the session's view.
+    pub async fn index(&self, uids: &[u32]) -> Result<SharedIndex, MailboxError> {
+        match &self.inner.target {
+            MailboxTarget::Local { addr, .. } => call(addr, |reply| Request::Index { reply }).await,
+            MailboxTarget::Remote { .. } => {
+                let (entries, keywords) = self.entries(uids.to_vec()).await?;
+                Ok((Arc::from(entries), keywords))
+            }
+        }
+    }
+
     /// APPEND: writes blobs and metadata, then one log commit for all messages.
     pub async fn append(&self, messages: Vec<NewMessage>) -> Result<Appended, MailboxError> {
         match &self.inner.target {
@@ -804,6 +817,9 @@ impl MailboxHandle {
             .map_err(|e| MailboxError::Storage(format!("{}: {e}", path.display())))
     }
 }
+
+/// Every entry of a mailbox (sorted by UID) and the keyword table they use, shared.
+pub type SharedIndex = (Arc<[MessageEntry]>, Arc<[String]>);
 
 /// A change to a mailbox, sent to every attached session after it is durable.
 #[derive(Message, Debug, Clone, Serialize, Deserialize)]

@@ -212,6 +212,7 @@ impl Mailbox {
     /// Plans and stages one write of a batch; answers it at once if it is refused.
     pub(super) fn prepare(&mut self, write: Write) -> Option<Done> {
         let (records, done) = self.plan(write)?;
+        self.forget_index();
         let store = self.store.as_mut()?;
         match store.stage(records) {
             Ok(()) => Some(done),

@@ -46,10 +46,7 @@ impl Session {
         let charset = search.charset.clone();
         let criteria = search.criteria.clone();
         let work = async move {
-            let (entries, keywords) = handle
-                .entries(view_uids.clone())
-                .await
-                .map_err(Failure::Mailbox)?;
+            let (entries, keywords) = handle.index(&view_uids).await.map_err(Failure::Mailbox)?;
             let matched = tokio::task::spawn_blocking(move || {
                 evaluate(
                     &handle,
@@ -176,14 +173,13 @@ fn evaluate(
     charset: Option<&str>,
     criteria: &[SearchKey],
 ) -> Result<Vec<(u32, u32, u64)>, SearchError> {
-    let by_uid: std::collections::HashMap<u32, &MessageEntry> =
-        entries.iter().map(|e| (e.uid, e)).collect();
+    // Entries come sorted by UID: found by binary search, never copied into a map.
     let candidates: Vec<Candidate<'_>> = view_uids
         .iter()
         .zip(recent)
         .enumerate()
         .filter_map(|(i, (uid, &recent))| {
-            let entry = by_uid.get(uid)?;
+            let entry = &entries[entries.binary_search_by_key(uid, |e| e.uid).ok()?];
             Some(Candidate {
                 seq: u32::try_from(i + 1).ok()?,
                 entry,

@@ -376,3 +376,33 @@ async fn idle_mailbox_actors_stop_and_restart_from_disk() {
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(registry.shared.running_mailboxes(), 1);
 }
+
+#[actix_rt::test]
+async fn searches_share_one_index_until_the_next_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = registry(dir.path());
+    let inbox = registry
+        .account("dave")
+        .await
+        .unwrap()
+        .open("INBOX")
+        .await
+        .unwrap();
+    inbox
+        .append(vec![message("a", vec![]), message("b", vec![])])
+        .await
+        .unwrap();
+    let (first, _) = inbox.index(&[]).await.unwrap();
+    let (again, _) = inbox.index(&[]).await.unwrap();
+    assert!(
+        std::sync::Arc::ptr_eq(&first, &again),
+        "no copy between writes"
+    );
+    inbox
+        .store(store(vec![2], StoreAction::Add, vec![Flag::Seen], None))
+        .await
+        .unwrap();
+    let (after, _) = inbox.index(&[]).await.unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&first, &after));
+    assert!(after[1].flags.contains(FlagSet::SEEN) && !first[1].flags.contains(FlagSet::SEEN));
+}

@@ -173,6 +173,11 @@ impl Connection {
             Deadline::At(at) => at,
         });
         loop {
+            // Checked before reading, not only when nothing arrives: a client that keeps
+            // sending (a huge literal being discarded) must not outlast its login deadline.
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(Wait::TimedOut);
+            }
             if self.read_buf.is_empty() {
                 // Between commands (and all through IDLE) a connection keeps only a small
                 // buffer: most of a node's connections wait, and 4 KiB each adds up

@@ -107,3 +107,22 @@ async fn the_login_deadline_ends_a_session_with_a_bye() {
     assert!(bye.starts_with("* BYE "), "{bye}");
     client.expect_closed().await.unwrap();
 }
+
+#[actix_rt::test]
+async fn a_client_streaming_a_huge_literal_fast_still_ends_at_the_login_deadline() {
+    let server = with_login_deadline(2);
+    let started = Instant::now();
+    let mut tcp = TcpStream::connect(server.imap).await.unwrap();
+    tcp.write_all(b"t LOGIN alice {4000000000+}\r\n")
+        .await
+        .unwrap();
+    let junk = vec![b'x'; 64 * 1024];
+    // Sends as fast as the server takes it; the server discards it and must still close.
+    while tcp.write_all(&junk).await.is_ok() {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "still connected long after the deadline"
+        );
+    }
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+}

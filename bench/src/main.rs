@@ -7,6 +7,7 @@
 //! - `idle`: many IDLE-ing connections and the server memory per connection (scenario 2);
 //! - `large`: SELECT + `UID FETCH 1:* (FLAGS)` + `UID STORE 1:* FLAGS` of a large mailbox (scenario 3);
 //! - `push`: APPEND on one node, EXISTS on an IDLE client of another (scenario 5);
+//! - `check`: clients that check every answer against what they were told (state checker);
 //! - `mbox`: write the generated sample mail as an mbox file;
 //! - `diff` / `table`: compare results files (run to run; server to server).
 //!
@@ -14,6 +15,7 @@
 //! load run and preparation), [`scenarios`], [`stats`] (histograms and reports), [`diff`],
 //! [`procmem`] (server memory from /proc).
 
+mod check;
 mod client;
 mod diff;
 mod procmem;
@@ -56,6 +58,9 @@ enum Cmd {
     Large(LargeArgs),
     /// Cross-node push latency: APPEND on node A, EXISTS on an IDLE client on node B.
     Push(PushArgs),
+    /// Many clients on few accounts doing random work, each checking every answer against
+    /// what it was told; exits 1 on any error.
+    Check(CheckArgs),
     /// Write the generated sample mail as an mbox file.
     Mbox {
         #[arg(long, default_value_t = 200)]
@@ -227,6 +232,39 @@ struct LargeArgs {
 }
 
 #[derive(Args)]
+struct CheckArgs {
+    /// Server address, HOST:PORT (plain TCP); not needed with `--spawn-roost`.
+    #[arg(long, default_value = "")]
+    addr: String,
+    /// Start this roost binary on a fresh data directory and check it.
+    #[arg(long)]
+    spawn_roost: Option<PathBuf>,
+    #[arg(long, default_value = "user{i}")]
+    user_pattern: String,
+    #[arg(long, default_value = "bench-{i}")]
+    password: String,
+    #[arg(long, default_value_t = 50)]
+    clients: usize,
+    /// Accounts the clients share (several clients per mailbox).
+    #[arg(long, default_value_t = 10)]
+    users: usize,
+    /// Seconds of random work.
+    #[arg(long, default_value_t = 60)]
+    duration: u64,
+    /// Seconds between checkpoints (every session against a fresh EXAMINE).
+    #[arg(long, default_value_t = 5)]
+    checkpoint: u64,
+    /// Messages each INBOX holds before the run.
+    #[arg(long, default_value_t = 0)]
+    prefill: u32,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Seconds any one command may take.
+    #[arg(long, default_value_t = 60)]
+    timeout: u64,
+}
+
+#[derive(Args)]
 struct PushArgs {
     #[command(flatten)]
     target: TargetArgs,
@@ -255,6 +293,7 @@ fn main() -> anyhow::Result<()> {
 async fn async_main(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Cmd::Run(a) => run(a).await,
+        Cmd::Check(a) => check(a).await,
         Cmd::Prepare(a) => {
             let target = a.target.target();
             let size = if a.small {
@@ -383,4 +422,44 @@ async fn run(a: RunArgs) -> anyhow::Result<()> {
             .insert("after_pss_kib".into(), mem.pss_kib as f64);
     }
     a.target.finish(report, a.print_json)
+}
+
+async fn check(a: CheckArgs) -> anyhow::Result<()> {
+    let password = |i: usize| a.password.replace("{i}", &i.to_string());
+    let spawned = match &a.spawn_roost {
+        Some(binary) => Some(check::SpawnedRoost::start(binary, a.users, password)?),
+        None => None,
+    };
+    let addr = match &spawned {
+        Some(s) => s.addr.clone(),
+        None if a.addr.is_empty() => anyhow::bail!("give --addr or --spawn-roost"),
+        None => a.addr.clone(),
+    };
+    let cfg = check::CheckConfig {
+        target: Target {
+            addr,
+            user_pattern: a.user_pattern.clone(),
+            password: a.password.clone(),
+            timeout: Duration::from_secs(a.timeout),
+        },
+        clients: a.clients.max(1),
+        users: a.users.clamp(1, a.clients.max(1)),
+        duration: Duration::from_secs(a.duration),
+        checkpoint_every: Duration::from_secs(a.checkpoint.max(1)),
+        prefill: a.prefill,
+        seed: a.seed,
+    };
+    eprintln!(
+        "check: {} clients on {} accounts for {} s against {}",
+        cfg.clients, cfg.users, a.duration, cfg.target.addr
+    );
+    let findings = check::run(cfg).await?;
+    println!("{}", findings.summary());
+    drop(spawned);
+    let errors = findings.error_count();
+    if errors > 0 {
+        anyhow::bail!("{errors} errors");
+    }
+    println!("check: 0 errors");
+    Ok(())
 }

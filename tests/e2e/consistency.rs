@@ -253,3 +253,32 @@ async fn a_full_keyword_table_stops_offering_new_keywords_and_still_takes_copies
         "the keyword that did not fit is left off"
     );
 }
+
+#[actix_rt::test]
+async fn fetching_a_message_another_session_expunged_says_expungeissued_not_serverbug() {
+    let server = Server::start();
+    let mut other = Client::logged_in(&server).await;
+    for n in 1..=3 {
+        other.append("INBOX", "", &sample_message(n)).await;
+    }
+    let mut client = Client::logged_in(&server).await;
+    client.ok("SELECT INBOX").await;
+    other.ok("SELECT INBOX").await;
+    other.ok("UID STORE 2 +FLAGS.SILENT (\\Deleted)").await;
+    other.ok("UID EXPUNGE 2").await;
+    // The client still knows UID 2 (no EXPUNGE may reach it during FETCH).
+    let lines = client
+        .command(
+            "f",
+            "UID FETCH 1:3 (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])",
+        )
+        .await;
+    let last = lines.last().unwrap();
+    assert!(last.starts_with("f OK [EXPUNGEISSUED]"), "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("UID 1 ")));
+    assert!(lines.iter().any(|l| l.contains("UID 3 ")));
+    assert!(!lines.iter().any(|l| l.contains("UID 2 ")));
+    // The next command that may tell it, does.
+    let noop = client.ok("NOOP").await;
+    assert!(noop.contains(&"* 2 EXPUNGE\r\n".to_owned()), "{noop:?}");
+}

@@ -104,12 +104,18 @@ impl Session {
             if marks_seen {
                 plan.seen_now = mark_seen(&handle, &uids).await?;
             }
+            let asked = uids.len();
             let (mut entries, keywords) =
                 handle.entries(uids).await.map_err(FetchError::Mailbox)?;
+            // Messages the session knows that another session expunged meanwhile are left
+            // out; the tagged OK says so with [EXPUNGEISSUED] (RFC 9051 section 7.1).
+            let mut sent = Sent {
+                vanished: asked.saturating_sub(entries.len()),
+                ..Sent::default()
+            };
             if let Some(since) = changed_since {
                 entries.retain(|e| e.mod_seq > since);
             }
-            let mut sent = Sent::default();
             if keywords.len() > announced {
                 // Keywords new to this session are offered before a FETCH shows them.
                 let mut out = roost_proto::encode::Output::new();

@@ -5,7 +5,7 @@
 #
 # Usage: bench/compare.sh [--duration SECS] [--users N] [--idle N] [--large N]
 #                         [--push-samples N] [--out FILE] [--no-push]
-#                         [--scenarios "mixed append idle large"]
+#                         [--scenarios "mixed stay append idle large"]
 # Defaults: 20 s per timed scenario and server, 50 users / 50 clients, 1,000 IDLE connections,
 # a 20,000-message mailbox (--large 100000 for the issue's full size; prepare then takes a few
 # minutes per server), 500 push samples; results appended to docs/bench-results/<date>.json.
@@ -23,7 +23,7 @@ IDLE=1000
 LARGE=20000
 PUSH_SAMPLES=500
 PUSH=1
-SCENARIOS="mixed append idle large"
+SCENARIOS="mixed stay append idle large"
 OUT="$ROOT/docs/bench-results/$(date +%F).json"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -164,7 +164,11 @@ userdb {
   driver = static
   args = uid=roostbench gid=roostbench home=$D/mail/%u
 }
+# The high-performance login service (Dovecot's documented fast setup): login processes
+# serve many connections each and are started ahead; so are imap processes.
 service imap-login {
+  service_count = 0
+  process_min_avail = 2
   inet_listener imap {
     address = 127.0.0.1
     port = $DPORT
@@ -175,6 +179,7 @@ service imap-login {
 }
 service imap {
   process_limit = 20000
+  process_min_avail = 4
 }
 EOF
 start_dovecot() {
@@ -200,7 +205,7 @@ bench() { # server subcommand args...
 mkdir -p "$(dirname "$OUT")"
 
 # --- scenarios, alternating the order
-if want mixed || want idle; then
+if want mixed || want idle || want stay; then
 log "preparing $USERS mailboxes of 200 messages on both"
 for s in dovecot roost; do "$BENCH" prepare --addr "$(addr "$s")" --users "$USERS" --messages 200 >/dev/null; done
 fi
@@ -209,6 +214,16 @@ want mixed && {
 log "1. mixed workload: $USERS users / $USERS clients, ${DURATION}s each"
 for s in dovecot roost; do
     bench "$s" run --mix mixed --users "$USERS" --clients "$USERS" --duration "$DURATION" --server-pid "$(pid "$s")"
+done
+}
+
+want stay && {
+log "1b. stay-logged-in workload (LIST/STATUS/SELECT/FETCH/STORE with keywords/EXPUNGE/APPEND,
+     no LOGOUT): $USERS users / $USERS clients, ${DURATION}s each, three alternating rounds"
+for round in 1 2 3; do
+    for s in dovecot roost; do
+        bench "$s" run --mix stay --users "$USERS" --clients "$USERS" --duration "$DURATION" --server-pid "$(pid "$s")"
+    done
 done
 }
 

@@ -75,6 +75,14 @@ pub enum Op {
     FetchBody,
     /// `STORE +FLAGS` / `-FLAGS` of `\Seen` or `\Flagged` on one message.
     Store,
+    /// `STORE +FLAGS` / `-FLAGS` of a keyword (`$Label1`, `$Work`: Thunderbird's tags).
+    StoreKeyword,
+    /// `LIST "" *` (a client refreshing its folder list).
+    List,
+    /// `STATUS INBOX (MESSAGES UNSEEN UIDNEXT)` (a client polling a folder's counts).
+    Status,
+    /// `SELECT INBOX` again (a client switching folders and back).
+    Select,
     /// `APPEND` of one sample message (saving a draft, a sent copy, a delivery).
     Append,
     /// `UID STORE +FLAGS.SILENT (\Deleted)` and `UID EXPUNGE` of a message this client appended.
@@ -87,11 +95,15 @@ pub enum Op {
 }
 
 impl Op {
-    const ALL: [(Op, &'static str); 9] = [
+    const ALL: [(Op, &'static str); 13] = [
         (Op::FetchFlags, "fetch_flags"),
         (Op::FetchEnvelope, "fetch_envelope"),
         (Op::FetchBody, "fetch_body"),
         (Op::Store, "store"),
+        (Op::StoreKeyword, "store_keyword"),
+        (Op::List, "list"),
+        (Op::Status, "status"),
+        (Op::Select, "select"),
         (Op::Append, "append"),
         (Op::Expunge, "expunge"),
         (Op::Idle, "idle"),
@@ -123,6 +135,8 @@ impl Mix {
     /// - `mixed`: a mail client's day (reads dominate, some writes, sessions of ~25 commands);
     /// - `append`: APPEND only, without selecting (delivery / upload throughput);
     /// - `read`: FETCH and NOOP only;
+    /// - `stay`: clients that stay logged in, as desktop and mobile clients do: LIST, STATUS,
+    ///   SELECT, FETCH, STORE with keywords, EXPUNGE, APPEND, never LOGOUT;
     /// - `op=weight,...` with the names `fetch_flags fetch_envelope fetch_body store append
     ///   expunge idle noop logout`.
     ///
@@ -148,6 +162,19 @@ impl Mix {
                     select: false,
                 })
             }
+            "stay" => vec![
+                (FetchFlags, 15),
+                (FetchEnvelope, 12),
+                (FetchBody, 15),
+                (Store, 10),
+                (StoreKeyword, 8),
+                (Append, 8),
+                (Expunge, 5),
+                (List, 8),
+                (Status, 8),
+                (Select, 5),
+                (Noop, 6),
+            ],
             "read" => vec![
                 (FetchFlags, 30),
                 (FetchEnvelope, 30),
@@ -302,7 +329,11 @@ async fn step(
     let exists = conn.exists;
     // Reading from an empty mailbox measures nothing: put something in it first.
     let op = match op {
-        Op::FetchFlags | Op::FetchEnvelope | Op::FetchBody | Op::Store if exists == 0 => Op::Append,
+        Op::FetchFlags | Op::FetchEnvelope | Op::FetchBody | Op::Store | Op::StoreKeyword
+            if exists == 0 =>
+        {
+            Op::Append
+        }
         Op::Expunge if st.own_uids.is_empty() => Op::Append,
         op => op,
     };
@@ -334,6 +365,36 @@ async fn step(
             };
             let add = st.rng.below(2) == 0;
             timed!(rec, "STORE", store_checked(conn, n, flag, add))?;
+        }
+        Op::StoreKeyword => {
+            let n = st.rng.range(1, u64::from(exists)) as u32;
+            let keyword = *st.rng.pick(&["$Label1", "$Work"]);
+            let flag = Flag::parse(keyword).expect("keywords are atoms");
+            let add = st.rng.below(2) == 0;
+            timed!(rec, "STORE KEYWORD", store_checked(conn, n, flag, add))?;
+        }
+        Op::List => {
+            let list = CommandBody::List(roost_proto::ListCommand {
+                selection: Vec::new(),
+                reference: MailboxName::from_wire(""),
+                patterns: vec![b"*".to_vec()],
+                returns: Vec::new(),
+            });
+            timed!(rec, "LIST", conn.run(list))?;
+        }
+        Op::Status => {
+            let status = CommandBody::Status {
+                mailbox: MailboxName::from_wire("INBOX"),
+                items: vec![
+                    roost_proto::StatusItem::Messages,
+                    roost_proto::StatusItem::Unseen,
+                    roost_proto::StatusItem::UidNext,
+                ],
+            };
+            timed!(rec, "STATUS", conn.run(status))?;
+        }
+        Op::Select => {
+            timed!(rec, "SELECT", conn.select("INBOX"))?;
         }
         Op::Append => {
             let data = st.rng.pick(&cfg.corpus.messages).clone();

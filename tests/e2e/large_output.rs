@@ -193,3 +193,48 @@ async fn a_client_that_never_reads_is_dropped_after_the_write_timeout_and_counte
     assert!(server.log_contains("read nothing for 2s"));
     writer.ok("NOOP").await;
 }
+
+/// The octets after the `{N}` of a one-item FETCH answer, up to the tagged line.
+async fn fetched_literal(client: &mut Client, command: &str) -> (String, String) {
+    client.send(format!("l {command}\r\n")).await;
+    let header = client.line().await;
+    let mut rest = String::new();
+    loop {
+        let line = client.line().await;
+        if line.starts_with("l OK") {
+            break;
+        }
+        rest.push_str(&line);
+    }
+    (header, rest)
+}
+
+#[actix_rt::test]
+async fn streamed_bodies_arrive_byte_exact_across_pieces() {
+    let server = Server::start();
+    let mut client = Client::logged_in(&server).await;
+    let body: String = (0..20_000)
+        .map(|i| format!("line {i:05} of the body\r\n"))
+        .collect();
+    let message = format!("Subject: pieces\r\nFrom: a@example.com\r\n\r\n{body}");
+    client
+        .ok(&format!("APPEND INBOX {{{}+}}\r\n{message}", message.len()))
+        .await;
+    client.ok("SELECT INBOX").await;
+
+    let (header, data) = fetched_literal(&mut client, "FETCH 1 BODY.PEEK[]").await;
+    assert_eq!(
+        header,
+        format!("* 1 FETCH (BODY[] {{{}}}\r\n", message.len())
+    );
+    assert_eq!(data, format!("{message})\r\n"));
+
+    let (header, data) =
+        fetched_literal(&mut client, "FETCH 1 BODY.PEEK[TEXT]<70000.100000>").await;
+    assert_eq!(header, "* 1 FETCH (BODY[TEXT]<70000> {100000}\r\n");
+    assert_eq!(data, format!("{})\r\n", &body[70_000..170_000]));
+
+    let (header, data) = fetched_literal(&mut client, "FETCH 1 RFC822.HEADER").await;
+    assert_eq!(header, "* 1 FETCH (RFC822.HEADER {40}\r\n");
+    assert_eq!(data, "Subject: pieces\r\nFrom: a@example.com\r\n\r\n)\r\n");
+}

@@ -8,6 +8,7 @@ mod auth;
 mod cluster;
 mod config;
 mod mailbox;
+mod memory;
 mod message;
 mod net;
 mod server;
@@ -149,6 +150,7 @@ fn bound_allocator_memory() {}
 
 fn main() -> ExitCode {
     bound_allocator_memory();
+    memory::start_releaser();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(code) => code,

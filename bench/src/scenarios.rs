@@ -309,6 +309,10 @@ pub async fn large(cfg: LargeConfig) -> anyhow::Result<Report> {
             // The memory the server holds for the selected mailbox after the flag fetch,
             // measured while the first session still has it selected.
             if let (Some(pid), Some(before)) = (cfg.server_pid, before) {
+                // What the server holds while the mailbox stays open, not its high-water mark
+                // during the commands: a second for memory the commands freed to go back to
+                // the system (Roost trims after large commands; Dovecot gets the same wait).
+                tokio::time::sleep(Duration::from_secs(1)).await;
                 let loaded = procmem::measure(pid)?;
                 put_mem(&mut report, "before", before);
                 put_mem(&mut report, "selected", loaded);

@@ -64,6 +64,9 @@ impl Session {
         run(self, work, move |session, result, _| {
             match result {
                 Ok((copied, entries)) => {
+                    crate::memory::after_command(
+                        copied.as_ref().map_or(0, |c| c.source_uids.len()),
+                    );
                     if let (Some((entries, keywords)), Some(m)) =
                         (entries, session.state.selected_mut())
                     {

@@ -39,6 +39,7 @@ impl Session {
                 match result {
                     Ok(expunged) => {
                         session.write_expunged(&expunged);
+                        crate::memory::after_command(expunged.len());
                         session.write_status(Status::ok(tag, None, "EXPUNGE completed"));
                     }
                     Err(e) => session.write_status(mailbox_error(tag, &e)),

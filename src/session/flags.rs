@@ -191,6 +191,7 @@ impl Session {
             match result {
                 Ok((outcome, octets)) => {
                     session.count_bytes_out(octets);
+                    crate::memory::after_command(outcome.entries.len());
                     if let Some(m) = session.state.selected_mut() {
                         m.announced_keywords = m.announced_keywords.max(outcome.keywords.len());
                         for entry in &outcome.entries {

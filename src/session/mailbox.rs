@@ -73,7 +73,9 @@ impl Session {
                 let early = session.events_while_selecting.take().unwrap_or_default();
                 match result {
                     Ok((handle, attachment)) => {
+                        let messages = attachment.snapshot.entries.len();
                         session.complete_select(tag, handle, attachment, read_only);
+                        crate::memory::after_command(messages);
                         for event in early {
                             session.apply_event(event, ctx);
                         }

@@ -65,7 +65,11 @@ impl Session {
         };
         run(self, work, move |session, result, _| {
             match result {
-                Ok(matches) => session.answer_search(tag, &search, uses_modseq, &matches),
+                Ok(matches) => {
+                    session.answer_search(tag, &search, uses_modseq, &matches);
+                    let searched = session.state.selected().map_or(0, |m| m.view.uids().len());
+                    crate::memory::after_command(searched);
+                }
                 Err(Failure::Mailbox(e)) => session.write_status(mailbox_error(tag, &e)),
                 Err(Failure::Search(SearchError::BadCharset(_))) => {
                     session.write_status(Status::no(

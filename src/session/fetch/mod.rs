@@ -99,6 +99,7 @@ impl Session {
         let handle = selected.handle.clone();
         let outbox = self.out.clone();
         let changed_since = modifiers.changed_since;
+        let messages = targets.len();
         let work = async move {
             let uids: Vec<u32> = targets.iter().map(|&(_, u)| u).collect();
             if marks_seen {
@@ -164,6 +165,7 @@ impl Session {
                         Status::ok(tag, None, "FETCH completed")
                     };
                     session.write_status(status);
+                    crate::memory::after_command(messages);
                 }
                 Err(FetchError::Mailbox(e)) => session.write_status(mailbox_error(tag, &e)),
                 Err(FetchError::UnknownCte(cte)) => session.write_status(Status::no(

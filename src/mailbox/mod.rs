@@ -544,6 +544,8 @@ pub struct StoreOutcome {
     /// UIDs that failed the UNCHANGEDSINCE test (`[MODIFIED ...]`).
     pub modified: Vec<u32>,
     pub keywords: Arc<[String]>,
+    /// UIDs whose flags this STORE changed (attached sessions are told of exactly these).
+    pub changed: Vec<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

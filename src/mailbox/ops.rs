@@ -333,6 +333,7 @@ impl Mailbox {
                         entries: lookup(&matched),
                         modified,
                         keywords: keywords.clone(),
+                        changed,
                     }));
                 }
                 Done::Expunged { uids, freed, reply } => {

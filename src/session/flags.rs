@@ -189,14 +189,20 @@ impl Session {
         };
         run(self, work, move |session, result, _| {
             match result {
-                Ok((outcome, octets)) => {
+                Ok((mut outcome, octets)) => {
                     session.count_bytes_out(octets);
                     crate::memory::after_command(outcome.entries.len());
                     if let Some(m) = session.state.selected_mut() {
                         m.announced_keywords = m.announced_keywords.max(outcome.keywords.len());
+                        outcome.changed.sort_unstable();
                         for entry in &outcome.entries {
-                            if m.view.seq_of(entry.uid).is_some() {
-                                m.view.reported_flags(entry.uid, entry.mod_seq);
+                            if m.view.seq_of(entry.uid).is_none() {
+                                continue;
+                            }
+                            if outcome.changed.binary_search(&entry.uid).is_ok() {
+                                m.view.stored_flags(entry.uid, entry.mod_seq);
+                            } else {
+                                m.view.shown_flags(entry.uid, entry.mod_seq);
                             }
                         }
                         m.view.keywords = outcome.keywords.clone();

@@ -184,6 +184,8 @@ impl View {
                     }
                     continue;
                 }
+                // Newer news: the session's own change is behind it, whatever became of it.
+                self.self_reported.remove(&e.uid);
             }
             if let Some(pending) = self.pending.appended.get_mut(&e.uid) {
                 *pending = *e; // not announced yet: it will be announced with these flags
@@ -200,9 +202,11 @@ impl View {
         }
     }
 
-    /// Forgets flag news up to `mod_seq` for `uid` (this session already reported it, e.g.
-    /// in its own STORE's response).
-    pub fn reported_flags(&mut self, uid: u32, mod_seq: u64) {
+    /// The client was just shown `uid`'s flags as of `mod_seq` (a FETCH): older news of them
+    /// need not be sent. Nothing is remembered for news still to come: sending it would only
+    /// repeat what the client has (RFC 9051 allows that), and remembering would cost an entry
+    /// per message fetched.
+    pub fn shown_flags(&mut self, uid: u32, mod_seq: u64) {
         if self
             .pending
             .flags
@@ -211,7 +215,22 @@ impl View {
         {
             self.pending.flags.remove(&uid);
         }
-        self.self_reported.insert(uid, mod_seq);
+    }
+
+    /// This session changed `uid`'s flags itself (its STORE), reaching `mod_seq`: the
+    /// mailbox's news of that change must not be sent back to it, whether it arrived already
+    /// or is still on its way (a `.SILENT` STORE asked not to hear of it). Called only for
+    /// messages the STORE changed, so each entry is cleared when that news arrives.
+    pub fn stored_flags(&mut self, uid: u32, mod_seq: u64) {
+        let arrived = self
+            .pending
+            .flags
+            .get(&uid)
+            .is_some_and(|e| e.mod_seq == mod_seq);
+        self.shown_flags(uid, mod_seq);
+        if !arrived {
+            self.self_reported.insert(uid, mod_seq);
+        }
     }
 
     pub fn queue_expunged(&mut self, uids: &[u32]) {
@@ -418,9 +437,28 @@ mod tests {
         v.queue_flags(&[entry(1, 5)], kw.clone());
         v.queue_flags(&[entry(1, 4)], kw.clone());
         v.queue_flags(&[entry(2, 6)], kw);
-        v.reported_flags(2, 6);
+        v.stored_flags(2, 6);
         let u = v.drain(true);
         assert_eq!(u.flags, vec![(1, entry(1, 5))]);
+    }
+
+    #[test]
+    fn fetched_and_unchanged_messages_leave_nothing_behind() {
+        let mut v = view(&(1..=1000).collect::<Vec<_>>());
+        let kw: Arc<[String]> = Arc::from(Vec::<String>::new());
+        for uid in 1..=1000 {
+            v.shown_flags(uid, 1); // FETCH 1:* (FLAGS), or a STORE that changed nothing
+        }
+        // The session's own change whose news arrived before its answer.
+        v.queue_flags(&[entry(7, 9)], kw.clone());
+        v.stored_flags(7, 9);
+        assert!(v.self_reported.is_empty());
+        assert_eq!(v.drain(true).flags, vec![]);
+        // News still on its way is held back once, then forgotten.
+        v.stored_flags(8, 10);
+        v.queue_flags(&[entry(8, 10)], kw);
+        assert!(v.self_reported.is_empty());
+        assert_eq!(v.drain(true).flags, vec![]);
     }
 
     #[test]

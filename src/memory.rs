@@ -4,7 +4,7 @@
 //! (entries, log records, responses); glibc keeps freed small blocks in its heap, so without
 //! help a node's resident size would stay at its high-water mark. After such a command the
 //! session asks for a trim, which a thread of its own performs (`malloc_trim` walks the heap;
-//! it never runs on a worker thread), at most once a second.
+//! it never runs on a worker thread), at most twice a second.
 
 use std::sync::mpsc;
 use std::sync::OnceLock;
@@ -23,9 +23,14 @@ pub fn start_releaser() {
             .name("memory-release".into())
             .spawn(move || {
                 while rx.recv().is_ok() {
-                    trim();
-                    std::thread::sleep(Duration::from_secs(1));
-                    while rx.try_recv().is_ok() {} // requests meanwhile: covered by the next trim
+                    // Requests that arrive while it rests get one more trim after the rest.
+                    loop {
+                        trim();
+                        std::thread::sleep(Duration::from_millis(500));
+                        if rx.try_recv().is_err() {
+                            break;
+                        }
+                    }
                 }
             });
         if let Err(e) = spawned {

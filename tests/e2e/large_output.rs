@@ -237,4 +237,19 @@ async fn streamed_bodies_arrive_byte_exact_across_pieces() {
     let (header, data) = fetched_literal(&mut client, "FETCH 1 RFC822.HEADER").await;
     assert_eq!(header, "* 1 FETCH (RFC822.HEADER {40}\r\n");
     assert_eq!(data, "Subject: pieces\r\nFrom: a@example.com\r\n\r\n)\r\n");
+
+    // Already \Seen, so RFC822 and RFC822.TEXT add no FLAGS to the answer.
+    client.ok("STORE 1 +FLAGS.SILENT (\\Seen)").await;
+    let (header, data) = fetched_literal(&mut client, "FETCH 1 RFC822").await;
+    assert_eq!(
+        header,
+        format!("* 1 FETCH (RFC822 {{{}}}\r\n", message.len())
+    );
+    assert_eq!(data, format!("{message})\r\n"));
+    let (header, data) = fetched_literal(&mut client, "FETCH 1 RFC822.TEXT").await;
+    assert_eq!(
+        header,
+        format!("* 1 FETCH (RFC822.TEXT {{{}}}\r\n", body.len())
+    );
+    assert_eq!(data, format!("{body})\r\n"));
 }

@@ -218,35 +218,16 @@ fn value(
             };
             section_value(entry, loaded, blobs, section, *partial, item)
         }
-        FetchAttribute::Rfc822 => section_value(
-            entry,
-            loaded,
-            blobs,
-            &Section::default(),
-            None,
-            StreamedItem::Rfc822,
-        ),
-        FetchAttribute::Rfc822Header => {
-            let section = text_section(SectionText::Header);
-            section_value(
-                entry,
-                loaded,
-                blobs,
-                &section,
-                None,
-                StreamedItem::Rfc822Header,
-            )
-        }
-        FetchAttribute::Rfc822Text => {
-            let section = text_section(SectionText::Text);
-            section_value(
-                entry,
-                loaded,
-                blobs,
-                &section,
-                None,
-                StreamedItem::Rfc822Text,
-            )
+        FetchAttribute::Rfc822 | FetchAttribute::Rfc822Header | FetchAttribute::Rfc822Text => {
+            let (section, item) = match attr {
+                FetchAttribute::Rfc822 => (Section::default(), StreamedItem::Rfc822),
+                FetchAttribute::Rfc822Header => (
+                    text_section(SectionText::Header),
+                    StreamedItem::Rfc822Header,
+                ),
+                _ => (text_section(SectionText::Text), StreamedItem::Rfc822Text),
+            };
+            section_value(entry, loaded, blobs, &section, None, item)
         }
         FetchAttribute::Binary { part, partial, .. } => {
             let data = decoded(loaded, part)?;

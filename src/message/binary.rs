@@ -8,7 +8,9 @@
 use bytes::Bytes;
 
 use super::meta::{Content, Part};
-use super::section::{resolve, slice};
+use super::section::resolve;
+#[cfg(test)]
+use super::section::slice;
 use super::BinaryError;
 
 /// The transfer encodings we can remove.
@@ -48,6 +50,7 @@ impl Cte {
     }
 }
 
+#[cfg(test)] // the FETCH path decodes part by part (`binary_source`)
 /// The decoded content of part `path` (the whole message, undecoded, for an empty path:
 /// there is no transfer encoding around a whole message).
 pub(crate) fn binary(raw: &Bytes, root: &Part, path: &[u32]) -> Result<Bytes, BinaryError> {
@@ -60,6 +63,26 @@ pub(crate) fn binary(raw: &Bytes, root: &Part, path: &[u32]) -> Result<Bytes, Bi
     Ok(cte.decode(&data))
 }
 
+/// Where the encoded octets of part `path` are in a stored message of `size` octets, and
+/// their encoding (the whole message, unencoded, for an empty path).
+pub(crate) fn binary_source(
+    root: &Part,
+    size: usize,
+    path: &[u32],
+) -> Result<(std::ops::Range<usize>, Cte), BinaryError> {
+    if path.is_empty() {
+        return Ok((0..size, Cte::Identity));
+    }
+    let part = resolve(root, path).ok_or(BinaryError::NoSuchPart)?;
+    let cte = Cte::of(&part.content)?;
+    let range = part.body.range();
+    if range.end > size {
+        return Err(BinaryError::NoSuchPart);
+    }
+    Ok((range, cte))
+}
+
+#[cfg(test)] // the FETCH path decodes part by part (`binary_source`)
 /// `BINARY.SIZE`: the length [`binary`] would return.
 pub(crate) fn binary_size(raw: &Bytes, root: &Part, path: &[u32]) -> Result<u32, BinaryError> {
     if path.is_empty() {
@@ -169,9 +192,115 @@ pub(crate) fn quoted_printable(data: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Removes a transfer encoding piece by piece, with the same result as [`Cte::decode`] on
+/// the whole (so a large part is never decoded into memory at once).
+pub struct StreamDecoder {
+    cte: Cte,
+    /// Base64: bits not yet forming a byte, and whether `=` ended the data.
+    acc: u32,
+    bits: u32,
+    ended: bool,
+    /// Quoted-printable: input held back until a line end (no decision looks past one).
+    held: Vec<u8>,
+}
+
+/// Quoted-printable input held without a line end before it is decoded anyway (a malformed
+/// part with no line breaks; only blanks or `=` right at the cut could then differ).
+const QP_HOLD_LIMIT: usize = 1 << 20;
+
+impl StreamDecoder {
+    pub(crate) fn new(cte: Cte) -> Self {
+        StreamDecoder {
+            cte,
+            acc: 0,
+            bits: 0,
+            ended: false,
+            held: Vec::new(),
+        }
+    }
+
+    /// Decodes `input` (the next encoded octets) into `out`.
+    pub fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        match self.cte {
+            Cte::Identity => out.extend_from_slice(input),
+            Cte::Base64 => self.base64(input, out),
+            Cte::QuotedPrintable => {
+                self.held.extend_from_slice(input);
+                let cut = match self.held.iter().rposition(|&b| b == b'\n') {
+                    Some(i) => i + 1,
+                    None if self.held.len() > QP_HOLD_LIMIT => self.held.len(),
+                    None => return,
+                };
+                out.extend_from_slice(&quoted_printable(&self.held[..cut]));
+                self.held.drain(..cut);
+            }
+        }
+    }
+
+    /// Decodes what is held back: the input has ended.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if self.cte == Cte::QuotedPrintable {
+            out.extend_from_slice(&quoted_printable(&self.held));
+            self.held.clear();
+        }
+    }
+
+    fn base64(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        for &b in input {
+            if self.ended || b == b'=' {
+                self.ended = true;
+                return;
+            }
+            let Some(v) = base64_value(b) else { continue };
+            self.acc = (self.acc << 6) | u32::from(v);
+            self.bits += 6;
+            if self.bits >= 8 {
+                self.bits -= 8;
+                out.push((self.acc >> self.bits) as u8);
+                self.acc &= (1 << self.bits) - 1;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn streamed(cte: Cte, data: &[u8], pieces: &[usize]) -> Vec<u8> {
+        let mut d = StreamDecoder::new(cte);
+        let mut out = Vec::new();
+        let mut rest = data;
+        for &n in pieces.iter().cycle().take(data.len() + 1) {
+            if rest.is_empty() {
+                break;
+            }
+            let n = n.clamp(1, rest.len());
+            d.push(&rest[..n], &mut out);
+            rest = &rest[n..];
+        }
+        d.push(rest, &mut out);
+        d.finish(&mut out);
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decoding_in_pieces_equals_decoding_whole(
+            data in proptest::collection::vec(proptest::sample::select(
+                b"aZ09+/=F \t\r\nx".to_vec()), 0..300),
+            pieces in proptest::collection::vec(1usize..40, 1..8),
+        ) {
+            let data = bytes::Bytes::from(data);
+            for cte in [Cte::Identity, Cte::Base64, Cte::QuotedPrintable] {
+                proptest::prop_assert_eq!(
+                    streamed(cte, &data, &pieces),
+                    cte.decode(&data).to_vec(),
+                    "{:?}", cte
+                );
+            }
+        }
+    }
 
     #[test]
     fn base64_is_lenient() {

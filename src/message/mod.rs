@@ -24,6 +24,7 @@ mod meta;
 mod search;
 mod section;
 
+pub(crate) use binary::{Cte, StreamDecoder};
 pub use section::SectionSource;
 
 #[cfg(test)]
@@ -91,6 +92,7 @@ impl MessageMeta {
         }
     }
 
+    #[cfg(test)] // the FETCH path decodes part by part (`binary_source`)
     /// The decoded length of `BINARY[part]` (`BINARY.SIZE`, RFC 9051 section 6.4.5).
     ///
     /// # Errors
@@ -122,6 +124,19 @@ pub fn section_source(meta: Option<&MessageMeta>, size: usize, section: &Section
     }
 }
 
+/// Where `BINARY[part]`'s encoded octets are in the stored message of `size` octets, and
+/// their Content-Transfer-Encoding.
+///
+/// # Errors
+/// `NoSuchPart`, or `UnknownCte` for an encoding that cannot be removed.
+pub fn binary_source(
+    meta: &MessageMeta,
+    size: usize,
+    part: &[u32],
+) -> Result<(std::ops::Range<usize>, Cte), BinaryError> {
+    binary::binary_source(&meta.root, size, part)
+}
+
 /// Applies `<offset.length>` to a range of octets (RFC 9051 section 6.4.5).
 pub fn partial_range(
     range: std::ops::Range<usize>,
@@ -136,6 +151,7 @@ pub fn partial(data: Bytes, offset: u32, length: u32) -> Bytes {
     section::partial(data, offset, length)
 }
 
+#[cfg(test)] // the FETCH path decodes part by part (`binary_source`)
 /// `BINARY[part]`: the part's content with its Content-Transfer-Encoding removed.
 ///
 /// # Errors
@@ -144,6 +160,7 @@ pub fn binary(raw: &Bytes, meta: &MessageMeta, part: &[u32]) -> Result<Bytes, Bi
     binary::binary(raw, &meta.root, part)
 }
 
+#[cfg(test)] // the FETCH path decodes part by part (`binary_source`)
 /// `BINARY.SIZE[part]`: the length [`binary`] returns.
 ///
 /// # Errors

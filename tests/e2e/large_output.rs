@@ -253,3 +253,76 @@ async fn streamed_bodies_arrive_byte_exact_across_pieces() {
     );
     assert_eq!(data, format!("{body})\r\n"));
 }
+
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for (i, group) in data.chunks(3).enumerate() {
+        let n = group.iter().fold(0u32, |n, &b| n << 8 | u32::from(b)) << (8 * (3 - group.len()));
+        for k in 0..4 {
+            out.push(if k <= group.len() {
+                ALPHABET[(n >> (18 - 6 * k) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+        if i % 19 == 18 {
+            out.push_str("\r\n");
+        }
+    }
+    out + "\r\n"
+}
+
+/// `BINARY[...]` answers for a one-item FETCH: the literal header and the raw data.
+async fn fetched_binary(client: &mut Client, command: &str) -> (String, Vec<u8>) {
+    client.send(format!("b {command}\r\n")).await;
+    let header = client.line().await;
+    let n: usize = header
+        .rsplit('{')
+        .next()
+        .and_then(|t| t.trim_end_matches("}\r\n").parse().ok())
+        .unwrap_or_else(|| panic!("no literal in {header:?}"));
+    let data = client.octets(n).await;
+    assert_eq!(client.line().await, ")\r\n");
+    assert!(client.line().await.starts_with("b OK"));
+    (header, data)
+}
+
+#[actix_rt::test]
+async fn large_binary_parts_are_decoded_as_they_are_sent_byte_exact() {
+    let server = Server::start();
+    let mut client = Client::logged_in(&server).await;
+    // 1.5 MB of binary data (with NULs), base64 in a 2 MB part: decoded piece by piece.
+    let payload: Vec<u8> = (0..1_500_000u32)
+        .map(|i| (i.wrapping_mul(7) % 251) as u8)
+        .collect();
+    let message = format!(
+        "Subject: big attachment\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+         Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+         {}--b--\r\n",
+        base64(&payload)
+    );
+    client
+        .ok(&format!("APPEND INBOX {{{}+}}\r\n{message}", message.len()))
+        .await;
+    client.ok("SELECT INBOX").await;
+
+    let (header, data) = fetched_binary(&mut client, "FETCH 1 BINARY.PEEK[1]").await;
+    assert_eq!(
+        header,
+        format!("* 1 FETCH (BINARY[1] ~{{{}}}\r\n", payload.len())
+    );
+    assert!(data == payload, "the decoded part differs");
+
+    let (header, data) =
+        fetched_binary(&mut client, "FETCH 1 BINARY.PEEK[1]<1000000.300000>").await;
+    assert_eq!(header, "* 1 FETCH (BINARY[1]<1000000> ~{300000}\r\n");
+    assert!(data == payload[1_000_000..1_300_000], "the partial differs");
+
+    let size = client.ok("FETCH 1 BINARY.SIZE[1]").await;
+    assert_eq!(
+        size,
+        [format!("* 1 FETCH (BINARY.SIZE[1] {})\r\n", payload.len())]
+    );
+}

@@ -482,6 +482,20 @@ impl Client {
         }
     }
 
+    /// The next `n` octets as they are (a literal's data, binary included).
+    pub async fn octets(&mut self, n: usize) -> Vec<u8> {
+        while self.buf.len() < n {
+            let mut chunk = [0u8; 65536];
+            let read = tokio::time::timeout(ANSWER_TIMEOUT, self.io().read(&mut chunk))
+                .await
+                .expect("timed out reading a literal")
+                .expect("read");
+            assert!(read > 0, "connection closed inside a literal");
+            self.buf.extend_from_slice(&chunk[..read]);
+        }
+        self.buf.drain(..n).collect()
+    }
+
     /// Like [`Client::command`], but `None` when the connection breaks (the server died).
     pub async fn try_command(&mut self, tag: &str, command: &str) -> Option<Vec<String>> {
         let line = format!("{tag} {command}\r\n");

@@ -93,8 +93,15 @@ pub(crate) fn fetch_value(s: &mut impl Sink, v: &FetchValue) {
                 StreamedItem::Rfc822 => s.put(b"RFC822 "),
                 StreamedItem::Rfc822Header => s.put(b"RFC822.HEADER "),
                 StreamedItem::Rfc822Text => s.put(b"RFC822.TEXT "),
+                StreamedItem::Binary { part, origin, .. } => {
+                    s.put(b"BINARY");
+                    section_binary(s, part);
+                    origin_marker(s, *origin);
+                    wire::sp(s);
+                }
             }
-            s.hole(*len);
+            let literal8 = matches!(item, StreamedItem::Binary { literal8: true, .. });
+            s.hole(*len, literal8);
         }
     }
 }

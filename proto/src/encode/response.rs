@@ -59,8 +59,9 @@ impl Sink for ResponseSink<'_> {
         self.out.put_bytes(data);
     }
 
-    fn hole(&mut self, len: u64) {
-        let header = wire::literal_header(false, usize::try_from(len).unwrap_or(usize::MAX), false);
+    fn hole(&mut self, len: u64, binary: bool) {
+        let header =
+            wire::literal_header(binary, usize::try_from(len).unwrap_or(usize::MAX), false);
         self.out.put(&header);
         self.out.put_hole(len);
     }

@@ -30,12 +30,13 @@ pub(crate) trait Sink {
         self.literal(data, binary);
     }
 
-    /// A literal of `len` octets that the caller sends itself (a streamed message body).
+    /// A literal (a literal8 when `binary`) of `len` octets that the caller sends itself (a
+    /// streamed message body).
     /// Only the server's [`Output`](super::Output) can leave a hole; other sinks write the
     /// literal's header and nothing else, which no caller asks of them.
-    fn hole(&mut self, len: u64) {
+    fn hole(&mut self, len: u64, binary: bool) {
         self.put(&literal_header(
-            false,
+            binary,
             usize::try_from(len).unwrap_or(usize::MAX),
             false,
         ));

@@ -325,6 +325,12 @@ pub enum StreamedItem {
     Rfc822,
     Rfc822Header,
     Rfc822Text,
+    /// `BINARY[part]<origin>`; `literal8` when the octets hold a NUL (`~{N}`).
+    Binary {
+        part: Vec<u32>,
+        origin: Option<u32>,
+        literal8: bool,
+    },
 }
 
 impl FetchValue {

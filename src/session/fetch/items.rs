@@ -51,10 +51,25 @@ pub fn is_heavy(a: &FetchAttribute) -> bool {
     needs_meta(a) || streams(a)
 }
 
-/// Whether `messages` × the heavy items is within [`WORK_LIMIT`].
+/// Distinct BINARY items one FETCH may ask for: each may decode a whole part (a client asks
+/// for one or a few; thousands of partials of one large part would decode it thousands of
+/// times).
+pub const BINARY_LIMIT: usize = 64;
+
+/// Whether `messages` × the heavy items is within [`WORK_LIMIT`], and the BINARY items
+/// within [`BINARY_LIMIT`].
 pub fn within_budget(attrs: &[FetchAttribute], messages: usize) -> bool {
     let heavy = attrs.iter().filter(|a| is_heavy(a)).count() as u64;
-    heavy.saturating_mul(messages as u64) <= WORK_LIMIT
+    let binary = attrs
+        .iter()
+        .filter(|a| {
+            matches!(
+                a,
+                FetchAttribute::Binary { .. } | FetchAttribute::BinarySize { .. }
+            )
+        })
+        .count();
+    heavy.saturating_mul(messages as u64) <= WORK_LIMIT && binary <= BINARY_LIMIT
 }
 
 /// Sent straight from the message's blob: sections that are a range of the stored octets.
@@ -66,13 +81,19 @@ pub fn streams(a: &FetchAttribute) -> bool {
     }
 }
 
-/// Needs the message's octets in memory: decoding (BINARY) or selecting header fields.
+/// Needs the whole message in memory: selecting header fields.
 pub fn needs_raw(a: &FetchAttribute) -> bool {
-    match a {
-        FetchAttribute::BodySection { section, .. } => is_derived(&section.text),
-        FetchAttribute::Binary { .. } | FetchAttribute::BinarySize { .. } => true,
-        _ => false,
-    }
+    matches!(a, FetchAttribute::BodySection { section, .. } if is_derived(&section.text))
+}
+
+/// Reads the message's blob: body ranges, and BINARY parts (read and decoded part by part).
+pub fn opens_blob(a: &FetchAttribute) -> bool {
+    streams(a)
+        || needs_raw(a)
+        || matches!(
+            a,
+            FetchAttribute::Binary { .. } | FetchAttribute::BinarySize { .. }
+        )
 }
 
 /// Needs the MIME structure parsed at append.
@@ -136,7 +157,18 @@ mod tests {
         let light = [FetchAttribute::Uid, FetchAttribute::Flags];
         assert!(within_budget(&light, 100_000_000));
         assert!(within_budget(std::slice::from_ref(&whole), 1_000_000));
-        let heavy: Vec<_> = (1..=100).map(|p| binary(true, p)).collect();
-        assert!(!within_budget(&heavy, 100_000));
+        let heavy: Vec<_> = (1..=60).map(|p| binary(true, p)).collect();
+        assert!(within_budget(&heavy, 1_000) && !within_budget(&heavy, 100_000));
+        let partials: Vec<_> = (0..65)
+            .map(|o| FetchAttribute::Binary {
+                peek: true,
+                part: vec![1],
+                partial: Some(roost_proto::Partial {
+                    offset: o,
+                    length: 10,
+                }),
+            })
+            .collect();
+        assert!(!within_budget(&partials, 1), "at most 64 BINARY items");
     }
 }

@@ -19,7 +19,7 @@ use roost_proto::{
     Code, FetchAttribute, FetchItems, FetchModifiers, Flag, SequenceSet, Status, StoreAction, Tag,
 };
 
-use self::render::{render_batch, BlobRange, FetchError, Plan, Rendered};
+use self::render::{render_batch, BlobRange, Decode, FetchError, Plan, Rendered, PIECE};
 use super::messages::{Outbox, Outgoing, ReadMode, Reply};
 use super::names::mailbox_error;
 use super::{ready, run, Session};
@@ -32,8 +32,6 @@ const BODY_BATCH: usize = 32;
 const BODY_BATCH_OCTETS: u64 = 1024 * 1024;
 /// Messages per batch when only flags and metadata from the index are asked for.
 const INDEX_BATCH: usize = 1024;
-/// Octets of a message body read from its blob and queued at a time.
-const PIECE: usize = 64 * 1024;
 
 impl Session {
     pub(super) fn handle_fetch(
@@ -75,9 +73,10 @@ impl Session {
         if !items::within_budget(&attrs, targets.len()) {
             let text = format!(
                 "FETCH of {} messages with these items is too much work for one command \
-                 (at most {} body items in all); fetch fewer messages at a time",
+                 (at most {} body items in all, {} BINARY items); fetch less at a time",
                 targets.len(),
-                items::WORK_LIMIT
+                items::WORK_LIMIT,
+                items::BINARY_LIMIT
             );
             self.write_status(Status::no(tag, Some(Code::Limit), text));
             return ready(self.reply(ReadMode::Command));
@@ -214,7 +213,8 @@ async fn send(outbox: &Outbox, rendered: Rendered) -> Result<Sent, FetchError> {
             Part::Hole(len) => {
                 send_data(outbox, std::mem::take(&mut pending)).await?;
                 let blob = blobs.next().ok_or(FetchError::Gone)?;
-                debug_assert_eq!(blob.range.len() as u64, len);
+                let announced = blob.decode.map_or(blob.range.len(), |d| d.take);
+                debug_assert_eq!(announced as u64, len);
                 stream_blob(outbox, blob).await?;
             }
         }
@@ -237,10 +237,50 @@ async fn send_data(outbox: &Outbox, chunks: Vec<Bytes>) -> Result<(), FetchError
         .map_err(|_| FetchError::Gone)
 }
 
-/// Sends exactly the range's octets. Its length was announced in the literal, so a read that
-/// fails or comes up short leaves the response unfinishable: the connection ends.
+/// Sends exactly the octets announced for the hole: a range of the blob, or (BINARY) the
+/// decoded octets `skip..skip + take` of an encoded range, decoded piece by piece. The length
+/// was announced in the literal, so a read that fails or comes up short leaves the response
+/// unfinishable: the connection ends.
 async fn stream_blob(outbox: &Outbox, blob: BlobRange) -> Result<(), FetchError> {
-    let BlobRange { file, range } = blob;
+    let gone = |e: std::io::Error| {
+        tracing::warn!(error = %e, "cannot read a message body announced to the client");
+        FetchError::Gone
+    };
+    let BlobRange {
+        file,
+        range,
+        decode,
+    } = blob;
+    if let Some(Decode { cte, skip, take }) = decode {
+        // Decoding is CPU work: a blocking thread decodes, the pieces come over a channel.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(2);
+        let decoding = tokio::task::spawn_blocking(move || {
+            let mut sent = 0;
+            render::decode_pieces(&file, range, cte, |offset, piece| {
+                let lo = skip.max(offset).min(offset + piece.len());
+                let hi = skip.saturating_add(take).min(offset + piece.len());
+                if lo < hi {
+                    let part = Bytes::copy_from_slice(&piece[lo - offset..hi - offset]);
+                    sent += part.len();
+                    if tx.blocking_send(part).is_err() {
+                        return false;
+                    }
+                }
+                sent < take
+            })
+            .map(|_| sent)
+        });
+        while let Some(piece) = rx.recv().await {
+            send_data(outbox, vec![piece]).await?;
+        }
+        let sent = decoding.await.map_err(|_| FetchError::Gone)??;
+        if sent != take {
+            return Err(gone(std::io::Error::other(
+                "the part decoded shorter than announced",
+            )));
+        }
+        return Ok(());
+    }
     let mut at = range.start;
     while at < range.end {
         let len = PIECE.min(range.end - at);
@@ -252,10 +292,7 @@ async fn stream_blob(outbox: &Outbox, blob: BlobRange) -> Result<(), FetchError>
         })
         .await
         .map_err(|_| FetchError::Gone)?
-        .map_err(|e| {
-            tracing::warn!(error = %e, "cannot read a message body announced to the client");
-            FetchError::Gone
-        })?;
+        .map_err(gone)?;
         at += len;
         send_data(outbox, vec![Bytes::from(piece)]).await?;
     }

@@ -15,9 +15,9 @@ use roost_proto::{
     StreamedItem,
 };
 
-use super::items::{needs_meta, needs_raw, streams};
+use super::items::{needs_meta, needs_raw, opens_blob};
 use crate::mailbox::{MailboxError, MailboxHandle};
-use crate::message::{self, BinaryError, MessageMeta, SectionSource};
+use crate::message::{self, BinaryError, Cte, MessageMeta, SectionSource, StreamDecoder};
 use crate::session::flags::reported_flags;
 use crate::store::MessageEntry;
 
@@ -42,8 +42,8 @@ impl Plan {
         self.attrs.iter().any(needs_meta)
     }
 
-    fn streams(&self) -> bool {
-        self.attrs.iter().any(streams)
+    fn opens_blob(&self) -> bool {
+        self.attrs.iter().any(opens_blob)
     }
 }
 
@@ -60,7 +60,21 @@ pub enum FetchError {
 pub struct BlobRange {
     pub file: Arc<File>,
     pub range: Range<usize>,
+    /// For BINARY: the range is encoded; the hole takes `take` decoded octets from `skip`.
+    pub decode: Option<Decode>,
 }
+
+#[derive(Debug, Clone, Copy)]
+pub struct Decode {
+    pub cte: Cte,
+    pub skip: usize,
+    pub take: usize,
+}
+
+/// Encoded parts larger than this are decoded as they are sent, never whole in memory.
+const DECODE_IN_MEMORY: usize = 256 * 1024;
+/// Octets of a blob read at a time.
+pub const PIECE: usize = 64 * 1024;
 
 pub struct Rendered {
     /// The responses, with a hole for each entry of `blobs`, in order.
@@ -146,7 +160,7 @@ fn load(
     entry: &MessageEntry,
 ) -> Result<Option<Loaded>, FetchError> {
     let storage = |e: std::io::Error| FetchError::Mailbox(MailboxError::Storage(e.to_string()));
-    let blob = if plan.streams() || plan.needs_raw() {
+    let blob = if plan.opens_blob() {
         match File::open(handle.blob_path(entry.blob)) {
             Ok(file) => Some(Arc::new(file)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -230,20 +244,11 @@ fn value(
             section_value(entry, loaded, blobs, &section, None, item)
         }
         FetchAttribute::Binary { part, partial, .. } => {
-            let data = decoded(loaded, part)?;
-            let data = match partial {
-                Some(p) => message::partial(data, p.offset, p.length),
-                None => data,
-            };
-            FetchValue::Binary {
-                part: part.clone(),
-                origin: partial.map(|p| p.offset),
-                data: Some(data),
-            }
+            binary_value(entry, loaded, blobs, part, *partial)?
         }
         FetchAttribute::BinarySize { part } => FetchValue::BinarySize {
             part: part.clone(),
-            size: binary_size(loaded, part)?,
+            size: binary_size(entry, loaded, part)?,
         },
         FetchAttribute::ModSeq => FetchValue::ModSeq(entry.mod_seq),
         FetchAttribute::EmailId => FetchValue::EmailId(entry.blob.to_string()),
@@ -280,6 +285,7 @@ fn section_value(
                 blobs.push(BlobRange {
                     file: file.clone(),
                     range,
+                    decode: None,
                 });
                 return FetchValue::Streamed { item, len };
             }
@@ -307,38 +313,149 @@ fn section_value(
         StreamedItem::Rfc822 => FetchValue::Rfc822(Some(data)),
         StreamedItem::Rfc822Header => FetchValue::Rfc822Header(Some(data)),
         StreamedItem::Rfc822Text => FetchValue::Rfc822Text(Some(data)),
+        StreamedItem::Binary { part, origin, .. } => FetchValue::Binary {
+            part,
+            origin,
+            data: Some(data),
+        },
     }
 }
 
-/// `BINARY.SIZE[part]`: from the decoded part when it is at hand, else counted without
-/// keeping the decoded octets.
-fn binary_size(loaded: &Loaded, part: &[u32]) -> Result<u64, FetchError> {
-    if let Some(data) = loaded.decoded.get(part) {
-        return Ok(data.len() as u64);
-    }
-    let (Some(raw), Some(meta)) = (&loaded.raw, &loaded.meta) else {
-        return Err(FetchError::Gone);
-    };
-    match message::binary_size(raw, meta, part) {
-        Ok(size) => Ok(u64::from(size)),
-        Err(BinaryError::NoSuchPart) => Ok(0),
-        Err(BinaryError::UnknownCte(cte)) => Err(FetchError::UnknownCte(cte)),
-    }
+/// A part's encoded octets in the blob, or why there are none.
+enum BinarySource {
+    /// Decoded at once (small parts), cached for the other items naming the part.
+    Decoded(Bytes),
+    /// Decoded as it is sent.
+    Large { range: Range<usize>, cte: Cte },
 }
 
-/// `BINARY[part]` of the loaded message, decoded at most once per message.
-fn decoded(loaded: &mut Loaded, part: &[u32]) -> Result<Bytes, FetchError> {
+fn binary_source(
+    entry: &MessageEntry,
+    loaded: &mut Loaded,
+    part: &[u32],
+) -> Result<BinarySource, FetchError> {
     if let Some(data) = loaded.decoded.get(part) {
-        return Ok(data.clone());
+        return Ok(BinarySource::Decoded(data.clone()));
     }
-    let (Some(raw), Some(meta)) = (&loaded.raw, &loaded.meta) else {
+    let (Some(meta), Some(file)) = (&loaded.meta, &loaded.blob) else {
         return Err(FetchError::Gone);
     };
-    let data = match message::binary(raw, meta, part) {
-        Ok(data) => data,
-        Err(BinaryError::NoSuchPart) => Bytes::new(),
+    let (range, cte) = match message::binary_source(meta, entry.size as usize, part) {
+        Ok(found) => found,
+        Err(BinaryError::NoSuchPart) => return Ok(BinarySource::Decoded(Bytes::new())),
         Err(BinaryError::UnknownCte(cte)) => return Err(FetchError::UnknownCte(cte)),
     };
+    if range.len() > DECODE_IN_MEMORY {
+        return Ok(BinarySource::Large { range, cte });
+    }
+    let mut encoded = vec![0u8; range.len()];
+    read_at(file, &mut encoded, range.start)?;
+    let data = cte.decode(&Bytes::from(encoded));
     loaded.decoded.insert(part.to_vec(), data.clone());
-    Ok(data)
+    Ok(BinarySource::Decoded(data))
+}
+
+fn read_at(file: &File, buf: &mut [u8], at: usize) -> Result<(), FetchError> {
+    use std::os::unix::fs::FileExt;
+    file.read_exact_at(buf, at as u64)
+        .map_err(|e| FetchError::Mailbox(MailboxError::Storage(e.to_string())))
+}
+
+/// Decodes `range` of `file` piece by piece, handing each decoded piece to `each` with its
+/// offset in the decoded octets; `each` returns false to stop early.
+pub fn decode_pieces(
+    file: &File,
+    range: Range<usize>,
+    cte: Cte,
+    mut each: impl FnMut(usize, &[u8]) -> bool,
+) -> Result<usize, FetchError> {
+    let mut decoder = StreamDecoder::new(cte);
+    let (mut at, mut decoded_at) = (range.start, 0);
+    let mut encoded = vec![0u8; PIECE];
+    let mut out = Vec::with_capacity(PIECE);
+    loop {
+        out.clear();
+        let last = at >= range.end;
+        if last {
+            decoder.finish(&mut out);
+        } else {
+            let n = PIECE.min(range.end - at);
+            read_at(file, &mut encoded[..n], at)?;
+            decoder.push(&encoded[..n], &mut out);
+            at += n;
+        }
+        if !out.is_empty() {
+            if !each(decoded_at, &out) {
+                return Ok(decoded_at + out.len());
+            }
+            decoded_at += out.len();
+        }
+        if last {
+            return Ok(decoded_at);
+        }
+    }
+}
+
+/// `BINARY[part]<partial>`: small parts from memory; large ones measured (length, NUL for
+/// literal8) in a first pass, then streamed into a hole.
+fn binary_value(
+    entry: &MessageEntry,
+    loaded: &mut Loaded,
+    blobs: &mut Vec<BlobRange>,
+    part: &[u32],
+    partial: Option<Partial>,
+) -> Result<FetchValue, FetchError> {
+    let origin = partial.map(|p| p.offset);
+    let (range, cte) = match binary_source(entry, loaded, part)? {
+        BinarySource::Decoded(data) => {
+            let data = match partial {
+                Some(p) => message::partial(data, p.offset, p.length),
+                None => data,
+            };
+            return Ok(FetchValue::Binary {
+                part: part.to_vec(),
+                origin,
+                data: Some(data),
+            });
+        }
+        BinarySource::Large { range, cte } => (range, cte),
+    };
+    let file = loaded.blob.clone().ok_or(FetchError::Gone)?;
+    let (skip, wanted) =
+        partial.map_or((0, usize::MAX), |p| (p.offset as usize, p.length as usize));
+    let mut nul = false;
+    let total = decode_pieces(&file, range.clone(), cte, |offset, piece| {
+        let end = offset + piece.len();
+        let lo = skip.max(offset);
+        let hi = skip.saturating_add(wanted).min(end);
+        if lo < hi && piece[lo - offset..hi - offset].contains(&0) {
+            nul = true;
+        }
+        true
+    })?;
+    let take = total.saturating_sub(skip).min(wanted);
+    blobs.push(BlobRange {
+        file,
+        range,
+        decode: Some(Decode { cte, skip, take }),
+    });
+    Ok(FetchValue::Streamed {
+        item: StreamedItem::Binary {
+            part: part.to_vec(),
+            origin,
+            literal8: nul,
+        },
+        len: take as u64,
+    })
+}
+
+/// `BINARY.SIZE[part]`: from the decoded part, or counted piece by piece for a large one.
+fn binary_size(entry: &MessageEntry, loaded: &mut Loaded, part: &[u32]) -> Result<u64, FetchError> {
+    match binary_source(entry, loaded, part)? {
+        BinarySource::Decoded(data) => Ok(data.len() as u64),
+        BinarySource::Large { range, cte } => {
+            let file = loaded.blob.clone().ok_or(FetchError::Gone)?;
+            Ok(decode_pieces(&file, range, cte, |_, _| true)? as u64)
+        }
+    }
 }

@@ -52,6 +52,8 @@ pub(super) enum Done {
     Stored {
         matched: Vec<u32>,
         changed: Vec<u32>,
+        /// The MODSEQ this STORE gave the messages it changed.
+        mod_seq: u64,
         modified: Vec<u32>,
         reply: Reply<StoreOutcome>,
     },

@@ -546,6 +546,9 @@ pub struct StoreOutcome {
     pub keywords: Arc<[String]>,
     /// UIDs whose flags this STORE changed (attached sessions are told of exactly these).
     pub changed: Vec<u32>,
+    /// The MODSEQ this STORE gave them. `entries` show the messages as they are after the
+    /// commit, which may include another session's change committed in the same batch.
+    pub mod_seq: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -248,9 +248,18 @@ impl Mailbox {
                 reply,
             } => match state.plan_store(&uids, action, &names, unchanged_since) {
                 Ok(plan) => {
+                    let mod_seq = plan
+                        .records
+                        .iter()
+                        .find_map(|r| match r {
+                            MailboxRecord::Flags { mod_seq, .. } => Some(*mod_seq),
+                            _ => None,
+                        })
+                        .unwrap_or(0);
                     let done = Done::Stored {
                         matched: plan.matched,
                         changed: plan.changed,
+                        mod_seq,
                         modified: plan.modified,
                         reply,
                     };
@@ -323,6 +332,7 @@ impl Mailbox {
                 Done::Stored {
                     matched,
                     changed,
+                    mod_seq,
                     modified,
                     reply,
                 } => {
@@ -334,6 +344,7 @@ impl Mailbox {
                         modified,
                         keywords: keywords.clone(),
                         changed,
+                        mod_seq,
                     }));
                 }
                 Done::Expunged { uids, freed, reply } => {

@@ -199,10 +199,13 @@ impl Session {
                             if m.view.seq_of(entry.uid).is_none() {
                                 continue;
                             }
-                            if outcome.changed.binary_search(&entry.uid).is_ok() {
-                                m.view.stored_flags(entry.uid, entry.mod_seq);
-                            } else {
+                            // Shown: the answer had the flags as they are now. Silent: the
+                            // client knows only its own change, not one made beside it.
+                            if !silent {
                                 m.view.shown_flags(entry.uid, entry.mod_seq);
+                            }
+                            if outcome.changed.binary_search(&entry.uid).is_ok() {
+                                m.view.stored_flags(entry.uid, outcome.mod_seq);
                             }
                         }
                         m.view.keywords = outcome.keywords.clone();

@@ -462,6 +462,18 @@ mod tests {
     }
 
     #[test]
+    fn a_change_committed_beside_the_sessions_own_silent_store_is_still_told() {
+        // This session's STORE gave UID 5 MODSEQ 10; another session's, in the same group
+        // commit, gave it 11. The news carries the message as it is after both (11).
+        let mut v = view(&[5]);
+        let kw: Arc<[String]> = Arc::from(Vec::<String>::new());
+        v.stored_flags(5, 10);
+        v.queue_flags(&[entry(5, 11)], kw);
+        assert_eq!(v.drain(true).flags, vec![(1, entry(5, 11))]);
+        assert!(v.self_reported.is_empty());
+    }
+
+    #[test]
     fn new_messages_raise_exists_and_recent() {
         let mut v = view(&[1]);
         v.queue_appended(

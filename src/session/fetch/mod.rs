@@ -143,7 +143,6 @@ impl Session {
                 .map_err(|_| FetchError::Gone)??;
                 sent.add(send(&outbox, rendered).await?);
             }
-            sent.seen_now = plan.seen_now.clone();
             Ok::<_, FetchError>(sent)
         };
         run(self, work, move |session, result, _| {
@@ -152,11 +151,7 @@ impl Session {
                     if let Some(m) = session.state.selected_mut() {
                         m.announced_keywords = m.announced_keywords.max(sent.keywords);
                         for (uid, mod_seq) in sent.reported {
-                            if sent.seen_now.contains(&uid) {
-                                m.view.stored_flags(uid, mod_seq); // this FETCH set \Seen
-                            } else {
-                                m.view.shown_flags(uid, mod_seq);
-                            }
+                            m.view.shown_flags(uid, mod_seq);
                         }
                     }
                     let status = if sent.vanished > 0 {
@@ -192,8 +187,6 @@ struct Sent {
     vanished: usize,
     /// The keyword table length offered in `* FLAGS`, when it grew.
     keywords: usize,
-    /// UIDs whose `\Seen` this FETCH set.
-    seen_now: HashSet<u32>,
 }
 
 impl Sent {

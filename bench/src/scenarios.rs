@@ -189,6 +189,16 @@ async fn wait_exists(conn: &mut Conn, wait: Duration) -> bool {
     false
 }
 
+/// Every message `1..=exists` answered with UID and FLAGS (UID FETCH and UID STORE always
+/// include the UID).
+fn uid_and_flags_of_all(reply: &crate::client::Reply, exists: u32) -> Result<(), ImapError> {
+    check_fetch(
+        reply,
+        1..=exists,
+        &[FetchAttribute::Uid, FetchAttribute::Flags],
+    )
+}
+
 /// `1:*`.
 fn whole_mailbox() -> SequenceSet {
     SequenceSet::Ranges(vec![SeqRange {
@@ -259,14 +269,7 @@ pub async fn large(cfg: LargeConfig) -> anyhow::Result<Report> {
                 modifiers: FetchModifiers::default(),
             })
             .await
-            .and_then(|reply| {
-                // UID FETCH always includes UID; every message must come back with both.
-                check_fetch(
-                    &reply,
-                    1..=exists,
-                    &[FetchAttribute::Uid, FetchAttribute::Flags],
-                )
-            });
+            .and_then(|reply| uid_and_flags_of_all(&reply, exists));
         rec.outcome("UID FETCH FLAGS", t1, &r);
         r?;
         let fetch = t1.elapsed();
@@ -288,13 +291,7 @@ pub async fn large(cfg: LargeConfig) -> anyhow::Result<Report> {
                 flags: vec![Flag::Seen],
             })
             .await
-            .and_then(|reply| {
-                check_fetch(
-                    &reply,
-                    1..=exists,
-                    &[FetchAttribute::Uid, FetchAttribute::Flags],
-                )
-            });
+            .and_then(|reply| uid_and_flags_of_all(&reply, exists));
         rec.outcome("UID STORE FLAGS", t2, &r);
         r?;
         let store = t2.elapsed();

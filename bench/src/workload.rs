@@ -414,15 +414,7 @@ async fn step(
         Op::Expunge => {
             let uid = st.own_uids.pop().expect("checked above");
             let set = range(uid, uid);
-            let store = CommandBody::Store {
-                uid: true,
-                set: set.clone(),
-                unchanged_since: None,
-                action: StoreAction::Add,
-                silent: true,
-                flags: vec![Flag::Deleted],
-            };
-            timed!(rec, "UID STORE", conn.run(store))?;
+            timed!(rec, "UID STORE", conn.run(mark_deleted(set.clone())))?;
             if conn.has_cap("UIDPLUS") {
                 timed!(
                     rec,
@@ -470,6 +462,18 @@ async fn step(
         }
     }
     Ok(false)
+}
+
+/// `UID STORE set +FLAGS.SILENT (\Deleted)`: the first half of removing messages.
+pub fn mark_deleted(set: SequenceSet) -> CommandBody {
+    CommandBody::Store {
+        uid: true,
+        set,
+        unchanged_since: None,
+        action: StoreAction::Add,
+        silent: true,
+        flags: vec![Flag::Deleted],
+    }
 }
 
 fn range(lo: u32, hi: u32) -> SequenceSet {

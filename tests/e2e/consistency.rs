@@ -55,16 +55,22 @@ async fn select_during_concurrent_appends_misses_no_message() {
     );
 }
 
-#[actix_rt::test]
-async fn logout_sends_nothing_between_bye_and_its_completion() {
-    let server = Server::start();
-    let mut other = Client::logged_in(&server).await;
+/// Two sessions with INBOX selected, holding three messages: `(client, other)`.
+async fn two_sessions_on_three_messages(server: &Server) -> (Client, Client) {
+    let mut other = Client::logged_in(server).await;
     for n in 1..=3 {
         other.append("INBOX", "", &sample_message(n)).await;
     }
-    let mut client = Client::logged_in(&server).await;
+    let mut client = Client::logged_in(server).await;
     client.ok("SELECT INBOX").await;
     other.ok("SELECT INBOX").await;
+    (client, other)
+}
+
+#[actix_rt::test]
+async fn logout_sends_nothing_between_bye_and_its_completion() {
+    let server = Server::start();
+    let (mut client, mut other) = two_sessions_on_three_messages(&server).await;
     other.ok("STORE 1 +FLAGS (\\Deleted)").await;
     other.ok("STORE 3 +FLAGS (\\Flagged)").await;
     other.ok("EXPUNGE").await;
@@ -257,13 +263,7 @@ async fn a_full_keyword_table_stops_offering_new_keywords_and_still_takes_copies
 #[actix_rt::test]
 async fn fetching_a_message_another_session_expunged_says_expungeissued_not_serverbug() {
     let server = Server::start();
-    let mut other = Client::logged_in(&server).await;
-    for n in 1..=3 {
-        other.append("INBOX", "", &sample_message(n)).await;
-    }
-    let mut client = Client::logged_in(&server).await;
-    client.ok("SELECT INBOX").await;
-    other.ok("SELECT INBOX").await;
+    let (mut client, mut other) = two_sessions_on_three_messages(&server).await;
     other.ok("UID STORE 2 +FLAGS.SILENT (\\Deleted)").await;
     other.ok("UID EXPUNGE 2").await;
     // The client still knows UID 2 (no EXPUNGE may reach it during FETCH).

@@ -15,7 +15,7 @@ use super::model::{flag_names, Model, Violation};
 use super::Findings;
 use crate::client::{Conn, ImapError, Reply};
 use crate::sample::{self, Rng, Size};
-use crate::workload::{append, appended_uids, Target};
+use crate::workload::{append, appended_uids, mark_deleted, Target};
 
 /// The mailboxes a checking account uses; messages move between them.
 pub const MAILBOXES: [&str; 2] = ["INBOX", "Archive"];
@@ -325,15 +325,11 @@ impl Session {
             return;
         }
         let set = SequenceSet::from_numbers(uids.iter().copied());
-        let body = CommandBody::Store {
-            uid: true,
-            set: set.clone(),
-            unchanged_since: None,
-            action: StoreAction::Add,
-            silent: true,
-            flags: vec![Flag::Deleted],
-        };
-        if self.run("STORE", body, never).await.is_none() {
+        if self
+            .run("STORE", mark_deleted(set.clone()), never)
+            .await
+            .is_none()
+        {
             return;
         }
         let deleted = flag_names(&[Flag::Deleted]);

@@ -121,11 +121,7 @@ impl Server {
         data: &Path,
         adjust: impl FnOnce(&mut toml::Table),
     ) -> Server {
-        let mut config = base_config(data);
-        adjust(&mut config);
-        let config_path = dir.path().join("roost.toml");
-        std::fs::write(&config_path, toml::to_string(&config).unwrap()).unwrap();
-        add_user(&config_path, USER, PASSWORD);
+        let (config_path, config) = write_config(dir.path(), data, adjust);
 
         let expected = config["listeners"].as_array().map_or(0, Vec::len);
         let http_enabled = config
@@ -366,6 +362,21 @@ impl Server {
     }
 }
 
+/// Writes `roost.toml` into `dir` (the base configuration on `data`, changed by `adjust`) and
+/// adds the test user; returns its path and contents.
+pub fn write_config(
+    dir: &Path,
+    data: &Path,
+    adjust: impl FnOnce(&mut toml::Table),
+) -> (PathBuf, toml::Table) {
+    let mut config = base_config(data);
+    adjust(&mut config);
+    let path = dir.join("roost.toml");
+    std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
+    add_user(&path, USER, PASSWORD);
+    (path, config)
+}
+
 pub fn add_user(config: &Path, user: &str, password: &str) {
     let mut child = Command::new(roost_bin())
         .args(["user", "--config"])
@@ -422,6 +433,15 @@ impl Client {
         Client {
             stream: None,
             plain: Some(tcp),
+            buf: Vec::new(),
+        }
+    }
+
+    /// A client over any byte stream, e.g. a `roost imap` process's stdout and stdin.
+    pub fn over(io: impl Io + 'static) -> Client {
+        Client {
+            stream: Some(Box::new(io)),
+            plain: None,
             buf: Vec::new(),
         }
     }

@@ -120,24 +120,40 @@ async fn hand_over(socket: &Path, user: &str) -> Handover {
 /// Copies stdin to the node and the node's output to stdout until the node closes the
 /// session (after `LOGOUT`, or once stdin has ended and the node has seen it).
 ///
+/// Stdin is read on a plain thread: a read blocked on a terminal or ssh channel must not keep
+/// the process alive once the node has closed the session.
+///
 /// # Errors
-/// When stdout cannot be written.
+/// When the socket cannot be set up or stdout cannot be written.
 pub async fn pipe(stream: UnixStream) -> std::io::Result<()> {
-    let (mut from_node, mut to_node) = stream.into_split();
-    let up = async move {
-        let mut stdin = tokio::io::stdin();
-        let _ = tokio::io::copy(&mut stdin, &mut to_node).await;
+    let from_node = stream.into_std()?;
+    from_node.set_nonblocking(false)?;
+    let mut to_node = from_node.try_clone()?;
+    std::thread::spawn(move || {
+        let _ = relay(&mut std::io::stdin().lock(), &mut to_node);
         // The node sees end of input and ends the session.
-        let _ = to_node.shutdown().await;
-        std::future::pending::<()>().await;
-    };
-    let down = async move {
-        let mut stdout = tokio::io::stdout();
-        tokio::io::copy(&mut from_node, &mut stdout).await?;
-        stdout.flush().await
-    };
-    tokio::select! {
-        () = up => Ok(()),
-        done = down => done,
+        let _ = to_node.shutdown(std::net::Shutdown::Write);
+    });
+    tokio::task::spawn_blocking(move || {
+        let mut from_node = from_node;
+        let mut stdout = std::io::stdout().lock();
+        relay(&mut from_node, &mut stdout)
+    })
+    .await?
+}
+
+/// Copies until end of input, passing on each read at once. (`std::io::copy` would splice
+/// between the pipe and the socket, and a splice can sit on bytes that have arrived.)
+fn relay(from: &mut impl std::io::Read, to: &mut impl std::io::Write) -> std::io::Result<()> {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        to.write_all(&buf[..n])?;
+        to.flush()?;
     }
 }

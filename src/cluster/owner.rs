@@ -214,3 +214,34 @@ impl Handler<MailboxEvent> for Forwarder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mailbox::tests::registry;
+
+    fn is_gone(result: Result<MailboxHandle, MailboxError>) -> bool {
+        matches!(result, Err(MailboxError::Gone(_)))
+    }
+
+    #[actix_rt::test]
+    async fn a_request_for_a_renamed_deleted_or_recreated_mailbox_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let account = registry(dir.path()).account("alice").await.unwrap();
+        account.create("Work".into(), None).await.unwrap();
+        let stale = account.open("Work").await.unwrap().address();
+        assert!(open_addressed(&account, &stale).await.is_ok());
+
+        account.rename("Work".into(), "Work2".into()).await.unwrap();
+        assert!(is_gone(open_addressed(&account, &stale).await));
+        // A new mailbox with the old name is another mailbox: requests for the old one fail
+        // rather than land in it.
+        account.create("Work".into(), None).await.unwrap();
+        assert!(is_gone(open_addressed(&account, &stale).await));
+        let current = account.open("Work").await.unwrap().address();
+        assert!(open_addressed(&account, &current).await.is_ok());
+
+        account.delete("Work".into()).await.unwrap();
+        assert!(is_gone(open_addressed(&account, &current).await));
+    }
+}

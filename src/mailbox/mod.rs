@@ -19,7 +19,7 @@ mod ops;
 mod registry;
 pub mod request;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod types;
 
 use std::path::PathBuf;

@@ -285,7 +285,9 @@ impl Session {
             }
         }
         if let Some(reason) = self.deferred_close.take() {
-            self.close_selected(&reason);
+            if let Some(closing) = self.close_selected(ctx, &reason) {
+                return closing;
+            }
         }
         self.observe_state();
         if self.broken {

@@ -6,6 +6,7 @@ use actix::{ActorFutureExt, AsyncContext, Context, Handler, WrapFuture};
 use roost_proto::{Code, Data, Response, Status, StatusKind};
 
 use super::flags::offered_flags;
+use super::messages::Reply;
 use super::state::State;
 use super::{Pending, Session};
 use crate::mailbox::{Change, MailboxEvent};
@@ -55,15 +56,24 @@ impl Session {
         }
     }
 
-    /// The selected mailbox went away (deleted, renamed, moved to another owner): RFC 9051
-    /// section 3 transition (6) with an unsolicited `[CLOSED]`.
-    pub(super) fn close_selected(&mut self, reason: &str) {
-        if self.state.selected().is_none() {
-            return;
+    /// The selected mailbox went away (deleted, renamed, moved to another owner). An
+    /// IMAP4rev2 session takes RFC 9051 section 3 transition (6) with an unsolicited
+    /// `[CLOSED]`; an IMAP4rev1 client does not know that code and would go on as if its
+    /// mailbox were still selected, so it gets `* BYE` and reconnects. Returns the reply that
+    /// ends the connection in that case.
+    pub(super) fn close_selected(
+        &mut self,
+        ctx: &mut Context<Self>,
+        reason: &str,
+    ) -> Option<Reply> {
+        self.state.selected()?;
+        if !self.rev2 {
+            return Some(self.bye(ctx, reason));
         }
         self.state = std::mem::replace(&mut self.state, State::Logout).deselect();
         self.observe_state();
         self.write_status(Status::untagged(StatusKind::Ok, Some(Code::Closed), reason));
+        None
     }
 }
 
@@ -99,7 +109,7 @@ impl Session {
                 if self.busy {
                     self.deferred_close = Some(reason);
                 } else {
-                    self.close_selected(&reason);
+                    self.close_selected(ctx, &reason);
                 }
                 return;
             }

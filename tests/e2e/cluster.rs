@@ -105,15 +105,18 @@ async fn clients_on_three_nodes_append_and_store_at_once_without_losing_anything
     }
 }
 
-/// SIGTERM on the owner: its own clients get `* BYE`; clients on other nodes get
-/// `* OK [CLOSED]`, select again (now served elsewhere) and see every acknowledged message.
+/// SIGTERM on the owner: its own clients get `* BYE`; IMAP4rev2 clients on other nodes get
+/// `* OK [CLOSED]`, select again (now served elsewhere) and see every acknowledged message;
+/// IMAP4rev1 clients there, which do not know `[CLOSED]`, get `* BYE` and reconnect.
 #[tokio::test]
 async fn draining_the_owner_closes_remote_sessions_which_reselect_elsewhere() {
     let (_redis, _data, mut a, b) = two_nodes();
     let mut local = Client::logged_in(&a).await;
     local.ok("SELECT INBOX").await;
-    let mut remote = Client::logged_in(&b).await;
+    let mut remote = Client::logged_in_rev2(&b).await;
     remote.ok("SELECT INBOX").await;
+    let mut remote_rev1 = Client::logged_in(&b).await;
+    remote_rev1.ok("SELECT INBOX").await;
     let mut acknowledged = Vec::new();
     for n in 0..5 {
         acknowledged.push(remote.append("INBOX", "", &sample_message(n)).await);
@@ -129,10 +132,18 @@ async fn draining_the_owner_closes_remote_sessions_which_reselect_elsewhere() {
     assert!(closed.starts_with("* OK [CLOSED] "), "{closed}");
     remote.send("DONE\r\n").await;
     remote.until_tagged("i").await;
+    let mut bye = remote_rev1.line().await;
+    while !bye.starts_with("* BYE ") {
+        assert!(bye.contains("EXISTS") || bye.contains("RECENT"), "{bye}");
+        bye = remote_rev1.line().await;
+    }
+    remote_rev1.expect_closed().await.unwrap();
     assert!(a.wait_exit(Duration::from_secs(20)).success());
     let select = remote.ok("SELECT INBOX").await;
     assert!(select.contains(&"* 5 EXISTS\r\n".to_owned()), "{select:?}");
-    let uids = remote.ok("UID SEARCH ALL").await;
+    let mut reconnected = Client::logged_in(&b).await;
+    reconnected.ok("SELECT INBOX").await;
+    let uids = reconnected.ok("UID SEARCH ALL").await;
     assert_eq!(uids, ["* SEARCH 1 2 3 4 5\r\n"]);
 }
 
@@ -178,7 +189,7 @@ async fn after_the_owner_dies_another_node_serves_within_the_lease_ttl() {
 #[tokio::test]
 async fn a_paused_former_owner_cannot_write_after_a_takeover() {
     let (_redis, _data, a, b) = two_nodes();
-    let mut old = Client::logged_in(&a).await;
+    let mut old = Client::logged_in_rev2(&a).await;
     old.ok("SELECT INBOX").await;
     old.append("INBOX", "", &sample_message(1)).await;
     a.signal("STOP");
@@ -225,7 +236,7 @@ async fn a_paused_former_owner_cannot_write_after_a_takeover() {
 #[tokio::test]
 async fn without_redis_owned_mailboxes_close_at_lease_end_and_everything_recovers() {
     let (mut redis, _data, a, _b) = two_nodes();
-    let mut selected = Client::logged_in(&a).await;
+    let mut selected = Client::logged_in_rev2(&a).await;
     selected.ok("SELECT INBOX").await;
     let mut other = Client::logged_in(&a).await;
     redis.stop();
@@ -284,9 +295,9 @@ fn cluster_status_lists_the_live_nodes() {
 #[tokio::test]
 async fn an_operator_moves_an_account_and_drains_a_node() {
     let (_redis, _data, a, b) = two_nodes();
-    let mut on_a = Client::logged_in(&a).await;
+    let mut on_a = Client::logged_in_rev2(&a).await;
     on_a.ok("SELECT INBOX").await; // node-a owns the account
-    let mut on_b = Client::logged_in(&b).await;
+    let mut on_b = Client::logged_in_rev2(&b).await;
     on_b.ok("SELECT INBOX").await;
     let (_, metrics) = http_get(a.http(), "/metrics").await;
     assert!(metrics.contains("roost_accounts_owned 1"), "{metrics}");

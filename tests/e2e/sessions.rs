@@ -124,12 +124,13 @@ async fn ten_sessions_working_at_once_end_with_the_same_view() {
     }
 }
 
-/// A selected mailbox deleted or renamed by another session: the session gets an unsolicited
-/// `* OK [CLOSED]` and is back in the Authenticated state (RFC 9051 section 3, transition 6).
+/// A selected mailbox deleted or renamed by another session: an IMAP4rev2 session gets an
+/// unsolicited `* OK [CLOSED]` and is back in the Authenticated state (RFC 9051 section 3,
+/// transition 6).
 #[tokio::test]
 async fn a_selected_mailbox_deleted_or_renamed_elsewhere_is_closed() {
     let server = Server::start();
-    let mut a = Client::logged_in(&server).await;
+    let mut a = Client::logged_in_rev2(&server).await;
     let mut b = Client::logged_in(&server).await;
     a.ok("CREATE Doomed").await;
     a.ok("CREATE Moving").await;
@@ -156,6 +157,21 @@ async fn a_selected_mailbox_deleted_or_renamed_elsewhere_is_closed() {
         .await
         .iter()
         .any(|l| l.contains("0 EXISTS")));
+}
+
+/// An IMAP4rev1 client does not know `[CLOSED]` and would carry on as if the mailbox were
+/// still selected: it gets `* BYE` instead (at once, or after the command it is running) and
+/// reconnects.
+#[tokio::test]
+async fn an_imap4rev1_session_whose_mailbox_goes_away_gets_bye() {
+    let server = Server::start();
+    let mut a = Client::logged_in(&server).await;
+    let mut b = Client::logged_in(&server).await;
+    a.ok("CREATE Doomed").await;
+    a.ok("SELECT Doomed").await;
+    b.ok("DELETE Doomed").await;
+    assert_eq!(a.line().await, "* BYE mailbox Doomed was deleted\r\n");
+    a.expect_closed().await.unwrap();
 }
 
 /// A mailbox of many messages selects and lists its flags; the server's memory for it stays

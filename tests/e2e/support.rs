@@ -632,6 +632,14 @@ impl Client {
         c
     }
 
+    /// Connects, logs in and enables IMAP4rev2 (such a session is told `* OK [CLOSED]` when
+    /// its mailbox goes away; an IMAP4rev1 session gets `* BYE`).
+    pub async fn logged_in_rev2(server: &Server) -> Client {
+        let mut c = Client::logged_in(server).await;
+        c.ok("ENABLE IMAP4rev2").await;
+        c
+    }
+
     /// APPENDs with a non-synchronizing literal and returns the new UID (from APPENDUID).
     pub async fn append(&mut self, mailbox: &str, flags: &str, message: &str) -> u32 {
         let lines = self

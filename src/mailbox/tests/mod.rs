@@ -20,7 +20,7 @@ fn stub_meta(raw: &[u8]) -> Vec<u8> {
     (raw.len() as u64).to_le_bytes().to_vec()
 }
 
-pub(super) fn registry(dir: &Path) -> Arc<Registry> {
+pub(crate) fn registry(dir: &Path) -> Arc<Registry> {
     Registry::with_options(
         dir.to_path_buf(),
         Options {

@@ -25,6 +25,8 @@ mod mailboxes;
 mod messages;
 #[path = "e2e/observability.rs"]
 mod observability;
+#[path = "e2e/rename_race.rs"]
+mod rename_race;
 #[path = "e2e/sessions.rs"]
 mod sessions;
 #[path = "e2e/shutdown.rs"]

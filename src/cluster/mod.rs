@@ -68,6 +68,9 @@ pub enum AdminCommand {
 pub enum DirectoryError {
     #[error("redis is unreachable: {0}")]
     Unreachable(String),
+    /// Redis refused this node's credentials or permissions (ACL): retrying will not help.
+    #[error("redis refused the credentials or lacks a permission: {0}")]
+    Refused(String),
     /// The lease was taken over or expired: stop writing at once.
     #[error("lease on {account} lost")]
     LeaseLost { account: String },

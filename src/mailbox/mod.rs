@@ -200,13 +200,13 @@ impl Registry {
     pub(crate) fn join_cluster(
         self: &Arc<Self>,
         directory: crate::cluster::redis::RedisDirectory,
-        node: String,
+        local: crate::cluster::link::LocalNode,
         timing: crate::cluster::LeaseTiming,
     ) -> Arc<dyn crate::cluster::link::LinkService> {
         let _ = self
             .shared
             .ownership
-            .set(ownership::Ownership::new(directory, node, timing));
+            .set(ownership::Ownership::new(directory, local, timing));
         service::OwnerService::new(self.clone())
     }
 

@@ -13,6 +13,7 @@ use super::registry::Shared;
 use super::remote::Links;
 use super::MailboxError;
 use crate::cluster::fence::Fence;
+use crate::cluster::link::LocalNode;
 use crate::cluster::redis::RedisDirectory;
 use crate::cluster::{DirectoryError, Lease, LeaseTiming, Owner};
 use crate::telemetry::metrics;
@@ -50,10 +51,10 @@ fn unreachable(e: DirectoryError) -> MailboxError {
 }
 
 impl Ownership {
-    pub fn new(directory: RedisDirectory, node: String, timing: LeaseTiming) -> Arc<Ownership> {
+    pub fn new(directory: RedisDirectory, local: LocalNode, timing: LeaseTiming) -> Arc<Ownership> {
         Arc::new(Ownership {
             directory,
-            links: Links::new(node),
+            links: Links::new(local),
             timing,
             owned: Mutex::new(HashMap::new()),
             draining: AtomicBool::new(false),

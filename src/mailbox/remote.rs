@@ -15,7 +15,7 @@ use actix::Recipient;
 
 use super::wire::{self, WireRequest, WireResult, WireValue};
 use super::{Change, MailboxError, MailboxEvent};
-use crate::cluster::link::LinkClient;
+use crate::cluster::link::{LinkClient, LocalNode};
 use crate::store::MailboxId;
 
 /// Sessions attached through one link: stream id → (mailbox, session).
@@ -33,8 +33,8 @@ fn lock(m: &Mutex<Attachments>) -> std::sync::MutexGuard<'_, Attachments> {
 }
 
 impl Peer {
-    fn new(local_node: &str, address: &str) -> Arc<Peer> {
-        let client = LinkClient::new(local_node.to_owned(), address.to_owned());
+    fn new(local: &LocalNode, address: &str) -> Arc<Peer> {
+        let client = LinkClient::new(local.clone(), address.to_owned());
         let attachments: Arc<Mutex<Attachments>> = Arc::default();
         let pushes = attachments.clone();
         client.set_push_handler(Arc::new(move |stream, payload| {
@@ -104,27 +104,27 @@ impl Peer {
 
 /// The links of this node, one per owner address.
 pub(crate) struct Links {
-    local_node: String,
+    local: LocalNode,
     peers: Mutex<HashMap<String, Arc<Peer>>>,
 }
 
 impl Links {
-    pub fn new(local_node: String) -> Links {
+    pub fn new(local: LocalNode) -> Links {
         Links {
-            local_node,
+            local,
             peers: Mutex::new(HashMap::new()),
         }
     }
 
     pub fn local_node(&self) -> &str {
-        &self.local_node
+        self.local.id()
     }
 
     pub fn peer(&self, address: &str) -> Arc<Peer> {
         let mut peers = self.peers.lock().unwrap_or_else(PoisonError::into_inner);
         peers
             .entry(address.to_owned())
-            .or_insert_with(|| Peer::new(&self.local_node, address))
+            .or_insert_with(|| Peer::new(&self.local, address))
             .clone()
     }
 }

@@ -9,7 +9,7 @@ async fn directory(redis: &RedisServer, node: &str, ttl_ms: u64) -> RedisDirecto
     let timing = LeaseTiming {
         ttl: Duration::from_millis(ttl_ms),
     };
-    RedisDirectory::connect(&redis.url(), node.into(), format!("{node}:7143"), timing)
+    RedisDirectory::connect(redis.client(), node.into(), format!("{node}:7143"), timing)
         .await
         .unwrap()
 }
@@ -179,7 +179,7 @@ async fn unreachable_redis_fails_fast_and_calls_recover_after_a_restart() {
     // A node starting while Redis is down gets a clear error, not a hang.
     let started = Instant::now();
     let err = RedisDirectory::connect(
-        &redis.url(),
+        redis.client(),
         "b".into(),
         "b:1".into(),
         LeaseTiming {
@@ -217,7 +217,7 @@ async fn connecting_to_a_silent_address_is_bounded() {
     // without a route). Either way the call must end within the operation bound.
     let started = Instant::now();
     let result = RedisDirectory::connect(
-        "redis://192.0.2.1:6379/",
+        crate::cluster::testing::client("redis://192.0.2.1:6379/"),
         "a".into(),
         "a:1".into(),
         LeaseTiming {

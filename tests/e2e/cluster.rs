@@ -409,7 +409,7 @@ async fn a_plaintext_hello_to_a_tls_node_is_refused_and_changes_nothing() {
         .await
         .unwrap();
     assert!(closed_by_peer(&mut intruder).await);
-    assert!(a.log_contains("node link TLS handshake failed"));
+    assert!(a.wait_for_log(&["node link TLS handshake failed"]));
     // Nothing changed, and the real nodes still talk.
     let mut c = Client::logged_in(&b).await;
     assert!(c

@@ -155,7 +155,7 @@ impl Server {
         adjust(&mut config);
         let config_path = dir.path().join("roost.toml");
         std::fs::write(&config_path, toml::to_string(&config).unwrap()).unwrap();
-        add_user(&config_path, USER, PASSWORD);
+        try_add_user(&config_path, USER, PASSWORD).map_err(|e| vec![e])?;
 
         let expected = config["listeners"].as_array().map_or(0, Vec::len);
         let http_enabled = config
@@ -337,6 +337,24 @@ impl Server {
         self.log.lock().unwrap().iter().any(|l| l.contains(needle))
     }
 
+    /// Waits up to [`ANSWER_TIMEOUT`] for a log line containing every one of `needles` (the
+    /// log is read by another thread, a little behind the process).
+    pub fn wait_for_log(&self, needles: &[&str]) -> bool {
+        let deadline = Instant::now() + ANSWER_TIMEOUT;
+        loop {
+            let found = self
+                .log
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| needles.iter().all(|n| l.contains(n)));
+            if found || Instant::now() > deadline {
+                return found;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Where this cluster node's link listens, from its `node link listening` log line.
     pub fn link(&self) -> SocketAddr {
         self.log
@@ -489,6 +507,13 @@ impl Server {
 }
 
 pub fn add_user(config: &Path, user: &str, password: &str) {
+    if let Err(e) = try_add_user(config, user, password) {
+        panic!("{e}");
+    }
+}
+
+/// `roost user add`; its stderr when it fails (an invalid configuration, say).
+pub fn try_add_user(config: &Path, user: &str, password: &str) -> Result<(), String> {
     let mut child = Command::new(roost_bin())
         .args(["user", "--config"])
         .arg(config)
@@ -503,10 +528,11 @@ pub fn add_user(config: &Path, user: &str, password: &str) {
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     // Cluster nodes share one users file: the second node finds the user there already.
-    assert!(
-        out.status.success() || stderr.contains("exists"),
-        "roost user add failed: {stderr}"
-    );
+    if out.status.success() || stderr.contains("exists") {
+        Ok(())
+    } else {
+        Err(format!("roost user add failed: {stderr}"))
+    }
 }
 
 /// A TLS client configuration that trusts exactly the server's generated certificate.

@@ -75,6 +75,7 @@ impl RedisAccess {
     }
 
     /// Just a URL, credentials (if any) inside it.
+    #[cfg(test)]
     pub fn url(url: impl Into<String>) -> RedisAccess {
         RedisAccess {
             url: url.into(),

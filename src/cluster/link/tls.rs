@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
-use super::identity::{self, IdentityError};
+use super::identity;
 use crate::net::tls::{self as net_tls, Reload, TlsError, TlsFiles, Watched};
 
 #[cfg(test)]
@@ -118,26 +118,22 @@ impl std::fmt::Debug for LinkTls {
 impl LinkTls {
     /// Reads the files and checks this node's certificate as its peers will: signed by the CA,
     /// usable by a listener and a client, valid for `node` (the id announced in `Hello`) and
-    /// for `advertised_host` (the host other nodes dial).
+    /// for the host part of `advertised_address` (what other nodes dial).
     ///
     /// # Errors
-    /// A [`LinkTlsError`] naming the file involved; [`IdentityError`]s for a node id or host
-    /// no certificate could carry become `Refused`.
+    /// A [`LinkTlsError`] naming the file involved; a node id or host no certificate could
+    /// carry is `Refused` too.
     pub fn load(
         config: &LinkTlsConfig,
         node: &str,
         advertised_address: &str,
     ) -> Result<Arc<LinkTls>, LinkTlsError> {
-        let refused = |role: String, e: IdentityError| LinkTlsError::Refused {
-            cert: config.cert.clone(),
-            role,
-            reason: e.to_string(),
-        };
         let names = OwnNames {
             node: identity::node_name(node)
-                .map_err(|e| refused(format!("a client for node {node}"), e))?,
-            advertised: identity::host_name(advertised_address)
-                .map_err(|e| refused(format!("a listener at {advertised_address}"), e))?,
+                .map_err(|e| new_refused(config, format!("a client for node {node}"), e))?,
+            advertised: identity::host_name(advertised_address).map_err(|e| {
+                new_refused(config, format!("a listener at {advertised_address}"), e)
+            })?,
         };
         let watched = Watched::new(vec![
             config.cert.clone(),
@@ -271,11 +267,6 @@ fn check_own(
     as_client: &dyn ClientCertVerifier,
     as_listener: &dyn ServerCertVerifier,
 ) -> Result<(), LinkTlsError> {
-    let refused = |role: String, reason: String| LinkTlsError::Refused {
-        cert: config.cert.clone(),
-        role,
-        reason,
-    };
     let (leaf, intermediates) = key
         .cert
         .split_first()
@@ -284,15 +275,23 @@ fn check_own(
     let client_role = format!("a client for node {}", names.node.to_str());
     as_client
         .verify_client_cert(leaf, intermediates, now)
-        .map_err(|e| refused(client_role.clone(), e.to_string()))?;
-    identity::check_name(leaf, &names.node).map_err(|e| refused(client_role, e.to_string()))?;
+        .map_err(|e| new_refused(config, client_role.clone(), e))?;
+    identity::check_name(leaf, &names.node).map_err(|e| new_refused(config, client_role, e))?;
+    let listener_role = format!("a listener for {}", names.advertised.to_str());
     as_listener
         .verify_server_cert(leaf, intermediates, &names.advertised, &[], now)
-        .map_err(|e| {
-            refused(
-                format!("a listener for {}", names.advertised.to_str()),
-                e.to_string(),
-            )
-        })?;
+        .map_err(|e| new_refused(config, listener_role, e))?;
     Ok(())
+}
+
+fn new_refused(
+    config: &LinkTlsConfig,
+    role: String,
+    reason: impl std::fmt::Display,
+) -> LinkTlsError {
+    LinkTlsError::Refused {
+        cert: config.cert.clone(),
+        role,
+        reason: reason.to_string(),
+    }
 }

@@ -282,9 +282,12 @@ impl ClusterConfig {
                     .into(),
             );
         }
-        if self.link_tls.is_some() {
+        if let Some(tls) = &self.link_tls {
             crate::cluster::link::identity::node_name(node_id)
                 .map_err(|e| format!("node_id: {e}"))?;
+            if tls.reload_interval_secs == 0 {
+                return Err("cluster.link_tls.reload_interval_secs must be positive".into());
+            }
         }
         let Some(access) = RedisAccess::from_config(self) else {
             return Ok(());

@@ -171,6 +171,8 @@ fn millis(d: Duration) -> u64 {
 
 /// One established connection.
 struct Conn {
+    /// The address dialed, for logs.
+    address: String,
     queue: mpsc::Sender<Frame>,
     /// Requests waiting for an answer; `None` once the connection is shut down, so nothing can
     /// register on a dead connection and wait forever.
@@ -220,6 +222,7 @@ impl Conn {
         // Cannot fail: the queue is empty and its receiver alive.
         let _ = queue.try_send(hello);
         let conn = Arc::new(Conn {
+            address: client.address.clone(),
             queue,
             pending: Mutex::new(Some(HashMap::new())),
             closed,
@@ -263,6 +266,12 @@ impl Conn {
                     break;
                 }
                 Ok(None) => break,
+                Err(e) if is_tls_refusal(&e) => {
+                    // With TLS 1.3 a listener judges our certificate after our side of the
+                    // handshake is done: its refusal arrives as an alert on the first read.
+                    tracing::warn!(peer = %self.address, error = %e, "node link refused by the peer");
+                    break;
+                }
                 Err(e) => {
                     tracing::debug!(error = %e, "node link read failed");
                     break;
@@ -328,6 +337,15 @@ impl Conn {
             }
         }
     }
+}
+
+/// A TLS alert or error from the peer, rather than a plain disconnect.
+fn is_tls_refusal(e: &codec::CodecError) -> bool {
+    let codec::CodecError::Io(io) = e else {
+        return false;
+    };
+    io.get_ref()
+        .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
 }
 
 /// Removes a request's entry when its caller stops waiting.

@@ -1,12 +1,12 @@
 //! The server end of node links: accepts connections and answers their requests concurrently.
 //!
 //! With TLS, a connection first completes the handshake (the client's certificate verified
-//! against the cluster CA); then the client's `Hello` names its node id, which its certificate
-//! must be valid for, else the connection is closed before any request is read. Then it
-//! carries requests. Every request runs
-//! in its own task (answers may leave out of order); at most [`MAX_IN_FLIGHT`] per connection,
-//! beyond which reading pauses, so a flood from one peer backs up in its own TCP window instead
-//! of in this node's memory. The connection's [`Pusher`] shares the outgoing queue.
+//! against the cluster CA). Then the client's `Hello` names its node id; with TLS its
+//! certificate must be valid for that id, else the connection is closed before any request is
+//! read. Then it carries requests. Every request runs in its own task (answers may leave out of
+//! order); at most [`MAX_IN_FLIGHT`] per connection, beyond which reading pauses, so a flood
+//! from one peer backs up in its own TCP window instead of in this node's memory. The
+//! connection's [`Pusher`] shares the outgoing queue.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -214,6 +214,22 @@ async fn a_client_refuses_a_listener_another_ca_signed() {
 }
 
 #[tokio::test]
+async fn a_request_to_a_listener_that_refuses_our_certificate_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("cluster CA");
+    let server = tls_server(&ca, dir.path(), "node-a").await;
+    // node-b trusts the cluster CA too, but its own certificate comes from another CA: its
+    // side of the handshake completes, the listener's refusal comes with the first read.
+    let other = TestCa::new("other CA");
+    let files = write_node(&other, dir.path(), "node-b", &["node-b", LOOPBACK]);
+    std::fs::write(&files.ca, format!("{}{}", other.pem(), ca.pem())).unwrap();
+    let tls = LinkTls::load(&config(&files), "node-b", "127.0.0.1:7143").unwrap();
+    let client = tls_client(tls, "node-b", &server);
+    assert!(ask(&client, "hello").await.is_err());
+    assert_eq!(server.calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
 async fn rotated_files_are_used_by_new_connections_after_a_reload() {
     let dir = tempfile::tempdir().unwrap();
     let old_ca = TestCa::new("old cluster CA");

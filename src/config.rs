@@ -23,6 +23,10 @@ pub struct Config {
     pub node_id: String,
     /// Where mail, users and generated certificates live.
     pub data_dir: PathBuf,
+    /// The local control socket `roost imap` hands its session to this node through.
+    /// Default: `<data_dir>/control/<node_id>.sock`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub control_socket: Option<PathBuf>,
     pub listeners: Vec<ListenerConfig>,
     pub tls: TlsConfig,
     pub auth: AuthConfig,
@@ -402,6 +406,7 @@ impl Default for Config {
         Config {
             node_id: default_node_id(),
             data_dir: PathBuf::from("roost-data"),
+            control_socket: None,
             listeners: vec![
                 ListenerConfig {
                     address: "127.0.0.1:1143".parse().expect("valid literal address"),
@@ -444,6 +449,10 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     #[arg(long, env = "ROOST_NODE_ID")]
     pub node_id: Option<String>,
+    /// The local control socket `roost imap` reaches the running node through
+    /// (`control_socket`; default `<data_dir>/control/<node_id>.sock`).
+    #[arg(long, env = "ROOST_CONTROL_SOCKET")]
+    pub control_socket: Option<PathBuf>,
     /// Plain + STARTTLS listener address (replaces the file's `starttls` listeners).
     #[arg(long, env = "ROOST_IMAP_LISTEN")]
     pub imap_listen: Option<SocketAddr>,
@@ -529,6 +538,9 @@ impl Config {
         }
         if let Some(v) = &o.node_id {
             self.node_id = v.clone();
+        }
+        if let Some(v) = &o.control_socket {
+            self.control_socket = Some(v.clone());
         }
         for (address, kind) in [
             (o.imap_listen, ListenerTls::Starttls),
@@ -617,6 +629,18 @@ impl Config {
                 .map_err(|e| ConfigError::Invalid(format!("telemetry.otlp_endpoint: {e}")))?;
         }
         Ok(())
+    }
+
+    /// Where this node's control socket is (see `control_socket`).
+    pub fn control_socket(&self) -> PathBuf {
+        self.control_socket.clone().unwrap_or_else(|| {
+            let name: String = self
+                .node_id
+                .chars()
+                .map(|c| if c == '/' || c == '\0' { '_' } else { c })
+                .collect();
+            self.data_dir.join("control").join(format!("{name}.sock"))
+        })
     }
 
     pub fn users_file(&self) -> PathBuf {

@@ -4,25 +4,12 @@
 //! pre-authenticated user; `roost user ...` manages the users file; `roost cluster ...` shows
 //! and steers the cluster; `roost check-config` prints the effective configuration.
 
-mod auth;
-mod cluster;
-mod config;
-mod mailbox;
-mod memory;
-mod message;
-mod net;
-mod server;
-mod session;
-mod shared;
-mod store;
-mod supervisor;
-mod telemetry;
-
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{Config, Overrides};
+use roost::config::{Config, Overrides};
+use roost::{auth, cluster, memory, server, telemetry};
 
 #[derive(Parser)]
 #[command(

@@ -9,6 +9,9 @@ use tokio::sync::watch;
 
 use crate::auth::Authenticator;
 use crate::config::Config;
+use crate::control::socket::{ControlError, ControlSocket};
+use crate::control::tunnel::{self, Route, TunnelError};
+use crate::control::{DataDirLock, Holder, LockError};
 use crate::net::http;
 use crate::net::limiter::Limiter;
 use crate::net::listener::{accept_loop, run_session, Accepting};
@@ -41,13 +44,33 @@ pub enum ServeError {
     Signal(std::io::Error),
     #[error("metrics: {0}")]
     Metrics(metrics_exporter_prometheus::BuildError),
+    #[error("{0}")]
+    Lock(#[from] LockError),
+    #[error("{0}")]
+    Control(#[from] ControlError),
+    #[error("{0}")]
+    Tunnel(#[from] TunnelError),
+    #[error("stdout: {0}")]
+    Stdout(std::io::Error),
 }
 
-fn prepare(config: &Config) -> Result<Authenticator, ServeError> {
+fn create_data_dir(config: &Config) -> Result<(), ServeError> {
     std::fs::create_dir_all(&config.data_dir).map_err(|source| ServeError::DataDir {
         path: config.data_dir.clone(),
         source,
-    })?;
+    })
+}
+
+/// A node alone (no Redis) is the only writer of its data directory: it holds the lock for
+/// as long as it runs. Clustered nodes share the directory and are kept apart by leases.
+fn lock_if_alone(config: &Config, holder: Holder) -> Result<Option<DataDirLock>, ServeError> {
+    if config.cluster.redis_url.is_some() {
+        return Ok(None);
+    }
+    Ok(Some(DataDirLock::acquire(&config.data_dir, holder)?))
+}
+
+fn prepare(config: &Config) -> Result<Authenticator, ServeError> {
     let users_file = config.users_file();
     if config.auth.create_demo_user {
         if let Some(password) = crate::auth::ensure_demo_user(&users_file) {
@@ -66,6 +89,8 @@ fn prepare(config: &Config) -> Result<Authenticator, ServeError> {
 /// # Errors
 /// When the data directory, users file, certificate or a listening socket cannot be set up.
 pub fn serve(config: Config) -> Result<(), ServeError> {
+    create_data_dir(&config)?;
+    let _lock = lock_if_alone(&config, Holder::Serve)?;
     let auth = prepare(&config)?;
     let tls_files = tls::load_or_generate(config.tls.files.as_ref(), &config.data_dir)?;
     let system = actix_rt::System::new();
@@ -91,6 +116,7 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
             tracing::info!(%address, tls = ?l.tls, preauth = l.preauth_user.is_some(), "listening");
             listeners.push((socket, l.clone()));
         }
+        let control = ControlSocket::bind(&config.control_socket()).await?;
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
         let arbiters: Vec<Arbiter> = (0..workers).map(|_| Arbiter::new()).collect();
         let supervisor = Supervisor::new().start();
@@ -123,6 +149,7 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
                 stop_rx.clone(),
             ));
         }
+        actix_rt::spawn(control.serve(shared.clone(), stop_rx.clone()));
         for (socket, l) in listeners {
             actix_rt::spawn(accept_loop(socket, l, accepting.clone(), stop_rx.clone()));
         }
@@ -183,33 +210,57 @@ async fn wait_for_signal() -> std::io::Result<()> {
 }
 
 /// `roost imap --user NAME`: one pre-authenticated session over stdin and stdout, as run by
-/// mutt's or mbsync's `Tunnel` over ssh.
+/// mutt's or mbsync's `Tunnel` over ssh. The session goes through the data directory's one
+/// writer: the node running on this host, or this process once it holds the lock (then it
+/// serves later `roost imap`s too, and exits when the last of their sessions ends).
 ///
 /// # Errors
-/// When the user does not exist or the data directory cannot be used.
+/// When the user does not exist, or no writer can be found or become one.
 pub fn serve_stdio(config: Config, user: &str) -> Result<(), ServeError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServeError::DataDir {
-        path: config.data_dir.clone(),
-        source,
-    })?;
+    let alone = config.cluster.redis_url.is_none();
+    if alone {
+        create_data_dir(&config)?;
+    }
+    let system = actix_rt::System::new();
+    system.block_on(async move {
+        let lock_dir = alone.then_some(config.data_dir.as_path());
+        let socket = config.control_socket();
+        match tunnel::route(&socket, user, lock_dir, HANDOVER_WAIT).await? {
+            Route::Through(stream) => tunnel::pipe(stream).await.map_err(ServeError::Stdout),
+            Route::Alone(lock) => serve_stdio_alone(config, user, lock).await,
+        }
+    })
+}
+
+/// How long `roost imap` waits for a writer that holds the lock but does not answer yet.
+const HANDOVER_WAIT: Duration = Duration::from_secs(10);
+
+async fn serve_stdio_alone(
+    config: Config,
+    user: &str,
+    _lock: DataDirLock,
+) -> Result<(), ServeError> {
     let auth = Authenticator::new(config.users_file(), config.auth.throttle.clone());
     let proof = auth
         .preauthenticated(user)
         .map_err(|e| ServeError::Users(format!("{user}: {e}")))?;
-    let system = actix_rt::System::new();
-    system.block_on(async move {
-        let supervisor = Supervisor::new().start();
-        let shared = Arc::new(Shared::new(config, auth, supervisor));
-        let stream = Stream::Stdio(tokio::io::join(tokio::io::stdin(), tokio::io::stdout()));
-        let info = ConnectionInfo {
-            id: shared.next_session_id(),
-            peer: None,
-            tls: false,
-            tls_version: None,
-            starttls_available: false,
-            connected: tokio::time::Instant::now(),
-        };
-        run_session(stream, info, Some(proof), None, shared).await;
-        Ok(())
-    })
+    let control = ControlSocket::bind(&config.control_socket()).await?;
+    let supervisor = Supervisor::new().start();
+    let shared = Arc::new(Shared::new(config, auth, supervisor));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let others = actix_rt::spawn(control.serve(shared.clone(), stop_rx));
+    let stream = Stream::Stdio(tokio::io::join(tokio::io::stdin(), tokio::io::stdout()));
+    let info = ConnectionInfo {
+        id: shared.next_session_id(),
+        peer: None,
+        tls: false,
+        tls_version: None,
+        starttls_available: false,
+        connected: tokio::time::Instant::now(),
+    };
+    run_session(stream, info, Some(proof), None, shared).await;
+    // Sessions handed over by other `roost imap`s finish before the lock is let go.
+    let _ = stop_tx.send(true);
+    let _ = others.await;
+    Ok(())
 }

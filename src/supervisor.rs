@@ -19,6 +19,12 @@ pub struct Supervisor {
     drained: Vec<oneshot::Sender<()>>,
 }
 
+impl Default for Supervisor {
+    fn default() -> Self {
+        Supervisor::new()
+    }
+}
+
 impl Supervisor {
     pub fn new() -> Self {
         Supervisor {

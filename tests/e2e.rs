@@ -32,6 +32,8 @@ mod observability;
 mod sessions;
 #[path = "e2e/shutdown.rs"]
 mod shutdown;
+#[path = "e2e/single_writer.rs"]
+mod single_writer;
 #[path = "e2e/states.rs"]
 mod states;
 #[path = "e2e/unauthenticated.rs"]

@@ -15,9 +15,13 @@ pub mod cli;
 pub mod fence;
 pub mod link;
 pub mod node;
+pub(crate) mod owner;
+pub(crate) mod ownership;
+pub(crate) mod peer;
 pub mod redis;
 #[cfg(test)]
 pub mod testing;
+pub mod wire;
 
 use std::time::{Duration, Instant};
 

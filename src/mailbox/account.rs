@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 
 use super::actor::Request;
 use super::registry::{MailboxKey, Shared};
+use super::request::{AccountOp, Answer};
 use super::{AccountView, MailboxError, MailboxHandle, Reply};
 use crate::store::account::{self, AccountRecord, AccountState};
 use crate::store::{MailboxId, MailboxInfo, PlanError, SpecialUse, Store};
@@ -23,28 +24,9 @@ use crate::store::{MailboxId, MailboxInfo, PlanError, SpecialUse, Store};
 #[derive(Message)]
 #[rtype(result = "()")]
 pub(super) enum AccountRequest {
-    /// Answers once the account is loaded (or with why it could not be).
-    Ready(Reply<()>),
-    View(Reply<AccountView>),
-    Create {
-        name: String,
-        special_use: Option<SpecialUse>,
-        reply: Reply<MailboxInfo>,
-    },
-    Delete {
-        name: String,
-        reply: Reply<()>,
-    },
-    Rename {
-        from: String,
-        to: String,
-        reply: Reply<Vec<(String, String)>>,
-    },
-    Subscribe {
-        name: String,
-        subscribe: bool,
-        reply: Reply<()>,
-    },
+    /// Every operation a session (here or on another node) asks of the account.
+    Op { op: AccountOp, reply: Reply<Answer> },
+    /// The local handle of a mailbox (a handle on another node is made from `AccountOp::Open`).
     Open {
         name: String,
         reply: Reply<MailboxHandle>,
@@ -117,7 +99,7 @@ impl AccountActor {
         done: impl FnOnce(&AccountState) -> Result<T, MailboxError> + 'static,
     ) {
         let Some(mut store) = self.store.take() else {
-            let _ = reply.send(Err(MailboxError::Unavailable("account is busy".into())));
+            reply.send(Err(MailboxError::Unavailable("account is busy".into())));
             return;
         };
         let shared = self.shared.clone();
@@ -147,13 +129,13 @@ impl AccountActor {
             work.into_actor(self)
                 .map(move |outcome, act, _| match outcome {
                     Ok((store, Ok(()))) => {
-                        let _ = reply.send(done(store.state()));
+                        reply.send(done(store.state()));
                         act.store = Some(store);
                     }
                     // The in-memory state holds a change the disk may not: stop serving.
                     Ok((_, Err(e))) | Err(e) => {
                         act.fail(e.clone());
-                        let _ = reply.send(Err(e));
+                        reply.send(Err(e));
                     }
                 }),
         );
@@ -175,7 +157,7 @@ impl AccountActor {
                     .cloned()
                     .ok_or(MailboxError::NonExistent(name))
             }),
-            Err(e) => drop(reply.send(Err(e))),
+            Err(e) => reply.send(Err(e)),
         }
     }
 
@@ -189,7 +171,7 @@ impl AccountActor {
                 };
                 self.write(ctx, records, closing, reply, |_| Ok(()));
             }
-            Err(e) => drop(reply.send(Err(e))),
+            Err(e) => reply.send(Err(e)),
         }
     }
 
@@ -213,7 +195,7 @@ impl AccountActor {
                 let renamed = plan.renamed;
                 self.write(ctx, plan.records, closing, reply, move |_| Ok(renamed));
             }
-            Err(e) => drop(reply.send(Err(e))),
+            Err(e) => reply.send(Err(e)),
         }
     }
 
@@ -224,6 +206,37 @@ impl AccountActor {
             .by_name(&name)
             .ok_or(PlanError::NonExistent(name.clone()))?;
         Ok(self.shared.mailbox(&self.name, info))
+    }
+
+    fn run(&mut self, ctx: &mut Context<Self>, op: AccountOp, reply: Reply<Answer>) {
+        match op {
+            AccountOp::Ready => reply.send(self.state().map(|_| Answer::Unit)),
+            AccountOp::View => reply.send(self.view().map(Answer::View)),
+            AccountOp::Create { name, special_use } => {
+                self.handle_create(ctx, &name, special_use, reply.from(Answer::Info));
+            }
+            AccountOp::Delete { name } => {
+                self.handle_delete(ctx, &name, reply.from(|()| Answer::Unit));
+            }
+            AccountOp::Rename { from, to } => {
+                self.handle_rename(ctx, &from, &to, reply.from(Answer::Renamed));
+            }
+            AccountOp::Subscribe { name, subscribe } => {
+                let reply = reply.from(|()| Answer::Unit);
+                match self
+                    .state()
+                    .and_then(|s| Ok(s.plan_subscription(&name, subscribe)?))
+                {
+                    Ok(records) if records.is_empty() => reply.send(Ok(())),
+                    Ok(records) => self.write(ctx, records, Closing::none(), reply, |_| Ok(())),
+                    Err(e) => reply.send(Err(e)),
+                }
+            }
+            AccountOp::Open { name } => reply.send(
+                self.handle_open(&name)
+                    .map(|handle| Answer::Info(handle.info().clone())),
+            ),
+        }
     }
 
     fn view(&self) -> Result<AccountView, MailboxError> {
@@ -331,30 +344,8 @@ impl Handler<AccountRequest> for AccountActor {
     fn handle(&mut self, request: AccountRequest, ctx: &mut Context<Self>) {
         self.idle_since = None;
         match request {
-            AccountRequest::Ready(reply) => drop(reply.send(self.state().map(|_| ()))),
-            AccountRequest::View(reply) => drop(reply.send(self.view())),
-            AccountRequest::Create {
-                name,
-                special_use,
-                reply,
-            } => self.handle_create(ctx, &name, special_use, reply),
-            AccountRequest::Delete { name, reply } => self.handle_delete(ctx, &name, reply),
-            AccountRequest::Rename { from, to, reply } => {
-                self.handle_rename(ctx, &from, &to, reply)
-            }
-            AccountRequest::Subscribe {
-                name,
-                subscribe,
-                reply,
-            } => match self
-                .state()
-                .and_then(|s| Ok(s.plan_subscription(&name, subscribe)?))
-            {
-                Ok(records) if records.is_empty() => drop(reply.send(Ok(()))),
-                Ok(records) => self.write(ctx, records, Closing::none(), reply, |_| Ok(())),
-                Err(e) => drop(reply.send(Err(e))),
-            },
-            AccountRequest::Open { name, reply } => drop(reply.send(self.handle_open(&name))),
+            AccountRequest::Op { op, reply } => self.run(ctx, op, reply),
+            AccountRequest::Open { name, reply } => reply.send(self.handle_open(&name)),
         }
     }
 }

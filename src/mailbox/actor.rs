@@ -16,10 +16,8 @@ use tokio::sync::oneshot;
 use super::commit::Batcher;
 use super::listeners::Listeners;
 use super::registry::{MailboxKey, Shared};
-use super::{
-    Attachment, ExpungeScope, MailboxError, MailboxEvent, MailboxStatus, NewMessage, Reply,
-    SharedIndex, Snapshot, StoreFlags, StoreOutcome,
-};
+use super::request::{Answer, MailboxOp};
+use super::{Attachment, MailboxError, MailboxEvent, MailboxStatus, Reply, SharedIndex, Snapshot};
 use crate::store::mailbox::{open_mailbox, MailboxState};
 use crate::store::{recent, FlagSet, MailboxInfo, MessageEntry, Store, StoreError};
 
@@ -36,26 +34,14 @@ pub(super) enum Request {
     Detach {
         id: u64,
     },
-    Status(Reply<MailboxStatus>),
-    Entries {
-        uids: Vec<u32>,
-        reply: Reply<(Vec<MessageEntry>, Arc<[String]>)>,
+    /// Every operation a session (here or on another node) asks of the mailbox.
+    Op {
+        op: MailboxOp,
+        reply: Reply<Answer>,
     },
     /// All entries, shared (see [`MailboxHandle::index`](super::MailboxHandle::index)).
     Index {
         reply: Reply<SharedIndex>,
-    },
-    Append {
-        messages: Vec<NewMessage>,
-        reply: Reply<super::Appended>,
-    },
-    Store {
-        request: StoreFlags,
-        reply: Reply<StoreOutcome>,
-    },
-    Expunge {
-        scope: ExpungeScope,
-        reply: Reply<Vec<u32>>,
     },
     /// The destination side of COPY/MOVE: link these messages' blobs from `source_dir`
     /// and add them. Replies with `(source UID, new UID)` pairs.
@@ -321,6 +307,29 @@ impl Mailbox {
     }
 }
 
+impl Mailbox {
+    /// Reads answer from memory (after the running commit); writes go through group commit.
+    fn run(&mut self, ctx: &mut Context<Self>, op: MailboxOp, reply: Reply<Answer>) {
+        match op {
+            MailboxOp::Status => self.read(ctx, move |act, _| {
+                reply.send(act.status().map(Answer::Status));
+            }),
+            MailboxOp::Entries { uids } => self.read(ctx, move |act, _| {
+                reply.send(act.entries(&uids).map(|(e, k)| Answer::Entries(e, k)));
+            }),
+            MailboxOp::Append { messages } => {
+                self.start_append(ctx, messages, reply.from(Answer::Appended));
+            }
+            MailboxOp::Store(request) => {
+                self.start_store(ctx, request, reply.from(Answer::Stored));
+            }
+            MailboxOp::Expunge(scope) => {
+                self.start_expunge(ctx, scope, reply.from(Answer::Expunged));
+            }
+        }
+    }
+}
+
 impl Actor for Mailbox {
     type Context = Context<Self>;
 
@@ -363,21 +372,13 @@ impl Handler<Request> for Mailbox {
                 read_only,
                 reply,
             } => self.read(ctx, move |act, _| {
-                let _ = reply.send(act.attach(listener, read_only));
+                reply.send(act.attach(listener, read_only));
             }),
             Request::Detach { id } => self.listeners.detach(id),
-            Request::Status(reply) => self.read(ctx, move |act, _| {
-                let _ = reply.send(act.status());
-            }),
-            Request::Entries { uids, reply } => self.read(ctx, move |act, _| {
-                let _ = reply.send(act.entries(&uids));
-            }),
+            Request::Op { op, reply } => self.run(ctx, op, reply),
             Request::Index { reply } => self.read(ctx, move |act, _| {
-                let _ = reply.send(act.index());
+                reply.send(act.index());
             }),
-            Request::Append { messages, reply } => self.start_append(ctx, messages, reply),
-            Request::Store { request, reply } => self.start_store(ctx, request, reply),
-            Request::Expunge { scope, reply } => self.start_expunge(ctx, scope, reply),
             Request::CopyIn {
                 source_dir,
                 entries,

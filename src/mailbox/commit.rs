@@ -69,8 +69,8 @@ pub(super) enum Done {
 }
 
 /// Answers `reply` with `error`; `None` so plan code can return it directly.
-pub(super) fn refuse<T, U>(reply: Reply<T>, error: &MailboxError) -> Option<U> {
-    let _ = reply.send(Err(error.clone()));
+pub(super) fn refuse<T: 'static, U>(reply: Reply<T>, error: &MailboxError) -> Option<U> {
+    reply.send(Err(error.clone()));
     None
 }
 

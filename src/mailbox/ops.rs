@@ -94,7 +94,7 @@ impl Mailbox {
                 .unwrap_or_else(|e| Err(MailboxError::Storage(format!("blob I/O panicked: {e}"))));
             match ran {
                 Ok(value) => act.enqueue(ctx, then(value, reply)),
-                Err(e) => drop(reply.send(Err(e))),
+                Err(e) => reply.send(Err(e)),
             }
         }));
     }
@@ -114,7 +114,7 @@ impl Mailbox {
         });
         let flags: Vec<Vec<String>> = match checked {
             Ok(flags) => flags,
-            Err(e) => return drop(reply.send(Err(e))),
+            Err(e) => return reply.send(Err(e)),
         };
         let dir = self.dir.clone();
         let parse_meta = self.shared.options.parse_meta;
@@ -144,7 +144,7 @@ impl Mailbox {
                     reply,
                 },
             ),
-            Err(e) => drop(reply.send(Err(e))),
+            Err(e) => reply.send(Err(e)),
         }
     }
 
@@ -188,7 +188,7 @@ impl Mailbox {
             return self.enqueue(ctx, write);
         }
         if let Err(e) = self.state() {
-            return drop(reply.send(Err(e)));
+            return reply.send(Err(e));
         }
         let dir = self.dir.clone();
         let job = move || {
@@ -319,7 +319,7 @@ impl Mailbox {
                     self.listeners
                         .appended(lookup(&uids), keywords.clone(), state.uid_next);
                     let uid_validity = self.info.uid_validity;
-                    let _ = reply.send(Ok(Appended { uid_validity, uids }));
+                    reply.send(Ok(Appended { uid_validity, uids }));
                 }
                 Done::CopiedIn { pairs, reply } => {
                     if !pairs.is_empty() {
@@ -327,7 +327,7 @@ impl Mailbox {
                         self.listeners
                             .appended(lookup(&uids), keywords.clone(), state.uid_next);
                     }
-                    let _ = reply.send(Ok(pairs));
+                    reply.send(Ok(pairs));
                 }
                 Done::Stored {
                     matched,
@@ -339,7 +339,7 @@ impl Mailbox {
                     if !changed.is_empty() {
                         self.listeners.flags(lookup(&changed), keywords.clone());
                     }
-                    let _ = reply.send(Ok(StoreOutcome {
+                    reply.send(Ok(StoreOutcome {
                         entries: lookup(&matched),
                         modified,
                         keywords: keywords.clone(),
@@ -360,7 +360,7 @@ impl Mailbox {
                             }
                         });
                     }
-                    let _ = reply.send(Ok(uids));
+                    reply.send(Ok(uids));
                 }
             }
         }

@@ -14,7 +14,7 @@ use actix::{Actor, Addr};
 
 use super::account::AccountActor;
 use super::actor::Mailbox;
-use super::{AccountHandle, AccountTarget, HandleInner, MailboxHandle, MailboxTarget, Options};
+use super::{AccountHandle, MailboxHandle, Options};
 use crate::store::account::{account_dir_name, mailbox_dir};
 use crate::store::{MailboxId, MailboxInfo, StoreMetrics};
 
@@ -31,7 +31,7 @@ struct Entry<A: Actor> {
 }
 
 /// Shared by the [`Registry`](super::Registry) and every actor it started.
-pub(super) struct Shared {
+pub(crate) struct Shared {
     /// `<data_dir>/accounts`
     pub root: PathBuf,
     pub options: Options,
@@ -39,7 +39,7 @@ pub(super) struct Shared {
     accounts: Mutex<HashMap<String, Entry<AccountActor>>>,
     mailboxes: Mutex<HashMap<MailboxKey, Entry<Mailbox>>>,
     /// Set in cluster mode: leases and fences of the accounts this node owns.
-    pub ownership: OnceLock<Arc<super::ownership::Ownership>>,
+    pub ownership: OnceLock<Arc<crate::cluster::ownership::Ownership>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -121,12 +121,7 @@ impl Shared {
             let addr = AccountActor::new(self.clone(), name.clone(), dir, token.clone()).start();
             Entry { addr, token }
         });
-        AccountHandle {
-            target: AccountTarget::Local {
-                addr: entry.addr.clone(),
-                _token: entry.token.clone(),
-            },
-        }
+        AccountHandle::local(entry.addr.clone(), entry.token.clone())
     }
 
     /// The Mailbox actor of `info` in the account `account`, started if needed. Called by
@@ -146,25 +141,16 @@ impl Shared {
                 token,
             }
         });
-        MailboxHandle {
-            inner: Arc::new(HandleInner {
-                target: MailboxTarget::Local {
-                    addr: entry.addr.clone(),
-                    _token: entry.token.clone(),
-                },
-                info: info.clone(),
-                dir,
-            }),
-        }
+        MailboxHandle::local(entry.addr.clone(), entry.token.clone(), info.clone(), dir)
     }
 
     /// Removes a mailbox actor from the table (DELETE, RENAME): later opens start afresh.
-    pub fn take_mailbox(&self, key: &MailboxKey) -> Option<Addr<Mailbox>> {
+    pub(super) fn take_mailbox(&self, key: &MailboxKey) -> Option<Addr<Mailbox>> {
         lock(&self.mailboxes).remove(key).map(|e| e.addr)
     }
 
     /// Removes the entry of a failed mailbox actor, if it is still this one.
-    pub fn forget_mailbox(&self, key: &MailboxKey, token: &Arc<()>) {
+    pub(super) fn forget_mailbox(&self, key: &MailboxKey, token: &Arc<()>) {
         let mut mailboxes = lock(&self.mailboxes);
         if mailboxes
             .get(key)
@@ -185,7 +171,7 @@ impl Shared {
     }
 
     /// True (and the entry is gone) when no handle to this mailbox actor remains.
-    pub fn release_mailbox(&self, key: &MailboxKey, token: &Arc<()>) -> bool {
+    pub(super) fn release_mailbox(&self, key: &MailboxKey, token: &Arc<()>) -> bool {
         release(&self.mailboxes, key, token)
     }
 

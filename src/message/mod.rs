@@ -129,7 +129,7 @@ pub fn section_source(meta: Option<&MessageMeta>, size: usize, section: &Section
 ///
 /// # Errors
 /// `NoSuchPart`, or `UnknownCte` for an encoding that cannot be removed.
-pub fn binary_source(
+pub(crate) fn binary_source(
     meta: &MessageMeta,
     size: usize,
     part: &[u32],

@@ -13,6 +13,8 @@ pub enum Stream {
     Tls(Box<TlsStream<TcpStream>>),
     /// `roost imap`: IMAP over the process's stdin and stdout (ssh tunnels).
     Stdio(tokio::io::Join<tokio::io::Stdin, tokio::io::Stdout>),
+    /// A session handed over by `roost imap` through the control socket.
+    Unix(tokio::net::UnixStream),
     /// Between taking the plain stream for a TLS handshake and putting the result back.
     Upgrading,
 }
@@ -48,6 +50,7 @@ impl AsyncRead for Stream {
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Tls(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Stdio(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Unix(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Upgrading => Poll::Ready(Err(upgrading())),
         }
     }
@@ -63,6 +66,7 @@ impl AsyncWrite for Stream {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Tls(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Stdio(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Unix(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Upgrading => Poll::Ready(Err(upgrading())),
         }
     }
@@ -72,6 +76,7 @@ impl AsyncWrite for Stream {
             Stream::Plain(s) => Pin::new(s).poll_flush(cx),
             Stream::Tls(s) => Pin::new(s).poll_flush(cx),
             Stream::Stdio(s) => Pin::new(s).poll_flush(cx),
+            Stream::Unix(s) => Pin::new(s).poll_flush(cx),
             Stream::Upgrading => Poll::Ready(Err(upgrading())),
         }
     }
@@ -82,6 +87,7 @@ impl AsyncWrite for Stream {
             // Sends TLS close_notify, then shuts the socket down.
             Stream::Tls(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Stdio(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Unix(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Upgrading => Poll::Ready(Ok(())),
         }
     }

@@ -80,7 +80,7 @@ pub fn check_new_name(name: &str) -> Result<(), String> {
 /// The tagged answer for a failed mailbox operation.
 pub fn mailbox_error(tag: Tag, error: &MailboxError) -> Status {
     let code = match error {
-        MailboxError::NonExistent(_) => Code::NonExistent,
+        MailboxError::NonExistent(_) | MailboxError::Gone(_) => Code::NonExistent,
         MailboxError::AlreadyExists(_) => Code::AlreadyExists,
         MailboxError::Cannot(_) => Code::Cannot,
         MailboxError::Limit(_) => Code::Limit,

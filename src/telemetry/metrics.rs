@@ -233,6 +233,12 @@ impl Drop for StateGauge {
 #[derive(Debug)]
 pub struct IdleGauge(());
 
+impl Default for IdleGauge {
+    fn default() -> Self {
+        IdleGauge::new()
+    }
+}
+
 impl IdleGauge {
     pub fn new() -> Self {
         gauge!(SESSIONS_IDLE).increment(1.0);

@@ -151,11 +151,8 @@ impl Server {
         data: &Path,
         adjust: impl FnOnce(&mut toml::Table),
     ) -> Result<Server, Vec<String>> {
-        let mut config = base_config(data);
-        adjust(&mut config);
-        let config_path = dir.path().join("roost.toml");
-        std::fs::write(&config_path, toml::to_string(&config).unwrap()).unwrap();
-        try_add_user(&config_path, USER, PASSWORD).map_err(|e| vec![e])?;
+        let (config_path, config) =
+            try_write_config(dir.path(), data, adjust).map_err(|e| vec![e])?;
 
         let expected = config["listeners"].as_array().map_or(0, Vec::len);
         let http_enabled = config
@@ -506,6 +503,30 @@ impl Server {
     }
 }
 
+/// Writes `roost.toml` into `dir` (the base configuration on `data`, changed by `adjust`) and
+/// adds the test user; returns its path and contents.
+pub fn write_config(
+    dir: &Path,
+    data: &Path,
+    adjust: impl FnOnce(&mut toml::Table),
+) -> (PathBuf, toml::Table) {
+    try_write_config(dir, data, adjust).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Like [`write_config`]; `Err` when `roost user add` refuses the configuration.
+pub fn try_write_config(
+    dir: &Path,
+    data: &Path,
+    adjust: impl FnOnce(&mut toml::Table),
+) -> Result<(PathBuf, toml::Table), String> {
+    let mut config = base_config(data);
+    adjust(&mut config);
+    let path = dir.join("roost.toml");
+    std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
+    try_add_user(&path, USER, PASSWORD)?;
+    Ok((path, config))
+}
+
 pub fn add_user(config: &Path, user: &str, password: &str) {
     if let Err(e) = try_add_user(config, user, password) {
         panic!("{e}");
@@ -575,6 +596,15 @@ impl Client {
         Client {
             stream: None,
             plain: Some(tcp),
+            buf: Vec::new(),
+        }
+    }
+
+    /// A client over any byte stream, e.g. a `roost imap` process's stdout and stdin.
+    pub fn over(io: impl Io + 'static) -> Client {
+        Client {
+            stream: Some(Box::new(io)),
+            plain: None,
             buf: Vec::new(),
         }
     }

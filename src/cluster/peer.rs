@@ -13,9 +13,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use actix::Recipient;
 
-use super::wire::{self, WireRequest, WireResult, WireValue};
-use super::{Change, MailboxError, MailboxEvent};
-use crate::cluster::link::{LinkClient, LocalNode};
+use super::link::{LinkClient, LocalNode};
+use super::wire::{self, WireRequest, WireResult};
+use crate::mailbox::request::Answer;
+use crate::mailbox::{Change, MailboxError, MailboxEvent};
 use crate::store::MailboxId;
 
 /// Sessions attached through one link: stream id → (mailbox, session).
@@ -73,7 +74,7 @@ impl Peer {
     }
 
     /// Sends a request and waits for the owner's answer.
-    pub async fn call(&self, request: WireRequest) -> Result<WireValue, MailboxError> {
+    pub async fn call(&self, request: WireRequest) -> Result<Answer, MailboxError> {
         let trace = crate::telemetry::propagation::TraceContext::of(&tracing::Span::current());
         let envelope = wire::WireEnvelope { trace, request };
         let payload = wire::encode(&envelope);
@@ -99,6 +100,17 @@ impl Peer {
 
     pub fn unregister(&self, stream: u64) {
         lock(&self.attachments).remove(&stream);
+    }
+
+    /// Tells the session attached on `stream` that its mailbox is gone, as the owner's notice
+    /// would have (the owner answered a request with `Gone` before that notice arrived).
+    pub fn close_stream(&self, stream: u64, reason: &str) {
+        if let Some((mailbox, listener)) = lock(&self.attachments).remove(&stream) {
+            let change = Change::Closed {
+                reason: reason.to_owned(),
+            };
+            listener.do_send(MailboxEvent { mailbox, change });
+        }
     }
 }
 
@@ -127,9 +139,4 @@ impl Links {
             .or_insert_with(|| Peer::new(&self.local, address))
             .clone()
     }
-}
-
-/// Turns an unexpected answer into an error rather than a panic.
-pub(crate) fn unexpected(value: WireValue) -> MailboxError {
-    MailboxError::Unavailable(format!("unexpected answer from the owner node: {value:?}"))
 }

@@ -8,9 +8,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use actix::prelude::*;
 
-use super::wire::{self, AccountOp, MailboxOp, WireRequest, WireResult, WireValue};
-use super::{MailboxEvent, MailboxHandle, Registry};
-use crate::cluster::link::{LinkService, PeerConn, Pusher};
+use super::link::{LinkService, PeerConn, Pusher};
+use super::wire::{self, WireRequest, WireResult};
+use crate::mailbox::request::Answer;
+use crate::mailbox::{
+    AccountHandle, Change, MailboxAddress, MailboxError, MailboxEvent, MailboxHandle, Registry,
+};
 
 /// A session on another node attached to a local mailbox: `(link connection, stream)`.
 type RemoteKey = (u64, u64);
@@ -55,87 +58,70 @@ impl Inner {
     ) -> WireResult {
         match request {
             WireRequest::Account { user, op } => {
-                let account = self.registry.owned_account(&user).await?;
-                Ok(match op {
-                    AccountOp::Ready => WireValue::Unit,
-                    AccountOp::View => WireValue::View(account.view().await?),
-                    AccountOp::Create { name, special_use } => {
-                        WireValue::Info(account.create(name, special_use).await?)
-                    }
-                    AccountOp::Delete { name } => {
-                        account.delete(name).await?;
-                        WireValue::Unit
-                    }
-                    AccountOp::Rename { from, to } => {
-                        WireValue::Renamed(account.rename(from, to).await?)
-                    }
-                    AccountOp::Subscribe { name, subscribe } => {
-                        if subscribe {
-                            account.subscribe(name).await?;
-                        } else {
-                            account.unsubscribe(name).await?;
-                        }
-                        WireValue::Unit
-                    }
-                    AccountOp::Open { name } => {
-                        WireValue::Info(account.open(&name).await?.info().clone())
-                    }
-                })
+                self.registry.owned_account(&user).await?.run(op).await
             }
             WireRequest::Mailbox { user, mailbox, op } => {
                 let account = self.registry.owned_account(&user).await?;
-                let handle = account.open(&mailbox).await?;
-                Ok(match op {
-                    MailboxOp::Attach { stream, read_only } => {
-                        let forwarder = Forwarder { pusher, stream }.start();
-                        let attachment = handle.attach(forwarder.recipient(), read_only).await?;
-                        self.attachments()
-                            .insert((conn, stream), (handle, attachment.id));
-                        WireValue::Attached(attachment)
-                    }
-                    MailboxOp::Status => WireValue::Status(handle.status().await?),
-                    MailboxOp::Entries { uids } => {
-                        let (entries, keywords) = handle.entries(uids).await?;
-                        WireValue::Entries(entries, keywords.to_vec())
-                    }
-                    MailboxOp::Append { messages } => WireValue::Appended(
-                        handle
-                            .append(messages.into_iter().map(Into::into).collect())
-                            .await?,
-                    ),
-                    MailboxOp::Store {
-                        uids,
-                        action,
-                        flags,
-                        unchanged_since,
-                    } => WireValue::Stored(
-                        handle
-                            .store(wire::store_flags(uids, action, &flags, unchanged_since))
-                            .await?,
-                    ),
-                    MailboxOp::Expunge { uids } => WireValue::Expunged(handle.expunge(uids).await?),
-                    MailboxOp::Copy {
-                        destination,
-                        uids,
-                        is_move,
-                    } => {
-                        let destination = account.open(&destination).await?;
-                        let copied = if is_move {
-                            handle.move_to(uids, &destination).await?
-                        } else {
-                            handle.copy_to(uids, &destination).await?
-                        };
-                        WireValue::Copied(copied)
-                    }
-                })
+                open_addressed(&account, &mailbox).await?.run(op).await
+            }
+            WireRequest::Attach {
+                user,
+                mailbox,
+                stream,
+                read_only,
+            } => {
+                let account = self.registry.owned_account(&user).await?;
+                let handle = open_addressed(&account, &mailbox).await?;
+                let forwarder = Forwarder { pusher, stream }.start();
+                let attachment = handle.attach(forwarder.recipient(), read_only).await?;
+                self.attachments()
+                    .insert((conn, stream), (handle, attachment.id));
+                Ok(Answer::Attached(attachment))
             }
             WireRequest::Detach { stream } => {
                 if let Some((handle, id)) = self.attachments().remove(&(conn, stream)) {
                     handle.detach(id);
                 }
-                Ok(WireValue::Unit)
+                Ok(Answer::Unit)
+            }
+            WireRequest::Copy {
+                user,
+                source,
+                destination,
+                uids,
+                is_move,
+            } => {
+                let account = self.registry.owned_account(&user).await?;
+                let source = open_addressed(&account, &source).await?;
+                let destination = account.open(&destination).await?;
+                let copied = if is_move {
+                    source.move_to(uids, &destination).await?
+                } else {
+                    source.copy_to(uids, &destination).await?
+                };
+                Ok(Answer::Copied(copied))
             }
         }
+    }
+}
+
+/// The mailbox `address` names, only while it is still that mailbox: after a RENAME, DELETE
+/// or re-CREATE that the requesting session has not heard of yet, the request fails with
+/// `Gone` instead of landing in whatever mailbox now has the name.
+async fn open_addressed(
+    account: &AccountHandle,
+    address: &MailboxAddress,
+) -> Result<MailboxHandle, MailboxError> {
+    let gone = || {
+        MailboxError::Gone(format!(
+            "mailbox {} was renamed, deleted or recreated",
+            address.name
+        ))
+    };
+    match account.open(&address.name).await {
+        Ok(handle) if address.matches(handle.info()) => Ok(handle),
+        Ok(_) | Err(MailboxError::NonExistent(_)) => Err(gone()),
+        Err(e) => Err(e),
     }
 }
 
@@ -169,7 +155,7 @@ impl LinkService for OwnerService {
         });
         Box::pin(async move {
             let gone = || {
-                Err(super::MailboxError::Unavailable(
+                Err(MailboxError::Unavailable(
                     "the owner node is stopping".into(),
                 ))
             };
@@ -215,7 +201,7 @@ impl Handler<MailboxEvent> for Forwarder {
     type Result = ();
 
     fn handle(&mut self, event: MailboxEvent, ctx: &mut Context<Self>) {
-        let closed = matches!(event.change, super::Change::Closed { .. });
+        let closed = matches!(event.change, Change::Closed { .. });
         // A full or closed link: the remote session is as good as gone; stopping makes the
         // mailbox drop this listener.
         if !self.pusher.push(self.stream, wire::encode(&event)) {

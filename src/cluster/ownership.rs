@@ -9,13 +9,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Instant;
 
-use super::registry::Shared;
-use super::remote::Links;
-use super::MailboxError;
-use crate::cluster::fence::Fence;
-use crate::cluster::link::LocalNode;
-use crate::cluster::redis::RedisDirectory;
-use crate::cluster::{DirectoryError, Lease, LeaseTiming, Owner};
+use super::fence::Fence;
+use super::link::LocalNode;
+use super::peer::Links;
+use super::redis::RedisDirectory;
+use super::{DirectoryError, Lease, LeaseTiming, Owner};
+use crate::mailbox::{MailboxError, Shared};
 use crate::telemetry::metrics;
 
 /// Where an account is served.

@@ -1,0 +1,448 @@
+//! Handles: what sessions hold to reach an account's or a mailbox's actor, on this node or
+//! on the node that owns the account. Each operation is one [`AccountOp`] or [`MailboxOp`]
+//! value either way; the methods here only give it a typed result.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use actix::{Addr, Recipient};
+use serde::{Deserialize, Serialize};
+
+use super::account::{AccountActor, AccountRequest};
+use super::actor::{Mailbox, Request};
+use super::request::{expect_answer, AccountOp, Answer, MailboxOp};
+use super::types::{
+    AccountView, Appended, Attachment, Copied, ExpungeScope, MailboxEvent, MailboxStatus,
+    NewMessage, SharedIndex, StoreFlags, StoreOutcome,
+};
+use super::{call, MailboxError};
+use crate::cluster::peer::Peer;
+use crate::cluster::wire::WireRequest;
+use crate::store::{blobs, BlobId, MailboxId, MailboxInfo, MessageEntry, SpecialUse};
+
+/// A handle to an account's Account actor, here or on the owner node. Cheap to clone.
+#[derive(Clone)]
+pub struct AccountHandle {
+    pub(super) target: AccountTarget,
+}
+
+#[derive(Clone)]
+pub(super) enum AccountTarget {
+    Local {
+        addr: Addr<AccountActor>,
+        /// Keeps the actor from stopping while the handle exists.
+        _token: Arc<()>,
+    },
+    Remote {
+        peer: Arc<Peer>,
+        user: String,
+        /// The account's directory on the shared filesystem (blob paths are read directly).
+        dir: PathBuf,
+    },
+}
+
+impl AccountHandle {
+    pub(super) fn local(addr: Addr<AccountActor>, token: Arc<()>) -> AccountHandle {
+        AccountHandle {
+            target: AccountTarget::Local {
+                addr,
+                _token: token,
+            },
+        }
+    }
+
+    pub(crate) fn remote(peer: Arc<Peer>, user: String, dir: PathBuf) -> AccountHandle {
+        AccountHandle {
+            target: AccountTarget::Remote { peer, user, dir },
+        }
+    }
+
+    /// Runs one account operation, here or on the owner node.
+    pub(crate) async fn run(&self, op: AccountOp) -> Result<Answer, MailboxError> {
+        match &self.target {
+            AccountTarget::Local { addr, .. } => {
+                call(addr, |reply| AccountRequest::Op { op, reply }).await
+            }
+            AccountTarget::Remote { peer, user, .. } => {
+                let user = user.clone();
+                peer.call(WireRequest::Account { user, op }).await
+            }
+        }
+    }
+
+    /// Whether the account is loaded (and, remotely, still owned by that node).
+    pub(crate) async fn ready(&self) -> Result<(), MailboxError> {
+        expect_answer!(self.run(AccountOp::Ready).await?, Answer::Unit => ())
+    }
+
+    pub async fn view(&self) -> Result<AccountView, MailboxError> {
+        expect_answer!(self.run(AccountOp::View).await?, Answer::View(v) => v)
+    }
+
+    /// CREATE: creates missing parents too (RFC 9051 section 6.3.4). Durable when it returns.
+    pub async fn create(
+        &self,
+        name: String,
+        special_use: Option<SpecialUse>,
+    ) -> Result<MailboxInfo, MailboxError> {
+        let op = AccountOp::Create { name, special_use };
+        expect_answer!(self.run(op).await?, Answer::Info(i) => i)
+    }
+
+    /// DELETE (section 6.3.5): refuses INBOX; a mailbox with children keeps existing as
+    /// `\Noselect` only if it has inferior names (here: refused with `Cannot` "has children").
+    /// Attached sessions receive [`Change::Closed`](super::Change::Closed).
+    pub async fn delete(&self, name: String) -> Result<(), MailboxError> {
+        expect_answer!(self.run(AccountOp::Delete { name }).await?, Answer::Unit => ())
+    }
+
+    /// RENAME (section 6.3.6): children move along; renaming INBOX moves its messages into a
+    /// new mailbox and leaves INBOX empty. Returns the `(old, new)` names of everything renamed.
+    /// Sessions attached to a renamed mailbox receive [`Change::Closed`](super::Change::Closed).
+    pub async fn rename(
+        &self,
+        from: String,
+        to: String,
+    ) -> Result<Vec<(String, String)>, MailboxError> {
+        let op = AccountOp::Rename { from, to };
+        expect_answer!(self.run(op).await?, Answer::Renamed(r) => r)
+    }
+
+    pub async fn subscribe(&self, name: String) -> Result<(), MailboxError> {
+        self.set_subscribed(name, true).await
+    }
+
+    pub async fn unsubscribe(&self, name: String) -> Result<(), MailboxError> {
+        self.set_subscribed(name, false).await
+    }
+
+    async fn set_subscribed(&self, name: String, subscribe: bool) -> Result<(), MailboxError> {
+        let op = AccountOp::Subscribe { name, subscribe };
+        expect_answer!(self.run(op).await?, Answer::Unit => ())
+    }
+
+    /// The handle of the mailbox with this name (starting its actor if needed).
+    pub async fn open(&self, name: &str) -> Result<MailboxHandle, MailboxError> {
+        let name = name.to_string();
+        match &self.target {
+            AccountTarget::Local { addr, .. } => {
+                call(addr, |reply| AccountRequest::Open { name, reply }).await
+            }
+            AccountTarget::Remote { peer, user, dir } => {
+                let info = expect_answer!(
+                    self.run(AccountOp::Open { name }).await?,
+                    Answer::Info(i) => i
+                )?;
+                let dir = crate::store::account::mailbox_dir(dir, info.id);
+                let target = MailboxTarget::Remote {
+                    peer: peer.clone(),
+                    user: user.clone(),
+                    stream: OnceLock::new(),
+                };
+                Ok(MailboxHandle::new(target, info, dir))
+            }
+        }
+    }
+}
+
+/// How a mailbox is named between nodes: by its immutable id and UIDVALIDITY, with the name
+/// it had when the handle was made. The owner serves a request only while the mailbox of
+/// that name is still this one, so a request from a session that has not yet heard of a
+/// RENAME, DELETE or re-CREATE fails instead of landing in another mailbox.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MailboxAddress {
+    pub id: MailboxId,
+    pub uid_validity: u32,
+    pub name: String,
+}
+
+impl MailboxAddress {
+    /// Whether `info` is still the mailbox this address was made for.
+    pub fn matches(&self, info: &MailboxInfo) -> bool {
+        info.id == self.id && info.uid_validity == self.uid_validity && info.name == self.name
+    }
+}
+
+/// A handle to a Mailbox actor. Cheap to clone.
+#[derive(Clone)]
+pub struct MailboxHandle {
+    inner: Arc<HandleInner>,
+}
+
+pub(super) struct HandleInner {
+    target: MailboxTarget,
+    info: MailboxInfo,
+    /// The mailbox's directory on the (shared) filesystem: blobs are read from it directly.
+    dir: PathBuf,
+}
+
+pub(super) enum MailboxTarget {
+    Local {
+        addr: Addr<Mailbox>,
+        /// Keeps the actor from stopping while a handle exists.
+        _token: Arc<()>,
+    },
+    /// The account is owned by another node.
+    Remote {
+        peer: Arc<Peer>,
+        user: String,
+        /// The link stream of this handle's attachment, once attached.
+        stream: OnceLock<u64>,
+    },
+}
+
+impl MailboxHandle {
+    pub(super) fn new(target: MailboxTarget, info: MailboxInfo, dir: PathBuf) -> MailboxHandle {
+        MailboxHandle {
+            inner: Arc::new(HandleInner { target, info, dir }),
+        }
+    }
+
+    pub(super) fn local(
+        addr: Addr<Mailbox>,
+        token: Arc<()>,
+        info: MailboxInfo,
+        dir: PathBuf,
+    ) -> MailboxHandle {
+        let target = MailboxTarget::Local {
+            addr,
+            _token: token,
+        };
+        MailboxHandle::new(target, info, dir)
+    }
+
+    /// The mailbox as it was when this handle was made (a RENAME closes the handle's
+    /// sessions, so the name stays right for as long as it is used).
+    pub fn info(&self) -> &MailboxInfo {
+        &self.inner.info
+    }
+
+    pub fn address(&self) -> MailboxAddress {
+        let info = &self.inner.info;
+        MailboxAddress {
+            id: info.id,
+            uid_validity: info.uid_validity,
+            name: info.name.clone(),
+        }
+    }
+
+    /// Runs one operation on the mailbox's actor, here or on the owner node.
+    pub(crate) async fn run(&self, op: MailboxOp) -> Result<Answer, MailboxError> {
+        match &self.inner.target {
+            MailboxTarget::Local { addr, .. } => {
+                call(addr, |reply| Request::Op { op, reply }).await
+            }
+            MailboxTarget::Remote { user, .. } => {
+                let request = WireRequest::Mailbox {
+                    user: user.clone(),
+                    mailbox: self.address(),
+                    op,
+                };
+                self.remote(request).await
+            }
+        }
+    }
+
+    /// Sends a request to the owner node. When the owner says the mailbox is gone (renamed,
+    /// deleted or recreated) before its notice reached this node, the session attached
+    /// through this handle is told at once, as the notice would have.
+    async fn remote(&self, request: WireRequest) -> Result<Answer, MailboxError> {
+        let MailboxTarget::Remote { peer, stream, .. } = &self.inner.target else {
+            return Err(MailboxError::Unavailable(
+                "operation routed to the wrong node".into(),
+            ));
+        };
+        let answer = peer.call(request).await;
+        if let (Err(MailboxError::Gone(reason)), Some(stream)) = (&answer, stream.get()) {
+            peer.close_stream(*stream, reason);
+        }
+        answer
+    }
+
+    /// Attaches a session: it will receive every later change as a [`MailboxEvent`].
+    /// `read_only` (EXAMINE) sessions do not claim `\Recent`.
+    pub async fn attach(
+        &self,
+        listener: Recipient<MailboxEvent>,
+        read_only: bool,
+    ) -> Result<Attachment, MailboxError> {
+        match &self.inner.target {
+            MailboxTarget::Local { addr, .. } => {
+                call(addr, |reply| Request::Attach {
+                    listener,
+                    read_only,
+                    reply,
+                })
+                .await
+            }
+            MailboxTarget::Remote {
+                peer, user, stream, ..
+            } => {
+                let id = peer.register(self.inner.info.id, listener);
+                let request = WireRequest::Attach {
+                    user: user.clone(),
+                    mailbox: self.address(),
+                    stream: id,
+                    read_only,
+                };
+                match self.remote(request).await {
+                    // The stream id is this side's name for the attachment.
+                    Ok(Answer::Attached(a)) => {
+                        let _ = stream.set(id);
+                        Ok(Attachment { id, ..a })
+                    }
+                    other => {
+                        peer.unregister(id);
+                        Err(other.map_or_else(|e| e, super::request::unexpected))
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn detach(&self, attachment: u64) {
+        match &self.inner.target {
+            MailboxTarget::Local { addr, .. } => addr.do_send(Request::Detach { id: attachment }),
+            MailboxTarget::Remote { peer, .. } => {
+                peer.unregister(attachment);
+                let peer = peer.clone();
+                // Fire and forget: if the link is gone, the owner has dropped it already.
+                actix_rt::spawn(async move {
+                    let _ = peer.call(WireRequest::Detach { stream: attachment }).await;
+                });
+            }
+        }
+    }
+
+    pub async fn status(&self) -> Result<MailboxStatus, MailboxError> {
+        expect_answer!(self.run(MailboxOp::Status).await?, Answer::Status(s) => s)
+    }
+
+    /// The current entries of the given UIDs (missing ones are skipped), with the keyword table.
+    pub async fn entries(
+        &self,
+        uids: Vec<u32>,
+    ) -> Result<(Vec<MessageEntry>, Arc<[String]>), MailboxError> {
+        let op = MailboxOp::Entries { uids };
+        expect_answer!(self.run(op).await?, Answer::Entries(e, k) => (e, k))
+    }
+
+    /// Every message's entry, shared rather than copied where the mailbox is local (SEARCH
+    /// reads them all; repeated searches between writes share one copy). A remote owner
+    /// sends the entries of `uids`, the session's view.
+    pub async fn index(&self, uids: &[u32]) -> Result<SharedIndex, MailboxError> {
+        match &self.inner.target {
+            MailboxTarget::Local { addr, .. } => call(addr, |reply| Request::Index { reply }).await,
+            MailboxTarget::Remote { .. } => {
+                let (entries, keywords) = self.entries(uids.to_vec()).await?;
+                Ok((Arc::from(entries), keywords))
+            }
+        }
+    }
+
+    /// APPEND: writes blobs and metadata, then one log commit for all messages.
+    pub async fn append(&self, messages: Vec<NewMessage>) -> Result<Appended, MailboxError> {
+        let op = MailboxOp::Append { messages };
+        expect_answer!(self.run(op).await?, Answer::Appended(a) => a)
+    }
+
+    pub async fn store(&self, request: StoreFlags) -> Result<StoreOutcome, MailboxError> {
+        expect_answer!(self.run(MailboxOp::Store(request)).await?, Answer::Stored(s) => s)
+    }
+
+    /// EXPUNGE (`None`: every `\Deleted` message) or UID EXPUNGE (only those UIDs that are
+    /// also `\Deleted`). Returns the expunged UIDs.
+    pub async fn expunge(&self, uids: Option<Vec<u32>>) -> Result<Vec<u32>, MailboxError> {
+        let scope = uids.map_or(ExpungeScope::AllDeleted, ExpungeScope::DeletedAmong);
+        self.expunge_scope(scope).await
+    }
+
+    async fn expunge_scope(&self, scope: ExpungeScope) -> Result<Vec<u32>, MailboxError> {
+        expect_answer!(self.run(MailboxOp::Expunge(scope)).await?, Answer::Expunged(u) => u)
+    }
+
+    /// COPY into `destination` (hard-linking blobs). UIDs that no longer exist are skipped.
+    pub async fn copy_to(
+        &self,
+        uids: Vec<u32>,
+        destination: &MailboxHandle,
+    ) -> Result<Copied, MailboxError> {
+        if let MailboxTarget::Remote { user, .. } = &self.inner.target {
+            return self.remote_copy(user, uids, destination, false).await;
+        }
+        let (entries, keywords) = self.entries(uids).await?;
+        let pairs = if entries.is_empty() {
+            Vec::new()
+        } else {
+            let MailboxTarget::Local { addr, .. } = &destination.inner.target else {
+                return Err(MailboxError::Cannot(
+                    "cannot copy between accounts owned by different nodes".into(),
+                ));
+            };
+            let source_dir = self.inner.dir.clone();
+            call(addr, |reply| Request::CopyIn {
+                source_dir,
+                entries,
+                keywords,
+                reply,
+            })
+            .await?
+        };
+        Ok(Copied {
+            uid_validity: destination.info().uid_validity,
+            source_uids: pairs.iter().map(|p| p.0).collect(),
+            destination_uids: pairs.iter().map(|p| p.1).collect(),
+        })
+    }
+
+    /// MOVE: COPY, then expunge the sources, only once the copy is durable (RFC 6851).
+    pub async fn move_to(
+        &self,
+        uids: Vec<u32>,
+        destination: &MailboxHandle,
+    ) -> Result<Copied, MailboxError> {
+        if let MailboxTarget::Remote { user, .. } = &self.inner.target {
+            return self.remote_copy(user, uids, destination, true).await;
+        }
+        let copied = self.copy_to(uids, destination).await?;
+        if !copied.source_uids.is_empty() {
+            let scope = ExpungeScope::Exactly(copied.source_uids.clone());
+            self.expunge_scope(scope).await?;
+        }
+        Ok(copied)
+    }
+
+    async fn remote_copy(
+        &self,
+        user: &str,
+        uids: Vec<u32>,
+        destination: &MailboxHandle,
+        is_move: bool,
+    ) -> Result<Copied, MailboxError> {
+        let request = WireRequest::Copy {
+            user: user.to_owned(),
+            source: self.address(),
+            destination: destination.info().name.clone(),
+            uids,
+            is_move,
+        };
+        expect_answer!(self.remote(request).await?, Answer::Copied(c) => c)
+    }
+
+    /// Where the message octets of `blob` are; read them off the actor thread.
+    pub fn blob_path(&self, blob: BlobId) -> PathBuf {
+        blobs::blob_path(&self.inner.dir, blob)
+    }
+
+    /// The metadata parsed at append (blocking: call from a blocking task).
+    pub fn load_meta(&self, blob: BlobId) -> Result<crate::message::MessageMeta, MailboxError> {
+        let path = blobs::meta_path(&self.inner.dir, blob);
+        let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
+            // Expunged (and deleted) since the caller read the entry.
+            std::io::ErrorKind::NotFound => MailboxError::NonExistent("message expunged".into()),
+            _ => MailboxError::Storage(format!("read {}: {e}", path.display())),
+        })?;
+        crate::message::MessageMeta::from_bytes(&bytes)
+            .map_err(|e| MailboxError::Storage(format!("{}: {e}", path.display())))
+    }
+}

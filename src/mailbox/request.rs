@@ -1,0 +1,213 @@
+//! One definition of every account and mailbox operation. The same value goes to the local
+//! actor or, serialised unchanged, to the node that owns the account, and is answered with
+//! one [`Answer`]; handles turn that back into the operation's own result type.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::types::{
+    AccountView, Appended, Attachment, Copied, ExpungeScope, MailboxStatus, NewMessage, StoreFlags,
+    StoreOutcome,
+};
+use super::MailboxError;
+use crate::store::{MailboxInfo, MessageEntry, SpecialUse};
+
+/// What the Account actor does: the account-wide commands, serialised per account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum AccountOp {
+    /// Is the account loaded (and, asked of another node, owned by it)?
+    Ready,
+    View,
+    /// CREATE (RFC 9051 section 6.3.4).
+    Create {
+        name: String,
+        special_use: Option<SpecialUse>,
+    },
+    /// DELETE (section 6.3.5).
+    Delete {
+        name: String,
+    },
+    /// RENAME (section 6.3.6).
+    Rename {
+        from: String,
+        to: String,
+    },
+    /// SUBSCRIBE / UNSUBSCRIBE.
+    Subscribe {
+        name: String,
+        subscribe: bool,
+    },
+    /// The mailbox's current description (for a handle on another node).
+    Open {
+        name: String,
+    },
+}
+
+/// What a Mailbox actor does for a session that has the mailbox selected (or asks STATUS).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum MailboxOp {
+    Status,
+    /// The current entries of these UIDs (missing ones are skipped), with the keyword table.
+    Entries {
+        uids: Vec<u32>,
+    },
+    Append {
+        messages: Vec<NewMessage>,
+    },
+    Store(StoreFlags),
+    Expunge(ExpungeScope),
+}
+
+/// The answer to any operation.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Answer {
+    Unit,
+    View(AccountView),
+    Info(MailboxInfo),
+    Renamed(Vec<(String, String)>),
+    Attached(Attachment),
+    Status(MailboxStatus),
+    Entries(Vec<MessageEntry>, Arc<[String]>),
+    Appended(Appended),
+    Stored(StoreOutcome),
+    Expunged(Vec<u32>),
+    Copied(Copied),
+}
+
+impl AccountOp {
+    /// A short name for spans and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AccountOp::Ready => "account.ready",
+            AccountOp::View => "account.view",
+            AccountOp::Create { .. } => "account.create",
+            AccountOp::Delete { .. } => "account.delete",
+            AccountOp::Rename { .. } => "account.rename",
+            AccountOp::Subscribe { .. } => "account.subscribe",
+            AccountOp::Open { .. } => "account.open",
+        }
+    }
+}
+
+impl MailboxOp {
+    /// A short name for spans and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            MailboxOp::Status => "mailbox.status",
+            MailboxOp::Entries { .. } => "mailbox.entries",
+            MailboxOp::Append { .. } => "mailbox.append",
+            MailboxOp::Store(_) => "mailbox.store",
+            MailboxOp::Expunge(_) => "mailbox.expunge",
+        }
+    }
+}
+
+/// An answer of the wrong kind: an error rather than a panic.
+pub(crate) fn unexpected(answer: Answer) -> MailboxError {
+    MailboxError::Unavailable(format!(
+        "unexpected answer to a mailbox operation: {answer:?}"
+    ))
+}
+
+/// Unwraps the expected variant of an [`Answer`].
+macro_rules! expect_answer {
+    ($answer:expr, $pattern:pat => $out:expr) => {
+        match $answer {
+            $pattern => Ok($out),
+            other => Err($crate::mailbox::request::unexpected(other)),
+        }
+    };
+}
+pub(crate) use expect_answer;
+
+/// Flags travel as their wire text (`\Seen`, `$Junk`), so the protocol crate stays free of
+/// serde.
+pub(crate) mod flag_text {
+    use roost_proto::Flag;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(flags: &[Flag], s: S) -> Result<S::Ok, S::Error> {
+        let texts: Vec<String> = flags.iter().map(|f| f.as_text().into_owned()).collect();
+        texts.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Flag>, D::Error> {
+        let texts = Vec::<String>::deserialize(d)?;
+        texts
+            .iter()
+            .map(|t| {
+                Flag::parse(t).map_err(|_| serde::de::Error::custom(format!("bad flag {t:?}")))
+            })
+            .collect()
+    }
+}
+
+/// STORE's `+FLAGS` / `-FLAGS` / `FLAGS` as one byte on the wire.
+pub(crate) mod action_text {
+    use roost_proto::StoreAction;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(action: &StoreAction, s: S) -> Result<S::Ok, S::Error> {
+        let code: u8 = match action {
+            StoreAction::Replace => 0,
+            StoreAction::Add => 1,
+            StoreAction::Remove => 2,
+        };
+        code.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<StoreAction, D::Error> {
+        match u8::deserialize(d)? {
+            0 => Ok(StoreAction::Replace),
+            1 => Ok(StoreAction::Add),
+            2 => Ok(StoreAction::Remove),
+            other => Err(serde::de::Error::custom(format!(
+                "bad STORE action {other}"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use roost_proto::{Flag, StoreAction};
+
+    fn round_trip<T: Serialize + for<'de> Deserialize<'de>>(value: &T) -> T {
+        postcard::from_bytes(&postcard::to_stdvec(value).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn operations_round_trip_with_flags_as_text() {
+        let message = NewMessage {
+            data: Bytes::from_static(b"Subject: x\r\n\r\nbody"),
+            flags: vec![Flag::Seen, Flag::parse("$Junk").unwrap()],
+            internal_date: Some(7),
+        };
+        let MailboxOp::Append { messages } = round_trip(&MailboxOp::Append {
+            messages: vec![message.clone()],
+        }) else {
+            panic!("wrong variant")
+        };
+        assert_eq!(messages[0].flags, message.flags);
+        assert_eq!(messages[0].data, message.data);
+        let store = StoreFlags {
+            uids: vec![1, 5],
+            action: StoreAction::Remove,
+            flags: vec![Flag::Deleted],
+            unchanged_since: Some(9),
+        };
+        let MailboxOp::Store(back) = round_trip(&MailboxOp::Store(store)) else {
+            panic!("wrong variant")
+        };
+        assert_eq!(back.action, StoreAction::Remove);
+        assert_eq!(back.flags, [Flag::Deleted]);
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(postcard::from_bytes::<MailboxOp>(&[0xff, 0xff, 0xff]).is_err());
+    }
+}

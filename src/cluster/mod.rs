@@ -8,7 +8,8 @@
 //!
 //! - [`Directory`]: `Local` (one node, embedded default: everything is owned here) or
 //!   `Redis` (membership, leases with fencing epochs, operator commands).
-//! - `link`: length-prefixed postcard frames of one request/response/event enum between nodes.
+//! - `link`: length-prefixed postcard frames of one request/response/event enum between nodes,
+//!   over mutual TLS with each peer's node id checked against its certificate.
 //! - `cli`: `roost cluster status|move|drain`.
 
 pub mod cli;

@@ -14,11 +14,16 @@ Run through helm/check.sh (which provides the PyPI packages in a virtualenv):
   template guards refuse combinations that could not work;
 - invariants: what the chart promises (stable node ids, drain timing, probes, security
   context, selectors matching, ports matching roost.toml, recommended labels) holds in every
-  rendering; roost.toml parses and, with --roost-bin, passes `roost check-config`;
+  rendering; in cluster mode node links are mutual TLS (certificate, key and CA mounted from a
+  Secret; a cert-manager Certificate names every node id and headless-Service name up to the
+  most replicas, for server and client auth) or explicitly plain TCP; the NetworkPolicy admits
+  the link port only from Roost pods and keeps IMAP, IMAPS and HTTP open; Redis credentials and
+  CA come from mounted Secrets; roost.toml parses and, with --roost-bin, passes
+  `roost check-config`;
 - readme: the values table in helm/roost/README.md is generated from the `# --` comments of
   values.yaml (--write-readme regenerates it); every value is documented and listed;
 - compose: deploy/examples/docker-compose.yml gives every node its own id and advertise address,
-  one shared mail volume and the cluster configuration.
+  one shared mail volume, the cluster configuration and the node-link certificates.
 
 Prints one line per check and a summary; exits 1 when anything failed.
 """
@@ -415,9 +420,13 @@ def check_invariants(values: dict[str, Any], objs: list[tuple[str, dict[str, Any
         if metrics:
             names = {p["name"] for p in metrics[0]["spec"]["ports"]}
             expect(all(e["port"] in names for e in sm["spec"]["endpoints"]), "ServiceMonitor port")
+    mounted_secrets = {v.get("secret", {}).get("secretName"): name for name, v in volumes.items()}
     for cert in by_kind(objs, "Certificate"):
-        expect(volumes.get("tls", {}).get("secret", {}).get("secretName") == cert["spec"]["secretName"],
-               "Certificate secret is not the mounted TLS Secret")
+        expect(mounted_secrets.get(cert["spec"]["secretName"]) in ("tls", "link-tls"),
+               f"Certificate {cert['metadata']['name']} fills no mounted TLS Secret")
+    problems += link_security_problems(values, objs, config, env, mounts, volumes)
+    problems += network_policy_problems(values, objs, pod_labels, ports, clustered)
+    problems += redis_access_problems(config, mounts, volumes)
 
     # Recommended labels and the release namespace on every object.
     for _, obj in objs:
@@ -431,6 +440,110 @@ def check_invariants(values: dict[str, Any], objs: list[tuple[str, dict[str, Any
 
     if problems:
         raise CheckFailed("\n".join(problems))
+
+
+def mounted_secret(path: str, mounts: dict[str, Any], volumes: dict[str, Any]) -> str | None:
+    """The Secret mounted read-only as a directory (no subPath: renewals appear) holding the
+    file at `path`; None when there is none."""
+    mount = mounts.get(str(Path(path).parent))
+    if not mount or not mount.get("readOnly") or "subPath" in mount:
+        return None
+    return volumes.get(mount["name"], {}).get("secret", {}).get("secretName")
+
+
+def link_security_problems(values: dict[str, Any], objs: list[tuple[str, dict[str, Any]]],
+                           config: dict[str, Any], env: dict[str, Any],
+                           mounts: dict[str, Any], volumes: dict[str, Any]) -> list[str]:
+    """Cluster mode: node links are mutual TLS from a mounted Secret, or explicitly plain TCP;
+    a cert-manager link Certificate names every node it must, for both TLS roles."""
+    cluster = config.get("cluster")
+    if cluster is None:
+        return []
+    problems = []
+    tls, plaintext = cluster.get("link_tls"), cluster.get("link_plaintext") is True
+    if tls is None and not plaintext:
+        return ["cluster mode without [cluster.link_tls] or link_plaintext = true"]
+    if tls is not None and plaintext:
+        problems.append("both [cluster.link_tls] and link_plaintext")
+    if tls is None:
+        return problems
+    secrets = {mounted_secret(tls[k], mounts, volumes) for k in ("cert", "key", "ca")}
+    if len(secrets) != 1 or None in secrets:
+        return problems + [f"link TLS files {tls} are not in one mounted Secret"]
+    (secret,) = secrets
+    fullname = one(objs, "StatefulSet")["metadata"]["name"]
+    certs = [c for c in by_kind(objs, "Certificate") if c["spec"]["secretName"] == secret]
+    if not certs:
+        return problems  # an existing Secret, made outside the chart
+    spec = certs[0]["spec"]
+    usages = set(spec.get("usages", []))
+    if not {"server auth", "client auth"} <= usages:
+        problems.append(f"link Certificate usages {sorted(usages)} lack server or client auth")
+    autoscaling = values.get("autoscaling", {})
+    most = autoscaling["maxReplicas"] if autoscaling.get("enabled") else values["replicaCount"]
+    advertise = env.get("ROOST_ADVERTISE_ADDRESS", {}).get("value", "")
+    names = set(spec["dnsNames"])
+    for i in range(most):
+        pod = f"{fullname}-{i}"
+        host = advertise.rsplit(":", 1)[0].replace("$(POD_NAME)", pod).replace(
+            "$(NAMESPACE)", NAMESPACE)
+        for name in (pod, host):
+            if name not in names:
+                problems.append(f"link Certificate does not name {name} (node {i} of {most})")
+    return problems
+
+
+def network_policy_problems(values: dict[str, Any], objs: list[tuple[str, dict[str, Any]]],
+                            pod_labels: dict[str, str], ports: dict[str, int],
+                            clustered: bool) -> list[str]:
+    """The Roost pods' NetworkPolicy admits the link port only from Roost pods of the release
+    and leaves IMAP, IMAPS and HTTP open to every source."""
+    policies = [p for p in by_kind(objs, "NetworkPolicy")
+                if selects(p["spec"]["podSelector"].get("matchLabels", {}), pod_labels)]
+    if not values.get("networkPolicy", {}).get("enabled"):
+        return ["a NetworkPolicy selects the Roost pods although disabled"] if policies else []
+    if len(policies) != 1:
+        return [f"expected one NetworkPolicy for the Roost pods, found {len(policies)}"]
+    spec = policies[0]["spec"]
+    problems = []
+    if spec.get("policyTypes") != ["Ingress"]:
+        problems.append(f"NetworkPolicy policyTypes {spec.get('policyTypes')} != [Ingress]")
+
+    def admits(rule: dict[str, Any], port: str) -> bool:
+        listed = rule.get("ports")
+        # A rule without ports admits every port.
+        return not listed or any(p.get("port") in (port, ports.get(port)) for p in listed)
+
+    rules = spec.get("ingress", [])
+    for port in ("imap", "imaps", "http"):
+        if not any(admits(r, port) and not r.get("from") for r in rules):
+            problems.append(f"NetworkPolicy no longer admits {port} from every source")
+    link_rules = [r for r in rules if admits(r, "link")]
+    if clustered and not link_rules:
+        problems.append("NetworkPolicy does not admit node links from Roost pods")
+    for rule in link_rules:
+        peers = rule.get("from") or [{}]
+        for peer in peers:
+            only_roost = (set(peer) == {"podSelector"}
+                          and selects(peer["podSelector"].get("matchLabels", {}), pod_labels)
+                          and peer["podSelector"]["matchLabels"].get(
+                              "app.kubernetes.io/instance") == RELEASE)
+            if not only_roost:
+                problems.append(f"NetworkPolicy admits the link port from {peer or 'anyone'}")
+    return problems
+
+
+def redis_access_problems(config: dict[str, Any], mounts: dict[str, Any],
+                          volumes: dict[str, Any]) -> list[str]:
+    """The Redis password and CA are files from mounted Secrets; a user has a password."""
+    cluster = config.get("cluster", {})
+    problems = []
+    for key in ("redis_password_file", "redis_ca"):
+        if key in cluster and not mounted_secret(cluster[key], mounts, volumes):
+            problems.append(f"cluster.{key} {cluster[key]} is not in a mounted Secret")
+    if "redis_username" in cluster and "redis_password_file" not in cluster:
+        problems.append("cluster.redis_username without cluster.redis_password_file")
+    return problems
 
 
 _CMD: list[str] | None = None
@@ -664,6 +777,13 @@ def main() -> int:
         ("port out of range", {"containerPorts": {"imap": 70000}}),
         ("log format", {"config": {"log": {"format": "xml"}}}),
         ("preStop sleep of 0 (refused before Kubernetes 1.33)", {"preStopSleepSeconds": 0}),
+        ("link certificate issuer kind", {"cluster": {"linkTls": {"certManager": {
+            "issuerRef": {"kind": "Vault"}}}}}),
+        ("link certificate for no node", {"cluster": {"linkTls": {"certManager": {
+            "maxReplicas": 0}}}}),
+        ("link plaintext as a string", {"cluster": {"linkPlaintext": "yes"}}),
+        ("Redis user name with a colon", {"redis": {"username": "roost:pw"}}),
+        ("misspelt network policy key", {"networkPolicy": {"enable": False}}),
     ]
 
     def schema_refuses() -> str:
@@ -721,6 +841,30 @@ def main() -> int:
                                     "config": {"auth": {"createDemoUser": True}}}, "createDemoUser"),
         ("two users sources", {"users": {"existingSecret": "u", "inline": "a:$argon2id$x"}},
          "not both"),
+        ("cluster without secured node links", {"redis": {"url": "redis://r:6379"}},
+         "cluster.linkPlaintext"),
+        ("node links both TLS and plaintext",
+         {"redis": {"url": "redis://r:6379"},
+          "cluster": {"linkPlaintext": True, "linkTls": {"secretName": "l"}}}, "not both"),
+        ("link cert-manager without issuer",
+         {"redis": {"url": "redis://r:6379"}, "cluster": {"linkTls": {"certManager": {
+             "enabled": True}}}}, "issuerRef"),
+        ("link certificate naming fewer nodes than the HPA may run",
+         {"redis": {"url": "redis://r:6379"}, "autoscaling": {"enabled": True},
+          "cluster": {"linkTls": {"certManager": {"enabled": True, "issuerRef": {"name": "ca"},
+                                                   "maxReplicas": 2}}}}, "maxReplicas"),
+        ("Redis ACL user without a password",
+         {"redis": {"url": "redis://r:6379", "username": "roost"},
+          "cluster": {"linkPlaintext": True}}, "passwordSecret"),
+        ("Redis CA without TLS",
+         {"redis": {"url": "redis://r:6379", "caSecret": "ca"},
+          "cluster": {"linkPlaintext": True}}, "rediss://"),
+        ("Redis credentials twice",
+         {"redis": {"url": "rediss://u:p@r:6379", "passwordSecret": "p"},
+          "cluster": {"linkPlaintext": True}}, "one way only"),
+        ("bundled Redis with an ACL user",
+         {"redis": {"bundled": {"enabled": True}, "username": "u", "passwordSecret": "p"},
+          "cluster": {"linkPlaintext": True}}, "external Redis"),
     ]
 
     def guards() -> str:
@@ -745,7 +889,15 @@ def main() -> int:
              "serviceAccount": {"create": False}},
             {"config": {"listenAddress": "::"}, "podAntiAffinity": "none"},
             {"redis": {"bundled": {"enabled": True, "persistence": {"enabled": True}}},
-             "persistence": {"storageClass": "-"}, "replicaCount": 2},
+             "persistence": {"storageClass": "-"}, "replicaCount": 2,
+             "cluster": {"linkPlaintext": True}, "networkPolicy": {"enabled": False}},
+            {"redis": {"url": "rediss://redis.example:6380", "caSecret": "redis-ca",
+                       "passwordSecret": "redis-pw"},
+             "replicaCount": 3,
+             "cluster": {"linkTls": {"certManager": {"enabled": True,
+                                                     "issuerRef": {"name": "cluster-ca"},
+                                                     "maxReplicas": 5}}},
+             "networkPolicy": {"extraIngress": [{"ports": [{"port": 15090}]}]}},
         ]
         for values in cases:
             objs = manifests(render(chart, values))
@@ -814,12 +966,17 @@ def check_compose() -> str:
         require(svc.get("read_only") is True and svc.get("cap_drop") == ["ALL"],
                 f"{name}: not read-only / capabilities kept")
         require("redis" in svc.get("depends_on", {}), f"{name}: does not wait for Redis")
+        link_dir = str(Path(config["cluster"]["link_tls"]["cert"]).parent)
+        require(any(v.split(":")[1] == link_dir and v.endswith(":ro") for v in volumes),
+                f"{name}: node-link certificates not mounted read-only at {link_dir}")
         host_ports += [p.split(":")[0] for p in svc.get("ports", [])]
         grace = int(svc["stop_grace_period"].rstrip("s"))
         require(grace > config["limits"]["drain_timeout_secs"], f"{name}: stop grace <= drain")
     require(len(ids) == 3, "node ids are not distinct")
     require(len(host_ports) == len(set(host_ports)), "host ports collide")
-    return "3 nodes, distinct ids and advertise addresses, one shared mail volume"
+    require("link_plaintext" not in config["cluster"], "the compose example uses plain node links")
+    return ("3 nodes, distinct ids and advertise addresses, one shared mail volume, node-link "
+            "certificates")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::throttle::ThrottlePolicy;
+use crate::cluster::link::tls::LinkTlsConfig;
+use crate::cluster::redis::access::RedisAccess;
 use crate::net::tls::TlsFiles;
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -210,10 +212,21 @@ impl Default for LogConfig {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClusterConfig {
-    /// The shared Redis (`redis://[user:password@]host:port/db`). May hold a password: shown
-    /// redacted by `check-config`.
+    /// The shared Redis (`redis://[user:password@]host:port/db`, or `rediss://` for TLS). May
+    /// hold a password: shown redacted by `check-config`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redis_url: Option<String>,
+    /// PEM CA certificate(s) that sign the Redis server's certificate (`rediss://` only).
+    /// Default: the system's trust store.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_ca: Option<PathBuf>,
+    /// Redis ACL user name (with `redis_password_file`), instead of a user in the URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_username: Option<String>,
+    /// File holding the Redis password (as a Kubernetes Secret is mounted); read at start,
+    /// never logged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_password_file: Option<PathBuf>,
     /// `host:port` other nodes reach this node's link at. Default: `<node_id>:<link port>`
     /// (on a Kubernetes StatefulSet with a headless service, set it to the pod's DNS name).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -222,15 +235,27 @@ pub struct ClusterConfig {
     pub link_listen: SocketAddr,
     /// How long an account lease lasts without renewal: the failover time after a node dies.
     pub lease_ttl_ms: u64,
+    /// Node links over plain TCP, for a network only cluster nodes can reach. Anyone who can
+    /// connect to `link_listen` can then read and change every mailbox. Logs a WARN at start.
+    pub link_plaintext: bool,
+    /// Mutual TLS on node links: this node's certificate and key, and the cluster CA. Needed
+    /// (or `link_plaintext = true`) when `redis_url` is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_tls: Option<LinkTlsConfig>,
 }
 
 impl Default for ClusterConfig {
     fn default() -> Self {
         ClusterConfig {
             redis_url: None,
+            redis_ca: None,
+            redis_username: None,
+            redis_password_file: None,
             advertise_address: None,
             link_listen: SocketAddr::from(([0, 0, 0, 0], 7143)),
             lease_ttl_ms: 10_000,
+            link_plaintext: false,
+            link_tls: None,
         }
     }
 }
@@ -247,6 +272,41 @@ impl ClusterConfig {
         crate::cluster::LeaseTiming {
             ttl: Duration::from_millis(self.lease_ttl_ms),
         }
+    }
+
+    /// The cluster settings fit together (no file is read: that happens at start).
+    fn validate(&self, node_id: &str) -> Result<(), String> {
+        if self.lease_ttl_ms < 1000 {
+            return Err("cluster.lease_ttl_ms must be at least 1000".into());
+        }
+        if self.link_tls.is_some() && self.link_plaintext {
+            return Err(
+                "cluster.link_tls and cluster.link_plaintext = true contradict each other; \
+                 keep one"
+                    .into(),
+            );
+        }
+        if let Some(tls) = &self.link_tls {
+            crate::cluster::link::identity::node_name(node_id)
+                .map_err(|e| format!("node_id: {e}"))?;
+            if tls.reload_interval_secs == 0 {
+                return Err("cluster.link_tls.reload_interval_secs must be positive".into());
+            }
+        }
+        let Some(access) = RedisAccess::from_config(self) else {
+            return Ok(());
+        };
+        access.check().map_err(|e| e.to_string())?;
+        if self.link_tls.is_none() && !self.link_plaintext {
+            return Err(
+                "cluster.redis_url is set but node links are unprotected: anyone reaching \
+                 cluster.link_listen could read and change every mailbox. Configure mutual TLS \
+                 with [cluster.link_tls] (cert, key, ca), or set cluster.link_plaintext = true \
+                 if only cluster nodes can reach that port"
+                    .into(),
+            );
+        }
+        Ok(())
     }
 }
 
@@ -552,14 +612,9 @@ impl Config {
         if self.limits.idle_keepalive_secs == 0 {
             return invalid("limits.idle_keepalive_secs must be positive");
         }
-        if self.cluster.lease_ttl_ms < 1000 {
-            return invalid("cluster.lease_ttl_ms must be at least 1000");
-        }
-        if let Some(url) = &self.cluster.redis_url {
-            // Syntax only (no connection here); the message never echoes the URL's password.
-            crate::cluster::redis::parse_url(url)
-                .map_err(|e| ConfigError::Invalid(format!("cluster.redis_url: {e}")))?;
-        }
+        self.cluster
+            .validate(&self.node_id)
+            .map_err(ConfigError::Invalid)?;
         let t = &self.telemetry;
         if !(0.0..=1.0).contains(&t.sampling_ratio) {
             return invalid("telemetry.sampling_ratio must be between 0.0 and 1.0");
@@ -596,8 +651,9 @@ impl Config {
     }
 
     /// The effective configuration as TOML, for `roost check-config`. Secrets are redacted:
-    /// the Redis password and OTLP header values; user passwords live in the users file and
-    /// keys in their PEM files, which are only named.
+    /// the Redis password in the URL and OTLP header values; user passwords live in the users
+    /// file, the Redis password in `cluster.redis_password_file` and keys in their PEM files,
+    /// which are only named.
     pub fn to_toml(&self) -> String {
         let mut shown = self.clone();
         shown.cluster.redis_url = shown.cluster.redis_url.as_deref().map(redact_url);
@@ -665,7 +721,8 @@ mod tests {
         let path = dir.path().join("roost.toml");
         std::fs::write(
             &path,
-            "node_id = \"n1\"\n[cluster]\nredis_url = \"redis://roost:s3cret@redis:6379/2\"\nlease_ttl_ms = 5000\n",
+            "node_id = \"n1\"\n[cluster]\nredis_url = \"redis://roost:s3cret@redis:6379/2\"\nlease_ttl_ms = 5000\n\
+             link_plaintext = true\n",
         )
         .unwrap();
         let o = Overrides {
@@ -686,6 +743,83 @@ mod tests {
         };
         assert!(Config::load(&o).is_err());
         assert!(Config::default().cluster.redis_url.is_none());
+    }
+
+    /// Loads `text` as the config file.
+    fn load_text(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roost.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(&Overrides {
+            config: Some(path),
+            ..Default::default()
+        })
+    }
+
+    const REDIS: &str = "node_id = \"roost-0\"\n[cluster]\nredis_url = \"redis://redis:6379\"\n";
+    const LINK_TLS: &str = "[cluster.link_tls]\ncert = \"/tls/tls.crt\"\nkey = \"/tls/tls.key\"\n\
+                            ca = \"/tls/ca.crt\"\n";
+
+    #[test]
+    fn a_cluster_needs_link_tls_or_an_explicit_plaintext_opt_out() {
+        let err = load_text(REDIS).unwrap_err().to_string();
+        assert!(
+            err.contains("cluster.link_tls") && err.contains("cluster.link_plaintext = true"),
+            "{err}"
+        );
+        let c = load_text(&format!("{REDIS}link_plaintext = true\n")).unwrap();
+        assert!(c.cluster.link_plaintext);
+        let c = load_text(&format!("{REDIS}{LINK_TLS}")).unwrap();
+        let tls = c.cluster.link_tls.as_ref().unwrap();
+        assert_eq!(tls.ca, PathBuf::from("/tls/ca.crt"));
+        assert_eq!(tls.reload_interval_secs, 30);
+        let shown: Config = toml::from_str(&c.to_toml()).unwrap();
+        assert_eq!(shown.cluster.link_tls, c.cluster.link_tls);
+
+        let err = load_text(&format!("{REDIS}link_plaintext = true\n{LINK_TLS}"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("contradict"), "{err}");
+        // A single node needs neither.
+        load_text("node_id = \"n\"\n").unwrap();
+    }
+
+    #[test]
+    fn with_link_tls_the_node_id_must_be_a_dns_name() {
+        let text = format!("{REDIS}{LINK_TLS}").replace("roost-0", "roost_0");
+        let err = load_text(&text).unwrap_err().to_string();
+        assert!(err.contains("node_id") && err.contains("DNS name"), "{err}");
+        let plaintext = format!("{REDIS}link_plaintext = true\n").replace("roost-0", "roost_0");
+        load_text(&plaintext).unwrap();
+    }
+
+    #[test]
+    fn redis_tls_and_acl_settings_are_checked_and_the_password_file_only_named() {
+        let text = "node_id = \"roost-0\"\n[cluster]\nlink_plaintext = true\n\
+                    redis_url = \"rediss://redis:6380\"\nredis_ca = \"/tls/redis-ca.crt\"\n\
+                    redis_username = \"roost\"\nredis_password_file = \"/secrets/redis\"\n";
+        let c = load_text(text).unwrap();
+        let shown = c.to_toml();
+        assert!(shown.contains("redis_username = \"roost\""), "{shown}");
+        assert!(shown.contains("/secrets/redis"), "{shown}");
+
+        let cases = [
+            (text.replace("rediss://", "redis://"), "rediss://"),
+            (
+                text.replace("redis_password_file = \"/secrets/redis\"\n", ""),
+                "cluster.redis_password_file",
+            ),
+            (
+                text.replace("rediss://redis", "rediss://u:p@redis"),
+                "given twice",
+            ),
+            (text.replace("rediss://", "http://"), "cluster.redis_url"),
+        ];
+        for (text, expected) in cases {
+            let err = load_text(&text).unwrap_err().to_string();
+            assert!(err.contains(expected), "{expected}: {err}");
+            assert!(!err.contains("u:p@"), "{err}");
+        }
     }
 
     #[test]

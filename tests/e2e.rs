@@ -4,6 +4,9 @@
 
 #[path = "e2e/support.rs"]
 mod support;
+/// Shared with the unit tests: a test CA and node certificates (rcgen only).
+#[path = "../src/cluster/link/test_pki.rs"]
+mod test_pki;
 
 #[path = "e2e/bad_input.rs"]
 mod bad_input;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::Subcommand;
 
+use super::redis::access::RedisAccess;
 use super::redis::RedisDirectory;
 use super::{AdminCommand, NodeInfo};
 use crate::config::Config;
@@ -30,7 +31,7 @@ pub enum ClusterCommand {
 /// # Errors
 /// A message for the operator: no Redis configured, Redis unreachable, unknown node.
 pub async fn run(cmd: ClusterCommand, config: &Config) -> Result<(), String> {
-    let Some(url) = &config.cluster.redis_url else {
+    let Some(access) = RedisAccess::from_config(&config.cluster) else {
         return Err(
             "cluster.redis_url is not configured (set it in the config file, ROOST_REDIS_URL or \
              --redis-url); without it this node runs alone"
@@ -38,8 +39,9 @@ pub async fn run(cmd: ClusterCommand, config: &Config) -> Result<(), String> {
         );
     };
     // The CLI registers nothing: it only reads records and publishes commands.
+    let client = access.client().map_err(|e| e.to_string())?;
     let directory = RedisDirectory::connect(
-        url,
+        client,
         config.node_id.clone(),
         config.cluster.advertise_address(&config.node_id),
         config.cluster.lease_timing(),
@@ -206,7 +208,7 @@ mod tests {
         let timing = LeaseTiming {
             ttl: Duration::from_secs(5),
         };
-        let owner = RedisDirectory::connect(&redis.url(), "a".into(), "a:1".into(), timing)
+        let owner = RedisDirectory::connect(redis.client(), "a".into(), "a:1".into(), timing)
             .await
             .unwrap();
         owner.heartbeat(1, 0).await.unwrap();

@@ -8,7 +8,8 @@
 //!
 //! - [`Directory`]: `Local` (one node, embedded default: everything is owned here) or
 //!   `Redis` (membership, leases with fencing epochs, operator commands).
-//! - `link`: length-prefixed postcard frames of one request/response/event enum between nodes.
+//! - `link`: length-prefixed postcard frames of one request/response/event enum between nodes,
+//!   over mutual TLS with each peer's node id checked against its certificate.
 //! - `cli`: `roost cluster status|move|drain`.
 
 pub mod cli;
@@ -72,6 +73,9 @@ pub enum AdminCommand {
 pub enum DirectoryError {
     #[error("redis is unreachable: {0}")]
     Unreachable(String),
+    /// Redis refused this node's credentials or permissions (ACL): retrying will not help.
+    #[error("redis refused the credentials or lacks a permission: {0}")]
+    Refused(String),
     /// The lease was taken over or expired: stop writing at once.
     #[error("lease on {account} lost")]
     LeaseLost { account: String },

@@ -1,5 +1,6 @@
-//! Joining the cluster at start: connect to Redis, serve the node link, announce this node,
-//! and follow operators' commands.
+//! Joining the cluster at start: secure the node link (mutual TLS, or plain TCP where the
+//! operator said so), connect to Redis, serve the link, announce this node, and follow
+//! operators' commands.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,6 +9,9 @@ use actix::Addr;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use super::link::tls::{LinkTls, LinkTlsError};
+use super::link::{LinkSecurity, LocalNode};
+use super::redis::access::{AccessError, RedisAccess};
 use super::redis::RedisDirectory;
 use super::{AdminCommand, DirectoryError, LeaseTiming};
 use crate::mailbox::Registry;
@@ -20,8 +24,12 @@ pub struct Joined {
 
 #[derive(Debug, thiserror::Error)]
 pub enum JoinError {
-    #[error("cannot reach redis at {url}: {source}")]
+    #[error("cannot join the cluster through redis at {url}: {source}")]
     Redis { url: String, source: DirectoryError },
+    #[error("{0}")]
+    RedisAccess(#[from] AccessError),
+    #[error("cannot secure node links (cluster.link_tls): {0}")]
+    LinkTls(#[from] LinkTlsError),
     #[error("cannot listen for node links on {address}: {source}")]
     Bind {
         address: std::net::SocketAddr,
@@ -39,7 +47,7 @@ pub async fn join(
     supervisor: Addr<Supervisor>,
     stop: watch::Receiver<bool>,
 ) -> Result<Option<Joined>, JoinError> {
-    let Some(url) = config.cluster.redis_url.clone() else {
+    let Some(access) = RedisAccess::from_config(&config.cluster) else {
         return Ok(None);
     };
     let node = config.node_id.clone();
@@ -59,15 +67,23 @@ pub async fn join(
     let timing = LeaseTiming {
         ttl: Duration::from_millis(config.cluster.lease_ttl_ms.max(300)),
     };
-    let directory = RedisDirectory::connect(&url, node.clone(), address.clone(), timing)
-        .await
-        .map_err(|source| JoinError::Redis {
-            url: redact(&url),
-            source,
-        })?;
+    let security = link_security(&config.cluster, &node, &address)?;
+    let directory =
+        RedisDirectory::connect(access.client()?, node.clone(), address.clone(), timing)
+            .await
+            .map_err(|source| JoinError::Redis {
+                url: access.shown(),
+                source,
+            })?;
     tracing::info!(%bound, advertise = %address, "node link listening");
-    let service = registry.join_cluster(directory.clone(), node.clone(), timing);
-    actix_rt::spawn(super::link::serve(listener, service, stop.clone()));
+    let local = LocalNode::new(node.clone(), security.clone());
+    let service = registry.join_cluster(directory.clone(), local, timing);
+    actix_rt::spawn(super::link::serve(
+        listener,
+        security,
+        service,
+        stop.clone(),
+    ));
     actix_rt::spawn(heartbeat(
         directory.clone(),
         registry.clone(),
@@ -82,6 +98,27 @@ pub async fn join(
         stop,
     ));
     Ok(Some(Joined { directory }))
+}
+
+/// Loads the link's TLS files (and starts watching them), or warns that links are plain TCP.
+/// Configuration validation guarantees one of the two is configured.
+fn link_security(
+    cluster: &crate::config::ClusterConfig,
+    node: &str,
+    advertised: &str,
+) -> Result<LinkSecurity, JoinError> {
+    let Some(files) = &cluster.link_tls else {
+        tracing::warn!(
+            listen = %cluster.link_listen,
+            "cluster.link_plaintext = true: node links are plain TCP without authentication; \
+             anyone who can reach this port can read and change every mailbox"
+        );
+        return Ok(LinkSecurity::Plaintext);
+    };
+    let tls = LinkTls::load(files, node, advertised)?;
+    tls.spawn_reloader();
+    tracing::info!(cert = %files.cert.display(), ca = %files.ca.display(), "node links use mutual TLS");
+    Ok(LinkSecurity::Tls(tls))
 }
 
 /// Announces this node and its load until it stops.
@@ -138,15 +175,5 @@ async fn follow_operators(
             Some(AdminCommand::Drain { .. }) => {}
             None => return,
         }
-    }
-}
-
-/// The URL without its password, for messages.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
-        }
-        _ => url.to_owned(),
     }
 }

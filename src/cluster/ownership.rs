@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Instant;
 
 use super::fence::Fence;
+use super::link::LocalNode;
 use super::peer::Links;
 use super::redis::RedisDirectory;
 use super::{DirectoryError, Lease, LeaseTiming, Owner};
@@ -49,10 +50,10 @@ fn unreachable(e: DirectoryError) -> MailboxError {
 }
 
 impl Ownership {
-    pub fn new(directory: RedisDirectory, node: String, timing: LeaseTiming) -> Arc<Ownership> {
+    pub fn new(directory: RedisDirectory, local: LocalNode, timing: LeaseTiming) -> Arc<Ownership> {
         Arc::new(Ownership {
             directory,
-            links: Links::new(node),
+            links: Links::new(local),
             timing,
             owned: Mutex::new(HashMap::new()),
             draining: AtomicBool::new(false),

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use actix::Recipient;
 
-use super::link::LinkClient;
+use super::link::{LinkClient, LocalNode};
 use super::wire::{self, WireRequest, WireResult};
 use crate::mailbox::request::Answer;
 use crate::mailbox::{Change, MailboxError, MailboxEvent};
@@ -34,8 +34,8 @@ fn lock(m: &Mutex<Attachments>) -> std::sync::MutexGuard<'_, Attachments> {
 }
 
 impl Peer {
-    fn new(local_node: &str, address: &str) -> Arc<Peer> {
-        let client = LinkClient::new(local_node.to_owned(), address.to_owned());
+    fn new(local: &LocalNode, address: &str) -> Arc<Peer> {
+        let client = LinkClient::new(local.clone(), address.to_owned());
         let attachments: Arc<Mutex<Attachments>> = Arc::default();
         let pushes = attachments.clone();
         client.set_push_handler(Arc::new(move |stream, payload| {
@@ -116,27 +116,27 @@ impl Peer {
 
 /// The links of this node, one per owner address.
 pub(crate) struct Links {
-    local_node: String,
+    local: LocalNode,
     peers: Mutex<HashMap<String, Arc<Peer>>>,
 }
 
 impl Links {
-    pub fn new(local_node: String) -> Links {
+    pub fn new(local: LocalNode) -> Links {
         Links {
-            local_node,
+            local,
             peers: Mutex::new(HashMap::new()),
         }
     }
 
     pub fn local_node(&self) -> &str {
-        &self.local_node
+        self.local.id()
     }
 
     pub fn peer(&self, address: &str) -> Arc<Peer> {
         let mut peers = self.peers.lock().unwrap_or_else(PoisonError::into_inner);
         peers
             .entry(address.to_owned())
-            .or_insert_with(|| Peer::new(&self.local_node, address))
+            .or_insert_with(|| Peer::new(&self.local, address))
             .clone()
     }
 }

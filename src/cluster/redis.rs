@@ -1,6 +1,7 @@
 //! The Redis directory: membership, account leases with fencing epochs, operator commands.
 //!
-//! Keys and scripts are listed in [`scripts`]. Every call is bounded in time: a Redis that is
+//! How Redis is reached (URL, TLS, ACL user) is [`access`]. Keys and scripts are listed in
+//! [`scripts`]. Every call is bounded in time: a Redis that is
 //! down or unreachable turns into [`DirectoryError::Unreachable`] within [`OP_TIMEOUT`], never a
 //! hang, and the underlying `ConnectionManager` reconnects by itself once Redis is back.
 //!
@@ -8,6 +9,7 @@
 //! the request was sent, minus [`LeaseTiming::safety_margin`], and the epoch is a fencing token
 //! the store checks on every write.
 
+pub mod access;
 mod pubsub;
 pub mod scripts;
 #[cfg(test)]
@@ -18,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{AsyncCommands, ConnectionInfo, IntoConnectionInfo, RedisResult};
+use ::redis::{AsyncCommands, Client, ConnectionInfo, ErrorKind, RedisError, RedisResult};
 
 use super::{AdminCommand, DirectoryError, Lease, LeaseTiming, NodeInfo, Owner};
 
@@ -56,13 +58,15 @@ fn manager_config() -> ConnectionManagerConfig {
         .set_max_delay(Duration::from_millis(500))
 }
 
-/// Runs one Redis call with the overall time bound, mapping every failure to `Unreachable`.
+/// Runs one Redis call with the overall time bound, mapping refused credentials or permissions
+/// to `Refused` and every other failure to `Unreachable`.
 async fn bounded<T>(
     what: &str,
     call: impl Future<Output = RedisResult<T>>,
 ) -> Result<T, DirectoryError> {
     match tokio::time::timeout(OP_TIMEOUT, call).await {
         Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) if is_refusal(&e) => Err(DirectoryError::Refused(format!("{what}: {e}"))),
         Ok(Err(e)) => Err(DirectoryError::Unreachable(format!("{what}: {e}"))),
         Err(_) => Err(DirectoryError::Unreachable(format!(
             "{what}: no answer from redis within {} ms",
@@ -71,28 +75,29 @@ async fn bounded<T>(
     }
 }
 
-/// Parses a Redis URL; the error names the problem, never the URL (it may hold a password).
-pub fn parse_url(url: &str) -> Result<ConnectionInfo, DirectoryError> {
-    url.into_connection_info()
-        .map_err(|e| DirectoryError::Unreachable(format!("invalid redis url: {e}")))
+/// Wrong user name or password (`WRONGPASS`, `NOAUTH`), or an ACL user lacking a permission
+/// (`NOPERM`): retrying will not help, the operator must fix the settings.
+fn is_refusal(e: &RedisError) -> bool {
+    e.kind() == ErrorKind::AuthenticationFailed
+        || matches!(e.code(), Some("WRONGPASS" | "NOAUTH" | "NOPERM"))
 }
 
 impl RedisDirectory {
-    /// Connects and checks that Redis answers. `node` is this node's id, `address` where its
-    /// node link listens (`host:port`, published by [`heartbeat`](Self::heartbeat)).
+    /// Connects with `client` (see [`access::RedisAccess::client`]) and checks that Redis
+    /// answers. `node` is this node's id, `address` where its node link listens (`host:port`,
+    /// published by [`heartbeat`](Self::heartbeat)).
     ///
     /// # Errors
-    /// `Unreachable` when the URL is invalid or Redis does not answer within about 3 s.
+    /// `Unreachable` when Redis does not answer within about 3 s; `Refused` when it refuses
+    /// the credentials.
     pub async fn connect(
-        url: &str,
+        client: Client,
         node: String,
         address: String,
         timing: LeaseTiming,
     ) -> Result<RedisDirectory, DirectoryError> {
-        let info = parse_url(url)?;
+        let info = client.get_connection_info().clone();
         let target = info.addr().to_string();
-        let client = ::redis::Client::open(info.clone())
-            .map_err(|e| DirectoryError::Unreachable(format!("redis at {target}: {e}")))?;
         let conn = bounded(
             &format!("redis at {target}"),
             ConnectionManager::new_with_config(client, manager_config()),

@@ -34,6 +34,11 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
+    /// A client for [`url`](Self::url).
+    pub fn client(&self) -> ::redis::Client {
+        client(&self.url())
+    }
+
     /// Kills the server (SIGKILL, so it is abrupt like a crash) and waits for it to exit.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -107,6 +112,16 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A client for `url` (no other settings).
+///
+/// # Panics
+/// When the URL is invalid (test helper).
+pub fn client(url: &str) -> ::redis::Client {
+    crate::cluster::redis::access::RedisAccess::url(url)
+        .client()
+        .expect("a valid redis url")
 }
 
 /// A loopback port that was free a moment ago.

@@ -202,13 +202,13 @@ impl Registry {
     pub(crate) fn join_cluster(
         self: &Arc<Self>,
         directory: crate::cluster::redis::RedisDirectory,
-        node: String,
+        local: crate::cluster::link::LocalNode,
         timing: crate::cluster::LeaseTiming,
     ) -> Arc<dyn crate::cluster::link::LinkService> {
         let _ = self
             .shared
             .ownership
-            .set(ownership::Ownership::new(directory, node, timing));
+            .set(ownership::Ownership::new(directory, local, timing));
         crate::cluster::owner::OwnerService::new(self.clone())
     }
 

@@ -14,13 +14,15 @@
 //! Only the `ring` crypto provider is used, always passed explicitly, so no process-wide
 //! default provider has to be installed and `aws-lc-rs` is never pulled in.
 //!
-//! Layout: `generate.rs` makes the self-signed pair, `resolver.rs` loads, checks and
-//! reloads the files, and this file builds the rustls configurations.
+//! Layout: `generate.rs` makes the self-signed pair, `resolver.rs` loads and checks the
+//! files, `watch.rs` notices when files change and reloads (also used by the node link's
+//! mutual TLS), and this file builds the rustls configurations.
 
 mod generate;
 mod resolver;
 #[cfg(test)]
 mod tests;
+mod watch;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -31,6 +33,8 @@ use serde::{Deserialize, Serialize};
 
 pub use generate::load_or_generate;
 pub use resolver::CertResolver;
+pub(crate) use resolver::{load_pair, read_certs};
+pub(crate) use watch::{spawn_reloader, Reload, Watched};
 
 /// The ALPN protocol ID for IMAP, as listed in IANA's TLS ALPN Protocol IDs registry (RFC 7301).
 ///
@@ -110,7 +114,7 @@ pub enum TlsError {
 }
 
 /// The ring provider, the only one Roost builds with.
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(ring::default_provider())
 }
 

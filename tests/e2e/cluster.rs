@@ -358,3 +358,185 @@ async fn wait_for_closed(c: &mut Client) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A client on `owner` selects INBOX (so `owner` takes the account) and appends a message; a
+/// client on `other` then sees it through the node link. Returns INBOX's message count.
+async fn append_and_read_across(owner: &Server, other: &Server) -> usize {
+    let mut writer = Client::logged_in(owner).await;
+    writer.ok("SELECT INBOX").await;
+    writer.append("INBOX", "", &sample_message(1)).await;
+    let mut reader = Client::logged_in(other).await;
+    let select = reader.ok("EXAMINE INBOX").await;
+    let exists = select
+        .iter()
+        .find_map(|l| {
+            l.strip_prefix("* ")?
+                .strip_suffix(" EXISTS\r\n")?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no EXISTS in {select:?}"));
+    assert!(exists >= 1, "{select:?}");
+    exists
+}
+
+/// A node-link frame written by hand, as an intruder would: a u32 length, then postcard (the
+/// variant's index, then its fields; short strings and numbers are one-byte varints).
+fn link_frame(variant: u8, fields: &[&[u8]]) -> Vec<u8> {
+    let mut body = vec![variant];
+    for field in fields {
+        body.extend_from_slice(field);
+    }
+    let mut frame = u32::try_from(body.len()).unwrap().to_be_bytes().to_vec();
+    frame.extend(body);
+    frame
+}
+
+/// `Hello { node }` followed at once by `Request { id: 1, payload }`.
+fn hello_and_request(node: &str, payload: &[u8]) -> Vec<u8> {
+    let string = |s: &[u8]| [&[u8::try_from(s.len()).unwrap()], s].concat();
+    let mut bytes = link_frame(0, &[&string(node.as_bytes())]);
+    bytes.extend(link_frame(1, &[&[1], &string(payload)]));
+    bytes
+}
+
+/// Reads until the peer closes; true when it did within a few seconds (an alert or an error
+/// count as closing too).
+async fn closed_by_peer(stream: &mut (impl tokio::io::AsyncRead + Unpin)) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest));
+    read.await.is_ok()
+}
+
+#[tokio::test]
+async fn a_plaintext_hello_to_a_tls_node_is_refused_and_changes_nothing() {
+    let (_redis, _data, a, b) = two_nodes();
+    assert_eq!(append_and_read_across(&a, &b).await, 1);
+    let mut intruder = tokio::net::TcpStream::connect(a.link()).await.unwrap();
+    use tokio::io::AsyncWriteExt;
+    intruder
+        .write_all(&hello_and_request("node-b", b"EXPUNGE everything"))
+        .await
+        .unwrap();
+    assert!(closed_by_peer(&mut intruder).await);
+    assert!(a.wait_for_log(&["node link TLS handshake failed"]));
+    // Nothing changed, and the real nodes still talk.
+    let mut c = Client::logged_in(&b).await;
+    assert!(c
+        .ok("EXAMINE INBOX")
+        .await
+        .contains(&"* 1 EXISTS\r\n".to_owned()));
+}
+
+#[tokio::test]
+async fn a_node_claiming_another_nodes_id_is_refused_and_the_claim_logged() {
+    let (_redis, _data, a, b) = two_nodes();
+    assert_eq!(append_and_read_across(&a, &b).await, 1);
+    // node-b's own certificate (a valid chain from the cluster CA), claiming to be node-c.
+    let tcp = tokio::net::TcpStream::connect(a.link()).await.unwrap();
+    let name = rustls_pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let mut impostor = b.link_tls().connector().connect(name, tcp).await.unwrap();
+    use tokio::io::AsyncWriteExt;
+    impostor
+        .write_all(&hello_and_request("node-c", b"DELETE INBOX"))
+        .await
+        .unwrap();
+    assert!(closed_by_peer(&mut impostor).await);
+    let warned =
+        a.log.lock().unwrap().iter().any(|l| {
+            l.contains("does not prove the node id") && l.contains("\"claimed\":\"node-c\"")
+        });
+    assert!(warned, "{:#?}", a.log.lock().unwrap());
+    let mut c = Client::logged_in(&b).await;
+    assert!(c
+        .ok("EXAMINE INBOX")
+        .await
+        .contains(&"* 1 EXISTS\r\n".to_owned()));
+}
+
+#[tokio::test]
+async fn with_link_plaintext_nodes_talk_over_tcp_and_without_either_setting_none_starts() {
+    let redis = Redis::start();
+    let data = tempfile::tempdir().unwrap();
+    let plaintext = |c: &mut toml::Table| {
+        let cluster = table(c, "cluster");
+        cluster.remove("link_tls");
+        cluster.insert("link_plaintext".into(), true.into());
+    };
+    let a = Server::start_node(data.path(), "node-a", &redis, plaintext);
+    let b = Server::start_node(data.path(), "node-b", &redis, plaintext);
+    assert_eq!(append_and_read_across(&a, &b).await, 1);
+    assert!(a.log_contains("cluster.link_plaintext = true: node links are plain TCP"));
+
+    let log = Server::try_start_node(data.path(), "node-c", &redis, |c| {
+        table(c, "cluster").remove("link_tls");
+    })
+    .err()
+    .expect("a cluster node with unprotected links does not start");
+    let text = log.join("\n");
+    assert!(
+        text.contains("[cluster.link_tls]") && text.contains("cluster.link_plaintext = true"),
+        "{text}"
+    );
+}
+
+/// Redis over TLS (when this redis-server supports it) with an ACL user and the passwordless
+/// default user turned off: nodes join with the user given as settings or in the URL; a
+/// wrong password stops a node at start with a clear error that does not show the password.
+#[tokio::test]
+async fn nodes_join_through_rediss_as_an_acl_user_and_a_wrong_password_stops_a_node() {
+    let users = vec![("roost".to_owned(), "s3cret-pw".to_owned())];
+    let tls = RedisOptions {
+        tls: true,
+        users: users.clone(),
+    };
+    let redis = Redis::start_with(tls).unwrap_or_else(|e| {
+        eprintln!(
+            "note: this redis-server cannot serve TLS ({e}); testing the ACL user over plain \
+             redis:// only"
+        );
+        Redis::start_with(RedisOptions { tls: false, users }).expect("redis-server starts")
+    });
+    let data = tempfile::tempdir().unwrap();
+    let secrets = tempfile::tempdir().unwrap();
+    let password = secrets.path().join("redis-password");
+    std::fs::write(&password, "s3cret-pw\n").unwrap();
+    let wrong = secrets.path().join("wrong-password");
+    std::fs::write(&wrong, "not-the-pw").unwrap();
+    let as_user = |file: &std::path::Path| {
+        let file = file.display().to_string();
+        move |c: &mut toml::Table| {
+            let cluster = table(c, "cluster");
+            cluster.insert("redis_username".into(), "roost".into());
+            cluster.insert("redis_password_file".into(), file.into());
+        }
+    };
+
+    let a = Server::start_node(data.path(), "node-a", &redis, as_user(&password));
+    let in_url = redis.url().replace("://", "://roost:s3cret-pw@");
+    let b = Server::start_node(data.path(), "node-b", &redis, |c| {
+        table(c, "cluster").insert("redis_url".into(), in_url.into());
+    });
+    assert_eq!(append_and_read_across(&a, &b).await, 1);
+    let status = cluster_cli(&a.config, &["status"]);
+    assert!(
+        status.contains("node-a") && status.contains("node-b"),
+        "{status}"
+    );
+    for node in [&a, &b] {
+        assert!(
+            !node.log_contains("s3cret-pw"),
+            "{:#?}",
+            node.log.lock().unwrap()
+        );
+    }
+
+    let log = Server::try_start_node(data.path(), "node-c", &redis, as_user(&wrong))
+        .err()
+        .expect("a node with a wrong redis password does not start");
+    let text = log.join("\n");
+    assert!(text.contains("redis refused the credentials"), "{text}");
+    assert!(text.contains("as user roost"), "{text}");
+    assert!(!text.contains("not-the-pw"), "{text}");
+}

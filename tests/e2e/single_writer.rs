@@ -194,7 +194,10 @@ async fn roost_serve_is_refused_while_a_lone_roost_imap_writes() {
 async fn in_a_cluster_roost_imap_needs_the_node_of_this_host() {
     let dir = tempfile::tempdir().unwrap();
     let config = offline_config(dir.path(), |c| {
-        table(c, "cluster").insert("redis_url".into(), "redis://127.0.0.1:9/".into());
+        let cluster = table(c, "cluster");
+        cluster.insert("redis_url".into(), "redis://127.0.0.1:9/".into());
+        // A cluster configuration must say how node links are secured; none is used here.
+        cluster.insert("link_plaintext".into(), true.into());
     });
     let out = tokio::time::timeout(
         Duration::from_secs(30),

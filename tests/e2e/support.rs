@@ -6,11 +6,13 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+pub use crate::test_pki::{NodeFiles, TestCa};
 
 pub const USER: &str = "alice";
 pub const PASSWORD: &str = "correct horse";
@@ -95,23 +97,42 @@ impl Server {
     }
 
     /// Starts one node of a cluster: its own config, the shared `data` directory, the
-    /// shared Redis; its node link on a free loopback port.
+    /// shared Redis (its CA configured when it speaks TLS); its node link on a free loopback
+    /// port, secured with mutual TLS by a certificate from [`cluster_ca`] for its node id and
+    /// the loopback address it advertises ([`NodeTls`]).
     pub fn start_node(
         data: &Path,
         node: &str,
         redis: &Redis,
         adjust: impl FnOnce(&mut toml::Table),
     ) -> Server {
+        Self::try_start_node(data, node, redis, adjust)
+            .unwrap_or_else(|log| panic!("roost node {node} exited early: {log:#?}"))
+    }
+
+    /// Like [`Server::start_node`], but a node that exits before it is ready gives its log.
+    pub fn try_start_node(
+        data: &Path,
+        node: &str,
+        redis: &Redis,
+        adjust: impl FnOnce(&mut toml::Table),
+    ) -> Result<Server, Vec<String>> {
         let dir = tempfile::tempdir().expect("temp dir");
+        let link_tls = NodeTls::write(dir.path(), node);
         let node = node.to_owned();
         let url = redis.url();
-        Server::launch(dir, data, move |c| {
+        let redis_ca = redis.ca();
+        Server::try_launch(dir, data, move |c| {
             c.insert("node_id".into(), node.into());
             let cluster = table(c, "cluster");
             cluster.insert("redis_url".into(), url.into());
+            if let Some(ca) = redis_ca {
+                cluster.insert("redis_ca".into(), ca.display().to_string().into());
+            }
             cluster.insert("link_listen".into(), "127.0.0.1:0".into());
             cluster.insert("advertise_address".into(), "127.0.0.1:0".into());
             cluster.insert("lease_ttl_ms".into(), 3000.into());
+            cluster.insert("link_tls".into(), link_tls.table().into());
             adjust(c);
         })
     }
@@ -121,7 +142,17 @@ impl Server {
         data: &Path,
         adjust: impl FnOnce(&mut toml::Table),
     ) -> Server {
-        let (config_path, config) = write_config(dir.path(), data, adjust);
+        Self::try_launch(dir, data, adjust)
+            .unwrap_or_else(|log| panic!("roost exited early: {log:#?}"))
+    }
+
+    fn try_launch(
+        dir: tempfile::TempDir,
+        data: &Path,
+        adjust: impl FnOnce(&mut toml::Table),
+    ) -> Result<Server, Vec<String>> {
+        let (config_path, config) =
+            try_write_config(dir.path(), data, adjust).map_err(|e| vec![e])?;
 
         let expected = config["listeners"].as_array().map_or(0, Vec::len);
         let http_enabled = config
@@ -141,12 +172,19 @@ impl Server {
             log: Arc::new(Mutex::new(Vec::new())),
             expected_listeners: expected,
         };
-        server.spawn();
-        server
+        server.try_spawn()?;
+        Ok(server)
     }
 
     /// Starts the process and waits until every listener is up.
     fn spawn(&mut self) {
+        if let Err(log) = self.try_spawn() {
+            panic!("roost exited early: {log:#?}");
+        }
+    }
+
+    /// Starts the process and waits until every listener is up; the log if it exits first.
+    fn try_spawn(&mut self) -> Result<(), Vec<String>> {
         let mut child = Command::new(roost_bin())
             .args(["serve", "--config"])
             .arg(&self.config)
@@ -188,10 +226,11 @@ impl Server {
                 break found;
             }
             if let Ok(Some(status)) = child.try_wait() {
-                panic!(
-                    "roost exited early with {status}: {:#?}",
-                    log.lock().unwrap()
-                );
+                // The reader thread may still be taking in the last lines.
+                std::thread::sleep(Duration::from_millis(100));
+                let mut lines = log.lock().unwrap().clone();
+                lines.push(format!("(exited with {status})"));
+                return Err(lines);
             }
             assert!(
                 Instant::now() < deadline,
@@ -216,6 +255,7 @@ impl Server {
         self.http = http_address(&log.lock().unwrap());
         self.child = Some(child);
         self.log = log;
+        Ok(())
     }
 
     /// Waits for the (killed) process to exit and starts it again on the same data.
@@ -293,6 +333,107 @@ impl Server {
     pub fn log_contains(&self, needle: &str) -> bool {
         self.log.lock().unwrap().iter().any(|l| l.contains(needle))
     }
+
+    /// Waits up to [`ANSWER_TIMEOUT`] for a log line containing every one of `needles` (the
+    /// log is read by another thread, a little behind the process).
+    pub fn wait_for_log(&self, needles: &[&str]) -> bool {
+        let deadline = Instant::now() + ANSWER_TIMEOUT;
+        loop {
+            let found = self
+                .log
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| needles.iter().all(|n| l.contains(n)));
+            if found || Instant::now() > deadline {
+                return found;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Where this cluster node's link listens, from its `node link listening` log line.
+    pub fn link(&self) -> SocketAddr {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["fields"]["message"] == "node link listening")
+            .find_map(|v| v["fields"]["bound"].as_str()?.parse().ok())
+            .expect("a cluster node logs where its link listens")
+    }
+
+    /// The node link TLS files of this cluster node.
+    pub fn link_tls(&self) -> NodeTls {
+        NodeTls::of(self.dir.path())
+    }
+}
+
+/// The one test CA of this test run: it signs every node's link certificate and every TLS
+/// Redis server's certificate.
+pub fn cluster_ca() -> &'static TestCa {
+    static CA: OnceLock<TestCa> = OnceLock::new();
+    CA.get_or_init(|| TestCa::new("roost test cluster CA"))
+}
+
+/// A node's link certificate, key and the cluster CA, as files in its directory.
+#[derive(Debug, Clone)]
+pub struct NodeTls {
+    pub files: NodeFiles,
+}
+
+impl NodeTls {
+    fn of(dir: &Path) -> NodeTls {
+        let dir = dir.join("link-tls");
+        NodeTls {
+            files: NodeFiles {
+                cert: dir.join("node.crt"),
+                key: dir.join("node.key"),
+                ca: dir.join("ca.pem"),
+            },
+        }
+    }
+
+    /// Writes a certificate for node id `node` and the loopback addresses it is dialed at.
+    pub fn write(dir: &Path, node: &str) -> NodeTls {
+        let tls = NodeTls::of(dir);
+        std::fs::create_dir_all(tls.files.cert.parent().unwrap()).unwrap();
+        cluster_ca().write_node(
+            tls.files.cert.parent().unwrap(),
+            "node",
+            &[node, "localhost", "127.0.0.1"],
+        );
+        tls
+    }
+
+    /// The `[cluster.link_tls]` table.
+    pub fn table(&self) -> toml::Table {
+        let mut t = toml::Table::new();
+        for (key, path) in [
+            ("cert", &self.files.cert),
+            ("key", &self.files.key),
+            ("ca", &self.files.ca),
+        ] {
+            t.insert(key.into(), path.display().to_string().into());
+        }
+        t
+    }
+
+    /// A TLS client presenting this node's certificate and trusting the cluster CA, for tests
+    /// that speak the link protocol by hand.
+    pub fn connector(&self) -> tokio_rustls::TlsConnector {
+        use rustls_pki_types::pem::PemObject;
+        let chain = rustls_pki_types::CertificateDer::pem_file_iter(&self.files.cert)
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = rustls_pki_types::PrivateKeyDer::from_pem_file(&self.files.key).unwrap();
+        let config = client_config_builder(&self.files.ca)
+            .with_client_auth_cert(chain, key)
+            .unwrap();
+        tokio_rustls::TlsConnector::from(Arc::new(config))
+    }
 }
 
 impl Drop for Server {
@@ -369,15 +510,31 @@ pub fn write_config(
     data: &Path,
     adjust: impl FnOnce(&mut toml::Table),
 ) -> (PathBuf, toml::Table) {
+    try_write_config(dir, data, adjust).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Like [`write_config`]; `Err` when `roost user add` refuses the configuration.
+pub fn try_write_config(
+    dir: &Path,
+    data: &Path,
+    adjust: impl FnOnce(&mut toml::Table),
+) -> Result<(PathBuf, toml::Table), String> {
     let mut config = base_config(data);
     adjust(&mut config);
     let path = dir.join("roost.toml");
     std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
-    add_user(&path, USER, PASSWORD);
-    (path, config)
+    try_add_user(&path, USER, PASSWORD)?;
+    Ok((path, config))
 }
 
 pub fn add_user(config: &Path, user: &str, password: &str) {
+    if let Err(e) = try_add_user(config, user, password) {
+        panic!("{e}");
+    }
+}
+
+/// `roost user add`; its stderr when it fails (an invalid configuration, say).
+pub fn try_add_user(config: &Path, user: &str, password: &str) -> Result<(), String> {
     let mut child = Command::new(roost_bin())
         .args(["user", "--config"])
         .arg(config)
@@ -392,27 +549,33 @@ pub fn add_user(config: &Path, user: &str, password: &str) {
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     // Cluster nodes share one users file: the second node finds the user there already.
-    assert!(
-        out.status.success() || stderr.contains("exists"),
-        "roost user add failed: {stderr}"
-    );
+    if out.status.success() || stderr.contains("exists") {
+        Ok(())
+    } else {
+        Err(format!("roost user add failed: {stderr}"))
+    }
 }
 
 /// A TLS client configuration that trusts exactly the server's generated certificate.
 pub fn tls_connector(cert: &Path) -> tokio_rustls::TlsConnector {
-    use rustls_pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    for c in rustls_pki_types::CertificateDer::pem_file_iter(cert).unwrap() {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let config = client_config_builder(cert).with_no_client_auth();
     tokio_rustls::TlsConnector::from(Arc::new(config))
+}
+
+/// A ring-only client configuration trusting the certificates in `roots`, before its choice
+/// of client certificate.
+fn client_config_builder(
+    roots: &Path,
+) -> rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert> {
+    use rustls_pki_types::pem::PemObject;
+    let mut store = rustls::RootCertStore::empty();
+    for c in rustls_pki_types::CertificateDer::pem_file_iter(roots).unwrap() {
+        store.add(c.unwrap()).unwrap();
+    }
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(store)
 }
 
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -694,46 +857,138 @@ impl Client {
 pub struct Redis {
     child: Option<Child>,
     pub port: u16,
+    options: RedisOptions,
+    /// The server's TLS files, when it speaks TLS.
+    tls: Option<tempfile::TempDir>,
 }
+
+/// How a test's Redis is set up.
+#[derive(Debug, Clone, Default)]
+pub struct RedisOptions {
+    /// TLS only (`rediss://`), with a certificate from [`cluster_ca`] for 127.0.0.1.
+    pub tls: bool,
+    /// ACL users `(name, password)` allowed what Roost needs on its own keys and channel;
+    /// when any is given, the passwordless `default` user is turned off.
+    pub users: Vec<(String, String)>,
+}
+
+/// What an ACL user needs: Roost's keys and channel, and the command groups it uses
+/// (as docs/clustering.md recommends).
+pub const REDIS_ACL_RULES: &[&str] = &[
+    "~roost:*",
+    "&roost:*",
+    "+@connection",
+    "+@read",
+    "+@write",
+    "+@scripting",
+    "+@pubsub",
+    "-@dangerous",
+];
 
 impl Redis {
     pub fn start() -> Redis {
+        Self::start_with(RedisOptions::default()).expect("redis-server starts")
+    }
+
+    /// Starts a server as `options` say; `Err` with the reason when it does not come up
+    /// (for TLS: a redis-server built without TLS support).
+    pub fn start_with(options: RedisOptions) -> Result<Redis, String> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let mut redis = Redis { child: None, port };
-        redis.spawn();
-        redis
+        let tls = options.tls.then(|| {
+            let dir = tempfile::tempdir().unwrap();
+            cluster_ca().write_node(dir.path(), "redis", &["127.0.0.1"]);
+            dir
+        });
+        let mut redis = Redis {
+            child: None,
+            port,
+            options,
+            tls,
+        };
+        redis.try_spawn()?;
+        Ok(redis)
+    }
+
+    fn args(&self) -> Vec<String> {
+        let mut args: Vec<String> = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+            .map(String::from)
+            .into();
+        let port = self.port.to_string();
+        match &self.tls {
+            None => args.extend(["--port".into(), port]),
+            Some(dir) => {
+                let file = |name: &str| dir.path().join(name).display().to_string();
+                args.extend(["--port".into(), "0".into(), "--tls-port".into(), port]);
+                args.extend(["--tls-cert-file".into(), file("redis.crt")]);
+                args.extend(["--tls-key-file".into(), file("redis.key")]);
+                args.extend(["--tls-ca-cert-file".into(), file("ca.pem")]);
+                args.extend(["--tls-auth-clients".into(), "no".into()]);
+            }
+        }
+        for (user, password) in &self.options.users {
+            args.extend(["--user".into(), user.clone(), "on".into()]);
+            args.push(format!(">{password}"));
+            args.extend(REDIS_ACL_RULES.iter().map(|r| (*r).to_owned()));
+        }
+        if !self.options.users.is_empty() {
+            args.extend(["--user".into(), "default".into(), "off".into()]);
+        }
+        args
     }
 
     fn spawn(&mut self) {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (.ci/run installs Debian's redis-server)");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
+        if let Err(e) = self.try_spawn() {
+            panic!("{e}");
         }
     }
 
+    fn try_spawn(&mut self) -> Result<(), String> {
+        // Its complaints about the arguments go to stderr: kept in a file, not a pipe nobody
+        // drains once it runs.
+        let mut errors = tempfile::tempfile().unwrap();
+        let mut child = Command::new("redis-server")
+            .args(self.args())
+            .stdout(Stdio::null())
+            .stderr(errors.try_clone().unwrap())
+            .spawn()
+            .expect("redis-server is installed (.ci/run installs Debian's redis-server)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                use std::io::{Read, Seek};
+                let mut stderr = String::new();
+                let _ = errors.rewind();
+                let _ = errors.read_to_string(&mut stderr);
+                return Err(format!("redis-server exited with {status}: {stderr}"));
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err("redis-server did not start within 10 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// `redis://` or `rediss://`, without credentials.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://127.0.0.1:{}/", self.port)
+    }
+
+    /// The CA that signed the server's certificate, when it speaks TLS.
+    pub fn ca(&self) -> Option<PathBuf> {
+        self.tls.as_ref().map(|dir| dir.path().join("ca.pem"))
     }
 
     pub fn stop(&mut self) {

@@ -86,6 +86,29 @@ app.kubernetes.io/component: redis
 {{- end }}
 {{- end }}
 
+{{/* The node-link TLS Secret the pods mount; empty without cluster mode or with plaintext links. */}}
+{{- define "roost.linkTlsSecretName" -}}
+{{- if include "roost.clustered" . }}
+{{- if .Values.cluster.linkTls.secretName }}
+{{- .Values.cluster.linkTls.secretName }}
+{{- else if .Values.cluster.linkTls.certManager.enabled }}
+{{- printf "%s-link-tls" (include "roost.fullname" .) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* How many nodes the cert-manager node-link certificate names. */}}
+{{- define "roost.linkTlsNodes" -}}
+{{- $cm := .Values.cluster.linkTls.certManager }}
+{{- if $cm.maxReplicas }}
+{{- $cm.maxReplicas }}
+{{- else if .Values.autoscaling.enabled }}
+{{- .Values.autoscaling.maxReplicas }}
+{{- else }}
+{{- .Values.replicaCount }}
+{{- end }}
+{{- end }}
+
 {{/* The Secret holding the users file; empty when it lives on the mail volume. */}}
 {{- define "roost.usersSecretName" -}}
 {{- if .Values.users.existingSecret }}
@@ -152,5 +175,36 @@ render runs it.
 {{- end }}
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
 {{- fail "autoscaling.minReplicas is greater than autoscaling.maxReplicas" }}
+{{- end }}
+{{- $redis := .Values.redis }}
+{{- if and $redis.bundled.enabled (or $redis.caSecret $redis.username $redis.passwordSecret) }}
+{{- fail "redis.caSecret, redis.username and redis.passwordSecret are for an external Redis; the bundled one has no TLS and no password (its NetworkPolicy admits only Roost pods)" }}
+{{- end }}
+{{- if and $redis.username (not $redis.passwordSecret) }}
+{{- fail "redis.username needs redis.passwordSecret: an ACL user authenticates with a password" }}
+{{- end }}
+{{- if and $redis.url (contains "@" $redis.url) (or $redis.username $redis.passwordSecret) }}
+{{- fail "redis.url has credentials and redis.username / redis.passwordSecret are set too: give them one way only" }}
+{{- end }}
+{{- if and $redis.caSecret $redis.url (not (hasPrefix "rediss://" $redis.url)) }}
+{{- fail "redis.caSecret needs a rediss:// redis.url (TLS)" }}
+{{- end }}
+{{- if $clustered }}
+{{- $link := .Values.cluster.linkTls }}
+{{- if and .Values.cluster.linkPlaintext (or $link.secretName $link.certManager.enabled) }}
+{{- fail "node links are either plain TCP (cluster.linkPlaintext) or mutual TLS (cluster.linkTls), not both" }}
+{{- end }}
+{{- if not (or .Values.cluster.linkPlaintext (include "roost.linkTlsSecretName" .)) }}
+{{- fail "cluster mode needs secured node links, or anyone reaching a node's link port can read and change every mailbox: set cluster.linkTls.certManager.enabled (with an issuer of the cluster CA) or cluster.linkTls.secretName, or cluster.linkPlaintext: true where only Roost pods can reach the link port" }}
+{{- end }}
+{{- if and $link.certManager.enabled (not $link.certManager.issuerRef.name) }}
+{{- fail "cluster.linkTls.certManager.enabled needs cluster.linkTls.certManager.issuerRef.name (an issuer of the cluster CA)" }}
+{{- end }}
+{{- if and $link.certManager.enabled (not .Values.autoscaling.enabled) (lt (int (include "roost.linkTlsNodes" .)) (int .Values.replicaCount)) }}
+{{- fail "cluster.linkTls.certManager.maxReplicas is below replicaCount: the certificate would not name every node" }}
+{{- end }}
+{{- if and $link.certManager.enabled .Values.autoscaling.enabled (lt (int (include "roost.linkTlsNodes" .)) (int .Values.autoscaling.maxReplicas)) }}
+{{- fail "cluster.linkTls.certManager.maxReplicas is below autoscaling.maxReplicas: the certificate would not name every node" }}
+{{- end }}
 {{- end }}
 {{- end }}

@@ -1,4 +1,7 @@
-//! The client end of a node link: one lazily opened TCP connection, requests multiplexed by id.
+//! The client end of a node link: one lazily opened connection, requests multiplexed by id.
+//!
+//! With TLS the connection presents this node's certificate and checks the listener's against
+//! the cluster CA and the host part of the address dialed (the owner's advertised address).
 //!
 //! A connection has two tasks: the writer drains a queue of frames into the socket, the reader
 //! matches responses to waiting requests by id and hands pushes to the push handler. Whichever
@@ -11,12 +14,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
-use tokio::io::AsyncRead;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::codec::{self, Frame};
-use super::LinkError;
+use super::{identity, LinkError, LinkSecurity, LocalNode};
 
 /// Called for each `Push { stream, payload }`, on the connection's reader task: must not block.
 pub type PushHandler = Arc<dyn Fn(u64, Vec<u8>) + Send + Sync>;
@@ -25,7 +28,8 @@ pub type DisconnectHandler = Arc<dyn Fn() + Send + Sync>;
 
 /// Default bound on a request, from sending to its answer (connecting included).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Bound on opening the TCP connection, within the request's own bound.
+/// Bound on opening the connection (TCP, and the TLS handshake), within the request's own
+/// bound.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Frames queued for the writer; a full queue makes `request` wait (backpressure).
 const QUEUE: usize = 256;
@@ -39,7 +43,7 @@ pub struct LinkClient {
 }
 
 struct Inner {
-    local_node: String,
+    local: LocalNode,
     address: String,
     timeout_ms: AtomicU64,
     next_id: AtomicU64,
@@ -73,10 +77,10 @@ impl Handlers {
 
 impl LinkClient {
     /// A client for the node listening at `address` (`host:port`); connects on first use.
-    pub fn new(local_node: String, address: String) -> LinkClient {
+    pub fn new(local: LocalNode, address: String) -> LinkClient {
         LinkClient {
             inner: Arc::new(Inner {
-                local_node,
+                local,
                 address,
                 timeout_ms: AtomicU64::new(millis(DEFAULT_TIMEOUT)),
                 next_id: AtomicU64::new(1),
@@ -167,6 +171,8 @@ fn millis(d: Duration) -> u64 {
 
 /// One established connection.
 struct Conn {
+    /// The address dialed, for logs.
+    address: String,
     queue: mpsc::Sender<Frame>,
     /// Requests waiting for an answer; `None` once the connection is shut down, so nothing can
     /// register on a dead connection and wait forever.
@@ -175,24 +181,48 @@ struct Conn {
     handlers: Arc<Handlers>,
 }
 
+/// A connected stream, plain or TLS.
+trait LinkStream: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> LinkStream for T {}
+
+/// Connects to `address` and secures the connection as `security` says.
+async fn connect(address: &str, security: &LinkSecurity) -> Result<Box<dyn LinkStream>, String> {
+    let stream = TcpStream::connect(address)
+        .await
+        .map_err(|e| e.to_string())?;
+    // Requests are small and latency-bound (IDLE updates); do not wait to coalesce.
+    let _ = stream.set_nodelay(true);
+    match security {
+        LinkSecurity::Plaintext => Ok(Box::new(stream)),
+        LinkSecurity::Tls(tls) => {
+            let name = identity::host_name(address).map_err(|e| e.to_string())?;
+            let stream = tls.connector().connect(name, stream).await.map_err(|e| {
+                tracing::warn!(%address, error = %e, "node link TLS handshake failed");
+                format!("TLS handshake failed: {e}")
+            })?;
+            Ok(Box::new(stream))
+        }
+    }
+}
+
 impl Conn {
     async fn open(client: &Inner) -> Result<Arc<Conn>, LinkError> {
         let unreachable = |e: String| LinkError::Unreachable(format!("{}: {e}", client.address));
-        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&client.address))
+        let connecting = connect(&client.address, client.local.security());
+        let stream = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
             .await
             .map_err(|_| unreachable("connect timed out".into()))?
-            .map_err(|e| unreachable(e.to_string()))?;
-        // Requests are small and latency-bound (IDLE updates); do not wait to coalesce.
-        let _ = stream.set_nodelay(true);
-        let (read, write) = stream.into_split();
+            .map_err(unreachable)?;
+        let (read, write) = tokio::io::split(stream);
         let (queue, queued) = mpsc::channel(QUEUE);
         let (closed, closed_rx) = watch::channel(false);
         let hello = Frame::Hello {
-            node: client.local_node.clone(),
+            node: client.local.id().to_owned(),
         };
         // Cannot fail: the queue is empty and its receiver alive.
         let _ = queue.try_send(hello);
         let conn = Arc::new(Conn {
+            address: client.address.clone(),
             queue,
             pending: Mutex::new(Some(HashMap::new())),
             closed,
@@ -236,6 +266,12 @@ impl Conn {
                     break;
                 }
                 Ok(None) => break,
+                Err(e) if is_tls_refusal(&e) => {
+                    // With TLS 1.3 a listener judges our certificate after our side of the
+                    // handshake is done: its refusal arrives as an alert on the first read.
+                    tracing::warn!(peer = %self.address, error = %e, "node link refused by the peer");
+                    break;
+                }
                 Err(e) => {
                     tracing::debug!(error = %e, "node link read failed");
                     break;
@@ -301,6 +337,15 @@ impl Conn {
             }
         }
     }
+}
+
+/// A TLS alert or error from the peer, rather than a plain disconnect.
+fn is_tls_refusal(e: &codec::CodecError) -> bool {
+    let codec::CodecError::Io(io) = e else {
+        return false;
+    };
+    io.get_ref()
+        .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
 }
 
 /// Removes a request's entry when its caller stops waiting.

@@ -1,9 +1,12 @@
 //! The server end of node links: accepts connections and answers their requests concurrently.
 //!
-//! Each connection starts with the client's `Hello`, then carries requests. Every request runs
-//! in its own task (answers may leave out of order); at most [`MAX_IN_FLIGHT`] per connection,
-//! beyond which reading pauses, so a flood from one peer backs up in its own TCP window instead
-//! of in this node's memory. The connection's [`Pusher`] shares the outgoing queue.
+//! With TLS, a connection first completes the handshake (the client's certificate verified
+//! against the cluster CA). Then the client's `Hello` names its node id; with TLS its
+//! certificate must be valid for that id, else the connection is closed before any request is
+//! read. Then it carries requests. Every request runs in its own task (answers may leave out of
+//! order); at most [`MAX_IN_FLIGHT`] per connection, beyond which reading pauses, so a flood
+//! from one peer backs up in its own TCP window instead of in this node's memory. The
+//! connection's [`Pusher`] shares the outgoing queue.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,18 +14,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 
 use super::codec::{self, Frame};
+use super::identity::{self, IdentityError};
+use super::LinkSecurity;
 
 /// Requests of one connection being handled at once.
 pub const MAX_IN_FLIGHT: usize = 1024;
 /// Outgoing frames (answers and pushes) queued per connection. A push into a full queue fails:
 /// the peer is not keeping up.
 const QUEUE: usize = 1024;
-/// How long a new connection may take to say `Hello`.
+/// How long a new connection may take for its TLS handshake, and then to say `Hello`.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long `serve` waits for its connections to wind down after the stop signal.
 const STOP_GRACE: Duration = Duration::from_secs(5);
@@ -72,10 +77,12 @@ impl Pusher {
     }
 }
 
-/// Accepts node links on `listener` until `stop` turns true (or its sender is dropped), then
-/// closes every connection and returns once they ended (or after a few seconds).
+/// Accepts node links on `listener`, secured as `security` says, until `stop` turns true (or
+/// its sender is dropped), then closes every connection and returns once they ended (or after
+/// a few seconds).
 pub async fn serve(
     listener: TcpListener,
+    security: LinkSecurity,
     service: Arc<dyn LinkService>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -84,10 +91,11 @@ pub async fn serve(
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
+                Ok((stream, from)) => {
                     let _ = stream.set_nodelay(true);
                     next_id += 1;
-                    connections.spawn(serve_connection(stream, next_id, service.clone(), stop.clone()));
+                    let accepted = Accepted { stream, from, id: next_id };
+                    connections.spawn(secure(accepted, security.clone(), service.clone(), stop.clone()));
                 }
                 Err(e) => {
                     // Typically out of file descriptors: back off instead of spinning.
@@ -108,11 +116,58 @@ pub async fn serve(
     }
 }
 
+/// A TCP connection just accepted.
+struct Accepted {
+    stream: TcpStream,
+    from: std::net::SocketAddr,
+    /// Unique per connection within one `serve` call.
+    id: u64,
+}
+
+/// Secures one accepted connection as configured, then serves it. A TLS handshake that fails
+/// (no client certificate, one the cluster CA did not sign, a peer speaking plain TCP) ends
+/// the connection with a WARN: on a link port, that is someone who should not be there.
+async fn secure(
+    accepted: Accepted,
+    security: LinkSecurity,
+    service: Arc<dyn LinkService>,
+    stop: watch::Receiver<bool>,
+) {
+    let Accepted { stream, from, id } = accepted;
+    let tls = match security {
+        LinkSecurity::Plaintext => {
+            return serve_connection(stream, id, |_| Ok(()), service, stop).await;
+        }
+        LinkSecurity::Tls(tls) => tls,
+    };
+    let stream = match tokio::time::timeout(HELLO_TIMEOUT, tls.acceptor().accept(stream)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
+            tracing::warn!(%from, error = %e, "node link TLS handshake failed; connection refused");
+            return;
+        }
+        Err(_) => {
+            tracing::warn!(%from, "node link TLS handshake timed out; connection refused");
+            return;
+        }
+    };
+    let certificate = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|chain| chain.first())
+        .cloned();
+    let admit = move |node: &str| identity::check_peer(certificate.as_ref(), node);
+    serve_connection(stream, id, admit, service, stop).await;
+}
+
 /// Serves one connection until the peer leaves, a protocol error, `Pusher::close` or `stop`.
-/// Generic over the stream, so a TLS stream can be served the same way.
-pub async fn serve_connection<S>(
+/// Generic over the stream (TCP or TLS). `admit` decides whether the node id the `Hello`
+/// announces may use this connection; if not, it is closed before any request is read.
+async fn serve_connection<S>(
     stream: S,
     id: u64,
+    admit: impl FnOnce(&str) -> Result<(), IdentityError>,
     service: Arc<dyn LinkService>,
     mut stop: watch::Receiver<bool>,
 ) where
@@ -127,6 +182,15 @@ pub async fn serve_connection<S>(
             return;
         }
     };
+    if let Err(e) = admit(&node) {
+        tracing::warn!(
+            id,
+            claimed = %node,
+            error = %e,
+            "node link peer's certificate does not prove the node id it claims; connection refused"
+        );
+        return;
+    }
     let (queue, queued) = mpsc::channel(QUEUE);
     let (closed, closed_rx) = watch::channel(false);
     let closed = Arc::new(closed);

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -17,9 +17,10 @@ use super::*;
 
 /// Answers `"<connection id>:<request>"`; a request is a small script:
 /// `sleep MS` waits first, `push N` pushes N frames first, `close` closes the connection,
-/// `panic` panics.
+/// `panic` panics. Counts the requests it was given.
 struct Scripted {
     closed: mpsc::UnboundedSender<u64>,
+    calls: Arc<AtomicUsize>,
 }
 
 impl LinkService for Scripted {
@@ -28,6 +29,7 @@ impl LinkService for Scripted {
         peer: &PeerConn,
         payload: Vec<u8>,
     ) -> Pin<Box<dyn Future<Output = Vec<u8>> + Send>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
         let peer = peer.clone();
         Box::pin(async move {
             let text = String::from_utf8_lossy(&payload).into_owned();
@@ -55,26 +57,38 @@ impl LinkService for Scripted {
     }
 }
 
-struct Server {
-    address: SocketAddr,
+pub(super) struct Server {
+    pub address: SocketAddr,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
     closed: mpsc::UnboundedReceiver<u64>,
+    /// Requests the service was given.
+    pub calls: Arc<AtomicUsize>,
 }
 
-async fn start_on(address: SocketAddr) -> Server {
+/// Serves the scripted service on `address` (port 0: any free port), secured as `security`.
+pub(super) async fn start_with(address: SocketAddr, security: LinkSecurity) -> Server {
     let listener = TcpListener::bind(address).await.unwrap();
     let address = listener.local_addr().unwrap();
     let (closed_tx, closed) = mpsc::unbounded_channel();
     let (stop, stop_rx) = watch::channel(false);
-    let service = Arc::new(Scripted { closed: closed_tx });
-    let task = tokio::spawn(serve(listener, service, stop_rx));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let service = Arc::new(Scripted {
+        closed: closed_tx,
+        calls: calls.clone(),
+    });
+    let task = tokio::spawn(serve(listener, security, service, stop_rx));
     Server {
         address,
         stop,
         task,
         closed,
+        calls,
     }
+}
+
+async fn start_on(address: SocketAddr) -> Server {
+    start_with(address, LinkSecurity::Plaintext).await
 }
 
 async fn start() -> Server {
@@ -82,10 +96,13 @@ async fn start() -> Server {
 }
 
 fn client(server: &Server) -> LinkClient {
-    LinkClient::new("client-node".into(), server.address.to_string())
+    LinkClient::new(
+        LocalNode::plaintext("client-node"),
+        server.address.to_string(),
+    )
 }
 
-async fn ask(client: &LinkClient, request: &str) -> Result<String, LinkError> {
+pub(super) async fn ask(client: &LinkClient, request: &str) -> Result<String, LinkError> {
     let answer = client.request(request.as_bytes().to_vec()).await?;
     Ok(String::from_utf8(answer).unwrap())
 }
@@ -216,7 +233,7 @@ async fn a_panicking_handler_is_a_remote_error() {
 #[tokio::test]
 async fn nobody_listening_is_unreachable_at_once() {
     let address = format!("127.0.0.1:{}", crate::cluster::testing::free_port());
-    let client = LinkClient::new("a".into(), address);
+    let client = LinkClient::new(LocalNode::plaintext("a"), address);
     let started = Instant::now();
     assert!(matches!(
         client.request(vec![1]).await,
@@ -234,8 +251,9 @@ async fn raw(server: &Server) -> TcpStream {
     stream
 }
 
-/// True when the server closed the connection (end of stream) within a second.
-async fn closed_by_server(stream: &mut TcpStream) -> bool {
+/// True when the server closed the connection (end of stream, or an error such as a TLS
+/// alert) within a second.
+pub(super) async fn closed_by_server(stream: &mut (impl AsyncRead + Unpin)) -> bool {
     let mut buf = [0u8; 64];
     let read = tokio::time::timeout(Duration::from_secs(1), stream.read(&mut buf)).await;
     matches!(read, Ok(Ok(0)) | Ok(Err(_)))

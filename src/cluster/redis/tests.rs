@@ -2,6 +2,9 @@
 
 use std::time::{Duration, Instant};
 
+use std::path::Path;
+
+use super::access::{AccessError, RedisAccess};
 use super::*;
 use crate::cluster::testing::RedisServer;
 
@@ -9,7 +12,7 @@ async fn directory(redis: &RedisServer, node: &str, ttl_ms: u64) -> RedisDirecto
     let timing = LeaseTiming {
         ttl: Duration::from_millis(ttl_ms),
     };
-    RedisDirectory::connect(&redis.url(), node.into(), format!("{node}:7143"), timing)
+    RedisDirectory::connect(redis.client(), node.into(), format!("{node}:7143"), timing)
         .await
         .unwrap()
 }
@@ -179,7 +182,7 @@ async fn unreachable_redis_fails_fast_and_calls_recover_after_a_restart() {
     // A node starting while Redis is down gets a clear error, not a hang.
     let started = Instant::now();
     let err = RedisDirectory::connect(
-        &redis.url(),
+        redis.client(),
         "b".into(),
         "b:1".into(),
         LeaseTiming {
@@ -217,7 +220,7 @@ async fn connecting_to_a_silent_address_is_bounded() {
     // without a route). Either way the call must end within the operation bound.
     let started = Instant::now();
     let result = RedisDirectory::connect(
-        "redis://192.0.2.1:6379/",
+        crate::cluster::testing::client("redis://192.0.2.1:6379/"),
         "a".into(),
         "a:1".into(),
         LeaseTiming {
@@ -331,4 +334,74 @@ async fn heartbeats_list_live_nodes_and_dead_nodes_expire() {
     assert_eq!(b.nodes().await.unwrap(), vec![]);
     a.heartbeat(1, 1).await.unwrap();
     assert_eq!(b.nodes().await.unwrap(), vec![info("a", 1, 1)]);
+}
+
+/// Settings as `[cluster]` would give them.
+fn access(url: &str, ca: Option<&Path>, user: Option<&str>, file: Option<&Path>) -> RedisAccess {
+    let mut cluster = crate::config::ClusterConfig {
+        redis_url: Some(url.into()),
+        ..Default::default()
+    };
+    cluster.redis_ca = ca.map(Path::to_path_buf);
+    cluster.redis_username = user.map(str::to_owned);
+    cluster.redis_password_file = file.map(Path::to_path_buf);
+    RedisAccess::from_config(&cluster).unwrap()
+}
+
+#[test]
+fn the_password_file_is_read_without_its_final_line_break() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("password");
+    std::fs::write(&file, "pass word\n").unwrap();
+    let client = access("redis://h:1/", None, Some("roost"), Some(&file))
+        .client()
+        .unwrap();
+    let settings = client.get_connection_info().redis_settings();
+    assert_eq!(settings.username(), Some("roost"));
+    assert_eq!(settings.password(), Some("pass word"));
+    // A password alone authenticates the default user.
+    let client = access("redis://h:1/", None, None, Some(&file))
+        .client()
+        .unwrap();
+    assert_eq!(
+        client.get_connection_info().redis_settings().username(),
+        None
+    );
+}
+
+#[test]
+fn unreadable_or_empty_files_are_errors_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let err = access("redis://h:1/", None, Some("u"), Some(&missing))
+        .client()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(&missing.display().to_string()),
+        "{err}"
+    );
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "\n").unwrap();
+    let err = access("redis://h:1/", None, Some("u"), Some(&empty))
+        .client()
+        .unwrap_err();
+    assert!(matches!(err, AccessError::EmptyPassword(_)), "{err}");
+    let err = access("rediss://h:1/", Some(&missing), None, None)
+        .client()
+        .unwrap_err();
+    assert!(err.to_string().contains("redis CA file"), "{err}");
+    let garbage = dir.path().join("garbage");
+    std::fs::write(&garbage, "-----BEGIN CERTIFICATE-----\nnope\n").unwrap();
+    let err = access("rediss://h:1/", Some(&garbage), None, None)
+        .client()
+        .unwrap_err();
+    assert!(err.to_string().contains("cluster.redis_ca"), "{err}");
+}
+
+#[test]
+fn shown_settings_hide_the_password() {
+    let shown = access("rediss://u:pw@h:1/", None, None, None).shown();
+    assert_eq!(shown, "rediss://u:***@h:1/");
+    let shown = access("rediss://h:1/", None, Some("roost"), Some(Path::new("/f"))).shown();
+    assert_eq!(shown, "rediss://h:1/ (as user roost)");
 }

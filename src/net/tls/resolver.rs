@@ -4,8 +4,8 @@
 use std::fmt;
 use std::fs;
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
 
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
@@ -13,13 +13,9 @@ use rustls::{Error as RustlsError, InconsistentKeys};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::task::JoinHandle;
-use tokio::time::MissedTickBehavior;
 
+use super::watch::{self, Reload, Watched};
 use super::{provider, TlsError, TlsFiles};
-
-/// The shortest polling period [`CertResolver::spawn_reloader`] accepts; shorter values
-/// (including zero, which `tokio::time::interval` would panic on) are raised to it.
-const MIN_RELOAD_PERIOD: Duration = Duration::from_millis(10);
 
 /// Serves the current certificate to rustls and reloads it when its files change.
 ///
@@ -31,11 +27,8 @@ const MIN_RELOAD_PERIOD: Duration = Duration::from_millis(10);
 pub struct CertResolver {
     files: TlsFiles,
     current: RwLock<Arc<CertifiedKey>>,
-    /// What the files looked like at the last load attempt, successful or not. Comparing
-    /// against the last *attempt* (not the last success) means a broken pair is reported
-    /// once, not on every poll, and is retried as soon as either file changes again.
-    /// The mutex also keeps two reloads from interleaving.
-    seen: Mutex<PairStamp>,
+    /// The two files and what they looked like at the last load attempt.
+    watched: Watched,
 }
 
 impl fmt::Debug for CertResolver {
@@ -54,14 +47,12 @@ impl CertResolver {
     /// Any [`TlsError`] that names a file: unreadable, not PEM, no certificate, no key,
     /// unusable key or certificate, or a key that does not match the certificate.
     pub fn load(files: &TlsFiles) -> Result<Arc<CertResolver>, TlsError> {
-        // Stat before reading: if a file changes between the two, the next reload sees
-        // a newer stamp than the one recorded here and reads it again.
-        let stamp = PairStamp::of(files);
+        let watched = Watched::new(vec![files.cert.clone(), files.key.clone()]);
         let key = load_pair(files)?;
         Ok(Arc::new(CertResolver {
             files: files.clone(),
             current: RwLock::new(Arc::new(key)),
-            seen: Mutex::new(stamp),
+            watched,
         }))
     }
 
@@ -72,22 +63,18 @@ impl CertResolver {
     /// to point at new files, as the kubelet does for Secret volumes, counts as a change.
     ///
     /// Returns `Ok(true)` if a new pair was swapped in and `Ok(false)` if nothing changed
-    /// since the last attempt, including a failed one (see `seen`).
+    /// since the last attempt, including a failed one.
     ///
     /// # Errors
     ///
     /// As [`CertResolver::load`]. On error the previous pair stays in service; the caller
     /// should log the error.
     pub fn reload(&self) -> Result<bool, TlsError> {
-        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        let stamp = PairStamp::of(&self.files);
-        if stamp == *seen {
-            return Ok(false);
-        }
-        *seen = stamp;
-        let key = load_pair(&self.files)?;
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(key);
-        Ok(true)
+        self.watched.reload_if_changed(|| {
+            let key = load_pair(&self.files)?;
+            *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(key);
+            Ok(())
+        })
     }
 
     /// Starts a task that calls [`CertResolver::reload`] every `every` (at least 10 ms)
@@ -102,39 +89,7 @@ impl CertResolver {
     ///
     /// Like `tokio::spawn`, if called outside a Tokio runtime.
     pub fn spawn_reloader(self: &Arc<Self>, every: Duration) -> JoinHandle<()> {
-        let weak: Weak<CertResolver> = Arc::downgrade(self);
-        let mut ticks = tokio::time::interval(every.max(MIN_RELOAD_PERIOD));
-        // After a stall, poll once rather than in a burst.
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        tokio::spawn(async move {
-            // The first tick fires at once, and the files were loaded just now.
-            ticks.tick().await;
-            loop {
-                ticks.tick().await;
-                let Some(resolver) = weak.upgrade() else {
-                    return;
-                };
-                let files = resolver.files.clone();
-                // stat and read are blocking file I/O; keep them off the async workers.
-                match tokio::task::spawn_blocking(move || resolver.reload()).await {
-                    Ok(Ok(true)) => tracing::info!(
-                        cert = %files.cert.display(),
-                        key = %files.key.display(),
-                        "TLS certificate files changed; new connections use the new certificate"
-                    ),
-                    Ok(Ok(false)) => {}
-                    Ok(Err(error)) => tracing::error!(
-                        %error,
-                        "TLS certificate files changed but cannot be used; \
-                         still serving the previous certificate"
-                    ),
-                    Err(error) => tracing::error!(
-                        %error,
-                        "TLS certificate reload task failed; still serving the previous certificate"
-                    ),
-                }
-            }
-        })
+        watch::spawn_reloader(self, every)
     }
 
     /// The pair new handshakes get.
@@ -146,51 +101,22 @@ impl CertResolver {
     }
 }
 
+impl Reload for CertResolver {
+    type Error = TlsError;
+    const WHAT: &'static str = "TLS certificate";
+
+    fn reload(&self) -> Result<bool, TlsError> {
+        CertResolver::reload(self)
+    }
+
+    fn watched(&self) -> &Watched {
+        &self.watched
+    }
+}
+
 impl ResolvesServerCert for CertResolver {
     fn resolve(&self, _client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         Some(self.current())
-    }
-}
-
-/// Identity, size and modification time of one file, read through symlinks; `None` when
-/// the path cannot be stat'ed (missing, or mid-swap), which is itself a state to compare.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct FileStamp {
-    modified: Option<SystemTime>,
-    len: u64,
-    /// Device and inode: a symlink swapped to a new file changes these even if the new
-    /// file has the same size and a modification time within the filesystem's resolution.
-    #[cfg(unix)]
-    inode: (u64, u64),
-}
-
-impl FileStamp {
-    fn of(path: &Path) -> Option<FileStamp> {
-        let meta = fs::metadata(path).ok()?;
-        Some(FileStamp {
-            modified: meta.modified().ok(),
-            len: meta.len(),
-            #[cfg(unix)]
-            inode: {
-                use std::os::unix::fs::MetadataExt;
-                (meta.dev(), meta.ino())
-            },
-        })
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct PairStamp {
-    cert: Option<FileStamp>,
-    key: Option<FileStamp>,
-}
-
-impl PairStamp {
-    fn of(files: &TlsFiles) -> PairStamp {
-        PairStamp {
-            cert: FileStamp::of(&files.cert),
-            key: FileStamp::of(&files.key),
-        }
     }
 }
 
@@ -203,7 +129,7 @@ fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
 
 /// Every `CERTIFICATE` block in `path`, in order; other blocks are skipped, so a file
 /// holding both the chain and the key works.
-pub(super) fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+pub(crate) fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let pem = read(path)?;
     let certs = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
@@ -237,7 +163,7 @@ fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
 /// Reads both files and checks that the key belongs to the leaf certificate, so a pair
 /// caught half-rotated (new certificate, old key) is refused rather than served: rustls
 /// would otherwise fail every handshake with it.
-fn load_pair(files: &TlsFiles) -> Result<CertifiedKey, TlsError> {
+pub(crate) fn load_pair(files: &TlsFiles) -> Result<CertifiedKey, TlsError> {
     let chain = read_certs(&files.cert)?;
     let key = read_key(&files.key)?;
     let signing_key = provider()

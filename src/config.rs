@@ -33,6 +33,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub log: LogConfig,
     pub cluster: ClusterConfig,
+    pub lmtp: LmtpConfig,
     pub http: HttpConfig,
     pub telemetry: TelemetryConfig,
 }
@@ -50,6 +51,65 @@ pub struct ListenerConfig {
     /// trusted sockets (a local proxy that already authenticated the user).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preauth_user: Option<String>,
+    /// `imap` (the default) or `lmtp` (mail delivery from an MTA, RFC 2033; plain TCP, for
+    /// the MTA's network only; see `[lmtp]`).
+    #[serde(default, skip_serializing_if = "Protocol::is_imap")]
+    pub protocol: Protocol,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    #[default]
+    Imap,
+    Lmtp,
+}
+
+impl Protocol {
+    fn is_imap(&self) -> bool {
+        *self == Protocol::Imap
+    }
+}
+
+/// Mail delivery over LMTP (RFC 2033): the `protocol = "lmtp"` listeners and `socket`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LmtpConfig {
+    /// A Unix socket to take LMTP on as well (Postfix `lmtp:unix:...`), mode 0660.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub socket: Option<PathBuf>,
+    /// Recipient domains this server delivers for; empty: any domain. Users are looked up
+    /// as `local@domain`, then as `local`.
+    pub domains: Vec<String>,
+    /// `bob+lists@example.org` delivers to `bob`; empty to turn detail addresses off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail_separator: Option<String>,
+    /// Deliver `bob+lists@...` into bob's folder `lists` when it exists (else INBOX).
+    pub detail_to_folder: bool,
+    /// Recipients per transaction (more get `452 4.5.3`).
+    pub max_recipients: usize,
+    /// A message with the same Message-ID delivered to the same user within this many
+    /// seconds is not delivered again (an MTA retrying after a lost answer); 0 turns it off.
+    pub duplicate_window_secs: u64,
+    /// How long the client may be silent (per command and per data block).
+    pub timeout_secs: u64,
+    /// Concurrent LMTP connections per node; more are refused with `421 4.3.2`.
+    pub max_connections: usize,
+}
+
+impl Default for LmtpConfig {
+    fn default() -> Self {
+        LmtpConfig {
+            socket: None,
+            domains: Vec::new(),
+            detail_separator: Some("+".into()),
+            detail_to_folder: true,
+            max_recipients: 100,
+            duplicate_window_secs: 3600,
+            timeout_secs: 300,
+            max_connections: 200,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -412,11 +472,13 @@ impl Default for Config {
                     address: "127.0.0.1:1143".parse().expect("valid literal address"),
                     tls: ListenerTls::Starttls,
                     preauth_user: None,
+                    protocol: Protocol::Imap,
                 },
                 ListenerConfig {
                     address: "127.0.0.1:1993".parse().expect("valid literal address"),
                     tls: ListenerTls::Implicit,
                     preauth_user: None,
+                    protocol: Protocol::Imap,
                 },
             ],
             tls: TlsConfig::default(),
@@ -424,6 +486,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
             cluster: ClusterConfig::default(),
+            lmtp: LmtpConfig::default(),
             http: HttpConfig::default(),
             telemetry: TelemetryConfig::default(),
         }
@@ -459,6 +522,9 @@ pub struct Overrides {
     /// Implicit-TLS listener address (replaces the file's `implicit` listeners).
     #[arg(long, env = "ROOST_IMAPS_LISTEN")]
     pub imaps_listen: Option<SocketAddr>,
+    /// LMTP listener address for the MTA (replaces the file's `lmtp` listeners).
+    #[arg(long, env = "ROOST_LMTP_LISTEN")]
+    pub lmtp_listen: Option<SocketAddr>,
     #[arg(long, env = "ROOST_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
     #[arg(long, env = "ROOST_TLS_KEY", requires = "tls_cert")]
@@ -547,13 +613,24 @@ impl Config {
             (o.imaps_listen, ListenerTls::Implicit),
         ] {
             if let Some(address) = address {
-                self.listeners.retain(|l| l.tls != kind);
+                self.listeners
+                    .retain(|l| l.tls != kind || l.protocol != Protocol::Imap);
                 self.listeners.push(ListenerConfig {
                     address,
                     tls: kind,
                     preauth_user: None,
+                    protocol: Protocol::Imap,
                 });
             }
+        }
+        if let Some(address) = o.lmtp_listen {
+            self.listeners.retain(|l| l.protocol != Protocol::Lmtp);
+            self.listeners.push(ListenerConfig {
+                address,
+                tls: ListenerTls::None,
+                preauth_user: None,
+                protocol: Protocol::Lmtp,
+            });
         }
         if let (Some(cert), Some(key)) = (&o.tls_cert, &o.tls_key) {
             self.tls.files = Some(TlsFiles {

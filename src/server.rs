@@ -8,7 +8,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::auth::Authenticator;
-use crate::config::Config;
+use crate::config::{Config, Protocol};
 use crate::control::socket::{ControlError, ControlSocket};
 use crate::control::tunnel::{self, Route, TunnelError};
 use crate::control::{DataDirLock, Holder, LockError};
@@ -50,6 +50,11 @@ pub enum ServeError {
     Control(#[from] ControlError),
     #[error("{0}")]
     Tunnel(#[from] TunnelError),
+    #[error("cannot create the LMTP socket {path} (setting `lmtp.socket`): {source}")]
+    LmtpSocket {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("stdout: {0}")]
     Stdout(std::io::Error),
 }
@@ -113,9 +118,19 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
         for l in &config.listeners {
             let socket = bind(l.address).await?;
             let address = socket.local_addr().unwrap_or(l.address);
-            tracing::info!(%address, tls = ?l.tls, preauth = l.preauth_user.is_some(), "listening");
+            tracing::info!(%address, tls = ?l.tls, preauth = l.preauth_user.is_some(), protocol = ?l.protocol, "listening");
             listeners.push((socket, l.clone()));
         }
+        let lmtp_socket = match &config.lmtp.socket {
+            Some(path) => {
+                let socket = crate::lmtp::bind_unix(path).map_err(|(path, source)| {
+                    ServeError::LmtpSocket { path, source }
+                })?;
+                tracing::info!(path = %path.display(), "LMTP socket listening");
+                Some(socket)
+            }
+            None => None,
+        };
         let control = ControlSocket::bind(&config.control_socket()).await?;
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
         let arbiters: Vec<Arbiter> = (0..workers).map(|_| Arbiter::new()).collect();
@@ -150,8 +165,19 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
             ));
         }
         actix_rt::spawn(control.serve(shared.clone(), stop_rx.clone()));
+        let lmtp = crate::lmtp::Lmtp::new(shared.clone());
         for (socket, l) in listeners {
-            actix_rt::spawn(accept_loop(socket, l, accepting.clone(), stop_rx.clone()));
+            match l.protocol {
+                Protocol::Imap => {
+                    actix_rt::spawn(accept_loop(socket, l, accepting.clone(), stop_rx.clone()));
+                }
+                Protocol::Lmtp => {
+                    actix_rt::spawn(crate::lmtp::accept_tcp(socket, lmtp.clone(), stop_rx.clone()));
+                }
+            }
+        }
+        if let Some(socket) = lmtp_socket {
+            actix_rt::spawn(crate::lmtp::accept_unix(socket, lmtp, stop_rx.clone()));
         }
         shared.begin_accepting();
         tracing::info!(node = %shared.config.node_id, workers, "roost is ready");

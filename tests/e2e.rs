@@ -22,6 +22,8 @@ mod durability;
 mod hostile_work;
 #[path = "e2e/large_output.rs"]
 mod large_output;
+#[path = "e2e/lmtp.rs"]
+mod lmtp;
 #[path = "e2e/mailboxes.rs"]
 mod mailboxes;
 #[path = "e2e/messages.rs"]

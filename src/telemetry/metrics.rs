@@ -34,6 +34,7 @@ pub const ACCOUNTS_OWNED: &str = "roost_accounts_owned";
 pub const LEASE_RENEWALS: &str = "roost_lease_renewals_total";
 pub const LINK_REQUESTS: &str = "roost_node_link_requests_total";
 pub const LINK_BYTES: &str = "roost_node_link_bytes_total";
+pub const LMTP_DELIVERIES: &str = "roost_lmtp_deliveries_total";
 
 /// Command latency: most commands take well under a millisecond; IDLE and a throttled failed
 /// login take seconds, so the buckets reach a minute.
@@ -103,6 +104,10 @@ fn initialize_series() {
 }
 
 fn describe() {
+    describe_counter!(
+        LMTP_DELIVERIES,
+        "LMTP recipients by outcome: delivered, duplicate, temporary (4xx), refused (5xx)"
+    );
     describe_gauge!(
         ACCOUNTS_OWNED,
         "Accounts whose lease this node holds (cluster mode)."
@@ -403,4 +408,9 @@ pub fn link_request(direction: &'static str, ok: bool, bytes_out: usize, bytes_i
     counter!(LINK_REQUESTS, "direction" => direction, "result" => result).increment(1);
     counter!(LINK_BYTES, "direction" => "sent").increment(bytes_out as u64);
     counter!(LINK_BYTES, "direction" => "received").increment(bytes_in as u64);
+}
+
+/// One LMTP recipient's outcome: `delivered`, `duplicate`, `temporary` (4xx) or `refused` (5xx).
+pub fn lmtp_delivery(result: &'static str) {
+    counter!(LMTP_DELIVERIES, "result" => result).increment(1);
 }

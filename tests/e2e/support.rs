@@ -36,6 +36,8 @@ pub struct Server {
     pub preauth: Vec<SocketAddr>,
     /// The metrics and health endpoint, unless the config turned it off.
     pub http: Option<SocketAddr>,
+    /// The first `protocol = "lmtp"` listener, if the config has one.
+    pub lmtp: Option<SocketAddr>,
     pub log: Arc<Mutex<Vec<String>>>,
     expected_listeners: usize,
     http_enabled: bool,
@@ -166,6 +168,7 @@ impl Server {
             imaps: "127.0.0.1:9".parse().unwrap(),
             preauth: Vec::new(),
             http: None,
+            lmtp: None,
             http_enabled,
             dir,
             config: config_path,
@@ -253,6 +256,7 @@ impl Server {
             .map(|(a, _, _)| *a)
             .collect();
         self.http = http_address(&log.lock().unwrap());
+        self.lmtp = lmtp_address(&log.lock().unwrap());
         self.child = Some(child);
         self.log = log;
         Ok(())
@@ -457,6 +461,14 @@ fn listening_addresses(log: &[String]) -> Vec<(SocketAddr, String, bool)> {
             Some((address, f["tls"].as_str()?.to_owned(), preauth))
         })
         .collect()
+}
+
+/// The first LMTP listener's address from its `listening` log line.
+fn lmtp_address(log: &[String]) -> Option<SocketAddr> {
+    log.iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["fields"]["message"] == "listening" && v["fields"]["protocol"] == "Lmtp")
+        .find_map(|v| v["fields"]["address"].as_str()?.parse().ok())
 }
 
 /// The HTTP endpoint's address from its `listening` log line (`service = "http"`).

@@ -1,0 +1,121 @@
+//! Delivering one message to one recipient: through the account's single writer (its owner
+//! node in a cluster), durable before the `250`, like an APPEND.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::dedupe::{message_id, Dedupe};
+use super::recipient::Recipient;
+use super::reply::Reply;
+use crate::config::LmtpConfig;
+use crate::mailbox::{MailboxError, NewMessage};
+use crate::shared::Shared;
+use crate::telemetry::metrics;
+
+/// Delivers `message` (as received) to `rcpt`, with `Return-Path:` and `Delivered-To:` added.
+pub async fn deliver(
+    shared: &Shared,
+    config: &LmtpConfig,
+    dedupe: &Dedupe,
+    rcpt: &Recipient,
+    sender: &str,
+    message: &Bytes,
+) -> Reply {
+    let id = message_id(message);
+    if let Some(id) = &id {
+        if dedupe.seen(&rcpt.address, id) {
+            metrics::lmtp_delivery("duplicate");
+            return Reply::new(
+                250,
+                "2.0.0",
+                format!("<{}> already delivered {id}", rcpt.address),
+            );
+        }
+    }
+    match append(shared, config, rcpt, sender, message).await {
+        Ok((folder, uid)) => {
+            if let Some(id) = &id {
+                dedupe.record(&rcpt.address, id);
+            }
+            metrics::lmtp_delivery("delivered");
+            tracing::info!(user = %rcpt.user, folder = %folder, uid, "delivered");
+            Reply::new(
+                250,
+                "2.0.0",
+                format!("<{}> delivered to {folder} as UID {uid}", rcpt.address),
+            )
+        }
+        Err(e) => {
+            let reply = failure(&e);
+            metrics::lmtp_delivery(if reply.code >= 500 {
+                "refused"
+            } else {
+                "temporary"
+            });
+            tracing::warn!(user = %rcpt.user, error = %e, "delivery failed");
+            reply
+        }
+    }
+}
+
+async fn append(
+    shared: &Shared,
+    config: &LmtpConfig,
+    rcpt: &Recipient,
+    sender: &str,
+    message: &Bytes,
+) -> Result<(String, u32), MailboxError> {
+    let account = shared.registry.account(&rcpt.user).await?;
+    let folder = match (&rcpt.detail, config.detail_to_folder) {
+        (Some(detail), true) => {
+            let view = account.view().await?;
+            view.mailboxes
+                .iter()
+                .find(|m| m.name == *detail)
+                .map_or_else(|| "INBOX".to_owned(), |m| m.name.clone())
+        }
+        _ => "INBOX".to_owned(),
+    };
+    let handle = account.open(&folder).await?;
+    let data = with_trace_headers(sender, &rcpt.address, message);
+    let appended = handle
+        .append(vec![NewMessage {
+            data,
+            flags: Vec::new(),
+            internal_date: None,
+        }])
+        .await?;
+    let uid = appended.uids.first().copied().unwrap_or(0);
+    Ok((folder, uid))
+}
+
+/// `Return-Path:` (RFC 5321 section 4.4, added at final delivery) and `Delivered-To:`.
+fn with_trace_headers(sender: &str, recipient: &str, message: &Bytes) -> Bytes {
+    let header = format!("Return-Path: <{sender}>\r\nDelivered-To: {recipient}\r\n");
+    let mut data = BytesMut::with_capacity(header.len() + message.len());
+    data.put_slice(header.as_bytes());
+    data.put_slice(message);
+    data.freeze()
+}
+
+/// The reply for a failed delivery: temporary (the MTA keeps the message and retries)
+/// unless retrying cannot help.
+fn failure(e: &MailboxError) -> Reply {
+    match e {
+        MailboxError::TooBig => Reply::new(552, "5.3.4", "message too big for the mailbox"),
+        MailboxError::Limit(why) => Reply::new(452, "4.2.2", why.clone()),
+        MailboxError::Storage(why) if why.contains("No space left") => {
+            Reply::new(452, "4.3.1", "insufficient storage, try again later")
+        }
+        MailboxError::Storage(_) => {
+            Reply::new(451, "4.3.0", "temporary storage failure, try again later")
+        }
+        MailboxError::Unavailable(why) | MailboxError::Gone(why) => Reply::new(
+            451,
+            "4.4.0",
+            format!("mailbox temporarily unavailable: {why}"),
+        ),
+        MailboxError::NonExistent(_) | MailboxError::AlreadyExists(_) | MailboxError::Cannot(_) => {
+            Reply::new(451, "4.3.0", format!("cannot deliver now: {e}"))
+        }
+    }
+}

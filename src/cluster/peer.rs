@@ -46,7 +46,11 @@ impl Peer {
             let mut map = lock(&pushes);
             let closed = matches!(event.change, Change::Closed { .. });
             if let Some((_, listener)) = map.get(&stream) {
-                listener.do_send(event);
+                // On this side the attachment is named by its stream.
+                listener.do_send(MailboxEvent {
+                    attachment: stream,
+                    ..event
+                });
             }
             if closed {
                 map.remove(&stream);
@@ -59,11 +63,15 @@ impl Peer {
             if !attached.is_empty() {
                 tracing::warn!(%address, sessions = attached.len(), "link to the owner node broke");
             }
-            for (_, (mailbox, listener)) in attached {
+            for (stream, (mailbox, listener)) in attached {
                 let change = Change::Closed {
                     reason: "Lost the connection to the mailbox's owner node".into(),
                 };
-                listener.do_send(MailboxEvent { mailbox, change });
+                listener.do_send(MailboxEvent {
+                    mailbox,
+                    attachment: stream,
+                    change,
+                });
             }
         }));
         Arc::new(Peer {
@@ -109,7 +117,11 @@ impl Peer {
             let change = Change::Closed {
                 reason: reason.to_owned(),
             };
-            listener.do_send(MailboxEvent { mailbox, change });
+            listener.do_send(MailboxEvent {
+                mailbox,
+                attachment: stream,
+                change,
+            });
         }
     }
 }

@@ -102,6 +102,7 @@ impl Listeners {
             if alive {
                 l.recipient.do_send(MailboxEvent {
                     mailbox,
+                    attachment: l.id,
                     change: event(l),
                 });
             }

@@ -2,6 +2,7 @@
 //! it can join a batch (blob writes for APPEND, hard links for COPY), its plan and staging
 //! inside the batch, and its announcement and answer once the batch is durable.
 
+use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -313,6 +314,14 @@ impl Mailbox {
         let lookup = |uids: &[u32]| -> Vec<MessageEntry> {
             state.lookup(uids).into_iter().copied().collect()
         };
+        let mut stores_per_uid: HashMap<u32, u32> = HashMap::new();
+        for d in &done {
+            if let Done::Stored { changed, .. } = d {
+                for &uid in changed {
+                    *stores_per_uid.entry(uid).or_default() += 1;
+                }
+            }
+        }
         for d in done {
             match d {
                 Done::Appended { uids, reply } => {
@@ -339,12 +348,18 @@ impl Mailbox {
                     if !changed.is_empty() {
                         self.listeners.flags(lookup(&changed), keywords.clone());
                     }
+                    let contended = changed
+                        .iter()
+                        .copied()
+                        .filter(|uid| stores_per_uid.get(uid).is_some_and(|&n| n > 1))
+                        .collect();
                     reply.send(Ok(StoreOutcome {
                         entries: lookup(&matched),
                         modified,
                         keywords: keywords.clone(),
                         changed,
                         mod_seq,
+                        contended,
                     }));
                 }
                 Done::Expunged { uids, freed, reply } => {

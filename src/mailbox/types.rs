@@ -96,6 +96,9 @@ pub struct StoreOutcome {
     /// The MODSEQ this STORE gave them. `entries` show the messages as they are after the
     /// commit, which may include another session's change committed in the same batch.
     pub mod_seq: u64,
+    /// Of `changed`, the UIDs another STORE of the same commit changed too. The news of both
+    /// changes carries the same entry, so a session cannot tell its own from the other's.
+    pub contended: Vec<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,6 +127,10 @@ pub type SharedIndex = (Arc<[MessageEntry]>, Arc<[String]>);
 #[rtype(result = "()")]
 pub struct MailboxEvent {
     pub mailbox: MailboxId,
+    /// The attachment the event is for ([`Attachment::id`]): a session that left the mailbox
+    /// and selected it again ignores late events of its earlier attachment, which its new
+    /// snapshot already reflects.
+    pub attachment: u64,
     pub change: Change,
 }
 

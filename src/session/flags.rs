@@ -195,16 +195,24 @@ impl Session {
                     if let Some(m) = session.state.selected_mut() {
                         m.announced_keywords = m.announced_keywords.max(outcome.keywords.len());
                         outcome.changed.sort_unstable();
+                        outcome.contended.sort_unstable();
                         for entry in &outcome.entries {
                             if m.view.seq_of(entry.uid).is_none() {
                                 continue;
                             }
-                            // Shown: the answer had the flags as they are now. Silent: the
-                            // client knows only its own change, not one made beside it.
-                            if !silent {
-                                m.view.shown_flags(entry.uid, entry.mod_seq);
+                            let changed = outcome.changed.binary_search(&entry.uid).is_ok();
+                            if silent {
+                                // The client knows only its own change, not one made beside it.
+                                if changed {
+                                    let contended =
+                                        outcome.contended.binary_search(&entry.uid).is_ok();
+                                    m.view.stored_silently(entry, outcome.mod_seq, contended);
+                                }
+                                continue;
                             }
-                            if outcome.changed.binary_search(&entry.uid).is_ok() {
+                            // Shown: the answer had the flags as they are now.
+                            m.view.shown_flags(entry.uid, entry.mod_seq);
+                            if changed {
                                 m.view.stored_flags(entry.uid, outcome.mod_seq);
                             }
                         }

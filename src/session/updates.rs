@@ -94,8 +94,8 @@ impl Session {
         let Some(selected) = self.state.selected_mut() else {
             return;
         };
-        if selected.handle.info().id != event.mailbox {
-            return; // from a mailbox this session has since left
+        if selected.handle.info().id != event.mailbox || selected.attachment != event.attachment {
+            return; // from a mailbox (or an earlier selection of it) this session has left
         }
         match event.change {
             Change::Appended {

@@ -233,6 +233,23 @@ impl View {
         }
     }
 
+    /// A `.SILENT` STORE of this session changed the message, which the commit left as `now`;
+    /// its own change has MODSEQ `own`. The client knows only its own change. When anything
+    /// else may have changed the message since the client was last told (news of it is
+    /// waiting, a later change is in `now`, or another STORE of the same commit changed it
+    /// too: `contended`), the client is told the message as it is now, since a FETCH FLAGS
+    /// replaces every flag the client holds. Otherwise the news of its own change is not sent
+    /// back to it.
+    pub fn stored_silently(&mut self, now: &MessageEntry, own: u64, contended: bool) {
+        let waiting = self.pending.flags.contains_key(&now.uid);
+        if waiting || contended || now.mod_seq != own {
+            self.self_reported.remove(&now.uid);
+            self.pending.flags.insert(now.uid, *now);
+        } else {
+            self.stored_flags(now.uid, own);
+        }
+    }
+
     pub fn queue_expunged(&mut self, uids: &[u32]) {
         for &uid in uids {
             if self.pending.appended.remove(&uid).is_none() {
@@ -471,6 +488,31 @@ mod tests {
         v.queue_flags(&[entry(5, 11)], kw);
         assert_eq!(v.drain(true).flags, vec![(1, entry(5, 11))]);
         assert!(v.self_reported.is_empty());
+    }
+
+    #[test]
+    fn a_silent_store_that_lands_on_other_news_tells_the_message_as_it_is_now() {
+        let kw: Arc<[String]> = Arc::from(Vec::<String>::new());
+        // Another session's change (MODSEQ 8) is waiting when this session's silent STORE
+        // (MODSEQ 9) completes: the client is told the message as of 9, not the older 8,
+        // which would take back its own change.
+        let mut v = view(&[5]);
+        v.queue_flags(&[entry(5, 8)], kw.clone());
+        v.stored_silently(&entry(5, 9), 9, false);
+        v.queue_flags(&[entry(5, 9)], kw.clone()); // the news of its own change
+        assert_eq!(v.drain(true).flags, vec![(1, entry(5, 9))]);
+        // Two STOREs in one commit (the other first): both news carry MODSEQ 9, so the
+        // session cannot tell its own apart; it is told once, whenever the news arrives.
+        let mut v = view(&[5]);
+        v.stored_silently(&entry(5, 9), 9, true);
+        v.queue_flags(&[entry(5, 9)], kw.clone());
+        v.queue_flags(&[entry(5, 9)], kw.clone());
+        assert_eq!(v.drain(true).flags, vec![(1, entry(5, 9))]);
+        // Alone: the news of its own change is not sent back.
+        let mut v = view(&[5]);
+        v.stored_silently(&entry(5, 9), 9, false);
+        v.queue_flags(&[entry(5, 9)], kw);
+        assert_eq!(v.drain(true).flags, vec![]);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! moments section 7.5.1 allows. So the view keeps the UIDs it has announced, in order, and
 //! queues what the mailbox actor reports until the session may pass it on.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use roost_proto::SequenceSet;
@@ -22,6 +22,8 @@ pub struct Pending {
     pub recent: Vec<u32>,
     /// Flag changes to report, by UID (the newest wins).
     pub flags: BTreeMap<u32, MessageEntry>,
+    /// UIDs whose news in `flags` replaced older news that was never sent.
+    pub merged: BTreeSet<u32>,
     /// UIDs expunged by others.
     pub expunged: Vec<u32>,
 }
@@ -196,8 +198,8 @@ impl View {
                 .flags
                 .get(&e.uid)
                 .is_none_or(|old| old.mod_seq < e.mod_seq);
-            if newer {
-                self.pending.flags.insert(e.uid, *e);
+            if newer && self.pending.flags.insert(e.uid, *e).is_some() {
+                self.pending.merged.insert(e.uid);
             }
         }
     }
@@ -214,6 +216,7 @@ impl View {
             .is_some_and(|e| e.mod_seq <= mod_seq)
         {
             self.pending.flags.remove(&uid);
+            self.pending.merged.remove(&uid);
         }
     }
 
@@ -241,8 +244,13 @@ impl View {
     /// replaces every flag the client holds. Otherwise the news of its own change is not sent
     /// back to it.
     pub fn stored_silently(&mut self, now: &MessageEntry, own: u64, contended: bool) {
-        let waiting = self.pending.flags.contains_key(&now.uid);
-        if waiting || contended || now.mod_seq != own {
+        // News waiting that is not exactly the news of this session's own change.
+        let other_news = self
+            .pending
+            .flags
+            .get(&now.uid)
+            .is_some_and(|e| e.mod_seq != own || self.pending.merged.contains(&now.uid));
+        if other_news || contended || now.mod_seq != own {
             self.self_reported.remove(&now.uid);
             self.pending.flags.insert(now.uid, *now);
         } else {
@@ -256,6 +264,7 @@ impl View {
                 self.pending.expunged.push(uid);
             }
             self.pending.flags.remove(&uid);
+            self.pending.merged.remove(&uid);
         }
     }
 
@@ -295,6 +304,7 @@ impl View {
             updates.recent = Some(self.recent_count());
         }
         let flags = std::mem::take(&mut self.pending.flags);
+        self.pending.merged.clear();
         for (uid, entry) in flags {
             // A message expunged but not yet reported keeps quiet about its flags.
             if let Some(seq) = self.seq_of(uid) {
@@ -312,6 +322,7 @@ impl View {
         sorted.dedup();
         for uid in &sorted {
             self.pending.flags.remove(uid);
+            self.pending.merged.remove(uid);
         }
         self.remove_uids(&sorted)
     }
@@ -508,11 +519,22 @@ mod tests {
         v.queue_flags(&[entry(5, 9)], kw.clone());
         v.queue_flags(&[entry(5, 9)], kw.clone());
         assert_eq!(v.drain(true).flags, vec![(1, entry(5, 9))]);
-        // Alone: the news of its own change is not sent back.
+        // Alone: the news of its own change is not sent back, whether it arrives before the
+        // answer (as the mailbox sends it) or after.
         let mut v = view(&[5]);
         v.stored_silently(&entry(5, 9), 9, false);
-        v.queue_flags(&[entry(5, 9)], kw);
+        v.queue_flags(&[entry(5, 9)], kw.clone());
         assert_eq!(v.drain(true).flags, vec![]);
+        let mut v = view(&[5]);
+        v.queue_flags(&[entry(5, 9)], kw.clone());
+        v.stored_silently(&entry(5, 9), 9, false);
+        assert_eq!(v.drain(true).flags, vec![]);
+        // Its own news arrived on top of another session's older news: still told.
+        let mut v = view(&[5]);
+        v.queue_flags(&[entry(5, 8)], kw.clone());
+        v.queue_flags(&[entry(5, 9)], kw);
+        v.stored_silently(&entry(5, 9), 9, false);
+        assert_eq!(v.drain(true).flags, vec![(1, entry(5, 9))]);
     }
 
     #[test]

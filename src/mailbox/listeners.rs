@@ -17,6 +17,8 @@ use super::{Change, MailboxEvent};
 use crate::store::mailbox::MailboxState;
 use crate::store::{MailboxId, MessageEntry};
 
+static NEXT_ATTACHMENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 struct Listener {
     id: u64,
     recipient: Recipient<MailboxEvent>,
@@ -26,7 +28,6 @@ struct Listener {
 pub(super) struct Listeners {
     mailbox: MailboxId,
     list: Vec<Listener>,
-    next_id: u64,
     unclaimed_from: u32,
 }
 
@@ -35,7 +36,6 @@ impl Listeners {
         Listeners {
             mailbox,
             list: Vec::new(),
-            next_id: 1,
             unclaimed_from: u32::MAX,
         }
     }
@@ -63,8 +63,10 @@ impl Listeners {
         if !read_only {
             self.unclaimed_from = state.uid_next;
         }
-        let id = self.next_id;
-        self.next_id += 1;
+        // Unique in the process, not just in this actor: a session that selects the mailbox
+        // again, after this actor stopped and another started, must not take an event of
+        // its old attachment for one of its new.
+        let id = NEXT_ATTACHMENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.list.push(Listener {
             id,
             recipient,

@@ -97,6 +97,12 @@ impl Session {
         if selected.handle.info().id != event.mailbox || selected.attachment != event.attachment {
             return; // from a mailbox (or an earlier selection of it) this session has left
         }
+        let heard = match &event.change {
+            Change::Appended { entries, .. } | Change::Flags { entries, .. } => {
+                entries.iter().map(|e| e.mod_seq).max()
+            }
+            _ => None,
+        };
         match event.change {
             Change::Appended {
                 entries,
@@ -113,6 +119,9 @@ impl Session {
                 }
                 return;
             }
+        }
+        if let (Some(heard), Some(selected)) = (heard, self.state.selected_mut()) {
+            selected.view.heard_up_to(heard);
         }
         self.flush_while_idle(ctx);
     }

@@ -28,6 +28,16 @@ pub struct Pending {
     pub expunged: Vec<u32>,
 }
 
+/// A change this session made itself, whose news is still on its way.
+#[derive(Debug, Clone, Copy)]
+struct Reported {
+    mod_seq: u64,
+    /// For a `.SILENT` STORE, the message as the commit left it: the client was told nothing,
+    /// so news older than its own change (another session's, still on its way) means a change
+    /// it does not know of, and it is told this state, which includes both.
+    silent: Option<MessageEntry>,
+}
+
 /// The updates to send now, computed by [`View::drain`].
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Updates {
@@ -56,7 +66,14 @@ pub struct View {
     pub saved_search: Option<Vec<u32>>,
     /// Flag changes this session already reported itself (its own STORE), by UID: the
     /// mailbox's event for the same change must not be reported a second time.
-    self_reported: BTreeMap<u32, u64>,
+    self_reported: BTreeMap<u32, Reported>,
+    /// The highest MODSEQ of the mailbox's news this session has taken in. News arrives in
+    /// commit order, so every change up to it has been heard of.
+    heard: u64,
+    /// Messages a command's answer showed as of a MODSEQ above `heard`: news of them up to
+    /// that MODSEQ is still on its way and must not be sent after the newer state. Kept only
+    /// until that news is heard (an answer's read and the news race to the session).
+    shown_ahead: BTreeMap<u32, u64>,
 }
 
 impl View {
@@ -70,6 +87,8 @@ impl View {
             keywords,
             saved_search: None,
             self_reported: BTreeMap::new(),
+            heard: entries.iter().map(|e| e.mod_seq).max().unwrap_or(0),
+            shown_ahead: BTreeMap::new(),
         }
     }
 
@@ -179,16 +198,32 @@ impl View {
     pub fn queue_flags(&mut self, entries: &[MessageEntry], keywords: Arc<[String]>) {
         self.keywords = keywords;
         for e in entries {
-            if let Some(&reported) = self.self_reported.get(&e.uid) {
-                if e.mod_seq <= reported {
-                    if e.mod_seq == reported {
-                        self.self_reported.remove(&e.uid);
-                    }
+            let mut e = *e;
+            if let Some(reported) = self.self_reported.get(&e.uid).copied() {
+                if e.mod_seq == reported.mod_seq {
+                    self.self_reported.remove(&e.uid);
                     continue;
                 }
-                // Newer news: the session's own change is behind it, whatever became of it.
-                self.self_reported.remove(&e.uid);
+                if e.mod_seq < reported.mod_seq {
+                    match reported.silent {
+                        // Another change the client was not told of: tell it the message
+                        // as the session's own commit left it.
+                        Some(now) => e = now,
+                        // The answer showed the message after this change already.
+                        None => continue,
+                    }
+                } else {
+                    // Newer news: the session's own change is behind it.
+                    self.self_reported.remove(&e.uid);
+                }
             }
+            if let Some(&shown) = self.shown_ahead.get(&e.uid) {
+                if e.mod_seq <= shown {
+                    continue; // the client was shown a newer state already
+                }
+                self.shown_ahead.remove(&e.uid);
+            }
+            let e = &e;
             if let Some(pending) = self.pending.appended.get_mut(&e.uid) {
                 *pending = *e; // not announced yet: it will be announced with these flags
                 continue;
@@ -209,6 +244,10 @@ impl View {
     /// repeat what the client has (RFC 9051 allows that), and remembering would cost an entry
     /// per message fetched.
     pub fn shown_flags(&mut self, uid: u32, mod_seq: u64) {
+        if mod_seq > self.heard {
+            let shown = self.shown_ahead.entry(uid).or_default();
+            *shown = (*shown).max(mod_seq);
+        }
         if self
             .pending
             .flags
@@ -232,7 +271,11 @@ impl View {
             .is_some_and(|e| e.mod_seq == mod_seq);
         self.shown_flags(uid, mod_seq);
         if !arrived {
-            self.self_reported.insert(uid, mod_seq);
+            let reported = Reported {
+                mod_seq,
+                silent: None,
+            };
+            self.self_reported.insert(uid, reported);
         }
     }
 
@@ -253,8 +296,26 @@ impl View {
         if other_news || contended || now.mod_seq != own {
             self.self_reported.remove(&now.uid);
             self.pending.flags.insert(now.uid, *now);
-        } else {
-            self.stored_flags(now.uid, own);
+        } else if self.pending.flags.remove(&now.uid).is_none() {
+            // Its own news is still on its way, and maybe older news of others with it.
+            let reported = Reported {
+                mod_seq: own,
+                silent: Some(*now),
+            };
+            self.self_reported.insert(now.uid, reported);
+        }
+    }
+
+    /// News up to `mod_seq` has been taken in (called after each change from the mailbox,
+    /// never for a command's own answer).
+    pub fn heard_up_to(&mut self, mod_seq: u64) {
+        if mod_seq <= self.heard {
+            return;
+        }
+        self.heard = mod_seq;
+        if !self.shown_ahead.is_empty() {
+            let heard = self.heard;
+            self.shown_ahead.retain(|_, shown| *shown > heard);
         }
     }
 
@@ -529,12 +590,39 @@ mod tests {
         v.queue_flags(&[entry(5, 9)], kw.clone());
         v.stored_silently(&entry(5, 9), 9, false);
         assert_eq!(v.drain(true).flags, vec![]);
+        // Another session's older news still on its way when the answer came: the client is
+        // told the message as the session's own commit left it (never the older state).
+        let mut v = view(&[5]);
+        v.stored_silently(&entry(5, 9), 9, false);
+        v.queue_flags(&[entry(5, 8)], kw.clone());
+        v.queue_flags(&[entry(5, 9)], kw.clone());
+        assert_eq!(v.drain(true).flags, vec![(1, entry(5, 9))]);
+        assert!(v.self_reported.is_empty());
         // Its own news arrived on top of another session's older news: still told.
         let mut v = view(&[5]);
         v.queue_flags(&[entry(5, 8)], kw.clone());
         v.queue_flags(&[entry(5, 9)], kw);
         v.stored_silently(&entry(5, 9), 9, false);
         assert_eq!(v.drain(true).flags, vec![(1, entry(5, 9))]);
+    }
+
+    #[test]
+    fn news_older_than_what_an_answer_showed_is_not_sent_after_it() {
+        let kw: Arc<[String]> = Arc::from(Vec::<String>::new());
+        let mut v = view(&[5, 6]);
+        // A FETCH answer showed UID 5 as of MODSEQ 9 while the news of 8 and 9 was on its way.
+        v.shown_flags(5, 9);
+        v.queue_flags(&[entry(5, 8), entry(6, 8)], kw.clone());
+        v.heard_up_to(8);
+        assert_eq!(v.drain(true).flags, vec![(2, entry(6, 8))]);
+        v.queue_flags(&[entry(5, 9)], kw.clone());
+        v.heard_up_to(9);
+        assert!(v.shown_ahead.is_empty());
+        assert_eq!(v.drain(true).flags, vec![]);
+        // Later news is told as usual.
+        v.queue_flags(&[entry(5, 10)], kw);
+        v.heard_up_to(10);
+        assert_eq!(v.drain(true).flags, vec![(1, entry(5, 10))]);
     }
 
     #[test]

@@ -30,6 +30,8 @@ mod mailboxes;
 mod messages;
 #[path = "e2e/observability.rs"]
 mod observability;
+#[path = "e2e/postfix.rs"]
+mod postfix;
 #[path = "e2e/rename_race.rs"]
 mod rename_race;
 #[path = "e2e/sessions.rs"]

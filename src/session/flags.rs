@@ -216,7 +216,7 @@ impl Session {
                                 m.view.stored_flags(entry.uid, outcome.mod_seq);
                             }
                         }
-                        m.view.keywords = outcome.keywords.clone();
+                        m.view.learn_keywords(outcome.keywords.clone());
                     }
                     let code = (!outcome.modified.is_empty()).then(|| {
                         let numbers: Vec<u32> = if uid {

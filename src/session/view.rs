@@ -185,7 +185,7 @@ impl View {
         recent: &[u32],
         keywords: Arc<[String]>,
     ) {
-        self.keywords = keywords;
+        self.learn_keywords(keywords);
         for e in entries {
             if e.uid > self.max_uid() {
                 self.pending.appended.insert(e.uid, *e);
@@ -194,9 +194,18 @@ impl View {
         self.pending.recent.extend_from_slice(recent);
     }
 
+    /// Takes a keyword table from news or an answer. Tables only grow (a keyword keeps its
+    /// bit for good), and news and answers reach the session out of order: the longest
+    /// table is the newest, and an older one would leave newer keywords without a name.
+    pub fn learn_keywords(&mut self, keywords: Arc<[String]>) {
+        if keywords.len() >= self.keywords.len() {
+            self.keywords = keywords;
+        }
+    }
+
     /// Queues flag changes; older news for the same UID is replaced.
     pub fn queue_flags(&mut self, entries: &[MessageEntry], keywords: Arc<[String]>) {
-        self.keywords = keywords;
+        self.learn_keywords(keywords);
         for e in entries {
             let mut e = *e;
             if let Some(reported) = self.self_reported.get(&e.uid).copied() {
@@ -623,6 +632,16 @@ mod tests {
         v.queue_flags(&[entry(5, 10)], kw);
         v.heard_up_to(10);
         assert_eq!(v.drain(true).flags, vec![(1, entry(5, 10))]);
+    }
+
+    #[test]
+    fn an_older_keyword_table_never_replaces_a_newer_one() {
+        let mut v = view(&[5]);
+        let newer: Arc<[String]> = Arc::from(vec!["$Work".to_owned(), "Junk".to_owned()]);
+        let older: Arc<[String]> = Arc::from(vec!["$Work".to_owned()]);
+        v.queue_flags(&[entry(5, 9)], newer.clone());
+        v.learn_keywords(older); // a STORE answer read before Junk existed
+        assert_eq!(v.keywords, newer);
     }
 
     #[test]

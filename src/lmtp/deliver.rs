@@ -7,7 +7,7 @@ use super::dedupe::{message_id, Dedupe};
 use super::recipient::Recipient;
 use super::reply::Reply;
 use crate::config::LmtpConfig;
-use crate::mailbox::{MailboxError, NewMessage};
+use crate::mailbox::{MailboxError, MailboxHandle, NewMessage};
 use crate::shared::Shared;
 use crate::telemetry::metrics;
 
@@ -76,6 +76,13 @@ async fn append(
         _ => "INBOX".to_owned(),
     };
     let handle = account.open(&folder).await?;
+    if let Some(id) = message_id(message) {
+        if let Some(uid) = already_stored(&handle, &id).await? {
+            // A retry after an answer that was lost (the owner node died after the commit):
+            // the copy is there, and a second would be a duplicate.
+            return Ok((folder, uid));
+        }
+    }
     let data = with_trace_headers(sender, &rcpt.address, message);
     let appended = handle
         .append(vec![NewMessage {
@@ -86,6 +93,35 @@ async fn append(
         .await?;
     let uid = appended.uids.first().copied().unwrap_or(0);
     Ok((folder, uid))
+}
+
+/// How many of a mailbox's newest messages a delivery looks through for the same
+/// Message-ID. Retries come soon after the lost answer, so the copy would be among them.
+const RECENT_TO_CHECK: usize = 64;
+
+/// The UID of a message with this Message-ID among the newest of the mailbox, if any.
+async fn already_stored(handle: &MailboxHandle, id: &str) -> Result<Option<u32>, MailboxError> {
+    let status = handle.status().await?;
+    let first = status
+        .uid_next
+        .saturating_sub(RECENT_TO_CHECK as u32 * 4)
+        .max(1);
+    let (entries, _) = handle.entries((first..status.uid_next).collect()).await?;
+    let newest: Vec<_> = entries
+        .iter()
+        .rev()
+        .take(RECENT_TO_CHECK)
+        .copied()
+        .collect();
+    let (handle, id) = (handle.clone(), id.trim().as_bytes().to_vec());
+    tokio::task::spawn_blocking(move || {
+        newest.into_iter().find_map(|entry| {
+            let meta = handle.load_meta(entry.blob).ok()?;
+            (meta.message_id()?.trim_ascii() == id.as_slice()).then_some(entry.uid)
+        })
+    })
+    .await
+    .map_err(|e| MailboxError::Storage(format!("duplicate check failed: {e}")))
 }
 
 /// `Return-Path:` (RFC 5321 section 4.4, added at final delivery) and `Delivered-To:`.

@@ -54,6 +54,11 @@ impl MessageMeta {
         MessageMeta { env, root }
     }
 
+    /// The Message-ID header's value, unfolded, as stored.
+    pub fn message_id(&self) -> Option<&[u8]> {
+        self.env.message_id.as_deref()
+    }
+
     pub fn envelope(&self) -> Envelope {
         self.env.to_envelope()
     }

@@ -155,3 +155,106 @@ async fn lmtp_over_a_unix_socket() {
     let status = c.ok("STATUS INBOX (MESSAGES)").await;
     assert_eq!(status, ["* STATUS INBOX (MESSAGES 1)\r\n"]);
 }
+
+#[tokio::test]
+async fn a_retry_finds_the_copy_already_in_the_mailbox_without_the_nodes_memory() {
+    // The node's duplicate memory off: only the mailbox itself can tell.
+    let server = lmtp_server(|c| {
+        table(c, "lmtp").insert("duplicate_window_secs".into(), 0.into());
+    });
+    smtplib(server.lmtp.unwrap(), "duplicate").await;
+    let mut c = Client::logged_in(&server).await;
+    let status = c.ok("STATUS INBOX (MESSAGES)").await;
+    assert_eq!(status, ["* STATUS INBOX (MESSAGES 1)\r\n"]);
+}
+
+/// One LMTP delivery to alice of message `n`, as an MTA makes it: the final reply's code, or
+/// `None` when the connection failed (the MTA then retries).
+async fn lmtp_deliver(addr: SocketAddr, n: u32) -> Option<u16> {
+    let stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let (read, mut write) = stream.into_split();
+    let mut read = BufReader::new(read);
+    let message = format!(
+        "Subject: storm {n}\r\nMessage-ID: <storm-{n}@test.example>\r\n\r\nbody {n}\r\n.\r\n"
+    );
+    let request = format!(
+        "LHLO mx\r\nMAIL FROM:<s@test.example>\r\nRCPT TO:<alice@test.example>\r\nDATA\r\n{message}QUIT\r\n"
+    );
+    write.write_all(request.as_bytes()).await.ok()?;
+    let mut replies = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let read = tokio::time::timeout(Duration::from_secs(30), read.read_line(&mut line)).await;
+        match read {
+            Ok(Ok(n)) if n > 0 => {}
+            _ => break,
+        }
+        if !line.starts_with("250-") {
+            replies.push(line[..3].parse::<u16>().ok()?);
+        }
+    }
+    // 220, LHLO, MAIL, RCPT, DATA (354), then the recipient's reply.
+    replies.get(5).copied()
+}
+
+#[tokio::test]
+async fn kill_9_of_the_owner_during_a_delivery_storm_loses_and_doubles_nothing() {
+    let redis = Redis::start();
+    let data = tempfile::tempdir().unwrap();
+    let with_lmtp = |c: &mut toml::Table| {
+        let listeners = c["listeners"].as_array_mut().unwrap();
+        let mut lmtp = toml::Table::new();
+        lmtp.insert("address".into(), "127.0.0.1:0".into());
+        lmtp.insert("protocol".into(), "lmtp".into());
+        listeners.push(toml::Value::Table(lmtp));
+    };
+    let a = Server::start_node(data.path(), "node-a", &redis, with_lmtp);
+    let b = Server::start_node(data.path(), "node-b", &redis, with_lmtp);
+    let mut owner = Client::logged_in(&a).await;
+    owner.ok("SELECT INBOX").await; // node-a owns alice's account
+    let into_b = b.lmtp.unwrap();
+    // Deliveries into node-b, which hands them to node-a; node-a dies midway.
+    let storm = tokio::spawn(async move {
+        let mut accepted = Vec::new();
+        for n in 0..60u32 {
+            // An MTA keeps a message until it gets 250, retrying after 4xx or a lost connection.
+            let started = tokio::time::Instant::now();
+            loop {
+                match lmtp_deliver(into_b, n).await {
+                    Some(250) => break,
+                    Some(code) if code >= 500 => panic!("message {n} refused with {code}"),
+                    _ => {
+                        assert!(
+                            started.elapsed() < Duration::from_secs(60),
+                            "message {n} never delivered"
+                        );
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                }
+            }
+            accepted.push(n);
+        }
+        accepted
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = a.pid();
+    std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    let accepted = storm.await.unwrap();
+    assert_eq!(accepted.len(), 60);
+    let mut c = Client::logged_in(&b).await;
+    c.ok("SELECT INBOX").await;
+    let lines = c.ok("FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])").await;
+    let mut subjects: Vec<u32> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("Subject: storm "))
+        .map(|n| n.trim_end().parse().unwrap())
+        .collect();
+    subjects.sort_unstable();
+    let expected: Vec<u32> = (0..60).collect();
+    assert_eq!(subjects, expected, "every message exactly once");
+    drop(a);
+}

@@ -561,5 +561,5 @@ fn uid_fetch(set: SequenceSet, items: Vec<FetchAttribute>) -> CommandBody {
 
 /// A command for the history, cut short (APPEND carries a whole message).
 fn short(body: &CommandBody) -> String {
-    format!("{body:?}").chars().take(160).collect()
+    format!("{body:?}").chars().take(600).collect()
 }

@@ -352,9 +352,25 @@ def check_invariants(values: dict[str, Any], objs: list[tuple[str, dict[str, Any
                f"{probe} is not GET {path} on the http port")
 
     # Listeners: the container ports are the ones roost.toml binds.
-    listeners = {lst["tls"]: port_of(lst["address"]) for lst in config["listeners"]}
+    imap_listeners = [lst for lst in config["listeners"] if lst.get("protocol", "imap") == "imap"]
+    listeners = {lst.get("tls", "starttls"): port_of(lst["address"]) for lst in imap_listeners}
     expect(listeners.get("starttls") == ports.get("imap"), "imap port != starttls listener")
     expect(listeners.get("implicit") == ports.get("imaps"), "imaps port != implicit listener")
+    # LMTP: its listener, container port and a ClusterIP Service of its own, never the IMAP one.
+    lmtp_listeners = [lst for lst in config["listeners"] if lst.get("protocol") == "lmtp"]
+    lmtp_on = values.get("lmtp", {}).get("enabled", True)
+    expect(bool(lmtp_listeners) == lmtp_on, "lmtp.enabled and the lmtp listener disagree")
+    services = {svc["metadata"]["name"]: svc for svc in by_kind(objs, "Service")}
+    lmtp_services = [svc for svc in services.values()
+                     if any(p.get("targetPort") == "lmtp" for p in svc["spec"].get("ports", []))]
+    if lmtp_on:
+        expect(port_of(lmtp_listeners[0]["address"]) == ports.get("lmtp"),
+               "lmtp port != lmtp listener")
+        expect(len(lmtp_services) == 1 and lmtp_services[0]["spec"]["type"] == "ClusterIP"
+               and len(lmtp_services[0]["spec"]["ports"]) == 1,
+               "LMTP must have one ClusterIP Service of its own")
+    else:
+        expect(not lmtp_services and "lmtp" not in ports, "LMTP rendered while disabled")
     expect(config["data_dir"] == "/var/lib/roost", "data_dir is not the mail volume")
     mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["volumes"]}

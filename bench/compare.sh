@@ -5,12 +5,12 @@
 #
 # Usage: bench/compare.sh [--duration SECS] [--users N] [--idle N] [--large N]
 #                         [--push-samples N] [--out FILE] [--no-push]
-#                         [--scenarios "mixed stay append idle large"]
+#                         [--scenarios "mixed stay append idle large lmtp"]
 # Defaults: 20 s per timed scenario and server, 50 users / 50 clients, 1,000 IDLE connections,
 # a 20,000-message mailbox (--large 100000 for the issue's full size; prepare then takes a few
 # minutes per server), 500 push samples; results appended to docs/bench-results/<date>.json.
 #
-# Needs root for apt-get (Dovecot is installed from Debian's dovecot-imapd when missing), for a
+# Needs root for apt-get (Dovecot is installed from Debian's dovecot-imapd and dovecot-lmtpd when missing), for a
 # `roostbench` system user that owns Dovecot's mail, and to raise fs.inotify.max_user_instances
 # (Dovecot's IDLE uses one inotify instance per connection). Everything else lives in a temp
 # directory that is removed at the end; only loopback addresses are used.
@@ -23,7 +23,7 @@ IDLE=1000
 LARGE=20000
 PUSH_SAMPLES=500
 PUSH=1
-SCENARIOS="mixed stay append idle large"
+SCENARIOS="mixed stay append idle large lmtp"
 OUT="$ROOT/docs/bench-results/$(date +%F).json"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -54,6 +54,10 @@ if ! command -v dovecot >/dev/null; then
     log "installing dovecot-imapd"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null
+fi
+if [ ! -x /usr/lib/dovecot/lmtp ]; then
+    log "installing dovecot-lmtpd"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-lmtpd >/dev/null
 fi
 # The package may start a system Dovecot; ours has its own config and base_dir.
 id roostbench >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin roostbench
@@ -116,6 +120,8 @@ ${3:-}
 EOF
 }
 roost_config "$WORK/roost/data" "$RPORT" >"$WORK/roost/roost.toml"
+RLPORT=$(free_port)
+printf '\n[[listeners]]\naddress = "127.0.0.1:%s"\nprotocol = "lmtp"\n' "$RLPORT" >>"$WORK/roost/roost.toml"
 log "creating $LARGE_USER users (argon2id hashes, shared with Dovecot)"
 for i in $(seq "$LARGE_USER"); do
     echo "bench-$i" | "$ROOST" user --config "$WORK/roost/roost.toml" add "user$i" --password-stdin >/dev/null
@@ -133,6 +139,7 @@ stop_roost() {
 
 # --- Dovecot: same users with the same argon2id hashes, maildir, fsync always, no TLS.
 DPORT=$(free_port)
+DLPORT=$(free_port)
 D="$WORK/dovecot"
 mkdir -p "$D/run" "$D/state" "$D/mail"
 chown roostbench "$D/mail"
@@ -142,8 +149,10 @@ cat >"$D/dovecot.conf" <<EOF
 base_dir = $D/run
 state_dir = $D/state
 log_path = $D/log
-protocols = imap
+protocols = imap lmtp
 listen = 127.0.0.1
+# LMTP recipients are user@bench.example; mailboxes are named by the local part.
+auth_username_format = %Ln
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
@@ -180,6 +189,13 @@ service imap-login {
 service imap {
   process_limit = 20000
   process_min_avail = 4
+}
+service lmtp {
+  process_min_avail = 4
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = $DLPORT
+  }
 }
 EOF
 start_dovecot() {
@@ -255,6 +271,14 @@ for s in dovecot roost; do
     bench "$s" large --user "$LARGE_USER" --messages "$LARGE" --server-pid "$(pid "$s")"
 done
 }
+want lmtp && {
+log "6. LMTP deliveries (fsync on both): 20 MTA connections to $USERS users, ${DURATION}s each"
+for s in dovecot roost; do
+    port=$([ "$s" = roost ] && echo "$RLPORT" || echo "$DLPORT")
+    "$BENCH" lmtp --addr "127.0.0.1:$port" --label "$s" --json "$OUT" \
+        --clients 20 --users "$USERS" --duration "$DURATION"
+done
+}
 stop_dovecot
 stop_roost
 
@@ -274,7 +298,8 @@ if [ "$PUSH" = 1 ]; then
 redis_url = \"redis://127.0.0.1:$REDIS_PORT/\"
 link_listen = \"127.0.0.1:$link\"
 advertise_address = \"127.0.0.1:$link\"
-lease_ttl_ms = 10000" | sed "s/^node_id = .*/node_id = \"node-$n\"/" >"$WORK/roost/node-$n.toml"
+lease_ttl_ms = 10000
+link_plaintext = true" | sed "s/^node_id = .*/node_id = \"node-$n\"/" >"$WORK/roost/node-$n.toml"
         "$ROOST" serve --config "$WORK/roost/node-$n.toml" 2>>"$WORK/roost/node-$n.log" &
         PIDS+=($!)
         wait_port "$port"

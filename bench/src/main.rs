@@ -7,6 +7,7 @@
 //! - `idle`: many IDLE-ing connections and the server memory per connection (scenario 2);
 //! - `large`: SELECT + `UID FETCH 1:* (FLAGS)` + `UID STORE 1:* FLAGS` of a large mailbox (scenario 3);
 //! - `push`: APPEND on one node, EXISTS on an IDLE client of another (scenario 5);
+//! - `lmtp`: LMTP deliveries per second from concurrent MTA-like clients (scenario 6);
 //! - `check`: clients that check every answer against what they were told (state checker);
 //! - `mbox`: write the generated sample mail as an mbox file;
 //! - `diff` / `table`: compare results files (run to run; server to server).
@@ -18,6 +19,7 @@
 mod check;
 mod client;
 mod diff;
+mod lmtp;
 mod procmem;
 mod sample;
 mod scenarios;
@@ -58,6 +60,8 @@ enum Cmd {
     Large(LargeArgs),
     /// Cross-node push latency: APPEND on node A, EXISTS on an IDLE client on node B.
     Push(PushArgs),
+    /// LMTP deliveries per second: N clients, each one connection delivering to random users.
+    Lmtp(LmtpArgs),
     /// Many clients on few accounts doing random work, each checking every answer against
     /// what it was told; exits 1 on any error.
     Check(CheckArgs),
@@ -282,6 +286,24 @@ struct PushArgs {
     print_json: bool,
 }
 
+#[derive(Args)]
+struct LmtpArgs {
+    /// `--addr` is the LMTP listener; `--user-pattern` names the recipients' local parts.
+    #[command(flatten)]
+    target: TargetArgs,
+    #[arg(long, default_value_t = 20)]
+    clients: usize,
+    #[arg(long, default_value_t = 50)]
+    users: usize,
+    #[arg(long, default_value_t = 20)]
+    duration: u64,
+    /// The recipients' domain.
+    #[arg(long, default_value = "bench.example")]
+    domain: String,
+    #[arg(long = "print-json")]
+    print_json: bool,
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -349,6 +371,17 @@ async fn async_main(cli: Cli) -> anyhow::Result<()> {
                 user: a.user,
                 samples: a.samples,
                 interval: Duration::from_millis(a.interval_ms),
+            })
+            .await?;
+            a.target.finish(report, a.print_json)
+        }
+        Cmd::Lmtp(a) => {
+            let report = lmtp::run(lmtp::LmtpConfig {
+                target: a.target.target(),
+                clients: a.clients,
+                users: a.users,
+                duration: Duration::from_secs(a.duration),
+                domain: a.domain.clone(),
             })
             .await?;
             a.target.finish(report, a.print_json)

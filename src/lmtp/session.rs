@@ -287,9 +287,17 @@ impl Conversation {
     /// only once that recipient's copy is durable.
     async fn finish(&mut self) {
         let tx = std::mem::take(&mut self.tx);
+        // One trace per transaction: each recipient's append carries it to the owner node.
+        let span = tracing::info_span!(
+            "lmtp.transaction",
+            otel.kind = "server",
+            recipients = tx.recipients.len()
+        );
+        tracing::Instrument::instrument(self.deliver_all(tx), span).await;
+    }
+
+    async fn deliver_all(&mut self, tx: Transaction) {
         let max = self.lmtp.max_message_size;
-        let span = tracing::info_span!("lmtp.transaction", recipients = tx.recipients.len());
-        let _entered = span.enter();
         if tx.too_big {
             for _ in &tx.recipients {
                 self.say(Reply::new(

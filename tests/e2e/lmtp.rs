@@ -258,3 +258,34 @@ async fn kill_9_of_the_owner_during_a_delivery_storm_loses_and_doubles_nothing()
     assert_eq!(subjects, expected, "every message exactly once");
     drop(a);
 }
+
+#[tokio::test]
+async fn a_delivery_the_cluster_cannot_place_gets_a_temporary_451_and_nothing_is_stored() {
+    let mut redis = Redis::start();
+    let data = tempfile::tempdir().unwrap();
+    let node = Server::start_node(data.path(), "node-a", &redis, |c| {
+        let listeners = c["listeners"].as_array_mut().unwrap();
+        let mut lmtp = toml::Table::new();
+        lmtp.insert("address".into(), "127.0.0.1:0".into());
+        lmtp.insert("protocol".into(), "lmtp".into());
+        listeners.push(toml::Value::Table(lmtp));
+    });
+    // Without Redis no node may take the account: the MTA must keep the message and retry.
+    redis.stop();
+    assert_eq!(lmtp_deliver(node.lmtp.unwrap(), 1).await, Some(451));
+    redis.restart();
+    let started = std::time::Instant::now();
+    loop {
+        match lmtp_deliver(node.lmtp.unwrap(), 1).await {
+            Some(250) => break,
+            other => assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "never delivered after Redis came back: {other:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let mut c = Client::logged_in(&node).await;
+    let status = c.ok("STATUS INBOX (MESSAGES)").await;
+    assert_eq!(status, ["* STATUS INBOX (MESSAGES 1)\r\n"]);
+}

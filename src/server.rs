@@ -276,14 +276,7 @@ async fn serve_stdio_alone(
     let (stop_tx, stop_rx) = watch::channel(false);
     let others = actix_rt::spawn(control.serve(shared.clone(), stop_rx));
     let stream = Stream::Stdio(tokio::io::join(tokio::io::stdin(), tokio::io::stdout()));
-    let info = ConnectionInfo {
-        id: shared.next_session_id(),
-        peer: None,
-        tls: false,
-        tls_version: None,
-        starttls_available: false,
-        connected: tokio::time::Instant::now(),
-    };
+    let info = ConnectionInfo::local(shared.next_session_id());
     run_session(stream, info, Some(proof), None, shared).await;
     // Sessions handed over by other `roost imap`s finish before the lock is let go.
     let _ = stop_tx.send(true);

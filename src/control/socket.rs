@@ -158,14 +158,7 @@ async fn handle(mut stream: UnixStream, shared: Arc<Shared>) {
         return;
     }
     tracing::info!(user = %proof.user(), "control socket: session handed over by roost imap");
-    let info = ConnectionInfo {
-        id: shared.next_session_id(),
-        peer: None,
-        tls: false,
-        tls_version: None,
-        starttls_available: false,
-        connected: tokio::time::Instant::now(),
-    };
+    let info = ConnectionInfo::local(shared.next_session_id());
     // The request line was read byte by byte: the session's first byte is still unread.
     run_session(Stream::Unix(stream), info, Some(proof), None, shared).await;
 }

@@ -63,6 +63,18 @@ pub struct ConnectionInfo {
 }
 
 impl ConnectionInfo {
+    /// A session of this host's `roost imap` (over stdin/stdout or the control socket).
+    pub fn local(id: u64) -> ConnectionInfo {
+        ConnectionInfo {
+            id,
+            peer: None,
+            tls: false,
+            tls_version: None,
+            starttls_available: false,
+            connected: tokio::time::Instant::now(),
+        }
+    }
+
     /// stdin/stdout, or a loopback peer.
     fn is_local(&self) -> bool {
         self.peer.is_none_or(|p| p.ip().is_loopback())

@@ -9,13 +9,18 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::support::*;
 
+/// Adds an LMTP listener on a free loopback port to a configuration.
+pub fn with_lmtp_listener(c: &mut toml::Table) {
+    let listeners = c["listeners"].as_array_mut().unwrap();
+    let mut lmtp = toml::Table::new();
+    lmtp.insert("address".into(), "127.0.0.1:0".into());
+    lmtp.insert("protocol".into(), "lmtp".into());
+    listeners.push(toml::Value::Table(lmtp));
+}
+
 fn lmtp_server(adjust: impl FnOnce(&mut toml::Table)) -> Server {
     Server::start_with(|c| {
-        let listeners = c["listeners"].as_array_mut().unwrap();
-        let mut lmtp = toml::Table::new();
-        lmtp.insert("address".into(), "127.0.0.1:0".into());
-        lmtp.insert("protocol".into(), "lmtp".into());
-        listeners.push(toml::Value::Table(lmtp));
+        with_lmtp_listener(c);
         let settings = table(c, "lmtp");
         settings.insert("domains".into(), vec!["test.example"].into());
         settings.insert("max_recipients".into(), 2.into());
@@ -202,15 +207,8 @@ async fn lmtp_deliver(addr: SocketAddr, n: u32) -> Option<u16> {
 async fn kill_9_of_the_owner_during_a_delivery_storm_loses_and_doubles_nothing() {
     let redis = Redis::start();
     let data = tempfile::tempdir().unwrap();
-    let with_lmtp = |c: &mut toml::Table| {
-        let listeners = c["listeners"].as_array_mut().unwrap();
-        let mut lmtp = toml::Table::new();
-        lmtp.insert("address".into(), "127.0.0.1:0".into());
-        lmtp.insert("protocol".into(), "lmtp".into());
-        listeners.push(toml::Value::Table(lmtp));
-    };
-    let a = Server::start_node(data.path(), "node-a", &redis, with_lmtp);
-    let b = Server::start_node(data.path(), "node-b", &redis, with_lmtp);
+    let a = Server::start_node(data.path(), "node-a", &redis, with_lmtp_listener);
+    let b = Server::start_node(data.path(), "node-b", &redis, with_lmtp_listener);
     let mut owner = Client::logged_in(&a).await;
     owner.ok("SELECT INBOX").await; // node-a owns alice's account
     let into_b = b.lmtp.unwrap();
@@ -263,13 +261,7 @@ async fn kill_9_of_the_owner_during_a_delivery_storm_loses_and_doubles_nothing()
 async fn a_delivery_the_cluster_cannot_place_gets_a_temporary_451_and_nothing_is_stored() {
     let mut redis = Redis::start();
     let data = tempfile::tempdir().unwrap();
-    let node = Server::start_node(data.path(), "node-a", &redis, |c| {
-        let listeners = c["listeners"].as_array_mut().unwrap();
-        let mut lmtp = toml::Table::new();
-        lmtp.insert("address".into(), "127.0.0.1:0".into());
-        lmtp.insert("protocol".into(), "lmtp".into());
-        listeners.push(toml::Value::Table(lmtp));
-    });
+    let node = Server::start_node(data.path(), "node-a", &redis, with_lmtp_listener);
     // Without Redis no node may take the account: the MTA must keep the message and retry.
     redis.stop();
     assert_eq!(lmtp_deliver(node.lmtp.unwrap(), 1).await, Some(451));

@@ -195,13 +195,7 @@ async fn stored(c: &mut Client, uid: u32) -> String {
 
 #[tokio::test]
 async fn postfix_relays_into_lmtp_for_several_users_and_idle_sees_it() {
-    let server = Server::start_with(|c| {
-        let listeners = c["listeners"].as_array_mut().unwrap();
-        let mut lmtp = toml::Table::new();
-        lmtp.insert("address".into(), "127.0.0.1:0".into());
-        lmtp.insert("protocol".into(), "lmtp".into());
-        listeners.push(toml::Value::Table(lmtp));
-    });
+    let server = Server::start_with(crate::lmtp::with_lmtp_listener);
     for user in ["bob", "carol"] {
         add_user(&server.config, user, PASSWORD);
     }

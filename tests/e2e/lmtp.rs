@@ -281,3 +281,59 @@ async fn a_delivery_the_cluster_cannot_place_gets_a_temporary_451_and_nothing_is
     let status = c.ok("STATUS INBOX (MESSAGES)").await;
     assert_eq!(status, ["* STATUS INBOX (MESSAGES 1)\r\n"]);
 }
+
+/// Writes `input` to the LMTP listener and returns every reply code until the server closes.
+async fn lmtp_raw(addr: SocketAddr, input: &[u8]) -> Vec<u16> {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (read, mut write) = stream.into_split();
+    let mut read = BufReader::new(read);
+    write.write_all(input).await.unwrap();
+    let mut codes = Vec::new();
+    let mut line = String::new();
+    while tokio::time::timeout(Duration::from_secs(20), read.read_line(&mut line))
+        .await
+        .expect("the server answers or closes")
+        .unwrap()
+        > 0
+    {
+        if !line.starts_with("250-") {
+            codes.push(line[..3].parse().unwrap());
+        }
+        line.clear();
+    }
+    codes
+}
+
+#[tokio::test]
+async fn bare_line_feeds_are_stored_as_crlf_and_never_end_the_message() {
+    let server = lmtp_server(|_| {});
+    // `\n.\n` is not the end of the data (RFC 5321 section 4.1.1.4: only CRLF.CRLF is), so a
+    // second message cannot be smuggled inside the first.
+    let input = b"LHLO mx\r\nMAIL FROM:<s@test.example>\r\nRCPT TO:<alice@test.example>\r\nDATA\r\n\
+        Subject: bare\nMessage-ID: <bare@test.example>\n\nline one\n.\nMAIL FROM:<x@test.example>\nline three\r\n.\r\nQUIT\r\n";
+    let codes = lmtp_raw(server.lmtp.unwrap(), input).await;
+    assert_eq!(codes, [220, 250, 250, 250, 354, 250, 221]);
+    let mut c = Client::logged_in(&server).await;
+    let stored = messages(&mut c, "INBOX").await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert!(
+        stored[0].contains("Subject: bare\r\nMessage-ID: <bare@test.example>\r\n\r\nline one\r\n\r\nMAIL FROM:<x@test.example>\r\nline three\r\n"),
+        "{:?}",
+        stored[0]
+    );
+}
+
+#[tokio::test]
+async fn a_silent_client_is_told_421_after_the_timeout() {
+    let server = lmtp_server(|c| {
+        table(c, "lmtp").insert("timeout_secs".into(), 1.into());
+    });
+    let started = std::time::Instant::now();
+    let codes = lmtp_raw(
+        server.lmtp.unwrap(),
+        b"LHLO mx\r\nMAIL FROM:<s@test.example>\r\n",
+    )
+    .await;
+    assert_eq!(codes, [220, 250, 250, 421]);
+    assert!(started.elapsed() < Duration::from_secs(10));
+}

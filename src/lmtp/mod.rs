@@ -13,6 +13,7 @@ mod deliver;
 mod recipient;
 mod reply;
 mod session;
+mod spool;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -24,8 +25,9 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::shared::Shared;
 
-/// Message octets all LMTP transactions of a node may hold at once; a transaction that
-/// would go past it waits (its client is not read meanwhile).
+/// Message octets all LMTP deliveries of a node may hold in memory at once (messages are
+/// received into spool files and read back only to be stored); a delivery that would go past
+/// it waits.
 const MEMORY_BUDGET: usize = 256 << 20;
 
 /// What every LMTP connection of a node shares.
@@ -35,6 +37,8 @@ pub struct Lmtp {
     max_message_size: u64,
     memory: Arc<Semaphore>,
     connections: Arc<Semaphore>,
+    /// Where messages wait while they are received (`<data_dir>/tmp/lmtp`).
+    spool_dir: PathBuf,
 }
 
 impl Lmtp {
@@ -45,7 +49,9 @@ impl Lmtp {
         let max_message_size = crate::mailbox::Options::default()
             .max_message_size
             .min(MEMORY_BUDGET) as u64;
+        let spool_dir = shared.config.data_dir.join("tmp").join("lmtp");
         Arc::new(Lmtp {
+            spool_dir,
             shared,
             dedupe: dedupe::Dedupe::new(window),
             max_message_size,

@@ -5,14 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::sync::OwnedSemaphorePermit;
 
 use super::command::{self, Command, MailFrom, ParseError};
 use super::deliver::deliver;
 use super::recipient::{self, Refused};
 use super::reply::Reply;
+use super::spool::Spool;
 use super::Lmtp;
 
 /// Longest command line (RFC 5321 section 4.5.3.1.4 allows 512; some clients send more).
@@ -27,12 +27,12 @@ const MAX_ERRORS: u32 = 20;
 struct Transaction {
     from: Option<MailFrom>,
     recipients: Vec<recipient::Recipient>,
-    /// BDAT chunks so far.
-    body: BytesMut,
+    /// The message as received so far (on disk, not in memory).
+    body: Option<Spool>,
     chunked: bool,
     too_big: bool,
-    /// The share of the node's message memory this transaction holds.
-    memory: Vec<OwnedSemaphorePermit>,
+    /// Why the message could not be kept (the spool file failed): every recipient gets 451.
+    failed: Option<String>,
 }
 
 enum Read {
@@ -298,17 +298,37 @@ impl Conversation {
 
     async fn deliver_all(&mut self, tx: Transaction) {
         let max = self.lmtp.max_message_size;
-        if tx.too_big {
+        let replies = self.refusal_for_all(&tx, max);
+        if let Some(reply) = replies {
             for _ in &tx.recipients {
-                self.say(Reply::new(
-                    552,
-                    "5.3.4",
-                    format!("message size exceeds the limit of {max} octets"),
-                ));
+                self.say(reply.clone());
             }
             return;
         }
-        let message: Bytes = tx.body.freeze();
+        let size = tx.body.as_ref().map_or(0, Spool::len);
+        // Memory only for the moments of delivery, within the node's budget.
+        let _memory = self
+            .lmtp
+            .reserve(usize::try_from(size).unwrap_or(usize::MAX))
+            .await;
+        let message = match tx.body {
+            Some(spool) => spool.into_bytes().await,
+            None => Ok(Bytes::new()),
+        };
+        let message = match message {
+            Ok(message) => message,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read back a spooled LMTP message");
+                for _ in &tx.recipients {
+                    self.say(Reply::new(
+                        451,
+                        "4.3.0",
+                        "temporary storage failure, try again later",
+                    ));
+                }
+                return;
+            }
+        };
         let sender = tx.from.map(|f| f.address).unwrap_or_default();
         let config = &self.lmtp.shared.config.lmtp;
         for rcpt in &tx.recipients {
@@ -323,7 +343,21 @@ impl Conversation {
             .await;
             self.out.extend_from_slice(reply.to_string().as_bytes());
         }
-        drop(tx.memory);
+    }
+
+    /// The one reply every recipient gets when the message cannot be delivered at all.
+    fn refusal_for_all(&self, tx: &Transaction, max: u64) -> Option<Reply> {
+        if tx.too_big {
+            return Some(Reply::new(
+                552,
+                "5.3.4",
+                format!("message size exceeds the limit of {max} octets"),
+            ));
+        }
+        tx.failed.as_ref().map(|why| {
+            tracing::error!(error = %why, "cannot spool an LMTP message");
+            Reply::new(451, "4.3.0", "temporary storage failure, try again later")
+        })
     }
 }
 
@@ -353,20 +387,33 @@ async fn read_line<R: AsyncRead + Unpin>(input: &mut BufReader<R>) -> Read {
     Read::Line(line)
 }
 
-/// Adds `len` octets to the transaction's body within the node's message memory; past the
-/// size limit the body is dropped and the transaction only remembers it was too big.
+/// Adds a piece of the message to the transaction's spool file; past the size limit the
+/// spool is dropped and the transaction only remembers it was too big.
 async fn keep(tx: &mut Transaction, lmtp: &Lmtp, piece: &[u8]) {
-    if tx.too_big {
+    if tx.too_big || tx.failed.is_some() {
         return;
     }
-    if (tx.body.len() + piece.len()) as u64 > lmtp.max_message_size {
+    let size = tx.body.as_ref().map_or(0, Spool::len);
+    if size + piece.len() as u64 > lmtp.max_message_size {
         tx.too_big = true;
-        tx.body = BytesMut::new();
-        tx.memory.clear();
+        tx.body = None;
         return;
     }
-    tx.memory.push(lmtp.reserve(piece.len()).await);
-    tx.body.extend_from_slice(piece);
+    if tx.body.is_none() {
+        match Spool::create(&lmtp.spool_dir).await {
+            Ok(spool) => tx.body = Some(spool),
+            Err(e) => {
+                tx.failed = Some(format!("{}: {e}", lmtp.spool_dir.display()));
+                return;
+            }
+        }
+    }
+    if let Some(spool) = &mut tx.body {
+        if let Err(e) = spool.write(piece).await {
+            tx.failed = Some(e.to_string());
+            tx.body = None;
+        }
+    }
 }
 
 /// The message after `DATA`: dot-unstuffed, up to the line `.`; line ends made CRLF.

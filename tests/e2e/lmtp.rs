@@ -337,3 +337,34 @@ async fn a_silent_client_is_told_421_after_the_timeout() {
     assert_eq!(codes, [220, 250, 250, 421]);
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+#[tokio::test]
+async fn messages_being_received_wait_on_disk_not_in_memory() {
+    let server = lmtp_server(|_| {});
+    let addr = server.lmtp.unwrap();
+    let before = server.rss_kib();
+    // Ten MTAs each in the middle of a 16 MiB message (no end yet): 160 MiB received.
+    const SIZE: usize = 16 << 20;
+    let line = [b"x".repeat(998), b"\r\n".to_vec()].concat();
+    let mut held = Vec::new();
+    for _ in 0..10 {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"LHLO mx\r\nMAIL FROM:<s@test.example>\r\nRCPT TO:<alice@test.example>\r\nDATA\r\n")
+            .await
+            .unwrap();
+        let mut sent = 0;
+        while sent < SIZE {
+            stream.write_all(&line.repeat(64)).await.unwrap();
+            sent += line.len() * 64;
+        }
+        held.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let grown_mib = server.rss_kib().saturating_sub(before) / 1024;
+    assert!(
+        grown_mib < 64,
+        "160 MiB of messages in progress grew the server by {grown_mib} MiB"
+    );
+    drop(held);
+}

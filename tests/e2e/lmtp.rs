@@ -175,7 +175,7 @@ async fn a_retry_finds_the_copy_already_in_the_mailbox_without_the_nodes_memory(
 
 /// One LMTP delivery to alice of message `n`, as an MTA makes it: the final reply's code, or
 /// `None` when the connection failed (the MTA then retries).
-async fn lmtp_deliver(addr: SocketAddr, n: u32) -> Option<u16> {
+pub async fn lmtp_deliver(addr: SocketAddr, n: u32) -> Option<u16> {
     let stream = tokio::net::TcpStream::connect(addr).await.ok()?;
     let (read, mut write) = stream.into_split();
     let mut read = BufReader::new(read);

@@ -526,3 +526,48 @@ async fn a_command_served_by_another_node_is_one_trace_across_both_nodes() {
         Some("node-b")
     );
 }
+
+/// An LMTP delivery taken by one node for an account another node owns is one trace: the
+/// owner's append is a child of the delivering node's `lmtp.transaction` span.
+#[tokio::test]
+async fn an_lmtp_delivery_is_one_trace_across_both_nodes() {
+    let collector = Collector::start().await;
+    let endpoint = format!("http://{}", collector.addr);
+    let with_otlp = |c: &mut toml::Table| {
+        let t = table(c, "telemetry");
+        t.insert("otlp_endpoint".into(), endpoint.clone().into());
+        t.insert("batch_delay_ms".into(), 100.into());
+        crate::lmtp::with_lmtp_listener(c);
+    };
+    let redis = Redis::start();
+    let data = tempfile::tempdir().unwrap();
+    let a = Server::start_node(data.path(), "node-a", &redis, with_otlp);
+    let b = Server::start_node(data.path(), "node-b", &redis, with_otlp);
+    let mut owner = Client::logged_in(&a).await;
+    owner.ok("SELECT INBOX").await; // node-a owns the account
+    assert_eq!(
+        crate::lmtp::lmtp_deliver(b.lmtp.unwrap(), 1).await,
+        Some(250)
+    );
+
+    let is_append = |r: &Received| {
+        r.span.name == "imap.owner"
+            && span_attr(&r.span, "request").as_deref() == Some("mailbox.append")
+    };
+    let is_transaction = |r: &Received| r.span.name == "lmtp.transaction";
+    let spans = collector
+        .wait_for(|s| s.iter().any(is_append) && s.iter().any(is_transaction))
+        .await;
+    let transaction = spans.iter().find(|r| is_transaction(r)).unwrap();
+    let append = spans.iter().find(|r| is_append(r)).unwrap();
+    assert_eq!(
+        attr(&transaction.resource, "service.instance.id").as_deref(),
+        Some("node-b")
+    );
+    assert_eq!(
+        attr(&append.resource, "service.instance.id").as_deref(),
+        Some("node-a")
+    );
+    assert_eq!(append.span.trace_id, transaction.span.trace_id, "one trace");
+    assert_eq!(append.span.parent_span_id, transaction.span.span_id);
+}

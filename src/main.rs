@@ -135,7 +135,18 @@ fn bound_allocator_memory() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn bound_allocator_memory() {}
 
+/// Mail, logs, spool files and sockets are the users' private data: everything this process
+/// creates is readable by its own Unix user only (files 0600, directories 0700), whatever
+/// umask it was started with. Files meant for others (the LMTP socket, 0660) set their mode.
+fn private_files() {
+    // SAFETY: umask only changes this process's file creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
 fn main() -> ExitCode {
+    private_files();
     bound_allocator_memory();
     memory::start_releaser();
     match run(Cli::parse()) {

@@ -89,3 +89,41 @@ fn xorshift(state: &mut u64) -> u64 {
     *state ^= *state << 17;
     *state
 }
+
+/// Mail is private: every file under the data directory is 0600 and every directory 0700,
+/// whatever umask the server was started with.
+#[tokio::test]
+async fn mail_files_are_readable_by_the_server_user_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = Server::start();
+    let mut c = Client::logged_in(&server).await;
+    c.append("INBOX", "", &sample_message(1)).await;
+    c.ok("CREATE Projects").await;
+    let config: toml::Table = std::fs::read_to_string(&server.config)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let data = std::path::PathBuf::from(config["data_dir"].as_str().unwrap());
+    let mut stack = vec![data.join("accounts")];
+    let mut seen = 0;
+    while let Some(dir) = stack.pop() {
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", dir.display());
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                stack.push(path);
+            } else {
+                seen += 1;
+                assert_eq!(
+                    meta.permissions().mode() & 0o777,
+                    0o600,
+                    "{}",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(seen > 3, "only {seen} files looked at");
+}

@@ -40,16 +40,19 @@ impl Session {
         tag: Tag,
         params: Option<roost_proto::IdParams>,
     ) -> ReadMode {
+        // RFC 2971 allows 30 fields of 30-octet names and 1,024-octet values; what a client
+        // sends beyond that, and any control character, never reaches the log as is.
         let shown: Vec<String> = params
             .iter()
             .flatten()
+            .take(ID_FIELDS_LOGGED)
             .map(|(k, v)| {
-                let v = v
-                    .as_deref()
-                    .map(String::from_utf8_lossy)
-                    .unwrap_or_default();
-                let v: String = v.chars().take(ID_VALUE_LOG_LIMIT).collect();
-                format!("{}={v}", String::from_utf8_lossy(k))
+                let v = v.as_deref().unwrap_or_default();
+                format!(
+                    "{}={}",
+                    loggable(k, ID_NAME_LOG_LIMIT),
+                    loggable(v, ID_VALUE_LOG_LIMIT)
+                )
             })
             .collect();
         tracing::info!(client_id = %shown.join(" "), "client identified itself");
@@ -89,5 +92,44 @@ impl Session {
         self.write(Response::Data(Data::Enabled(enabled)));
         self.write_status(Status::ok(tag, None, "ENABLE completed"));
         ReadMode::Command
+    }
+}
+
+/// ID fields logged per command (RFC 2971 allows 30).
+const ID_FIELDS_LOGGED: usize = 30;
+/// Characters of an ID field name that reach the log (RFC 2971 allows 30 octets).
+const ID_NAME_LOG_LIMIT: usize = 30;
+
+/// A client's string as it may appear in a log line: lossily decoded, cut to `limit`
+/// characters, and with control characters (a line feed could forge a log line) escaped.
+fn loggable(bytes: &[u8], limit: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = String::new();
+    for c in text.chars().take(limit) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    if text.chars().nth(limit).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod loggable_tests {
+    use super::loggable;
+
+    #[test]
+    fn client_strings_cannot_forge_log_lines_or_flood_the_log() {
+        assert_eq!(
+            loggable(b"x\nINFO login succeeded user=\"admin\"", 100),
+            "x\\nINFO login succeeded user=\"admin\""
+        );
+        assert_eq!(loggable(b"ab\r\ncd\x1b[31m", 100), "ab\\r\\ncd\\u{1b}[31m");
+        let long = vec![b'a'; 8 << 20];
+        assert_eq!(loggable(&long, 5), "aaaaa…");
     }
 }

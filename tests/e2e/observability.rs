@@ -505,22 +505,7 @@ async fn a_command_served_by_another_node_is_one_trace_across_both_nodes() {
         .await;
     let command = spans.iter().find(|r| is_select(r)).unwrap();
     let served = spans.iter().find(|r| is_attach(r)).unwrap();
-    assert_eq!(
-        attr(&command.resource, "service.instance.id").as_deref(),
-        Some("node-b")
-    );
-    assert_eq!(
-        attr(&served.resource, "service.instance.id").as_deref(),
-        Some("node-a")
-    );
-    assert_eq!(
-        served.span.trace_id, command.span.trace_id,
-        "one trace across both nodes"
-    );
-    assert_eq!(
-        served.span.parent_span_id, command.span.span_id,
-        "the owner's work is a child of the command"
-    );
+    assert_child_on_owner(command, served);
     assert_eq!(
         span_attr(&served.span, "from_node").as_deref(),
         Some("node-b")
@@ -560,14 +545,20 @@ async fn an_lmtp_delivery_is_one_trace_across_both_nodes() {
         .await;
     let transaction = spans.iter().find(|r| is_transaction(r)).unwrap();
     let append = spans.iter().find(|r| is_append(r)).unwrap();
+    assert_child_on_owner(transaction, append);
+}
+
+/// `served` ran on node-a (the owner) for `cause` on node-b, in one trace, as its child.
+fn assert_child_on_owner(cause: &Received, served: &Received) {
+    let node = |r: &Received| attr(&r.resource, "service.instance.id");
+    assert_eq!(node(cause).as_deref(), Some("node-b"));
+    assert_eq!(node(served).as_deref(), Some("node-a"));
     assert_eq!(
-        attr(&transaction.resource, "service.instance.id").as_deref(),
-        Some("node-b")
+        served.span.trace_id, cause.span.trace_id,
+        "one trace across both nodes"
     );
     assert_eq!(
-        attr(&append.resource, "service.instance.id").as_deref(),
-        Some("node-a")
+        served.span.parent_span_id, cause.span.span_id,
+        "the owner's work is a child of the work on the client's node"
     );
-    assert_eq!(append.span.trace_id, transaction.span.trace_id, "one trace");
-    assert_eq!(append.span.parent_span_id, transaction.span.span_id);
 }

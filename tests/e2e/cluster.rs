@@ -443,10 +443,7 @@ async fn a_node_claiming_another_nodes_id_is_refused_and_the_claim_logged() {
         .await
         .unwrap();
     assert!(closed_by_peer(&mut impostor).await);
-    let warned =
-        a.log.lock().unwrap().iter().any(|l| {
-            l.contains("does not prove the node id") && l.contains("\"claimed\":\"node-c\"")
-        });
+    let warned = a.wait_for_log(&["does not prove the node id", "\"claimed\":\"node-c\""]);
     assert!(warned, "{:#?}", a.log.lock().unwrap());
     let mut c = Client::logged_in(&b).await;
     assert!(c

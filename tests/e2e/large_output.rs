@@ -190,7 +190,7 @@ async fn a_client_that_never_reads_is_dropped_after_the_write_timeout_and_counte
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(server.log_contains("read nothing for 2s"));
+    assert!(server.wait_for_log(&["read nothing for 2s"]));
     writer.ok("NOOP").await;
 }
 

@@ -53,7 +53,7 @@ async fn sigterm_says_bye_to_200_sessions_in_mixed_states_and_exits_zero() {
         "drain took {:?}",
         started.elapsed()
     );
-    assert!(server.log_contains("all sessions closed"));
+    assert!(server.wait_for_log(&["all sessions closed"]));
 }
 
 #[tokio::test]

@@ -14,6 +14,8 @@ mod bad_input;
 mod clients;
 #[path = "e2e/cluster.rs"]
 mod cluster;
+#[path = "e2e/conformance.rs"]
+mod conformance;
 #[path = "e2e/consistency.rs"]
 mod consistency;
 #[path = "e2e/durability.rs"]

@@ -90,7 +90,7 @@ impl AccountHandle {
     }
 
     /// DELETE (section 6.3.5): refuses INBOX; a mailbox with children keeps existing as
-    /// `\Noselect` only if it has inferior names (here: refused with `Cannot` "has children").
+    /// `\Noselect` only if it has inferior names (here: refused with `HasChildren`).
     /// Attached sessions receive [`Change::Closed`](super::Change::Closed).
     pub async fn delete(&self, name: String) -> Result<(), MailboxError> {
         expect_answer!(self.run(AccountOp::Delete { name }).await?, Answer::Unit => ())

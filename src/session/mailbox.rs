@@ -9,7 +9,7 @@ use roost_proto::{
 
 use super::flags::offered_flags;
 use super::messages::{ReadMode, Reply};
-use super::names::{check_new_name, mailbox_error, DELIMITER};
+use super::names::{check_new_name, mailbox_error, InvalidName, DELIMITER};
 use super::state::SelectedMailbox;
 use super::view::View;
 use super::{ready, run, Session};
@@ -24,10 +24,21 @@ impl Session {
         name: &MailboxName,
         f: impl FnOnce(&mut Self, Tag, String) -> ResponseActFuture<Self, Reply>,
     ) -> ResponseActFuture<Self, Reply> {
+        self.with_name_or(tag, name, InvalidName::missing, f)
+    }
+
+    /// [`with_name`](Self::with_name), answering `invalid` for a name no mailbox can have.
+    fn with_name_or(
+        &mut self,
+        tag: Tag,
+        name: &MailboxName,
+        invalid: fn(Tag) -> Status,
+        f: impl FnOnce(&mut Self, Tag, String) -> ResponseActFuture<Self, Reply>,
+    ) -> ResponseActFuture<Self, Reply> {
         match self.mailbox_name(name) {
             Ok(name) => f(self, tag, name),
-            Err(reason) => {
-                self.write_status(Status::bad(tag, None, reason));
+            Err(InvalidName) => {
+                self.write_status(invalid(tag));
                 ready(self.reply(ReadMode::Command))
             }
         }
@@ -97,6 +108,7 @@ impl Session {
         let snapshot = &attachment.snapshot;
         let view = View::new(
             &snapshot.entries,
+            snapshot.highest_mod_seq,
             attachment.recent.clone(),
             snapshot.keywords.clone(),
         );
@@ -192,27 +204,37 @@ impl Session {
                 return ready(self.reply(ReadMode::Command));
             }
         };
-        self.with_name(tag, mailbox, move |session, tag, name| {
-            if let Err(reason) = check_new_name(&name) {
-                session.write_status(Status::no(tag, Some(Code::Cannot), reason));
-                return ready(session.reply(ReadMode::Command));
-            }
-            let (registry, user) = (session.shared.registry.clone(), session.user());
-            let work = async move {
-                registry
-                    .account(&user)
-                    .await?
-                    .create(name, special_use)
-                    .await
-            };
-            run(session, work, move |session, result, _| {
-                session.write_status(match result {
-                    Ok(_) => Status::ok(tag, None, "CREATE completed"),
-                    Err(e) => mailbox_error(tag, &e),
-                });
-                ReadMode::Command
-            })
-        })
+        self.with_name_or(
+            tag,
+            mailbox,
+            InvalidName::refused,
+            move |session, tag, name| {
+                if let Err(reason) = check_new_name(&name) {
+                    session.write_status(Status::no(tag, Some(Code::Cannot), reason));
+                    return ready(session.reply(ReadMode::Command));
+                }
+                let (registry, user) = (session.shared.registry.clone(), session.user());
+                let work = async move {
+                    registry
+                        .account(&user)
+                        .await?
+                        .create(name, special_use)
+                        .await
+                };
+                run(session, work, move |session, result, _| {
+                    session.write_status(match result {
+                        // RFC 8474 section 4.1: OBJECTID servers name the new mailbox's id.
+                        Ok(info) => Status::ok(
+                            tag,
+                            Some(Code::MailboxId(info.id.to_string())),
+                            "CREATE completed",
+                        ),
+                        Err(e) => mailbox_error(tag, &e),
+                    });
+                    ReadMode::Command
+                })
+            },
+        )
     }
 
     /// RFC 9051 section 6.3.5.
@@ -241,12 +263,9 @@ impl Session {
         from: &MailboxName,
         to: &MailboxName,
     ) -> ResponseActFuture<Self, Reply> {
-        let to = match self.mailbox_name(to) {
-            Ok(to) => to,
-            Err(reason) => {
-                self.write_status(Status::bad(tag, None, reason));
-                return ready(self.reply(ReadMode::Command));
-            }
+        let Ok(to) = self.mailbox_name(to) else {
+            self.write_status(InvalidName::refused(tag));
+            return ready(self.reply(ReadMode::Command));
         };
         self.with_name(tag, from, move |session, tag, from| {
             if let Err(reason) = check_new_name(&to) {
@@ -273,29 +292,34 @@ impl Session {
         mailbox: &MailboxName,
         subscribe: bool,
     ) -> ResponseActFuture<Self, Reply> {
-        self.with_name(tag, mailbox, move |session, tag, name| {
-            let (registry, user) = (session.shared.registry.clone(), session.user());
-            let work = async move {
-                let account = registry.account(&user).await?;
-                if subscribe {
-                    account.subscribe(name).await
-                } else {
-                    account.unsubscribe(name).await
-                }
-            };
-            run(session, work, move |session, result, _| {
-                let verb = if subscribe {
-                    "SUBSCRIBE"
-                } else {
-                    "UNSUBSCRIBE"
+        self.with_name_or(
+            tag,
+            mailbox,
+            InvalidName::refused,
+            move |session, tag, name| {
+                let (registry, user) = (session.shared.registry.clone(), session.user());
+                let work = async move {
+                    let account = registry.account(&user).await?;
+                    if subscribe {
+                        account.subscribe(name).await
+                    } else {
+                        account.unsubscribe(name).await
+                    }
                 };
-                session.write_status(match result {
-                    Ok(()) => Status::ok(tag, None, format!("{verb} completed")),
-                    Err(e) => mailbox_error(tag, &e),
-                });
-                ReadMode::Command
-            })
-        })
+                run(session, work, move |session, result, _| {
+                    let verb = if subscribe {
+                        "SUBSCRIBE"
+                    } else {
+                        "UNSUBSCRIBE"
+                    };
+                    session.write_status(match result {
+                        Ok(()) => Status::ok(tag, None, format!("{verb} completed")),
+                        Err(e) => mailbox_error(tag, &e),
+                    });
+                    ReadMode::Command
+                })
+            },
+        )
     }
 
     /// RFC 9051 section 6.3.10: one personal namespace with an empty prefix.
@@ -327,6 +351,9 @@ impl Session {
                 "DELETED-STORAGE needs QUOTA, which this server does not offer",
             ));
             return ready(self.reply(ReadMode::Command));
+        }
+        if items.contains(&StatusItem::HighestModSeq) {
+            self.enable_condstore(); // RFC 7162 section 3.1
         }
         self.with_name(tag, mailbox, move |session, tag, name| {
             let (registry, user) = (session.shared.registry.clone(), session.user());

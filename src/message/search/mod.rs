@@ -296,6 +296,13 @@ pub(crate) fn search(
     candidates: &[Candidate<'_>],
     env: &SearchEnv<'_>,
 ) -> Result<Vec<u32>, SearchError> {
+    // RFC 9051 section 6.4.4: an unsupported CHARSET is `NO [BADCHARSET]` whatever the
+    // keys, even ones with no string for it to apply to.
+    if let Some(charset) = env.charset {
+        if text::decode_charset(b"", Some(charset.as_bytes())).is_none() {
+            return Err(SearchError::BadCharset(charset.to_owned()));
+        }
+    }
     let key = Key::And(Compiler { env }.compile_all(criteria)?);
     let mut out = Vec::new();
     for cand in candidates {

@@ -42,9 +42,9 @@ impl Session {
         items: &FetchItems,
         modifiers: FetchModifiers,
     ) -> ResponseActFuture<Self, Reply> {
-        let Some(selected) = self.state.selected() else {
+        if self.state.selected().is_none() {
             return ready(self.reply(ReadMode::Command));
-        };
+        }
         if modifiers.vanished {
             self.write_status(Status::bad(
                 tag,
@@ -57,12 +57,16 @@ impl Session {
         if uid && !attrs.contains(&FetchAttribute::Uid) {
             attrs.insert(0, FetchAttribute::Uid); // RFC 9051 section 6.4.8: UID FETCH always reports UID
         }
-        if modifiers.changed_since.is_some() {
-            self.condstore = true; // RFC 7162 section 3.1: CHANGEDSINCE enables CONDSTORE
-            if !attrs.contains(&FetchAttribute::ModSeq) {
-                attrs.push(FetchAttribute::ModSeq);
-            }
+        if modifiers.changed_since.is_some() && !attrs.contains(&FetchAttribute::ModSeq) {
+            attrs.push(FetchAttribute::ModSeq);
         }
+        if attrs.contains(&FetchAttribute::ModSeq) {
+            // RFC 7162 section 3.1: FETCH MODSEQ and CHANGEDSINCE enable CONDSTORE.
+            self.enable_condstore();
+        }
+        let Some(selected) = self.state.selected() else {
+            return ready(self.reply(ReadMode::Command));
+        };
         let marks_seen = !selected.read_only && attrs.iter().any(items::sets_seen);
         let attrs = items::dedupe(attrs);
         let targets = if uid {

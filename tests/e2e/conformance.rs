@@ -333,3 +333,59 @@ async fn an_unknown_search_charset_is_badcharset_even_without_strings() {
         ["* SEARCH 1 2\r\n"]
     );
 }
+
+/// OBJECTID (RFC 8474 sections 4-5), STATUS=SIZE (RFC 8438) and UTF8=ACCEPT (RFC 6855
+/// sections 3-4): ids that stay with a message through COPY, sizes in octets, UTF-8 names
+/// and headers once enabled.
+#[tokio::test]
+async fn objectid_status_size_and_utf8_accept() {
+    let server = Server::start();
+    let mut c = Client::logged_in(&server).await;
+    let message = sample_message(1);
+    c.append("INBOX", "", &message).await;
+    c.ok("CREATE Copies").await;
+    c.ok("SELECT INBOX").await;
+    let ids = c.ok("FETCH 1 (EMAILID THREADID)").await;
+    let email_id = ids[0].split("EMAILID (").nth(1).unwrap();
+    let email_id = email_id[..email_id.find(')').unwrap()].to_owned();
+    assert!(ids[0].ends_with(" THREADID NIL)\r\n"), "{ids:?}");
+    c.ok("COPY 1 Copies").await;
+    c.ok("SELECT Copies").await;
+    assert_eq!(
+        c.ok("FETCH 1 (EMAILID)").await,
+        [format!("* 1 FETCH (EMAILID ({email_id}))\r\n")]
+    );
+    assert_eq!(
+        c.ok(&format!("SEARCH EMAILID {email_id}")).await,
+        ["* SEARCH 1\r\n"]
+    );
+    assert_eq!(
+        c.ok("STATUS INBOX (SIZE MESSAGES)").await,
+        [format!(
+            "* STATUS INBOX (SIZE {} MESSAGES 1)\r\n",
+            message.len()
+        )]
+    );
+    assert_eq!(
+        c.ok("ENABLE UTF8=ACCEPT").await,
+        ["* ENABLED UTF8=ACCEPT\r\n"]
+    );
+    c.ok("CREATE \"Entwürfe\"").await;
+    assert_eq!(
+        c.ok("LIST \"\" \"Entw*\"").await,
+        ["* LIST (\\HasNoChildren) \"/\" \"Entwürfe\"\r\n"]
+    );
+    let utf8 = "Subject: Grüße\r\n\r\nHallo\r\n";
+    let appended = c
+        .command(
+            "u",
+            &format!("APPEND \"Entwürfe\" UTF8 (~{{{}+}}\r\n{utf8})", utf8.len()),
+        )
+        .await;
+    assert!(appended[0].starts_with("u OK [APPENDUID "), "{appended:?}");
+    c.ok("SELECT \"Entwürfe\"").await;
+    assert_eq!(
+        c.ok("FETCH 1 (ENVELOPE)").await,
+        ["* 1 FETCH (ENVELOPE (NIL \"Grüße\" NIL NIL NIL NIL NIL NIL NIL NIL))\r\n"]
+    );
+}

@@ -34,6 +34,8 @@ mod messages;
 mod observability;
 #[path = "e2e/postfix.rs"]
 mod postfix;
+#[path = "e2e/qresync.rs"]
+mod qresync;
 #[path = "e2e/rename_race.rs"]
 mod rename_race;
 #[path = "e2e/sessions.rs"]

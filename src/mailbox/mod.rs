@@ -33,8 +33,8 @@ use tokio::sync::oneshot;
 pub use self::handle::{AccountHandle, MailboxAddress, MailboxHandle};
 pub(crate) use self::registry::Shared;
 pub use self::types::{
-    AccountView, Appended, Attachment, Change, Copied, ExpungeScope, MailboxEvent, MailboxStatus,
-    NewMessage, SharedIndex, Snapshot, StoreFlags, StoreOutcome,
+    AccountView, Appended, Attachment, Change, Copied, ExpungeScope, Expunged, MailboxEvent,
+    MailboxStatus, NewMessage, SharedIndex, Snapshot, StoreFlags, StoreOutcome,
 };
 use crate::cluster::ownership;
 use crate::store::{PlanError, StoreError, StoreMetrics};

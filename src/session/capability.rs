@@ -44,6 +44,7 @@ const AFTER_LOGIN: &[&str] = &[
     "STATUS=SIZE",
     "BINARY",
     "CONDSTORE",
+    "QRESYNC",
     "OBJECTID",
     "UTF8=ACCEPT",
 ];

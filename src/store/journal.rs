@@ -404,7 +404,11 @@ fn read_snapshot<S: Durable>(dir: &Path) -> Result<Option<SnapshotFile<S>>, Stor
 /// Decodes a snapshot file's frame as generation and a `T` (an older form of a state).
 pub(crate) fn decode_snapshot_as<T: DeserializeOwned>(bytes: &[u8]) -> Option<(u64, T)> {
     let mut decoded = log::decode_all::<SnapshotFile<T>>(bytes, MAX_SNAPSHOT);
-    match (decoded.error, decoded.records.pop(), decoded.records.is_empty()) {
+    match (
+        decoded.error,
+        decoded.records.pop(),
+        decoded.records.is_empty(),
+    ) {
         (None, Some(snap), true) => Some((snap.generation, snap.state)),
         _ => None,
     }

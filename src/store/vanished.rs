@@ -28,7 +28,7 @@ pub struct Vanished {
 }
 
 /// What the record knows of the expunges after some MODSEQ.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Since {
     /// Exactly these UID ranges (ascending, merged).
     Exactly(Vec<(u32, u32)>),
@@ -116,7 +116,10 @@ mod tests {
         for i in 0..=Vanished::MAX_RANGES as u32 {
             v.record(u64::from(i) + 2, &[i * 2 + 1]);
         }
-        assert_eq!(v.runs.len(), Vanished::MAX_RANGES + 1 - Vanished::MAX_RANGES / 10);
+        assert_eq!(
+            v.runs.len(),
+            Vanished::MAX_RANGES + 1 - Vanished::MAX_RANGES / 10
+        );
         let forgotten = v.forgotten_up_to;
         assert_eq!(forgotten, (Vanished::MAX_RANGES / 10) as u64 + 1);
         assert_eq!(v.since(forgotten - 1), Since::AllMissing);

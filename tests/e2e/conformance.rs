@@ -3,16 +3,7 @@
 //! LIST-EXTENDED RECURSIVEMATCH and LSUB parents (RFC 5258, RFC 3501), LIST references, the
 //! DELETE and mailbox-name answers, and what SEARCH and APPEND make of message text.
 
-use crate::support::{sample_message, Client, Server};
-
-/// The value of `[CODE value]` in the first line carrying it.
-fn code_value(lines: &[String], code: &str) -> Option<String> {
-    let start = format!("[{code} ");
-    lines.iter().find_map(|l| {
-        let rest = &l[l.find(&start)? + start.len()..];
-        Some(rest[..rest.find(']')?].to_owned())
-    })
-}
+use crate::support::{code_value, sample_message, Client, Server};
 
 fn highest_mod_seq(lines: &[String]) -> Option<u64> {
     code_value(lines, "HIGHESTMODSEQ").map(|v| v.parse().unwrap())

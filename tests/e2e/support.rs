@@ -780,12 +780,21 @@ impl Client {
     }
 }
 
+/// The value of `[CODE value]` in the first line carrying it.
+pub fn code_value(lines: &[String], code: &str) -> Option<String> {
+    let start = format!("[{code} ");
+    lines.iter().find_map(|l| {
+        let rest = &l[l.find(&start)? + start.len()..];
+        Some(rest[..rest.find(']')?].to_owned())
+    })
+}
+
 /// The capability list a plain loopback connection is greeted with.
 pub const GREETING_CAPS: &str =
     "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE LITERAL+ SASL-IR STARTTLS AUTH=PLAIN AUTH=LOGIN";
 /// The capability list after login.
 pub const LOGGED_IN_CAPS: &str = "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE LITERAL+ SASL-IR NAMESPACE UNSELECT UIDPLUS \
-ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE CHILDREN MOVE MULTIAPPEND STATUS=SIZE BINARY CONDSTORE \
+ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE CHILDREN MOVE MULTIAPPEND STATUS=SIZE BINARY CONDSTORE QRESYNC \
 OBJECTID UTF8=ACCEPT";
 /// The capabilities every connection has before login.
 pub const BASE_CAPS: &str = "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE LITERAL+ SASL-IR";

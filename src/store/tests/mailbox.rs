@@ -303,7 +303,10 @@ fn expunged_uids_keep_their_modseq_through_compaction_and_reopen() {
             .0
     };
     let mut store = open_compacting(dir.path());
-    append(&mut store, (1..=6).map(|i| entry(i, &["\\Deleted"])).collect());
+    append(
+        &mut store,
+        (1..=6).map(|i| entry(i, &["\\Deleted"])).collect(),
+    );
     let before = store.state().highest_mod_seq;
     for uids in [&[2u32, 3][..], &[5]] {
         let plan = store.state().plan_expunge(ExpungeSelect::Exactly(uids));

@@ -182,24 +182,8 @@ impl ImapClient {
         loop {
             match self.read().await? {
                 Response::Continue(_) if continuation => return Ok(None),
-                Response::Status(Status::Tagged {
-                    tag: t,
-                    kind,
-                    code,
-                    text,
-                }) => {
-                    if &t != tag {
-                        return Err(ClientError::OutOfTurn(format!("completion of {t}")));
-                    }
-                    return match kind {
-                        StatusKind::Ok => Ok(Some(code)),
-                        kind => Err(ClientError::Refused {
-                            command,
-                            kind,
-                            code: code.map(Box::new),
-                            text,
-                        }),
-                    };
+                Response::Status(status @ Status::Tagged { .. }) => {
+                    return completion(tag, command, status).map(Some);
                 }
                 Response::Status(Status::Bye { text, .. }) if !logout => {
                     return Err(ClientError::Bye(text))
@@ -293,6 +277,33 @@ impl ImapClient {
     /// `LOGOUT`, ignoring a connection the server closes first.
     pub async fn logout(mut self) {
         let _ = self.run(CommandBody::Logout, |_| {}).await;
+    }
+}
+
+/// The outcome of the command tagged `expected`, from its tagged status.
+fn completion(
+    expected: &Tag,
+    command: &'static str,
+    status: Status,
+) -> Result<Option<Code>, ClientError> {
+    let Status::Tagged {
+        tag,
+        kind,
+        code,
+        text,
+    } = status
+    else {
+        return Err(ClientError::OutOfTurn(format!("{status:?}")));
+    };
+    match kind {
+        _ if &tag != expected => Err(ClientError::OutOfTurn(format!("completion of {tag}"))),
+        StatusKind::Ok => Ok(code),
+        kind => Err(ClientError::Refused {
+            command,
+            kind,
+            code: code.map(Box::new),
+            text,
+        }),
     }
 }
 

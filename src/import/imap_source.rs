@@ -346,11 +346,12 @@ async fn listing(from: &mut ImapClient) -> Result<Vec<Listed>, ClientError> {
     Ok(listed)
 }
 
-/// Flags a client may set: not `\Recent` (the server's own).
+/// Flags a client may set: the system flags and keywords, not `\Recent` (the server's own)
+/// nor another server's own system flags (`\Important`), which an APPEND would be refused for.
 fn kept_flags(flags: &[Flag]) -> Vec<Flag> {
     flags
         .iter()
-        .filter(|f| !matches!(f, Flag::Recent | Flag::Wildcard))
+        .filter(|f| !matches!(f, Flag::Recent | Flag::Wildcard | Flag::Extension(_)))
         .cloned()
         .collect()
 }
@@ -359,7 +360,7 @@ fn kept_flags(flags: &[Flag]) -> Vec<Flag> {
 async fn bodies(
     from: &mut ImapClient,
     messages: &[Listed],
-) -> Result<HashMap<u32, Vec<u8>>, ClientError> {
+) -> Result<HashMap<u32, bytes::Bytes>, ClientError> {
     let set = SequenceSet::from_numbers(messages.iter().map(|m| m.uid));
     let items = vec![
         FetchAttribute::Uid,
@@ -376,7 +377,7 @@ async fn bodies(
             _ => None,
         });
         if let (Some(uid), Some(data)) = (uid, client::section_data(&items)) {
-            bodies.insert(uid, data.to_vec());
+            bodies.insert(uid, data.clone());
         }
     })
     .await?;

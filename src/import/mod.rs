@@ -19,13 +19,14 @@ pub mod progress;
 pub mod summary;
 pub mod writer;
 
+use bytes::Bytes;
 use roost_proto::{DateTime, Flag};
 
 /// One message as it is appended.
 #[derive(Debug, Clone)]
 pub struct Message {
     /// The octets, with CRLF line ends.
-    pub data: Vec<u8>,
+    pub data: Bytes,
     pub flags: Vec<Flag>,
     /// `None` lets the server use the time of the append.
     pub internal_date: Option<DateTime>,
@@ -33,7 +34,7 @@ pub struct Message {
 
 /// Turns bare LF line ends (as Maildir and mbox files store them) into CRLF, as IMAP
 /// servers send messages; CRLF already there is kept.
-pub fn crlf(data: &[u8]) -> Vec<u8> {
+pub fn crlf(data: &[u8]) -> Bytes {
     let mut out = Vec::with_capacity(data.len() + data.len() / 32);
     let mut previous = 0u8;
     for &b in data {
@@ -43,7 +44,7 @@ pub fn crlf(data: &[u8]) -> Vec<u8> {
         out.push(b);
         previous = b;
     }
-    out
+    out.into()
 }
 
 #[cfg(test)]
@@ -52,7 +53,7 @@ mod tests {
 
     #[test]
     fn bare_line_feeds_become_crlf_and_crlf_stays() {
-        assert_eq!(crlf(b"a\nb\r\nc\n\n"), b"a\r\nb\r\nc\r\n\r\n");
-        assert_eq!(crlf(b""), b"");
+        assert_eq!(crlf(b"a\nb\r\nc\n\n"), &b"a\r\nb\r\nc\r\n\r\n"[..]);
+        assert_eq!(crlf(b""), &b""[..]);
     }
 }

@@ -158,7 +158,7 @@ impl Writer {
                 .map(|m| AppendMessage {
                     flags: m.flags.clone(),
                     date: m.internal_date,
-                    data: bytes::Bytes::copy_from_slice(&m.data),
+                    data: m.data.clone(),
                     binary: m.data.contains(&0),
                     utf8: false,
                 })

@@ -17,14 +17,19 @@ impl Progress {
         if !std::io::stderr().is_terminal() {
             return Progress { bar: None };
         }
-        let bar = match total {
-            Some(n) => ProgressBar::new(n),
-            None => ProgressBar::no_length(),
+        // Without a total (an mbox file is read once, not counted first): a counter, no bar.
+        let (bar, template) = match total {
+            Some(n) => (
+                ProgressBar::new(n),
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} messages ({per_sec}, eta {eta}) {msg}",
+            ),
+            None => (
+                ProgressBar::no_length(),
+                "{spinner} [{elapsed_precise}] {pos} messages ({per_sec}) {msg}",
+            ),
         };
-        let style = ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} messages ({per_sec}, eta {eta}) {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        let style =
+            ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
         Progress { bar: Some(bar) }
     }

@@ -138,18 +138,17 @@ pub async fn import(source: &Source, writer: &mut Writer) -> Result<Summary, Sou
     let progress = Progress::new(Some(0));
     let mut summary = Summary::default();
     for folder in folders {
-        progress.folder(&folder.roost_name);
-        summary.folders += 1;
         let wire = MailboxName::encode(&folder.name, NameEncoding::ModifiedUtf7);
         let exists = from
             .examine(&wire)
             .await
             .map_err(failed(format!("EXAMINE {:?}", folder.name)))?;
         progress.grow(u64::from(exists));
-        if let Err(reason) = writer.ensure_folder(&folder.roost_name).await? {
-            summary.fail(format!("folder {}", folder.roost_name), reason);
+        let Some((mut appender, mut present)) =
+            FolderAppender::open(writer, &folder.roost_name, &mut summary, &progress).await?
+        else {
             continue;
-        }
+        };
         let listed = if exists == 0 {
             Vec::new()
         } else {
@@ -157,8 +156,6 @@ pub async fn import(source: &Source, writer: &mut Writer) -> Result<Summary, Sou
                 .await
                 .map_err(failed(format!("listing {:?}", folder.name)))?
         };
-        let mut present = writer.present(&folder.roost_name).await?;
-        let mut appender = FolderAppender::new(writer, &folder.roost_name);
         let mut missing = Vec::new();
         for message in listed {
             if present.take(&message.fingerprint) {
@@ -193,9 +190,7 @@ pub async fn import(source: &Source, writer: &mut Writer) -> Result<Summary, Sou
                 }
             }
         }
-        appender.flush(&mut summary, &progress).await?;
-        progress.folder_done(&folder.roost_name, appender.counts);
-        summary.messages.add(appender.counts);
+        appender.finish(&mut summary, &progress).await?;
     }
     progress.finish();
     from.logout().await;

@@ -35,14 +35,11 @@ pub async fn import(
     let progress = Progress::new(total);
     let mut summary = Summary::default();
     for folder in folders {
-        progress.folder(&folder.name);
-        summary.folders += 1;
-        if let Err(reason) = writer.ensure_folder(&folder.name).await? {
-            summary.fail(format!("folder {}", folder.name), reason);
+        let Some((mut appender, mut present)) =
+            FolderAppender::open(writer, &folder.name, &mut summary, &progress).await?
+        else {
             continue;
-        }
-        let mut present = writer.present(&folder.name).await?;
-        let mut appender = FolderAppender::new(writer, &folder.name);
+        };
         for item in folder.messages {
             match item {
                 Ok(s) if present.take(&Fingerprint::of_message(&s.message.data)) => {
@@ -56,9 +53,7 @@ pub async fn import(
                 Err(f) => appender.failed(f.source, f.reason, &mut summary, &progress),
             }
         }
-        appender.flush(&mut summary, &progress).await?;
-        progress.folder_done(&folder.name, appender.counts);
-        summary.messages.add(appender.counts);
+        appender.finish(&mut summary, &progress).await?;
     }
     progress.finish();
     Ok(summary)

@@ -179,18 +179,51 @@ pub struct FolderAppender<'w> {
     /// Each message with where it came from (for failure reports).
     pending: Vec<(String, Message)>,
     bytes: usize,
-    pub counts: Counts,
+    counts: Counts,
 }
 
 impl<'w> FolderAppender<'w> {
-    pub fn new(writer: &'w mut Writer, folder: &str) -> FolderAppender<'w> {
-        FolderAppender {
+    /// Starts on `folder`: creates it when missing and lists what it already has. `None`
+    /// when the writer refuses the folder (recorded in `summary`).
+    ///
+    /// # Errors
+    /// When the session fails.
+    pub async fn open(
+        writer: &'w mut Writer,
+        folder: &str,
+        summary: &mut Summary,
+        progress: &Progress,
+    ) -> Result<Option<(FolderAppender<'w>, Present)>, WriterError> {
+        progress.folder(folder);
+        summary.folders += 1;
+        if let Err(reason) = writer.ensure_folder(folder).await? {
+            summary.fail(format!("folder {folder}"), reason);
+            return Ok(None);
+        }
+        let present = writer.present(folder).await?;
+        let appender = FolderAppender {
             writer,
             folder: folder.to_owned(),
             pending: Vec::new(),
             bytes: 0,
             counts: Counts::default(),
-        }
+        };
+        Ok(Some((appender, present)))
+    }
+
+    /// Appends what is left and adds the folder's counts to `summary`.
+    ///
+    /// # Errors
+    /// When the session fails.
+    pub async fn finish(
+        mut self,
+        summary: &mut Summary,
+        progress: &Progress,
+    ) -> Result<(), WriterError> {
+        self.flush(summary, progress).await?;
+        progress.folder_done(&self.folder, self.counts);
+        summary.messages.add(self.counts);
+        Ok(())
     }
 
     /// Queues a message that is not in the folder yet; appends when a batch is full.
@@ -230,10 +263,7 @@ impl<'w> FolderAppender<'w> {
     }
 
     /// Appends what is queued.
-    ///
-    /// # Errors
-    /// When the session fails.
-    pub async fn flush(
+    async fn flush(
         &mut self,
         summary: &mut Summary,
         progress: &Progress,

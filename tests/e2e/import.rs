@@ -184,19 +184,24 @@ fn dovecot_config(dir: &Path) -> PathBuf {
     config
 }
 
+/// Dovecot's `imap` process for `tester`, its stdin and stdout not yet spoken to.
+fn dovecot_imap(config: &Path) -> tokio::process::Child {
+    tokio::process::Command::new("/usr/lib/dovecot/imap")
+        .arg("-c")
+        .arg(config)
+        .env("USER", "tester")
+        .env("HOME", config.parent().unwrap())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start /usr/lib/dovecot/imap (Debian package dovecot-imapd)")
+}
+
 impl Dovecot {
     async fn start(config: &Path) -> Dovecot {
-        let mut child = tokio::process::Command::new("/usr/lib/dovecot/imap")
-            .arg("-c")
-            .arg(config)
-            .env("USER", "tester")
-            .env("HOME", config.parent().unwrap())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start /usr/lib/dovecot/imap (Debian package dovecot-imapd)");
+        let mut child = dovecot_imap(config);
         let io = tokio::io::join(child.stdout.take().unwrap(), child.stdin.take().unwrap());
         let mut client = Client::over(io);
         let greeting = client.line().await;
@@ -298,25 +303,26 @@ async fn fill(dovecot: &mut Dovecot) {
     }
 }
 
-#[tokio::test]
-async fn a_maildir_written_by_dovecot_is_imported_as_dovecot_shows_it() {
+/// A Dovecot account filled by [`fill`]: the temporary directory and Dovecot's configuration.
+async fn filled_dovecot() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let dovecot_conf = dovecot_config(dir.path());
     let mut dovecot = Dovecot::start(&dovecot_conf).await;
     fill(&mut dovecot).await;
     dovecot.stop().await;
-    let maildir = dir.path().join("mail/tester");
-    assert!(maildir.join(".Work.Projects/cur").is_dir());
-    assert!(maildir.join("dovecot-keywords").is_file());
+    (dir, dovecot_conf)
+}
 
-    let config = offline(dir.path());
-    let maildir_arg = maildir.to_str().unwrap();
-    let first = import(&config, &["maildir", maildir_arg]).await;
+/// Imports with `args` into a new Roost account next to `dovecot_conf`; every message then
+/// reads through Roost as through Dovecot, and a second run adds nothing.
+async fn import_matches_dovecot(dovecot_conf: &Path, args: &[&str]) {
+    let config = offline(dovecot_conf.parent().unwrap());
+    let first = import(&config, args).await;
     assert!(first.success, "{} / {}", first.stdout, first.stderr);
     assert_eq!(first.counts(), (1000, 0, 0), "{}", first.stdout);
     assert!(first.stdout.contains("10 folders"), "{}", first.stdout);
 
-    let mut dovecot = Dovecot::start(&dovecot_conf).await;
+    let mut dovecot = Dovecot::start(dovecot_conf).await;
     let mut roost = Tunnel::start(&config).await;
     let mut compared = 0;
     for (dovecot_name, roost_name) in FOLDERS {
@@ -338,9 +344,55 @@ async fn a_maildir_written_by_dovecot_is_imported_as_dovecot_shows_it() {
     dovecot.stop().await;
     exit_of(roost.logout().await).await;
 
-    let second = import(&config, &["maildir", maildir_arg]).await;
+    let second = import(&config, args).await;
     assert!(second.success, "{} / {}", second.stdout, second.stderr);
     assert_eq!(second.counts(), (0, 1000, 0), "{}", second.stdout);
+}
+
+#[tokio::test]
+async fn a_maildir_written_by_dovecot_is_imported_as_dovecot_shows_it() {
+    let (dir, dovecot_conf) = filled_dovecot().await;
+    let maildir = dir.path().join("mail/tester");
+    assert!(maildir.join(".Work.Projects/cur").is_dir());
+    assert!(maildir.join("dovecot-keywords").is_file());
+    import_matches_dovecot(&dovecot_conf, &["maildir", maildir.to_str().unwrap()]).await;
+}
+
+/// Serves Dovecot on a loopback port, inetd style: each connection gets its own `imap`
+/// process (pre-authenticated as `tester`, so the importer's password is not asked for).
+async fn dovecot_on_tcp(dovecot_conf: &Path) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let dovecot_conf = dovecot_conf.to_owned();
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let mut child = dovecot_imap(&dovecot_conf);
+            tokio::spawn(async move {
+                let mut io =
+                    tokio::io::join(child.stdout.take().unwrap(), child.stdin.take().unwrap());
+                let _ = tokio::io::copy_bidirectional(&mut tcp, &mut io).await;
+                let _ = child.wait().await;
+            });
+        }
+    });
+    address
+}
+
+#[tokio::test]
+async fn an_imap_import_from_dovecot_matches_dovecot() {
+    let (dir, dovecot_conf) = filled_dovecot().await;
+    let address = dovecot_on_tcp(&dovecot_conf).await;
+    let password = dir.path().join("password");
+    std::fs::write(&password, "unused: the session is pre-authenticated\n").unwrap();
+    let from = format!("imap://tester@{address}");
+    let args = [
+        "imap",
+        "--from",
+        &from,
+        "--password-file",
+        password.to_str().unwrap(),
+    ];
+    import_matches_dovecot(&dovecot_conf, &args).await;
 }
 
 // --- mbox and malformed input

@@ -382,17 +382,25 @@ async fn dovecot_on_tcp(dovecot_conf: &Path) -> std::net::SocketAddr {
 async fn an_imap_import_from_dovecot_matches_dovecot() {
     let (dir, dovecot_conf) = filled_dovecot().await;
     let address = dovecot_on_tcp(&dovecot_conf).await;
-    let password = dir.path().join("password");
-    std::fs::write(&password, "unused: the session is pre-authenticated\n").unwrap();
-    let from = format!("imap://tester@{address}");
-    let args = [
+    // Not asked for: the session is pre-authenticated.
+    let args = imap_args(dir.path(), &format!("imap://tester@{address}"), "unused");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    import_matches_dovecot(&dovecot_conf, &args).await;
+}
+
+/// `imap --from URL --password-file FILE`, the password written to FILE in `dir`.
+fn imap_args(dir: &Path, from: &str, password: &str) -> Vec<String> {
+    let file = dir.join("password");
+    std::fs::write(&file, format!("{password}\n")).unwrap();
+    [
         "imap",
         "--from",
-        &from,
+        from,
         "--password-file",
-        password.to_str().unwrap(),
-    ];
-    import_matches_dovecot(&dovecot_conf, &args).await;
+        file.to_str().unwrap(),
+    ]
+    .map(str::to_owned)
+    .to_vec()
 }
 
 // --- mbox and malformed input
@@ -510,19 +518,11 @@ async fn an_imap_import_interrupted_and_run_again_copies_everything_once() {
     let total = seed_source(&source).await;
     let dir = tempfile::tempdir().unwrap();
     let config = offline(dir.path());
-    let password = dir.path().join("password");
-    std::fs::write(&password, format!("{PASSWORD}\n")).unwrap();
     let from = format!("imaps://{USER}@localhost:{}", source.imaps.port());
+    let mut args = imap_args(dir.path(), &from, PASSWORD);
     let cert = source.cert_path();
-    let args = [
-        "imap",
-        "--from",
-        &from,
-        "--password-file",
-        password.to_str().unwrap(),
-        "--ca-file",
-        cert.to_str().unwrap(),
-    ];
+    args.extend(["--ca-file".to_owned(), cert.display().to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
 
     // Interrupted once the first folder is done (its line is printed when it is).
     let mut first = import_command(&config, &args).spawn().unwrap();

@@ -77,7 +77,8 @@ pub fn folder(path: &Path, folder: &str) -> Result<LocalFolder, MboxError> {
 fn message(contents: &[u8], from_line_date: u64) -> Message {
     // The empty line before the next `From ` line separates messages; it is not theirs.
     let contents = contents
-        .strip_suffix(b"\n")
+        .strip_suffix(b"\r\n")
+        .or_else(|| contents.strip_suffix(b"\n"))
         .filter(|c| c.ends_with(b"\n"))
         .unwrap_or(contents);
     let (header, body) = split_header(contents);
@@ -205,6 +206,19 @@ mod tests {
             "Subject: two\r\n\r\nsecond\r\n"
         );
         assert!(got[1].flags.is_empty());
+    }
+
+    #[test]
+    fn a_file_with_crlf_line_ends_loses_only_the_separating_line() {
+        let got = import(b"From a Mon Jan  1 10:00:00 2024\r\nSubject: a\r\n\r\nx\r\n\r\nFrom b Mon Jan  1 10:00:00 2024\r\nSubject: b\r\n\r\ny\r\n");
+        assert_eq!(
+            String::from_utf8_lossy(&got[0].data),
+            "Subject: a\r\n\r\nx\r\n"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&got[1].data),
+            "Subject: b\r\n\r\ny\r\n"
+        );
     }
 
     #[test]

@@ -128,8 +128,10 @@ fn password(file: Option<PathBuf>) -> Result<Secret<String>, ImportError> {
             ))
         }
         None => std::env::var(PASSWORD_ENV)
+            .ok()
+            .filter(|p| !p.is_empty())
             .map(Secret::new)
-            .map_err(|_| ImportError::NoPassword),
+            .ok_or(ImportError::NoPassword),
     }
 }
 

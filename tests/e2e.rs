@@ -22,6 +22,8 @@ mod consistency;
 mod durability;
 #[path = "e2e/hostile_work.rs"]
 mod hostile_work;
+#[path = "e2e/import.rs"]
+mod import;
 #[path = "e2e/large_output.rs"]
 mod large_output;
 #[path = "e2e/lmtp.rs"]

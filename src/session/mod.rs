@@ -19,7 +19,7 @@ mod list;
 mod login;
 mod mailbox;
 pub mod messages;
-mod names;
+pub mod names;
 mod pattern;
 mod resync;
 mod search;

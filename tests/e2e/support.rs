@@ -1030,3 +1030,40 @@ impl Drop for Redis {
         self.stop();
     }
 }
+
+/// A `roost imap --user alice` process, spoken to over its stdin and stdout.
+pub struct Tunnel {
+    pub child: tokio::process::Child,
+    pub client: Client,
+}
+
+impl Tunnel {
+    pub async fn start(config: &Path) -> Tunnel {
+        let mut child = tokio::process::Command::new(roost_bin())
+            .args(["imap", "--user", USER, "--config"])
+            .arg(config)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let io = tokio::io::join(child.stdout.take().unwrap(), child.stdin.take().unwrap());
+        let mut client = Client::over(io);
+        let greeting = client.line().await;
+        assert!(greeting.starts_with("* PREAUTH "), "{greeting}");
+        Tunnel { child, client }
+    }
+
+    pub async fn logout(mut self) -> tokio::process::Child {
+        self.client.ok("LOGOUT").await;
+        self.child
+    }
+}
+
+pub async fn exit_of(mut child: tokio::process::Child) -> ExitStatus {
+    tokio::time::timeout(ANSWER_TIMEOUT, child.wait())
+        .await
+        .expect("roost imap exits")
+        .unwrap()
+}

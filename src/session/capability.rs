@@ -45,6 +45,7 @@ const AFTER_LOGIN: &[&str] = &[
     "BINARY",
     "CONDSTORE",
     "QRESYNC",
+    "WITHIN",
     "OBJECTID",
     "UTF8=ACCEPT",
 ];

@@ -380,3 +380,29 @@ async fn objectid_status_size_and_utf8_accept() {
         ["* 1 FETCH (ENVELOPE (NIL \"Grüße\" NIL NIL NIL NIL NIL NIL NIL NIL))\r\n"]
     );
 }
+
+/// WITHIN (RFC 5032): OLDER and YOUNGER count seconds back from the server's clock.
+#[tokio::test]
+async fn within_searches_by_age_in_seconds() {
+    let server = Server::start();
+    let mut c = Client::logged_in(&server).await;
+    let old = sample_message(1);
+    c.command(
+        "a",
+        &format!(
+            "APPEND INBOX \"01-Jan-2020 10:00:00 +0000\" {{{}+}}\r\n{old}",
+            old.len()
+        ),
+    )
+    .await;
+    c.append("INBOX", "", &sample_message(2)).await; // dated now
+    c.ok("SELECT INBOX").await;
+    assert_eq!(c.ok("SEARCH YOUNGER 3600").await, ["* SEARCH 2\r\n"]);
+    assert_eq!(c.ok("SEARCH OLDER 3600").await, ["* SEARCH 1\r\n"]);
+    assert_eq!(
+        c.ok("SEARCH OR OLDER 4000000000 YOUNGER 60").await,
+        ["* SEARCH 2\r\n"]
+    );
+    let zero = c.command("z", "SEARCH OLDER 0").await;
+    assert!(zero[0].starts_with("z BAD "), "{zero:?}");
+}

@@ -287,10 +287,16 @@ async fn imapflow_resynchronises_ten_thousand_messages_with_qresync() {
             .join(",")
     };
     writer
-        .ok(&format!("UID STORE {} +FLAGS.SILENT (\\Flagged)", list(&flagged)))
+        .ok(&format!(
+            "UID STORE {} +FLAGS.SILENT (\\Flagged)",
+            list(&flagged)
+        ))
         .await;
     writer
-        .ok(&format!("UID STORE {} +FLAGS.SILENT (\\Deleted)", list(&expunged)))
+        .ok(&format!(
+            "UID STORE {} +FLAGS.SILENT (\\Deleted)",
+            list(&expunged)
+        ))
         .await;
     writer.ok("EXPUNGE").await;
     let validity = cached["uidValidity"].as_str().unwrap();
@@ -303,5 +309,7 @@ async fn imapflow_resynchronises_ten_thousand_messages_with_qresync() {
     let mut uids: Vec<u32> = reported.keys().map(|k| k.parse().unwrap()).collect();
     uids.sort_unstable();
     assert_eq!(uids, flagged);
-    assert!(reported.values().all(|f| f == &serde_json::json!(["\\Flagged"])));
+    assert!(reported
+        .values()
+        .all(|f| f == &serde_json::json!(["\\Flagged"])));
 }

@@ -1384,6 +1384,24 @@ fn rows() -> Vec<(&'static str, Vec<u8>, Command)> {
         ),
     );
     add(
+        "8970 3.2",
+        b"A1 FETCH 1 (PREVIEW)\r\n",
+        fetch(
+            false,
+            "1",
+            FetchItems::List(vec![A::Preview { lazy: false }]),
+        ),
+    );
+    add(
+        "8970 5",
+        b"B1 FETCH 1:4 (ENVELOPE PREVIEW (LAZY))\r\n",
+        fetch(
+            false,
+            "1:4",
+            FetchItems::List(vec![A::Envelope, A::Preview { lazy: true }]),
+        ),
+    );
+    add(
         "8474 7",
         b"23 move 2 foo\r\n",
         C::Move {

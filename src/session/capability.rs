@@ -46,6 +46,7 @@ const AFTER_LOGIN: &[&str] = &[
     "CONDSTORE",
     "QRESYNC",
     "WITHIN",
+    "PREVIEW",
     "OBJECTID",
     "UTF8=ACCEPT",
 ];

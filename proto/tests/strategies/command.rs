@@ -439,6 +439,8 @@ fn fetch_attribute() -> impl Strategy<Value = FetchAttribute> {
             A::Rfc822,
             A::Rfc822Header,
             A::Rfc822Text,
+            A::Preview { lazy: false },
+            A::Preview { lazy: true },
         ]),
         3 => (any::<bool>(), section(), partial())
             .prop_map(|(peek, section, partial)| A::BodySection { peek, section, partial }),

@@ -19,6 +19,7 @@ use roost_proto::{SearchKey, SequenceSet};
 
 use super::{Candidate, MessageMeta, SearchEnv, SearchError};
 use crate::store::FlagSet;
+pub(crate) use text::part_text;
 use text::HeaderText;
 
 /// A search key with its arguments prepared.

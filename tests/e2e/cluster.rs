@@ -603,3 +603,40 @@ async fn qresync_works_for_a_session_on_a_node_that_does_not_own_the_account() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Issue 19, finding 6: a node that has renewed its lease keeps serving through a Redis
+/// outage until the renewed lease ends, not until the first lease's end (which had passed, so
+/// the first failed renewal gave the account up at once).
+#[tokio::test]
+async fn a_redis_outage_after_renewals_is_ridden_out_until_the_renewed_lease_ends() {
+    let redis = Redis::start();
+    let data = tempfile::tempdir().unwrap();
+    let ttl = |c: &mut toml::Table| {
+        table(c, "cluster").insert("lease_ttl_ms".into(), 6000.into());
+    };
+    let a = Server::start_node(data.path(), "node-a", &redis, ttl);
+    let mut redis = redis;
+    let mut selected = Client::logged_in_rev2(&a).await;
+    selected.ok("SELECT INBOX").await;
+    // Past the first lease's end: renewed (every 2 s) at least twice.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    selected.ok("NOOP").await;
+    redis.stop();
+    let stopped = Instant::now();
+    // The renewed lease ends at least 6 - 2 = 4 s after the outage began.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let lines = selected.ok("UID STORE 1:* +FLAGS.SILENT (\\Seen)").await;
+    assert!(
+        !lines.iter().any(|l| l.contains("[CLOSED]")),
+        "gave up {:?} into the outage: {lines:?}",
+        stopped.elapsed()
+    );
+    loop {
+        let lines = selected.ok("NOOP").await;
+        if lines.iter().any(|l| l.contains("[CLOSED]")) {
+            break;
+        }
+        assert!(stopped.elapsed() < Duration::from_secs(15), "{lines:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

@@ -95,7 +95,12 @@ impl Ownership {
                 None => self.another_node().await,
             };
         }
-        match self.directory.acquire(account).await.map_err(unreachable)? {
+        let dir = shared.root.join(account);
+        let recorded = tokio::task::spawn_blocking(move || Fence::recorded(&dir))
+            .await
+            .unwrap_or(0);
+        let acquired = self.directory.acquire_above(account, recorded);
+        match acquired.await.map_err(unreachable)? {
             Owner::Me(lease) => {
                 self.adopt(shared, lease).await?;
                 Ok(Resolved::Local)

@@ -640,3 +640,74 @@ async fn a_redis_outage_after_renewals_is_ridden_out_until_the_renewed_lease_end
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+/// Issue 19, finding 2: Redis restarted empty forgets every epoch. The next owner's epoch is
+/// still above the one the account's fence file records, so the former owner is fenced off
+/// and no UID is acknowledged twice.
+#[tokio::test]
+async fn after_redis_restarts_empty_the_next_epoch_is_still_higher_and_no_uid_is_given_twice() {
+    let (mut redis, _data, a, b) = two_nodes();
+    // IMAP4rev2 sessions: told `[CLOSED]` when the account moves, they go on writing.
+    let mut on_a = Client::logged_in_rev2(&a).await;
+    on_a.ok("SELECT INBOX").await; // node-a owns the account at epoch 1
+    let mut acknowledged = Vec::new();
+    acknowledged.push(on_a.append("INBOX", "", &sample_message(0)).await);
+    redis.restart(); // empty: no persistence
+                     // node-b takes the free account; with the floor its epoch is at least 2.
+    let mut on_b = Client::logged_in_rev2(&b).await;
+    let started = Instant::now();
+    loop {
+        let lines = on_b.command("s", "SELECT INBOX").await;
+        if lines.last().unwrap().starts_with("s OK") && b.log_contains("took ownership") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "{lines:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        b.wait_for_log(&["took ownership", "\"epoch\":2"])
+            || b.wait_for_log(&["took ownership", "\"epoch\":3"]),
+        "{:#?}",
+        b.log.lock().unwrap()
+    );
+    // Both nodes' clients write; whatever is acknowledged must be there once, under its UID.
+    for n in 1..=5 {
+        for (client, tag) in [(&mut on_a, "a"), (&mut on_b, "b")] {
+            let message = sample_message(n * 10 + u32::from(tag == "b"));
+            let lines = client
+                .command(
+                    tag,
+                    &format!("APPEND INBOX {{{}+}}\r\n{message}", message.len()),
+                )
+                .await;
+            let last = lines.last().unwrap();
+            if let Some(rest) = last.strip_prefix(&format!("{tag} OK [APPENDUID ")) {
+                let uid: u32 = rest.split([' ', ']']).nth(1).unwrap().parse().unwrap();
+                acknowledged.push(uid);
+            }
+        }
+    }
+    let mut unique = acknowledged.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        acknowledged.len(),
+        "a UID acknowledged twice: {acknowledged:?}"
+    );
+    let mut fresh = Client::logged_in(&b).await;
+    fresh.ok("SELECT INBOX").await;
+    let listed = fresh.ok("UID SEARCH ALL").await;
+    let present: Vec<u32> = listed[0]
+        .trim_end()
+        .split(' ')
+        .skip(2)
+        .map(|u| u.parse().unwrap())
+        .collect();
+    for uid in &acknowledged {
+        assert!(
+            present.contains(uid),
+            "acknowledged UID {uid} is gone: {present:?}"
+        );
+    }
+}

@@ -23,6 +23,7 @@ mod names;
 mod pattern;
 mod search;
 mod sequence;
+mod sort;
 pub mod state;
 mod updates;
 pub mod view;
@@ -333,7 +334,11 @@ impl Session {
         let _entered = span.enter();
         self.expunges_allowed = !matches!(
             body,
-            CommandBody::Fetch { .. } | CommandBody::Store { .. } | CommandBody::Search(_)
+            CommandBody::Fetch { .. }
+                | CommandBody::Store { .. }
+                | CommandBody::Search(_)
+                | CommandBody::Sort(_)
+                | CommandBody::Thread(_)
         );
         if let Err(reason) = gate::check(self.state.kind(), &body) {
             self.write_status(Status::bad(tag, None, reason));
@@ -384,6 +389,7 @@ impl Session {
             C::Expunge => return self.handle_expunge(tag, None),
             C::UidExpunge { uids } => return self.handle_expunge(tag, Some(uids)),
             C::Search(search) => return self.handle_search(tag, search),
+            C::Sort(sort) => return self.handle_sort(tag, sort),
             C::Fetch {
                 uid,
                 set,
@@ -405,10 +411,11 @@ impl Session {
                 return self.handle_copy(tag, uid, &set, &mailbox, true)
             }
             C::Compress { .. }
+            | C::Thread(_)
             | C::GetQuota { .. }
             | C::GetQuotaRoot { .. }
             | C::SetQuota { .. } => {
-                // Not advertised: COMPRESS=DEFLATE and QUOTA are future work.
+                // Not advertised: COMPRESS=DEFLATE, QUOTA and THREAD are future work.
                 let name = body_name;
                 self.write_status(Status::bad(
                     tag,
@@ -460,6 +467,8 @@ impl Session {
                 | C::Expunge
                 | C::UidExpunge { .. }
                 | C::Search(_)
+                | C::Sort(_)
+                | C::Thread(_)
                 | C::Fetch { .. }
                 | C::Store { .. }
                 | C::Copy { .. }

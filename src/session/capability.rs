@@ -36,6 +36,8 @@ const AFTER_LOGIN: &[&str] = &[
     "SORT",
     "SORT=DISPLAY",
     "ESORT",
+    "THREAD=ORDEREDSUBJECT",
+    "THREAD=REFERENCES",
     "SEARCHRES",
     "LIST-EXTENDED",
     "LIST-STATUS",

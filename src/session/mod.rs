@@ -25,6 +25,7 @@ mod search;
 mod sequence;
 mod sort;
 pub mod state;
+mod thread;
 mod updates;
 pub mod view;
 
@@ -390,6 +391,7 @@ impl Session {
             C::UidExpunge { uids } => return self.handle_expunge(tag, Some(uids)),
             C::Search(search) => return self.handle_search(tag, search),
             C::Sort(sort) => return self.handle_sort(tag, sort),
+            C::Thread(thread) => return self.handle_thread(tag, thread),
             C::Fetch {
                 uid,
                 set,
@@ -411,11 +413,10 @@ impl Session {
                 return self.handle_copy(tag, uid, &set, &mailbox, true)
             }
             C::Compress { .. }
-            | C::Thread(_)
             | C::GetQuota { .. }
             | C::GetQuotaRoot { .. }
             | C::SetQuota { .. } => {
-                // Not advertised: COMPRESS=DEFLATE, QUOTA and THREAD are future work.
+                // Not advertised: COMPRESS=DEFLATE and QUOTA are future work.
                 let name = body_name;
                 self.write_status(Status::bad(
                     tag,

@@ -376,3 +376,154 @@ async fn ten_thousand_messages_sorted_like_an_independent_computation() {
         by_subject
     );
 }
+
+/// The `* THREAD` line's thread lists, without `* THREAD `.
+fn threads(lines: &[String]) -> String {
+    untagged(lines, "* THREAD")["* THREAD".len()..]
+        .trim()
+        .to_owned()
+}
+
+/// Eleven messages shaped like RFC 5256 section 4's examples: a lone message, a thread that
+/// branches twice (`(2)(3 6 (4 23)(44 7 96))`'s shape) and a parent with two replies, which
+/// becomes `((3)(5))`'s shape when the parent is not searched.
+async fn thread_mailbox() -> (Server, Client) {
+    let server = Server::start();
+    let mut c = Client::logged_in(&server).await;
+    let parent = [0, 0, 0, 2, 3, 4, 3, 6, 7, 0, 9, 9];
+    let mut specs = Vec::new();
+    for (i, &parent) in parent.iter().enumerate().skip(1) {
+        let (subject, refs) = match i {
+            1 => ("solo".to_owned(), String::new()),
+            2 => ("chain".to_owned(), String::new()),
+            9 => ("p".to_owned(), String::new()),
+            _ => {
+                let base = if i < 9 { "chain" } else { "p" };
+                (
+                    format!("Re: {base}"),
+                    format!("\nIn-Reply-To: <{parent}@x>"),
+                )
+            }
+        };
+        specs.push(spec(
+            &format!(
+                "From: a@x\nSubject: {subject}\nMessage-ID: <{i}@x>{refs}\nDate: {}",
+                rfc5322_date(1_000_000_000 + i as i64 * 60, 0)
+            ),
+            1_000_000_000,
+        ));
+    }
+    append_all(&mut c, &specs).await;
+    c.ok("SELECT INBOX").await;
+    (server, c)
+}
+
+/// RFC 5256 sections 3 and 4: REFERENCES and ORDEREDSUBJECT on the same messages, a
+/// missing parent as a dummy, a search that matches nothing, UID THREAD after an expunge.
+#[tokio::test]
+async fn rfc5256_thread_examples() {
+    let (_server, mut c) = thread_mailbox().await;
+    let all = c.ok("THREAD REFERENCES UTF-8 ALL").await;
+    assert_eq!(threads(&all), "(1)(2 3 (4 5)(6 7 8))(9 (10)(11))");
+    let without_parent = c.ok("THREAD REFERENCES UTF-8 NOT 9").await;
+    assert_eq!(threads(&without_parent), "(1)(2 3 (4 5)(6 7 8))((10)(11))");
+    let ordered = c.ok("THREAD ORDEREDSUBJECT UTF-8 ALL").await;
+    assert_eq!(threads(&ordered), "(1)(2 (3)(4)(5)(6)(7)(8))(9 (10)(11))");
+    let two = c.ok("THREAD ORDEREDSUBJECT UTF-8 1:3").await;
+    assert_eq!(threads(&two), "(1)(2 3)");
+    let none = c.ok("THREAD ORDEREDSUBJECT US-ASCII TEXT \"gewp\"").await;
+    assert_eq!(untagged(&none, "* THREAD"), "* THREAD");
+    c.ok("STORE 1 +FLAGS (\\Deleted)").await;
+    c.ok("EXPUNGE").await;
+    let uids = c.ok("UID THREAD REFERENCES UTF-8 ALL").await;
+    assert_eq!(threads(&uids), "(2 3 (4 5)(6 7 8))(9 (10)(11))");
+    let seqs = c.ok("THREAD REFERENCES UTF-8 ALL").await;
+    assert_eq!(threads(&seqs), "(1 2 (3 4)(5 6 7))(8 (9)(10))");
+    let bad = c.command("t1", "THREAD REFERENCES X-UNKNOWN ALL").await;
+    assert!(
+        bad.last().unwrap().starts_with("t1 NO [BADCHARSET"),
+        "{bad:?}"
+    );
+    let unknown = c.command("t2", "THREAD WHATEVER UTF-8 ALL").await;
+    assert!(unknown.last().unwrap().starts_with("t2 BAD"), "{unknown:?}");
+}
+
+/// REFERENCES on 10,000 messages in threads of up to seven (each reply under a random
+/// earlier message of its thread, References listing its ancestors), compared with the tree
+/// built here: children and threads ordered by sent date.
+#[tokio::test]
+async fn ten_thousand_messages_threaded_like_an_independent_computation() {
+    const N: usize = 10_000;
+    let server = Server::start();
+    let mut c = Client::logged_in(&server).await;
+    let mut parent = vec![0usize; N + 1];
+    let mut sent = vec![0i64; N + 1];
+    let mut specs = Vec::new();
+    for i in 1..=N {
+        let root = i - (i - 1) % 7;
+        if i != root {
+            parent[i] = root + (i * 13) % (i - root);
+        }
+        sent[i] = 1_000_000_000 + (i as i64 * 7919 % N as i64) * 97;
+        let mut ancestors = Vec::new();
+        let mut at = parent[i];
+        while at != 0 {
+            ancestors.push(format!("<{at}@t>"));
+            at = parent[at];
+        }
+        ancestors.reverse();
+        let (subject, refs) = if ancestors.is_empty() {
+            (format!("Thread {root}"), String::new())
+        } else {
+            (
+                format!("Re: Thread {root}"),
+                format!("\nReferences: {}", ancestors.join("\n ")),
+            )
+        };
+        specs.push(spec(
+            &format!(
+                "From: a@x\nSubject: {subject}\nMessage-ID: <{i}@t>{refs}\nDate: {}",
+                rfc5322_date(sent[i], [0, 60, -300][i % 3])
+            ),
+            1_000_000_000,
+        ));
+    }
+    append_all(&mut c, &specs).await;
+    c.ok("SELECT INBOX").await;
+    let mut children = vec![Vec::new(); N + 1];
+    let mut roots = Vec::new();
+    for i in 1..=N {
+        if parent[i] == 0 {
+            roots.push(i);
+        } else {
+            children[parent[i]].push(i);
+        }
+    }
+    let by_date = |v: &mut Vec<usize>| v.sort_by_key(|&i| (sent[i], i));
+    by_date(&mut roots);
+    children.iter_mut().for_each(by_date);
+    fn render(n: usize, children: &[Vec<usize>], out: &mut String) {
+        out.push('(');
+        let mut at = n;
+        out.push_str(&at.to_string());
+        while children[at].len() == 1 {
+            at = children[at][0];
+            out.push_str(&format!(" {at}"));
+        }
+        if !children[at].is_empty() {
+            out.push(' ');
+            for &c in &children[at] {
+                render(c, children, out);
+            }
+        }
+        out.push(')');
+    }
+    let mut expected = String::new();
+    for &r in &roots {
+        render(r, &children, &mut expected);
+    }
+    let got = c.ok("THREAD REFERENCES UTF-8 ALL").await;
+    assert_eq!(threads(&got), expected);
+    let uids = c.ok("UID THREAD REFERENCES UTF-8 ALL").await;
+    assert_eq!(threads(&uids), expected);
+}

@@ -527,3 +527,56 @@ async fn ten_thousand_messages_threaded_like_an_independent_computation() {
     let uids = c.ok("UID THREAD REFERENCES UTF-8 ALL").await;
     assert_eq!(threads(&uids), expected);
 }
+
+/// SORT, ESORT and THREAD from a node that does not own the mailbox: the search runs over
+/// the owner's index through the node link, and the answers are the owner's.
+#[tokio::test]
+async fn sort_and_thread_answer_the_same_on_every_node_of_a_cluster() {
+    let redis = crate::support::Redis::start();
+    let data = tempfile::tempdir().unwrap();
+    let a = Server::start_node(data.path(), "node-a", &redis, |_| {});
+    let b = Server::start_node(data.path(), "node-b", &redis, |_| {});
+    let mut owner = Client::logged_in(&a).await;
+    owner.ok("SELECT INBOX").await; // node-a takes the account
+    let mut specs = Vec::new();
+    for (i, (subject, reply_to)) in [("b", 0), ("a", 0), ("Re: b", 1), ("Re: a", 2), ("c", 0)]
+        .into_iter()
+        .enumerate()
+    {
+        let refs = if reply_to == 0 {
+            String::new()
+        } else {
+            format!("\nIn-Reply-To: <{reply_to}@c>")
+        };
+        specs.push(spec(
+            &format!(
+                "From: u{i}@x\nSubject: {subject}\nMessage-ID: <{}@c>{refs}\nDate: {}",
+                i + 1,
+                rfc5322_date(1_100_000_000 - i as i64 * 3600, 0)
+            ),
+            1_000_000_000,
+        ));
+    }
+    append_all(&mut owner, &specs).await;
+    let mut remote = Client::logged_in(&b).await;
+    remote.ok("SELECT INBOX").await;
+    for command in [
+        "SORT (SUBJECT DATE) UTF-8 ALL",
+        "UID SORT (REVERSE FROM) UTF-8 NOT 3",
+        "SORT RETURN (MIN MAX COUNT ALL) (DATE) UTF-8 ALL",
+        "THREAD REFERENCES UTF-8 ALL",
+        "UID THREAD ORDEREDSUBJECT UTF-8 ALL",
+    ] {
+        let here = owner.ok(command).await;
+        let there = remote.ok(command).await;
+        assert_eq!(here, there, "{command}");
+    }
+    assert_eq!(
+        sort_numbers(&remote.ok("SORT (SUBJECT DATE) UTF-8 ALL").await),
+        [4, 2, 3, 1, 5]
+    );
+    assert_eq!(
+        threads(&remote.ok("THREAD REFERENCES UTF-8 ALL").await),
+        "(5)(2 4)(1 3)"
+    );
+}

@@ -780,6 +780,11 @@ fn rows() -> Vec<(&'static str, Vec<u8>, Command)> {
         search(true, None, None, vec![K::Uid(set("$")), K::Smaller(4096)]),
     );
     add(
+        "5032 4",
+        b"a1 SEARCH UNSEEN YOUNGER 259200\r\n",
+        search(false, None, None, vec![K::Unseen, K::Younger(259_200)]),
+    );
+    add(
         "9051 6.4.4.4",
         b"A301 UID SEARCH $ SMALLER 4096\r\n",
         search(
@@ -1404,6 +1409,24 @@ fn rows() -> Vec<(&'static str, Vec<u8>, Command)> {
             false,
             "1:*",
             FetchItems::List(vec![A::EmailId, A::ThreadId]),
+        ),
+    );
+    add(
+        "8970 3.2",
+        b"A1 FETCH 1 (PREVIEW)\r\n",
+        fetch(
+            false,
+            "1",
+            FetchItems::List(vec![A::Preview { lazy: false }]),
+        ),
+    );
+    add(
+        "8970 5",
+        b"B1 FETCH 1:4 (ENVELOPE PREVIEW (LAZY))\r\n",
+        fetch(
+            false,
+            "1:4",
+            FetchItems::List(vec![A::Envelope, A::Preview { lazy: true }]),
         ),
     );
     add(

@@ -2012,6 +2012,16 @@ fn rfc8474_objectid() {
             ids(1, "M00000001", None),
         ),
         row(
+            "RFC 8970 3.2",
+            "* 1 FETCH (PREVIEW \"Preview text!\")",
+            fetch(1, vec![FetchValue::Preview(Some("Preview text!".into()))]),
+        ),
+        row(
+            "RFC 8970 5",
+            "* 3 FETCH (PREVIEW NIL)",
+            fetch(3, vec![FetchValue::Preview(None)]),
+        ),
+        row(
             "RFC 8474 6",
             "* SEARCH 1 2",
             d(Data::Search {

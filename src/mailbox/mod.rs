@@ -33,8 +33,8 @@ use tokio::sync::oneshot;
 pub use self::handle::{AccountHandle, MailboxAddress, MailboxHandle};
 pub(crate) use self::registry::Shared;
 pub use self::types::{
-    AccountView, Appended, Attachment, Change, Copied, ExpungeScope, MailboxEvent, MailboxStatus,
-    NewMessage, SharedIndex, Snapshot, StoreFlags, StoreOutcome,
+    AccountView, Appended, Attachment, Change, Copied, ExpungeScope, Expunged, MailboxEvent,
+    MailboxStatus, NewMessage, SharedIndex, Snapshot, StoreFlags, StoreOutcome,
 };
 use crate::cluster::ownership;
 use crate::store::{PlanError, StoreError, StoreMetrics};
@@ -100,11 +100,11 @@ pub struct Options {
     /// Largest message APPEND accepts (`[TOOBIG]` above).
     pub max_message_size: usize,
     /// Parses a message into the bytes of its `.meta` file (tests substitute a stub).
-    pub parse_meta: fn(&[u8]) -> Vec<u8>,
+    pub parse_meta: fn(&bytes::Bytes) -> Vec<u8>,
 }
 
-fn parse_meta(raw: &[u8]) -> Vec<u8> {
-    crate::message::MessageMeta::parse(raw).to_bytes()
+fn parse_meta(raw: &bytes::Bytes) -> Vec<u8> {
+    crate::message::MessageMeta::parse_bytes(raw).to_bytes()
 }
 
 impl Default for Options {

@@ -79,6 +79,11 @@ impl Session {
             } else if cap.eq_ignore_case("CONDSTORE") {
                 self.enable_condstore();
                 true
+            } else if cap.eq_ignore_case("QRESYNC") {
+                // RFC 7162 section 3.2.3: QRESYNC implies CONDSTORE.
+                self.qresync = true;
+                self.enable_condstore();
+                true
             } else if cap.eq_ignore_case("UTF8=ACCEPT") {
                 self.utf8_accept = true;
                 true

@@ -49,6 +49,9 @@ const AFTER_LOGIN: &[&str] = &[
     "STATUS=SIZE",
     "BINARY",
     "CONDSTORE",
+    "QRESYNC",
+    "WITHIN",
+    "PREVIEW",
     "OBJECTID",
     "UTF8=ACCEPT",
 ];

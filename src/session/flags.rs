@@ -191,7 +191,8 @@ impl Session {
             flags,
             unchanged_since,
         };
-        let format = self.flags_fetch_format(uid);
+        // RFC 7162 section 3.2.4: with CONDSTORE on, STORE's answers carry UID too.
+        let format = self.flags_fetch_format(uid || self.condstore);
         let (announced, read_only) = (selected.announced_keywords, selected.read_only);
         let mut bulk = BulkWriter::new(self.out.clone(), self.encode_context());
         let work = async move {

@@ -1,24 +1,20 @@
-//! SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, NAMESPACE, STATUS, CLOSE
-//! and UNSELECT (RFC 9051 sections 6.3 and 6.4.1–6.4.2).
+//! CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, NAMESPACE, STATUS, CLOSE and UNSELECT (RFC
+//! 9051 sections 6.3.4-6.3.11 and 6.4.1-6.4.2); SELECT and EXAMINE are in `select.rs`.
 
-use actix::{AsyncContext, Context, ResponseActFuture};
+use actix::{Context, ResponseActFuture};
 use roost_proto::{
-    Atom, Code, Data, ListData, MailboxName, NamespaceDesc, Response, SelectParams, Status,
-    StatusItem, StatusKind, StatusValue, Tag,
+    Atom, Code, Data, MailboxName, NamespaceDesc, Response, Status, StatusItem, StatusValue, Tag,
 };
 
-use super::flags::offered_flags;
 use super::messages::{ReadMode, Reply};
 use super::names::{check_new_name, mailbox_error, InvalidName, DELIMITER};
-use super::state::SelectedMailbox;
-use super::view::View;
 use super::{ready, run, Session};
-use crate::mailbox::{Attachment, MailboxError, MailboxHandle};
-use crate::store::{FlagSet, SpecialUse};
+use crate::mailbox::MailboxError;
+use crate::store::SpecialUse;
 
 impl Session {
     /// Answers `BAD` for a name that cannot be decoded, or runs `f` with the decoded name.
-    fn with_name(
+    pub(super) fn with_name(
         &mut self,
         tag: Tag,
         name: &MailboxName,
@@ -42,136 +38,6 @@ impl Session {
                 ready(self.reply(ReadMode::Command))
             }
         }
-    }
-
-    /// RFC 9051 section 6.3.2 / 6.3.3. The current selection ends first, whether or not the
-    /// new one succeeds (a failed SELECT leaves the session Authenticated).
-    pub(super) fn handle_select(
-        &mut self,
-        tag: Tag,
-        mailbox: &MailboxName,
-        params: SelectParams,
-        read_only: bool,
-        ctx: &mut Context<Self>,
-    ) -> ResponseActFuture<Self, Reply> {
-        let listener = ctx.address().recipient();
-        self.with_name(tag, mailbox, move |session, tag, name| {
-            if session.state.selected().is_some() {
-                session.state =
-                    std::mem::replace(&mut session.state, super::state::State::Logout).deselect();
-                if session.rev2 {
-                    session.write_status(Status::untagged(
-                        StatusKind::Ok,
-                        Some(Code::Closed),
-                        "Previous mailbox is now closed",
-                    ));
-                }
-            }
-            if params.condstore || params.qresync.is_some() {
-                session.condstore = true;
-            }
-            let (registry, user) = (session.shared.registry.clone(), session.user());
-            let work = async move {
-                let account = registry.account(&user).await?;
-                let handle = account.open(&name).await?;
-                let attachment = handle.attach(listener, read_only).await?;
-                Ok::<_, MailboxError>((handle, attachment))
-            };
-            // Changes made after the attachment's snapshot arrive before the session is in the
-            // Selected state: keep them, or this session would never hear of them.
-            session.events_while_selecting = Some(Vec::new());
-            run(session, work, move |session, result, ctx| {
-                let early = session.events_while_selecting.take().unwrap_or_default();
-                match result {
-                    Ok((handle, attachment)) => {
-                        let messages = attachment.snapshot.entries.len();
-                        session.complete_select(tag, handle, attachment, read_only);
-                        crate::memory::after_command(messages);
-                        for event in early {
-                            session.apply_event(event, ctx);
-                        }
-                    }
-                    Err(e) => session.write_status(mailbox_error(tag, &e)),
-                }
-                ReadMode::Command
-            })
-        })
-    }
-
-    fn complete_select(
-        &mut self,
-        tag: Tag,
-        handle: MailboxHandle,
-        attachment: Attachment,
-        read_only: bool,
-    ) {
-        let snapshot = &attachment.snapshot;
-        let view = View::new(
-            &snapshot.entries,
-            snapshot.highest_mod_seq,
-            attachment.recent.clone(),
-            snapshot.keywords.clone(),
-        );
-        let [flags_line, permanent_line] = offered_flags(&snapshot.keywords, read_only);
-        let untagged =
-            |code, text: &str| Response::Status(Status::untagged(StatusKind::Ok, Some(code), text));
-        let exists = Response::Data(Data::Exists(view.exists()));
-        let info = snapshot.info.clone();
-        if self.rev2 {
-            self.write(exists);
-            self.write(flags_line);
-        } else {
-            self.write(flags_line);
-            self.write(exists);
-            self.write(Response::Data(Data::Recent(view.recent_count())));
-            let first_unseen = snapshot
-                .entries
-                .iter()
-                .position(|e| !e.flags.contains(FlagSet::SEEN));
-            if let Some(i) = first_unseen {
-                self.write(untagged(
-                    Code::Other(atom("UNSEEN"), Some((i + 1).to_string())),
-                    "First unseen",
-                ));
-            }
-        }
-        self.write(permanent_line);
-        self.write(untagged(Code::UidValidity(info.uid_validity), "UIDs valid"));
-        self.write(untagged(
-            Code::UidNext(snapshot.uid_next),
-            "Predicted next UID",
-        ));
-        if self.rev2 {
-            let list = ListData {
-                attributes: Vec::new(),
-                delimiter: Some(DELIMITER),
-                mailbox: info.name.clone(),
-                extended: Vec::new(),
-            };
-            self.write(Response::Data(Data::List(list)));
-        }
-        if self.condstore {
-            self.write(untagged(
-                Code::HighestModSeq(snapshot.highest_mod_seq),
-                "Highest",
-            ));
-        }
-        self.write(untagged(Code::MailboxId(info.id.to_string()), "Ok"));
-        let selected = SelectedMailbox {
-            handle,
-            attachment: attachment.id,
-            read_only,
-            announced_keywords: snapshot.keywords.len(),
-            view,
-        };
-        self.state =
-            std::mem::replace(&mut self.state, super::state::State::Logout).select(selected);
-        let (code, verb) = if read_only {
-            (Code::ReadOnly, "EXAMINE")
-        } else {
-            (Code::ReadWrite, "SELECT")
-        };
-        self.write_status(Status::ok(tag, Some(code), format!("{verb} completed")));
     }
 
     /// RFC 9051 section 6.3.4, with RFC 6154's `USE (...)`.

@@ -438,7 +438,7 @@ impl View {
 
 /// A set's ranges against `largest` (what `*` means), as sorted, disjoint, inclusive
 /// `(low, high)` pairs.
-fn merged(ranges: &[roost_proto::SeqRange], largest: u32) -> Vec<(u32, u32)> {
+pub(super) fn merged(ranges: &[roost_proto::SeqRange], largest: u32) -> Vec<(u32, u32)> {
     let mut resolved: Vec<(u32, u32)> = ranges.iter().map(|r| r.resolve(largest)).collect();
     resolved.sort_unstable();
     let mut out: Vec<(u32, u32)> = Vec::with_capacity(resolved.len());

@@ -563,3 +563,43 @@ async fn nodes_join_through_rediss_as_an_acl_user_and_a_wrong_password_stops_a_n
     assert!(text.contains("as user roost"), "{text}");
     assert!(!text.contains("not-the-pw"), "{text}");
 }
+
+/// QRESYNC through the node link (issue 13: "for sessions on any node"): a session on node-b,
+/// whose account node-a owns, resynchronises with `VANISHED (EARLIER)` and changed flags and
+/// is told of another node's expunges as `VANISHED`.
+#[tokio::test]
+async fn qresync_works_for_a_session_on_a_node_that_does_not_own_the_account() {
+    let (_redis, _data, a, b) = two_nodes();
+    let mut owner = Client::logged_in(&a).await;
+    owner.seed("INBOX", 20).await;
+    owner.ok("SELECT INBOX").await; // node-a owns the account
+    let mut remote = Client::logged_in(&b).await;
+    remote.ok("ENABLE QRESYNC").await;
+    let first = remote.ok("SELECT INBOX").await;
+    let validity = code_value(&first, "UIDVALIDITY").unwrap();
+    let modseq = code_value(&first, "HIGHESTMODSEQ").unwrap();
+    remote.ok("UNSELECT").await;
+    owner.ok("STORE 1:2 +FLAGS (\\Flagged)").await;
+    owner.ok("UID STORE 5,6 +FLAGS.SILENT (\\Deleted)").await;
+    owner.ok("EXPUNGE").await;
+    let lines = remote
+        .ok(&format!("SELECT INBOX (QRESYNC ({validity} {modseq}))"))
+        .await;
+    assert!(
+        lines.contains(&"* VANISHED (EARLIER) 5:6\r\n".to_owned()),
+        "{lines:?}"
+    );
+    let fetched: Vec<&String> = lines.iter().filter(|l| l.contains(" FETCH (")).collect();
+    assert_eq!(fetched.len(), 2, "{lines:?}");
+    owner.ok("STORE 3 +FLAGS.SILENT (\\Deleted)").await;
+    owner.ok("EXPUNGE").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let news = remote.ok("NOOP").await;
+        if news.contains(&"* VANISHED 3\r\n".to_owned()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{news:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

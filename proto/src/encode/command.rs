@@ -451,6 +451,8 @@ fn fetch_attribute(s: &mut impl Sink, a: &FetchAttribute) {
         FetchAttribute::ModSeq => s.put(b"MODSEQ"),
         FetchAttribute::EmailId => s.put(b"EMAILID"),
         FetchAttribute::ThreadId => s.put(b"THREADID"),
+        FetchAttribute::Preview { lazy: false } => s.put(b"PREVIEW"),
+        FetchAttribute::Preview { lazy: true } => s.put(b"PREVIEW (LAZY)"),
         FetchAttribute::Rfc822 => s.put(b"RFC822"),
         FetchAttribute::Rfc822Header => s.put(b"RFC822.HEADER"),
         FetchAttribute::Rfc822Text => s.put(b"RFC822.TEXT"),

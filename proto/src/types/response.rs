@@ -313,6 +313,8 @@ pub enum FetchValue {
     EmailId(String),
     /// `None` is written as `THREADID NIL`.
     ThreadId(Option<String>),
+    /// RFC 8970: `None` (NIL) only in answer to `PREVIEW (LAZY)`.
+    Preview(Option<String>),
     /// IMAP4rev1.
     Rfc822(Option<Bytes>),
     Rfc822Header(Option<Bytes>),

@@ -851,6 +851,8 @@ pub fn fetch_value(v: Values) -> impl Strategy<Value = FetchValue> {
         prop::option::of(response_object_id(v))
             .prop_map(F::ThreadId)
             .boxed(),
+        // Any text, even line breaks and 8-bit (the writer picks a literal for them).
+        prop::option::of("(?s).{0,40}").prop_map(F::Preview).boxed(),
         (0u8..3, message_data())
             .prop_map(|(which, d)| match which {
                 0 => F::Rfc822(d),

@@ -16,13 +16,14 @@ use actix::ResponseActFuture;
 use bytes::Bytes;
 use roost_proto::encode::Part;
 use roost_proto::{
-    Code, FetchAttribute, FetchItems, FetchModifiers, Flag, SequenceSet, Status, StoreAction, Tag,
+    Code, Data, FetchAttribute, FetchItems, FetchModifiers, Flag, Response, SequenceSet, Status,
+    StoreAction, Tag,
 };
 
 use self::render::{render_batch, BlobRange, Decode, FetchError, Plan, Rendered, PIECE};
 use super::messages::{Outbox, Outgoing, ReadMode, Reply};
 use super::names::mailbox_error;
-use super::{ready, run, Session};
+use super::{ready, resync, run, Session};
 use crate::mailbox::{MailboxHandle, StoreFlags};
 use crate::store::{FlagSet, MessageEntry};
 
@@ -45,12 +46,18 @@ impl Session {
         if self.state.selected().is_none() {
             return ready(self.reply(ReadMode::Command));
         }
-        if modifiers.vanished {
-            self.write_status(Status::bad(
-                tag,
-                None,
-                "VANISHED needs QRESYNC, which this server does not offer",
-            ));
+        // RFC 7162 section 3.2.6.
+        let refused_vanished = match (modifiers.vanished, uid, self.qresync) {
+            (false, ..) => None,
+            (true, false, _) => Some("VANISHED is a UID FETCH modifier"),
+            (true, true, false) => Some("VANISHED needs ENABLE QRESYNC first"),
+            (true, true, true) if modifiers.changed_since.is_none() => {
+                Some("VANISHED goes with CHANGEDSINCE")
+            }
+            (true, true, true) => None,
+        };
+        if let Some(reason) = refused_vanished {
+            self.write_status(Status::bad(tag, None, reason));
             return ready(self.reply(ReadMode::Command));
         }
         let mut attrs = items.expand();
@@ -103,7 +110,34 @@ impl Session {
         let outbox = self.out.clone();
         let changed_since = modifiers.changed_since;
         let messages = targets.len();
+        // Asked what vanished: the UIDs asked about that this view no longer holds.
+        let vanished_query = modifiers.vanished.then(|| {
+            let view = &selected.view;
+            let known = resync::ranges_of(set, view.max_uid());
+            (
+                known,
+                view.uids().to_vec(),
+                view.max_uid().saturating_add(1),
+            )
+        });
         let work = async move {
+            if let (Some((known, present, uid_next)), Some(since)) = (vanished_query, changed_since)
+            {
+                let record = handle
+                    .vanished_since(since)
+                    .await
+                    .map_err(FetchError::Mailbox)?;
+                let gone = resync::vanished_earlier(&record, &known, &present, uid_next, 1);
+                if let Some(uids) = resync::to_set(&gone) {
+                    let mut out = roost_proto::encode::Output::new();
+                    let line = Response::Data(Data::Vanished {
+                        earlier: true,
+                        uids,
+                    });
+                    roost_proto::encode::write_response(&line, &plan.encode, &mut out);
+                    send_data(&outbox, out.into_chunks()).await?;
+                }
+            }
             let uids: Vec<u32> = targets.iter().map(|&(_, u)| u).collect();
             if marks_seen {
                 plan.seen_now = mark_seen(&handle, &uids).await?;

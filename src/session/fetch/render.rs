@@ -134,6 +134,13 @@ pub fn render_batch(
                 entry, keywords, recent, plan.rev2,
             )));
         }
+        if plan.seen_now.contains(&entry.uid)
+            && plan.condstore
+            && !plan.attrs.contains(&FetchAttribute::Uid)
+        {
+            // RFC 7162 section 3.2.4: a flag change the FETCH caused carries UID and MODSEQ.
+            items.push(FetchValue::Uid(entry.uid));
+        }
         if flags_reported && plan.condstore && !plan.attrs.contains(&FetchAttribute::ModSeq) {
             items.push(FetchValue::ModSeq(entry.mod_seq));
         }
@@ -253,6 +260,11 @@ fn value(
         FetchAttribute::ModSeq => FetchValue::ModSeq(entry.mod_seq),
         FetchAttribute::EmailId => FetchValue::EmailId(entry.blob.to_string()),
         FetchAttribute::ThreadId => FetchValue::ThreadId(None),
+        // Kept in the metadata since the append, so never an undue delay: even `(LAZY)`
+        // gets the text (RFC 8970 section 4.1 allows NIL, never requires it).
+        FetchAttribute::Preview { .. } => {
+            FetchValue::Preview(Some(meta(loaded)?.preview().to_owned()))
+        }
     })
 }
 

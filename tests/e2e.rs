@@ -46,6 +46,8 @@ mod sessions;
 mod shutdown;
 #[path = "e2e/single_writer.rs"]
 mod single_writer;
+#[path = "e2e/sort_thread.rs"]
+mod sort_thread;
 #[path = "e2e/states.rs"]
 mod states;
 #[path = "e2e/unauthenticated.rs"]

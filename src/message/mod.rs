@@ -5,7 +5,7 @@
 //!
 //! Files: `header` (header blocks, structured MIME fields), `address` (RFC 5322 address lists),
 //! `meta` (the MIME tree with offsets), `envelope`, `bodystructure`, `section` (`BODY[...]`),
-//! `binary` (`BINARY[...]`, transfer decoding), `search/` (SEARCH).
+//! `binary` (`BINARY[...]`, transfer decoding), `search/` (SEARCH), `sort/` (SORT), `thread/` (THREAD).
 //!
 //! The `.meta` format is this module's own serde structs (not the proto types), behind a
 //! version byte: what is stored is the parsed header values and offsets, and ENVELOPE and
@@ -25,6 +25,8 @@ mod meta;
 mod preview;
 mod search;
 mod section;
+pub mod sort;
+pub mod thread;
 
 pub(crate) use binary::{Cte, StreamDecoder};
 pub use section::SectionSource;

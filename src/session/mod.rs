@@ -25,7 +25,9 @@ mod resync;
 mod search;
 mod select;
 mod sequence;
+mod sort;
 pub mod state;
+mod thread;
 mod updates;
 pub mod view;
 
@@ -339,7 +341,11 @@ impl Session {
         let _entered = span.enter();
         self.expunges_allowed = !matches!(
             body,
-            CommandBody::Fetch { .. } | CommandBody::Store { .. } | CommandBody::Search(_)
+            CommandBody::Fetch { .. }
+                | CommandBody::Store { .. }
+                | CommandBody::Search(_)
+                | CommandBody::Sort(_)
+                | CommandBody::Thread(_)
         );
         if let Err(reason) = gate::check(self.state.kind(), &body) {
             self.write_status(Status::bad(tag, None, reason));
@@ -390,6 +396,8 @@ impl Session {
             C::Expunge => return self.handle_expunge(tag, None),
             C::UidExpunge { uids } => return self.handle_expunge(tag, Some(uids)),
             C::Search(search) => return self.handle_search(tag, search),
+            C::Sort(sort) => return self.handle_sort(tag, sort),
+            C::Thread(thread) => return self.handle_thread(tag, thread),
             C::Fetch {
                 uid,
                 set,
@@ -466,6 +474,8 @@ impl Session {
                 | C::Expunge
                 | C::UidExpunge { .. }
                 | C::Search(_)
+                | C::Sort(_)
+                | C::Thread(_)
                 | C::Fetch { .. }
                 | C::Store { .. }
                 | C::Copy { .. }

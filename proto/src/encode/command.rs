@@ -238,6 +238,8 @@ fn command_body(s: &mut CommandSink, body: &CommandBody) {
             wire::sequence_set(s, uids);
         }
         CommandBody::Search(c) => search_command(s, c),
+        CommandBody::Sort(c) => super::sort::sort_command(s, c),
+        CommandBody::Thread(c) => super::sort::thread_command(s, c),
         CommandBody::Fetch {
             uid,
             set,

@@ -12,7 +12,7 @@
 //! 7162 section 3.1.5 allows); THREADID matches nothing until threads exist.
 
 mod date;
-mod text;
+pub(crate) mod text;
 
 use bytes::Bytes;
 use roost_proto::{SearchKey, SequenceSet};

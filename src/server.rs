@@ -86,7 +86,7 @@ fn prepare(config: &Config) -> Result<Authenticator, ServeError> {
             );
         }
     }
-    Ok(Authenticator::new(users_file, config.auth.throttle.clone()))
+    Ok(Authenticator::new(users_file, config.auth.policy()))
 }
 
 /// Runs a node until SIGTERM or SIGINT, then drains and returns.
@@ -138,6 +138,7 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
         let limiter = Limiter::new(
             config.limits.max_connections,
             config.limits.max_connections_per_ip,
+            config.limits.max_unauthenticated_per_ip,
         );
         let drain_timeout = config.limits.drain_timeout();
         let shared = Arc::new(Shared::new(config, auth, supervisor.clone()));
@@ -266,7 +267,7 @@ async fn serve_stdio_alone(
     user: &str,
     _lock: DataDirLock,
 ) -> Result<(), ServeError> {
-    let auth = Authenticator::new(config.users_file(), config.auth.throttle.clone());
+    let auth = Authenticator::new(config.users_file(), config.auth.policy());
     let proof = auth
         .preauthenticated(user)
         .map_err(|e| ServeError::Users(format!("{user}: {e}")))?;
@@ -277,7 +278,7 @@ async fn serve_stdio_alone(
     let others = actix_rt::spawn(control.serve(shared.clone(), stop_rx));
     let stream = Stream::Stdio(tokio::io::join(tokio::io::stdin(), tokio::io::stdout()));
     let info = ConnectionInfo::local(shared.next_session_id());
-    run_session(stream, info, Some(proof), None, shared).await;
+    run_session(stream, info, Some(proof), None, shared, None).await;
     // Sessions handed over by other `roost imap`s finish before the lock is let go.
     let _ = stop_tx.send(true);
     let _ = others.await;

@@ -8,7 +8,7 @@
 //! 3. The [`AuthCache`] of recent successes may vouch for the password without argon2.
 //! 4. Otherwise one argon2id verification runs, when the [`VerifyQueue`] gives it a slot:
 //!    argon2 takes tens of milliseconds of CPU and 19 MiB, so at most one per CPU runs,
-//!    clean addresses first and the rest round-robin by address.
+//!    addresses in good [`Standing`] first and the rest round-robin by address.
 //!
 //! "No such user" and "wrong password" must be indistinguishable, in the answer and in time:
 //! an unknown name is verified against [`DUMMY_HASH`], so both cost one argon2 run. A right
@@ -23,7 +23,7 @@ use roost_proto::Secret;
 
 use crate::auth::cache::{AuthCache, CachePolicy};
 use crate::auth::password::{self, DUMMY_HASH};
-use crate::auth::throttle::{Admitted, Refused, Throttle, ThrottlePolicy};
+use crate::auth::throttle::{Admitted, Refused, Standing, Throttle, ThrottlePolicy};
 use crate::auth::userdb::{Unavailable, UserDb};
 use crate::auth::verify_queue::{Lane, VerifyQueue};
 use crate::telemetry::metrics;
@@ -211,10 +211,10 @@ impl Authenticator {
             }
         }
         metrics::auth_cache(false);
-        let lane = if attempt.is_from_clean_address() {
-            Lane::Priority
-        } else {
-            Lane::Shared
+        let lane = match attempt.standing() {
+            Standing::Trusted => Lane::Trusted,
+            Standing::Clean => Lane::Clean,
+            Standing::Suspect => Lane::Shared,
         };
         let slot = self.queue.acquire(peer, lane).await;
         metrics::auth_verification();

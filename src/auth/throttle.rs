@@ -13,7 +13,8 @@
 //! passed: from then on an attacker gets one verification per quiet period (the penalty
 //! step). A user name's spent budget refuses attempts from addresses that have failed
 //! recently, but not from a clean address, so many addresses guessing one name cannot lock
-//! its owner out. Within the budget, a failed login is answered after a delay: nothing for
+//! its owner out. An address's [`Standing`] (trusted after a success, clean, or suspect
+//! after failures) decides whose password is verified first. Within the budget, a failed login is answered after a delay: nothing for
 //! the first failure (a typo costs nothing), then `base`, doubling up to `cap`.
 //!
 //! Counting per address slows one client trying many names; counting per name slows many
@@ -107,6 +108,8 @@ struct Entry {
     last: Instant,
     /// Tie-breaker in the age index for entries touched at the same instant.
     seq: u64,
+    /// An address where a login succeeded while this entry was remembered.
+    trusted: bool,
 }
 
 #[derive(Debug, Default)]
@@ -117,6 +120,18 @@ struct Table {
     next_seq: u64,
 }
 
+/// What the throttle knows of an address, best first; decides whose password is verified
+/// first when verifications queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// No recent failures, and a login succeeded from here before: most likely a real user.
+    Trusted,
+    /// No recent failures.
+    Clean,
+    /// Failed recently.
+    Suspect,
+}
+
 /// An attempt that [`Throttle::admit`] let through and charged as a failure. Dropping it
 /// leaves the charge in place: an attempt is a failure unless [`Throttle::succeeded`] says
 /// otherwise.
@@ -125,14 +140,14 @@ struct Table {
 pub struct Admitted {
     addr: Key,
     user: Key,
-    /// The address had no failures left on its count when the attempt arrived.
-    clean: bool,
+    /// The address's standing when the attempt arrived.
+    standing: Standing,
 }
 
 impl Admitted {
-    /// The address had no recent failures: its attempt may be verified ahead of the queue.
-    pub fn is_from_clean_address(&self) -> bool {
-        self.clean
+    /// The address's standing when the attempt arrived, before its own charge.
+    pub fn standing(&self) -> Standing {
+        self.standing
     }
 }
 
@@ -187,6 +202,7 @@ impl Throttle {
         let mut table = self.lock();
         if let Some(entry) = table.entries.get_mut(&attempt.addr) {
             entry.failures = entry.failures.saturating_sub(1);
+            entry.trusted = true;
         }
         if let Some(entry) = table.entries.remove(&attempt.user) {
             table.by_age.remove(&(entry.last, entry.seq, attempt.user));
@@ -233,12 +249,17 @@ impl Throttle {
             let retry_after = self.retry_after(&table, &user, now);
             return Err(Refused::User { retry_after });
         }
+        let standing = match table.entries.get(&addr) {
+            _ if addr_failures > 0 => Standing::Suspect,
+            Some(entry) if entry.trusted => Standing::Trusted,
+            _ => Standing::Clean,
+        };
         self.bump(&mut table, addr.clone(), now);
         self.bump(&mut table, user.clone(), now);
         Ok(Admitted {
             addr,
             user,
-            clean: addr_failures == 0,
+            standing,
         })
     }
 
@@ -275,11 +296,12 @@ impl Throttle {
     fn bump(&self, table: &mut Table, key: Key, now: Instant) -> u32 {
         let seq = table.next_seq;
         table.next_seq += 1;
-        let failures = match table.entries.get(&key) {
+        let (failures, trusted) = match table.entries.get(&key) {
             Some(old) => {
                 let count = self.decayed(old, now).saturating_add(1);
+                let trusted = old.trusted;
                 table.by_age.remove(&(old.last, old.seq, key.clone()));
-                count
+                (count, trusted)
             }
             None => {
                 let limit = self.policy.max_tracked.max(1);
@@ -289,7 +311,7 @@ impl Throttle {
                     };
                     table.entries.remove(&oldest);
                 }
-                1
+                (1, false)
             }
         };
         table.by_age.insert((now, seq, key.clone()));
@@ -299,6 +321,7 @@ impl Throttle {
                 failures,
                 last: now,
                 seq,
+                trusted,
             },
         );
         failures
@@ -379,15 +402,15 @@ mod tests {
         let now = Instant::now();
         let a = ip("192.0.2.1");
         let first = t.admit_at(a, "alice", now).unwrap();
-        assert!(first.is_from_clean_address());
+        assert_eq!(first.standing(), Standing::Clean);
         drop(first); // the client hung up while its password waited
         let second = t.admit_at(a, "alice", now).unwrap();
-        assert!(!second.is_from_clean_address());
+        assert_eq!(second.standing(), Standing::Suspect);
         assert_eq!(t.failed_at(second, now), S);
     }
 
     #[test]
-    fn a_right_password_takes_its_charge_back() {
+    fn a_right_password_takes_its_charge_back_and_makes_the_address_trusted() {
         let t = Throttle::new(policy());
         let now = Instant::now();
         let a = ip("192.0.2.1");
@@ -395,7 +418,20 @@ mod tests {
             let attempt = t.admit_at(a, "alice", now).unwrap();
             t.succeeded(attempt);
         }
-        assert!(t.admit_at(a, "bob", now).unwrap().is_from_clean_address());
+        assert_eq!(
+            t.admit_at(a, "bob", now).unwrap().standing(),
+            Standing::Trusted
+        );
+        // The abandoned attempt above left a failure: no longer trusted until it decays.
+        assert_eq!(
+            t.admit_at(a, "bob", now).unwrap().standing(),
+            Standing::Suspect
+        );
+        let later = now + 120 * S;
+        assert_eq!(
+            t.admit_at(a, "bob", later).unwrap().standing(),
+            Standing::Trusted
+        );
     }
 
     #[test]
@@ -447,7 +483,7 @@ mod tests {
         ));
         // ...but the owner, from an address with no failures, is still let in.
         let owner = t.admit_at(ip("203.0.113.5"), "alice", now).unwrap();
-        assert!(owner.is_from_clean_address());
+        assert_eq!(owner.standing(), Standing::Clean);
         t.succeeded(owner);
         assert!(t.fail_at(ip("198.51.100.0"), "alice", now).is_ok());
     }

@@ -3,8 +3,10 @@
 //! Each argon2id verification takes tens of milliseconds of CPU and 19 MiB, so only a few
 //! run at once (one per CPU). The rest wait here, and the order they are served in decides
 //! who a flood hurts:
-//! - attempts from addresses with no recent failures go first, in arrival order: a user
-//!   typing the right password is never stuck behind an attacker's queue;
+//! - attempts from addresses where a login succeeded before and nothing failed since go
+//!   first, then those from addresses with no recent failures, each in arrival order: a user
+//!   typing the right password is not stuck behind an attacker's queue, and a botnet's fresh
+//!   addresses (clean, once each) cannot crowd out users who logged in before;
 //! - the others wait in one queue per address group, served round-robin, so one address
 //!   with many connections gets no more verifications than an address with one.
 //!
@@ -23,8 +25,10 @@ use crate::telemetry::metrics;
 /// Which line an attempt waits in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lane {
-    /// Ahead of everyone else (an address with no recent failures).
-    Priority,
+    /// Ahead of everyone else (an address that logged in before, with no failures since).
+    Trusted,
+    /// Next (an address with no recent failures).
+    Clean,
     /// Round-robin between address groups.
     Shared,
 }
@@ -38,7 +42,8 @@ pub struct VerifyQueue {
 #[derive(Debug, Default)]
 struct Inner {
     free: usize,
-    priority: VecDeque<oneshot::Sender<()>>,
+    trusted: VecDeque<oneshot::Sender<()>>,
+    clean: VecDeque<oneshot::Sender<()>>,
     by_group: HashMap<IpAddr, VecDeque<oneshot::Sender<()>>>,
     /// Groups with waiters, in the order they are served next.
     turns: VecDeque<IpAddr>,
@@ -120,7 +125,8 @@ impl Inner {
     fn enqueue(&mut self, peer: IpAddr, lane: Lane) -> oneshot::Receiver<()> {
         let (tx, rx) = oneshot::channel();
         match lane {
-            Lane::Priority => self.priority.push_back(tx),
+            Lane::Trusted => self.trusted.push_back(tx),
+            Lane::Clean => self.clean.push_back(tx),
             Lane::Shared => {
                 let group = address_group(peer);
                 let waiters = self.by_group.entry(group).or_default();
@@ -136,7 +142,10 @@ impl Inner {
     }
 
     fn next_waiter(&mut self) -> Option<oneshot::Sender<()>> {
-        if let Some(tx) = self.priority.pop_front() {
+        if let Some(tx) = self.trusted.pop_front() {
+            return Some(tx);
+        }
+        if let Some(tx) = self.clean.pop_front() {
             return Some(tx);
         }
         let group = self.turns.pop_front()?;
@@ -216,7 +225,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn clean_addresses_go_first_then_groups_take_turns() {
+    async fn trusted_then_clean_addresses_go_first_then_groups_take_turns() {
         let q = VerifyQueue::new(1);
         let (tx, mut order) = tokio::sync::mpsc::unbounded_channel();
         let busy = q.acquire(ip("192.0.2.9"), Lane::Shared).await;
@@ -226,7 +235,8 @@ mod tests {
             ("192.0.2.1", Lane::Shared),
             ("2001:db8::1", Lane::Shared),
             ("2001:db8::2", Lane::Shared), // the same /64: the same turn
-            ("198.51.100.1", Lane::Priority),
+            ("198.51.100.1", Lane::Clean),
+            ("203.0.113.1", Lane::Trusted),
         ];
         for (n, (peer, lane)) in waiters.iter().enumerate() {
             waiter(&q, peer, *lane, &tx);
@@ -240,6 +250,7 @@ mod tests {
         assert_eq!(
             served,
             [
+                "203.0.113.1",
                 "198.51.100.1",
                 "192.0.2.1",
                 "2001:db8::1",

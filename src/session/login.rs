@@ -220,7 +220,7 @@ impl Session {
                     Refused::Address { .. } => "from your address",
                     Refused::User { .. } => "for this user",
                 };
-                let wait = refused.retry_after().as_secs().max(1);
+                let wait = refused.retry_after().as_secs_f64().ceil().max(1.0);
                 self.write_status(Status::no(
                     tag,
                     Some(Code::Unavailable),

@@ -361,6 +361,13 @@ mod tests {
         }
     }
 
+    fn with_budget(max_failures: u32) -> Throttle {
+        Throttle::new(ThrottlePolicy {
+            max_failures,
+            ..policy()
+        })
+    }
+
     impl Throttle {
         /// One failed attempt at `now`: its delay, or why it was refused.
         fn fail_at(&self, peer: IpAddr, name: &str, now: Instant) -> Result<Duration, Refused> {
@@ -436,10 +443,7 @@ mod tests {
 
     #[test]
     fn a_spent_budget_refuses_until_a_quiet_period_passes_then_admits_one() {
-        let t = Throttle::new(ThrottlePolicy {
-            max_failures: 3,
-            ..policy()
-        });
+        let t = with_budget(3);
         let start = Instant::now();
         let a = ip("192.0.2.1");
         for i in 0..3 {
@@ -466,10 +470,7 @@ mod tests {
 
     #[test]
     fn a_spent_name_refuses_suspect_addresses_but_not_clean_ones() {
-        let t = Throttle::new(ThrottlePolicy {
-            max_failures: 3,
-            ..policy()
-        });
+        let t = with_budget(3);
         let now = Instant::now();
         for i in 0..3 {
             assert!(t

@@ -714,6 +714,16 @@ impl Config {
         if self.limits.idle_keepalive_secs == 0 {
             return invalid("limits.idle_keepalive_secs must be positive");
         }
+        // Zero would refuse every login or every connection: surely a mistake.
+        if self.limits.max_unauthenticated_per_ip == 0
+            || self.limits.max_login_failures == 0
+            || self.auth.throttle.max_failures == 0
+        {
+            return invalid(
+                "limits.max_unauthenticated_per_ip, limits.max_login_failures and \
+                 auth.throttle.max_failures must be positive",
+            );
+        }
         self.cluster
             .validate(&self.node_id)
             .map_err(ConfigError::Invalid)?;
@@ -815,6 +825,28 @@ mod tests {
         })
         .unwrap_err();
         assert!(err.to_string().contains("5.4"), "{err}");
+    }
+
+    #[test]
+    fn zero_login_limits_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roost.toml");
+        for text in [
+            "[limits]\nmax_unauthenticated_per_ip = 0\n",
+            "[limits]\nmax_login_failures = 0\n",
+            "[auth.throttle]\nmax_failures = 0\n",
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let err = Config::load(&Overrides {
+                config: Some(path.clone()),
+                ..Default::default()
+            })
+            .unwrap_err();
+            assert!(
+                err.to_string().contains("must be positive"),
+                "{text}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -161,8 +161,7 @@ impl Authenticator {
             }
         };
         match stored {
-            Some(phc) if matches => {
-                self.cache.insert(username, &phc, password);
+            Some(_) if matches => {
                 self.throttle.succeeded(attempt);
                 tracing::info!(user = ?user, %peer, "login succeeded");
                 Ok(LoginVerified {
@@ -195,7 +194,9 @@ impl Authenticator {
     }
 
     /// Whether `password` matches `stored`: from the cache, or by one argon2 verification
-    /// (against the dummy hash for an unknown user, whose answer is then thrown away).
+    /// (against the dummy hash for an unknown user, whose answer is then thrown away). A
+    /// verified match goes into the cache; a cache hit does not renew its entry, so the TTL
+    /// counts from the last argon2 verification.
     async fn check(
         &self,
         username: &str,
@@ -237,7 +238,11 @@ impl Authenticator {
             matches
         })
         .await;
-        verified.map_err(|join| task_failed(&join))
+        let verified = verified.map_err(|join| task_failed(&join))?;
+        if let (true, Some(phc)) = (verified, stored) {
+            self.cache.insert(username, phc, password);
+        }
+        Ok(verified)
     }
 
     #[cfg(test)]

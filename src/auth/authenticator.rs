@@ -146,7 +146,7 @@ impl Authenticator {
         let stored = match self.lookup(username).await {
             Ok(stored) => stored,
             Err(e) => {
-                self.throttle.withdrawn(attempt);
+                attempt.withdrawn();
                 return Err(e);
             }
         };
@@ -156,20 +156,20 @@ impl Authenticator {
         {
             Ok(matches) => matches,
             Err(e) => {
-                self.throttle.withdrawn(attempt);
+                attempt.withdrawn();
                 return Err(e);
             }
         };
         match stored {
             Some(_) if matches => {
-                self.throttle.succeeded(attempt);
+                attempt.succeeded();
                 tracing::info!(user = ?user, %peer, "login succeeded");
                 Ok(LoginVerified {
                     user: username.to_owned(),
                 })
             }
             _ => {
-                let delay = self.throttle.failed(attempt);
+                let delay = attempt.failed();
                 // The name is logged so admins can see attacks; the password never is.
                 let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
                 tracing::info!(user = ?user, %peer, delay_ms, "login failed");
@@ -203,7 +203,7 @@ impl Authenticator {
         stored: Option<&str>,
         password: &[u8],
         peer: IpAddr,
-        attempt: &Admitted,
+        attempt: &Admitted<'_>,
     ) -> Result<bool, AuthError> {
         if let Some(phc) = stored {
             if self.cache.contains(username, phc, password) {

@@ -1,11 +1,13 @@
 //! Login throttling per client address and per user name: a budget of failures, charged
 //! before the password is checked, and growing delays before `NO`.
 //!
-//! Every attempt is charged as a failure to the client's address and to the user name tried
-//! *before* its password is verified ([`Throttle::admit`]), and the charge is taken back only
-//! when the password turns out right ([`Throttle::succeeded`]). So an attempt whose client
-//! hangs up while it waits counts as a failure like any other: abandoning connections does
-//! not step around the throttle.
+//! Every attempt is admitted ([`Throttle::admit`]) *before* its password is verified, as a
+//! failure of the client's address and of the user name tried that is pending until the
+//! password is checked; only a right password ([`Admitted::succeeded`]) clears it. So an
+//! attempt whose client hangs up while it waits counts as a failure like any other:
+//! abandoning connections does not step around the throttle. While an address has failures,
+//! its pending attempts count against its budget too, so it cannot start more checks at once
+//! than it has failures left.
 //!
 //! Each key (address or name) has a budget of [`ThrottlePolicy::max_failures`] failures;
 //! each quiet period without a new failure gives one back. Once an address's budget is spent,
@@ -105,6 +107,9 @@ impl Key {
 #[derive(Clone, Copy, Debug)]
 struct Entry {
     failures: u32,
+    /// Attempts admitted and not yet settled: each becomes a failure unless its password
+    /// turns out right.
+    pending: u32,
     last: Instant,
     /// Tie-breaker in the age index for entries touched at the same instant.
     seq: u64,
@@ -132,22 +137,64 @@ pub enum Standing {
     Suspect,
 }
 
-/// An attempt that [`Throttle::admit`] let through and charged as a failure. Dropping it
-/// leaves the charge in place: an attempt is a failure unless [`Throttle::succeeded`] says
-/// otherwise.
+/// An attempt that [`Throttle::admit`] let through, pending until its password is checked.
+/// Dropping it unsettled (the client hung up, the task was cancelled) counts it as a failure.
 #[derive(Debug)]
-#[must_use = "an admitted attempt ends in Throttle::succeeded or Throttle::failed"]
-pub struct Admitted {
+#[must_use = "an admitted attempt is a failure unless it is settled otherwise"]
+pub struct Admitted<'a> {
+    throttle: &'a Throttle,
     addr: Key,
     user: Key,
     /// The address's standing when the attempt arrived.
     standing: Standing,
+    settled: bool,
 }
 
-impl Admitted {
-    /// The address's standing when the attempt arrived, before its own charge.
+/// How an admitted attempt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Succeeded,
+    Failed,
+    /// Not checked, through no fault of the client.
+    Withdrawn,
+}
+
+impl Admitted<'_> {
+    /// The address's standing when the attempt arrived.
     pub fn standing(&self) -> Standing {
         self.standing
+    }
+
+    /// The password was right: the attempt costs nothing, the name's failures are forgotten
+    /// and the address is trusted. The address keeps its earlier failures: an attacker
+    /// holding one valid account must not be able to reset its count.
+    pub fn succeeded(mut self) {
+        self.settle(Outcome::Succeeded, Instant::now());
+    }
+
+    /// The password was wrong: one failure for the address and the name. Returns how long
+    /// to wait before answering.
+    pub fn failed(mut self) -> Duration {
+        self.settle(Outcome::Failed, Instant::now())
+    }
+
+    /// The attempt could not be checked (the users file is unreadable): not the client's
+    /// fault, so it costs nothing.
+    pub fn withdrawn(mut self) {
+        self.settle(Outcome::Withdrawn, Instant::now());
+    }
+
+    fn settle(&mut self, outcome: Outcome, now: Instant) -> Duration {
+        self.settled = true;
+        self.throttle.settle(&self.addr, &self.user, outcome, now)
+    }
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.settle(Outcome::Failed, Instant::now());
+        }
     }
 }
 
@@ -185,87 +232,95 @@ impl Throttle {
         }
     }
 
-    /// Charges an attempt by `username` from `peer` as a failure, or refuses it if the
-    /// budget is spent.
+    /// Admits an attempt by `username` from `peer`, pending as a failure until it is settled,
+    /// or refuses it if the budget is spent.
+    ///
+    /// An address that has failed recently counts its pending attempts against its budget
+    /// too, so it cannot run more checks at once than it has failures left. A clean address
+    /// is never refused: many users behind one address logging in at once are no attack,
+    /// and how many attempts one address can have in flight is bounded by
+    /// `limits.max_unauthenticated_per_ip` (one per connection).
     ///
     /// # Errors
     /// [`Refused`] when the address, or the name tried from an address that failed recently,
     /// has no failures left in its budget.
-    pub fn admit(&self, peer: IpAddr, username: &str) -> Result<Admitted, Refused> {
+    pub fn admit(&self, peer: IpAddr, username: &str) -> Result<Admitted<'_>, Refused> {
         self.admit_at(peer, username, Instant::now())
     }
 
-    /// The attempt's password was right: its charge is taken back and the name's failures
-    /// are forgotten. The address keeps its earlier failures: an attacker holding one valid
-    /// account must not be able to reset its count.
-    pub fn succeeded(&self, attempt: Admitted) {
-        let mut table = self.lock();
-        if let Some(entry) = table.entries.get_mut(&attempt.addr) {
-            entry.failures = entry.failures.saturating_sub(1);
-            entry.trusted = true;
-        }
-        if let Some(entry) = table.entries.remove(&attempt.user) {
-            table.by_age.remove(&(entry.last, entry.seq, attempt.user));
-        }
-    }
-
-    /// The attempt could not be checked (the users file is unreadable): not the client's
-    /// fault, so its charge is taken back and nothing else changes.
-    pub fn withdrawn(&self, attempt: Admitted) {
-        let mut table = self.lock();
-        for key in [&attempt.addr, &attempt.user] {
-            if let Some(entry) = table.entries.get_mut(key) {
-                entry.failures = entry.failures.saturating_sub(1);
-            }
-        }
-    }
-
-    /// The attempt's password was wrong (it stays charged); returns how long to wait before
-    /// answering.
-    pub fn failed(&self, attempt: Admitted) -> Duration {
-        self.failed_at(attempt, Instant::now())
-    }
-
-    fn failed_at(&self, attempt: Admitted, now: Instant) -> Duration {
-        let table = self.lock();
-        let worst = self.failures(&table, &attempt.addr, now).max(self.failures(
-            &table,
-            &attempt.user,
-            now,
-        ));
-        self.policy.delay_for(worst)
-    }
-
-    fn admit_at(&self, peer: IpAddr, username: &str, now: Instant) -> Result<Admitted, Refused> {
+    fn admit_at(
+        &self,
+        peer: IpAddr,
+        username: &str,
+        now: Instant,
+    ) -> Result<Admitted<'_>, Refused> {
         let (addr, user) = (Key::addr(peer), Key::user(username));
         let mut table = self.lock();
         let max = self.policy.max_failures;
-        let addr_failures = self.failures(&table, &addr, now);
-        if addr_failures >= max {
-            let retry_after = self.retry_after(&table, &addr, now);
-            return Err(Refused::Address { retry_after });
-        }
-        if addr_failures > 0 && self.failures(&table, &user, now) >= max {
-            let retry_after = self.retry_after(&table, &user, now);
-            return Err(Refused::User { retry_after });
+        let (addr_failures, addr_pending) = self.load(&table, &addr, now);
+        if addr_failures > 0 {
+            if addr_failures.saturating_add(addr_pending) >= max {
+                let retry_after = self.retry_after(&table, &addr, now);
+                return Err(Refused::Address { retry_after });
+            }
+            let (user_failures, user_pending) = self.load(&table, &user, now);
+            if user_failures.saturating_add(user_pending) >= max {
+                let retry_after = self.retry_after(&table, &user, now);
+                return Err(Refused::User { retry_after });
+            }
         }
         let standing = match table.entries.get(&addr) {
             _ if addr_failures > 0 => Standing::Suspect,
             Some(entry) if entry.trusted => Standing::Trusted,
             _ => Standing::Clean,
         };
-        self.bump(&mut table, addr.clone(), now);
-        self.bump(&mut table, user.clone(), now);
+        for key in [&addr, &user] {
+            let mut entry = self.entry(&mut table, key, now);
+            entry.pending = entry.pending.saturating_add(1);
+            table.entries.insert(key.clone(), entry);
+        }
         Ok(Admitted {
+            throttle: self,
             addr,
             user,
             standing,
+            settled: false,
         })
     }
 
-    /// The failure count of `key` now, after the quiet periods since its last failure.
-    fn failures(&self, table: &Table, key: &Key, now: Instant) -> u32 {
-        table.entries.get(key).map_or(0, |e| self.decayed(e, now))
+    fn settle(&self, addr: &Key, user: &Key, outcome: Outcome, now: Instant) -> Duration {
+        let mut table = self.lock();
+        for key in [addr, user] {
+            if let Some(entry) = table.entries.get_mut(key) {
+                entry.pending = entry.pending.saturating_sub(1);
+            }
+        }
+        match outcome {
+            Outcome::Succeeded => {
+                if let Some(entry) = table.entries.get_mut(addr) {
+                    entry.trusted = true;
+                }
+                if let Some(entry) = table.entries.get_mut(user) {
+                    entry.failures = 0;
+                }
+                Duration::ZERO
+            }
+            Outcome::Withdrawn => Duration::ZERO,
+            Outcome::Failed => {
+                let a = self.add_failure(&mut table, addr, now);
+                let u = self.add_failure(&mut table, user, now);
+                self.policy.delay_for(a.max(u))
+            }
+        }
+    }
+
+    /// The failure count of `key` now (after the quiet periods since its last failure), and
+    /// its pending attempts.
+    fn load(&self, table: &Table, key: &Key, now: Instant) -> (u32, u32) {
+        table
+            .entries
+            .get(key)
+            .map_or((0, 0), |e| (self.decayed(e, now), e.pending))
     }
 
     /// How long until `key`'s count drops below the budget.
@@ -292,36 +347,48 @@ impl Throttle {
         entry.failures.saturating_sub(periods)
     }
 
-    /// Adds one failure to `key` and returns its new count.
-    fn bump(&self, table: &mut Table, key: Key, now: Instant) -> u32 {
+    /// A copy of `key`'s entry, created empty if missing (forgetting the least recently
+    /// failed key when the table is full).
+    fn entry(&self, table: &mut Table, key: &Key, now: Instant) -> Entry {
+        if let Some(entry) = table.entries.get(key) {
+            return *entry;
+        }
+        let limit = self.policy.max_tracked.max(1);
+        while table.entries.len() >= limit {
+            let Some((_, _, oldest)) = table.by_age.pop_first() else {
+                break;
+            };
+            table.entries.remove(&oldest);
+        }
         let seq = table.next_seq;
         table.next_seq += 1;
-        let (failures, trusted) = match table.entries.get(&key) {
-            Some(old) => {
-                let count = self.decayed(old, now).saturating_add(1);
-                let trusted = old.trusted;
-                table.by_age.remove(&(old.last, old.seq, key.clone()));
-                (count, trusted)
-            }
-            None => {
-                let limit = self.policy.max_tracked.max(1);
-                while table.entries.len() >= limit {
-                    let Some((_, _, oldest)) = table.by_age.pop_first() else {
-                        break;
-                    };
-                    table.entries.remove(&oldest);
-                }
-                (1, false)
-            }
+        let entry = Entry {
+            failures: 0,
+            pending: 0,
+            last: now,
+            seq,
+            trusted: false,
         };
         table.by_age.insert((now, seq, key.clone()));
+        table.entries.insert(key.clone(), entry);
+        entry
+    }
+
+    /// Adds one failure to `key` and returns its new count.
+    fn add_failure(&self, table: &mut Table, key: &Key, now: Instant) -> u32 {
+        let old = self.entry(table, key, now);
+        let seq = table.next_seq;
+        table.next_seq += 1;
+        let failures = self.decayed(&old, now).saturating_add(1);
+        table.by_age.remove(&(old.last, old.seq, key.clone()));
+        table.by_age.insert((now, seq, key.clone()));
         table.entries.insert(
-            key,
+            key.clone(),
             Entry {
                 failures,
                 last: now,
                 seq,
-                trusted,
+                ..old
             },
         );
         failures
@@ -371,8 +438,8 @@ mod tests {
     impl Throttle {
         /// One failed attempt at `now`: its delay, or why it was refused.
         fn fail_at(&self, peer: IpAddr, name: &str, now: Instant) -> Result<Duration, Refused> {
-            let attempt = self.admit_at(peer, name, now)?;
-            Ok(self.failed_at(attempt, now))
+            let mut attempt = self.admit_at(peer, name, now)?;
+            Ok(attempt.settle(Outcome::Failed, now))
         }
     }
 
@@ -411,9 +478,32 @@ mod tests {
         let first = t.admit_at(a, "alice", now).unwrap();
         assert_eq!(first.standing(), Standing::Clean);
         drop(first); // the client hung up while its password waited
-        let second = t.admit_at(a, "alice", now).unwrap();
+        let mut second = t.admit_at(a, "alice", now).unwrap();
         assert_eq!(second.standing(), Standing::Suspect);
-        assert_eq!(t.failed_at(second, now), S);
+        assert_eq!(second.settle(Outcome::Failed, now), S);
+    }
+
+    #[test]
+    fn a_clean_address_is_never_refused_but_a_suspect_one_counts_what_it_has_in_flight() {
+        let t = with_budget(10);
+        let now = Instant::now();
+        let a = ip("192.0.2.1");
+        // Fifty users behind one address log in at once.
+        let at_once: Vec<_> = (0..50)
+            .map(|i| t.admit_at(a, &format!("u{i}"), now).unwrap())
+            .collect();
+        at_once.into_iter().for_each(Admitted::succeeded);
+        // One failure: now nine more may be in flight, not ten.
+        t.fail_at(a, "typo", now).unwrap();
+        let in_flight: Vec<_> = (0..9)
+            .map(|i| t.admit_at(a, &format!("v{i}"), now).unwrap())
+            .collect();
+        assert!(matches!(
+            t.admit_at(a, "w", now),
+            Err(Refused::Address { .. })
+        ));
+        in_flight.into_iter().for_each(Admitted::succeeded);
+        assert!(t.admit_at(a, "w", now).is_ok());
     }
 
     #[test]
@@ -422,19 +512,19 @@ mod tests {
         let now = Instant::now();
         let a = ip("192.0.2.1");
         for _ in 0..50 {
-            let attempt = t.admit_at(a, "alice", now).unwrap();
-            t.succeeded(attempt);
+            t.admit_at(a, "alice", now).unwrap().succeeded();
         }
         assert_eq!(
             t.admit_at(a, "bob", now).unwrap().standing(),
             Standing::Trusted
         );
-        // The abandoned attempt above left a failure: no longer trusted until it decays.
+        // The abandoned attempt above left a failure: no longer trusted until it decays
+        // (two failures, two quiet minutes; the drop counted them a moment after `now`).
         assert_eq!(
             t.admit_at(a, "bob", now).unwrap().standing(),
             Standing::Suspect
         );
-        let later = now + 120 * S;
+        let later = now + 150 * S;
         assert_eq!(
             t.admit_at(a, "bob", later).unwrap().standing(),
             Standing::Trusted
@@ -485,7 +575,7 @@ mod tests {
         // ...but the owner, from an address with no failures, is still let in.
         let owner = t.admit_at(ip("203.0.113.5"), "alice", now).unwrap();
         assert_eq!(owner.standing(), Standing::Clean);
-        t.succeeded(owner);
+        owner.succeeded();
         assert!(t.fail_at(ip("198.51.100.0"), "alice", now).is_ok());
     }
 
@@ -513,7 +603,7 @@ mod tests {
         let a = ip("192.0.2.1");
         t.fail_at(a, "alice", now).unwrap();
         t.fail_at(a, "alice", now).unwrap();
-        t.succeeded(t.admit_at(a, "alice", now).unwrap());
+        t.admit_at(a, "alice", now).unwrap().succeeded();
         assert_eq!(
             t.fail_at(ip("203.0.113.1"), "alice", now),
             Ok(Duration::ZERO)

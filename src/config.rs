@@ -36,6 +36,7 @@ pub struct Config {
     pub lmtp: LmtpConfig,
     pub http: HttpConfig,
     pub telemetry: TelemetryConfig,
+    pub store: StoreConfig,
 }
 
 /// One listening socket.
@@ -440,6 +441,23 @@ impl Default for HttpConfig {
     }
 }
 
+/// The mail store (the `[store]` table).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Transactions a mailbox or account log takes before it is compacted into a snapshot:
+    /// fewer means shorter recovery replays and more snapshot writes.
+    pub compact_after_transactions: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            compact_after_transactions: crate::mailbox::Options::default().compact_after,
+        }
+    }
+}
+
 /// OpenTelemetry trace export over OTLP/HTTP. The standard `OTEL_*` environment variables
 /// win over these keys (see `telemetry::otlp`); with no endpoint anywhere nothing is exported.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -514,6 +532,7 @@ impl Default for Config {
             lmtp: LmtpConfig::default(),
             http: HttpConfig::default(),
             telemetry: TelemetryConfig::default(),
+            store: StoreConfig::default(),
         }
     }
 }

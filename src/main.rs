@@ -1,7 +1,7 @@
 //! roost: a clustered IMAP4rev2 mail access server.
 //!
 //! `roost serve` runs a node; `roost imap --user NAME` speaks IMAP on stdin/stdout for a
-//! pre-authenticated user; `roost user ...` manages the users file; `roost cluster ...` shows
+//! pre-authenticated user; `roost import ...` copies existing mail in; `roost user ...` manages the users file; `roost cluster ...` shows
 //! and steers the cluster; `roost check-config` prints the effective configuration.
 
 use std::process::ExitCode;
@@ -30,6 +30,14 @@ enum Cmd {
     Imap {
         #[arg(long)]
         user: String,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+    /// Import mail into an account (Maildir, mbox, another IMAP server), through the
+    /// account's single writer (the running node, or this process when none runs).
+    Import {
+        #[command(subcommand)]
+        command: roost::import::cli::ImportCommand,
         #[command(flatten)]
         overrides: Overrides,
     },
@@ -83,6 +91,19 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             });
             telemetry.shutdown();
             served
+        }
+        Cmd::Import { command, overrides } => {
+            let config = load(&overrides)?;
+            let summary = roost::import::cli::run(command, config).map_err(|e| {
+                eprintln!("roost: import: {e}");
+                ExitCode::FAILURE
+            })?;
+            print!("roost import: {summary}");
+            if summary.complete() {
+                Ok(())
+            } else {
+                Err(ExitCode::FAILURE)
+            }
         }
         Cmd::User { command, overrides } => {
             let config = load(&overrides)?;

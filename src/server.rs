@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::{Actor, Arbiter};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UnixStream};
 use tokio::sync::watch;
 
 use crate::auth::Authenticator;
@@ -57,6 +57,8 @@ pub enum ServeError {
     },
     #[error("stdout: {0}")]
     Stdout(std::io::Error),
+    #[error("cannot create a socket pair for the in-process session: {0}")]
+    SessionSocket(std::io::Error),
 }
 
 fn create_data_dir(config: &Config) -> Result<(), ServeError> {
@@ -244,43 +246,134 @@ async fn wait_for_signal() -> std::io::Result<()> {
 /// # Errors
 /// When the user does not exist, or no writer can be found or become one.
 pub fn serve_stdio(config: Config, user: &str) -> Result<(), ServeError> {
-    let alone = config.cluster.redis_url.is_none();
-    if alone {
-        create_data_dir(&config)?;
-    }
-    let system = actix_rt::System::new();
-    system.block_on(async move {
-        let lock_dir = alone.then_some(config.data_dir.as_path());
-        let socket = config.control_socket();
-        match tunnel::route(&socket, user, lock_dir, HANDOVER_WAIT).await? {
-            Route::Through(stream) => tunnel::pipe(stream).await.map_err(ServeError::Stdout),
-            Route::Alone(lock) => serve_stdio_alone(config, user, lock).await,
+    with_writer(config, user, |writer| async move {
+        match writer {
+            Writer::Node(stream) => tunnel::pipe(stream).await.map_err(ServeError::Stdout),
+            Writer::Local(local) => {
+                let stdio = tokio::io::join(tokio::io::stdin(), tokio::io::stdout());
+                local.session(Stream::Stdio(stdio)).await;
+                local.finish().await;
+                Ok(())
+            }
         }
     })
+}
+
+/// Runs `client` on a pre-authenticated IMAP session with `user`'s writer, found as
+/// [`serve_stdio`] finds it: for programs that speak IMAP to the account themselves
+/// (`roost import`). `client` gets one end of the session's socket; the session ends when
+/// the client logs out or drops its end.
+///
+/// # Errors
+/// As [`serve_stdio`]; what `client` returns is passed through as `Ok`.
+pub fn with_writer_session<T, F, Fut>(
+    config: Config,
+    user: &str,
+    client: F,
+) -> Result<T, ServeError>
+where
+    F: FnOnce(UnixStream) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    with_writer(config, user, |writer| async move {
+        match writer {
+            Writer::Node(stream) => Ok(client(stream).await),
+            Writer::Local(local) => {
+                let (ours, theirs) = UnixStream::pair().map_err(ServeError::SessionSocket)?;
+                let (_, result) = tokio::join!(local.session(Stream::Unix(theirs)), client(ours));
+                local.finish().await;
+                Ok(result)
+            }
+        }
+    })
+}
+
+/// Finds `user`'s writer and runs `work` with it in an actix system (sessions are actors),
+/// creating the data directory first when this process may become its writer (no cluster).
+fn with_writer<T, Fut>(
+    config: Config,
+    user: &str,
+    work: impl FnOnce(Writer) -> Fut,
+) -> Result<T, ServeError>
+where
+    Fut: std::future::Future<Output = Result<T, ServeError>>,
+{
+    if config.cluster.redis_url.is_none() {
+        create_data_dir(&config)?;
+    }
+    actix_rt::System::new().block_on(async move { work(find_writer(config, user).await?).await })
 }
 
 /// How long `roost imap` waits for a writer that holds the lock but does not answer yet.
 const HANDOVER_WAIT: Duration = Duration::from_secs(10);
 
-async fn serve_stdio_alone(
-    config: Config,
-    user: &str,
+/// The data directory's writer, as a local process reaches it.
+enum Writer {
+    /// A running node (or another `roost imap`) accepted a session for the user.
+    Node(UnixStream),
+    /// Nobody serves the data directory: this process does, while it holds the lock.
+    Local(LocalWriter),
+}
+
+async fn find_writer(config: Config, user: &str) -> Result<Writer, ServeError> {
+    let lock_dir = config
+        .cluster
+        .redis_url
+        .is_none()
+        .then_some(config.data_dir.as_path());
+    match tunnel::route(&config.control_socket(), user, lock_dir, HANDOVER_WAIT).await? {
+        Route::Through(stream) => Ok(Writer::Node(stream)),
+        Route::Alone(lock) => Ok(Writer::Local(LocalWriter::start(config, user, lock).await?)),
+    }
+}
+
+/// This process as the data directory's writer: it holds the lock and serves the control
+/// socket, so other `roost imap`s go through it while it runs.
+struct LocalWriter {
+    shared: Arc<Shared>,
+    proof: crate::auth::LoginVerified,
+    stop: watch::Sender<bool>,
+    others: actix_rt::task::JoinHandle<()>,
     _lock: DataDirLock,
-) -> Result<(), ServeError> {
-    let auth = Authenticator::new(config.users_file(), config.auth.policy());
-    let proof = auth
-        .preauthenticated(user)
-        .map_err(|e| ServeError::Users(format!("{user}: {e}")))?;
-    let control = ControlSocket::bind(&config.control_socket()).await?;
-    let supervisor = Supervisor::new().start();
-    let shared = Arc::new(Shared::new(config, auth, supervisor));
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let others = actix_rt::spawn(control.serve(shared.clone(), stop_rx));
-    let stream = Stream::Stdio(tokio::io::join(tokio::io::stdin(), tokio::io::stdout()));
-    let info = ConnectionInfo::local(shared.next_session_id());
-    run_session(stream, info, Some(proof), None, shared, None).await;
-    // Sessions handed over by other `roost imap`s finish before the lock is let go.
-    let _ = stop_tx.send(true);
-    let _ = others.await;
-    Ok(())
+}
+
+impl LocalWriter {
+    async fn start(config: Config, user: &str, lock: DataDirLock) -> Result<Self, ServeError> {
+        let auth = Authenticator::new(config.users_file(), config.auth.policy());
+        let proof = auth
+            .preauthenticated(user)
+            .map_err(|e| ServeError::Users(format!("{user}: {e}")))?;
+        let control = ControlSocket::bind(&config.control_socket()).await?;
+        let supervisor = Supervisor::new().start();
+        let shared = Arc::new(Shared::new(config, auth, supervisor));
+        let (stop, stop_rx) = watch::channel(false);
+        let others = actix_rt::spawn(control.serve(shared.clone(), stop_rx));
+        Ok(LocalWriter {
+            shared,
+            proof,
+            stop,
+            others,
+            _lock: lock,
+        })
+    }
+
+    /// Runs the user's pre-authenticated session on `stream` until it ends.
+    async fn session(&self, stream: Stream) {
+        let info = ConnectionInfo::local(self.shared.next_session_id());
+        run_session(
+            stream,
+            info,
+            Some(self.proof.clone()),
+            None,
+            self.shared.clone(),
+            None,
+        )
+        .await;
+    }
+
+    /// Sessions handed over by other `roost imap`s finish before the lock is let go.
+    async fn finish(self) {
+        let _ = self.stop.send(true);
+        let _ = self.others.await;
+    }
 }

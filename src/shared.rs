@@ -28,7 +28,11 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(config: Config, auth: Authenticator, supervisor: Addr<Supervisor>) -> Self {
-        let registry = Registry::new(config.data_dir.clone());
+        let options = crate::mailbox::Options {
+            compact_after: config.store.compact_after_transactions.max(1),
+            ..crate::mailbox::Options::default()
+        };
+        let registry = Registry::with_options(config.data_dir.clone(), options);
         Shared {
             config,
             auth,

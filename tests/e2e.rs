@@ -16,12 +16,16 @@ mod brute_force;
 mod clients;
 #[path = "e2e/cluster.rs"]
 mod cluster;
+#[path = "e2e/conformance.rs"]
+mod conformance;
 #[path = "e2e/consistency.rs"]
 mod consistency;
 #[path = "e2e/durability.rs"]
 mod durability;
 #[path = "e2e/hostile_work.rs"]
 mod hostile_work;
+#[path = "e2e/import.rs"]
+mod import;
 #[path = "e2e/large_output.rs"]
 mod large_output;
 #[path = "e2e/lmtp.rs"]
@@ -34,6 +38,8 @@ mod messages;
 mod observability;
 #[path = "e2e/postfix.rs"]
 mod postfix;
+#[path = "e2e/qresync.rs"]
+mod qresync;
 #[path = "e2e/rename_race.rs"]
 mod rename_race;
 #[path = "e2e/sessions.rs"]

@@ -752,6 +752,11 @@ fn rows() -> Vec<(&'static str, Vec<u8>, Command)> {
         search(true, None, None, vec![K::Uid(set("$")), K::Smaller(4096)]),
     );
     add(
+        "5032 4",
+        b"a1 SEARCH UNSEEN YOUNGER 259200\r\n",
+        search(false, None, None, vec![K::Unseen, K::Younger(259_200)]),
+    );
+    add(
         "9051 6.4.4.4",
         b"A301 UID SEARCH $ SMALLER 4096\r\n",
         search(

@@ -150,7 +150,10 @@ fn failure(e: &MailboxError) -> Reply {
             "4.4.0",
             format!("mailbox temporarily unavailable: {why}"),
         ),
-        MailboxError::NonExistent(_) | MailboxError::AlreadyExists(_) | MailboxError::Cannot(_) => {
+        MailboxError::NonExistent(_)
+        | MailboxError::AlreadyExists(_)
+        | MailboxError::Cannot(_)
+        | MailboxError::HasChildren(_) => {
             Reply::new(451, "4.3.0", format!("cannot deliver now: {e}"))
         }
     }

@@ -326,6 +326,10 @@ impl Mailbox {
             MailboxOp::Expunge(scope) => {
                 self.start_expunge(ctx, scope, reply.from(Answer::Expunged));
             }
+            MailboxOp::VanishedSince { mod_seq } => self.read(ctx, move |act, _| {
+                let since = act.state().map(|s| s.vanished.since(mod_seq));
+                reply.send(since.map(Answer::Vanished));
+            }),
         }
     }
 }

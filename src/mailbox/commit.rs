@@ -11,7 +11,7 @@ use actix::prelude::*;
 use tokio::task::JoinError;
 
 use super::actor::Mailbox;
-use super::{Appended, ExpungeScope, MailboxError, Reply, StoreOutcome};
+use super::{Appended, ExpungeScope, Expunged, MailboxError, Reply, StoreOutcome};
 use crate::store::journal::Committed;
 use crate::store::mailbox::NewEntry;
 use crate::store::BlobId;
@@ -33,7 +33,7 @@ pub(super) enum Write {
     },
     Expunge {
         scope: ExpungeScope,
-        reply: Reply<Vec<u32>>,
+        reply: Reply<Expunged>,
     },
     /// Blobs already linked; `(source UID, message)`.
     CopyIn {
@@ -59,8 +59,9 @@ pub(super) enum Done {
     },
     Expunged {
         uids: Vec<u32>,
+        mod_seq: u64,
         freed: Vec<BlobId>,
-        reply: Reply<Vec<u32>>,
+        reply: Reply<Expunged>,
     },
     CopiedIn {
         pairs: Vec<(u32, u32)>,

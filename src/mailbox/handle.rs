@@ -8,11 +8,13 @@ use std::sync::{Arc, OnceLock};
 use actix::{Addr, Recipient};
 use serde::{Deserialize, Serialize};
 
+use crate::store::vanished::Since;
+
 use super::account::{AccountActor, AccountRequest};
 use super::actor::{Mailbox, Request};
 use super::request::{expect_answer, AccountOp, Answer, MailboxOp};
 use super::types::{
-    AccountView, Appended, Attachment, Copied, ExpungeScope, MailboxEvent, MailboxStatus,
+    AccountView, Appended, Attachment, Copied, ExpungeScope, Expunged, MailboxEvent, MailboxStatus,
     NewMessage, SharedIndex, StoreFlags, StoreOutcome,
 };
 use super::{call, MailboxError};
@@ -90,7 +92,7 @@ impl AccountHandle {
     }
 
     /// DELETE (section 6.3.5): refuses INBOX; a mailbox with children keeps existing as
-    /// `\Noselect` only if it has inferior names (here: refused with `Cannot` "has children").
+    /// `\Noselect` only if it has inferior names (here: refused with `HasChildren`).
     /// Attached sessions receive [`Change::Closed`](super::Change::Closed).
     pub async fn delete(&self, name: String) -> Result<(), MailboxError> {
         expect_answer!(self.run(AccountOp::Delete { name }).await?, Answer::Unit => ())
@@ -318,6 +320,13 @@ impl MailboxHandle {
         expect_answer!(self.run(MailboxOp::Status).await?, Answer::Status(s) => s)
     }
 
+    /// The UIDs expunged after `mod_seq`, as far as the mailbox remembers (RFC 7162 section
+    /// 3.2.6).
+    pub async fn vanished_since(&self, mod_seq: u64) -> Result<Since, MailboxError> {
+        let op = MailboxOp::VanishedSince { mod_seq };
+        expect_answer!(self.run(op).await?, Answer::Vanished(v) => v)
+    }
+
     /// The current entries of the given UIDs (missing ones are skipped), with the keyword table.
     pub async fn entries(
         &self,
@@ -351,13 +360,13 @@ impl MailboxHandle {
     }
 
     /// EXPUNGE (`None`: every `\Deleted` message) or UID EXPUNGE (only those UIDs that are
-    /// also `\Deleted`). Returns the expunged UIDs.
-    pub async fn expunge(&self, uids: Option<Vec<u32>>) -> Result<Vec<u32>, MailboxError> {
+    /// also `\Deleted`). Returns the expunged UIDs and their MODSEQ.
+    pub async fn expunge(&self, uids: Option<Vec<u32>>) -> Result<Expunged, MailboxError> {
         let scope = uids.map_or(ExpungeScope::AllDeleted, ExpungeScope::DeletedAmong);
         self.expunge_scope(scope).await
     }
 
-    async fn expunge_scope(&self, scope: ExpungeScope) -> Result<Vec<u32>, MailboxError> {
+    async fn expunge_scope(&self, scope: ExpungeScope) -> Result<Expunged, MailboxError> {
         expect_answer!(self.run(MailboxOp::Expunge(scope)).await?, Answer::Expunged(u) => u)
     }
 

@@ -33,8 +33,8 @@ use tokio::sync::oneshot;
 pub use self::handle::{AccountHandle, MailboxAddress, MailboxHandle};
 pub(crate) use self::registry::Shared;
 pub use self::types::{
-    AccountView, Appended, Attachment, Change, Copied, ExpungeScope, MailboxEvent, MailboxStatus,
-    NewMessage, SharedIndex, Snapshot, StoreFlags, StoreOutcome,
+    AccountView, Appended, Attachment, Change, Copied, ExpungeScope, Expunged, MailboxEvent,
+    MailboxStatus, NewMessage, SharedIndex, Snapshot, StoreFlags, StoreOutcome,
 };
 use crate::cluster::ownership;
 use crate::store::{PlanError, StoreError, StoreMetrics};
@@ -54,6 +54,9 @@ pub enum MailboxError {
     /// `[LIMIT]`, e.g. more than 59 keywords in one mailbox.
     #[error("{0}")]
     Limit(String),
+    /// `[HASCHILDREN]`: DELETE of a mailbox with inferior names.
+    #[error("{0} has children; delete them first")]
+    HasChildren(String),
     /// `[TOOBIG]`
     #[error("message too big")]
     TooBig,
@@ -76,6 +79,7 @@ impl From<PlanError> for MailboxError {
             PlanError::AlreadyExists(n) => MailboxError::AlreadyExists(n),
             PlanError::Cannot(m) => MailboxError::Cannot(m),
             PlanError::Limit(m) => MailboxError::Limit(m),
+            PlanError::HasChildren(n) => MailboxError::HasChildren(n),
         }
     }
 }

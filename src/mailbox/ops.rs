@@ -12,7 +12,9 @@ use roost_proto::Flag;
 use super::account::unix_now;
 use super::actor::Mailbox;
 use super::commit::{refuse, Done, Write};
-use super::{Appended, ExpungeScope, MailboxError, NewMessage, Reply, StoreFlags, StoreOutcome};
+use super::{
+    Appended, ExpungeScope, Expunged, MailboxError, NewMessage, Reply, StoreFlags, StoreOutcome,
+};
 use crate::store::blobs::{self, BlobWrite};
 use crate::store::mailbox::{self as store_mailbox, ExpungeSelect, MailboxRecord, NewEntry};
 use crate::store::MessageEntry;
@@ -153,7 +155,7 @@ impl Mailbox {
         &mut self,
         ctx: &mut Context<Self>,
         scope: ExpungeScope,
-        reply: Reply<Vec<u32>>,
+        reply: Reply<Expunged>,
     ) {
         self.enqueue(ctx, Write::Expunge { scope, reply });
     }
@@ -274,8 +276,17 @@ impl Mailbox {
                     ExpungeScope::DeletedAmong(uids) => ExpungeSelect::DeletedAmong(uids),
                     ExpungeScope::Exactly(uids) => ExpungeSelect::Exactly(uids),
                 });
+                let mod_seq = plan
+                    .records
+                    .iter()
+                    .find_map(|r| match r {
+                        MailboxRecord::Expunge { mod_seq, .. } => Some(*mod_seq),
+                        _ => None,
+                    })
+                    .unwrap_or(0);
                 let done = Done::Expunged {
                     uids: plan.uids,
+                    mod_seq,
                     freed: plan.freed_blobs,
                     reply,
                 };
@@ -362,7 +373,12 @@ impl Mailbox {
                         contended,
                     }));
                 }
-                Done::Expunged { uids, freed, reply } => {
+                Done::Expunged {
+                    uids,
+                    mod_seq,
+                    freed,
+                    reply,
+                } => {
                     if !uids.is_empty() {
                         self.listeners.expunged(uids.clone());
                     }
@@ -375,7 +391,7 @@ impl Mailbox {
                             }
                         });
                     }
-                    reply.send(Ok(uids));
+                    reply.send(Ok(Expunged { uids, mod_seq }));
                 }
             }
         }

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::types::{
-    AccountView, Appended, Attachment, Copied, ExpungeScope, MailboxStatus, NewMessage, StoreFlags,
-    StoreOutcome,
+    AccountView, Appended, Attachment, Copied, ExpungeScope, Expunged, MailboxStatus, NewMessage,
+    StoreFlags, StoreOutcome,
 };
 use super::MailboxError;
+use crate::store::vanished::Since;
 use crate::store::{MailboxInfo, MessageEntry, SpecialUse};
 
 /// What the Account actor does: the account-wide commands, serialised per account.
@@ -57,6 +58,10 @@ pub enum MailboxOp {
     },
     Store(StoreFlags),
     Expunge(ExpungeScope),
+    /// The UIDs expunged after a MODSEQ (QRESYNC's `VANISHED (EARLIER)`).
+    VanishedSince {
+        mod_seq: u64,
+    },
 }
 
 /// The answer to any operation.
@@ -71,8 +76,9 @@ pub enum Answer {
     Entries(Vec<MessageEntry>, Arc<[String]>),
     Appended(Appended),
     Stored(StoreOutcome),
-    Expunged(Vec<u32>),
+    Expunged(Expunged),
     Copied(Copied),
+    Vanished(Since),
 }
 
 impl AccountOp {
@@ -99,6 +105,7 @@ impl MailboxOp {
             MailboxOp::Append { .. } => "mailbox.append",
             MailboxOp::Store(_) => "mailbox.store",
             MailboxOp::Expunge(_) => "mailbox.expunge",
+            MailboxOp::VanishedSince { .. } => "mailbox.vanished",
         }
     }
 }

@@ -71,6 +71,14 @@ pub struct Appended {
     pub uids: Vec<u32>,
 }
 
+/// What an EXPUNGE removed, and the MODSEQ it did so at (QRESYNC reports it, RFC 7162
+/// section 3.2.7); `mod_seq` is 0 when nothing was expunged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expunged {
+    pub uids: Vec<u32>,
+    pub mod_seq: u64,
+}
+
 /// STORE as the mailbox sees it: UIDs already resolved by the session.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoreFlags {

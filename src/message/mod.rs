@@ -20,6 +20,7 @@ mod binary;
 mod bodystructure;
 mod envelope;
 mod header;
+pub mod line_ends;
 mod meta;
 mod search;
 mod section;

@@ -148,18 +148,17 @@ pub fn acceptor(resolver: Arc<CertResolver>) -> Result<tokio_rustls::TlsAcceptor
     Ok(tokio_rustls::TlsAcceptor::from(server_config(resolver)?))
 }
 
-/// A client configuration that trusts exactly the certificates in `cert_pem_path`, for
-/// tests that connect to a Roost server with real certificate verification.
+/// A client configuration that trusts exactly the certificates in `cert_pem_path`: for tests
+/// that connect to a Roost server with real certificate verification, and for `roost import
+/// imap --ca-file`.
 ///
 /// Point it at the generated `cert.pem` (a self-signed certificate is its own trust
-/// anchor), or at a bundle holding several. It uses the ring provider, TLS 1.2 and 1.3,
-/// and offers ALPN `imap` as a well-behaved IMAP client would.
+/// anchor), or at a bundle holding several.
 ///
 /// # Errors
 ///
 /// [`TlsError::Read`], [`TlsError::Pem`] or [`TlsError::NoCertificate`] if the file does
 /// not hold certificates; [`TlsError::BadCertificate`] if one cannot be a trust anchor.
-#[cfg(test)]
 pub fn client_config_trusting(
     cert_pem_path: &std::path::Path,
 ) -> Result<Arc<rustls::ClientConfig>, TlsError> {
@@ -170,6 +169,16 @@ pub fn client_config_trusting(
             source,
         })?;
     }
+    client_config(roots)
+}
+
+/// A client configuration trusting `roots`: the ring provider, TLS 1.2 and 1.3, and ALPN
+/// `imap` as a well-behaved IMAP client offers it.
+///
+/// # Errors
+///
+/// [`TlsError::Rustls`] if rustls rejects the protocol versions (not with ring).
+pub fn client_config(roots: rustls::RootCertStore) -> Result<Arc<rustls::ClientConfig>, TlsError> {
     let mut config = rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(VERSIONS)?
         .with_root_certificates(roots)

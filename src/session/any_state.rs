@@ -1,7 +1,7 @@
 //! CAPABILITY, NOOP, LOGOUT, ID (RFC 9051 section 6.1, RFC 2971) and ENABLE (section 6.3.1).
 
 use actix::Context;
-use roost_proto::{Atom, Data, Response, Status, Tag};
+use roost_proto::{Atom, Code, Data, Response, Status, StatusKind, Tag};
 
 use super::messages::ReadMode;
 use super::Session;
@@ -77,7 +77,12 @@ impl Session {
                 self.rev2 = true;
                 true
             } else if cap.eq_ignore_case("CONDSTORE") {
-                self.condstore = true;
+                self.enable_condstore();
+                true
+            } else if cap.eq_ignore_case("QRESYNC") {
+                // RFC 7162 section 3.2.3: QRESYNC implies CONDSTORE.
+                self.qresync = true;
+                self.enable_condstore();
                 true
             } else if cap.eq_ignore_case("UTF8=ACCEPT") {
                 self.utf8_accept = true;
@@ -92,6 +97,26 @@ impl Session {
         self.write(Response::Data(Data::Enabled(enabled)));
         self.write_status(Status::ok(tag, None, "ENABLE completed"));
         ReadMode::Command
+    }
+}
+
+impl Session {
+    /// RFC 7162 section 3.1: a CONDSTORE enabling command turns MODSEQ on in every later
+    /// FETCH response; the first one run with a mailbox selected also reports that mailbox's
+    /// HIGHESTMODSEQ (as far as this session has heard, so the client misses no change).
+    pub(super) fn enable_condstore(&mut self) {
+        if self.condstore {
+            return;
+        }
+        self.condstore = true;
+        if let Some(selected) = self.state.selected() {
+            let highest = selected.view.heard();
+            self.write(Response::Status(Status::untagged(
+                StatusKind::Ok,
+                Some(Code::HighestModSeq(highest)),
+                "Highest",
+            )));
+        }
     }
 }
 

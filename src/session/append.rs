@@ -1,11 +1,11 @@
 //! APPEND (RFC 9051 section 6.3.12, RFC 4315 APPENDUID, MULTIAPPEND).
 
 use actix::ResponseActFuture;
-use roost_proto::{AppendMessage, Code, Flag, MailboxName, SequenceSet, Status, Tag};
+use roost_proto::{AppendMessage, Code, MailboxName, SequenceSet, Status, Tag};
 
-use super::flags::RECENT_REFUSED;
+use super::flags::refused_flags;
 use super::messages::{ReadMode, Reply};
-use super::names::mailbox_error;
+use super::names::{mailbox_error, InvalidName};
 use super::{ready, run, Session};
 use crate::mailbox::{MailboxError, NewMessage};
 
@@ -16,15 +16,12 @@ impl Session {
         mailbox: &MailboxName,
         messages: Vec<AppendMessage>,
     ) -> ResponseActFuture<Self, Reply> {
-        let name = match self.mailbox_name(mailbox) {
-            Ok(name) => name,
-            Err(reason) => {
-                self.write_status(Status::bad(tag, None, reason));
-                return ready(self.reply(ReadMode::Command));
-            }
+        let Ok(name) = self.mailbox_name(mailbox) else {
+            self.write_status(InvalidName::missing(tag));
+            return ready(self.reply(ReadMode::Command));
         };
-        if messages.iter().any(|m| m.flags.contains(&Flag::Recent)) {
-            self.write_status(Status::bad(tag, None, RECENT_REFUSED));
+        if let Some(reason) = messages.iter().find_map(|m| refused_flags(&m.flags)) {
+            self.write_status(Status::bad(tag, None, reason));
             return ready(self.reply(ReadMode::Command));
         }
         if messages.iter().any(|m| m.data.is_empty()) {
@@ -38,7 +35,7 @@ impl Session {
         let new: Vec<NewMessage> = messages
             .into_iter()
             .map(|m| NewMessage {
-                data: m.data,
+                data: crate::message::line_ends::crlf(m.data),
                 flags: m.flags,
                 internal_date: m.date.map(|d| d.unix_timestamp()),
             })

@@ -44,6 +44,8 @@ const AFTER_LOGIN: &[&str] = &[
     "STATUS=SIZE",
     "BINARY",
     "CONDSTORE",
+    "QRESYNC",
+    "WITHIN",
     "OBJECTID",
     "UTF8=ACCEPT",
 ];

@@ -5,7 +5,7 @@ use actix::ResponseActFuture;
 use roost_proto::{Code, MailboxName, SequenceSet, Status, StatusKind, Tag};
 
 use super::messages::{ReadMode, Reply};
-use super::names::mailbox_error;
+use super::names::{mailbox_error, InvalidName};
 use super::{ready, run, Session};
 use crate::mailbox::MailboxError;
 
@@ -27,12 +27,9 @@ impl Session {
             return ready(self.reply(ReadMode::Command));
         };
         let verb = if is_move { "MOVE" } else { "COPY" };
-        let name = match self.mailbox_name(mailbox) {
-            Ok(name) => name,
-            Err(reason) => {
-                self.write_status(Status::bad(tag, None, reason));
-                return ready(self.reply(ReadMode::Command));
-            }
+        let Ok(name) = self.mailbox_name(mailbox) else {
+            self.write_status(InvalidName::missing(tag));
+            return ready(self.reply(ReadMode::Command));
         };
         let pairs = if uid {
             selected.view.resolve_uids(set)

@@ -79,7 +79,19 @@ pub fn offered_flags(keywords: &[String], read_only: bool) -> [Response; 2] {
 
 /// `\Recent` is not a flag a client may set (RFC 9051 section 9: `flag` excludes it, and
 /// RFC 3501 says so in its grammar): STORE and APPEND that name it are answered `BAD`.
-pub const RECENT_REFUSED: &str = "\\Recent is set by the server and cannot be stored";
+/// A keyword named `NIL` is a valid atom, but in a flag list every client reads it as the
+/// nil value, so it is refused too.
+///
+/// Why `flags` cannot be stored or appended, if they cannot (answered `BAD`).
+pub fn refused_flags(flags: &[Flag]) -> Option<&'static str> {
+    flags.iter().find_map(|f| match f {
+        Flag::Recent => Some("\\Recent is set by the server and cannot be stored"),
+        Flag::Keyword(k) if k.eq_ignore_case("NIL") => {
+            Some("NIL cannot be a keyword: clients would read it as nil")
+        }
+        _ => None,
+    })
+}
 
 /// How a session's FETCH responses that report flags look, fixed for one command.
 #[derive(Clone, Copy, Debug)]
@@ -110,6 +122,17 @@ impl FlagsFetch {
         }
         Response::Data(Data::Fetch { seq, items })
     }
+
+    /// What a silent conditional STORE still owes the client for a message it changed (RFC
+    /// 7162 section 3.1.3): the MODSEQ its change got, so the client's cache stays right.
+    pub fn mod_seq_response(&self, seq: u32, uid: u32, mod_seq: u64) -> Response {
+        let mut items = Vec::with_capacity(2);
+        if self.with_uid {
+            items.push(FetchValue::Uid(uid));
+        }
+        items.push(FetchValue::ModSeq(mod_seq));
+        Response::Data(Data::Fetch { seq, items })
+    }
 }
 
 impl Session {
@@ -135,9 +158,15 @@ impl Session {
         if let Some(refused) = self.refuse_read_only(&tag) {
             return refused;
         }
-        if flags.contains(&Flag::Recent) {
-            self.write_status(Status::bad(tag, None, RECENT_REFUSED));
+        if let Some(reason) = refused_flags(&flags) {
+            self.write_status(Status::bad(tag, None, reason));
             return ready(self.reply(ReadMode::Command));
+        }
+        if self.state.selected().is_none() {
+            return ready(self.reply(ReadMode::Command));
+        }
+        if unchanged_since.is_some() {
+            self.enable_condstore(); // RFC 7162 section 3.1: UNCHANGEDSINCE enables it
         }
         let Some(selected) = self.state.selected() else {
             return ready(self.reply(ReadMode::Command));
@@ -155,47 +184,50 @@ impl Session {
             .filter(|&u| selected.view.is_recent(u))
             .collect();
         let handle = selected.handle.clone();
-        if unchanged_since.is_some() {
-            self.condstore = true; // RFC 7162 section 3.1: UNCHANGEDSINCE enables CONDSTORE
-        }
+        let conditional = unchanged_since.is_some();
         let request = StoreFlags {
             uids: pairs.iter().map(|&(_, u)| u).collect(),
             action,
             flags,
             unchanged_since,
         };
-        let format = self.flags_fetch_format(uid);
+        // RFC 7162 section 3.2.4: with CONDSTORE on, STORE's answers carry UID too.
+        let format = self.flags_fetch_format(uid || self.condstore);
         let (announced, read_only) = (selected.announced_keywords, selected.read_only);
         let mut bulk = BulkWriter::new(self.out.clone(), self.encode_context());
         let work = async move {
-            let outcome = handle.store(request).await.map_err(StoreError::Mailbox)?;
+            let mut outcome = handle.store(request).await.map_err(StoreError::Mailbox)?;
+            outcome.changed.sort_unstable();
+            outcome.contended.sort_unstable();
             if outcome.keywords.len() > announced {
                 for line in offered_flags(&outcome.keywords, read_only) {
                     bulk.push(&line).await.map_err(|_| StoreError::Gone)?;
                 }
             }
-            if !silent {
-                for entry in &outcome.entries {
-                    let Ok(i) = pairs.binary_search_by_key(&entry.uid, |&(_, u)| u) else {
-                        continue;
-                    };
+            for entry in &outcome.entries {
+                let Ok(i) = pairs.binary_search_by_key(&entry.uid, |&(_, u)| u) else {
+                    continue;
+                };
+                let line = if !silent {
                     let recent = recent.binary_search(&entry.uid).is_ok();
-                    let line = format.response(pairs[i].0, entry, &outcome.keywords, recent);
-                    bulk.push(&line).await.map_err(|_| StoreError::Gone)?;
-                }
+                    format.response(pairs[i].0, entry, &outcome.keywords, recent)
+                } else if conditional && outcome.changed.binary_search(&entry.uid).is_ok() {
+                    format.mod_seq_response(pairs[i].0, entry.uid, outcome.mod_seq)
+                } else {
+                    continue;
+                };
+                bulk.push(&line).await.map_err(|_| StoreError::Gone)?;
             }
             let octets = bulk.finish().await.map_err(|_| StoreError::Gone)?;
             Ok((outcome, octets))
         };
         run(self, work, move |session, result, _| {
             match result {
-                Ok((mut outcome, octets)) => {
+                Ok((outcome, octets)) => {
                     session.count_bytes_out(octets);
                     crate::memory::after_command(outcome.entries.len());
                     if let Some(m) = session.state.selected_mut() {
                         m.announced_keywords = m.announced_keywords.max(outcome.keywords.len());
-                        outcome.changed.sort_unstable();
-                        outcome.contended.sort_unstable();
                         for entry in &outcome.entries {
                             if m.view.seq_of(entry.uid).is_none() {
                                 continue;

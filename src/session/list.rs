@@ -44,17 +44,15 @@ impl Session {
         tag: Tag,
         list: ListCommand,
     ) -> ResponseActFuture<Self, Reply> {
-        let reference = match self.mailbox_name(&list.reference) {
-            Ok(r) => r,
-            Err(reason) => return self.refuse(tag, reason),
-        };
-        let mut patterns = Vec::new();
-        for p in &list.patterns {
-            match self.mailbox_name(&MailboxName::from_wire(p.clone())) {
-                Ok(p) => patterns.push(join(&reference, &p)),
-                Err(reason) => return self.refuse(tag, reason),
-            }
-        }
+        // A reference or pattern that is not valid in the connection's encoding matches no
+        // name (every stored name is valid): the answer is simply empty.
+        let reference = self.decoded_name(&list.reference).ok();
+        let patterns: Vec<String> = list
+            .patterns
+            .iter()
+            .filter_map(|p| self.decoded_name(&MailboxName::from_wire(p.clone())).ok())
+            .filter_map(|p| Some(join(reference.as_deref()?, &p)))
+            .collect();
         // `LIST "" ""`: the hierarchy delimiter and root (RFC 9051 section 6.3.9).
         if list.patterns.len() == 1 && list.patterns[0].is_empty() {
             let root = ListData {
@@ -97,16 +95,11 @@ impl Session {
         reference: &MailboxName,
         pattern: Vec<u8>,
     ) -> ResponseActFuture<Self, Reply> {
-        let reference = match self.mailbox_name(reference) {
-            Ok(r) => r,
-            Err(reason) => return self.refuse(tag, reason),
-        };
-        let pattern = match self.mailbox_name(&MailboxName::from_wire(pattern)) {
-            Ok(p) => join(&reference, &p),
-            Err(reason) => return self.refuse(tag, reason),
-        };
+        let reference = self.decoded_name(reference).ok();
+        let pattern = self.decoded_name(&MailboxName::from_wire(pattern)).ok();
+        let pattern = reference.zip(pattern).map(|(r, p)| join(&r, &p));
         let request = ListRequest {
-            patterns: vec![pattern],
+            patterns: pattern.into_iter().collect(),
             subscribed_only: true,
             special_use_only: false,
             recursive_match: false,
@@ -116,11 +109,6 @@ impl Session {
             status: None,
         };
         self.list_with(tag, request, true)
-    }
-
-    fn refuse(&mut self, tag: Tag, reason: String) -> ResponseActFuture<Self, Reply> {
-        self.write_status(Status::bad(tag, None, reason));
-        ready(self.reply(ReadMode::Command))
     }
 
     fn list_with(
@@ -188,17 +176,15 @@ impl Session {
     }
 }
 
-/// `reference` and `pattern` interpreted together (RFC 9051 section 6.3.9): the pattern is
-/// taken relative to the reference unless it starts at the root.
+/// `reference` and `pattern` interpreted together (RFC 9051 section 6.3.9): with no
+/// break-out characters, "the reference name appended with the mailbox name", one delimiter
+/// where both bring one. The reference thus prefixes every name returned.
 fn join(reference: &str, pattern: &str) -> String {
-    if reference.is_empty() || pattern.starts_with(DELIMITER) {
-        return normalize(pattern);
-    }
-    if reference.ends_with(DELIMITER) {
-        format!("{reference}{pattern}")
-    } else {
-        format!("{reference}{DELIMITER}{pattern}")
-    }
+    let pattern = match reference.ends_with(DELIMITER) {
+        true => pattern.strip_prefix(DELIMITER).unwrap_or(pattern),
+        false => pattern,
+    };
+    normalize(&format!("{reference}{pattern}"))
 }
 
 /// Matching steps one LIST may take (patterns × names × name lengths, after wildcard runs
@@ -229,6 +215,19 @@ fn build_lines(
     if request.subscribed_only {
         names.extend(view.subscriptions.iter().cloned());
     }
+    let parents_of_subscribed = request.subscribed_only && (request.recursive_match || lsub);
+    if parents_of_subscribed {
+        // A parent that is neither a mailbox nor subscribed can still be listed for its
+        // subscribed children (RFC 5258 section 3.5, RFC 3501 section 6.3.9).
+        for s in &view.subscriptions {
+            let mut end = 0;
+            while let Some(i) = s[end..].find(DELIMITER) {
+                end += i;
+                names.insert(s[..end].to_owned());
+                end += DELIMITER.len_utf8();
+            }
+        }
+    }
     let work = names.iter().fold(0usize, |sum, name| {
         let chars = name.chars().count();
         patterns
@@ -241,6 +240,15 @@ fn build_lines(
         ));
     }
     let matched = |name: &str| patterns.iter().any(|p| p.matches(name));
+    // A subscribed descendant the patterns do not return themselves (so the parent's line
+    // is the only sign of it: RFC 5258 section 3.5 suppresses redundant CHILDINFO).
+    let hidden_subscribed_child = |name: &str| {
+        let prefix = format!("{name}{DELIMITER}");
+        subscribed
+            .range(prefix.as_str()..)
+            .take_while(|s| s.starts_with(&prefix))
+            .any(|s| !matched(s))
+    };
     let mut lines = Vec::new();
     for name in names {
         let info = existing.get(name.as_str()).copied();
@@ -251,22 +259,20 @@ fn build_lines(
         if request.special_use_only && info.and_then(|i| i.special_use).is_none() {
             continue;
         }
-        if request.subscribed_only && !is_subscribed {
-            // RECURSIVEMATCH: a parent whose descendant is subscribed is listed with CHILDINFO.
-            let prefix = format!("{name}{DELIMITER}");
-            if request.recursive_match && subscribed.iter().any(|s| s.starts_with(&prefix)) {
-                lines.push(Line {
-                    name,
-                    attributes: Vec::new(),
-                    extended: vec![ListExtended::ChildInfo(vec!["SUBSCRIBED".into()])],
-                    info: None,
-                });
-            }
+        let child_info = parents_of_subscribed && hidden_subscribed_child(&name);
+        if request.subscribed_only && !is_subscribed && !child_info {
             continue;
         }
+        let extended = if child_info && !lsub {
+            vec![ListExtended::ChildInfo(vec!["SUBSCRIBED".into()])]
+        } else {
+            Vec::new()
+        };
         let mut attributes = Vec::new();
         match info {
             None => attributes.push(atom(if lsub { "Noselect" } else { "NonExistent" })),
+            // LSUB `%` names an unsubscribed parent of a subscribed child `\Noselect`.
+            Some(_) if lsub && !is_subscribed => attributes.push(atom("Noselect")),
             Some(info) => {
                 if request.return_children && !lsub {
                     attributes.push(atom(if has_children(&name) {
@@ -287,7 +293,7 @@ fn build_lines(
         lines.push(Line {
             name,
             attributes,
-            extended: Vec::new(),
+            extended,
             info: info.cloned(),
         });
     }
@@ -301,8 +307,10 @@ mod tests {
     #[test]
     fn reference_and_pattern_join() {
         assert_eq!(join("", "%"), "%");
-        assert_eq!(join("Work", "%"), "Work/%");
+        assert_eq!(join("Work", "%"), "Work%");
+        assert_eq!(join("Work", "*"), "Work*");
         assert_eq!(join("Work/", "%"), "Work/%");
-        assert_eq!(join("Work", "/x"), "/x");
+        assert_eq!(join("Work/", "/x"), "Work/x");
+        assert_eq!(join("Work", "/x"), "Work/x");
     }
 }

@@ -1,165 +1,43 @@
-//! SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, NAMESPACE, STATUS, CLOSE
-//! and UNSELECT (RFC 9051 sections 6.3 and 6.4.1–6.4.2).
+//! CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, NAMESPACE, STATUS, CLOSE and UNSELECT (RFC
+//! 9051 sections 6.3.4-6.3.11 and 6.4.1-6.4.2); SELECT and EXAMINE are in `select.rs`.
 
-use actix::{AsyncContext, Context, ResponseActFuture};
+use actix::{Context, ResponseActFuture};
 use roost_proto::{
-    Atom, Code, Data, ListData, MailboxName, NamespaceDesc, Response, SelectParams, Status,
-    StatusItem, StatusKind, StatusValue, Tag,
+    Atom, Code, Data, MailboxName, NamespaceDesc, Response, Status, StatusItem, StatusValue, Tag,
 };
 
-use super::flags::offered_flags;
 use super::messages::{ReadMode, Reply};
-use super::names::{check_new_name, mailbox_error, DELIMITER};
-use super::state::SelectedMailbox;
-use super::view::View;
+use super::names::{check_new_name, mailbox_error, InvalidName, DELIMITER};
 use super::{ready, run, Session};
-use crate::mailbox::{Attachment, MailboxError, MailboxHandle};
-use crate::store::{FlagSet, SpecialUse};
+use crate::mailbox::MailboxError;
+use crate::store::SpecialUse;
 
 impl Session {
     /// Answers `BAD` for a name that cannot be decoded, or runs `f` with the decoded name.
-    fn with_name(
+    pub(super) fn with_name(
         &mut self,
         tag: Tag,
         name: &MailboxName,
         f: impl FnOnce(&mut Self, Tag, String) -> ResponseActFuture<Self, Reply>,
     ) -> ResponseActFuture<Self, Reply> {
+        self.with_name_or(tag, name, InvalidName::missing, f)
+    }
+
+    /// [`with_name`](Self::with_name), answering `invalid` for a name no mailbox can have.
+    fn with_name_or(
+        &mut self,
+        tag: Tag,
+        name: &MailboxName,
+        invalid: fn(Tag) -> Status,
+        f: impl FnOnce(&mut Self, Tag, String) -> ResponseActFuture<Self, Reply>,
+    ) -> ResponseActFuture<Self, Reply> {
         match self.mailbox_name(name) {
             Ok(name) => f(self, tag, name),
-            Err(reason) => {
-                self.write_status(Status::bad(tag, None, reason));
+            Err(InvalidName) => {
+                self.write_status(invalid(tag));
                 ready(self.reply(ReadMode::Command))
             }
         }
-    }
-
-    /// RFC 9051 section 6.3.2 / 6.3.3. The current selection ends first, whether or not the
-    /// new one succeeds (a failed SELECT leaves the session Authenticated).
-    pub(super) fn handle_select(
-        &mut self,
-        tag: Tag,
-        mailbox: &MailboxName,
-        params: SelectParams,
-        read_only: bool,
-        ctx: &mut Context<Self>,
-    ) -> ResponseActFuture<Self, Reply> {
-        let listener = ctx.address().recipient();
-        self.with_name(tag, mailbox, move |session, tag, name| {
-            if session.state.selected().is_some() {
-                session.state =
-                    std::mem::replace(&mut session.state, super::state::State::Logout).deselect();
-                if session.rev2 {
-                    session.write_status(Status::untagged(
-                        StatusKind::Ok,
-                        Some(Code::Closed),
-                        "Previous mailbox is now closed",
-                    ));
-                }
-            }
-            if params.condstore || params.qresync.is_some() {
-                session.condstore = true;
-            }
-            let (registry, user) = (session.shared.registry.clone(), session.user());
-            let work = async move {
-                let account = registry.account(&user).await?;
-                let handle = account.open(&name).await?;
-                let attachment = handle.attach(listener, read_only).await?;
-                Ok::<_, MailboxError>((handle, attachment))
-            };
-            // Changes made after the attachment's snapshot arrive before the session is in the
-            // Selected state: keep them, or this session would never hear of them.
-            session.events_while_selecting = Some(Vec::new());
-            run(session, work, move |session, result, ctx| {
-                let early = session.events_while_selecting.take().unwrap_or_default();
-                match result {
-                    Ok((handle, attachment)) => {
-                        let messages = attachment.snapshot.entries.len();
-                        session.complete_select(tag, handle, attachment, read_only);
-                        crate::memory::after_command(messages);
-                        for event in early {
-                            session.apply_event(event, ctx);
-                        }
-                    }
-                    Err(e) => session.write_status(mailbox_error(tag, &e)),
-                }
-                ReadMode::Command
-            })
-        })
-    }
-
-    fn complete_select(
-        &mut self,
-        tag: Tag,
-        handle: MailboxHandle,
-        attachment: Attachment,
-        read_only: bool,
-    ) {
-        let snapshot = &attachment.snapshot;
-        let view = View::new(
-            &snapshot.entries,
-            attachment.recent.clone(),
-            snapshot.keywords.clone(),
-        );
-        let [flags_line, permanent_line] = offered_flags(&snapshot.keywords, read_only);
-        let untagged =
-            |code, text: &str| Response::Status(Status::untagged(StatusKind::Ok, Some(code), text));
-        let exists = Response::Data(Data::Exists(view.exists()));
-        let info = snapshot.info.clone();
-        if self.rev2 {
-            self.write(exists);
-            self.write(flags_line);
-        } else {
-            self.write(flags_line);
-            self.write(exists);
-            self.write(Response::Data(Data::Recent(view.recent_count())));
-            let first_unseen = snapshot
-                .entries
-                .iter()
-                .position(|e| !e.flags.contains(FlagSet::SEEN));
-            if let Some(i) = first_unseen {
-                self.write(untagged(
-                    Code::Other(atom("UNSEEN"), Some((i + 1).to_string())),
-                    "First unseen",
-                ));
-            }
-        }
-        self.write(permanent_line);
-        self.write(untagged(Code::UidValidity(info.uid_validity), "UIDs valid"));
-        self.write(untagged(
-            Code::UidNext(snapshot.uid_next),
-            "Predicted next UID",
-        ));
-        if self.rev2 {
-            let list = ListData {
-                attributes: Vec::new(),
-                delimiter: Some(DELIMITER),
-                mailbox: info.name.clone(),
-                extended: Vec::new(),
-            };
-            self.write(Response::Data(Data::List(list)));
-        }
-        if self.condstore {
-            self.write(untagged(
-                Code::HighestModSeq(snapshot.highest_mod_seq),
-                "Highest",
-            ));
-        }
-        self.write(untagged(Code::MailboxId(info.id.to_string()), "Ok"));
-        let selected = SelectedMailbox {
-            handle,
-            attachment: attachment.id,
-            read_only,
-            announced_keywords: snapshot.keywords.len(),
-            view,
-        };
-        self.state =
-            std::mem::replace(&mut self.state, super::state::State::Logout).select(selected);
-        let (code, verb) = if read_only {
-            (Code::ReadOnly, "EXAMINE")
-        } else {
-            (Code::ReadWrite, "SELECT")
-        };
-        self.write_status(Status::ok(tag, Some(code), format!("{verb} completed")));
     }
 
     /// RFC 9051 section 6.3.4, with RFC 6154's `USE (...)`.
@@ -192,27 +70,37 @@ impl Session {
                 return ready(self.reply(ReadMode::Command));
             }
         };
-        self.with_name(tag, mailbox, move |session, tag, name| {
-            if let Err(reason) = check_new_name(&name) {
-                session.write_status(Status::no(tag, Some(Code::Cannot), reason));
-                return ready(session.reply(ReadMode::Command));
-            }
-            let (registry, user) = (session.shared.registry.clone(), session.user());
-            let work = async move {
-                registry
-                    .account(&user)
-                    .await?
-                    .create(name, special_use)
-                    .await
-            };
-            run(session, work, move |session, result, _| {
-                session.write_status(match result {
-                    Ok(_) => Status::ok(tag, None, "CREATE completed"),
-                    Err(e) => mailbox_error(tag, &e),
-                });
-                ReadMode::Command
-            })
-        })
+        self.with_name_or(
+            tag,
+            mailbox,
+            InvalidName::refused,
+            move |session, tag, name| {
+                if let Err(reason) = check_new_name(&name) {
+                    session.write_status(Status::no(tag, Some(Code::Cannot), reason));
+                    return ready(session.reply(ReadMode::Command));
+                }
+                let (registry, user) = (session.shared.registry.clone(), session.user());
+                let work = async move {
+                    registry
+                        .account(&user)
+                        .await?
+                        .create(name, special_use)
+                        .await
+                };
+                run(session, work, move |session, result, _| {
+                    session.write_status(match result {
+                        // RFC 8474 section 4.1: OBJECTID servers name the new mailbox's id.
+                        Ok(info) => Status::ok(
+                            tag,
+                            Some(Code::MailboxId(info.id.to_string())),
+                            "CREATE completed",
+                        ),
+                        Err(e) => mailbox_error(tag, &e),
+                    });
+                    ReadMode::Command
+                })
+            },
+        )
     }
 
     /// RFC 9051 section 6.3.5.
@@ -241,12 +129,9 @@ impl Session {
         from: &MailboxName,
         to: &MailboxName,
     ) -> ResponseActFuture<Self, Reply> {
-        let to = match self.mailbox_name(to) {
-            Ok(to) => to,
-            Err(reason) => {
-                self.write_status(Status::bad(tag, None, reason));
-                return ready(self.reply(ReadMode::Command));
-            }
+        let Ok(to) = self.mailbox_name(to) else {
+            self.write_status(InvalidName::refused(tag));
+            return ready(self.reply(ReadMode::Command));
         };
         self.with_name(tag, from, move |session, tag, from| {
             if let Err(reason) = check_new_name(&to) {
@@ -273,29 +158,34 @@ impl Session {
         mailbox: &MailboxName,
         subscribe: bool,
     ) -> ResponseActFuture<Self, Reply> {
-        self.with_name(tag, mailbox, move |session, tag, name| {
-            let (registry, user) = (session.shared.registry.clone(), session.user());
-            let work = async move {
-                let account = registry.account(&user).await?;
-                if subscribe {
-                    account.subscribe(name).await
-                } else {
-                    account.unsubscribe(name).await
-                }
-            };
-            run(session, work, move |session, result, _| {
-                let verb = if subscribe {
-                    "SUBSCRIBE"
-                } else {
-                    "UNSUBSCRIBE"
+        self.with_name_or(
+            tag,
+            mailbox,
+            InvalidName::refused,
+            move |session, tag, name| {
+                let (registry, user) = (session.shared.registry.clone(), session.user());
+                let work = async move {
+                    let account = registry.account(&user).await?;
+                    if subscribe {
+                        account.subscribe(name).await
+                    } else {
+                        account.unsubscribe(name).await
+                    }
                 };
-                session.write_status(match result {
-                    Ok(()) => Status::ok(tag, None, format!("{verb} completed")),
-                    Err(e) => mailbox_error(tag, &e),
-                });
-                ReadMode::Command
-            })
-        })
+                run(session, work, move |session, result, _| {
+                    let verb = if subscribe {
+                        "SUBSCRIBE"
+                    } else {
+                        "UNSUBSCRIBE"
+                    };
+                    session.write_status(match result {
+                        Ok(()) => Status::ok(tag, None, format!("{verb} completed")),
+                        Err(e) => mailbox_error(tag, &e),
+                    });
+                    ReadMode::Command
+                })
+            },
+        )
     }
 
     /// RFC 9051 section 6.3.10: one personal namespace with an empty prefix.
@@ -327,6 +217,9 @@ impl Session {
                 "DELETED-STORAGE needs QUOTA, which this server does not offer",
             ));
             return ready(self.reply(ReadMode::Command));
+        }
+        if items.contains(&StatusItem::HighestModSeq) {
+            self.enable_condstore(); // RFC 7162 section 3.1
         }
         self.with_name(tag, mailbox, move |session, tag, name| {
             let (registry, user) = (session.shared.registry.clone(), session.user());

@@ -19,9 +19,11 @@ mod list;
 mod login;
 mod mailbox;
 pub mod messages;
-mod names;
+pub mod names;
 mod pattern;
+mod resync;
 mod search;
+mod select;
 mod sequence;
 pub mod state;
 mod updates;
@@ -125,6 +127,9 @@ pub struct Session {
     broken: bool,
     /// CONDSTORE enabled (RFC 7162 section 3.1): MODSEQ in unsolicited FETCH responses.
     condstore: bool,
+    /// QRESYNC enabled (RFC 7162 section 3.2.3): `VANISHED` instead of `* n EXPUNGE`, and
+    /// the QRESYNC SELECT parameter and VANISHED FETCH modifier are allowed.
+    qresync: bool,
     /// `UTF8=ACCEPT` enabled (RFC 6855): names and quoted strings in UTF-8.
     utf8_accept: bool,
     /// Whether the command in progress may be interrupted by `* n EXPUNGE` (not during
@@ -171,6 +176,7 @@ impl Session {
             bad_commands: 0,
             broken: false,
             condstore: false,
+            qresync: false,
             utf8_accept: false,
             expunges_allowed: true,
             deferred_close: None,

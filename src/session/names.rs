@@ -22,13 +22,45 @@ impl Session {
     /// the UTF-8 name the store knows.
     ///
     /// # Errors
-    /// A reason for `BAD` when the name is not valid in the connection's encoding.
-    pub(super) fn mailbox_name(&self, name: &MailboxName) -> Result<String, String> {
-        let decoded = name.decode(self.name_encoding()).map_err(|_| {
-            "mailbox name is not valid in this connection's encoding (modified UTF-7 or UTF-8)"
-                .to_owned()
-        })?;
-        Ok(normalize(&decoded))
+    /// [`InvalidName`] when the name is not valid in the connection's encoding.
+    pub(super) fn mailbox_name(&self, name: &MailboxName) -> Result<String, InvalidName> {
+        Ok(normalize(&self.decoded_name(name)?))
+    }
+
+    /// [`mailbox_name`](Self::mailbox_name) as the client wrote it, trailing delimiter kept
+    /// (a LIST reference `Work/` differs from `Work`).
+    pub(super) fn decoded_name(&self, name: &MailboxName) -> Result<String, InvalidName> {
+        name.decode(self.name_encoding()).map_err(|_| InvalidName)
+    }
+}
+
+/// A name that is not valid in the connection's encoding (modified UTF-7, or UTF-8 after
+/// `ENABLE UTF8=ACCEPT`). It is well-formed IMAP, so the command is not `BAD`: it simply
+/// names no mailbox that exists or could exist.
+#[derive(Debug, Clone, Copy)]
+pub struct InvalidName;
+
+impl InvalidName {
+    const WHY: &'static str =
+        "the name is not valid in this connection's encoding (modified UTF-7, or UTF-8 after \
+         ENABLE UTF8=ACCEPT)";
+
+    /// For a command on an existing mailbox: there is none by that name.
+    pub fn missing(tag: Tag) -> Status {
+        Status::no(
+            tag,
+            Some(Code::NonExistent),
+            format!("no such mailbox: {}", Self::WHY),
+        )
+    }
+
+    /// For a name to be created or subscribed: it cannot be.
+    pub fn refused(tag: Tag) -> Status {
+        Status::no(
+            tag,
+            Some(Code::Cannot),
+            format!("no mailbox can have this name: {}", Self::WHY),
+        )
     }
 }
 
@@ -84,6 +116,7 @@ pub fn mailbox_error(tag: Tag, error: &MailboxError) -> Status {
         MailboxError::AlreadyExists(_) => Code::AlreadyExists,
         MailboxError::Cannot(_) => Code::Cannot,
         MailboxError::Limit(_) => Code::Limit,
+        MailboxError::HasChildren(_) => Code::HasChildren,
         MailboxError::TooBig => Code::TooBig,
         MailboxError::Unavailable(_) => Code::Unavailable,
         MailboxError::Storage(detail) => {

@@ -29,13 +29,16 @@ impl Session {
         tag: Tag,
         search: SearchCommand,
     ) -> ResponseActFuture<Self, Reply> {
+        if self.state.selected().is_none() {
+            return ready(self.reply(ReadMode::Command));
+        }
+        let uses_modseq = search.criteria.iter().any(mentions_modseq);
+        if uses_modseq {
+            self.enable_condstore(); // RFC 7162 section 3.1: the MODSEQ key enables it
+        }
         let Some(selected) = self.state.selected() else {
             return ready(self.reply(ReadMode::Command));
         };
-        let uses_modseq = search.criteria.iter().any(mentions_modseq);
-        if uses_modseq {
-            self.condstore = true; // RFC 7162 section 3.1: the MODSEQ key enables CONDSTORE
-        }
         let handle = selected.handle.clone();
         let view_uids: Vec<u32> = selected.view.uids().to_vec();
         let recent: Vec<bool> = view_uids

@@ -21,9 +21,7 @@ impl Session {
         let updates = selected.view.drain(allowed);
         let keywords = selected.view.keywords.clone();
         self.announce_keywords(&keywords);
-        for seq in updates.expunged_seqs {
-            self.write(Response::Data(Data::Expunge(seq)));
-        }
+        self.write_gone(&updates.expunged_seqs, updates.expunged_uids);
         if let Some(n) = updates.exists {
             self.write(Response::Data(Data::Exists(n)));
         }

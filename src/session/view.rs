@@ -77,7 +77,14 @@ pub struct View {
 }
 
 impl View {
-    pub fn new(entries: &[MessageEntry], recent: Vec<u32>, keywords: Arc<[String]>) -> View {
+    /// A view of a snapshot: its `entries`, taken when the mailbox's changes had reached
+    /// `highest_mod_seq` (news of later changes is still to come).
+    pub fn new(
+        entries: &[MessageEntry],
+        highest_mod_seq: u64,
+        recent: Vec<u32>,
+        keywords: Arc<[String]>,
+    ) -> View {
         let mut recent = recent;
         recent.sort_unstable();
         View {
@@ -87,9 +94,19 @@ impl View {
             keywords,
             saved_search: None,
             self_reported: BTreeMap::new(),
-            heard: entries.iter().map(|e| e.mod_seq).max().unwrap_or(0),
+            heard: entries
+                .iter()
+                .map(|e| e.mod_seq)
+                .max()
+                .unwrap_or(0)
+                .max(highest_mod_seq),
             shown_ahead: BTreeMap::new(),
         }
+    }
+
+    /// The highest MODSEQ whose news this view has taken in.
+    pub fn heard(&self) -> u64 {
+        self.heard
     }
 
     pub fn exists(&self) -> u32 {
@@ -421,7 +438,7 @@ impl View {
 
 /// A set's ranges against `largest` (what `*` means), as sorted, disjoint, inclusive
 /// `(low, high)` pairs.
-fn merged(ranges: &[roost_proto::SeqRange], largest: u32) -> Vec<(u32, u32)> {
+pub(super) fn merged(ranges: &[roost_proto::SeqRange], largest: u32) -> Vec<(u32, u32)> {
     let mut resolved: Vec<(u32, u32)> = ranges.iter().map(|r| r.resolve(largest)).collect();
     resolved.sort_unstable();
     let mut out: Vec<(u32, u32)> = Vec::with_capacity(resolved.len());
@@ -453,7 +470,7 @@ mod tests {
 
     fn view(uids: &[u32]) -> View {
         let entries: Vec<_> = uids.iter().map(|&u| entry(u, 1)).collect();
-        View::new(&entries, vec![], Arc::from(Vec::<String>::new()))
+        View::new(&entries, 0, vec![], Arc::from(Vec::<String>::new()))
     }
 
     fn set(ranges: &[(u32, Option<u32>)]) -> SequenceSet {

@@ -257,9 +257,7 @@ impl AccountState {
         }
         let id = self.existing(&name)?.id;
         if self.mailboxes.iter().any(|m| is_inferior(&m.name, &name)) {
-            return Err(PlanError::Cannot(format!(
-                "{name} has children; delete them first"
-            )));
+            return Err(PlanError::HasChildren(name));
         }
         Ok((vec![AccountRecord::DeleteMailbox { id }], id))
     }

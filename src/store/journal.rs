@@ -41,6 +41,12 @@ pub trait Durable: Serialize + DeserializeOwned + Clone + Send + 'static {
     /// Applies one record. Must not panic whatever the record says: records come from
     /// disk, and a checksum only proves they are what was written.
     fn apply(&mut self, record: &Self::Record);
+
+    /// Reads a snapshot written by an older version of this state's type (returns its
+    /// generation and the state), when the type has changed since.
+    fn from_older_snapshot(_bytes: &[u8]) -> Option<(u64, Self)> {
+        None
+    }
 }
 
 /// What went wrong in the store; the actor reports it as `MailboxError::Storage`.
@@ -382,12 +388,29 @@ fn read_snapshot<S: Durable>(dir: &Path) -> Result<Option<SnapshotFile<S>>, Stor
         reason: reason.to_string(),
     };
     if let Some(err) = decoded.error {
+        // Its checksum held but it does not decode: a format this version replaced?
+        if let Some((generation, state)) = S::from_older_snapshot(&bytes) {
+            return Ok(Some(SnapshotFile { generation, state }));
+        }
         return Err(corrupt(err.offset(), &err.to_string()));
     }
     match (decoded.records.pop(), decoded.records.is_empty()) {
         (Some(snap), true) => Ok(Some(snap)),
         (None, _) => Err(corrupt(0, "empty snapshot")),
         (Some(_), false) => Err(corrupt(0, "more than one snapshot frame")),
+    }
+}
+
+/// Decodes a snapshot file's frame as generation and a `T` (an older form of a state).
+pub(crate) fn decode_snapshot_as<T: DeserializeOwned>(bytes: &[u8]) -> Option<(u64, T)> {
+    let mut decoded = log::decode_all::<SnapshotFile<T>>(bytes, MAX_SNAPSHOT);
+    match (
+        decoded.error,
+        decoded.records.pop(),
+        decoded.records.is_empty(),
+    ) {
+        (None, Some(snap), true) => Some((snap.generation, snap.state)),
+        _ => None,
     }
 }
 

@@ -15,8 +15,9 @@ use roost_proto::StoreAction;
 use serde::{Deserialize, Serialize};
 
 use super::blobs;
-use super::journal::{Durable, RecoveryReport, Store, StoreError, StoreMetrics};
+use super::journal::{self, Durable, RecoveryReport, Store, StoreError, StoreMetrics};
 use super::types::{BlobId, FlagSet, MessageEntry, PlanError};
+use super::vanished::Vanished;
 
 /// The system flags a mailbox stores, with their bits. `\Recent` is not stored: it is a
 /// per-session notion the actor computes.
@@ -57,6 +58,32 @@ pub struct MailboxState {
     pub keywords: Vec<String>,
     /// Sorted by UID.
     pub entries: Vec<MessageEntry>,
+    /// Expunged UIDs with the MODSEQ of their expunge (QRESYNC's `VANISHED`).
+    pub vanished: Vanished,
+}
+
+/// The mailbox state as snapshots stored it before [`MailboxState::vanished`] existed;
+/// such a snapshot loads with the expunges before it forgotten.
+#[derive(Deserialize)]
+struct MailboxStateV1 {
+    uid_validity: u32,
+    uid_next: u32,
+    highest_mod_seq: u64,
+    keywords: Vec<String>,
+    entries: Vec<MessageEntry>,
+}
+
+impl From<MailboxStateV1> for MailboxState {
+    fn from(v1: MailboxStateV1) -> Self {
+        MailboxState {
+            uid_validity: v1.uid_validity,
+            uid_next: v1.uid_next,
+            highest_mod_seq: v1.highest_mod_seq,
+            keywords: v1.keywords,
+            entries: v1.entries,
+            vanished: Vanished::forgetting_up_to(v1.highest_mod_seq),
+        }
+    }
 }
 
 impl MailboxState {
@@ -68,6 +95,7 @@ impl MailboxState {
             highest_mod_seq: 1,
             keywords: Vec::new(),
             entries: Vec::new(),
+            vanished: Vanished::default(),
         }
     }
 
@@ -151,6 +179,10 @@ pub fn flag_names(keywords: &[String], flags: FlagSet) -> Vec<String> {
 impl Durable for MailboxState {
     type Record = MailboxRecord;
 
+    fn from_older_snapshot(bytes: &[u8]) -> Option<(u64, Self)> {
+        journal::decode_snapshot_as::<MailboxStateV1>(bytes).map(|(g, s)| (g, s.into()))
+    }
+
     fn apply(&mut self, record: &MailboxRecord) {
         match record {
             MailboxRecord::Append {
@@ -196,7 +228,15 @@ impl Durable for MailboxState {
                     sorted.sort_unstable();
                     &sorted
                 };
-                self.entries.retain(|e| uids.binary_search(&e.uid).is_err());
+                let mut gone = Vec::new();
+                self.entries.retain(|e| {
+                    let expunged = uids.binary_search(&e.uid).is_ok();
+                    if expunged {
+                        gone.push(e.uid);
+                    }
+                    !expunged
+                });
+                self.vanished.record(*mod_seq, &gone);
                 self.bump(*mod_seq);
             }
         }

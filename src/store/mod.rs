@@ -24,6 +24,7 @@ pub mod log;
 pub mod mailbox;
 pub mod recent;
 pub mod types;
+pub mod vanished;
 
 pub use journal::{Store, StoreError, StoreMetrics};
 pub use types::*;

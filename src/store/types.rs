@@ -125,4 +125,7 @@ pub enum PlanError {
     Cannot(String),
     #[error("{0}")]
     Limit(String),
+    /// DELETE of a mailbox with inferior names (RFC 9051 section 6.3.5 lets a server refuse it).
+    #[error("{0} has children; delete them first")]
+    HasChildren(String),
 }

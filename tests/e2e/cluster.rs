@@ -132,12 +132,7 @@ async fn draining_the_owner_closes_remote_sessions_which_reselect_elsewhere() {
     assert!(closed.starts_with("* OK [CLOSED] "), "{closed}");
     remote.send("DONE\r\n").await;
     remote.until_tagged("i").await;
-    let mut bye = remote_rev1.line().await;
-    while !bye.starts_with("* BYE ") {
-        assert!(bye.contains("EXISTS") || bye.contains("RECENT"), "{bye}");
-        bye = remote_rev1.line().await;
-    }
-    remote_rev1.expect_closed().await.unwrap();
+    expect_bye(&mut remote_rev1).await;
     assert!(a.wait_exit(Duration::from_secs(20)).success());
     let select = remote.ok("SELECT INBOX").await;
     assert!(select.contains(&"* 5 EXISTS\r\n".to_owned()), "{select:?}");
@@ -157,6 +152,11 @@ async fn after_the_owner_dies_another_node_serves_within_the_lease_ttl() {
     for n in 0..3 {
         c.append("INBOX", "\\Flagged", &sample_message(n)).await;
     }
+    // Sessions on the surviving node, served through the owner until it dies.
+    let mut remote_rev1 = Client::logged_in(&b).await;
+    remote_rev1.ok("SELECT INBOX").await;
+    let mut remote_rev2 = Client::logged_in_rev2(&b).await;
+    remote_rev2.ok("SELECT INBOX").await;
     let pid = a.pid();
     std::process::Command::new("kill")
         .args(["-9", &pid.to_string()])
@@ -182,6 +182,10 @@ async fn after_the_owner_dies_another_node_serves_within_the_lease_ttl() {
     );
     assert!(select.contains(&"* 3 EXISTS\r\n".to_owned()), "{select:?}");
     assert_eq!(d.ok("SEARCH FLAGGED").await, ["* SEARCH 1 2 3\r\n"]);
+    // The owner's death reaches the sessions it served: `[CLOSED]` for IMAP4rev2, `BYE`
+    // for IMAP4rev1 (which would not understand `[CLOSED]`).
+    wait_for_closed(&mut remote_rev2).await;
+    expect_bye(&mut remote_rev1).await;
 }
 
 /// SIGSTOP the owner past its lease, let another node take over and write, SIGCONT the old
@@ -290,8 +294,9 @@ fn cluster_status_lists_the_live_nodes() {
     assert!(text.contains("node-a") && text.contains("node-b"), "{text}");
 }
 
-/// `roost cluster move` and `roost cluster drain`: the sessions on the mailbox get `[CLOSED]`,
-/// select again, and the account is served by whichever node needs it next.
+/// `roost cluster move` and `roost cluster drain`: the sessions on the mailbox get `[CLOSED]`
+/// (IMAP4rev1 ones `* BYE`), select again, and the account is served by whichever node needs
+/// it next.
 #[tokio::test]
 async fn an_operator_moves_an_account_and_drains_a_node() {
     let (_redis, _data, a, b) = two_nodes();
@@ -299,6 +304,10 @@ async fn an_operator_moves_an_account_and_drains_a_node() {
     on_a.ok("SELECT INBOX").await; // node-a owns the account
     let mut on_b = Client::logged_in_rev2(&b).await;
     on_b.ok("SELECT INBOX").await;
+    let mut rev1_on_a = Client::logged_in(&a).await;
+    rev1_on_a.ok("SELECT INBOX").await;
+    let mut rev1_on_b = Client::logged_in(&b).await;
+    rev1_on_b.ok("SELECT INBOX").await;
     let (_, metrics) = http_get(a.http(), "/metrics").await;
     assert!(metrics.contains("roost_accounts_owned 1"), "{metrics}");
     let config = a.config.clone();
@@ -317,6 +326,9 @@ async fn an_operator_moves_an_account_and_drains_a_node() {
         .any(|l| l.contains("EXISTS")));
     let report = moving.await.unwrap();
     assert!(report.contains(USER), "{report}");
+    // IMAP4rev1 sessions on both nodes are told BYE instead of `[CLOSED]`.
+    expect_bye(&mut rev1_on_a).await;
+    expect_bye(&mut rev1_on_b).await;
     // Now node-b owns it; draining node-b hands it off again.
     cluster_cli(&a.config, &["drain", "node-b"]);
     wait_for_closed(&mut on_b).await;
@@ -344,6 +356,20 @@ fn cluster_cli(config: &std::path::Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// An IMAP4rev1 session whose mailbox moved: reads past news of the mailbox to the `* BYE`
+/// that replaces `[CLOSED]` for it, then the connection must close.
+async fn expect_bye(c: &mut Client) {
+    let mut bye = c.line().await;
+    while !bye.starts_with("* BYE ") {
+        assert!(
+            bye.contains("EXISTS") || bye.contains("RECENT") || bye.contains("FETCH"),
+            "{bye}"
+        );
+        bye = c.line().await;
+    }
+    c.expect_closed().await.unwrap();
 }
 
 /// NOOPs until the session is told its mailbox closed (`* OK [CLOSED]`).
@@ -536,4 +562,44 @@ async fn nodes_join_through_rediss_as_an_acl_user_and_a_wrong_password_stops_a_n
     assert!(text.contains("redis refused the credentials"), "{text}");
     assert!(text.contains("as user roost"), "{text}");
     assert!(!text.contains("not-the-pw"), "{text}");
+}
+
+/// QRESYNC through the node link (issue 13: "for sessions on any node"): a session on node-b,
+/// whose account node-a owns, resynchronises with `VANISHED (EARLIER)` and changed flags and
+/// is told of another node's expunges as `VANISHED`.
+#[tokio::test]
+async fn qresync_works_for_a_session_on_a_node_that_does_not_own_the_account() {
+    let (_redis, _data, a, b) = two_nodes();
+    let mut owner = Client::logged_in(&a).await;
+    owner.seed("INBOX", 20).await;
+    owner.ok("SELECT INBOX").await; // node-a owns the account
+    let mut remote = Client::logged_in(&b).await;
+    remote.ok("ENABLE QRESYNC").await;
+    let first = remote.ok("SELECT INBOX").await;
+    let validity = code_value(&first, "UIDVALIDITY").unwrap();
+    let modseq = code_value(&first, "HIGHESTMODSEQ").unwrap();
+    remote.ok("UNSELECT").await;
+    owner.ok("STORE 1:2 +FLAGS (\\Flagged)").await;
+    owner.ok("UID STORE 5,6 +FLAGS.SILENT (\\Deleted)").await;
+    owner.ok("EXPUNGE").await;
+    let lines = remote
+        .ok(&format!("SELECT INBOX (QRESYNC ({validity} {modseq}))"))
+        .await;
+    assert!(
+        lines.contains(&"* VANISHED (EARLIER) 5:6\r\n".to_owned()),
+        "{lines:?}"
+    );
+    let fetched: Vec<&String> = lines.iter().filter(|l| l.contains(" FETCH (")).collect();
+    assert_eq!(fetched.len(), 2, "{lines:?}");
+    owner.ok("STORE 3 +FLAGS.SILENT (\\Deleted)").await;
+    owner.ok("EXPUNGE").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let news = remote.ok("NOOP").await;
+        if news.contains(&"* VANISHED 3\r\n".to_owned()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{news:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

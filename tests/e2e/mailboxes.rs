@@ -42,8 +42,13 @@ async fn create_rename_delete_with_hierarchy() {
             "* LIST (\\HasNoChildren) \"/\" Work/Projects/Roost\r\n",
         ]
     );
+    // The reference is prefixed as it is (RFC 9051 section 6.3.9): `Work` + `%`.
     assert_eq!(
         c.ok("LIST Work %").await,
+        ["* LIST (\\HasChildren) \"/\" Work\r\n"]
+    );
+    assert_eq!(
+        c.ok("LIST Work/ %").await,
         ["* LIST (\\HasChildren) \"/\" Work/Projects\r\n"]
     );
     let again = c.command("c2", "CREATE Work").await;
@@ -165,6 +170,7 @@ async fn modified_utf7_names_for_imap4rev1_and_utf8_after_enable() {
         d.ok("LIST \"\" \"Entw*\"").await,
         ["* LIST (\\HasNoChildren) \"/\" \"Entwürfe\"\r\n"]
     );
+    // Not modified UTF-7: no mailbox can have the name (issue 12).
     let bad = c.command("b1", "CREATE \"&Jjo!\"").await;
-    assert!(bad[0].starts_with("b1 BAD "), "{bad:?}");
+    assert!(bad[0].starts_with("b1 NO [CANNOT] "), "{bad:?}");
 }

@@ -4,47 +4,10 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use crate::support::*;
-
-/// A `roost imap --user alice` process, spoken to over its stdin and stdout.
-struct Tunnel {
-    child: tokio::process::Child,
-    client: Client,
-}
-
-impl Tunnel {
-    async fn start(config: &Path) -> Tunnel {
-        let mut child = tokio::process::Command::new(roost_bin())
-            .args(["imap", "--user", USER, "--config"])
-            .arg(config)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let io = tokio::io::join(child.stdout.take().unwrap(), child.stdin.take().unwrap());
-        let mut client = Client::over(io);
-        let greeting = client.line().await;
-        assert!(greeting.starts_with("* PREAUTH "), "{greeting}");
-        Tunnel { child, client }
-    }
-
-    async fn logout(mut self) -> tokio::process::Child {
-        self.client.ok("LOGOUT").await;
-        self.child
-    }
-}
-
-async fn exit_of(mut child: tokio::process::Child) -> ExitStatus {
-    tokio::time::timeout(ANSWER_TIMEOUT, child.wait())
-        .await
-        .expect("roost imap exits")
-        .unwrap()
-}
 
 /// A configuration (and users file) for a data directory no server runs on.
 fn offline_config(dir: &Path, adjust: impl FnOnce(&mut toml::Table)) -> PathBuf {

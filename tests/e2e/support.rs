@@ -796,12 +796,21 @@ impl Client {
     }
 }
 
+/// The value of `[CODE value]` in the first line carrying it.
+pub fn code_value(lines: &[String], code: &str) -> Option<String> {
+    let start = format!("[{code} ");
+    lines.iter().find_map(|l| {
+        let rest = &l[l.find(&start)? + start.len()..];
+        Some(rest[..rest.find(']')?].to_owned())
+    })
+}
+
 /// The capability list a plain loopback connection is greeted with.
 pub const GREETING_CAPS: &str =
     "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE LITERAL+ SASL-IR STARTTLS AUTH=PLAIN AUTH=LOGIN";
 /// The capability list after login.
 pub const LOGGED_IN_CAPS: &str = "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE LITERAL+ SASL-IR NAMESPACE UNSELECT UIDPLUS \
-ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE CHILDREN MOVE MULTIAPPEND STATUS=SIZE BINARY CONDSTORE \
+ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE CHILDREN MOVE MULTIAPPEND STATUS=SIZE BINARY CONDSTORE QRESYNC WITHIN \
 OBJECTID UTF8=ACCEPT";
 /// The capabilities every connection has before login.
 pub const BASE_CAPS: &str = "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE LITERAL+ SASL-IR";
@@ -1085,4 +1094,41 @@ pub async fn scrape(server: &Server) -> Scrape {
     let (status, body) = http_get(server.http(), "/metrics").await;
     assert_eq!(status, 200, "{body}");
     Scrape::parse(&body)
+}
+
+/// A `roost imap --user alice` process, spoken to over its stdin and stdout.
+pub struct Tunnel {
+    pub child: tokio::process::Child,
+    pub client: Client,
+}
+
+impl Tunnel {
+    pub async fn start(config: &Path) -> Tunnel {
+        let mut child = tokio::process::Command::new(roost_bin())
+            .args(["imap", "--user", USER, "--config"])
+            .arg(config)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let io = tokio::io::join(child.stdout.take().unwrap(), child.stdin.take().unwrap());
+        let mut client = Client::over(io);
+        let greeting = client.line().await;
+        assert!(greeting.starts_with("* PREAUTH "), "{greeting}");
+        Tunnel { child, client }
+    }
+
+    pub async fn logout(mut self) -> tokio::process::Child {
+        self.client.ok("LOGOUT").await;
+        self.child
+    }
+}
+
+pub async fn exit_of(mut child: tokio::process::Child) -> ExitStatus {
+    tokio::time::timeout(ANSWER_TIMEOUT, child.wait())
+        .await
+        .expect("roost imap exits")
+        .unwrap()
 }

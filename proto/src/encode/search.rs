@@ -111,6 +111,8 @@ pub(crate) fn search_key(s: &mut impl Sink, k: &SearchKey) {
         SearchKey::Unkeyword(a) => with_atom(s, b"UNKEYWORD", a.as_str().as_bytes()),
         SearchKey::Larger(n) => wire::named_number(s, b"LARGER", *n),
         SearchKey::Smaller(n) => wire::named_number(s, b"SMALLER", *n),
+        SearchKey::Older(n) => wire::named_number(s, b"OLDER", u64::from(*n)),
+        SearchKey::Younger(n) => wire::named_number(s, b"YOUNGER", u64::from(*n)),
         SearchKey::Not(inner) => {
             s.put(b"NOT ");
             search_key(s, inner);

@@ -148,6 +148,14 @@ fn search_key_inner(c: &mut Cursor<'_>) -> PResult<SearchKey> {
         }
         b"UNSEEN" => K::Unseen,
         b"MODSEQ" => modseq(c)?,
+        b"OLDER" => {
+            c.sp_after("OLDER")?;
+            K::Older(c.nz_number()?)
+        }
+        b"YOUNGER" => {
+            c.sp_after("YOUNGER")?;
+            K::Younger(c.nz_number()?)
+        }
         b"EMAILID" => K::EmailId(sp_objectid(c, "EMAILID")?),
         b"THREADID" => K::ThreadId(sp_objectid(c, "THREADID")?),
         _ => return Err(c.error("unknown search key")),

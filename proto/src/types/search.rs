@@ -56,6 +56,10 @@ pub enum SearchKey {
         entry: Option<(Vec<u8>, EntryType)>,
         mod_seq: u64,
     },
+    /// `OLDER nz-number` (RFC 5032): INTERNALDATE more than this many seconds ago.
+    Older(u32),
+    /// `YOUNGER nz-number` (RFC 5032): INTERNALDATE at most this many seconds ago.
+    Younger(u32),
     /// `EMAILID objectid` (RFC 8474 section 6).
     EmailId(String),
     /// `THREADID objectid` (RFC 8474 section 6).

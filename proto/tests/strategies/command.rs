@@ -326,6 +326,10 @@ pub fn search_key() -> impl Strategy<Value = SearchKey> {
         (any::<bool>(), number64())
             .prop_map(|(l, n)| if l { K::Larger(n) } else { K::Smaller(n) })
             .boxed(),
+        // `( "OLDER" / "YOUNGER" ) SP nz-number` (RFC 5032).
+        (any::<bool>(), 1..=u32::MAX)
+            .prop_map(|(o, n)| if o { K::Older(n) } else { K::Younger(n) })
+            .boxed(),
         sequence_set().prop_map(K::Uid).boxed(),
         sequence_set().prop_map(K::SequenceSet).boxed(),
         modseq_key().boxed(),

@@ -34,7 +34,7 @@ async fn create_delete_and_subscriptions_are_durable() {
         account.unsubscribe("Trash".into()).await.unwrap();
         assert!(matches!(
             account.delete("Lists".into()).await,
-            Err(MailboxError::Cannot(_))
+            Err(MailboxError::HasChildren(_))
         ));
         assert!(matches!(
             account.delete("INBOX".into()).await,

@@ -131,7 +131,7 @@ async fn attached_sessions_hear_of_appends_flags_and_expunges_after_commit() {
     assert!(matches!(&changes[1], Change::Flags { entries, .. } if entries.len() == 2));
 
     let blob = entries[0].blob;
-    assert_eq!(inbox.expunge(Some(vec![1])).await.unwrap(), [1]);
+    assert_eq!(inbox.expunge(Some(vec![1])).await.unwrap().uids, [1]);
     let changes = listener.wait_for(3).await;
     let Change::Expunged { uids } = &changes[2] else {
         panic!("{changes:?}")
@@ -245,9 +245,9 @@ async fn expunge_removes_only_deleted_messages() {
         )
     });
     inbox.append(msgs.collect()).await.unwrap();
-    assert_eq!(inbox.expunge(Some(vec![1, 4])).await.unwrap(), [1]);
-    assert_eq!(inbox.expunge(None).await.unwrap(), [2, 3]);
-    assert!(inbox.expunge(None).await.unwrap().is_empty());
+    assert_eq!(inbox.expunge(Some(vec![1, 4])).await.unwrap().uids, [1]);
+    assert_eq!(inbox.expunge(None).await.unwrap().uids, [2, 3]);
+    assert!(inbox.expunge(None).await.unwrap().uids.is_empty());
     assert_eq!(inbox.status().await.unwrap().messages, 1);
 }
 

@@ -31,6 +31,11 @@ enum Key {
     Sent(Cmp, (i64, u32, u32)),
     Larger(u64),
     Smaller(u64),
+    /// INTERNALDATE before this Unix time (`OLDER`) or at or after it (`YOUNGER`).
+    Age {
+        cutoff: i64,
+        older: bool,
+    },
     Uid(SequenceSet),
     Seq(SequenceSet),
     ModSeq(u64),
@@ -132,6 +137,15 @@ impl Compiler<'_, '_> {
             S::SentSince(d) => Key::Sent(Cmp::Since, date::key(d)),
             S::Larger(n) => Key::Larger(*n),
             S::Smaller(n) => Key::Smaller(*n),
+            // RFC 5032: ages in seconds against the server's clock, now.
+            S::Older(n) => Key::Age {
+                cutoff: unix_now() - i64::from(*n),
+                older: true,
+            },
+            S::Younger(n) => Key::Age {
+                cutoff: unix_now() - i64::from(*n),
+                older: false,
+            },
             S::Uid(set) => Key::Uid(set.clone()),
             S::SequenceSet(set) => Key::Seq(set.clone()),
             S::ModSeq { mod_seq, .. } => Key::ModSeq(*mod_seq),
@@ -162,6 +176,12 @@ impl Compiler<'_, '_> {
         v.sort_by_key(Key::needs_content);
         Ok(v)
     }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// What has been loaded of one message, kept for the rest of its evaluation.
@@ -231,6 +251,7 @@ impl Eval<'_, '_, '_> {
             Key::Recent => self.cand.recent,
             Key::Internal(cmp, d) => cmp.test(date::utc_date(e.internal_date), *d),
             Key::Larger(n) => u64::from(e.size) > *n,
+            Key::Age { cutoff, older } => (e.internal_date < *cutoff) == *older,
             Key::Smaller(n) => u64::from(e.size) < *n,
             Key::Uid(set) => self.in_set(set, e.uid, self.env.largest_uid),
             Key::Seq(set) => self.in_set(set, self.cand.seq, self.env.largest_seq),
@@ -296,6 +317,13 @@ pub(crate) fn search(
     candidates: &[Candidate<'_>],
     env: &SearchEnv<'_>,
 ) -> Result<Vec<u32>, SearchError> {
+    // RFC 9051 section 6.4.4: an unsupported CHARSET is `NO [BADCHARSET]` whatever the
+    // keys, even ones with no string for it to apply to.
+    if let Some(charset) = env.charset {
+        if text::decode_charset(b"", Some(charset.as_bytes())).is_none() {
+            return Err(SearchError::BadCharset(charset.to_owned()));
+        }
+    }
     let key = Key::And(Compiler { env }.compile_all(criteria)?);
     let mut out = Vec::new();
     for cand in candidates {

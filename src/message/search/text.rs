@@ -8,9 +8,10 @@ use mail_parser::decoders::html::html_to_text;
 use mail_parser::parsers::MessageStream;
 use mail_parser::HeaderValue;
 
+use super::super::address;
 use super::super::binary::Cte;
 use super::super::header::{self, unfold};
-use super::super::meta::{Kind, Part};
+use super::super::meta::{Kind, Part, Span};
 use super::super::section::slice;
 
 /// Case folding for matching: ASCII lowercase, then Unicode lowercase, plus the few simple
@@ -86,28 +87,77 @@ pub(crate) struct HeaderText {
     pub value: String,
 }
 
+/// Address fields, whose value is also searched as ENVELOPE parses it.
+const ADDRESS_FIELDS: [&[u8]; 6] = [b"from", b"sender", b"reply-to", b"to", b"cc", b"bcc"];
+
 pub(crate) fn header_texts(block: &[u8]) -> Vec<HeaderText> {
     header::fields(block)
-        .map(|f| HeaderText {
-            name: f.name.to_ascii_lowercase(),
-            value: fold(&decode_header_value(f.value)),
+        .map(|f| {
+            let name = f.name.to_ascii_lowercase();
+            let mut value = decode_header_value(f.value);
+            if ADDRESS_FIELDS.contains(&name.as_slice()) {
+                // The same parser as ENVELOPE: `<user (comment)@ (comment) domain.org>` is
+                // found as `user@domain.org`, as the client sees it.
+                value.push('\n');
+                value.push_str(&parsed_addresses(f.value));
+            }
+            HeaderText {
+                name,
+                value: fold(&value),
+            }
         })
         .collect()
 }
 
-/// The folded text of every text part under `root` (decoded), and of the headers of
-/// encapsulated messages, which are part of the outer message's body. One string, parts
+/// An address list as ENVELOPE reads it: `name <mailbox@host>, ...`.
+fn parsed_addresses(value: &[u8]) -> String {
+    let mut out = String::new();
+    for a in address::parse_list(value) {
+        let (Some(mailbox), Some(host)) = (&a.mailbox, &a.host) else {
+            continue; // a group marker
+        };
+        if !out.is_empty() {
+            out.push_str(", ");
+        }
+        if let Some(name) = &a.name {
+            out.push_str(&decode_header_value(name));
+            out.push(' ');
+        }
+        out.push('<');
+        out.push_str(&String::from_utf8_lossy(mailbox));
+        out.push('@');
+        out.push_str(&String::from_utf8_lossy(host));
+        out.push('>');
+    }
+    out
+}
+
+/// `name: value` lines of a part's header, values decoded and folded.
+fn push_header_text(out: &mut String, raw: &[u8], header: Span) {
+    for f in raw
+        .get(header.range())
+        .map(header::fields)
+        .into_iter()
+        .flatten()
+    {
+        out.push_str(&fold(&String::from_utf8_lossy(f.name)));
+        out.push_str(": ");
+        out.push_str(&fold(&decode_header_value(f.value)));
+        out.push('\n');
+    }
+}
+
+/// The folded text of every text part under `root` (decoded), and of the headers of its
+/// MIME parts and encapsulated messages, which are part of the outer message's body (RFC
+/// 9051 section 6.4.4: `TEXT resume.pdf` finds the attachment named so). One string, parts
 /// separated by a line end so that a match cannot straddle two parts.
 pub(crate) fn body_text(raw: &Bytes, root: &Part) -> String {
     let mut out = String::new();
     root.walk(&mut |p| {
-        if let Kind::Message(inner, _) = &p.kind {
-            if let Some(h) = raw.get(inner.header.range()) {
-                for f in header::fields(h) {
-                    out.push_str(&fold(&decode_header_value(f.value)));
-                    out.push('\n');
-                }
-            }
+        // Every part but the root has its header in the body (an encapsulated message's
+        // own header is the header of its root part, which the walk visits too).
+        if !std::ptr::eq(p, root) {
+            push_header_text(&mut out, raw, p.header);
         }
         if !matches!(p.kind, Kind::Leaf) || !p.content.is_type("text") {
             return;

@@ -375,8 +375,11 @@ fn unknown_charset_fails_before_loading_anything() {
     let f = Fixture::new();
     let r = f.run_with(vec![K::Seen, K::Body(s("x"))], Some("X-KLINGON"), None);
     assert_eq!(r, Err(SearchError::BadCharset("X-KLINGON".into())));
-    // Keys without strings do not care about the charset.
-    assert!(f.run_with(vec![K::Seen], Some("X-KLINGON"), None).is_ok());
+    // Even keys without strings: the charset is refused as such (RFC 9051 section 6.4.4).
+    assert_eq!(
+        f.run_with(vec![K::Seen], Some("X-KLINGON"), None),
+        Err(SearchError::BadCharset("X-KLINGON".into()))
+    );
     assert_eq!(f.loads.get(), 0);
 }
 

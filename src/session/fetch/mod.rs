@@ -16,13 +16,14 @@ use actix::ResponseActFuture;
 use bytes::Bytes;
 use roost_proto::encode::Part;
 use roost_proto::{
-    Code, FetchAttribute, FetchItems, FetchModifiers, Flag, SequenceSet, Status, StoreAction, Tag,
+    Code, Data, FetchAttribute, FetchItems, FetchModifiers, Flag, Response, SequenceSet, Status,
+    StoreAction, Tag,
 };
 
 use self::render::{render_batch, BlobRange, Decode, FetchError, Plan, Rendered, PIECE};
 use super::messages::{Outbox, Outgoing, ReadMode, Reply};
 use super::names::mailbox_error;
-use super::{ready, run, Session};
+use super::{ready, resync, run, Session};
 use crate::mailbox::{MailboxHandle, StoreFlags};
 use crate::store::{FlagSet, MessageEntry};
 
@@ -42,27 +43,37 @@ impl Session {
         items: &FetchItems,
         modifiers: FetchModifiers,
     ) -> ResponseActFuture<Self, Reply> {
-        let Some(selected) = self.state.selected() else {
+        if self.state.selected().is_none() {
             return ready(self.reply(ReadMode::Command));
+        }
+        // RFC 7162 section 3.2.6.
+        let refused_vanished = match (modifiers.vanished, uid, self.qresync) {
+            (false, ..) => None,
+            (true, false, _) => Some("VANISHED is a UID FETCH modifier"),
+            (true, true, false) => Some("VANISHED needs ENABLE QRESYNC first"),
+            (true, true, true) if modifiers.changed_since.is_none() => {
+                Some("VANISHED goes with CHANGEDSINCE")
+            }
+            (true, true, true) => None,
         };
-        if modifiers.vanished {
-            self.write_status(Status::bad(
-                tag,
-                None,
-                "VANISHED needs QRESYNC, which this server does not offer",
-            ));
+        if let Some(reason) = refused_vanished {
+            self.write_status(Status::bad(tag, None, reason));
             return ready(self.reply(ReadMode::Command));
         }
         let mut attrs = items.expand();
         if uid && !attrs.contains(&FetchAttribute::Uid) {
             attrs.insert(0, FetchAttribute::Uid); // RFC 9051 section 6.4.8: UID FETCH always reports UID
         }
-        if modifiers.changed_since.is_some() {
-            self.condstore = true; // RFC 7162 section 3.1: CHANGEDSINCE enables CONDSTORE
-            if !attrs.contains(&FetchAttribute::ModSeq) {
-                attrs.push(FetchAttribute::ModSeq);
-            }
+        if modifiers.changed_since.is_some() && !attrs.contains(&FetchAttribute::ModSeq) {
+            attrs.push(FetchAttribute::ModSeq);
         }
+        if attrs.contains(&FetchAttribute::ModSeq) {
+            // RFC 7162 section 3.1: FETCH MODSEQ and CHANGEDSINCE enable CONDSTORE.
+            self.enable_condstore();
+        }
+        let Some(selected) = self.state.selected() else {
+            return ready(self.reply(ReadMode::Command));
+        };
         let marks_seen = !selected.read_only && attrs.iter().any(items::sets_seen);
         let attrs = items::dedupe(attrs);
         let targets = if uid {
@@ -99,7 +110,34 @@ impl Session {
         let outbox = self.out.clone();
         let changed_since = modifiers.changed_since;
         let messages = targets.len();
+        // Asked what vanished: the UIDs asked about that this view no longer holds.
+        let vanished_query = modifiers.vanished.then(|| {
+            let view = &selected.view;
+            let known = resync::ranges_of(set, view.max_uid());
+            (
+                known,
+                view.uids().to_vec(),
+                view.max_uid().saturating_add(1),
+            )
+        });
         let work = async move {
+            if let (Some((known, present, uid_next)), Some(since)) = (vanished_query, changed_since)
+            {
+                let record = handle
+                    .vanished_since(since)
+                    .await
+                    .map_err(FetchError::Mailbox)?;
+                let gone = resync::vanished_earlier(&record, &known, &present, uid_next, 1);
+                if let Some(uids) = resync::to_set(&gone) {
+                    let mut out = roost_proto::encode::Output::new();
+                    let line = Response::Data(Data::Vanished {
+                        earlier: true,
+                        uids,
+                    });
+                    roost_proto::encode::write_response(&line, &plan.encode, &mut out);
+                    send_data(&outbox, out.into_chunks()).await?;
+                }
+            }
             let uids: Vec<u32> = targets.iter().map(|&(_, u)| u).collect();
             if marks_seen {
                 plan.seen_now = mark_seen(&handle, &uids).await?;

@@ -134,6 +134,13 @@ pub fn render_batch(
                 entry, keywords, recent, plan.rev2,
             )));
         }
+        if plan.seen_now.contains(&entry.uid)
+            && plan.condstore
+            && !plan.attrs.contains(&FetchAttribute::Uid)
+        {
+            // RFC 7162 section 3.2.4: a flag change the FETCH caused carries UID and MODSEQ.
+            items.push(FetchValue::Uid(entry.uid));
+        }
         if flags_reported && plan.condstore && !plan.attrs.contains(&FetchAttribute::ModSeq) {
             items.push(FetchValue::ModSeq(entry.mod_seq));
         }

@@ -97,7 +97,7 @@ fn delete_refuses_inbox_children_and_unknown_names() {
     ));
     assert!(matches!(
         store.state().plan_delete("p"),
-        Err(PlanError::Cannot(_))
+        Err(PlanError::HasChildren(_))
     ));
     assert!(matches!(
         store.state().plan_delete("nope"),

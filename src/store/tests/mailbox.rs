@@ -291,3 +291,82 @@ fn copies_into_a_full_keyword_table_leave_off_the_keywords_that_do_not_fit() {
     }
     assert_eq!(state.flag_names(state.entries[1].flags), ["\\Seen", "k3"]);
 }
+
+#[test]
+fn expunged_uids_keep_their_modseq_through_compaction_and_reopen() {
+    use crate::store::vanished::Since;
+    let dir = tempfile::tempdir().unwrap();
+    // Compacts after every transaction: the record must live in the snapshot.
+    let open_compacting = |dir: &Path| {
+        open_mailbox(dir, 77, 1, Arc::new(StoreMetrics::default()))
+            .unwrap()
+            .0
+    };
+    let mut store = open_compacting(dir.path());
+    append(
+        &mut store,
+        (1..=6).map(|i| entry(i, &["\\Deleted"])).collect(),
+    );
+    let before = store.state().highest_mod_seq;
+    for uids in [&[2u32, 3][..], &[5]] {
+        let plan = store.state().plan_expunge(ExpungeSelect::Exactly(uids));
+        store.stage(plan.records).unwrap();
+        store.commit().unwrap();
+    }
+    let after_first = before + 1;
+    drop(store);
+    let store = open_compacting(dir.path());
+    assert!(fs::read_dir(dir.path())
+        .unwrap()
+        .any(|e| e.unwrap().file_name() == "snapshot"));
+    let vanished = &store.state().vanished;
+    assert_eq!(vanished.since(before), Since::Exactly(vec![(2, 3), (5, 5)]));
+    assert_eq!(vanished.since(after_first), Since::Exactly(vec![(5, 5)]));
+}
+
+#[test]
+fn a_snapshot_from_before_the_expunge_record_loads_with_older_expunges_forgotten() {
+    use crate::store::vanished::Since;
+    #[derive(serde::Serialize)]
+    struct V1 {
+        uid_validity: u32,
+        uid_next: u32,
+        highest_mod_seq: u64,
+        keywords: Vec<String>,
+        entries: Vec<crate::store::MessageEntry>,
+    }
+    #[derive(serde::Serialize)]
+    struct File {
+        generation: u64,
+        state: V1,
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    append(&mut store, vec![entry(1, &[]), entry(2, &["\\Seen"])]);
+    let now = store.state().clone();
+    drop(store);
+    let old = File {
+        generation: 0,
+        state: V1 {
+            uid_validity: now.uid_validity,
+            uid_next: now.uid_next,
+            highest_mod_seq: now.highest_mod_seq,
+            keywords: now.keywords.clone(),
+            entries: now.entries.clone(),
+        },
+    };
+    let mut bytes = Vec::new();
+    crate::store::log::encode(&old, &mut bytes).unwrap();
+    fs::write(dir.path().join("snapshot"), bytes).unwrap();
+    fs::write(dir.path().join("log.0"), b"").unwrap();
+    let store = open(dir.path());
+    assert_eq!(store.state().entries, now.entries);
+    assert_eq!(
+        store.state().vanished.since(now.highest_mod_seq - 1),
+        Since::AllMissing
+    );
+    assert_eq!(
+        store.state().vanished.since(now.highest_mod_seq),
+        Since::Exactly(vec![])
+    );
+}

@@ -88,7 +88,7 @@ fn prepare(config: &Config) -> Result<Authenticator, ServeError> {
             );
         }
     }
-    Ok(Authenticator::new(users_file, config.auth.throttle.clone()))
+    Ok(Authenticator::new(users_file, config.auth.policy()))
 }
 
 /// Runs a node until SIGTERM or SIGINT, then drains and returns.
@@ -140,6 +140,7 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
         let limiter = Limiter::new(
             config.limits.max_connections,
             config.limits.max_connections_per_ip,
+            config.limits.max_unauthenticated_per_ip,
         );
         let drain_timeout = config.limits.drain_timeout();
         let shared = Arc::new(Shared::new(config, auth, supervisor.clone()));
@@ -338,7 +339,7 @@ struct LocalWriter {
 
 impl LocalWriter {
     async fn start(config: Config, user: &str, lock: DataDirLock) -> Result<Self, ServeError> {
-        let auth = Authenticator::new(config.users_file(), config.auth.throttle.clone());
+        let auth = Authenticator::new(config.users_file(), config.auth.policy());
         let proof = auth
             .preauthenticated(user)
             .map_err(|e| ServeError::Users(format!("{user}: {e}")))?;
@@ -365,6 +366,7 @@ impl LocalWriter {
             Some(self.proof.clone()),
             None,
             self.shared.clone(),
+            None,
         )
         .await;
     }

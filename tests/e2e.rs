@@ -10,6 +10,8 @@ mod test_pki;
 
 #[path = "e2e/bad_input.rs"]
 mod bad_input;
+#[path = "e2e/brute_force.rs"]
+mod brute_force;
 #[path = "e2e/clients.rs"]
 mod clients;
 #[path = "e2e/cluster.rs"]

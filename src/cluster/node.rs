@@ -30,6 +30,11 @@ pub enum JoinError {
     RedisAccess(#[from] AccessError),
     #[error("cannot secure node links (cluster.link_tls): {0}")]
     LinkTls(#[from] LinkTlsError),
+    #[error(
+        "another live node already runs with node_id {0:?} (its record in redis is being \
+         refreshed): give every node its own node_id"
+    )]
+    NodeIdInUse(String),
     #[error("cannot listen for node links on {address}: {source}")]
     Bind {
         address: std::net::SocketAddr,
@@ -75,6 +80,16 @@ pub async fn join(
                 url: access.shown(),
                 source,
             })?;
+    let taken = directory
+        .node_id_taken()
+        .await
+        .map_err(|source| JoinError::Redis {
+            url: access.shown(),
+            source,
+        })?;
+    if taken {
+        return Err(JoinError::NodeIdInUse(node));
+    }
     tracing::info!(%bound, advertise = %address, "node link listening");
     let local = LocalNode::new(node.clone(), security.clone());
     let service = registry.join_cluster(directory.clone(), local, timing);

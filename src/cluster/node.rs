@@ -35,6 +35,8 @@ pub enum JoinError {
          refreshed): give every node its own node_id"
     )]
     NodeIdInUse(String),
+    #[error(transparent)]
+    Storage(#[from] super::storage_id::StorageError),
     #[error("cannot listen for node links on {address}: {source}")]
     Bind {
         address: std::net::SocketAddr,
@@ -90,6 +92,7 @@ pub async fn join(
     if taken {
         return Err(JoinError::NodeIdInUse(node));
     }
+    super::storage_id::check(&directory, &config.data_dir).await?;
     tracing::info!(%bound, advertise = %address, "node link listening");
     let local = LocalNode::new(node.clone(), security.clone());
     let service = registry.join_cluster(directory.clone(), local, timing);

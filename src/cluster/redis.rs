@@ -190,6 +190,26 @@ impl RedisDirectory {
         }
     }
 
+    /// Records `id` as the cluster's shared storage unless one is recorded already; returns
+    /// the recorded one.
+    ///
+    /// # Errors
+    /// `Unreachable`.
+    pub async fn record_storage(&self, id: &str) -> Result<String, DirectoryError> {
+        let mut conn = self.conn();
+        let id = id.to_owned();
+        bounded("storage id", async move {
+            let (recorded,): (String,) = ::redis::pipe()
+                .set_nx(scripts::STORAGE_KEY, &id)
+                .ignore()
+                .get(scripts::STORAGE_KEY)
+                .query_async(&mut conn)
+                .await?;
+            Ok(recorded)
+        })
+        .await
+    }
+
     /// Publishes this node's record for [`nodes`](Self::nodes). Call it every
     /// [`LeaseTiming::renew_every`]: the record expires after [`LeaseTiming::node_ttl`].
     ///
@@ -423,8 +443,8 @@ impl RedisDirectory {
     }
 }
 
-/// A random hex token naming this process.
-fn random_instance() -> String {
+/// A random hex token naming this process (or a storage).
+pub(crate) fn random_instance() -> String {
     let mut bytes = [0u8; 8];
     // Without randomness the pid and start time still tell two processes apart.
     if getrandom::fill(&mut bytes).is_err() {

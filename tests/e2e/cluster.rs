@@ -741,3 +741,22 @@ async fn a_second_node_with_a_live_nodes_id_is_refused_and_a_dead_ones_id_is_reu
     let again = Server::start_node(data.path(), "node-a", &redis, |_| {});
     assert!(again.log_contains("roost is ready"));
 }
+
+/// Issue 19, finding 3 (data dirs): a node whose data_dir is not the cluster's shared mail
+/// storage (another or a wiped volume) does not join; one on the shared storage does.
+#[tokio::test]
+async fn a_node_on_another_storage_is_refused() {
+    let redis = Redis::start();
+    let shared = tempfile::tempdir().unwrap();
+    let _a = Server::start_node(shared.path(), "node-a", &redis, |_| {});
+    let other = tempfile::tempdir().unwrap();
+    let Err(log) = Server::try_start_node(other.path(), "node-b", &redis, |_| {}) else {
+        panic!("a node on another volume joined");
+    };
+    assert!(
+        log.iter()
+            .any(|l| l.contains("is not the mail storage this cluster uses")),
+        "{log:#?}"
+    );
+    let _b = Server::start_node(shared.path(), "node-b", &redis, |_| {});
+}

@@ -317,8 +317,12 @@ impl Actor for AccountActor {
         let dir = self.dir.clone();
         let metrics = self.shared.metrics.clone();
         let compact_after = self.shared.options.compact_after;
+        let (shared, name) = (self.shared.clone(), self.name.clone());
         let load = tokio::task::spawn_blocking(move || {
+            // Opening may remove leftover mailbox directories: the current writer only.
+            shared.check_write(&name)?;
             account::open_account(&dir, compact_after, metrics, unix_now())
+                .map_err(MailboxError::from)
         });
         ctx.wait(load.into_actor(self).map(|loaded, act, _| match loaded {
             Ok(Ok((store, report))) => {
@@ -329,7 +333,7 @@ impl Actor for AccountActor {
                 }
                 act.store = Some(store);
             }
-            Ok(Err(e)) => act.fail(e.into()),
+            Ok(Err(e)) => act.fail(e),
             Err(e) => act.fail(MailboxError::Storage(format!("account load panicked: {e}"))),
         }));
         let every = (self.shared.options.idle_linger / 2)

@@ -19,7 +19,7 @@ use super::registry::{MailboxKey, Shared};
 use super::request::{Answer, MailboxOp};
 use super::{Attachment, MailboxError, MailboxEvent, MailboxStatus, Reply, SharedIndex, Snapshot};
 use crate::store::mailbox::{open_mailbox, MailboxState};
-use crate::store::{recent, FlagSet, MailboxInfo, MessageEntry, Store, StoreError};
+use crate::store::{recent, FlagSet, MailboxInfo, MessageEntry, Store};
 
 /// Requests from [`MailboxHandle`](super::MailboxHandle) and the Account actor; each
 /// answers on its `reply` (a dropped reply reads as `Unavailable`).
@@ -342,9 +342,14 @@ impl Actor for Mailbox {
         let uid_validity = self.info.uid_validity;
         let metrics = self.shared.metrics.clone();
         let compact_after = self.shared.options.compact_after;
+        let (shared, account) = (self.shared.clone(), self.key.account.clone());
         let load = tokio::task::spawn_blocking(move || {
-            let opened = open_mailbox(&dir, uid_validity, compact_after, metrics)?;
-            Ok::<_, StoreError>((opened, recent::read_mark(&dir)))
+            // Recovery deletes leftovers: only the account's current writer may (a former
+            // owner resuming after a pause must not, issue 19 finding 1).
+            shared.check_write(&account)?;
+            let may_delete = || shared.check_write(&account).is_ok();
+            let opened = open_mailbox(&dir, uid_validity, compact_after, metrics, &may_delete)?;
+            Ok::<_, MailboxError>((opened, recent::read_mark(&dir)))
         });
         ctx.wait(load.into_actor(self).map(|loaded, act, _| match loaded {
             Ok(Ok(((store, report), recent_mark))) => {
@@ -357,7 +362,7 @@ impl Actor for Mailbox {
                 act.recent_saved = recent_mark;
                 act.store = Some(store);
             }
-            Ok(Err(e)) => act.fail(e.into()),
+            Ok(Err(e)) => act.fail(e),
             Err(e) => act.fail(MailboxError::Storage(format!("mailbox load panicked: {e}"))),
         }));
         let every = (self.shared.options.idle_linger / 2)

@@ -127,9 +127,17 @@ pub fn remove_blobs(mailbox_dir: &Path, ids: &[BlobId]) -> io::Result<()> {
 /// messages whose removal a crash interrupted, and temporary files. Run only before the
 /// mailbox accepts writes. Blocking.
 ///
+/// `may_delete` is asked before each removal: in a cluster it is the account's fence, so a
+/// former owner that resumed after a pause never deletes what the new owner wrote (issue 19,
+/// finding 1); the sweep stops at the first refusal.
+///
 /// # Errors
 /// I/O errors listing or removing.
-pub fn sweep_orphans(mailbox_dir: &Path, live: &HashSet<BlobId>) -> io::Result<Vec<PathBuf>> {
+pub fn sweep_orphans(
+    mailbox_dir: &Path,
+    live: &HashSet<BlobId>,
+    may_delete: &dyn Fn() -> bool,
+) -> io::Result<Vec<PathBuf>> {
     let dir = blobs_dir(mailbox_dir);
     let entries = match fs::read_dir(&dir) {
         Ok(entries) => entries,
@@ -146,6 +154,9 @@ pub fn sweep_orphans(mailbox_dir: &Path, live: &HashSet<BlobId>) -> io::Result<V
             && stem.len() == 32
             && u128::from_str_radix(stem, 16).is_ok_and(|id| live.contains(&BlobId(id)));
         if !is_live {
+            if !may_delete() {
+                break;
+            }
             let path = entry.path();
             fs::remove_file(&path)?;
             removed.push(path);

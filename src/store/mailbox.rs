@@ -448,7 +448,8 @@ impl MailboxState {
     }
 }
 
-/// Opens a mailbox's store and removes blobs no live message names. Blocking.
+/// Opens a mailbox's store and removes blobs no live message names, each only while
+/// `may_delete` allows (see [`blobs::sweep_orphans`]). Blocking.
 ///
 /// # Errors
 /// As [`Store::open`], plus I/O errors of the sweep.
@@ -457,12 +458,13 @@ pub fn open_mailbox(
     uid_validity: u32,
     compact_after: u64,
     metrics: Arc<StoreMetrics>,
+    may_delete: &dyn Fn() -> bool,
 ) -> Result<(Store<MailboxState>, RecoveryReport), StoreError> {
     let (mut store, mut report) =
         Store::open(dir, MailboxState::new(uid_validity), compact_after, metrics)?;
     let live: HashSet<BlobId> = store.state().entries.iter().map(|e| e.blob).collect();
-    let removed =
-        blobs::sweep_orphans(dir, &live).map_err(StoreError::io("sweep blobs in", dir))?;
+    let removed = blobs::sweep_orphans(dir, &live, may_delete)
+        .map_err(StoreError::io("sweep blobs in", dir))?;
     report.removed.extend(removed);
     // The account is authoritative for UIDVALIDITY (it changes when INBOX is renamed).
     let state = store.state_mut_unlogged();

@@ -12,7 +12,7 @@ use crate::store::mailbox::{open_mailbox, ExpungeSelect, MailboxState, NewEntry}
 use crate::store::{BlobId, FlagSet, PlanError, Store, StoreMetrics};
 
 fn open(dir: &Path) -> Store<MailboxState> {
-    open_mailbox(dir, 77, 1000, Arc::new(StoreMetrics::default()))
+    open_mailbox(dir, 77, 1000, Arc::new(StoreMetrics::default()), &|| true)
         .unwrap()
         .0
 }
@@ -190,6 +190,27 @@ fn write_blob(dir: &Path, id: u128, data: &[u8]) {
     .unwrap();
 }
 
+/// Issue 19, finding 1: files another owner may have written are left alone when the fence
+/// says this node may no longer delete.
+#[test]
+fn recovery_deletes_nothing_when_the_fence_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    append(&mut store, vec![entry(1, &[])]);
+    drop(store);
+    write_blob(dir.path(), 2, b"written by the new owner");
+    let (_, report) = open_mailbox(
+        dir.path(),
+        77,
+        1000,
+        Arc::new(StoreMetrics::default()),
+        &|| false,
+    )
+    .unwrap();
+    assert!(report.removed.is_empty(), "{report}");
+    assert!(blobs::blob_path(dir.path(), BlobId(2)).exists());
+}
+
 #[test]
 fn recovery_sweeps_orphan_blobs_and_temporary_files() {
     let dir = tempfile::tempdir().unwrap();
@@ -200,8 +221,14 @@ fn recovery_sweeps_orphan_blobs_and_temporary_files() {
     write_blob(dir.path(), 2, b"orphan");
     fs::write(blobs::blobs_dir(dir.path()).join(".tmp.0000"), b"half").unwrap();
     drop(store);
-    let (store, report) =
-        open_mailbox(dir.path(), 77, 1000, Arc::new(StoreMetrics::default())).unwrap();
+    let (store, report) = open_mailbox(
+        dir.path(),
+        77,
+        1000,
+        Arc::new(StoreMetrics::default()),
+        &|| true,
+    )
+    .unwrap();
     assert_eq!(report.removed.len(), 3, "{report}");
     assert!(!blobs::blob_path(dir.path(), BlobId(2)).exists());
     assert!(!blobs::meta_path(dir.path(), BlobId(2)).exists());
@@ -298,7 +325,7 @@ fn expunged_uids_keep_their_modseq_through_compaction_and_reopen() {
     let dir = tempfile::tempdir().unwrap();
     // Compacts after every transaction: the record must live in the snapshot.
     let open_compacting = |dir: &Path| {
-        open_mailbox(dir, 77, 1, Arc::new(StoreMetrics::default()))
+        open_mailbox(dir, 77, 1, Arc::new(StoreMetrics::default()), &|| true)
             .unwrap()
             .0
     };

@@ -72,6 +72,9 @@ pub fn capabilities(ctx: CapabilityContext) -> Vec<Atom> {
             );
         } else {
             caps.push("LOGINDISABLED".into());
+            // A password sent as a non-synchronizing literal would cross the wire in clear
+            // before the server could refuse it: no LITERAL+ until login is possible.
+            caps.retain(|c| c != "LITERAL+");
         }
     }
     caps.into_iter().filter_map(|c| Atom::new(c).ok()).collect()
@@ -99,6 +102,8 @@ mod tests {
         assert!(caps.contains(&"STARTTLS".into()));
         assert!(caps.contains(&"LOGINDISABLED".into()));
         assert!(!caps.iter().any(|c| c.starts_with("AUTH=")));
+        // No invitation to send a password as a non-synchronizing literal (issue 20).
+        assert!(!caps.contains(&"LITERAL+".into()));
     }
 
     #[test]

@@ -396,6 +396,9 @@ pub enum LogFormat {
     Json,
 }
 
+/// The HTTP endpoint's default port (on 127.0.0.1).
+pub const DEFAULT_HTTP_PORT: u16 = 9143;
+
 /// The operator's HTTP endpoint: `/metrics`, `/healthz`, `/readyz`.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -403,7 +406,8 @@ pub struct HttpConfig {
     /// Off: no HTTP listener and no metrics are collected.
     pub enabled: bool,
     /// Loopback by default: metrics say who is connected and how much; on Kubernetes listen
-    /// on the pod address (`0.0.0.0:9090`) so probes and Prometheus reach it.
+    /// on the pod address (`0.0.0.0:9143`) so probes and Prometheus reach it. Port 9143 (like
+    /// 1143, 1993 and 7143) avoids 9090, Prometheus' own port, and the exporters' 9100s.
     pub listen: SocketAddr,
 }
 
@@ -411,7 +415,7 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             enabled: true,
-            listen: "127.0.0.1:9090".parse().expect("valid literal address"),
+            listen: SocketAddr::from(([127, 0, 0, 1], DEFAULT_HTTP_PORT)),
         }
     }
 }
@@ -708,6 +712,12 @@ impl Config {
         if self.limits.idle_keepalive_secs == 0 {
             return invalid("limits.idle_keepalive_secs must be positive");
         }
+        crate::telemetry::check_filter(&self.log.filter).map_err(|e| {
+            ConfigError::Invalid(format!(
+                "log.filter {:?} is not a valid filter: {e}",
+                self.log.filter
+            ))
+        })?;
         self.cluster
             .validate(&self.node_id)
             .map_err(ConfigError::Invalid)?;

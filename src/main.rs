@@ -73,8 +73,8 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
         Cmd::Serve(overrides) => {
             let config = load(&overrides)?;
             let telemetry = telemetry::init(&config.log, &config.telemetry, &config.node_id);
+            // Printed once, plainly, as the last line: not also as a log record.
             let served = server::serve(config).map_err(|e| {
-                tracing::error!("{e}");
                 eprintln!("roost: {e}");
                 ExitCode::FAILURE
             });

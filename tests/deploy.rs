@@ -329,7 +329,7 @@ fn image_exposes_the_imap_http_and_link_ports() {
         })
         .map(|p| p.trim_end_matches("/tcp").parse().expect("numeric port"))
         .collect();
-    for port in [143, 993, 9090, 7143] {
+    for port in [143, 993, 9143, 7143] {
         assert!(
             exposed.contains(&port),
             "port {port} not exposed: {exposed:?}"

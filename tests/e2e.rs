@@ -20,6 +20,8 @@ mod conformance;
 mod consistency;
 #[path = "e2e/durability.rs"]
 mod durability;
+#[path = "e2e/first_start.rs"]
+mod first_start;
 #[path = "e2e/hostile_work.rs"]
 mod hostile_work;
 #[path = "e2e/import.rs"]

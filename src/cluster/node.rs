@@ -30,7 +30,10 @@ pub enum JoinError {
     RedisAccess(#[from] AccessError),
     #[error("cannot secure node links (cluster.link_tls): {0}")]
     LinkTls(#[from] LinkTlsError),
-    #[error("cannot listen for node links on {address}: {source}")]
+    #[error(
+        "cannot listen for node links on {address}: {source}; move it with \
+         `cluster.link_listen` (flag `--link-listen`, ROOST_LINK_LISTEN)"
+    )]
     Bind {
         address: std::net::SocketAddr,
         source: std::io::Error,

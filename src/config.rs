@@ -525,56 +525,39 @@ fn default_node_id() -> String {
         .unwrap_or_else(|| "roost".into())
 }
 
-/// Settings given by environment (`ROOST_*`) or flags; each wins over the file.
-#[derive(Clone, Debug, Default, clap::Args)]
+/// Settings given by environment (`ROOST_*`) or flags (declared by the binary's `args`
+/// module, per subcommand); each wins over the file.
+#[derive(Clone, Debug, Default)]
 pub struct Overrides {
     /// Configuration file (TOML).
-    #[arg(long, short = 'c', env = "ROOST_CONFIG")]
     pub config: Option<PathBuf>,
-    #[arg(long, env = "ROOST_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    #[arg(long, env = "ROOST_NODE_ID")]
     pub node_id: Option<String>,
     /// The local control socket `roost imap` reaches the running node through
     /// (`control_socket`; default `<data_dir>/control/<node_id>.sock`).
-    #[arg(long, env = "ROOST_CONTROL_SOCKET")]
     pub control_socket: Option<PathBuf>,
     /// Plain + STARTTLS listener address (replaces the file's `starttls` listeners).
-    #[arg(long, env = "ROOST_IMAP_LISTEN")]
     pub imap_listen: Option<SocketAddr>,
     /// Implicit-TLS listener address (replaces the file's `implicit` listeners).
-    #[arg(long, env = "ROOST_IMAPS_LISTEN")]
     pub imaps_listen: Option<SocketAddr>,
     /// LMTP listener address for the MTA (replaces the file's `lmtp` listeners).
-    #[arg(long, env = "ROOST_LMTP_LISTEN")]
     pub lmtp_listen: Option<SocketAddr>,
-    #[arg(long, env = "ROOST_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
-    #[arg(long, env = "ROOST_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
-    #[arg(long, env = "ROOST_USERS_FILE")]
     pub users_file: Option<PathBuf>,
     /// Allow LOGIN without TLS from non-loopback addresses.
-    #[arg(long, env = "ROOST_ALLOW_PLAINTEXT")]
     pub allow_plaintext: Option<bool>,
-    #[arg(long, env = "ROOST_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
-    #[arg(long, env = "ROOST_DRAIN_TIMEOUT_SECS")]
     pub drain_timeout_secs: Option<u64>,
     /// Redis URL for clustering (`cluster.redis_url`); may hold a password.
-    #[arg(long, env = "ROOST_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
     /// `host:port` other nodes reach this node's link at (`cluster.advertise_address`).
-    #[arg(long, env = "ROOST_ADVERTISE_ADDRESS")]
     pub advertise_address: Option<String>,
     /// Node link listening address (`cluster.link_listen`).
-    #[arg(long, env = "ROOST_LINK_LISTEN")]
     pub link_listen: Option<SocketAddr>,
     /// Account lease TTL in milliseconds (`cluster.lease_ttl_ms`).
-    #[arg(long, env = "ROOST_LEASE_TTL_MS")]
     pub lease_ttl_ms: Option<u64>,
     /// Address of the metrics and health endpoint (`http.listen`).
-    #[arg(long, env = "ROOST_HTTP_LISTEN")]
     pub http_listen: Option<SocketAddr>,
 }
 

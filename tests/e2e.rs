@@ -10,6 +10,8 @@ mod test_pki;
 
 #[path = "e2e/bad_input.rs"]
 mod bad_input;
+#[path = "e2e/cli.rs"]
+mod cli;
 #[path = "e2e/clients.rs"]
 mod clients;
 #[path = "e2e/cluster.rs"]

@@ -66,7 +66,14 @@ enum Cmd {
     },
     /// Validate the configuration as `serve` does before it binds, and print the effective
     /// settings.
-    CheckConfig(ServeArgs),
+    CheckConfig {
+        #[command(flatten)]
+        flags: ServeArgs,
+        /// Check only the settings, not the files and directories they name (for a
+        /// configuration meant for another machine, as the chart's checks do) [default: false]
+        #[arg(long)]
+        settings_only: bool,
+    },
     /// Print the version.
     Version,
 }
@@ -173,9 +180,21 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                     ExitCode::FAILURE
                 })
         }
-        Cmd::CheckConfig(flags) => {
+        Cmd::CheckConfig {
+            flags,
+            settings_only,
+        } => {
             flags.apply(&mut overrides);
             let config = load(&overrides)?;
+            let checked = if settings_only {
+                roost::preflight::check_settings(&config)
+            } else {
+                roost::preflight::check(&config)
+            };
+            checked.map_err(|e| {
+                eprintln!("roost: {e}");
+                ExitCode::from(2)
+            })?;
             print!("{}", config.to_toml());
             eprintln!("roost: configuration is valid");
             Ok(())

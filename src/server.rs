@@ -17,6 +17,7 @@ use crate::net::limiter::Limiter;
 use crate::net::listener::{accept_loop, run_session, Accepting};
 use crate::net::stream::Stream;
 use crate::net::tls;
+use crate::preflight::{self, DataDirProblem};
 use crate::session::ConnectionInfo;
 use crate::shared::Shared;
 use crate::supervisor::{BeginShutdown, Supervisor};
@@ -28,6 +29,15 @@ pub enum ServeError {
     DataDir {
         path: std::path::PathBuf,
         problem: DataDirProblem,
+    },
+    #[error(
+        "{address} is configured twice: for {} and for {}; {}",
+        first.service, second.service, second.remedy
+    )]
+    SameAddress {
+        address: std::net::SocketAddr,
+        first: ListenRole,
+        second: ListenRole,
     },
     #[error("cannot listen on {address} for {}: {source}; {}", role.service, role.remedy)]
     Bind {
@@ -62,37 +72,12 @@ pub enum ServeError {
     SessionSocket(std::io::Error),
 }
 
-/// What is wrong with the data directory, found at start rather than at the first command.
-#[derive(Debug, thiserror::Error)]
-pub enum DataDirProblem {
-    #[error("it exists but is not a directory")]
-    NotADirectory,
-    #[error("cannot create it: {0}")]
-    Create(std::io::Error),
-    #[error("this process (uid {uid}) cannot write in it: {source}")]
-    NotWritable { uid: u32, source: std::io::Error },
-}
-
-/// Creates the data directory if needed and proves it can be written, so that a wrong path
-/// or owner stops the start with the path named, not every later command with `SERVERBUG`.
+/// Creates the data directory if needed and proves it can be written (see
+/// [`preflight::check_data_dir`]).
 fn create_data_dir(config: &Config) -> Result<(), ServeError> {
-    let dir = &config.data_dir;
-    let fail = |problem| ServeError::DataDir {
-        path: std::path::absolute(dir).unwrap_or_else(|_| dir.clone()),
-        problem,
-    };
-    if dir.exists() && !dir.is_dir() {
-        return Err(fail(DataDirProblem::NotADirectory));
-    }
-    std::fs::create_dir_all(dir).map_err(|e| fail(DataDirProblem::Create(e)))?;
-    let probe = dir.join(format!(".write-check-{}", std::process::id()));
-    std::fs::write(&probe, b"")
-        .and_then(|()| std::fs::remove_file(&probe))
-        .map_err(|source| {
-            // SAFETY: getuid has no preconditions and cannot fail.
-            let uid = unsafe { libc::getuid() };
-            fail(DataDirProblem::NotWritable { uid, source })
-        })
+    let fail = |problem| preflight::data_dir_error(&config.data_dir, problem);
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| fail(DataDirProblem::Create(e)))?;
+    preflight::check_data_dir(&config.data_dir)
 }
 
 /// What a listening socket is for and which settings move it, for "address in use" errors.
@@ -109,7 +94,12 @@ impl ListenRole {
                  it off with `http.enabled = false`",
     };
 
-    fn of(listener: &ListenerConfig) -> ListenRole {
+    pub const LINK: ListenRole = ListenRole {
+        service: "node links",
+        remedy: "move it with `cluster.link_listen` (flag `--link-listen`, ROOST_LINK_LISTEN)",
+    };
+
+    pub fn of(listener: &ListenerConfig) -> ListenRole {
         let remedy = match (listener.protocol, listener.tls) {
             (Protocol::Lmtp, _) => {
                 "move it with the `address` of its `[[listeners]]` entry (flag `--lmtp-listen`, \
@@ -169,6 +159,7 @@ fn create_demo_user(config: &Config) {
 /// # Errors
 /// When the data directory, users file, certificate or a listening socket cannot be set up.
 pub fn serve(config: Config) -> Result<(), ServeError> {
+    preflight::check(&config)?;
     create_data_dir(&config)?;
     let _lock = lock_if_alone(&config, Holder::Serve)?;
     // The users file is read at the first login, after the demo user may have been added.

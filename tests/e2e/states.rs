@@ -403,7 +403,10 @@ async fn greeting_3_bye_while_draining_and_in_flight_commands_finish() {
 async fn serve_with_no_configuration_starts_a_working_server() {
     use std::io::BufRead;
     let cwd = tempfile::tempdir().unwrap();
-    let mut child = serve_command().current_dir(cwd.path()).spawn().unwrap();
+    let mut child = roost_command("serve")
+        .current_dir(cwd.path())
+        .spawn()
+        .unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -23,12 +23,12 @@ pub fn roost_bin() -> &'static str {
     env!("CARGO_BIN_EXE_roost")
 }
 
-/// `roost serve` with a clean environment (no `RUST_LOG`), stdin and stdout closed and stderr
-/// piped, for tests that watch a start themselves; add arguments and spawn.
-pub fn serve_command() -> Command {
+/// `roost SUBCOMMAND` with a clean environment (no `RUST_LOG`), stdin and stdout closed and
+/// stderr piped, for tests that watch a start themselves; add arguments and spawn.
+pub fn roost_command(subcommand: &str) -> Command {
     let mut command = Command::new(roost_bin());
     command
-        .arg("serve")
+        .arg(subcommand)
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -1,8 +1,9 @@
 //! The one typed configuration: TOML file < `ROOST_*` environment < command-line flags.
 //!
-//! The file is read into [`Config`]; environment variables and flags arrive through clap (which
-//! gives flags precedence over the environment) as [`Overrides`] and are applied on top. Every
-//! field has a default, so `roost serve` with no file starts a working single-node server.
+//! The file is read into a table, the `ROOST_*` setting variables are set in it ([`env`]), and
+//! the result is read into [`Config`]; flags (and their own variables, through clap) arrive as
+//! [`Overrides`] and are applied on top. Every field has a default, so `roost serve` with no
+//! file starts a working single-node server.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -15,6 +16,8 @@ use crate::auth::throttle::ThrottlePolicy;
 use crate::cluster::link::tls::LinkTlsConfig;
 use crate::cluster::redis::access::RedisAccess;
 use crate::net::tls::TlsFiles;
+
+pub mod env;
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -574,33 +577,90 @@ pub enum ConfigError {
         path: PathBuf,
         source: Box<toml::de::Error>,
     },
+    #[error("environment variable {variable}: {reason}")]
+    Env { variable: String, reason: String },
+    #[error("the configuration (file and ROOST_* variables: {variables}) is invalid: {source}")]
+    Layered {
+        variables: String,
+        source: Box<toml::de::Error>,
+    },
     #[error("invalid configuration: {0}")]
     Invalid(String),
 }
 
 impl Config {
-    /// Reads the file named in `overrides` (if any), then applies the overrides.
+    /// Reads the file named in `overrides` (if any), then the `ROOST_*` setting variables
+    /// ([`env`]), then applies the flags, and validates the result.
     ///
     /// # Errors
-    /// When the file cannot be read or parsed, or the result is inconsistent.
+    /// When the file cannot be read or parsed, a variable is malformed, or the result is
+    /// inconsistent.
     pub fn load(overrides: &Overrides) -> Result<Config, ConfigError> {
-        let mut config = match &overrides.config {
-            Some(path) => Self::from_file(path)?,
-            None => Config::default(),
-        };
-        config.apply(overrides);
+        // Variables that are not Unicode cannot be settings (nor anything `std::env::vars`
+        // would survive).
+        let vars = std::env::vars_os().filter_map(|(name, value)| {
+            Some((name.into_string().ok()?, value.into_string().ok()?))
+        });
+        let config = Self::layered(overrides, vars)?;
         config.validate()?;
         Ok(config)
     }
 
-    fn from_file(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    /// The three layers (file, the setting variables among `vars`, flags) without validation.
+    ///
+    /// # Errors
+    /// As [`Config::load`], except for validation.
+    pub fn layered(
+        overrides: &Overrides,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let file = match &overrides.config {
+            Some(path) => Some((path, Self::read(path)?)),
+            None => None,
+        };
+        let mut table = match &file {
+            Some((path, text)) => {
+                text.parse::<toml::Table>()
+                    .map_err(|source| ConfigError::Parse {
+                        path: path.to_path_buf(),
+                        source: Box::new(source),
+                    })?
+            }
+            None => toml::Table::new(),
+        };
+        let vars: Vec<(String, String)> = vars.into_iter().collect();
+        let mut config: Config = if env::apply(&mut table, vars.iter().cloned())? {
+            let names: Vec<&str> = vars
+                .iter()
+                .map(|(name, _)| name.as_str())
+                .filter(|n| n.starts_with(env::PREFIX))
+                .collect();
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|source| ConfigError::Layered {
+                    variables: names.join(", "),
+                    source: Box::new(source),
+                })?
+        } else {
+            match &file {
+                // From the text, so that errors point at the line.
+                Some((path, text)) => {
+                    toml::from_str(text).map_err(|source| ConfigError::Parse {
+                        path: path.to_path_buf(),
+                        source: Box::new(source),
+                    })?
+                }
+                None => Config::default(),
+            }
+        };
+        config.apply(overrides);
+        Ok(config)
+    }
+
+    fn read(path: &Path) -> Result<String, ConfigError> {
+        std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
-        })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse {
-            path: path.to_owned(),
-            source: Box::new(source),
         })
     }
 

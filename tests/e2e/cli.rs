@@ -64,3 +64,43 @@ fn user_add_warns_when_no_configuration_names_the_users_file_it_creates() {
     assert!(out.status.success(), "{stderr}");
     assert!(!stderr.contains("warning"), "{stderr}");
 }
+
+/// `ROOST_<TABLE>__<KEY>` sets any setting in a real process: it wins over the file, a flag
+/// wins over it, and a malformed one stops the start naming the variable.
+#[test]
+fn any_setting_comes_from_its_variable_and_flags_still_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (config, _) = write_config(dir.path(), &data, |c| {
+        table(c, "limits").insert("max_line".into(), 4096.into());
+    });
+    let check = |vars: &[(&str, &str)], flags: &[&str]| {
+        let mut command = roost_command("check-config");
+        command.arg("--config").arg(&config).args(flags);
+        command.stdout(Stdio::piped());
+        for (name, value) in vars {
+            command.env(name, value);
+        }
+        command.output().unwrap()
+    };
+    let out = check(
+        &[
+            ("ROOST_LIMITS__MAX_LINE", "2048"),
+            ("ROOST_HTTP__LISTEN", "127.0.0.1:4001"),
+        ],
+        &["--http-listen", "127.0.0.1:4002"],
+    );
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(shown.contains("max_line = 2048"), "{shown}");
+    assert!(shown.contains("listen = \"127.0.0.1:4002\""), "{shown}");
+
+    let out = check(&[("ROOST_LIMITS__MAX_LINE", "lots")], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("ROOST_LIMITS__MAX_LINE"), "{stderr}");
+}

@@ -5,10 +5,13 @@
 #
 # Usage: bench/compare.sh [--duration SECS] [--users N] [--idle N] [--large N]
 #                         [--push-samples N] [--out FILE] [--no-push]
-#                         [--scenarios "mixed stay append idle large lmtp"]
+#                         [--scenarios "mixed stay append idle large lmtp login"]
 # Defaults: 20 s per timed scenario and server, 50 users / 50 clients, 1,000 IDLE connections,
 # a 20,000-message mailbox (--large 100000 for the issue's full size; prepare then takes a few
 # minutes per server), 500 push samples; results appended to docs/bench-results/<date>.json.
+# `login` (not run by default) measures logins per second (LOGIN + LOGOUT, argon2id hashes)
+# with each server's login cache off, then on (Roost `auth.cache_size`, Dovecot
+# `auth_cache_size`).
 #
 # Needs root for apt-get (Dovecot is installed from Debian's dovecot-imapd and dovecot-lmtpd when missing), for a
 # `roostbench` system user that owns Dovecot's mail, and to raise fs.inotify.max_user_instances
@@ -105,9 +108,11 @@ tls = "none"
 [auth]
 create_demo_user = false
 allow_plaintext = true
+cache_size = 10000
 
 [limits]
 max_connections_per_ip = 100000
+max_unauthenticated_per_ip = 100000
 max_connections = 100000
 
 [log]
@@ -156,6 +161,10 @@ auth_username_format = %Ln
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_cache_size = 0
+# Cached entries are still checked against the argon2id hash; by default the single auth
+# master process does that, which would make the cache a bottleneck.
+auth_cache_verify_password_with_worker = yes
 mail_location = maildir:$D/mail/%u
 mail_fsync = always
 mail_uid = roostbench
@@ -277,6 +286,20 @@ for s in dovecot roost; do
     port=$([ "$s" = roost ] && echo "$RLPORT" || echo "$DLPORT")
     "$BENCH" lmtp --addr "127.0.0.1:$port" --label "$s" --json "$OUT" \
         --clients 20 --users "$USERS" --duration "$DURATION"
+done
+}
+want login && {
+log "7. logins per second (argon2id): $USERS clients, ${DURATION}s each, login cache off then on"
+for cache in off on; do
+    if [ "$cache" = off ]; then rsize=0; dsize=0; else rsize=10000; dsize=10M; fi
+    sed -i "s/^cache_size = .*/cache_size = $rsize/" "$WORK/roost/roost.toml"
+    sed -i "s/^auth_cache_size = .*/auth_cache_size = $dsize/" "$D/dovecot.conf"
+    stop_roost; start_roost
+    stop_dovecot; start_dovecot
+    for s in dovecot roost; do
+        bench "$s" run --mix login --scenario "login-cache-$cache" --users "$USERS" \
+            --clients "$USERS" --duration "$DURATION" --server-pid "$(pid "$s")"
+    done
 done
 }
 stop_dovecot

@@ -159,7 +159,24 @@ pub struct AuthConfig {
     pub loopback_is_secure: bool,
     /// Create user `demo` with a random password (printed once) when no user exists.
     pub create_demo_user: bool,
+    /// Users whose last successful login is remembered (so the next one skips argon2);
+    /// 0 turns the cache off.
+    pub cache_size: usize,
+    /// How long a remembered login stays valid.
+    pub cache_ttl_secs: u64,
     pub throttle: ThrottlePolicy,
+}
+
+impl AuthConfig {
+    pub fn policy(&self) -> crate::auth::AuthPolicy {
+        crate::auth::AuthPolicy {
+            throttle: self.throttle.clone(),
+            cache: crate::auth::cache::CachePolicy {
+                size: self.cache_size,
+                ttl: Duration::from_secs(self.cache_ttl_secs),
+            },
+        }
+    }
 }
 
 impl Default for AuthConfig {
@@ -169,6 +186,8 @@ impl Default for AuthConfig {
             allow_plaintext: false,
             loopback_is_secure: true,
             create_demo_user: true,
+            cache_size: 10_000,
+            cache_ttl_secs: 3600,
             throttle: ThrottlePolicy::default(),
         }
     }
@@ -186,8 +205,10 @@ pub struct LimitsConfig {
     pub max_literal_unauthenticated: u64,
     /// Open connections on this node, over all listeners.
     pub max_connections: usize,
-    /// Open connections from one IP address.
+    /// Open connections from one IP address (IPv6: one /64).
     pub max_connections_per_ip: usize,
+    /// Connections from one IP address (IPv6: one /64) that have not logged in yet.
+    pub max_unauthenticated_per_ip: usize,
     /// Time from connect to login (RFC 9051 section 5.4 allows a short one); input does not
     /// extend it.
     pub timeout_unauthenticated_secs: u64,
@@ -203,6 +224,8 @@ pub struct LimitsConfig {
     pub drain_timeout_secs: u64,
     /// BAD responses before login after which the connection is closed.
     pub max_bad_commands_unauthenticated: u32,
+    /// Failed or refused logins on one connection after which it is closed with `* BYE`.
+    pub max_login_failures: u32,
     /// Client networks that are greeted with `* BYE` and disconnected (CIDR notation).
     pub refused_networks: Vec<ipnet::IpNet>,
 }
@@ -215,12 +238,14 @@ impl Default for LimitsConfig {
             max_literal_unauthenticated: 8 * 1024,
             max_connections: 50_000,
             max_connections_per_ip: 100,
+            max_unauthenticated_per_ip: 10,
             timeout_unauthenticated_secs: 60,
             timeout_authenticated_secs: 30 * 60,
             write_timeout_secs: 300,
             idle_keepalive_secs: 120,
             drain_timeout_secs: 20,
             max_bad_commands_unauthenticated: 10,
+            max_login_failures: 3,
             refused_networks: Vec::new(),
         }
     }
@@ -761,6 +786,16 @@ impl Config {
                 self.log.filter
             ))
         })?;
+        // Zero would refuse every login or every connection: surely a mistake.
+        if self.limits.max_unauthenticated_per_ip == 0
+            || self.limits.max_login_failures == 0
+            || self.auth.throttle.max_failures == 0
+        {
+            return invalid(
+                "limits.max_unauthenticated_per_ip, limits.max_login_failures and \
+                 auth.throttle.max_failures must be positive",
+            );
+        }
         self.cluster
             .validate(&self.node_id)
             .map_err(ConfigError::Invalid)?;
@@ -862,6 +897,28 @@ mod tests {
         })
         .unwrap_err();
         assert!(err.to_string().contains("5.4"), "{err}");
+    }
+
+    #[test]
+    fn zero_login_limits_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roost.toml");
+        for text in [
+            "[limits]\nmax_unauthenticated_per_ip = 0\n",
+            "[limits]\nmax_login_failures = 0\n",
+            "[auth.throttle]\nmax_failures = 0\n",
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let err = Config::load(&Overrides {
+                config: Some(path.clone()),
+                ..Default::default()
+            })
+            .unwrap_err();
+            assert!(
+                err.to_string().contains("must be positive"),
+                "{text}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -163,7 +163,7 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
     create_data_dir(&config)?;
     let _lock = lock_if_alone(&config, Holder::Serve)?;
     // The users file is read at the first login, after the demo user may have been added.
-    let auth = Authenticator::new(config.users_file(), config.auth.throttle.clone());
+    let auth = Authenticator::new(config.users_file(), config.auth.policy());
     let tls_files = tls::load_or_generate(config.tls.files.as_ref(), &config.data_dir)?;
     let system = actix_rt::System::new();
     system.block_on(async move {
@@ -205,6 +205,7 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
         let limiter = Limiter::new(
             config.limits.max_connections,
             config.limits.max_connections_per_ip,
+            config.limits.max_unauthenticated_per_ip,
         );
         let drain_timeout = config.limits.drain_timeout();
         let shared = Arc::new(Shared::new(config, auth, supervisor.clone()));
@@ -408,7 +409,7 @@ struct LocalWriter {
 
 impl LocalWriter {
     async fn start(config: Config, user: &str, lock: DataDirLock) -> Result<Self, ServeError> {
-        let auth = Authenticator::new(config.users_file(), config.auth.throttle.clone());
+        let auth = Authenticator::new(config.users_file(), config.auth.policy());
         let proof = auth
             .preauthenticated(user)
             .map_err(|e| ServeError::Users(format!("{user}: {e}")))?;
@@ -435,6 +436,7 @@ impl LocalWriter {
             Some(self.proof.clone()),
             None,
             self.shared.clone(),
+            None,
         )
         .await;
     }

@@ -10,6 +10,8 @@ mod test_pki;
 
 #[path = "e2e/bad_input.rs"]
 mod bad_input;
+#[path = "e2e/brute_force.rs"]
+mod brute_force;
 #[path = "e2e/cli.rs"]
 mod cli;
 #[path = "e2e/clients.rs"]
@@ -50,6 +52,8 @@ mod sessions;
 mod shutdown;
 #[path = "e2e/single_writer.rs"]
 mod single_writer;
+#[path = "e2e/sort_thread.rs"]
+mod sort_thread;
 #[path = "e2e/states.rs"]
 mod states;
 #[path = "e2e/unauthenticated.rs"]

@@ -163,7 +163,7 @@ fn percent(old: f64, new: f64) -> f64 {
 /// The headline figures of a scenario, in the order the table shows them.
 fn headline(r: &Report) -> Vec<String> {
     let mut keys: Vec<String> = match r.scenario.as_str() {
-        "mixed" | "append" => [
+        s if matches!(s, "mixed" | "append") || s.starts_with("login") => [
             "total.per_sec",
             "total.p50_us",
             "total.p99_us",

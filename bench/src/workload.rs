@@ -135,6 +135,7 @@ impl Mix {
     /// - `mixed`: a mail client's day (reads dominate, some writes, sessions of ~25 commands);
     /// - `append`: APPEND only, without selecting (delivery / upload throughput);
     /// - `read`: FETCH and NOOP only;
+    /// - `login`: LOGIN then LOGOUT, without selecting (login throughput: password checks);
     /// - `stay`: clients that stay logged in, as desktop and mobile clients do: LIST, STATUS,
     ///   SELECT, FETCH, STORE with keywords, EXPUNGE, APPEND, never LOGOUT;
     /// - `op=weight,...` with the names `fetch_flags fetch_envelope fetch_body store append
@@ -159,6 +160,12 @@ impl Mix {
             "append" => {
                 return Ok(Mix {
                     weights: vec![(Append, 1)],
+                    select: false,
+                })
+            }
+            "login" => {
+                return Ok(Mix {
+                    weights: vec![(Logout, 1)],
                     select: false,
                 })
             }
@@ -775,6 +782,11 @@ mod tests {
             .count();
         assert!((2800..3200).contains(&bodies), "{bodies}");
         assert!(!Mix::parse("append").unwrap().select);
+        let login = Mix::parse("login").unwrap();
+        assert_eq!(
+            (login.weights, login.select),
+            (vec![(Op::Logout, 1)], false)
+        );
     }
 
     fn fetch(seq: u32, items: Vec<FetchValue>) -> Response {

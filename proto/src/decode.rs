@@ -10,7 +10,7 @@
 use bytes::BytesMut;
 
 use crate::limits::Limits;
-use crate::types::{Secret, Tag};
+use crate::types::{Atom, Secret, Tag};
 
 /// What one call to [`CommandDecoder::decode`] produced.
 #[derive(Debug)]
@@ -19,8 +19,14 @@ pub enum Decoded {
     Incomplete,
     /// The client announced a synchronizing literal `{N}` (or `~{N}`) within the limits and
     /// waits for a continuation request. Send `+ ...` (or refuse with
-    /// [`CommandDecoder::refuse_literal`]) and keep feeding.
-    LiteralAnnounced { tag: Option<Tag>, length: u64 },
+    /// [`CommandDecoder::refuse_literal`]) and keep feeding. `command` is the command name
+    /// as sent, so the connection can refuse literals a command must not receive (a LOGIN
+    /// password where plaintext login is disabled) before the client sends them.
+    LiteralAnnounced {
+        tag: Option<Tag>,
+        command: Option<Atom>,
+        length: u64,
+    },
     /// A complete command.
     Command(crate::types::Command),
     /// The command was refused; its input has been consumed or is being discarded.

@@ -494,9 +494,9 @@ fn status_esearch_search_flags() {
             vec![E::All(set("1:3,5")), E::ModSeq(1236)]
         )
     );
-    // Unknown return data (here RFC 9394 PARTIAL) is skipped.
+    // Unknown return data (here RFC 6203 RELEVANCY) is skipped.
     assert_eq!(
-        data(r#"* ESEARCH (TAG "t") PARTIAL (1:5 1,3) COUNT 2"#),
+        data(r#"* ESEARCH (TAG "t") RELEVANCY (99 50) COUNT 2"#),
         es(Some("t"), false, vec![E::Count(2)])
     );
     assert_eq!(
@@ -599,3 +599,65 @@ fn id_and_quota() {
 mod fetch;
 #[path = "response_decoder/stream.rs"]
 mod stream;
+
+/// The long THREAD examples of RFC 5256 section 3 (one line on the wire) decode, and write
+/// back as they were.
+#[test]
+fn rfc5256_thread_examples_decode_and_write_back() {
+    for wire in [
+        "* THREAD (166)(167)(168)(169)(172)(170)(171)(173)(174 (175)(176)(178)(181)(180))(179)\
+         (177 (183)(182)(188)(184)(185)(186)(187)(189))(190)(191)(192)(193)(194 195)\
+         (196 (197)(198))(199)(200 202)(201)(203)(204)(205)(206 207)(208)",
+        "* THREAD (166)(167)(168)(169)(172)((170)(179))(171)(173)((174)(175)(176)(178)(181)(180))\
+         ((177)(183)(182)(188 (184)(189))(185 186)(187))(190)(191)(192)(193)((194)(195 196))\
+         (197 198)(199)(200 202)(201)(203)(204)(205 206 207)(208)",
+        "* THREAD (2)(3 6 (4 23)(44 7 96))",
+        "* THREAD ((3)(5))",
+    ] {
+        let resp = one(wire);
+        assert!(matches!(resp, Response::Data(Data::Thread(_))), "{wire}");
+        let written = roost_proto::encode::response_to_vec(
+            &resp,
+            &roost_proto::encode::EncodeContext::default(),
+        );
+        assert_eq!(String::from_utf8_lossy(&written), format!("{wire}\r\n"));
+    }
+}
+
+/// Thread lists the grammar does not allow are refused: a lone sub-thread, an empty list,
+/// a number glued to a sub-thread, a trailing space.
+#[test]
+fn malformed_thread_lists_are_errors() {
+    for wire in [
+        "* THREAD ()\r\n",
+        "* THREAD (1 (2))\r\n",
+        "* THREAD ((2))\r\n",
+        "* THREAD (1(2)(3))\r\n",
+        "* THREAD (1 )\r\n",
+        "* THREAD (0)\r\n",
+    ] {
+        error(wire.as_bytes());
+    }
+}
+
+#[test]
+fn sort_and_partial_data() {
+    assert_eq!(
+        data("* SORT 5 3 (MODSEQ 9)"),
+        Data::Sort {
+            ids: vec![5, 3],
+            mod_seq: Some(9)
+        }
+    );
+    assert_eq!(
+        data("* ESEARCH (TAG \"A1\") PARTIAL (1:2 NIL)"),
+        Data::Esearch(Esearch {
+            correlator: Some(tag("A1")),
+            uid: false,
+            items: vec![EsearchItem::Partial {
+                range: PartialRange { first: 1, last: 2 },
+                results: None
+            }],
+        })
+    );
+}

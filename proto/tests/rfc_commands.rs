@@ -83,6 +83,34 @@ fn search(
     })
 }
 
+fn sort(
+    uid: bool,
+    returns: Option<Vec<SearchReturn>>,
+    criteria: &[(bool, SortKey)],
+    charset: &str,
+    search: Vec<SearchKey>,
+) -> CommandBody {
+    CommandBody::Sort(SortCommand {
+        uid,
+        returns,
+        criteria: criteria
+            .iter()
+            .map(|&(reverse, key)| SortCriterion { reverse, key })
+            .collect(),
+        charset: charset.into(),
+        search,
+    })
+}
+
+fn thread(algorithm: ThreadAlgorithm, charset: &str, search: Vec<SearchKey>) -> CommandBody {
+    CommandBody::Thread(ThreadCommand {
+        uid: false,
+        algorithm,
+        charset: charset.into(),
+        search,
+    })
+}
+
 fn fetch(uid: bool, s: &str, items: FetchItems) -> CommandBody {
     CommandBody::Fetch {
         uid,
@@ -752,6 +780,11 @@ fn rows() -> Vec<(&'static str, Vec<u8>, Command)> {
         search(true, None, None, vec![K::Uid(set("$")), K::Smaller(4096)]),
     );
     add(
+        "5032 4",
+        b"a1 SEARCH UNSEEN YOUNGER 259200\r\n",
+        search(false, None, None, vec![K::Unseen, K::Younger(259_200)]),
+    );
+    add(
         "9051 6.4.4.4",
         b"A301 UID SEARCH $ SMALLER 4096\r\n",
         search(
@@ -1379,6 +1412,24 @@ fn rows() -> Vec<(&'static str, Vec<u8>, Command)> {
         ),
     );
     add(
+        "8970 3.2",
+        b"A1 FETCH 1 (PREVIEW)\r\n",
+        fetch(
+            false,
+            "1",
+            FetchItems::List(vec![A::Preview { lazy: false }]),
+        ),
+    );
+    add(
+        "8970 5",
+        b"B1 FETCH 1:4 (ENVELOPE PREVIEW (LAZY))\r\n",
+        fetch(
+            false,
+            "1:4",
+            FetchItems::List(vec![A::Envelope, A::Preview { lazy: true }]),
+        ),
+    );
+    add(
         "8474 7",
         b"23 move 2 foo\r\n",
         C::Move {
@@ -1446,6 +1497,120 @@ fn rows() -> Vec<(&'static str, Vec<u8>, Command)> {
             username: b("FRED FOOBAR"),
             password: Secret::new(b("fat man")),
         },
+    );
+
+    // RFC 5256 section 3 (SORT and THREAD)
+    add(
+        "5256 3",
+        b"A282 SORT (SUBJECT) UTF-8 SINCE 1-Feb-1994\r\n",
+        sort(
+            false,
+            None,
+            &[(false, SortKey::Subject)],
+            "UTF-8",
+            vec![K::Since(date(1994, 2, 1))],
+        ),
+    );
+    add(
+        "5256 3",
+        b"A283 SORT (SUBJECT REVERSE DATE) UTF-8 ALL\r\n",
+        sort(
+            false,
+            None,
+            &[(false, SortKey::Subject), (true, SortKey::Date)],
+            "UTF-8",
+            vec![K::All],
+        ),
+    );
+    add(
+        "5256 3",
+        b"A284 SORT (SUBJECT) US-ASCII TEXT \"not in mailbox\"\r\n",
+        sort(
+            false,
+            None,
+            &[(false, SortKey::Subject)],
+            "US-ASCII",
+            vec![K::Text(b("not in mailbox"))],
+        ),
+    );
+    add(
+        "5256 3",
+        b"A283 THREAD ORDEREDSUBJECT UTF-8 SINCE 5-MAR-2000\r\n",
+        thread(
+            ThreadAlgorithm::OrderedSubject,
+            "UTF-8",
+            vec![K::Since(date(2000, 3, 5))],
+        ),
+    );
+    add(
+        "5256 3",
+        b"A284 THREAD ORDEREDSUBJECT US-ASCII TEXT \"gewp\"\r\n",
+        thread(
+            ThreadAlgorithm::OrderedSubject,
+            "US-ASCII",
+            vec![K::Text(b("gewp"))],
+        ),
+    );
+    add(
+        "5256 3",
+        b"A285 THREAD REFERENCES UTF-8 SINCE 5-MAR-2000\r\n",
+        thread(
+            ThreadAlgorithm::References,
+            "UTF-8",
+            vec![K::Since(date(2000, 3, 5))],
+        ),
+    );
+    // RFC 5267 section 3.3 (ESORT) and 4.4 (PARTIAL)
+    add(
+        "5267 3.3",
+        b"E01 UID SORT RETURN () (REVERSE DATE) UTF-8 UNDELETED UNKEYWORD $Junk\r\n",
+        sort(
+            true,
+            Some(vec![]),
+            &[(true, SortKey::Date)],
+            "UTF-8",
+            vec![K::Undeleted, K::Unkeyword(atom("$Junk"))],
+        ),
+    );
+    for (wire, first, last) in [
+        (
+            &b"A02 UID SEARCH RETURN (PARTIAL 23500:24000) UNDELETED\r\n"[..],
+            23500,
+            24000,
+        ),
+        (
+            b"A03 UID SEARCH RETURN (PARTIAL 1:500) UNDELETED\r\n",
+            1,
+            500,
+        ),
+        (
+            b"A04 UID SEARCH RETURN (PARTIAL 24000:24500) UNDELETED\r\n",
+            24000,
+            24500,
+        ),
+    ] {
+        add(
+            "5267 4.4",
+            wire,
+            search(
+                true,
+                Some(vec![SR::Partial(PartialRange { first, last })]),
+                None,
+                vec![K::Undeleted],
+            ),
+        );
+    }
+    // RFC 5957 section 4 (its sort keys; the RFC has no command example)
+    add(
+        "5957 4",
+        b"D1 UID SORT (DISPLAYFROM REVERSE DISPLAYTO) UTF-8 ALL\r\n",
+        sort(
+            true,
+            None,
+            &[(false, SortKey::DisplayFrom), (true, SortKey::DisplayTo)],
+            "UTF-8",
+            vec![K::All],
+        ),
     );
     rows
 }

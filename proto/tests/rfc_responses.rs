@@ -2012,6 +2012,16 @@ fn rfc8474_objectid() {
             ids(1, "M00000001", None),
         ),
         row(
+            "RFC 8970 3.2",
+            "* 1 FETCH (PREVIEW \"Preview text!\")",
+            fetch(1, vec![FetchValue::Preview(Some("Preview text!".into()))]),
+        ),
+        row(
+            "RFC 8970 5",
+            "* 3 FETCH (PREVIEW NIL)",
+            fetch(3, vec![FetchValue::Preview(None)]),
+        ),
+        row(
             "RFC 8474 6",
             "* SEARCH 1 2",
             d(Data::Search {
@@ -2093,6 +2103,93 @@ fn rfc6154_special_use_and_rfc5819_list_status() {
             "RFC 5819 5",
             "A02 OK List completed.",
             ok("A02", "List completed."),
+        ),
+    ]);
+}
+
+// ---------------------------------------------------------------- RFC 5256, 5267 (SORT, THREAD)
+
+fn thread(members: &[u32], children: Vec<Thread>) -> Thread {
+    Thread {
+        members: members.to_vec(),
+        children,
+    }
+}
+
+fn sort_data(ids: &[u32]) -> Response {
+    d(Data::Sort {
+        ids: ids.to_vec(),
+        mod_seq: None,
+    })
+}
+
+#[test]
+fn rfc5256_sort_and_thread_responses() {
+    check(vec![
+        row("5256 3", "* SORT 2 84 882", sort_data(&[2, 84, 882])),
+        row("5256 3", "* SORT 5 3 4 1 2", sort_data(&[5, 3, 4, 1, 2])),
+        row("5256 3", "* SORT", sort_data(&[])),
+        row("5256 4", "* SORT 2 3 6", sort_data(&[2, 3, 6])),
+        row(
+            "5256 3",
+            "A283 OK SORT completed",
+            ok("A283", "SORT completed"),
+        ),
+        row("5256 3", "* THREAD", d(Data::Thread(vec![]))),
+        row(
+            "5256 4",
+            "* THREAD (2)(3 6 (4 23)(44 7 96))",
+            d(Data::Thread(vec![
+                thread(&[2], vec![]),
+                thread(
+                    &[3, 6],
+                    vec![thread(&[4, 23], vec![]), thread(&[44, 7, 96], vec![])],
+                ),
+            ])),
+        ),
+        row(
+            "5256 4",
+            "* THREAD ((3)(5))",
+            d(Data::Thread(vec![thread(
+                &[],
+                vec![thread(&[3], vec![]), thread(&[5], vec![])],
+            )])),
+        ),
+        row(
+            "5256 3",
+            "A285 OK THREAD completed",
+            ok("A285", "THREAD completed"),
+        ),
+    ]);
+}
+
+#[test]
+fn rfc5267_esort_and_partial_responses() {
+    let partial = |first, last, results: Option<&str>| EsearchItem::Partial {
+        range: PartialRange { first, last },
+        results: results.map(set),
+    };
+    check(vec![
+        row(
+            "5267 3.3",
+            "* ESEARCH (TAG \"E01\") UID ALL 23765,23764,23763,23761",
+            esearch(
+                Some("E01"),
+                true,
+                vec![EsearchItem::All(SequenceSet::in_order([
+                    23765, 23764, 23763, 23761,
+                ]))],
+            ),
+        ),
+        row(
+            "5267 4.4",
+            "* ESEARCH (TAG \"A03\") UID PARTIAL (1:500 1:20,30:35)",
+            esearch(Some("A03"), true, vec![partial(1, 500, Some("1:20,30:35"))]),
+        ),
+        row(
+            "5267 4.4",
+            "* ESEARCH (TAG \"A04\") UID PARTIAL (24000:24500 NIL)",
+            esearch(Some("A04"), true, vec![partial(24000, 24500, None)]),
         ),
     ]);
 }

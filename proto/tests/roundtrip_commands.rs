@@ -97,7 +97,7 @@ proptest! {
                     match frags.get(i + 1) {
                         Some(CommandFragment::Literal(data)) => {
                             match d.decode(&mut buf) {
-                                Decoded::LiteralAnnounced { tag, length } => {
+                                Decoded::LiteralAnnounced { tag, length, .. } => {
                                     prop_assert_eq!(tag.as_ref(), Some(&cmd.tag));
                                     prop_assert_eq!(length, data.len() as u64);
                                 }

@@ -1,26 +1,32 @@
 //! Checks a user name and password and hands out the [`LoginVerified`] proof a session needs
 //! to open an account.
 //!
-//! Three properties matter here:
-//! - Argon2 takes tens of milliseconds of CPU, so it runs on `spawn_blocking`, never on an
-//!   actor or I/O thread. The users-file lookup (which may read the disk) runs there too.
-//! - "No such user" and "wrong password" must be indistinguishable, in the answer and in
-//!   time: an unknown name is verified against [`DUMMY_HASH`], so both cost one argon2 run.
-//! - Failures are slowed by the [`Throttle`]; the sleep is an async timer, so a throttled
-//!   client holds no thread.
-//! - Each verification needs 19 MiB, so at most one per CPU runs at a time: a flood of
-//!   logins queues instead of filling the blocking pool (512 threads, ~10 GiB).
+//! An attempt goes through four gates, cheapest first:
+//! 1. The [`Throttle`] charges it as a failure to the address and the name, or refuses it at
+//!    once when their budget is spent: a refused attempt costs no hashing at all.
+//! 2. The users file is read for the stored hash (off the async threads: it may touch disk).
+//! 3. The [`AuthCache`] of recent successes may vouch for the password without argon2.
+//! 4. Otherwise one argon2id verification runs, when the [`VerifyQueue`] gives it a slot:
+//!    argon2 takes tens of milliseconds of CPU and 19 MiB, so at most one per CPU runs,
+//!    addresses in good [`Standing`] first and the rest round-robin by address.
+//!
+//! "No such user" and "wrong password" must be indistinguishable, in the answer and in time:
+//! an unknown name is verified against [`DUMMY_HASH`], so both cost one argon2 run. A right
+//! password takes its throttle charge back; a wrong one keeps it and is answered after the
+//! throttle's delay (an async timer: a throttled client holds no thread).
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use roost_proto::Secret;
-use tokio::sync::Semaphore;
 
+use crate::auth::cache::{AuthCache, CachePolicy};
 use crate::auth::password::{self, DUMMY_HASH};
-use crate::auth::throttle::{Throttle, ThrottlePolicy};
+use crate::auth::throttle::{Admitted, Refused, Standing, Throttle, ThrottlePolicy};
 use crate::auth::userdb::{Unavailable, UserDb};
+use crate::auth::verify_queue::{Lane, VerifyQueue};
+use crate::telemetry::metrics;
 
 /// Proof that a login succeeded. Only `auth` can build one (the field is private), so code
 /// that opens an account by taking a `LoginVerified` cannot be reached without a login.
@@ -43,9 +49,19 @@ pub enum AuthError {
     /// (`NO [AUTHENTICATIONFAILED]`).
     #[error("authentication failed")]
     Failed,
+    /// Too many recent failures: refused without checking the password (`NO [UNAVAILABLE]`).
+    #[error("too many failed logins")]
+    Throttled(Refused),
     /// The users database cannot be read at all (`NO [UNAVAILABLE]`); the text is for the log.
     #[error("authentication unavailable: {0}")]
     Unavailable(String),
+}
+
+/// Everything the authenticator can be tuned by (from the `[auth]` config table).
+#[derive(Clone, Debug)]
+pub struct AuthPolicy {
+    pub throttle: ThrottlePolicy,
+    pub cache: CachePolicy,
 }
 
 /// The login checker shared by all sessions (wrap it in an `Arc`).
@@ -53,8 +69,8 @@ pub enum AuthError {
 pub struct Authenticator {
     users: Arc<UserDb>,
     throttle: Throttle,
-    /// One permit per concurrent argon2 run (see the module docs).
-    verify_slots: Semaphore,
+    queue: Arc<VerifyQueue>,
+    cache: AuthCache,
     /// How many argon2 verifications ran, so tests can check that every path runs exactly one.
     #[cfg(test)]
     verifications: Arc<std::sync::atomic::AtomicUsize>,
@@ -63,17 +79,18 @@ pub struct Authenticator {
 impl Authenticator {
     /// An authenticator over the users file at `users_file`; the file is read on first use
     /// and re-read whenever it changes.
-    pub fn new(users_file: PathBuf, policy: ThrottlePolicy) -> Authenticator {
+    pub fn new(users_file: PathBuf, policy: AuthPolicy) -> Authenticator {
         Authenticator::with_db(Arc::new(UserDb::new(users_file)), policy)
     }
 
-    pub(crate) fn with_db(users: Arc<UserDb>, policy: ThrottlePolicy) -> Authenticator {
+    pub(crate) fn with_db(users: Arc<UserDb>, policy: AuthPolicy) -> Authenticator {
         Authenticator {
             users,
-            throttle: Throttle::new(policy),
-            verify_slots: Semaphore::new(
+            throttle: Throttle::new(policy.throttle),
+            queue: VerifyQueue::new(
                 std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
             ),
+            cache: AuthCache::new(policy.cache),
             #[cfg(test)]
             verifications: Default::default(),
         }
@@ -99,72 +116,133 @@ impl Authenticator {
     /// Checks `username` and `password` for a client at `peer`.
     ///
     /// On failure this waits for the throttle delay before returning, so the caller can send
-    /// `NO` as soon as it gets the error.
+    /// `NO` as soon as it gets the error. Dropping the future at any point leaves the attempt
+    /// counted as a failure.
     ///
     /// # Errors
     /// [`AuthError::Failed`] for an unknown user or a wrong password (the same error, after
-    /// the same work); [`AuthError::Unavailable`] if the users file was never readable or the
-    /// verification task died.
+    /// the same work); [`AuthError::Throttled`] when the throttle refused to check it;
+    /// [`AuthError::Unavailable`] if the users file was never readable or the verification
+    /// task died.
     pub async fn login(
         &self,
         username: &str,
         password: &[u8],
         peer: IpAddr,
     ) -> Result<LoginVerified, AuthError> {
-        let users = Arc::clone(&self.users);
-        let name = username.to_owned();
-        let secret = Secret::new(password.to_vec());
-        #[cfg(test)]
-        let runs = Arc::clone(&self.verifications);
-        // The semaphore is never closed, so acquiring only waits.
-        let permit = self.verify_slots.acquire().await;
-        let verified = tokio::task::spawn_blocking(move || -> Result<bool, Unavailable> {
-            let stored = users.lookup(&name)?;
-            #[cfg(test)]
-            let before = password::ARGON2_RUNS.with(std::cell::Cell::get);
-            // Unknown users are verified against the dummy hash, and the result thrown away,
-            // so the work done does not depend on whether the name exists.
-            let phc = stored.as_deref().unwrap_or(DUMMY_HASH);
-            let matches = password::verify_password(phc, secret.expose());
-            #[cfg(test)]
-            runs.fetch_add(
-                password::ARGON2_RUNS.with(std::cell::Cell::get) - before,
-                std::sync::atomic::Ordering::Relaxed,
-            );
-            Ok(matches && stored.is_some())
-        })
-        .await;
-        drop(permit);
+        metrics::auth_attempt();
         // Debug formatting escapes control characters, so a hostile name cannot forge log
         // lines; the length cap keeps one login from writing a megabyte of log.
         let user = log_name(username);
-        match verified {
-            Ok(Ok(true)) => {
-                self.throttle.record_success(username);
+        let attempt = match self.throttle.admit(peer, username) {
+            Ok(attempt) => attempt,
+            Err(refused) => {
+                metrics::auth_refused(refused);
+                let retry_after_s = refused.retry_after().as_secs();
+                tracing::info!(user = ?user, %peer, retry_after_s, "login refused: too many failures");
+                return Err(AuthError::Throttled(refused));
+            }
+        };
+        let stored = match self.lookup(username).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                attempt.withdrawn();
+                return Err(e);
+            }
+        };
+        let matches = match self
+            .check(username, stored.as_deref(), password, peer, &attempt)
+            .await
+        {
+            Ok(matches) => matches,
+            Err(e) => {
+                attempt.withdrawn();
+                return Err(e);
+            }
+        };
+        match stored {
+            Some(_) if matches => {
+                attempt.succeeded();
                 tracing::info!(user = ?user, %peer, "login succeeded");
                 Ok(LoginVerified {
                     user: username.to_owned(),
                 })
             }
-            Ok(Ok(false)) => {
-                let delay = self.throttle.record_failure(peer, username);
+            _ => {
+                let delay = attempt.failed();
                 // The name is logged so admins can see attacks; the password never is.
                 let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
                 tracing::info!(user = ?user, %peer, delay_ms, "login failed");
                 tokio::time::sleep(delay).await;
                 Err(AuthError::Failed)
             }
+        }
+    }
+
+    /// The stored hash of `username`, read on a blocking thread.
+    async fn lookup(&self, username: &str) -> Result<Option<String>, AuthError> {
+        let users = Arc::clone(&self.users);
+        let name = username.to_owned();
+        match tokio::task::spawn_blocking(move || users.lookup(&name)).await {
+            Ok(Ok(stored)) => Ok(stored),
             Ok(Err(Unavailable(reason))) => {
                 tracing::error!(%reason, "login refused: users database unavailable");
                 Err(AuthError::Unavailable(reason))
             }
-            Err(join) => {
-                tracing::error!(error = %join, "password verification task failed");
-                Err(AuthError::Unavailable(
-                    "password verification failed".into(),
-                ))
+            Err(join) => Err(task_failed(&join)),
+        }
+    }
+
+    /// Whether `password` matches `stored`: from the cache, or by one argon2 verification
+    /// (against the dummy hash for an unknown user, whose answer is then thrown away). A
+    /// verified match goes into the cache; a cache hit does not renew its entry, so the TTL
+    /// counts from the last argon2 verification.
+    async fn check(
+        &self,
+        username: &str,
+        stored: Option<&str>,
+        password: &[u8],
+        peer: IpAddr,
+        attempt: &Admitted<'_>,
+    ) -> Result<bool, AuthError> {
+        if let Some(phc) = stored {
+            if self.cache.contains(username, phc, password) {
+                metrics::auth_cache(true);
+                return Ok(true);
             }
         }
+        metrics::auth_cache(false);
+        let lane = match attempt.standing() {
+            Standing::Trusted => Lane::Trusted,
+            Standing::Clean => Lane::Clean,
+            Standing::Suspect => Lane::Shared,
+        };
+        let slot = self.queue.acquire(peer, lane).await;
+        metrics::auth_verification();
+        let phc = stored.unwrap_or(DUMMY_HASH).to_owned();
+        let secret = Secret::new(password.to_vec());
+        #[cfg(test)]
+        let runs = Arc::clone(&self.verifications);
+        // The slot moves into the task: if the client hangs up meanwhile, the hash still
+        // finishes, and the slot stays taken until it does.
+        let verified = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            #[cfg(test)]
+            let before = password::ARGON2_RUNS.with(std::cell::Cell::get);
+            let matches = password::verify_password(&phc, secret.expose());
+            #[cfg(test)]
+            runs.fetch_add(
+                password::ARGON2_RUNS.with(std::cell::Cell::get) - before,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            matches
+        })
+        .await;
+        let verified = verified.map_err(|join| task_failed(&join))?;
+        if let (true, Some(phc)) = (verified, stored) {
+            self.cache.insert(username, phc, password);
+        }
+        Ok(verified)
     }
 
     #[cfg(test)]
@@ -172,6 +250,11 @@ impl Authenticator {
         self.verifications
             .load(std::sync::atomic::Ordering::Relaxed)
     }
+}
+
+fn task_failed(join: &tokio::task::JoinError) -> AuthError {
+    tracing::error!(error = %join, "password verification task failed");
+    AuthError::Unavailable("password verification failed".into())
 }
 
 /// At most the first 64 characters of a client-supplied name, for logging.
@@ -190,6 +273,7 @@ mod tests {
     use crate::auth::users::UsersFile;
 
     const PEER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
+    const OTHER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, 1));
 
     fn no_delay() -> ThrottlePolicy {
         ThrottlePolicy {
@@ -199,15 +283,38 @@ mod tests {
         }
     }
 
-    /// A users file with `alice` / `wonderland`, and an authenticator over it.
-    fn setup(policy: ThrottlePolicy) -> (tempfile::TempDir, Authenticator) {
+    fn no_cache() -> CachePolicy {
+        CachePolicy {
+            size: 0,
+            ttl: Duration::ZERO,
+        }
+    }
+
+    fn write_users(path: &std::path::Path, password: &[u8]) {
+        let mut file = UsersFile::default();
+        file.add("alice", password::hash_password(password))
+            .unwrap();
+        file.save(path).unwrap();
+    }
+
+    /// A users file with `alice` / `wonderland` (re-read on every lookup), and an
+    /// authenticator over it.
+    fn setup_with(
+        throttle: ThrottlePolicy,
+        cache: CachePolicy,
+    ) -> (tempfile::TempDir, Authenticator) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("users");
-        let mut file = UsersFile::default();
-        file.add("alice", password::hash_password(b"wonderland"))
-            .unwrap();
-        file.save(&path).unwrap();
-        (dir, Authenticator::new(path, policy))
+        write_users(&path, b"wonderland");
+        let db = Arc::new(UserDb::with_check_interval(path, Duration::ZERO));
+        (
+            dir,
+            Authenticator::with_db(db, AuthPolicy { throttle, cache }),
+        )
+    }
+
+    fn setup(throttle: ThrottlePolicy) -> (tempfile::TempDir, Authenticator) {
+        setup_with(throttle, no_cache())
     }
 
     #[tokio::test]
@@ -252,6 +359,69 @@ mod tests {
         assert_eq!(auth.argon2_runs(), 3);
     }
 
+    #[tokio::test]
+    async fn attempts_over_the_budget_are_refused_without_hashing() {
+        let (_dir, auth) = setup(ThrottlePolicy {
+            max_failures: 2,
+            ..no_delay()
+        });
+        auth.login("alice", b"x", PEER).await.unwrap_err();
+        auth.login("bob", b"y", PEER).await.unwrap_err();
+        for password in [&b"z"[..], b"wonderland"] {
+            assert!(matches!(
+                auth.login("alice", password, PEER).await,
+                Err(AuthError::Throttled(Refused::Address { .. }))
+            ));
+        }
+        assert_eq!(auth.argon2_runs(), 2);
+        // Alice, from an address with no failures, still gets in.
+        auth.login("alice", b"wonderland", OTHER).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_attempt_abandoned_while_it_waits_counts_as_a_failure() {
+        let (_dir, auth) = setup(ThrottlePolicy {
+            max_failures: 1,
+            ..no_delay()
+        });
+        // Hang up before the verification can finish.
+        let abandoned =
+            tokio::time::timeout(Duration::ZERO, auth.login("alice", b"guess", PEER)).await;
+        assert!(abandoned.is_err());
+        assert!(matches!(
+            auth.login("alice", b"guess2", PEER).await,
+            Err(AuthError::Throttled(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_cached_success_skips_argon2_until_the_password_changes() {
+        let (dir, auth) = setup_with(
+            no_delay(),
+            CachePolicy {
+                size: 100,
+                ttl: Duration::from_secs(3600),
+            },
+        );
+        auth.login("alice", b"wonderland", PEER).await.unwrap();
+        auth.login("alice", b"wonderland", PEER).await.unwrap();
+        assert_eq!(
+            auth.argon2_runs(),
+            1,
+            "the second login came from the cache"
+        );
+        // A wrong password is never a cache hit.
+        auth.login("alice", b"wonderlan", PEER).await.unwrap_err();
+        assert_eq!(auth.argon2_runs(), 2);
+        write_users(&dir.path().join("users"), b"looking-glass");
+        assert_eq!(
+            auth.login("alice", b"wonderland", PEER).await,
+            Err(AuthError::Failed)
+        );
+        auth.login("alice", b"looking-glass", PEER).await.unwrap();
+        assert_eq!(auth.argon2_runs(), 4);
+    }
+
     /// The fastest of a few failing logins: the minimum filters out scheduling noise.
     async fn fastest(auth: &Authenticator, name: &str) -> Duration {
         let mut best = Duration::MAX;
@@ -288,14 +458,10 @@ mod tests {
         let start = Instant::now();
         auth.login("alice", b"wrong", PEER).await.unwrap_err();
         assert!(start.elapsed() >= Duration::from_millis(300));
-        // Success forgets the name's failures but not the address's.
+        // A success is answered at once.
+        let start = Instant::now();
         auth.login("alice", b"wonderland", PEER).await.unwrap();
-        let elsewhere = IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, 1));
-        assert_eq!(
-            auth.throttle.current_delay(elsewhere, "alice"),
-            Duration::ZERO
-        );
-        assert!(auth.throttle.current_delay(PEER, "carol") > Duration::ZERO);
+        assert!(start.elapsed() < Duration::from_millis(300));
     }
 
     #[test]
@@ -306,12 +472,21 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn missing_users_file_is_unavailable() {
+    async fn missing_users_file_is_unavailable_and_costs_no_budget() {
         let dir = tempfile::tempdir().unwrap();
-        let auth = Authenticator::new(dir.path().join("missing"), no_delay());
-        assert!(matches!(
-            auth.login("alice", b"pw", PEER).await,
-            Err(AuthError::Unavailable(_))
-        ));
+        let policy = AuthPolicy {
+            throttle: ThrottlePolicy {
+                max_failures: 1,
+                ..no_delay()
+            },
+            cache: no_cache(),
+        };
+        let auth = Authenticator::new(dir.path().join("missing"), policy);
+        for _ in 0..3 {
+            assert!(matches!(
+                auth.login("alice", b"pw", PEER).await,
+                Err(AuthError::Unavailable(_))
+            ));
+        }
     }
 }

@@ -10,21 +10,25 @@
 //! - [`users`]: the users file format, atomic saves.
 //! - [`userdb`]: the shared, self-reloading copy the server reads.
 //! - [`sasl`]: the PLAIN and LOGIN mechanisms.
-//! - [`throttle`]: growing delays after failed logins.
+//! - [`throttle`]: failure budgets charged before verification, and delays after failures.
+//! - [`verify_queue`]: fair shares of the argon2 capacity.
+//! - [`cache`]: recent successful logins, so repeated logins skip argon2.
 //! - [`authenticator`]: ties them together.
 //! - [`cli`]: the `roost user` subcommands.
 
 pub mod authenticator;
+pub mod cache;
 pub mod cli;
 pub mod password;
 pub mod sasl;
 pub mod throttle;
 pub mod userdb;
 pub mod users;
+pub mod verify_queue;
 
 use std::path::Path;
 
-pub use authenticator::{AuthError, Authenticator, LoginVerified};
+pub use authenticator::{AuthError, AuthPolicy, Authenticator, LoginVerified};
 #[cfg(test)]
 use users::UsersError;
 pub use users::UsersFile;

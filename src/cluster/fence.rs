@@ -53,9 +53,22 @@ impl Fence {
         if let Some(dir) = self.file.parent() {
             std::fs::create_dir_all(dir)?;
         }
+        // Epochs never go backwards on the shared storage: a claim below the recorded one is
+        // a stale lease (or a Redis that forgot), not an owner. (Equal: this same lease,
+        // adopted again.)
+        let recorded = read_epoch(&self.file);
+        if recorded > self.epoch {
+            return Err(std::io::Error::other(format!(
+                "the fence records epoch {recorded}, above this claim's epoch {}",
+                self.epoch
+            )));
+        }
+        // Unique per claim: two claims in one process must not share a temporary file.
+        static CLAIMS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = CLAIMS.fetch_add(1, Ordering::Relaxed);
         let tmp = self
             .file
-            .with_extension(format!("tmp.{}", std::process::id()));
+            .with_extension(format!("tmp.{}.{n}", std::process::id()));
         {
             use std::io::Write;
             let mut f = std::fs::File::create(&tmp)?;
@@ -69,6 +82,11 @@ impl Fence {
             }
         }
         Ok(())
+    }
+
+    /// The epoch recorded in `account_dir`'s fence file (0 when there is none yet).
+    pub fn recorded(account_dir: &Path) -> u64 {
+        read_epoch(&account_dir.join(FENCE_FILE))
     }
 
     pub fn extend(&self, until: Instant) {
@@ -105,19 +123,24 @@ impl Fence {
         if Instant::now() >= until {
             return Err(Fenced::Expired);
         }
-        if let Ok(text) = std::fs::read_to_string(&self.file) {
-            if let Ok(newer) = text.trim().parse::<u64>() {
-                if newer > self.epoch {
-                    self.mark_lost();
-                    return Err(Fenced::Superseded {
-                        ours: self.epoch,
-                        newer,
-                    });
-                }
-            }
+        let newer = read_epoch(&self.file);
+        if newer > self.epoch {
+            self.mark_lost();
+            return Err(Fenced::Superseded {
+                ours: self.epoch,
+                newer,
+            });
         }
         Ok(())
     }
+}
+
+/// The epoch in a fence file; 0 when it is missing or unreadable.
+fn read_epoch(file: &Path) -> u64 {
+    std::fs::read_to_string(file)
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -148,5 +171,31 @@ mod tests {
         assert_eq!(f.check(), Ok(()));
         f.mark_lost();
         assert_eq!(f.check(), Err(Fenced::Lost));
+    }
+
+    #[test]
+    fn a_claim_below_the_recorded_epoch_is_refused_and_concurrent_claims_do_not_collide() {
+        let dir = tempfile::tempdir().unwrap();
+        let later = Instant::now() + Duration::from_secs(60);
+        Fence::new(dir.path(), 7, later).claim().unwrap();
+        assert_eq!(Fence::recorded(dir.path()), 7);
+        assert!(Fence::new(dir.path(), 6, later).claim().is_err());
+        // The same lease adopted again is fine.
+        Fence::new(dir.path(), 7, later).claim().unwrap();
+        let claims: Vec<_> = (8..40)
+            .map(|epoch| {
+                let dir = dir.path().to_owned();
+                std::thread::spawn(move || Fence::new(&dir, epoch, later).claim())
+            })
+            .collect();
+        for claim in claims {
+            // Each either wins or finds a newer epoch already recorded; never an I/O error
+            // from a shared temporary file. (Which one is recorded last is a race between
+            // check and rename that only leases prevent: one claimant per account at a time.)
+            if let Err(e) = claim.join().unwrap() {
+                assert!(e.to_string().contains("above this claim's epoch"), "{e}");
+            }
+        }
+        assert!(Fence::recorded(dir.path()) > 7);
     }
 }

@@ -95,7 +95,12 @@ impl Ownership {
                 None => self.another_node().await,
             };
         }
-        match self.directory.acquire(account).await.map_err(unreachable)? {
+        let dir = shared.root.join(account);
+        let recorded = tokio::task::spawn_blocking(move || Fence::recorded(&dir))
+            .await
+            .unwrap_or(0);
+        let acquired = self.directory.acquire_above(account, recorded);
+        match acquired.await.map_err(unreachable)? {
             Owner::Me(lease) => {
                 self.adopt(shared, lease).await?;
                 Ok(Resolved::Local)
@@ -165,6 +170,14 @@ impl Ownership {
         Ok(())
     }
 
+    /// A renewal moved the lease's end: a later failed renewal gives up only then (issue 19:
+    /// the first lease's end was kept, so one failure after it gave the account up at once).
+    fn extended(&self, account: &str, valid_until: Instant) {
+        if let Some(owned) = lock(&self.owned).get_mut(account) {
+            owned.lease.valid_until = owned.lease.valid_until.max(valid_until);
+        }
+    }
+
     /// Stops serving `account` at once: its sessions get `[CLOSED]` with `reason`. The lease
     /// is released when `release` is true (operator move, drain), left to expire otherwise.
     pub async fn give_up(&self, shared: &Shared, account: &str, reason: &str, release: bool) {
@@ -231,7 +244,10 @@ async fn renew(ownership: Weak<Ownership>, shared: Weak<Shared>, account: String
             Err(_) => "failed",
         });
         match renewed {
-            Ok(renewed) => fence.extend(renewed.valid_until),
+            Ok(renewed) => {
+                fence.extend(renewed.valid_until);
+                o.extended(&account, renewed.valid_until);
+            }
             Err(DirectoryError::LeaseLost { .. }) => {
                 o.give_up(
                     &shared,

@@ -230,6 +230,12 @@ impl RedisDirectory {
     /// `Unreachable`; `UnknownNode` when another node holds the lease but has no live record
     /// (it probably died; the lease expires within the TTL).
     pub async fn acquire(&self, account: &str) -> Result<Owner, DirectoryError> {
+        self.acquire_above(account, 0).await
+    }
+
+    /// [`acquire`](Self::acquire), with a new epoch above `floor` (the epoch the account's
+    /// fence file on the shared storage records), whatever Redis remembers.
+    pub async fn acquire_above(&self, account: &str, floor: u64) -> Result<Owner, DirectoryError> {
         let started = Instant::now();
         let mut conn = self.conn();
         let (won, node, epoch): (u8, String, u64) = bounded("acquire", async {
@@ -238,6 +244,7 @@ impl RedisDirectory {
                 .key(scripts::epoch_key(account))
                 .arg(&self.inner.node)
                 .arg(self.ttl_ms())
+                .arg(floor)
                 .invoke_async(&mut conn)
                 .await
         })

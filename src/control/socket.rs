@@ -160,7 +160,7 @@ async fn handle(mut stream: UnixStream, shared: Arc<Shared>) {
     tracing::info!(user = %proof.user(), "control socket: session handed over by roost imap");
     let info = ConnectionInfo::local(shared.next_session_id());
     // The request line was read byte by byte: the session's first byte is still unread.
-    run_session(Stream::Unix(stream), info, Some(proof), None, shared).await;
+    run_session(Stream::Unix(stream), info, Some(proof), None, shared, None).await;
 }
 
 async fn refuse(stream: &mut UnixStream, reason: &str) -> std::io::Result<()> {

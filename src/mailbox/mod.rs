@@ -100,11 +100,11 @@ pub struct Options {
     /// Largest message APPEND accepts (`[TOOBIG]` above).
     pub max_message_size: usize,
     /// Parses a message into the bytes of its `.meta` file (tests substitute a stub).
-    pub parse_meta: fn(&[u8]) -> Vec<u8>,
+    pub parse_meta: fn(&bytes::Bytes) -> Vec<u8>,
 }
 
-fn parse_meta(raw: &[u8]) -> Vec<u8> {
-    crate::message::MessageMeta::parse(raw).to_bytes()
+fn parse_meta(raw: &bytes::Bytes) -> Vec<u8> {
+    crate::message::MessageMeta::parse_bytes(raw).to_bytes()
 }
 
 impl Default for Options {

@@ -43,7 +43,7 @@ fn write_new_blobs(
     dir: &Path,
     messages: &[NewMessage],
     flags: Vec<Vec<String>>,
-    parse_meta: fn(&[u8]) -> Vec<u8>,
+    parse_meta: fn(&bytes::Bytes) -> Vec<u8>,
 ) -> io::Result<Vec<NewEntry>> {
     let ids = messages
         .iter()

@@ -5,7 +5,7 @@
 //!
 //! Files: `header` (header blocks, structured MIME fields), `address` (RFC 5322 address lists),
 //! `meta` (the MIME tree with offsets), `envelope`, `bodystructure`, `section` (`BODY[...]`),
-//! `binary` (`BINARY[...]`, transfer decoding), `search/` (SEARCH).
+//! `binary` (`BINARY[...]`, transfer decoding), `search/` (SEARCH), `sort/` (SORT), `thread/` (THREAD).
 //!
 //! The `.meta` format is this module's own serde structs (not the proto types), behind a
 //! version byte: what is stored is the parsed header values and offsets, and ENVELOPE and
@@ -22,8 +22,11 @@ mod envelope;
 mod header;
 pub mod line_ends;
 mod meta;
+mod preview;
 mod search;
 mod section;
+pub mod sort;
+pub mod thread;
 
 pub(crate) use binary::{Cte, StreamDecoder};
 pub use section::SectionSource;
@@ -42,17 +45,44 @@ use crate::store::{BlobId, MessageEntry};
 pub struct MessageMeta {
     env: envelope::Env,
     root: meta::Part,
+    /// RFC 8970 PREVIEW text; `None` for messages stored before previews were kept.
+    preview: Option<String>,
 }
 
-/// First byte of a `.meta` file; bump when the stored structs change.
-const META_VERSION: u8 = 1;
+/// A `.meta` file of version 1 (before [`MessageMeta::preview`]).
+#[derive(Deserialize)]
+struct MessageMetaV1 {
+    env: envelope::Env,
+    root: meta::Part,
+}
+
+/// First byte of a `.meta` file; bump when the stored structs change (and keep reading the
+/// older ones).
+const META_VERSION: u8 = 2;
 
 impl MessageMeta {
     /// Parses a message. Never fails: malformed input yields a best-effort structure (a
     /// message that is not MIME at all is one `TEXT/PLAIN` part).
     pub fn parse(raw: &[u8]) -> MessageMeta {
+        MessageMeta::parse_bytes(&Bytes::copy_from_slice(raw))
+    }
+
+    /// [`parse`](Self::parse) of a message already in a `Bytes` (not copied).
+    pub fn parse_bytes(raw: &Bytes) -> MessageMeta {
         let (root, env) = meta::parse_message(raw, 0, raw.len());
-        MessageMeta { env, root }
+        let preview = preview::preview(raw, &root);
+        MessageMeta {
+            env,
+            root,
+            preview: Some(preview),
+        }
+    }
+
+    /// The PREVIEW text (RFC 8970): empty when the message has no readable text, and for
+    /// messages stored before previews were kept (RFC 8970 section 3.2 lets a preview change
+    /// later; it never claims text that is not there).
+    pub fn preview(&self) -> &str {
+        self.preview.as_deref().unwrap_or_default()
     }
 
     /// The Message-ID header's value, unfolded, as stored.
@@ -80,19 +110,25 @@ impl MessageMeta {
     /// # Errors
     /// When the bytes are not a `.meta` file of this version.
     pub fn from_bytes(bytes: &[u8]) -> Result<MessageMeta, MetaError> {
-        match bytes.split_first() {
-            Some((&META_VERSION, rest)) => {
-                let (meta, trailing) = postcard::take_from_bytes::<MessageMeta>(rest)
-                    .map_err(|e| MetaError::Corrupt(e.to_string()))?;
-                if trailing.is_empty() {
-                    Ok(meta)
-                } else {
-                    Err(MetaError::Corrupt(format!(
-                        "{} trailing bytes",
-                        trailing.len()
-                    )))
-                }
+        fn whole<T: serde::de::DeserializeOwned>(rest: &[u8]) -> Result<T, MetaError> {
+            let (value, trailing) = postcard::take_from_bytes::<T>(rest)
+                .map_err(|e| MetaError::Corrupt(e.to_string()))?;
+            if trailing.is_empty() {
+                Ok(value)
+            } else {
+                Err(MetaError::Corrupt(format!(
+                    "{} trailing bytes",
+                    trailing.len()
+                )))
             }
+        }
+        match bytes.split_first() {
+            Some((&META_VERSION, rest)) => whole(rest),
+            Some((1, rest)) => whole::<MessageMetaV1>(rest).map(|v1| MessageMeta {
+                env: v1.env,
+                root: v1.root,
+                preview: None,
+            }),
             Some((v, _)) => Err(MetaError::Corrupt(format!("unknown version {v}"))),
             None => Err(MetaError::Corrupt("empty".into())),
         }

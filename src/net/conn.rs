@@ -13,6 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{timeout, Instant};
 use tokio_rustls::TlsAcceptor;
 
+use super::limiter::Permit;
 use super::stream::Stream;
 use crate::config::LimitsConfig;
 use crate::session::messages::{
@@ -53,6 +54,8 @@ pub struct Connection {
     limits_authenticated: Option<roost_proto::Limits>,
     /// Octets of the command being decoded so far.
     command_octets: usize,
+    /// The connection's slot in the listener's limits; told when the client logs in.
+    permit: Option<Permit>,
 }
 
 impl Connection {
@@ -62,6 +65,7 @@ impl Connection {
         session: Addr<Session>,
         outbox: OutboxReader,
         starttls: Option<TlsAcceptor>,
+        permit: Option<Permit>,
     ) -> Self {
         Connection {
             stream,
@@ -73,6 +77,7 @@ impl Connection {
             outbox,
             starttls,
             command_octets: 0,
+            permit,
         }
     }
 
@@ -95,6 +100,9 @@ impl Connection {
             if reply.authenticated {
                 if let Some(limits) = self.limits_authenticated.take() {
                     self.decoder.set_limits(limits);
+                    if let Some(permit) = &mut self.permit {
+                        permit.logged_in();
+                    }
                 }
             }
             let input = match reply.read {
@@ -108,6 +116,17 @@ impl Connection {
                     Decoded::Error(error) => {
                         self.command_octets = 0;
                         Some(ClientInput::Invalid(error))
+                    }
+                    // The password would follow in the clear: refuse before the `+`.
+                    Decoded::LiteralAnnounced { tag, command, .. }
+                        if reply.login_disabled
+                            && command
+                                .as_ref()
+                                .is_some_and(|c| c.as_str().eq_ignore_ascii_case("LOGIN")) =>
+                    {
+                        self.decoder.refuse_literal();
+                        self.command_octets = 0;
+                        Some(ClientInput::PlaintextLoginLiteral { tag })
                     }
                     Decoded::LiteralAnnounced { .. } => {
                         self.write_chunks(&[Bytes::from_static(b"+ Ready for literal data\r\n")])

@@ -86,8 +86,11 @@ pub async fn accept_loop(
         if refused.iter().any(|net| net.contains(&peer.ip())) {
             tracing::info!(%peer, "connection from a refused network");
             metrics::connection_refused(RefuseReason::RefusedNetwork);
-            let reason = "Connections from your address are not accepted";
-            actix_rt::spawn(refuse(tcp, config.tls, accepting.tls.clone(), reason));
+            refuse_now(
+                tcp,
+                config.tls,
+                "Connections from your address are not accepted",
+            );
             continue;
         }
         let permit = match accepting.limiter.try_acquire(peer.ip()) {
@@ -97,13 +100,9 @@ pub async fn accept_loop(
                 metrics::connection_refused(match refusal {
                     Refusal::ServerFull => RefuseReason::ServerFull,
                     Refusal::AddressFull => RefuseReason::AddressFull,
+                    Refusal::AddressUnauthenticatedFull => RefuseReason::AddressUnauthenticatedFull,
                 });
-                actix_rt::spawn(refuse(
-                    tcp,
-                    config.tls,
-                    accepting.tls.clone(),
-                    refusal.text(),
-                ));
+                refuse_now(tcp, config.tls, refusal.text());
                 continue;
             }
         };
@@ -125,7 +124,19 @@ pub async fn accept_loop(
     tracing::info!(listener = %config.address, "stopped accepting");
 }
 
-/// Greets with `* BYE reason` and closes (transition 3).
+/// Closes a connection refused by a limit without spending anything on it: a flood of
+/// connections must not cost a TLS handshake or a held descriptor each. A plain connection
+/// gets the `* BYE reason` greeting (transition 3) if the socket takes it without waiting;
+/// an implicit-TLS one is closed before the handshake, so its client sees a reset, not a reason.
+fn refuse_now(tcp: TcpStream, kind: ListenerTls, reason: &str) {
+    if kind != ListenerTls::Implicit {
+        let _ = tcp.try_write(format!("* BYE {reason}\r\n").as_bytes());
+    }
+    drop(tcp);
+}
+
+/// Greets with `* BYE reason` and closes (transition 3), after the TLS handshake on an
+/// implicit-TLS listener: for refusals a real client should understand (draining).
 async fn refuse(tcp: TcpStream, kind: ListenerTls, tls: TlsAcceptor, reason: &'static str) {
     let line = format!("* BYE {reason}\r\n");
     let result = async {
@@ -198,17 +209,19 @@ async fn serve(
         connected: tokio::time::Instant::now(),
     };
     let starttls = info.starttls_available.then(|| accepting.tls.clone());
-    run_session(stream, info, preauth, starttls, shared).await;
-    drop(permit);
+    run_session(stream, info, preauth, starttls, shared, Some(permit)).await;
 }
 
 /// Starts a Session actor on the current arbiter and runs its I/O task until it closes.
+/// `permit` is the connection's slot in the listener's limits, if it has one; it is freed
+/// when the connection ends.
 pub async fn run_session(
     stream: Stream,
     info: ConnectionInfo,
     preauth: Option<crate::auth::LoginVerified>,
     starttls: Option<TlsAcceptor>,
     shared: Arc<Shared>,
+    permit: Option<Permit>,
 ) {
     let limits = shared.config.limits.clone();
     let stage = if preauth.is_some() {
@@ -216,10 +229,11 @@ pub async fn run_session(
     } else {
         Stage::LoggingIn
     };
-    let first = Reply::waiting(ReadMode::Command, stage, &limits, info.connected);
+    let mut first = Reply::waiting(ReadMode::Command, stage, &limits, info.connected);
+    first.login_disabled = stage == Stage::LoggingIn && !info.login_allowed(&shared.config.auth);
     let (outbox, queue) = Outbox::new();
     let session = Session::new(info, shared, outbox, preauth).start();
-    Connection::new(stream, &limits, session, queue, starttls)
+    Connection::new(stream, &limits, session, queue, starttls, permit)
         .run(first)
         .await;
 }

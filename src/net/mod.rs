@@ -1,6 +1,7 @@
 //! Listeners and the per-connection I/O task: TLS, framing, literal continuations, STARTTLS;
 //! and the HTTP endpoint for metrics and health probes.
 
+pub mod address_group;
 pub mod conn;
 pub mod http;
 pub mod limiter;

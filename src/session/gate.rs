@@ -45,6 +45,8 @@ fn valid_in(body: &CommandBody) -> ValidIn {
         | C::Expunge
         | C::UidExpunge { .. }
         | C::Search(_)
+        | C::Sort(_)
+        | C::Thread(_)
         | C::Fetch { .. }
         | C::Store { .. }
         | C::Copy { .. }

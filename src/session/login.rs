@@ -9,6 +9,7 @@ use super::messages::{ReadMode, Reply};
 use super::state::State;
 use super::{ready, Pending, Session};
 use crate::auth::sasl::{SaslExchange, SaslStep};
+use crate::auth::throttle::Refused;
 use crate::auth::{AuthError, LoginVerified};
 use crate::telemetry::metrics::{self, AuthFailure};
 use actix::ResponseActFuture;
@@ -38,13 +39,37 @@ impl Session {
         if self.login_allowed() {
             return None;
         }
+        self.write_plaintext_refusal(tag);
+        Some(Box::pin(actix::fut::ready(self.reply(ReadMode::Command))))
+    }
+
+    fn write_plaintext_refusal(&mut self, tag: Tag) {
         metrics::auth_failed(AuthFailure::Plaintext);
         self.write_status(Status::no(
             tag,
             Some(Code::PrivacyRequired),
             "Plaintext login is disabled: use STARTTLS or the implicit TLS port first",
         ));
-        Some(Box::pin(actix::fut::ready(self.reply(ReadMode::Command))))
+    }
+
+    /// A LOGIN announced its password as a synchronizing literal where plaintext login is
+    /// disabled: the I/O task refused the literal instead of sending `+`, so the password
+    /// never crossed the network; this answers the dropped command.
+    pub(super) fn handle_plaintext_login_literal(
+        &mut self,
+        tag: Option<Tag>,
+        ctx: &mut Context<Self>,
+    ) -> Reply {
+        match tag {
+            Some(tag) => self.write_plaintext_refusal(tag),
+            // The decoder refuses untagged literals itself; answer sensibly all the same.
+            None => self.write_status(Status::untagged(
+                roost_proto::StatusKind::No,
+                Some(Code::PrivacyRequired),
+                "Plaintext login is disabled",
+            )),
+        }
+        self.finish(ctx, ReadMode::Command)
     }
 
     /// RFC 9051 section 6.2.3.
@@ -101,9 +126,11 @@ impl Session {
         };
         match line {
             SaslLine::Response(bytes) => self.sasl_step(tag, exchange, Some(bytes.expose())),
+            // RFC 9051 section 6.2.2 answers a cancel with BAD; it counts as a bad command
+            // too, or a client could cancel exchanges forever without being closed.
             SaslLine::Cancel => {
                 self.write_status(Status::bad(tag, None, "AUTHENTICATE cancelled"));
-                ready(self.finish(ctx, ReadMode::Command))
+                ready(self.after_bad(ctx))
             }
             SaslLine::Bad(reason) => {
                 metrics::auth_failed(AuthFailure::Sasl);
@@ -177,9 +204,6 @@ impl Session {
             }
             Ok(_) => self.write_status(Status::bad(tag, None, "already authenticated")),
             Err(AuthError::Failed) => {
-                if let State::NotAuthenticated { auth_failures } = &mut self.state {
-                    *auth_failures += 1;
-                }
                 tracing::info!(parent: &self.span, "authentication failed");
                 metrics::auth_failed(AuthFailure::Credentials);
                 self.write_status(Status::no(
@@ -187,6 +211,22 @@ impl Session {
                     Some(Code::AuthenticationFailed),
                     "Authentication failed",
                 ));
+                return self.after_login_failure(ctx);
+            }
+            Err(AuthError::Throttled(refused)) => {
+                tracing::info!(parent: &self.span, "authentication refused: too many failures");
+                metrics::auth_failed(AuthFailure::Throttled);
+                let whose = match refused {
+                    Refused::Address { .. } => "from your address",
+                    Refused::User { .. } => "for this user",
+                };
+                let wait = refused.retry_after().as_secs_f64().ceil().max(1.0);
+                self.write_status(Status::no(
+                    tag,
+                    Some(Code::Unavailable),
+                    format!("Too many failed logins {whose}, try again in {wait} s"),
+                ));
+                return self.after_login_failure(ctx);
             }
             Err(AuthError::Unavailable(why)) => {
                 tracing::error!(parent: &self.span, error = %why, "user database unavailable");
@@ -195,6 +235,20 @@ impl Session {
                     Some(Code::Unavailable),
                     "Authentication is temporarily unavailable, try again later",
                 ));
+            }
+        }
+        self.finish(ctx, ReadMode::Command)
+    }
+
+    /// Counts a failed or refused login; after `limits.max_login_failures` of them the
+    /// connection is closed, so a guesser must reconnect (and pass the connection limits)
+    /// for each few tries.
+    fn after_login_failure(&mut self, ctx: &mut Context<Self>) -> Reply {
+        let limit = self.shared.config.limits.max_login_failures;
+        if let State::NotAuthenticated { auth_failures } = &mut self.state {
+            *auth_failures += 1;
+            if *auth_failures >= limit {
+                return self.bye(ctx, "Too many failed logins");
             }
         }
         self.finish(ctx, ReadMode::Command)

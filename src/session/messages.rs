@@ -28,6 +28,9 @@ pub enum ClientInput {
     },
     /// A command that could not be decoded (answered with BAD).
     Invalid(DecodeError),
+    /// A LOGIN announced a synchronizing literal where plaintext login is disabled
+    /// ([`Reply::login_disabled`]); the literal was refused and the command dropped.
+    PlaintextLoginLiteral { tag: Option<roost_proto::Tag> },
     /// A line of the AUTHENTICATE exchange.
     Sasl(SaslLine),
     /// The line that ended IDLE.
@@ -50,6 +53,9 @@ pub struct Reply {
     pub deadline: Option<Deadline>,
     /// The client has logged in: the decoder takes full-size literals from now on.
     pub authenticated: bool,
+    /// LOGIN is refused on this connection (LOGINDISABLED): a LOGIN's synchronizing literal
+    /// is refused before the `+` continuation, so the client never sends the password.
+    pub login_disabled: bool,
 }
 
 /// How long the I/O task waits for the client's next input.
@@ -77,6 +83,7 @@ impl Reply {
             read: ReadMode::Close,
             deadline: None,
             authenticated: false,
+            login_disabled: false,
         }
     }
 
@@ -100,6 +107,7 @@ impl Reply {
             read,
             deadline,
             authenticated: stage != Stage::LoggingIn,
+            login_disabled: false,
         }
     }
 }

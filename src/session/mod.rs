@@ -25,7 +25,9 @@ mod resync;
 mod search;
 mod select;
 mod sequence;
+mod sort;
 pub mod state;
+mod thread;
 mod updates;
 pub mod view;
 
@@ -80,6 +82,11 @@ impl ConnectionInfo {
     /// stdin/stdout, or a loopback peer.
     fn is_local(&self) -> bool {
         self.peer.is_none_or(|p| p.ip().is_loopback())
+    }
+
+    /// LOGIN and AUTHENTICATE need TLS, a loopback peer, or the operator's permission.
+    pub fn login_allowed(&self, auth: &crate::config::AuthConfig) -> bool {
+        self.tls || (auth.loopback_is_secure && self.is_local()) || auth.allow_plaintext
     }
 }
 
@@ -276,10 +283,8 @@ impl Session {
         capability::capabilities(self.capability_context())
     }
 
-    /// LOGIN and AUTHENTICATE need TLS, a loopback peer, or the operator's permission.
     fn login_allowed(&self) -> bool {
-        let auth = &self.shared.config.auth;
-        self.info.tls || (auth.loopback_is_secure && self.info.is_local()) || auth.allow_plaintext
+        self.info.login_allowed(&self.shared.config.auth)
     }
 
     /// How the I/O task reads next, with the deadline for the current state.
@@ -289,7 +294,10 @@ impl Session {
             (_, State::NotAuthenticated { .. }) => Stage::LoggingIn,
             _ => Stage::LoggedIn,
         };
-        Reply::waiting(read, stage, &self.shared.config.limits, self.info.connected)
+        let mut reply =
+            Reply::waiting(read, stage, &self.shared.config.limits, self.info.connected);
+        reply.login_disabled = stage == Stage::LoggingIn && !self.login_allowed();
+        reply
     }
 
     /// The reply after a command finished: honours a shutdown that arrived meanwhile and a
@@ -339,7 +347,11 @@ impl Session {
         let _entered = span.enter();
         self.expunges_allowed = !matches!(
             body,
-            CommandBody::Fetch { .. } | CommandBody::Store { .. } | CommandBody::Search(_)
+            CommandBody::Fetch { .. }
+                | CommandBody::Store { .. }
+                | CommandBody::Search(_)
+                | CommandBody::Sort(_)
+                | CommandBody::Thread(_)
         );
         if let Err(reason) = gate::check(self.state.kind(), &body) {
             self.write_status(Status::bad(tag, None, reason));
@@ -390,6 +402,8 @@ impl Session {
             C::Expunge => return self.handle_expunge(tag, None),
             C::UidExpunge { uids } => return self.handle_expunge(tag, Some(uids)),
             C::Search(search) => return self.handle_search(tag, search),
+            C::Sort(sort) => return self.handle_sort(tag, sort),
+            C::Thread(thread) => return self.handle_thread(tag, thread),
             C::Fetch {
                 uid,
                 set,
@@ -466,6 +480,8 @@ impl Session {
                 | C::Expunge
                 | C::UidExpunge { .. }
                 | C::Search(_)
+                | C::Sort(_)
+                | C::Thread(_)
                 | C::Fetch { .. }
                 | C::Store { .. }
                 | C::Copy { .. }
@@ -597,6 +613,9 @@ impl Handler<ClientInput> for Session {
         match input {
             ClientInput::Command { command, octets } => self.handle_command(command, octets, ctx),
             ClientInput::Invalid(error) => ready(self.handle_invalid(error, ctx)),
+            ClientInput::PlaintextLoginLiteral { tag } => {
+                ready(self.handle_plaintext_login_literal(tag, ctx))
+            }
             ClientInput::Sasl(line) => self.handle_sasl_line(line, ctx),
             ClientInput::Idle(line) => ready(self.handle_idle_line(line, ctx)),
             ClientInput::TlsEstablished { version } => {

@@ -15,7 +15,8 @@ use crate::mailbox::MailboxError;
 use crate::message::{self, Candidate, SearchEnv, SearchError};
 use crate::store::MessageEntry;
 
-enum Failure {
+/// Why a search-based command (SEARCH, SORT, THREAD) failed.
+pub(super) enum Failure {
     Mailbox(MailboxError),
     Search(SearchError),
 }
@@ -23,7 +24,115 @@ enum Failure {
 /// The charsets SEARCH accepts, for `[BADCHARSET (...)]`.
 const CHARSETS: &[&str] = &["UTF-8", "US-ASCII", "ISO-8859-1"];
 
+/// One message the search matched.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Match {
+    pub seq: u32,
+    pub uid: u32,
+    pub mod_seq: u64,
+}
+
+/// A snapshot of the selected mailbox's view and a command's search criteria, to be run
+/// away from the session actor: on the node that holds the mailbox's index (through the
+/// handle) and on a blocking thread.
+pub(super) struct SearchJob {
+    handle: crate::mailbox::MailboxHandle,
+    view_uids: Vec<u32>,
+    recent: Vec<bool>,
+    saved: Option<Vec<u32>>,
+    charset: Option<String>,
+    criteria: Vec<SearchKey>,
+}
+
+/// What a job's follow-up step gets on the blocking thread: the matches with their index
+/// entries (in mailbox order) and the mailbox handle to load metadata through.
+pub(super) struct Matched<'a> {
+    pub handle: &'a crate::mailbox::MailboxHandle,
+    pub matches: Vec<(Match, &'a MessageEntry)>,
+}
+
+impl SearchJob {
+    /// Searches, then runs `then` on the matches, both on a blocking thread.
+    pub(super) async fn run<T: Send + 'static>(
+        self,
+        then: impl FnOnce(Matched<'_>) -> Result<T, SearchError> + Send + 'static,
+    ) -> Result<T, Failure> {
+        let SearchJob {
+            handle,
+            view_uids,
+            recent,
+            saved,
+            charset,
+            criteria,
+        } = self;
+        let (entries, keywords) = handle.index(&view_uids).await.map_err(Failure::Mailbox)?;
+        let result = tokio::task::spawn_blocking(move || {
+            let matches = evaluate(
+                &handle,
+                &view_uids,
+                &recent,
+                &entries,
+                &keywords,
+                saved.as_deref(),
+                charset.as_deref(),
+                &criteria,
+            )?;
+            then(Matched {
+                handle: &handle,
+                matches,
+            })
+        })
+        .await
+        .map_err(|_| Failure::Mailbox(MailboxError::Storage("search task failed".into())))?;
+        result.map_err(Failure::Search)
+    }
+}
+
 impl Session {
+    /// Snapshots what a search needs; `None` when no mailbox is selected.
+    pub(super) fn search_job(
+        &self,
+        charset: Option<String>,
+        criteria: Vec<SearchKey>,
+    ) -> Option<SearchJob> {
+        let selected = self.state.selected()?;
+        let view_uids: Vec<u32> = selected.view.uids().to_vec();
+        let recent = view_uids
+            .iter()
+            .map(|&u| selected.view.is_recent(u))
+            .collect();
+        Some(SearchJob {
+            handle: selected.handle.clone(),
+            view_uids,
+            recent,
+            saved: selected.view.saved_search.clone(),
+            charset,
+            criteria,
+        })
+    }
+
+    /// Answers a failed SEARCH, SORT or THREAD.
+    pub(super) fn write_search_failure(&mut self, tag: Tag, failure: Failure) {
+        let status = match failure {
+            Failure::Mailbox(e) => mailbox_error(tag, &e),
+            Failure::Search(SearchError::BadCharset(_)) => Status::no(
+                tag,
+                Some(Code::BadCharset(
+                    CHARSETS.iter().map(|s| (*s).to_owned()).collect(),
+                )),
+                "unsupported charset",
+            ),
+            Failure::Search(SearchError::Io(e)) => mailbox_error(tag, &MailboxError::Storage(e)),
+        };
+        self.write_status(status);
+    }
+
+    /// After a search-based command: lets the allocator return what the command used.
+    pub(super) fn after_search(&self) {
+        let searched = self.state.selected().map_or(0, |m| m.view.uids().len());
+        crate::memory::after_command(searched);
+    }
+
     pub(super) fn handle_search(
         &mut self,
         tag: Tag,
@@ -36,56 +145,17 @@ impl Session {
         if uses_modseq {
             self.enable_condstore(); // RFC 7162 section 3.1: the MODSEQ key enables it
         }
-        let Some(selected) = self.state.selected() else {
+        let Some(job) = self.search_job(search.charset.clone(), search.criteria.clone()) else {
             return ready(self.reply(ReadMode::Command));
         };
-        let handle = selected.handle.clone();
-        let view_uids: Vec<u32> = selected.view.uids().to_vec();
-        let recent: Vec<bool> = view_uids
-            .iter()
-            .map(|&u| selected.view.is_recent(u))
-            .collect();
-        let saved = selected.view.saved_search.clone();
-        let charset = search.charset.clone();
-        let criteria = search.criteria.clone();
-        let work = async move {
-            let (entries, keywords) = handle.index(&view_uids).await.map_err(Failure::Mailbox)?;
-            let matched = tokio::task::spawn_blocking(move || {
-                evaluate(
-                    &handle,
-                    &view_uids,
-                    &recent,
-                    &entries,
-                    &keywords,
-                    saved.as_deref(),
-                    charset.as_deref(),
-                    &criteria,
-                )
-            })
-            .await
-            .map_err(|_| Failure::Mailbox(MailboxError::Storage("search task failed".into())))?;
-            matched.map_err(Failure::Search)
-        };
+        let work = job.run(|m| Ok(m.matches.into_iter().map(|(m, _)| m).collect::<Vec<_>>()));
         run(self, work, move |session, result, _| {
             match result {
                 Ok(matches) => {
                     session.answer_search(tag, &search, uses_modseq, &matches);
-                    let searched = session.state.selected().map_or(0, |m| m.view.uids().len());
-                    crate::memory::after_command(searched);
+                    session.after_search();
                 }
-                Err(Failure::Mailbox(e)) => session.write_status(mailbox_error(tag, &e)),
-                Err(Failure::Search(SearchError::BadCharset(_))) => {
-                    session.write_status(Status::no(
-                        tag,
-                        Some(Code::BadCharset(
-                            CHARSETS.iter().map(|s| (*s).to_owned()).collect(),
-                        )),
-                        "unsupported charset",
-                    ))
-                }
-                Err(Failure::Search(SearchError::Io(e))) => {
-                    session.write_status(mailbox_error(tag, &MailboxError::Storage(e)))
-                }
+                Err(f) => session.write_search_failure(tag, f),
             }
             ReadMode::Command
         })
@@ -97,68 +167,113 @@ impl Session {
         tag: Tag,
         search: &SearchCommand,
         uses_modseq: bool,
-        matches: &[(u32, u32, u64)],
+        matches: &[Match],
     ) {
-        let numbers: Vec<u32> = matches
+        let plain: Option<PlainAnswer> =
+            (!self.rev2).then_some(|ids, mod_seq| Data::Search { ids, mod_seq });
+        let result = SearchResult {
+            uid: search.uid,
+            uses_modseq,
+            matches,
+        };
+        self.answer_result(&tag, search.returns.as_deref(), plain, &result);
+        self.write_status(Status::ok(tag, None, "SEARCH completed"));
+    }
+
+    /// Writes a search-based command's result: `plain` (`* SEARCH`, `* SORT`) when there is
+    /// no RETURN and the command has such a form, else ESEARCH with what RETURN asks for
+    /// (`ALL` when nothing), saving the result for `$` when asked to.
+    pub(super) fn answer_result(
+        &mut self,
+        tag: &Tag,
+        returns: Option<&[SearchReturn]>,
+        plain: Option<PlainAnswer>,
+        result: &SearchResult<'_>,
+    ) {
+        let numbers: Vec<u32> = result
+            .matches
             .iter()
-            .map(|&(seq, uid, _)| if search.uid { uid } else { seq })
+            .map(|m| if result.uid { m.uid } else { m.seq })
             .collect();
-        let highest = uses_modseq
-            .then(|| matches.iter().map(|m| m.2).max())
+        let highest = result
+            .uses_modseq
+            .then(|| result.matches.iter().map(|m| m.mod_seq).max())
             .flatten();
-        match &search.returns {
-            None if !self.rev2 => {
-                self.write(Response::Data(Data::Search {
-                    ids: numbers,
-                    mod_seq: highest,
-                }));
-            }
-            returns => {
-                let asked: Vec<SearchReturn> = match returns {
-                    Some(r) if !r.is_empty() => r.clone(),
-                    _ => vec![SearchReturn::All], // no RETURN, or RETURN (): ALL
-                };
-                if asked.contains(&SearchReturn::Save) {
-                    if let Some(m) = self.state.selected_mut() {
-                        m.view.saved_search = Some(matches.iter().map(|m| m.1).collect());
-                    }
-                }
-                let mut items = Vec::new();
-                for r in &asked {
-                    match r {
-                        SearchReturn::Min => {
-                            items.extend(numbers.iter().min().map(|&n| EsearchItem::Min(n)))
-                        }
-                        SearchReturn::Max => {
-                            items.extend(numbers.iter().max().map(|&n| EsearchItem::Max(n)))
-                        }
-                        SearchReturn::All if !numbers.is_empty() => items.push(EsearchItem::All(
-                            SequenceSet::from_numbers(numbers.iter().copied()),
-                        )),
-                        SearchReturn::Count => items.push(EsearchItem::Count(numbers.len() as u32)),
-                        SearchReturn::All | SearchReturn::Save => {}
-                    }
-                }
-                if let Some(m) = highest.filter(|_| !numbers.is_empty()) {
-                    items.push(EsearchItem::ModSeq(m));
-                }
-                // RETURN (SAVE) alone produces no ESEARCH response (RFC 9051 section 6.4.4.1).
-                let only_save = asked.iter().all(|r| *r == SearchReturn::Save);
-                if !only_save {
-                    let esearch = Esearch {
-                        correlator: Some(tag.clone()),
-                        uid: search.uid,
-                        items,
-                    };
-                    self.write(Response::Data(Data::Esearch(esearch)));
-                }
+        if let (None, Some(plain)) = (returns, plain) {
+            self.write(Response::Data(plain(numbers, highest)));
+            return;
+        }
+        let asked: Vec<SearchReturn> = match returns {
+            Some(r) if !r.is_empty() => r.to_vec(),
+            _ => vec![SearchReturn::All], // no RETURN, or RETURN (): ALL
+        };
+        if asked.contains(&SearchReturn::Save) {
+            if let Some(m) = self.state.selected_mut() {
+                let mut uids: Vec<u32> = result.matches.iter().map(|m| m.uid).collect();
+                uids.sort_unstable();
+                m.view.saved_search = Some(uids);
             }
         }
-        self.write_status(Status::ok(tag, None, "SEARCH completed"));
+        let mut items = return_data(&asked, &numbers);
+        if let Some(m) = highest.filter(|_| !numbers.is_empty()) {
+            items.push(EsearchItem::ModSeq(m));
+        }
+        // RETURN (SAVE) alone produces no ESEARCH response (RFC 9051 section 6.4.4.1).
+        let only_save = asked.iter().all(|r| *r == SearchReturn::Save);
+        if !only_save {
+            let esearch = Esearch {
+                correlator: Some(tag.clone()),
+                uid: result.uid,
+                items,
+            };
+            self.write(Response::Data(Data::Esearch(esearch)));
+        }
     }
 }
 
-fn mentions_modseq(key: &SearchKey) -> bool {
+/// The untagged response of a search-based command without RETURN: `* SEARCH` or `* SORT`
+/// from the numbers and the highest MODSEQ.
+pub(super) type PlainAnswer = fn(Vec<u32>, Option<u64>) -> Data;
+
+/// A search-based command's result, in the order it is reported.
+pub(super) struct SearchResult<'a> {
+    /// Report UIDs rather than sequence numbers.
+    pub uid: bool,
+    /// The criteria used MODSEQ: report the highest MODSEQ (RFC 7162 section 3.1.5).
+    pub uses_modseq: bool,
+    pub matches: &'a [Match],
+}
+
+/// The ESEARCH return data for `asked` over the result `numbers`, in the order they are to be
+/// reported (mailbox order for SEARCH, sort order for SORT: RFC 5267 section 3.1 makes MIN
+/// and MAX the first and last sorted message, ALL and PARTIAL list them in that order).
+pub(super) fn return_data(asked: &[SearchReturn], numbers: &[u32]) -> Vec<EsearchItem> {
+    let mut items = Vec::new();
+    for r in asked {
+        match r {
+            SearchReturn::Min => items.extend(numbers.first().map(|&n| EsearchItem::Min(n))),
+            SearchReturn::Max => items.extend(numbers.last().map(|&n| EsearchItem::Max(n))),
+            SearchReturn::All if !numbers.is_empty() => items.push(EsearchItem::All(
+                SequenceSet::in_order(numbers.iter().copied()),
+            )),
+            SearchReturn::Count => items.push(EsearchItem::Count(numbers.len() as u32)),
+            SearchReturn::Partial(range) => {
+                let part = numbers
+                    .get(range.indices(numbers.len()))
+                    .unwrap_or_default();
+                items.push(EsearchItem::Partial {
+                    range: *range,
+                    results: (!part.is_empty())
+                        .then(|| SequenceSet::in_order(part.iter().copied())),
+                });
+            }
+            SearchReturn::All | SearchReturn::Save => {}
+        }
+    }
+    items
+}
+
+pub(super) fn mentions_modseq(key: &SearchKey) -> bool {
     match key {
         SearchKey::ModSeq { .. } => true,
         SearchKey::Not(k) => mentions_modseq(k),
@@ -168,18 +283,18 @@ fn mentions_modseq(key: &SearchKey) -> bool {
     }
 }
 
-/// Runs the search on a blocking thread; returns `(seq, uid, modseq)` of the matches.
+/// Runs the search (on a blocking thread); returns the matches in mailbox order.
 #[allow(clippy::too_many_arguments)] // the snapshot of one session's view
-fn evaluate(
+fn evaluate<'e>(
     handle: &crate::mailbox::MailboxHandle,
     view_uids: &[u32],
     recent: &[bool],
-    entries: &[MessageEntry],
+    entries: &'e [MessageEntry],
     keywords: &[String],
     saved: Option<&[u32]>,
     charset: Option<&str>,
     criteria: &[SearchKey],
-) -> Result<Vec<(u32, u32, u64)>, SearchError> {
+) -> Result<Vec<(Match, &'e MessageEntry)>, SearchError> {
     // Entries come sorted by UID: found by binary search, never copied into a map.
     let candidates: Vec<Candidate<'_>> = view_uids
         .iter()
@@ -214,6 +329,13 @@ fn evaluate(
     Ok(candidates
         .iter()
         .filter(|c| wanted.contains(&c.entry.uid))
-        .map(|c| (c.seq, c.entry.uid, c.entry.mod_seq))
+        .map(|c| {
+            let m = Match {
+                seq: c.seq,
+                uid: c.entry.uid,
+                mod_seq: c.entry.mod_seq,
+            };
+            (m, c.entry)
+        })
         .collect())
 }

@@ -23,6 +23,11 @@ pub const BYTES_RECEIVED: &str = "roost_bytes_received_total";
 pub const BYTES_SENT: &str = "roost_bytes_sent_total";
 pub const WRITE_TIMEOUTS: &str = "roost_connections_write_timeouts_total";
 pub const AUTH_FAILURES: &str = "roost_auth_failures_total";
+pub const AUTH_ATTEMPTS: &str = "roost_auth_attempts_total";
+pub const AUTH_REFUSALS: &str = "roost_auth_refusals_total";
+pub const AUTH_VERIFICATIONS: &str = "roost_auth_verifications_total";
+pub const AUTH_VERIFY_QUEUE: &str = "roost_auth_verify_queue";
+pub const AUTH_CACHE: &str = "roost_auth_cache_total";
 pub const MAILBOXES_OPEN: &str = "roost_mailboxes_open";
 pub const STORE_FSYNC: &str = "roost_store_fsync_duration_seconds";
 pub const STORE_TRANSACTIONS: &str = "roost_store_transactions_total";
@@ -84,6 +89,7 @@ fn initialize_series() {
         RefuseReason::RefusedNetwork,
         RefuseReason::ServerFull,
         RefuseReason::AddressFull,
+        RefuseReason::AddressUnauthenticatedFull,
         RefuseReason::Draining,
     ] {
         counter!(CONNECTIONS_REFUSED, "reason" => reason.label()).absolute(0);
@@ -92,9 +98,19 @@ fn initialize_series() {
         AuthFailure::Credentials,
         AuthFailure::Sasl,
         AuthFailure::Plaintext,
+        AuthFailure::Throttled,
     ] {
         counter!(AUTH_FAILURES, "reason" => reason.label()).absolute(0);
     }
+    for reason in ["address", "user"] {
+        counter!(AUTH_REFUSALS, "reason" => reason).absolute(0);
+    }
+    for result in ["hit", "miss"] {
+        counter!(AUTH_CACHE, "result" => result).absolute(0);
+    }
+    counter!(AUTH_ATTEMPTS).absolute(0);
+    counter!(AUTH_VERIFICATIONS).absolute(0);
+    gauge!(AUTH_VERIFY_QUEUE).set(0.0);
     for reason in [DropReason::QueueFull, DropReason::ExportFailed] {
         counter!(SPANS_DROPPED, "reason" => reason.label()).absolute(0);
     }
@@ -163,6 +179,26 @@ fn describe() {
     describe_counter!(
         AUTH_FAILURES,
         "Failed LOGIN and AUTHENTICATE attempts, by reason."
+    );
+    describe_counter!(
+        AUTH_ATTEMPTS,
+        "Passwords presented (LOGIN, or a finished AUTHENTICATE exchange)."
+    );
+    describe_counter!(
+        AUTH_REFUSALS,
+        "Login attempts refused without checking the password, by whose failure budget was spent (address, user)."
+    );
+    describe_counter!(
+        AUTH_VERIFICATIONS,
+        "argon2id password verifications run (cache hits and refusals run none)."
+    );
+    describe_gauge!(
+        AUTH_VERIFY_QUEUE,
+        "Login attempts waiting for a password verification slot."
+    );
+    describe_counter!(
+        AUTH_CACHE,
+        "Login cache lookups, by result (hit: no argon2 needed)."
     );
     describe_gauge!(MAILBOXES_OPEN, "Mailbox actors running on this node.");
     describe_histogram!(
@@ -267,6 +303,8 @@ pub enum RefuseReason {
     RefusedNetwork,
     ServerFull,
     AddressFull,
+    /// Too many connections from the address have not logged in.
+    AddressUnauthenticatedFull,
     Draining,
 }
 
@@ -276,6 +314,7 @@ impl RefuseReason {
             RefuseReason::RefusedNetwork => "refused_network",
             RefuseReason::ServerFull => "server_full",
             RefuseReason::AddressFull => "address_full",
+            RefuseReason::AddressUnauthenticatedFull => "address_unauthenticated_full",
             RefuseReason::Draining => "draining",
         }
     }
@@ -312,6 +351,8 @@ pub enum AuthFailure {
     Sasl,
     /// LOGIN or AUTHENTICATE over plaintext where that is disabled.
     Plaintext,
+    /// Refused by the throttle without checking the password.
+    Throttled,
 }
 
 impl AuthFailure {
@@ -320,12 +361,44 @@ impl AuthFailure {
             AuthFailure::Credentials => "credentials",
             AuthFailure::Sasl => "sasl",
             AuthFailure::Plaintext => "plaintext",
+            AuthFailure::Throttled => "throttled",
         }
     }
 }
 
 pub fn auth_failed(reason: AuthFailure) {
     counter!(AUTH_FAILURES, "reason" => reason.label()).increment(1);
+}
+
+/// A password was presented for checking.
+pub fn auth_attempt() {
+    counter!(AUTH_ATTEMPTS).increment(1);
+}
+
+/// The throttle refused an attempt without checking its password.
+pub fn auth_refused(refused: crate::auth::throttle::Refused) {
+    use crate::auth::throttle::Refused;
+    let reason = match refused {
+        Refused::Address { .. } => "address",
+        Refused::User { .. } => "user",
+    };
+    counter!(AUTH_REFUSALS, "reason" => reason).increment(1);
+}
+
+/// An argon2id verification is starting.
+pub fn auth_verification() {
+    counter!(AUTH_VERIFICATIONS).increment(1);
+}
+
+/// How many attempts wait for a verification slot now.
+pub fn auth_queue_depth(waiting: usize) {
+    gauge!(AUTH_VERIFY_QUEUE).set(waiting as f64);
+}
+
+/// The login cache was asked, and vouched for the password (`hit`) or not.
+pub fn auth_cache(hit: bool) {
+    let result = if hit { "hit" } else { "miss" };
+    counter!(AUTH_CACHE, "result" => result).increment(1);
 }
 
 /// What an fsync made durable (the `kind` label of [`STORE_FSYNC`]).

@@ -244,3 +244,72 @@ fn run_python(script: &str) -> String {
     );
     stdout
 }
+
+/// Runs `tests/clients/imapflow/qresync.mjs` with these arguments; its JSON answer.
+fn run_imapflow(args: &[&str]) -> serde_json::Value {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/imapflow");
+    assert!(
+        dir.join("node_modules/imapflow").is_dir(),
+        "imapflow is not installed: run `npm ci --prefix tests/clients/imapflow` (.ci/run does)"
+    );
+    let out = Command::new("node")
+        .arg(dir.join("qresync.mjs"))
+        .args(args)
+        .output()
+        .expect("node is installed (.ci/run installs Debian's nodejs)");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "imapflow failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+/// imapflow (the IMAP library of many Node mail apps) in QRESYNC mode caches a
+/// 10,000-message INBOX, goes away while another client flags 1,000 messages and expunges
+/// 500, and resynchronises: it is told exactly those changes and nothing else.
+#[tokio::test]
+async fn imapflow_resynchronises_ten_thousand_messages_with_qresync() {
+    let server = Server::start();
+    let mut writer = Client::logged_in(&server).await;
+    writer.seed("INBOX", 10_000).await;
+    let port = server.imap.port().to_string();
+    let cached = run_imapflow(&["sync", &port, USER, PASSWORD]);
+    assert_eq!(cached["messages"], 10_000, "{cached}");
+    writer.ok("SELECT INBOX").await;
+    let flagged: Vec<u32> = (1..=1000).map(|i| i * 10 - 3).collect();
+    let expunged: Vec<u32> = (1..=500).map(|i| i * 20 - 1).collect();
+    let list = |uids: &[u32]| {
+        uids.iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    writer
+        .ok(&format!(
+            "UID STORE {} +FLAGS.SILENT (\\Flagged)",
+            list(&flagged)
+        ))
+        .await;
+    writer
+        .ok(&format!(
+            "UID STORE {} +FLAGS.SILENT (\\Deleted)",
+            list(&expunged)
+        ))
+        .await;
+    writer.ok("EXPUNGE").await;
+    let validity = cached["uidValidity"].as_str().unwrap();
+    let modseq = cached["highestModseq"].as_str().unwrap();
+    let synced = run_imapflow(&["resync", &port, USER, PASSWORD, validity, modseq]);
+    assert_eq!(synced["exists"], 9_500, "{synced}");
+    let vanished: Vec<u32> = serde_json::from_value(synced["vanished"].clone()).unwrap();
+    assert_eq!(vanished, expunged);
+    let reported = synced["flagged"].as_object().unwrap();
+    let mut uids: Vec<u32> = reported.keys().map(|k| k.parse().unwrap()).collect();
+    uids.sort_unstable();
+    assert_eq!(uids, flagged);
+    assert!(reported
+        .values()
+        .all(|f| f == &serde_json::json!(["\\Flagged"])));
+}

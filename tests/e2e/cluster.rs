@@ -563,3 +563,151 @@ async fn nodes_join_through_rediss_as_an_acl_user_and_a_wrong_password_stops_a_n
     assert!(text.contains("as user roost"), "{text}");
     assert!(!text.contains("not-the-pw"), "{text}");
 }
+
+/// QRESYNC through the node link (issue 13: "for sessions on any node"): a session on node-b,
+/// whose account node-a owns, resynchronises with `VANISHED (EARLIER)` and changed flags and
+/// is told of another node's expunges as `VANISHED`.
+#[tokio::test]
+async fn qresync_works_for_a_session_on_a_node_that_does_not_own_the_account() {
+    let (_redis, _data, a, b) = two_nodes();
+    let mut owner = Client::logged_in(&a).await;
+    owner.seed("INBOX", 20).await;
+    owner.ok("SELECT INBOX").await; // node-a owns the account
+    let mut remote = Client::logged_in(&b).await;
+    remote.ok("ENABLE QRESYNC").await;
+    let first = remote.ok("SELECT INBOX").await;
+    let validity = code_value(&first, "UIDVALIDITY").unwrap();
+    let modseq = code_value(&first, "HIGHESTMODSEQ").unwrap();
+    remote.ok("UNSELECT").await;
+    owner.ok("STORE 1:2 +FLAGS (\\Flagged)").await;
+    owner.ok("UID STORE 5,6 +FLAGS.SILENT (\\Deleted)").await;
+    owner.ok("EXPUNGE").await;
+    let lines = remote
+        .ok(&format!("SELECT INBOX (QRESYNC ({validity} {modseq}))"))
+        .await;
+    assert!(
+        lines.contains(&"* VANISHED (EARLIER) 5:6\r\n".to_owned()),
+        "{lines:?}"
+    );
+    let fetched: Vec<&String> = lines.iter().filter(|l| l.contains(" FETCH (")).collect();
+    assert_eq!(fetched.len(), 2, "{lines:?}");
+    owner.ok("STORE 3 +FLAGS.SILENT (\\Deleted)").await;
+    owner.ok("EXPUNGE").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let news = remote.ok("NOOP").await;
+        if news.contains(&"* VANISHED 3\r\n".to_owned()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{news:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Issue 19, finding 6: a node that has renewed its lease keeps serving through a Redis
+/// outage until the renewed lease ends, not until the first lease's end (which had passed, so
+/// the first failed renewal gave the account up at once).
+#[tokio::test]
+async fn a_redis_outage_after_renewals_is_ridden_out_until_the_renewed_lease_ends() {
+    let redis = Redis::start();
+    let data = tempfile::tempdir().unwrap();
+    let ttl = |c: &mut toml::Table| {
+        table(c, "cluster").insert("lease_ttl_ms".into(), 6000.into());
+    };
+    let a = Server::start_node(data.path(), "node-a", &redis, ttl);
+    let mut redis = redis;
+    let mut selected = Client::logged_in_rev2(&a).await;
+    selected.ok("SELECT INBOX").await;
+    // Past the first lease's end: renewed (every 2 s) at least twice.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    selected.ok("NOOP").await;
+    redis.stop();
+    let stopped = Instant::now();
+    // The renewed lease ends at least 6 - 2 = 4 s after the outage began.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let lines = selected.ok("UID STORE 1:* +FLAGS.SILENT (\\Seen)").await;
+    assert!(
+        !lines.iter().any(|l| l.contains("[CLOSED]")),
+        "gave up {:?} into the outage: {lines:?}",
+        stopped.elapsed()
+    );
+    loop {
+        let lines = selected.ok("NOOP").await;
+        if lines.iter().any(|l| l.contains("[CLOSED]")) {
+            break;
+        }
+        assert!(stopped.elapsed() < Duration::from_secs(15), "{lines:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Issue 19, finding 2: Redis restarted empty forgets every epoch. The next owner's epoch is
+/// still above the one the account's fence file records, so the former owner is fenced off
+/// and no UID is acknowledged twice.
+#[tokio::test]
+async fn after_redis_restarts_empty_the_next_epoch_is_still_higher_and_no_uid_is_given_twice() {
+    let (mut redis, _data, a, b) = two_nodes();
+    // IMAP4rev2 sessions: told `[CLOSED]` when the account moves, they go on writing.
+    let mut on_a = Client::logged_in_rev2(&a).await;
+    on_a.ok("SELECT INBOX").await; // node-a owns the account at epoch 1
+    let mut acknowledged = Vec::new();
+    acknowledged.push(on_a.append("INBOX", "", &sample_message(0)).await);
+    redis.restart(); // empty: no persistence
+                     // node-b takes the free account; with the floor its epoch is at least 2.
+    let mut on_b = Client::logged_in_rev2(&b).await;
+    let started = Instant::now();
+    loop {
+        let lines = on_b.command("s", "SELECT INBOX").await;
+        if lines.last().unwrap().starts_with("s OK") && b.log_contains("took ownership") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "{lines:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        b.wait_for_log(&["took ownership", "\"epoch\":2"])
+            || b.wait_for_log(&["took ownership", "\"epoch\":3"]),
+        "{:#?}",
+        b.log.lock().unwrap()
+    );
+    // Both nodes' clients write; whatever is acknowledged must be there once, under its UID.
+    for n in 1..=5 {
+        for (client, tag) in [(&mut on_a, "a"), (&mut on_b, "b")] {
+            let message = sample_message(n * 10 + u32::from(tag == "b"));
+            let lines = client
+                .command(
+                    tag,
+                    &format!("APPEND INBOX {{{}+}}\r\n{message}", message.len()),
+                )
+                .await;
+            let last = lines.last().unwrap();
+            if let Some(rest) = last.strip_prefix(&format!("{tag} OK [APPENDUID ")) {
+                let uid: u32 = rest.split([' ', ']']).nth(1).unwrap().parse().unwrap();
+                acknowledged.push(uid);
+            }
+        }
+    }
+    let mut unique = acknowledged.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        acknowledged.len(),
+        "a UID acknowledged twice: {acknowledged:?}"
+    );
+    let mut fresh = Client::logged_in(&b).await;
+    fresh.ok("SELECT INBOX").await;
+    let listed = fresh.ok("UID SEARCH ALL").await;
+    let present: Vec<u32> = listed[0]
+        .trim_end()
+        .split(' ')
+        .skip(2)
+        .map(|u| u.parse().unwrap())
+        .collect();
+    for uid in &acknowledged {
+        assert!(
+            present.contains(uid),
+            "acknowledged UID {uid} is gone: {present:?}"
+        );
+    }
+}

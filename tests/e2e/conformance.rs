@@ -380,3 +380,66 @@ async fn objectid_status_size_and_utf8_accept() {
         ["* 1 FETCH (ENVELOPE (NIL \"Grüße\" NIL NIL NIL NIL NIL NIL NIL NIL))\r\n"]
     );
 }
+
+/// WITHIN (RFC 5032): OLDER and YOUNGER count seconds back from the server's clock.
+#[tokio::test]
+async fn within_searches_by_age_in_seconds() {
+    let server = Server::start();
+    let mut c = Client::logged_in(&server).await;
+    let old = sample_message(1);
+    c.command(
+        "a",
+        &format!(
+            "APPEND INBOX \"01-Jan-2020 10:00:00 +0000\" {{{}+}}\r\n{old}",
+            old.len()
+        ),
+    )
+    .await;
+    c.append("INBOX", "", &sample_message(2)).await; // dated now
+    c.ok("SELECT INBOX").await;
+    assert_eq!(c.ok("SEARCH YOUNGER 3600").await, ["* SEARCH 2\r\n"]);
+    assert_eq!(c.ok("SEARCH OLDER 3600").await, ["* SEARCH 1\r\n"]);
+    assert_eq!(
+        c.ok("SEARCH OR OLDER 4000000000 YOUNGER 60").await,
+        ["* SEARCH 2\r\n"]
+    );
+    let zero = c.command("z", "SEARCH OLDER 0").await;
+    assert!(zero[0].starts_with("z BAD "), "{zero:?}");
+}
+
+/// PREVIEW (RFC 8970 sections 3-5): the text of the first plain part, quoted lines and the
+/// signature left out; `(LAZY)` accepted; 8-bit text to an IMAP4rev1 client as a literal.
+#[tokio::test]
+async fn preview_is_the_start_of_the_readable_text() {
+    let server = Server::start();
+    let mut c = Client::logged_in(&server).await;
+    let message = "Subject: lunch\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n\
+        --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+        Lunch   at noon?\r\n> earlier quoted text\r\nBring Grüße.\r\n-- \r\nAlice\r\n\
+        --b\r\nContent-Type: text/html\r\n\r\n<p>html</p>\r\n--b--\r\n";
+    c.append("INBOX", "", message).await;
+    c.append("INBOX", "", "Content-Type: image/png\r\n\r\nPNG")
+        .await;
+    c.ok("SELECT INBOX").await;
+    let text = "Lunch at noon? Bring Grüße.";
+    assert_eq!(
+        c.ok("FETCH 1 (PREVIEW)").await,
+        [
+            format!("* 1 FETCH (PREVIEW {{{}}}\r\n", text.len()),
+            format!("{text})\r\n")
+        ]
+    );
+    assert_eq!(
+        c.ok("FETCH 2 (UID PREVIEW (LAZY))").await,
+        ["* 2 FETCH (UID 2 PREVIEW \"\")\r\n"]
+    );
+    let mut rev2 = Client::logged_in_rev2(&server).await;
+    rev2.ok("ENABLE UTF8=ACCEPT").await;
+    rev2.ok("EXAMINE INBOX").await;
+    assert_eq!(
+        rev2.ok("FETCH 1 (PREVIEW)").await,
+        [format!("* 1 FETCH (PREVIEW \"{text}\")\r\n")]
+    );
+    let bad = c.command("b", "FETCH 1 (PREVIEW (EAGER))").await;
+    assert!(bad[0].starts_with("b BAD "), "{bad:?}");
+}

@@ -1,7 +1,6 @@
 //! Observability: traces exported to a real OTLP/HTTP receiver, Prometheus counters that move
 //! with the commands, and the health probes through a drain.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -249,55 +248,6 @@ async fn an_unreachable_collector_costs_only_dropped_spans() {
     // The server is as usable as before.
     let mut again = Client::logged_in(&server).await;
     again.ok("NOOP").await;
-}
-
-/// One scrape of `/metrics`: sample values by name and (sorted) labels.
-struct Scrape(HashMap<String, f64>);
-
-fn series_key(name: &str, labels: &[(&str, &str)]) -> String {
-    let mut labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    labels.sort();
-    format!("{name}{{{}}}", labels.join(","))
-}
-
-impl Scrape {
-    fn parse(text: &str) -> Scrape {
-        let mut values = HashMap::new();
-        for line in text
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.is_empty())
-        {
-            let (series, value) = line.rsplit_once(' ').expect("`series value`");
-            let (name, labels) = match series.split_once('{') {
-                Some((name, rest)) => (name, rest.trim_end_matches('}')),
-                None => (series, ""),
-            };
-            let labels: Vec<(&str, &str)> = labels
-                .split(',')
-                .filter(|l| !l.is_empty())
-                .map(|l| {
-                    let (k, v) = l.split_once('=').expect("label=\"value\"");
-                    (k, v.trim_matches('"'))
-                })
-                .collect();
-            values.insert(series_key(name, &labels), value.parse().expect("a number"));
-        }
-        Scrape(values)
-    }
-
-    /// The sample's value; 0 when the series does not exist yet.
-    fn get(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
-        self.0
-            .get(&series_key(name, labels))
-            .copied()
-            .unwrap_or(0.0)
-    }
-}
-
-async fn scrape(server: &Server) -> Scrape {
-    let (status, body) = http_get(server.http(), "/metrics").await;
-    assert_eq!(status, 200, "{body}");
-    Scrape::parse(&body)
 }
 
 #[tokio::test]

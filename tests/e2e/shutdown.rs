@@ -7,7 +7,9 @@ use crate::support::*;
 #[tokio::test]
 async fn sigterm_says_bye_to_200_sessions_in_mixed_states_and_exits_zero() {
     let mut server = Server::start_with(|c| {
-        table(c, "limits").insert("max_connections_per_ip".into(), 1000.into());
+        let limits = table(c, "limits");
+        limits.insert("max_connections_per_ip".into(), 1000.into());
+        limits.insert("max_unauthenticated_per_ip".into(), 1000.into());
     });
     let cert = server.cert_path();
     let mut clients = Vec::new();

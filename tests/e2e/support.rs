@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -625,6 +626,21 @@ impl Client {
         }
     }
 
+    /// Connects over plain TCP from the loopback address `source` (any of 127.0.0.0/8), so
+    /// one test can play clients at many addresses.
+    pub async fn connect_from(addr: SocketAddr, source: std::net::IpAddr) -> Client {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(SocketAddr::new(source, 0))
+            .expect("bind the source address");
+        let tcp = socket.connect(addr).await.expect("connect");
+        Client {
+            stream: None,
+            plain: Some(tcp),
+            buf: Vec::new(),
+        }
+    }
+
     /// A client over any byte stream, e.g. a `roost imap` process's stdout and stdin.
     pub fn over(io: impl Io + 'static) -> Client {
         Client {
@@ -807,7 +823,7 @@ pub const GREETING_CAPS: &str =
     "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE LITERAL+ SASL-IR STARTTLS AUTH=PLAIN AUTH=LOGIN";
 /// The capability list after login.
 pub const LOGGED_IN_CAPS: &str = "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE LITERAL+ SASL-IR NAMESPACE UNSELECT UIDPLUS \
-ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE CHILDREN MOVE MULTIAPPEND STATUS=SIZE BINARY CONDSTORE QRESYNC \
+ESEARCH SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE CHILDREN MOVE MULTIAPPEND STATUS=SIZE BINARY CONDSTORE QRESYNC WITHIN PREVIEW \
 OBJECTID UTF8=ACCEPT";
 /// The capabilities every connection has before login.
 pub const BASE_CAPS: &str = "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE LITERAL+ SASL-IR";
@@ -1042,6 +1058,55 @@ impl Drop for Redis {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// One scrape of `/metrics`: sample values by name and (sorted) labels.
+pub struct Scrape(HashMap<String, f64>);
+
+fn series_key(name: &str, labels: &[(&str, &str)]) -> String {
+    let mut labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    labels.sort();
+    format!("{name}{{{}}}", labels.join(","))
+}
+
+impl Scrape {
+    pub fn parse(text: &str) -> Scrape {
+        let mut values = HashMap::new();
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            let (series, value) = line.rsplit_once(' ').expect("`series value`");
+            let (name, labels) = match series.split_once('{') {
+                Some((name, rest)) => (name, rest.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            let labels: Vec<(&str, &str)> = labels
+                .split(',')
+                .filter(|l| !l.is_empty())
+                .map(|l| {
+                    let (k, v) = l.split_once('=').expect("label=\"value\"");
+                    (k, v.trim_matches('"'))
+                })
+                .collect();
+            values.insert(series_key(name, &labels), value.parse().expect("a number"));
+        }
+        Scrape(values)
+    }
+
+    /// The sample's value; 0 when the series does not exist yet.
+    pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.0
+            .get(&series_key(name, labels))
+            .copied()
+            .unwrap_or(0.0)
+    }
+}
+
+pub async fn scrape(server: &Server) -> Scrape {
+    let (status, body) = http_get(server.http(), "/metrics").await;
+    assert_eq!(status, 200, "{body}");
+    Scrape::parse(&body)
 }
 
 /// A `roost imap --user alice` process, spoken to over its stdin and stdout.

@@ -13,6 +13,7 @@ fn with_login_deadline(secs: i64) -> Server {
         let limits = table(config, "limits");
         limits.insert("timeout_unauthenticated_secs".into(), secs.into());
         limits.insert("max_connections_per_ip".into(), 500.into());
+        limits.insert("max_unauthenticated_per_ip".into(), 500.into());
     })
 }
 

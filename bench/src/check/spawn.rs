@@ -33,7 +33,7 @@ impl SpawnedRoost {
             format!(
                 "node_id = \"check\"\ndata_dir = \"{}\"\n\n[[listeners]]\naddress = \"127.0.0.1:{port}\"\n\
                  tls = \"none\"\n\n[auth]\ncreate_demo_user = false\nallow_plaintext = true\n\n\
-                 [limits]\nmax_connections_per_ip = 10000\n\n[log]\nfilter = \"warn\"\n\n\
+                 [limits]\nmax_connections_per_ip = 10000\nmax_unauthenticated_per_ip = 10000\n\n[log]\nfilter = \"warn\"\n\n\
                  [http]\nlisten = \"127.0.0.1:0\"\n",
                 dir.path().join("data").display()
             ),

@@ -238,6 +238,8 @@ fn command_body(s: &mut CommandSink, body: &CommandBody) {
             wire::sequence_set(s, uids);
         }
         CommandBody::Search(c) => search_command(s, c),
+        CommandBody::Sort(c) => super::sort::sort_command(s, c),
+        CommandBody::Thread(c) => super::sort::thread_command(s, c),
         CommandBody::Fetch {
             uid,
             set,
@@ -449,6 +451,8 @@ fn fetch_attribute(s: &mut impl Sink, a: &FetchAttribute) {
         FetchAttribute::ModSeq => s.put(b"MODSEQ"),
         FetchAttribute::EmailId => s.put(b"EMAILID"),
         FetchAttribute::ThreadId => s.put(b"THREADID"),
+        FetchAttribute::Preview { lazy: false } => s.put(b"PREVIEW"),
+        FetchAttribute::Preview { lazy: true } => s.put(b"PREVIEW (LAZY)"),
         FetchAttribute::Rfc822 => s.put(b"RFC822"),
         FetchAttribute::Rfc822Header => s.put(b"RFC822.HEADER"),
         FetchAttribute::Rfc822Text => s.put(b"RFC822.TEXT"),

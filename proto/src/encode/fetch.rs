@@ -76,6 +76,10 @@ pub(crate) fn fetch_value(s: &mut impl Sink, v: &FetchValue) {
             s.put(b"THREADID ");
             wire::object_id(s, id.as_ref());
         }
+        FetchValue::Preview(text) => {
+            s.put(b"PREVIEW ");
+            wire::nstring(s, text.as_deref().map(str::as_bytes));
+        }
         FetchValue::Rfc822(d) => message_data(s, b"RFC822 ", d.as_ref()),
         FetchValue::Rfc822Header(d) => message_data(s, b"RFC822.HEADER ", d.as_ref()),
         FetchValue::Rfc822Text(d) => message_data(s, b"RFC822.TEXT ", d.as_ref()),

@@ -4,12 +4,14 @@
 //! are kept as their own `Bytes` so a message body is never copied into the write buffer.
 //!
 //! Modules: `wire` (numbers, strings, lists, dates shared by both writers), `response` and
-//! `fetch` (the server's responses), `command` and `search` (the client's commands).
+//! `fetch` (the server's responses), `command`, `search` and `sort` (the client's commands; `sort` also writes THREAD
+//! responses' thread lists).
 
 mod command;
 mod fetch;
 mod response;
 mod search;
+mod sort;
 mod wire;
 
 #[cfg(test)]

@@ -305,16 +305,15 @@ fn data(s: &mut ResponseSink<'_>, d: &Data) {
             wire::paren_list(s, items, status_value);
         }
         Data::Esearch(e) => esearch(s, e),
-        Data::Search { ids, mod_seq } => {
-            s.put(b"SEARCH");
-            for id in ids {
+        Data::Search { ids, mod_seq } => number_list(s, b"SEARCH", ids, *mod_seq),
+        Data::Sort { ids, mod_seq } => number_list(s, b"SORT", ids, *mod_seq),
+        Data::Thread(threads) => {
+            s.put(b"THREAD");
+            if !threads.is_empty() {
                 wire::sp(s);
-                wire::number(s, u64::from(*id));
             }
-            if let Some(m) = mod_seq {
-                s.put(b" (MODSEQ ");
-                wire::number(s, *m);
-                s.put(b")");
+            for t in threads {
+                super::sort::thread_list(s, t);
             }
         }
         Data::Flags(flags) => {
@@ -433,6 +432,21 @@ fn status_value(s: &mut impl Sink, v: &StatusValue) {
     }
 }
 
+/// `"SEARCH" *(SP nz-number) [SP "(" "MODSEQ" SP mod-sequence-value ")"]` (RFC 3501,
+/// RFC 7162 section 3.1.5), and `* SORT` of RFC 5256 the same way.
+fn number_list(s: &mut impl Sink, name: &[u8], ids: &[u32], mod_seq: Option<u64>) {
+    s.put(name);
+    for id in ids {
+        wire::sp(s);
+        wire::number(s, u64::from(*id));
+    }
+    if let Some(m) = mod_seq {
+        s.put(b" (MODSEQ ");
+        wire::number(s, m);
+        s.put(b")");
+    }
+}
+
 /// `esearch-response = "ESEARCH" [search-correlator] [SP "UID"] *(SP search-return-data)`.
 fn esearch(s: &mut impl Sink, e: &Esearch) {
     s.put(b"ESEARCH");
@@ -455,6 +469,16 @@ fn esearch(s: &mut impl Sink, e: &Esearch) {
             EsearchItem::All(set) => {
                 s.put(b"ALL ");
                 wire::sequence_set(s, set);
+            }
+            EsearchItem::Partial { range, results } => {
+                s.put(b"PARTIAL (");
+                super::search::partial_range(s, *range);
+                wire::sp(s);
+                match results {
+                    Some(set) => wire::sequence_set(s, set),
+                    None => s.put(b"NIL"),
+                }
+                s.put(b")");
             }
         }
     }

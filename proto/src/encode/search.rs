@@ -2,31 +2,67 @@
 //! (RFC 9051 section 6.4.4, RFC 7162 section 3.1.5, RFC 8474 section 6).
 
 use super::wire::{self, Sink};
-use crate::types::{EntryType, SearchCommand, SearchKey, SearchReturn};
+use crate::types::{EntryType, PartialRange, SearchCommand, SearchKey, SearchReturn};
 
 /// `[UID] SEARCH [RETURN (...)] [CHARSET x] key *(SP key)`, after the tag.
 pub(crate) fn search_command(s: &mut impl Sink, c: &SearchCommand) {
-    if c.uid {
-        s.put(b"UID ");
-    }
-    s.put(b"SEARCH");
-    if let Some(returns) = &c.returns {
-        s.put(b" RETURN ");
-        wire::paren_list(s, returns, |s, r| s.put(return_name(*r)));
-    }
+    uid_and_name(s, c.uid, b"SEARCH");
+    return_opts(s, c.returns.as_deref());
     if let Some(cs) = &c.charset {
         s.put(b" CHARSET ");
-        // `charset = atom / quoted`: never a literal, which the parser would refuse.
-        if !cs.is_empty() && cs.bytes().all(crate::types::is_atom_char) {
-            s.put(cs.as_bytes());
-        } else {
-            wire::quoted_only(s, cs.as_bytes());
-        }
+        charset(s, cs);
     }
-    for k in &c.criteria {
+    search_program(s, &c.criteria);
+}
+
+/// `["UID" SP] name`.
+pub(crate) fn uid_and_name(s: &mut impl Sink, uid: bool, name: &[u8]) {
+    if uid {
+        s.put(b"UID ");
+    }
+    s.put(name);
+}
+
+/// ` RETURN (...)` when given.
+pub(crate) fn return_opts(s: &mut impl Sink, returns: Option<&[SearchReturn]>) {
+    if let Some(returns) = returns {
+        s.put(b" RETURN ");
+        wire::paren_list(s, returns, |s, r| return_opt(s, *r));
+    }
+}
+
+/// `charset = atom / quoted`: never a literal, which the parser would refuse.
+pub(crate) fn charset(s: &mut impl Sink, cs: &str) {
+    if !cs.is_empty() && cs.bytes().all(crate::types::is_atom_char) {
+        s.put(cs.as_bytes());
+    } else {
+        wire::quoted_only(s, cs.as_bytes());
+    }
+}
+
+/// `*(SP search-key)`.
+pub(crate) fn search_program(s: &mut impl Sink, keys: &[SearchKey]) {
+    for k in keys {
         wire::sp(s);
         search_key(s, k);
     }
+}
+
+fn return_opt(s: &mut impl Sink, r: SearchReturn) {
+    match r {
+        SearchReturn::Partial(range) => {
+            s.put(b"PARTIAL ");
+            partial_range(s, range);
+        }
+        r => s.put(return_name(r)),
+    }
+}
+
+/// `partial-range = nz-number ":" nz-number`.
+pub(crate) fn partial_range(s: &mut impl Sink, r: PartialRange) {
+    wire::number(s, u64::from(r.first));
+    s.put(b":");
+    wire::number(s, u64::from(r.last));
 }
 
 fn return_name(r: SearchReturn) -> &'static [u8] {
@@ -36,6 +72,7 @@ fn return_name(r: SearchReturn) -> &'static [u8] {
         SearchReturn::All => b"ALL",
         SearchReturn::Count => b"COUNT",
         SearchReturn::Save => b"SAVE",
+        SearchReturn::Partial(_) => b"PARTIAL",
     }
 }
 
@@ -111,6 +148,8 @@ pub(crate) fn search_key(s: &mut impl Sink, k: &SearchKey) {
         SearchKey::Unkeyword(a) => with_atom(s, b"UNKEYWORD", a.as_str().as_bytes()),
         SearchKey::Larger(n) => wire::named_number(s, b"LARGER", *n),
         SearchKey::Smaller(n) => wire::named_number(s, b"SMALLER", *n),
+        SearchKey::Older(n) => wire::named_number(s, b"OLDER", u64::from(*n)),
+        SearchKey::Younger(n) => wire::named_number(s, b"YOUNGER", u64::from(*n)),
         SearchKey::Not(inner) => {
             s.put(b"NOT ");
             search_key(s, inner);

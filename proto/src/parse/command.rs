@@ -102,6 +102,8 @@ pub(crate) fn command_body(c: &mut Cursor<'_>) -> PResult<CommandBody> {
         b"UNSELECT" => CommandBody::Unselect,
         b"EXPUNGE" => CommandBody::Expunge,
         b"SEARCH" => CommandBody::Search(super::search::search(c, false)?),
+        b"SORT" => CommandBody::Sort(super::sort::sort(c, false)?),
+        b"THREAD" => CommandBody::Thread(super::sort::thread(c, false)?),
         b"FETCH" => super::fetch::fetch(c, false)?,
         b"STORE" => super::fetch::store(c, false)?,
         b"COPY" => copy_or_move(c, false, false)?,
@@ -111,7 +113,7 @@ pub(crate) fn command_body(c: &mut Cursor<'_>) -> PResult<CommandBody> {
     })
 }
 
-/// `uid = "UID" SP (copy / move / fetch / search / store / uid-expunge)`.
+/// `uid = "UID" SP (copy / move / fetch / search / sort / thread / store / uid-expunge)`.
 fn uid(c: &mut Cursor<'_>) -> PResult<CommandBody> {
     c.sp_after("UID")?;
     if c.keyword("FETCH") {
@@ -120,6 +122,10 @@ fn uid(c: &mut Cursor<'_>) -> PResult<CommandBody> {
         super::fetch::store(c, true)
     } else if c.keyword("SEARCH") {
         Ok(CommandBody::Search(super::search::search(c, true)?))
+    } else if c.keyword("SORT") {
+        Ok(CommandBody::Sort(super::sort::sort(c, true)?))
+    } else if c.keyword("THREAD") {
+        Ok(CommandBody::Thread(super::sort::thread(c, true)?))
     } else if c.keyword("COPY") {
         copy_or_move(c, true, false)
     } else if c.keyword("MOVE") {
@@ -130,7 +136,7 @@ fn uid(c: &mut Cursor<'_>) -> PResult<CommandBody> {
             uids: c.sequence_set()?,
         })
     } else {
-        Err(c.error("expected FETCH, STORE, SEARCH, COPY, MOVE or EXPUNGE after UID"))
+        Err(c.error("expected FETCH, STORE, SEARCH, SORT, THREAD, COPY, MOVE or EXPUNGE after UID"))
     }
 }
 

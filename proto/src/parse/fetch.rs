@@ -75,6 +75,19 @@ pub(crate) fn fetch_att(c: &mut Cursor<'_>) -> PResult<FetchAttribute> {
         b"MODSEQ" => A::ModSeq,
         b"EMAILID" => A::EmailId,
         b"THREADID" => A::ThreadId,
+        b"PREVIEW" => {
+            // RFC 8970 section 4: the one modifier, `(LAZY)`.
+            let lazy = c.peek() == Some(b' ') && c.peek_at(1) == Some(b'(');
+            if lazy {
+                c.sp_after("PREVIEW")?;
+                c.expect(b'(', "expected \"(\" before PREVIEW modifiers")?;
+                if !c.word().eq_ignore_ascii_case(b"LAZY") {
+                    return Err(c.error("unknown PREVIEW modifier"));
+                }
+                c.expect(b')', "expected \")\" after PREVIEW modifiers")?;
+            }
+            A::Preview { lazy }
+        }
         b"BODY" if c.peek() != Some(b'[') => A::Body,
         b"BODY" | b"BODY.PEEK" => {
             let section = section(c)?;

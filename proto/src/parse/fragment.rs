@@ -20,7 +20,7 @@ use bytes::{Buf, BytesMut};
 use super::cursor::{literal_at_end, LiteralHeader};
 use crate::decode::{DecodeError, DecodeErrorKind, Decoded, IdleLine, NonSyncLiterals, SaslLine};
 use crate::limits::Limits;
-use crate::types::{is_tag_char, Secret, Tag};
+use crate::types::{is_atom_char, is_tag_char, Atom, Secret, Tag};
 
 /// How many trailing bytes of a discarded line are kept to spot a literal announcement at its
 /// end (`~{` + 20 digits + `+}`).
@@ -113,6 +113,20 @@ pub(crate) fn tag_of(command: &[u8]) -> Option<Tag> {
     }
     let tag = std::str::from_utf8(rest.get(..len)?).ok()?;
     Tag::new(tag).ok()
+}
+
+/// The command name that follows the tag at the start of `command` (`LOGIN` in
+/// `a LOGIN {5}`), as the client spelled it; `None` when there is none.
+pub(crate) fn command_name_of(command: &[u8]) -> Option<Atom> {
+    let start = command.iter().position(|&b| b != b' ')?;
+    let rest = command.get(start..)?;
+    let after_tag = rest.iter().position(|&b| !is_tag_char(b))?;
+    let rest = rest.get(after_tag..)?.strip_prefix(b" ")?;
+    let len = rest
+        .iter()
+        .position(|&b| !is_atom_char(b))
+        .unwrap_or(rest.len());
+    Atom::new(std::str::from_utf8(rest.get(..len)?).ok()?).ok()
 }
 
 fn error(tag: Option<Tag>, kind: DecodeErrorKind, reason: impl Into<String>) -> DecodeError {
@@ -264,6 +278,7 @@ pub(crate) fn decode(
                 if !h.non_sync {
                     return Decoded::LiteralAnnounced {
                         tag,
+                        command: command_name_of(buf),
                         length: h.length,
                     };
                 }

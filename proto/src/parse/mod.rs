@@ -12,6 +12,7 @@ pub(crate) mod fragment;
 pub(crate) mod mailbox;
 pub(crate) mod response;
 pub(crate) mod search;
+pub(crate) mod sort;
 
 use bytes::Bytes;
 

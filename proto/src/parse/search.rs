@@ -6,37 +6,53 @@
 
 use super::command::atom;
 use super::cursor::{Cursor, PResult};
-use crate::types::{EntryType, SearchCommand, SearchKey, SearchReturn};
+use crate::types::{EntryType, PartialRange, SearchCommand, SearchKey, SearchReturn};
 
 /// `search = "SEARCH" [search-return-opts] SP search-program`.
 pub(crate) fn search(c: &mut Cursor<'_>, uid: bool) -> PResult<SearchCommand> {
     c.sp_after("SEARCH")?;
-    let mut returns = None;
-    if c.keyword("RETURN") {
-        c.sp_after("RETURN")?;
-        returns = Some(c.paren_list("search return options", true, search_return_opt)?);
-        c.sp_after("return options")?;
-    }
+    let returns = return_opts(c)?;
     let mut charset = None;
     if c.keyword("CHARSET") {
         c.sp_after("CHARSET")?;
-        let cs = match c.peek() {
-            Some(b'"') => c.quoted()?.into_owned(),
-            _ => c.atom()?.as_bytes().to_vec(),
-        };
-        charset = Some(String::from_utf8(cs).map_err(|_| c.error("invalid charset name"))?);
+        charset = Some(charset_name(c)?);
         c.sp_after("charset")?;
-    }
-    let mut criteria = vec![search_key(c)?];
-    while c.eat(b' ') {
-        criteria.push(search_key(c)?);
     }
     Ok(SearchCommand {
         uid,
         returns,
         charset,
-        criteria,
+        criteria: search_program(c)?,
     })
+}
+
+/// `[search-return-opts SP]`: `RETURN (...)` and the space after it, when present.
+pub(crate) fn return_opts(c: &mut Cursor<'_>) -> PResult<Option<Vec<SearchReturn>>> {
+    if !c.keyword("RETURN") {
+        return Ok(None);
+    }
+    c.sp_after("RETURN")?;
+    let returns = c.paren_list("search return options", true, search_return_opt)?;
+    c.sp_after("return options")?;
+    Ok(Some(returns))
+}
+
+/// `charset = atom / quoted`.
+pub(crate) fn charset_name(c: &mut Cursor<'_>) -> PResult<String> {
+    let cs = match c.peek() {
+        Some(b'"') => c.quoted()?.into_owned(),
+        _ => c.atom()?.as_bytes().to_vec(),
+    };
+    String::from_utf8(cs).map_err(|_| c.error("invalid charset name"))
+}
+
+/// `search-key *(SP search-key)`.
+pub(crate) fn search_program(c: &mut Cursor<'_>) -> PResult<Vec<SearchKey>> {
+    let mut criteria = vec![search_key(c)?];
+    while c.eat(b' ') {
+        criteria.push(search_key(c)?);
+    }
+    Ok(criteria)
 }
 
 /// `search-return-opt = "MIN" / "MAX" / "ALL" / "COUNT" / "SAVE"`.
@@ -48,6 +64,15 @@ fn search_return_opt(c: &mut Cursor<'_>) -> PResult<SearchReturn> {
         b"ALL" => SearchReturn::All,
         b"COUNT" => SearchReturn::Count,
         b"SAVE" => SearchReturn::Save,
+        b"PARTIAL" => {
+            c.sp_after("PARTIAL")?;
+            let first = c.nz_number()?;
+            c.expect(b':', "expected \":\" in partial range")?;
+            SearchReturn::Partial(PartialRange {
+                first,
+                last: c.nz_number()?,
+            })
+        }
         _ => return Err(c.error("unknown search return option")),
     })
 }
@@ -148,6 +173,14 @@ fn search_key_inner(c: &mut Cursor<'_>) -> PResult<SearchKey> {
         }
         b"UNSEEN" => K::Unseen,
         b"MODSEQ" => modseq(c)?,
+        b"OLDER" => {
+            c.sp_after("OLDER")?;
+            K::Older(c.nz_number()?)
+        }
+        b"YOUNGER" => {
+            c.sp_after("YOUNGER")?;
+            K::Younger(c.nz_number()?)
+        }
         b"EMAILID" => K::EmailId(sp_objectid(c, "EMAILID")?),
         b"THREADID" => K::ThreadId(sp_objectid(c, "THREADID")?),
         _ => return Err(c.error("unknown search key")),

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use super::core::{Atom, DateTime, Flag, MailboxName, Secret, SequenceSet, Tag};
 use super::fetch::{FetchItems, FetchModifiers};
 use super::search::{SearchKey, SearchReturn};
+use super::sort::{SortCommand, ThreadCommand};
 
 /// One complete command: its tag and what it asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -117,6 +118,10 @@ pub enum CommandBody {
         uids: SequenceSet,
     },
     Search(SearchCommand),
+    /// RFC 5256 (and RFC 5267 `RETURN`).
+    Sort(SortCommand),
+    /// RFC 5256.
+    Thread(ThreadCommand),
     Fetch {
         uid: bool,
         set: SequenceSet,
@@ -180,6 +185,10 @@ impl CommandBody {
             CommandBody::UidExpunge { .. } => "UID EXPUNGE",
             CommandBody::Search(s) if s.uid => "UID SEARCH",
             CommandBody::Search(_) => "SEARCH",
+            CommandBody::Sort(s) if s.uid => "UID SORT",
+            CommandBody::Sort(_) => "SORT",
+            CommandBody::Thread(t) if t.uid => "UID THREAD",
+            CommandBody::Thread(_) => "THREAD",
             CommandBody::Fetch { uid: true, .. } => "UID FETCH",
             CommandBody::Fetch { .. } => "FETCH",
             CommandBody::Store { uid: true, .. } => "UID STORE",

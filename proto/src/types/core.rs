@@ -322,8 +322,14 @@ impl SequenceSet {
         let mut v: Vec<u32> = numbers.into_iter().collect();
         v.sort_unstable();
         v.dedup();
+        Self::in_order(v)
+    }
+
+    /// A set listing the numbers in the order given (ESORT's `ALL`, RFC 5267 section 3.2):
+    /// only runs of consecutive ascending numbers become ranges, nothing is reordered.
+    pub fn in_order(numbers: impl IntoIterator<Item = u32>) -> Self {
         let mut ranges: Vec<SeqRange> = Vec::new();
-        for n in v {
+        for n in numbers {
             if let Some(SeqRange {
                 end: SeqBound::Value(e),
                 ..

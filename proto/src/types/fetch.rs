@@ -66,6 +66,10 @@ pub enum FetchAttribute {
     EmailId,
     /// RFC 8474.
     ThreadId,
+    /// RFC 8970 `PREVIEW`, or `PREVIEW (LAZY)`: the server may answer NIL rather than wait.
+    Preview {
+        lazy: bool,
+    },
     /// IMAP4rev1 `RFC822` (= `BODY[]`).
     Rfc822,
     /// IMAP4rev1 `RFC822.HEADER` (= `BODY.PEEK[HEADER]`).

@@ -6,6 +6,7 @@ pub mod core;
 pub mod fetch;
 pub mod response;
 pub mod search;
+pub mod sort;
 
 pub use self::body::*;
 pub use self::command::*;
@@ -13,3 +14,4 @@ pub use self::core::*;
 pub use self::fetch::*;
 pub use self::response::*;
 pub use self::search::*;
+pub use self::sort::*;

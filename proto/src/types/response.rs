@@ -9,6 +9,8 @@ use super::body::{BodyStructure, Envelope};
 use super::command::StatusItem;
 use super::core::{Atom, DateTime, Flag, SequenceSet, Tag};
 use super::fetch::{Partial, Section};
+use super::search::PartialRange;
+use super::sort::Thread;
 
 /// Anything the server sends.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -184,6 +186,13 @@ pub enum Data {
         ids: Vec<u32>,
         mod_seq: Option<u64>,
     },
+    /// RFC 5256 `* SORT n n n`, with RFC 7162's `(MODSEQ n)` as for SEARCH.
+    Sort {
+        ids: Vec<u32>,
+        mod_seq: Option<u64>,
+    },
+    /// RFC 5256 `* THREAD (..)(..)`.
+    Thread(Vec<Thread>),
     Flags(Vec<Flag>),
     Exists(u32),
     /// IMAP4rev1 only.
@@ -265,6 +274,11 @@ pub enum EsearchItem {
     Count(u32),
     /// RFC 7162 `MODSEQ n`.
     ModSeq(u64),
+    /// RFC 5267 `PARTIAL (first:last results)`; `None` is written `NIL` (no results there).
+    Partial {
+        range: PartialRange,
+        results: Option<SequenceSet>,
+    },
 }
 
 /// `msg-att` items of a FETCH response.
@@ -299,6 +313,8 @@ pub enum FetchValue {
     EmailId(String),
     /// `None` is written as `THREADID NIL`.
     ThreadId(Option<String>),
+    /// RFC 8970: `None` (NIL) only in answer to `PREVIEW (LAZY)`.
+    Preview(Option<String>),
     /// IMAP4rev1.
     Rfc822(Option<Bytes>),
     Rfc822Header(Option<Bytes>),

@@ -56,6 +56,10 @@ pub enum SearchKey {
         entry: Option<(Vec<u8>, EntryType)>,
         mod_seq: u64,
     },
+    /// `OLDER nz-number` (RFC 5032): INTERNALDATE more than this many seconds ago.
+    Older(u32),
+    /// `YOUNGER nz-number` (RFC 5032): INTERNALDATE at most this many seconds ago.
+    Younger(u32),
     /// `EMAILID objectid` (RFC 8474 section 6).
     EmailId(String),
     /// `THREADID objectid` (RFC 8474 section 6).
@@ -70,7 +74,7 @@ pub enum EntryType {
     All,
 }
 
-/// `search-return-opt` (RFC 9051 section 6.4.4).
+/// `search-return-opt` (RFC 9051 section 6.4.4, RFC 5267 section 4.4 for PARTIAL).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SearchReturn {
     Min,
@@ -78,4 +82,23 @@ pub enum SearchReturn {
     All,
     Count,
     Save,
+    /// `PARTIAL first:last`: the results at those positions (1-based) of the whole result.
+    Partial(PartialRange),
+}
+
+/// `partial-range = nz-number ":" nz-number` (RFC 5267): positions in a result list, kept
+/// as written (`10:1` means the same as `1:10`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PartialRange {
+    pub first: u32,
+    pub last: u32,
+}
+
+impl PartialRange {
+    /// The 0-based index range it selects out of `len` results (empty when past the end).
+    pub fn indices(self, len: usize) -> std::ops::Range<usize> {
+        let lo = self.first.min(self.last).max(1) as usize - 1;
+        let hi = (self.first.max(self.last) as usize).min(len);
+        lo.min(hi)..hi
+    }
 }

@@ -28,7 +28,7 @@ fn sync_literal_is_announced_once_then_waits_for_data() {
     let mut d = CommandDecoder::new(Limits::default());
     let mut buf = BytesMut::from(&b"A001 LOGIN {11}\r\n"[..]);
     match d.decode(&mut buf) {
-        Decoded::LiteralAnnounced { tag: t, length } => {
+        Decoded::LiteralAnnounced { tag: t, length, .. } => {
             assert_eq!((t, length), (tag("A001"), 11));
         }
         other => panic!("{other:?}"),

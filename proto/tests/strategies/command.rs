@@ -92,6 +92,8 @@ pub fn command_body() -> impl Strategy<Value = CommandBody> {
             .prop_map(|uids| C::UidExpunge { uids })
             .boxed(),
         search().prop_map(C::Search).boxed(),
+        sort().prop_map(C::Sort).boxed(),
+        thread().prop_map(C::Thread).boxed(),
         fetch().boxed(),
         store().boxed(),
         (any::<bool>(), sequence_set(), mailbox_name())
@@ -244,26 +246,10 @@ fn append() -> impl Strategy<Value = CommandBody> {
 /// Restrictions: at least one key (`search-program`); `charset = atom / quoted`, so a
 /// charset name holds no CR, LF or NUL.
 pub fn search() -> impl Strategy<Value = SearchCommand> {
-    let returns = prop::option::of(prop::collection::vec(
-        prop::sample::select(vec![
-            SearchReturn::Min,
-            SearchReturn::Max,
-            SearchReturn::All,
-            SearchReturn::Count,
-            SearchReturn::Save,
-        ]),
-        0..4,
-    ));
-    let charset = prop::option::of(prop_oneof![
-        3 => prop::sample::select(vec!["UTF-8", "US-ASCII", "ISO-8859-1", "NIL", ""])
-            .prop_map(str::to_string),
-        1 => "[^\r\n\x00]{0,12}",
-        1 => "[ -~]{1001,1010}",
-    ]);
     (
         any::<bool>(),
-        returns,
-        charset,
+        search_returns(),
+        prop::option::of(charset()),
         prop::collection::vec(search_key(), 1..4),
     )
         .prop_map(|(uid, returns, charset, criteria)| SearchCommand {
@@ -271,6 +257,75 @@ pub fn search() -> impl Strategy<Value = SearchCommand> {
             returns,
             charset,
             criteria,
+        })
+}
+
+/// `[RETURN (...)]`, PARTIAL's range of two `nz-number`s.
+fn search_returns() -> impl Strategy<Value = Option<Vec<SearchReturn>>> {
+    let partial = (1u32..=u32::MAX, 1u32..=u32::MAX)
+        .prop_map(|(first, last)| SearchReturn::Partial(PartialRange { first, last }));
+    prop::option::of(prop::collection::vec(
+        prop_oneof![
+            4 => prop::sample::select(vec![
+                SearchReturn::Min,
+                SearchReturn::Max,
+                SearchReturn::All,
+                SearchReturn::Count,
+                SearchReturn::Save,
+            ]),
+            1 => partial,
+        ],
+        0..4,
+    ))
+}
+
+/// `charset = atom / quoted`, so a charset name holds no CR, LF or NUL.
+fn charset() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => prop::sample::select(vec!["UTF-8", "US-ASCII", "ISO-8859-1", "NIL", ""])
+            .prop_map(str::to_string),
+        1 => "[^\r\n\x00]{0,12}",
+        1 => "[ -~]{1001,1010}",
+    ]
+}
+
+/// SORT and UID SORT (RFC 5256, RFC 5267 `RETURN`, RFC 5957 keys). Restrictions: at least
+/// one sort criterion and one search key.
+pub fn sort() -> impl Strategy<Value = SortCommand> {
+    let criterion = (any::<bool>(), prop::sample::select(SortKey::ALL.to_vec()))
+        .prop_map(|(reverse, key)| SortCriterion { reverse, key });
+    (
+        any::<bool>(),
+        search_returns(),
+        prop::collection::vec(criterion, 1..4),
+        charset(),
+        prop::collection::vec(search_key(), 1..3),
+    )
+        .prop_map(|(uid, returns, criteria, charset, search)| SortCommand {
+            uid,
+            returns,
+            criteria,
+            charset,
+            search,
+        })
+}
+
+/// THREAD and UID THREAD (RFC 5256).
+pub fn thread() -> impl Strategy<Value = ThreadCommand> {
+    (
+        any::<bool>(),
+        prop::sample::select(vec![
+            ThreadAlgorithm::OrderedSubject,
+            ThreadAlgorithm::References,
+        ]),
+        charset(),
+        prop::collection::vec(search_key(), 1..3),
+    )
+        .prop_map(|(uid, algorithm, charset, search)| ThreadCommand {
+            uid,
+            algorithm,
+            charset,
+            search,
         })
 }
 
@@ -325,6 +380,10 @@ pub fn search_key() -> impl Strategy<Value = SearchKey> {
         // `"LARGER" SP number64`.
         (any::<bool>(), number64())
             .prop_map(|(l, n)| if l { K::Larger(n) } else { K::Smaller(n) })
+            .boxed(),
+        // `( "OLDER" / "YOUNGER" ) SP nz-number` (RFC 5032).
+        (any::<bool>(), 1..=u32::MAX)
+            .prop_map(|(o, n)| if o { K::Older(n) } else { K::Younger(n) })
             .boxed(),
         sequence_set().prop_map(K::Uid).boxed(),
         sequence_set().prop_map(K::SequenceSet).boxed(),
@@ -435,6 +494,8 @@ fn fetch_attribute() -> impl Strategy<Value = FetchAttribute> {
             A::Rfc822,
             A::Rfc822Header,
             A::Rfc822Text,
+            A::Preview { lazy: false },
+            A::Preview { lazy: true },
         ]),
         3 => (any::<bool>(), section(), partial())
             .prop_map(|(peek, section, partial)| A::BodySection { peek, section, partial }),

@@ -434,6 +434,12 @@ fn esearch(v: Values) -> impl Strategy<Value = Esearch> {
         set(v).prop_map(EsearchItem::All),
         any::<u32>().prop_map(EsearchItem::Count),
         nz_number64().prop_map(EsearchItem::ModSeq),
+        (1u32..=u32::MAX, 1u32..=u32::MAX, prop::option::of(set(v))).prop_map(
+            |(first, last, results)| EsearchItem::Partial {
+                range: PartialRange { first, last },
+                results,
+            }
+        ),
     ];
     (
         prop::option::of(tag()),
@@ -492,6 +498,18 @@ pub fn data(v: Values) -> impl Strategy<Value = Data> {
                 mod_seq: mod_seq.filter(|_| !faithful || !ids.is_empty()),
                 ids,
             })
+            .boxed(),
+        (
+            prop::collection::vec(nz(), 0..6),
+            prop::option::of(nz_number64()),
+        )
+            .prop_map(move |(ids, mod_seq)| D::Sort {
+                mod_seq: mod_seq.filter(|_| !faithful || !ids.is_empty()),
+                ids,
+            })
+            .boxed(),
+        prop::collection::vec(thread(), 0..4)
+            .prop_map(D::Thread)
             .boxed(),
         response_flags(v, false).prop_map(D::Flags).boxed(),
         any::<u32>().prop_map(D::Exists).boxed(),
@@ -833,6 +851,8 @@ pub fn fetch_value(v: Values) -> impl Strategy<Value = FetchValue> {
         prop::option::of(response_object_id(v))
             .prop_map(F::ThreadId)
             .boxed(),
+        // Any text, even line breaks and 8-bit (the writer picks a literal for them).
+        prop::option::of("(?s).{0,40}").prop_map(F::Preview).boxed(),
         (0u8..3, message_data())
             .prop_map(|(which, d)| match which {
                 0 => F::Rfc822(d),
@@ -841,4 +861,21 @@ pub fn fetch_value(v: Values) -> impl Strategy<Value = FetchValue> {
             })
             .boxed(),
     ])
+}
+
+/// One `thread-list` of a `* THREAD` response, as the grammar allows it: a non-empty chain
+/// of `nz-number`s then zero or at least two sub-threads, or no chain and at least two.
+fn thread() -> impl Strategy<Value = Thread> {
+    let chain = || prop::collection::vec(1u32..=u32::MAX, 1..4);
+    let leaf = chain().prop_map(|members| Thread {
+        members,
+        children: vec![],
+    });
+    leaf.prop_recursive(3, 16, 3, move |inner| {
+        (
+            prop::collection::vec(1u32..=u32::MAX, 0..3),
+            prop::collection::vec(inner, 2..4),
+        )
+            .prop_map(|(members, children)| Thread { members, children })
+    })
 }

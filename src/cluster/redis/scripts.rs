@@ -52,9 +52,12 @@ pub fn parse_lease_value(value: &str) -> Option<(String, u64)> {
 
 /// Takes the lease on an account, or reports who holds it.
 ///
-/// `KEYS[1]` owner key, `KEYS[2]` epoch key; `ARGV[1]` node id, `ARGV[2]` TTL in ms.
+/// `KEYS[1]` owner key, `KEYS[2]` epoch key; `ARGV[1]` node id, `ARGV[2]` TTL in ms,
+/// `ARGV[3]` the highest epoch the shared storage has seen for the account.
 /// Returns `{won (0|1), node, epoch}`. Free: `INCR` the epoch and `SET` the owner in the same
 /// atomic script, so two nodes can never both win and every epoch handed out has had an owner.
+/// The new epoch is also above `ARGV[3]`: a Redis that lost its data (restarted without
+/// persistence) would otherwise hand out epoch 1 again beside an owner still at epoch 1.
 /// Held by the caller already: extended, same epoch.
 pub static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -71,6 +74,11 @@ if current then
   end
 end
 local epoch = redis.call('INCR', KEYS[2])
+local floor = tonumber(ARGV[3]) or 0
+if epoch <= floor then
+  epoch = floor + 1
+  redis.call('SET', KEYS[2], epoch)
+end
 redis.call('SET', KEYS[1], ARGV[1] .. '|' .. epoch, 'PX', ARGV[2])
 return {1, ARGV[1], tostring(epoch)}
 ",

@@ -66,6 +66,18 @@ async fn leases_are_acquired_renewed_released_and_epochs_grow() {
     assert_eq!(lease(a.acquire("bob").await.unwrap()).epoch, 1);
 }
 
+/// Issue 19, finding 2: a Redis that lost its data would start epochs at 1 again; the epoch
+/// the shared storage recorded is the floor, and the counter continues above it.
+#[tokio::test]
+async fn a_new_epoch_is_above_the_one_the_shared_storage_recorded() {
+    let redis = RedisServer::start();
+    let a = directory(&redis, "a", 5000).await;
+    let first = lease(a.acquire_above("alice", 41).await.unwrap());
+    assert_eq!(first.epoch, 42);
+    a.release(&first).await.unwrap();
+    assert_eq!(lease(a.acquire_above("alice", 0).await.unwrap()).epoch, 43);
+}
+
 #[tokio::test]
 async fn another_node_sees_the_owner_and_its_address() {
     let redis = RedisServer::start();

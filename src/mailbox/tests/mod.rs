@@ -16,7 +16,7 @@ use roost_proto::Flag;
 use super::{Change, MailboxEvent, NewMessage, Options, Registry};
 
 /// A stand-in for `MessageMeta` (implemented on another branch): the size, as bytes.
-fn stub_meta(raw: &[u8]) -> Vec<u8> {
+fn stub_meta(raw: &bytes::Bytes) -> Vec<u8> {
     (raw.len() as u64).to_le_bytes().to_vec()
 }
 

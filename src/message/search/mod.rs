@@ -12,13 +12,14 @@
 //! 7162 section 3.1.5 allows); THREADID matches nothing until threads exist.
 
 mod date;
-mod text;
+pub(crate) mod text;
 
 use bytes::Bytes;
 use roost_proto::{SearchKey, SequenceSet};
 
 use super::{Candidate, MessageMeta, SearchEnv, SearchError};
 use crate::store::FlagSet;
+pub(crate) use text::part_text;
 use text::HeaderText;
 
 /// A search key with its arguments prepared.
@@ -31,6 +32,11 @@ enum Key {
     Sent(Cmp, (i64, u32, u32)),
     Larger(u64),
     Smaller(u64),
+    /// INTERNALDATE before this Unix time (`OLDER`) or at or after it (`YOUNGER`).
+    Age {
+        cutoff: i64,
+        older: bool,
+    },
     Uid(SequenceSet),
     Seq(SequenceSet),
     ModSeq(u64),
@@ -132,6 +138,15 @@ impl Compiler<'_, '_> {
             S::SentSince(d) => Key::Sent(Cmp::Since, date::key(d)),
             S::Larger(n) => Key::Larger(*n),
             S::Smaller(n) => Key::Smaller(*n),
+            // RFC 5032: ages in seconds against the server's clock, now.
+            S::Older(n) => Key::Age {
+                cutoff: unix_now() - i64::from(*n),
+                older: true,
+            },
+            S::Younger(n) => Key::Age {
+                cutoff: unix_now() - i64::from(*n),
+                older: false,
+            },
             S::Uid(set) => Key::Uid(set.clone()),
             S::SequenceSet(set) => Key::Seq(set.clone()),
             S::ModSeq { mod_seq, .. } => Key::ModSeq(*mod_seq),
@@ -162,6 +177,12 @@ impl Compiler<'_, '_> {
         v.sort_by_key(Key::needs_content);
         Ok(v)
     }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// What has been loaded of one message, kept for the rest of its evaluation.
@@ -231,6 +252,7 @@ impl Eval<'_, '_, '_> {
             Key::Recent => self.cand.recent,
             Key::Internal(cmp, d) => cmp.test(date::utc_date(e.internal_date), *d),
             Key::Larger(n) => u64::from(e.size) > *n,
+            Key::Age { cutoff, older } => (e.internal_date < *cutoff) == *older,
             Key::Smaller(n) => u64::from(e.size) < *n,
             Key::Uid(set) => self.in_set(set, e.uid, self.env.largest_uid),
             Key::Seq(set) => self.in_set(set, self.cand.seq, self.env.largest_seq),

@@ -159,25 +159,30 @@ pub(crate) fn body_text(raw: &Bytes, root: &Part) -> String {
         if !std::ptr::eq(p, root) {
             push_header_text(&mut out, raw, p.header);
         }
-        if !matches!(p.kind, Kind::Leaf) || !p.content.is_type("text") {
-            return;
+        if let Some(text) = part_text(raw, p) {
+            out.push_str(&fold(&text));
+            out.push('\n');
         }
-        let Some(data) = slice(raw, p.body) else {
-            return;
-        };
-        // An unknown transfer encoding is searched as it is.
-        let data = Cte::of(&p.content).map_or(data.clone(), |cte| cte.decode(&data));
-        let text = decode_charset(&data, p.content.param("charset"))
-            .unwrap_or_else(|| String::from_utf8_lossy(&data).into_owned());
-        let text = if p.content.is("text", "html") {
-            html_to_text(&text)
-        } else {
-            text
-        };
-        out.push_str(&fold(&text));
-        out.push('\n');
     });
     out
+}
+
+/// The readable text of a leaf `text/*` part: transfer encoding and charset removed, HTML
+/// turned into plain text; `None` for other parts.
+pub(crate) fn part_text(raw: &Bytes, p: &Part) -> Option<String> {
+    if !matches!(p.kind, Kind::Leaf) || !p.content.is_type("text") {
+        return None;
+    }
+    let data = slice(raw, p.body)?;
+    // An unknown transfer encoding is read as it is.
+    let data = Cte::of(&p.content).map_or(data.clone(), |cte| cte.decode(&data));
+    let text = decode_charset(&data, p.content.param("charset"))
+        .unwrap_or_else(|| String::from_utf8_lossy(&data).into_owned());
+    Some(if p.content.is("text", "html") {
+        html_to_text(&text)
+    } else {
+        text
+    })
 }
 
 #[cfg(test)]

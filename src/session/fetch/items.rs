@@ -109,7 +109,8 @@ pub fn needs_meta(a: &FetchAttribute) -> bool {
         | FetchAttribute::Binary { .. }
         | FetchAttribute::BinarySize { .. }
         | FetchAttribute::Rfc822Header
-        | FetchAttribute::Rfc822Text => true,
+        | FetchAttribute::Rfc822Text
+        | FetchAttribute::Preview { .. } => true,
         _ => false,
     }
 }

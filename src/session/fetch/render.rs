@@ -260,6 +260,11 @@ fn value(
         FetchAttribute::ModSeq => FetchValue::ModSeq(entry.mod_seq),
         FetchAttribute::EmailId => FetchValue::EmailId(entry.blob.to_string()),
         FetchAttribute::ThreadId => FetchValue::ThreadId(None),
+        // Kept in the metadata since the append, so never an undue delay: even `(LAZY)`
+        // gets the text (RFC 8970 section 4.1 allows NIL, never requires it).
+        FetchAttribute::Preview { .. } => {
+            FetchValue::Preview(Some(meta(loaded)?.preview().to_owned()))
+        }
     })
 }
 

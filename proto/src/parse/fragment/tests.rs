@@ -105,6 +105,29 @@ fn command_total_is_limited() {
 }
 
 #[test]
+fn announced_literal_names_its_command() {
+    let mut d = CommandDecoder::new(small());
+    let mut buf = BytesMut::from(&b"a1 login alice {13}\r\n"[..]);
+    match d.decode(&mut buf) {
+        Decoded::LiteralAnnounced {
+            tag,
+            command,
+            length: 13,
+        } => {
+            assert_eq!(tag.unwrap().as_str(), "a1");
+            assert_eq!(command.unwrap().as_str(), "login");
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut buf = BytesMut::from(&b"a1 {13}\r\n"[..]);
+    let mut d = CommandDecoder::new(small());
+    assert!(matches!(
+        d.decode(&mut buf),
+        Decoded::LiteralAnnounced { command: None, .. }
+    ));
+}
+
+#[test]
 fn refused_sync_literal_drops_the_command() {
     let mut d = CommandDecoder::new(small());
     let mut buf = BytesMut::from(&b"a APPEND x {5}\r\n"[..]);

@@ -6,7 +6,7 @@ use super::{astring_utf8, atoms, fetch, lossy, mailbox, object_id, skip_value, s
 use crate::parse::cursor::{Cursor, PResult};
 use crate::types::{
     Atom, Data, Esearch, EsearchItem, ListData, ListExtended, NameEncoding, NamespaceDesc,
-    QuotaResource, StatusItem, StatusValue, Tag,
+    PartialRange, QuotaResource, StatusItem, StatusValue, Tag, Thread,
 };
 
 /// `response-data = "*" SP (resp-cond-state / resp-cond-bye / mailbox-data / message-data /
@@ -49,7 +49,24 @@ pub(super) fn response_data(c: &mut Cursor<'_>, names: NameEncoding) -> PResult<
             Data::Status { mailbox, items }
         }
         b"ESEARCH" => Data::Esearch(esearch_response(c)?),
-        b"SEARCH" => search_response(c)?,
+        b"SEARCH" => {
+            let (ids, mod_seq) = number_list(c)?;
+            Data::Search { ids, mod_seq }
+        }
+        b"SORT" => {
+            let (ids, mod_seq) = number_list(c)?;
+            Data::Sort { ids, mod_seq }
+        }
+        b"THREAD" => {
+            let mut threads = Vec::new();
+            if c.peek() == Some(b' ') && c.peek_at(1) == Some(b'(') {
+                c.sp()?;
+                while c.peek() == Some(b'(') {
+                    threads.push(thread_list(c)?);
+                }
+            }
+            Data::Thread(threads)
+        }
         b"FLAGS" => {
             c.sp_after("FLAGS")?;
             Data::Flags(c.paren_list("flag list", true, Cursor::flag_perm)?)
@@ -262,6 +279,7 @@ fn esearch_response(c: &mut Cursor<'_>) -> PResult<Esearch> {
             b"COUNT" => EsearchItem::Count(c.number()?),
             b"ALL" => EsearchItem::All(c.sequence_set()?),
             b"MODSEQ" => EsearchItem::ModSeq(c.number64()?),
+            b"PARTIAL" => partial_data(c)?,
             _ => {
                 skip_value(c)?;
                 continue;
@@ -271,9 +289,29 @@ fn esearch_response(c: &mut Cursor<'_>) -> PResult<Esearch> {
     Ok(e)
 }
 
+/// `ret-data-partial = "PARTIAL" SP "(" partial-range SP partial-results ")"` (RFC 5267),
+/// after `PARTIAL SP`.
+fn partial_data(c: &mut Cursor<'_>) -> PResult<EsearchItem> {
+    c.expect(b'(', "expected \"(\" after PARTIAL")?;
+    let first = c.nz_number()?;
+    c.expect(b':', "expected \":\" in partial range")?;
+    let range = PartialRange {
+        first,
+        last: c.nz_number()?,
+    };
+    c.sp_after("partial range")?;
+    let results = if c.nil() {
+        None
+    } else {
+        Some(c.sequence_set()?)
+    };
+    c.expect(b')', "expected \")\" after partial results")?;
+    Ok(EsearchItem::Partial { range, results })
+}
+
 /// IMAP4rev1 `mailbox-data =/ "SEARCH" *(SP nz-number) [SP "(" "MODSEQ" SP mod-sequence-value
-/// ")"]` (RFC 3501, RFC 7162 section 3.1.5).
-fn search_response(c: &mut Cursor<'_>) -> PResult<Data> {
+/// ")"]` (RFC 3501, RFC 7162 section 3.1.5); `* SORT` (RFC 5256) has the same shape.
+fn number_list(c: &mut Cursor<'_>) -> PResult<(Vec<u32>, Option<u64>)> {
     let mut ids = Vec::new();
     let mut mod_seq = None;
     while sp_before_item(c) {
@@ -289,7 +327,37 @@ fn search_response(c: &mut Cursor<'_>) -> PResult<Data> {
             _ => ids.push(c.number()?),
         }
     }
-    Ok(Data::Search { ids, mod_seq })
+    Ok((ids, mod_seq))
+}
+
+/// `thread-list = "(" (thread-members / thread-nested) ")"` (RFC 5256 section 5); each level
+/// counts against the nesting limit.
+fn thread_list(c: &mut Cursor<'_>) -> PResult<Thread> {
+    c.expect(b'(', "expected \"(\" to open a thread")?;
+    c.enter()?;
+    let mut t = Thread::default();
+    while matches!(c.peek(), Some(b'0'..=b'9')) {
+        t.members.push(c.nz_number()?);
+        if !c.eat(b' ') {
+            if c.peek() == Some(b'(') {
+                return Err(c.error("expected SP before nested threads"));
+            }
+            break;
+        }
+        if !matches!(c.peek(), Some(b'0'..=b'9' | b'(')) {
+            return Err(c.error("expected a message number or a thread"));
+        }
+    }
+    while c.peek() == Some(b'(') {
+        t.children.push(thread_list(c)?);
+    }
+    c.leave();
+    let valid = t.children.len() != 1 && (!t.members.is_empty() || t.children.len() >= 2);
+    if !valid || c.peek() != Some(b')') {
+        return Err(c.error("invalid thread list"));
+    }
+    c.eat(b')');
+    Ok(t)
 }
 
 /// `id-params-list = "(" *(string SP nstring) ")" / nil` (RFC 2971 section 3.2).

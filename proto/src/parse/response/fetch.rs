@@ -70,6 +70,9 @@ fn msg_att_item(c: &mut Cursor<'_>) -> PResult<FetchValue> {
         b"EMAILID" => FetchValue::EmailId(object_id(c)?),
         b"THREADID" if c.nil() => FetchValue::ThreadId(None),
         b"THREADID" => FetchValue::ThreadId(Some(object_id(c)?)),
+        b"PREVIEW" => FetchValue::Preview(
+            nstring_data(c)?.map(|text| String::from_utf8_lossy(&text).into_owned()),
+        ),
         b"RFC822" => FetchValue::Rfc822(nstring_data(c)?),
         b"RFC822.HEADER" => FetchValue::Rfc822Header(nstring_data(c)?),
         b"RFC822.TEXT" => FetchValue::Rfc822Text(nstring_data(c)?),

@@ -1,0 +1,67 @@
+//! SORT and UID SORT (RFC 5256 section 3, RFC 5957 DISPLAY keys, RFC 5267 ESORT `RETURN`):
+//! the search runs as SEARCH's does (where the mailbox lives, on a blocking thread), then the
+//! matches are ordered on the same thread from the metadata ENVELOPE is built from.
+
+use actix::ResponseActFuture;
+use roost_proto::{Data, SortCommand, Status, Tag};
+
+use super::messages::{ReadMode, Reply};
+use super::search::{mentions_modseq, Match, PlainAnswer, SearchResult};
+use super::{ready, run, Session};
+use crate::message::{self, Candidate};
+
+impl Session {
+    pub(super) fn handle_sort(
+        &mut self,
+        tag: Tag,
+        sort: SortCommand,
+    ) -> ResponseActFuture<Self, Reply> {
+        let uses_modseq = sort.search.iter().any(mentions_modseq);
+        if uses_modseq && self.state.selected().is_some() {
+            self.enable_condstore(); // RFC 7162 section 3.1: the MODSEQ key enables it
+        }
+        let Some(job) = self.search_job(Some(sort.charset.clone()), sort.search.clone()) else {
+            return ready(self.reply(ReadMode::Command));
+        };
+        let criteria = sort.criteria.clone();
+        let work = job.run(move |found| {
+            let candidates: Vec<Candidate<'_>> = found
+                .matches
+                .iter()
+                .map(|&(m, entry)| Candidate {
+                    seq: m.seq,
+                    entry,
+                    recent: false,
+                })
+                .collect();
+            let load = |blob| {
+                found
+                    .handle
+                    .load_meta(blob)
+                    .map_err(|e| std::io::Error::other(e.to_string()))
+            };
+            let order = message::sort::sort(&criteria, &candidates, &load)?;
+            Ok(order
+                .into_iter()
+                .map(|i| found.matches[i].0)
+                .collect::<Vec<Match>>())
+        });
+        run(self, work, move |session, result, _| {
+            match result {
+                Ok(sorted) => {
+                    let plain: PlainAnswer = |ids, mod_seq| Data::Sort { ids, mod_seq };
+                    let result = SearchResult {
+                        uid: sort.uid,
+                        uses_modseq,
+                        matches: &sorted,
+                    };
+                    session.answer_result(&tag, sort.returns.as_deref(), Some(plain), &result);
+                    session.write_status(Status::ok(tag, None, "SORT completed"));
+                    session.after_search();
+                }
+                Err(f) => session.write_search_failure(tag, f),
+            }
+            ReadMode::Command
+        })
+    }
+}

@@ -20,6 +20,7 @@ pub(crate) mod owner;
 pub(crate) mod ownership;
 pub(crate) mod peer;
 pub mod redis;
+pub mod storage_id;
 #[cfg(test)]
 pub mod testing;
 pub mod wire;

@@ -31,6 +31,13 @@ pub enum JoinError {
     #[error("cannot secure node links (cluster.link_tls): {0}")]
     LinkTls(#[from] LinkTlsError),
     #[error(
+        "another live node already runs with node_id {0:?} (its record in redis is being \
+         refreshed): give every node its own node_id"
+    )]
+    NodeIdInUse(String),
+    #[error(transparent)]
+    Storage(#[from] super::storage_id::StorageError),
+    #[error(
         "cannot listen for node links on {address}: {source}; move it with \
          `cluster.link_listen` (flag `--link-listen`, ROOST_LINK_LISTEN)"
     )]
@@ -78,6 +85,17 @@ pub async fn join(
                 url: access.shown(),
                 source,
             })?;
+    let taken = directory
+        .node_id_taken()
+        .await
+        .map_err(|source| JoinError::Redis {
+            url: access.shown(),
+            source,
+        })?;
+    if taken {
+        return Err(JoinError::NodeIdInUse(node));
+    }
+    super::storage_id::check(&directory, &config.data_dir).await?;
     tracing::info!(%bound, advertise = %address, "node link listening");
     let local = LocalNode::new(node.clone(), security.clone());
     let service = registry.join_cluster(directory.clone(), local, timing);

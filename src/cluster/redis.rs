@@ -45,6 +45,9 @@ struct Inner {
     node: String,
     address: String,
     timing: LeaseTiming,
+    /// Random per process: tells this process's node record from another's with the same
+    /// node id (issue 19, finding 3).
+    instance: String,
 }
 
 /// Connection manager settings: few, quick retries, so a dead Redis is reported in about a
@@ -110,6 +113,7 @@ impl RedisDirectory {
                 node,
                 address,
                 timing,
+                instance: random_instance(),
             }),
         };
         directory.ping().await?;
@@ -143,6 +147,69 @@ impl RedisDirectory {
         .map(|_| ())
     }
 
+    /// Whether another live process already runs as this node id. A record of another
+    /// instance is watched for up to one node TTL: refreshed means alive (true); gone means a
+    /// crashed or stopped earlier run (false). Two nodes with one id would both own every
+    /// account, so the caller must not join when this is true.
+    ///
+    /// # Errors
+    /// `Unreachable`.
+    pub async fn node_id_taken(&self) -> Result<bool, DirectoryError> {
+        let key = scripts::node_key(&self.inner.node);
+        let deadline = Instant::now() + self.inner.timing.node_ttl() + Duration::from_millis(500);
+        let mut last_ttl: Option<i64> = None;
+        loop {
+            let mut conn = self.conn();
+            let k = key.clone();
+            let (instance, ttl): (Option<String>, i64) = bounded("node record", async move {
+                ::redis::pipe()
+                    .hget(&k, "instance")
+                    .pttl(&k)
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+            match instance {
+                None => return Ok(false),
+                Some(i) if i == self.inner.instance => return Ok(false),
+                Some(_) if ttl < 0 => return Ok(false),
+                Some(_) => {}
+            }
+            if last_ttl.is_some_and(|last| ttl > last + 100) || Instant::now() > deadline {
+                return Ok(true);
+            }
+            if last_ttl.is_none() {
+                tracing::warn!(
+                    node = %self.inner.node,
+                    "redis holds a record of another process with this node id; waiting until \
+                     it expires (a crashed earlier run) or is refreshed (a live node)"
+                );
+            }
+            last_ttl = Some(ttl);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Records `id` as the cluster's shared storage unless one is recorded already; returns
+    /// the recorded one.
+    ///
+    /// # Errors
+    /// `Unreachable`.
+    pub async fn record_storage(&self, id: &str) -> Result<String, DirectoryError> {
+        let mut conn = self.conn();
+        let id = id.to_owned();
+        bounded("storage id", async move {
+            let (recorded,): (String,) = ::redis::pipe()
+                .set_nx(scripts::STORAGE_KEY, &id)
+                .ignore()
+                .get(scripts::STORAGE_KEY)
+                .query_async(&mut conn)
+                .await?;
+            Ok(recorded)
+        })
+        .await
+    }
+
     /// Publishes this node's record for [`nodes`](Self::nodes). Call it every
     /// [`LeaseTiming::renew_every`]: the record expires after [`LeaseTiming::node_ttl`].
     ///
@@ -161,6 +228,7 @@ impl RedisDirectory {
                 &key,
                 &[
                     ("address", self.inner.address.clone()),
+                    ("instance", self.inner.instance.clone()),
                     ("accounts_owned", accounts_owned.to_string()),
                     ("sessions", sessions.to_string()),
                 ],
@@ -373,4 +441,17 @@ impl RedisDirectory {
             valid_until: started + timing.ttl.saturating_sub(timing.safety_margin()),
         }
     }
+}
+
+/// A random hex token naming this process (or a storage).
+pub(crate) fn random_instance() -> String {
+    let mut bytes = [0u8; 8];
+    // Without randomness the pid and start time still tell two processes apart.
+    if getrandom::fill(&mut bytes).is_err() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        bytes = (now ^ u64::from(std::process::id())).to_le_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -711,3 +711,52 @@ async fn after_redis_restarts_empty_the_next_epoch_is_still_higher_and_no_uid_is
         );
     }
 }
+
+/// Issue 19, finding 3: a second process with a live node's id is refused at start (both
+/// would own every account); once that node is gone (kill -9), the id can be used again.
+#[tokio::test]
+async fn a_second_node_with_a_live_nodes_id_is_refused_and_a_dead_ones_id_is_reused() {
+    let redis = Redis::start();
+    let data = tempfile::tempdir().unwrap();
+    let a = Server::start_node(data.path(), "node-a", &redis, |_| {});
+    // As if on another host: its own control socket (the one on this host would refuse it
+    // first, see `single_writer`), so only the cluster can tell.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let socket = elsewhere.path().join("node-a.sock").display().to_string();
+    let other_host = |c: &mut toml::Table| {
+        c.insert("control_socket".into(), socket.into());
+    };
+    let Err(log) = Server::try_start_node(data.path(), "node-a", &redis, other_host) else {
+        panic!("a second node-a started beside the live one");
+    };
+    assert!(
+        log.iter().any(|l| l.contains("already runs with node_id")),
+        "{log:#?}"
+    );
+    std::process::Command::new("kill")
+        .args(["-9", &a.pid().to_string()])
+        .status()
+        .unwrap();
+    // The dead node's record expires (node TTL: 3 s here) and the id is free again.
+    let again = Server::start_node(data.path(), "node-a", &redis, |_| {});
+    assert!(again.log_contains("roost is ready"));
+}
+
+/// Issue 19, finding 3 (data dirs): a node whose data_dir is not the cluster's shared mail
+/// storage (another or a wiped volume) does not join; one on the shared storage does.
+#[tokio::test]
+async fn a_node_on_another_storage_is_refused() {
+    let redis = Redis::start();
+    let shared = tempfile::tempdir().unwrap();
+    let _a = Server::start_node(shared.path(), "node-a", &redis, |_| {});
+    let other = tempfile::tempdir().unwrap();
+    let Err(log) = Server::try_start_node(other.path(), "node-b", &redis, |_| {}) else {
+        panic!("a node on another volume joined");
+    };
+    assert!(
+        log.iter()
+            .any(|l| l.contains("is not the mail storage this cluster uses")),
+        "{log:#?}"
+    );
+    let _b = Server::start_node(shared.path(), "node-b", &redis, |_| {});
+}

@@ -8,6 +8,7 @@
 //! | `roost:epoch:{account}` | integer | none | the last epoch handed out for the account |
 //! | `roost:node:{node}` | hash `address`, `accounts_owned`, `sessions` | node TTL | a live node |
 //! | `roost:nodes` | set of node ids | none | index of node keys, pruned by [`NODES`] |
+//! | `roost:storage` | string | none | id of the shared mail storage (`<data_dir>/cluster-storage-id`) |
 //!
 //! The epoch key is never deleted, so an epoch (the fencing token the store checks) is never
 //! handed out twice, even after the owner key expired or was released. Operator commands go over
@@ -24,6 +25,8 @@ use ::redis::Script;
 pub const ADMIN_CHANNEL: &str = "roost:admin";
 /// Set of node ids that have sent a heartbeat; entries whose node key expired are pruned lazily.
 pub const NODES_INDEX: &str = "roost:nodes";
+/// The id of the mail storage the cluster's nodes share.
+pub const STORAGE_KEY: &str = "roost:storage";
 const NODE_PREFIX: &str = "roost:node:";
 
 pub fn owner_key(account: &str) -> String {

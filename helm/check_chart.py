@@ -583,7 +583,9 @@ def roost_check_config(roost_bin: str, text: str) -> str:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ROOST_")}
 
         def run(p: Path) -> subprocess.CompletedProcess[str]:
-            return subprocess.run([roost_bin, "check-config", "--config", str(p)],
+            # --settings-only: the files it names (TLS, data dir) exist only in the pod.
+            return subprocess.run([roost_bin, "check-config", "--settings-only",
+                                   "--config", str(p)],
                                   capture_output=True, text=True, env=env, timeout=30)
 
         result = run(path)

@@ -1,8 +1,9 @@
 //! The one typed configuration: TOML file < `ROOST_*` environment < command-line flags.
 //!
-//! The file is read into [`Config`]; environment variables and flags arrive through clap (which
-//! gives flags precedence over the environment) as [`Overrides`] and are applied on top. Every
-//! field has a default, so `roost serve` with no file starts a working single-node server.
+//! The file is read into a table, the `ROOST_*` setting variables are set in it ([`env`]), and
+//! the result is read into [`Config`]; flags (and their own variables, through clap) arrive as
+//! [`Overrides`] and are applied on top. Every field has a default, so `roost serve` with no
+//! file starts a working single-node server.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -15,6 +16,8 @@ use crate::auth::throttle::ThrottlePolicy;
 use crate::cluster::link::tls::LinkTlsConfig;
 use crate::cluster::redis::access::RedisAccess;
 use crate::net::tls::TlsFiles;
+
+pub mod env;
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -421,6 +424,9 @@ pub enum LogFormat {
     Json,
 }
 
+/// The HTTP endpoint's default port (on 127.0.0.1).
+pub const DEFAULT_HTTP_PORT: u16 = 9143;
+
 /// The operator's HTTP endpoint: `/metrics`, `/healthz`, `/readyz`.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -428,7 +434,8 @@ pub struct HttpConfig {
     /// Off: no HTTP listener and no metrics are collected.
     pub enabled: bool,
     /// Loopback by default: metrics say who is connected and how much; on Kubernetes listen
-    /// on the pod address (`0.0.0.0:9090`) so probes and Prometheus reach it.
+    /// on the pod address (`0.0.0.0:9143`) so probes and Prometheus reach it. Port 9143 (like
+    /// 1143, 1993 and 7143) avoids 9090, Prometheus' own port, and the exporters' 9100s.
     pub listen: SocketAddr,
 }
 
@@ -436,7 +443,7 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             enabled: true,
-            listen: "127.0.0.1:9090".parse().expect("valid literal address"),
+            listen: SocketAddr::from(([127, 0, 0, 1], DEFAULT_HTTP_PORT)),
         }
     }
 }
@@ -546,56 +553,39 @@ fn default_node_id() -> String {
         .unwrap_or_else(|| "roost".into())
 }
 
-/// Settings given by environment (`ROOST_*`) or flags; each wins over the file.
-#[derive(Clone, Debug, Default, clap::Args)]
+/// Settings given by environment (`ROOST_*`) or flags (declared by the binary's `args`
+/// module, per subcommand); each wins over the file.
+#[derive(Clone, Debug, Default)]
 pub struct Overrides {
     /// Configuration file (TOML).
-    #[arg(long, short = 'c', env = "ROOST_CONFIG")]
     pub config: Option<PathBuf>,
-    #[arg(long, env = "ROOST_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    #[arg(long, env = "ROOST_NODE_ID")]
     pub node_id: Option<String>,
     /// The local control socket `roost imap` reaches the running node through
     /// (`control_socket`; default `<data_dir>/control/<node_id>.sock`).
-    #[arg(long, env = "ROOST_CONTROL_SOCKET")]
     pub control_socket: Option<PathBuf>,
     /// Plain + STARTTLS listener address (replaces the file's `starttls` listeners).
-    #[arg(long, env = "ROOST_IMAP_LISTEN")]
     pub imap_listen: Option<SocketAddr>,
     /// Implicit-TLS listener address (replaces the file's `implicit` listeners).
-    #[arg(long, env = "ROOST_IMAPS_LISTEN")]
     pub imaps_listen: Option<SocketAddr>,
     /// LMTP listener address for the MTA (replaces the file's `lmtp` listeners).
-    #[arg(long, env = "ROOST_LMTP_LISTEN")]
     pub lmtp_listen: Option<SocketAddr>,
-    #[arg(long, env = "ROOST_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
-    #[arg(long, env = "ROOST_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
-    #[arg(long, env = "ROOST_USERS_FILE")]
     pub users_file: Option<PathBuf>,
     /// Allow LOGIN without TLS from non-loopback addresses.
-    #[arg(long, env = "ROOST_ALLOW_PLAINTEXT")]
     pub allow_plaintext: Option<bool>,
-    #[arg(long, env = "ROOST_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
-    #[arg(long, env = "ROOST_DRAIN_TIMEOUT_SECS")]
     pub drain_timeout_secs: Option<u64>,
     /// Redis URL for clustering (`cluster.redis_url`); may hold a password.
-    #[arg(long, env = "ROOST_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
     /// `host:port` other nodes reach this node's link at (`cluster.advertise_address`).
-    #[arg(long, env = "ROOST_ADVERTISE_ADDRESS")]
     pub advertise_address: Option<String>,
     /// Node link listening address (`cluster.link_listen`).
-    #[arg(long, env = "ROOST_LINK_LISTEN")]
     pub link_listen: Option<SocketAddr>,
     /// Account lease TTL in milliseconds (`cluster.lease_ttl_ms`).
-    #[arg(long, env = "ROOST_LEASE_TTL_MS")]
     pub lease_ttl_ms: Option<u64>,
     /// Address of the metrics and health endpoint (`http.listen`).
-    #[arg(long, env = "ROOST_HTTP_LISTEN")]
     pub http_listen: Option<SocketAddr>,
 }
 
@@ -612,33 +602,90 @@ pub enum ConfigError {
         path: PathBuf,
         source: Box<toml::de::Error>,
     },
+    #[error("environment variable {variable}: {reason}")]
+    Env { variable: String, reason: String },
+    #[error("the configuration (file and ROOST_* variables: {variables}) is invalid: {source}")]
+    Layered {
+        variables: String,
+        source: Box<toml::de::Error>,
+    },
     #[error("invalid configuration: {0}")]
     Invalid(String),
 }
 
 impl Config {
-    /// Reads the file named in `overrides` (if any), then applies the overrides.
+    /// Reads the file named in `overrides` (if any), then the `ROOST_*` setting variables
+    /// ([`env`]), then applies the flags, and validates the result.
     ///
     /// # Errors
-    /// When the file cannot be read or parsed, or the result is inconsistent.
+    /// When the file cannot be read or parsed, a variable is malformed, or the result is
+    /// inconsistent.
     pub fn load(overrides: &Overrides) -> Result<Config, ConfigError> {
-        let mut config = match &overrides.config {
-            Some(path) => Self::from_file(path)?,
-            None => Config::default(),
-        };
-        config.apply(overrides);
+        // Variables that are not Unicode cannot be settings (nor anything `std::env::vars`
+        // would survive).
+        let vars = std::env::vars_os().filter_map(|(name, value)| {
+            Some((name.into_string().ok()?, value.into_string().ok()?))
+        });
+        let config = Self::layered(overrides, vars)?;
         config.validate()?;
         Ok(config)
     }
 
-    fn from_file(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    /// The three layers (file, the setting variables among `vars`, flags) without validation.
+    ///
+    /// # Errors
+    /// As [`Config::load`], except for validation.
+    pub fn layered(
+        overrides: &Overrides,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let file = match &overrides.config {
+            Some(path) => Some((path, Self::read(path)?)),
+            None => None,
+        };
+        let mut table = match &file {
+            Some((path, text)) => {
+                text.parse::<toml::Table>()
+                    .map_err(|source| ConfigError::Parse {
+                        path: path.to_path_buf(),
+                        source: Box::new(source),
+                    })?
+            }
+            None => toml::Table::new(),
+        };
+        let vars: Vec<(String, String)> = vars.into_iter().collect();
+        let mut config: Config = if env::apply(&mut table, vars.iter().cloned())? {
+            let names: Vec<&str> = vars
+                .iter()
+                .map(|(name, _)| name.as_str())
+                .filter(|n| n.starts_with(env::PREFIX))
+                .collect();
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|source| ConfigError::Layered {
+                    variables: names.join(", "),
+                    source: Box::new(source),
+                })?
+        } else {
+            match &file {
+                // From the text, so that errors point at the line.
+                Some((path, text)) => {
+                    toml::from_str(text).map_err(|source| ConfigError::Parse {
+                        path: path.to_path_buf(),
+                        source: Box::new(source),
+                    })?
+                }
+                None => Config::default(),
+            }
+        };
+        config.apply(overrides);
+        Ok(config)
+    }
+
+    fn read(path: &Path) -> Result<String, ConfigError> {
+        std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
-        })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse {
-            path: path.to_owned(),
-            source: Box::new(source),
         })
     }
 
@@ -733,6 +780,12 @@ impl Config {
         if self.limits.idle_keepalive_secs == 0 {
             return invalid("limits.idle_keepalive_secs must be positive");
         }
+        crate::telemetry::check_filter(&self.log.filter).map_err(|e| {
+            ConfigError::Invalid(format!(
+                "log.filter {:?} is not a valid filter: {e}",
+                self.log.filter
+            ))
+        })?;
         // Zero would refuse every login or every connection: surely a mistake.
         if self.limits.max_unauthenticated_per_ip == 0
             || self.limits.max_login_failures == 0

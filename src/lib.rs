@@ -16,6 +16,7 @@ pub mod mailbox;
 pub mod memory;
 pub mod message;
 pub mod net;
+pub mod preflight;
 pub mod server;
 pub mod session;
 pub mod shared;

@@ -8,7 +8,7 @@ use tokio::net::{TcpListener, UnixStream};
 use tokio::sync::watch;
 
 use crate::auth::Authenticator;
-use crate::config::{Config, Protocol};
+use crate::config::{Config, ListenerConfig, ListenerTls, Protocol};
 use crate::control::socket::{ControlError, ControlSocket};
 use crate::control::tunnel::{self, Route, TunnelError};
 use crate::control::{DataDirLock, Holder, LockError};
@@ -17,6 +17,7 @@ use crate::net::limiter::Limiter;
 use crate::net::listener::{accept_loop, run_session, Accepting};
 use crate::net::stream::Stream;
 use crate::net::tls;
+use crate::preflight::{self, DataDirProblem};
 use crate::session::ConnectionInfo;
 use crate::shared::Shared;
 use crate::supervisor::{BeginShutdown, Supervisor};
@@ -24,14 +25,24 @@ use crate::telemetry;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("cannot create data directory {path}: {source}")]
+    #[error("data directory {} (setting `data_dir`, flag `--data-dir`): {problem}", path.display())]
     DataDir {
         path: std::path::PathBuf,
-        source: std::io::Error,
+        problem: DataDirProblem,
     },
-    #[error("cannot listen on {address}: {source}")]
+    #[error(
+        "{address} is configured twice: for {} and for {}; {}",
+        first.service, second.service, second.remedy
+    )]
+    SameAddress {
+        address: std::net::SocketAddr,
+        first: ListenRole,
+        second: ListenRole,
+    },
+    #[error("cannot listen on {address} for {}: {source}; {}", role.service, role.remedy)]
     Bind {
         address: std::net::SocketAddr,
+        role: ListenRole,
         source: std::io::Error,
     },
     #[error("TLS: {0}")]
@@ -61,11 +72,59 @@ pub enum ServeError {
     SessionSocket(std::io::Error),
 }
 
+/// Creates the data directory if needed and proves it can be written (see
+/// [`preflight::check_data_dir`]).
 fn create_data_dir(config: &Config) -> Result<(), ServeError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServeError::DataDir {
-        path: config.data_dir.clone(),
-        source,
-    })
+    let fail = |problem| preflight::data_dir_error(&config.data_dir, problem);
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| fail(DataDirProblem::Create(e)))?;
+    preflight::check_data_dir(&config.data_dir)
+}
+
+/// What a listening socket is for and which settings move it, for "address in use" errors.
+#[derive(Debug, Clone, Copy)]
+pub struct ListenRole {
+    pub service: &'static str,
+    pub remedy: &'static str,
+}
+
+impl ListenRole {
+    pub const HTTP: ListenRole = ListenRole {
+        service: "the HTTP endpoint (metrics, /healthz, /readyz)",
+        remedy: "move it with `http.listen` (flag `--http-listen`, ROOST_HTTP_LISTEN) or turn \
+                 it off with `http.enabled = false`",
+    };
+
+    pub const LINK: ListenRole = ListenRole {
+        service: "node links",
+        remedy: "move it with `cluster.link_listen` (flag `--link-listen`, ROOST_LINK_LISTEN)",
+    };
+
+    pub fn of(listener: &ListenerConfig) -> ListenRole {
+        let remedy = match (listener.protocol, listener.tls) {
+            (Protocol::Lmtp, _) => {
+                "move it with the `address` of its `[[listeners]]` entry (flag `--lmtp-listen`, \
+                 ROOST_LMTP_LISTEN)"
+            }
+            (Protocol::Imap, ListenerTls::Starttls) => {
+                "move it with the `address` of its `[[listeners]]` entry (flag `--imap-listen`, \
+                 ROOST_IMAP_LISTEN)"
+            }
+            (Protocol::Imap, ListenerTls::Implicit) => {
+                "move it with the `address` of its `[[listeners]]` entry (flag `--imaps-listen`, \
+                 ROOST_IMAPS_LISTEN)"
+            }
+            (Protocol::Imap, ListenerTls::None) => {
+                "move it with the `address` of its `[[listeners]]` entry"
+            }
+        };
+        let service = match (listener.protocol, listener.tls) {
+            (Protocol::Lmtp, _) => "LMTP",
+            (Protocol::Imap, ListenerTls::Starttls) => "IMAP (STARTTLS)",
+            (Protocol::Imap, ListenerTls::Implicit) => "IMAPS (implicit TLS)",
+            (Protocol::Imap, ListenerTls::None) => "IMAP (plain)",
+        };
+        ListenRole { service, remedy }
+    }
 }
 
 /// A node alone (no Redis) is the only writer of its data directory: it holds the lock for
@@ -77,18 +136,22 @@ fn lock_if_alone(config: &Config, holder: Holder) -> Result<Option<DataDirLock>,
     Ok(Some(DataDirLock::acquire(&config.data_dir, holder)?))
 }
 
-fn prepare(config: &Config) -> Result<Authenticator, ServeError> {
-    let users_file = config.users_file();
-    if config.auth.create_demo_user {
-        if let Some(password) = crate::auth::ensure_demo_user(&users_file) {
-            // Printed once, on the terminal of whoever started the server for the first time.
-            eprintln!(
-                "roost: created user 'demo' with password '{password}' in {}",
-                users_file.display()
-            );
-        }
+/// Creates user `demo` when no user exists yet (`auth.create_demo_user`). Called once every
+/// socket is bound, so the password is printed only by a start that works, and last.
+fn create_demo_user(config: &Config) {
+    if !config.auth.create_demo_user {
+        return;
     }
-    Ok(Authenticator::new(users_file, config.auth.policy()))
+    let users_file = config.users_file();
+    if let Some(password) = crate::auth::ensure_demo_user(&users_file) {
+        let shown = std::path::absolute(&users_file).unwrap_or(users_file);
+        // Printed once, on the terminal of whoever started the server for the first time.
+        eprintln!(
+            "roost: created user 'demo' with password '{password}' in {} \
+             (change it with `roost user passwd demo`)",
+            shown.display()
+        );
+    }
 }
 
 /// Runs a node until SIGTERM or SIGINT, then drains and returns.
@@ -96,9 +159,11 @@ fn prepare(config: &Config) -> Result<Authenticator, ServeError> {
 /// # Errors
 /// When the data directory, users file, certificate or a listening socket cannot be set up.
 pub fn serve(config: Config) -> Result<(), ServeError> {
+    preflight::check(&config)?;
     create_data_dir(&config)?;
     let _lock = lock_if_alone(&config, Holder::Serve)?;
-    let auth = prepare(&config)?;
+    // The users file is read at the first login, after the demo user may have been added.
+    let auth = Authenticator::new(config.users_file(), config.auth.policy());
     let tls_files = tls::load_or_generate(config.tls.files.as_ref(), &config.data_dir)?;
     let system = actix_rt::System::new();
     system.block_on(async move {
@@ -109,7 +174,7 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
         // The HTTP endpoint binds first: probes can answer (not ready) while the rest starts.
         let http = if config.http.enabled {
             let metrics = telemetry::metrics::install().map_err(ServeError::Metrics)?;
-            let socket = bind(config.http.listen).await?;
+            let socket = bind(config.http.listen, ListenRole::HTTP).await?;
             let address = socket.local_addr().unwrap_or(config.http.listen);
             tracing::info!(%address, service = "http", "listening");
             Some((socket, metrics))
@@ -118,7 +183,7 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
         };
         let mut listeners = Vec::new();
         for l in &config.listeners {
-            let socket = bind(l.address).await?;
+            let socket = bind(l.address, ListenRole::of(l)).await?;
             let address = socket.local_addr().unwrap_or(l.address);
             tracing::info!(%address, tls = ?l.tls, preauth = l.preauth_user.is_some(), protocol = ?l.protocol, "listening");
             listeners.push((socket, l.clone()));
@@ -182,6 +247,7 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
         if let Some(socket) = lmtp_socket {
             actix_rt::spawn(crate::lmtp::accept_unix(socket, lmtp, stop_rx.clone()));
         }
+        create_demo_user(&shared.config);
         shared.begin_accepting();
         tracing::info!(node = %shared.config.node_id, workers, "roost is ready");
 
@@ -221,10 +287,14 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
     })
 }
 
-async fn bind(address: std::net::SocketAddr) -> Result<TcpListener, ServeError> {
+async fn bind(address: std::net::SocketAddr, role: ListenRole) -> Result<TcpListener, ServeError> {
     TcpListener::bind(address)
         .await
-        .map_err(|source| ServeError::Bind { address, source })
+        .map_err(|source| ServeError::Bind {
+            address,
+            role,
+            source,
+        })
 }
 
 async fn wait_for_signal() -> std::io::Result<()> {

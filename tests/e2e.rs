@@ -12,6 +12,8 @@ mod test_pki;
 mod bad_input;
 #[path = "e2e/brute_force.rs"]
 mod brute_force;
+#[path = "e2e/cli.rs"]
+mod cli;
 #[path = "e2e/clients.rs"]
 mod clients;
 #[path = "e2e/cluster.rs"]
@@ -22,6 +24,8 @@ mod conformance;
 mod consistency;
 #[path = "e2e/durability.rs"]
 mod durability;
+#[path = "e2e/first_start.rs"]
+mod first_start;
 #[path = "e2e/hostile_work.rs"]
 mod hostile_work;
 #[path = "e2e/import.rs"]

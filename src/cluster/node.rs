@@ -37,7 +37,10 @@ pub enum JoinError {
     NodeIdInUse(String),
     #[error(transparent)]
     Storage(#[from] super::storage_id::StorageError),
-    #[error("cannot listen for node links on {address}: {source}")]
+    #[error(
+        "cannot listen for node links on {address}: {source}; move it with \
+         `cluster.link_listen` (flag `--link-listen`, ROOST_LINK_LISTEN)"
+    )]
     Bind {
         address: std::net::SocketAddr,
         source: std::io::Error,

@@ -31,6 +31,7 @@ pub enum ImportCommand {
     },
     /// Import an mbox file (mboxrd or mboxo) into one folder.
     Mbox {
+        /// The mbox file.
         file: PathBuf,
         /// The Roost user whose account receives the mail.
         #[arg(long)]
@@ -49,12 +50,12 @@ pub enum ImportCommand {
         /// The Roost user whose account receives the mail.
         #[arg(long)]
         user: String,
-        /// A file holding the source account's password (first line). Without it, the
-        /// password is read from the ROOST_IMPORT_PASSWORD environment variable.
+        /// A file holding the source account's password (first line) [default: the
+        /// ROOST_IMPORT_PASSWORD environment variable]
         #[arg(long, value_name = "FILE")]
         password_file: Option<PathBuf>,
         /// Trust the certificates in this PEM file instead of the system's (a self-signed
-        /// source server).
+        /// source server) [default: the system's trust store]
         #[arg(long, value_name = "FILE")]
         ca_file: Option<PathBuf>,
     },

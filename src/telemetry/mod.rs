@@ -12,6 +12,7 @@ pub mod otlp;
 pub mod propagation;
 pub mod spans;
 
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
@@ -37,8 +38,14 @@ pub struct Telemetry {
 /// created (and later dropped) outside one. A broken trace setup is logged and skipped; it
 /// never stops the mail server.
 pub fn init(log: &LogConfig, telemetry: &TelemetryConfig, node_id: &str) -> Telemetry {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&log.filter));
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let filter = log_filter(
+        std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty()),
+        &log.filter,
+    );
+    // Colour only for a person at a terminal: never escape codes in files, pipes or journald.
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     let fmt = match log.format {
         LogFormat::Json => fmt.json().boxed(),
         LogFormat::Text => fmt.boxed(),
@@ -81,6 +88,35 @@ pub fn init(log: &LogConfig, telemetry: &TelemetryConfig, node_id: &str) -> Tele
         provider,
         flush_timeout: Duration::from_millis(telemetry.export_timeout_ms),
     }
+}
+
+/// rustls warns about every client that sends an IP address as SNI (which RFC 6066 forbids,
+/// and which clients connecting to an IP address commonly do); roost ignores SNI anyway, so
+/// that target is quiet unless the filter names rustls itself.
+const QUIET_RUSTLS_SNI: &str = "rustls::msgs::handshake=error";
+
+/// The log filter: `RUST_LOG` when set, else `log.filter`, with rustls' SNI warnings quieted.
+/// (`log.filter` was checked by [`check_filter`] at start; `RUST_LOG` falls back to it.)
+fn log_filter(rust_log: Option<String>, configured: &str) -> EnvFilter {
+    let text = rust_log
+        .filter(|v| check_filter(v).is_ok())
+        .unwrap_or_else(|| configured.to_owned());
+    let text = if text.contains("rustls") {
+        text
+    } else {
+        format!("{text},{QUIET_RUSTLS_SNI}")
+    };
+    EnvFilter::try_new(&text).unwrap_or_else(|_| EnvFilter::new("info"))
+}
+
+/// Whether `filter` is a valid `tracing` filter (`log.filter`).
+///
+/// # Errors
+/// The parser's reason, for the configuration error.
+pub fn check_filter(filter: &str) -> Result<(), String> {
+    EnvFilter::try_new(filter)
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 impl Telemetry {

@@ -396,18 +396,15 @@ async fn greeting_3_bye_while_draining_and_in_flight_commands_finish() {
 
 /// `roost serve` with no configuration at all: IMAP+STARTTLS on 127.0.0.1:1143, IMAPS on
 /// 127.0.0.1:1993, data in `./roost-data`, a generated certificate, and a demo user whose
-/// password is printed once (the README's first command).
+/// password is printed once, after every listener is bound (the README's first command).
+/// Its log on a pipe has no colour codes, and a client that sends an IP address as SNI (as
+/// `openssl s_client -servername 127.0.0.1` does) draws no rustls warning.
 #[tokio::test]
 async fn serve_with_no_configuration_starts_a_working_server() {
     use std::io::BufRead;
     let cwd = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(roost_bin())
-        .arg("serve")
+    let mut child = roost_command("serve")
         .current_dir(cwd.path())
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
@@ -420,20 +417,33 @@ async fn serve_with_no_configuration_starts_a_working_server() {
             let _ = tx.send(line);
         }
     });
-    let mut password = None;
+    let mut log = Vec::new();
     let deadline = std::time::Instant::now() + ANSWER_TIMEOUT;
     while std::time::Instant::now() < deadline {
         let Ok(line) = rx.recv_timeout(std::time::Duration::from_millis(100)) else {
             continue;
         };
-        if let Some(rest) = line.split("with password '").nth(1) {
-            password = rest.split('\'').next().map(str::to_owned);
-        }
-        if line.contains("roost is ready") {
+        log.push(line);
+        if log.last().unwrap().contains("roost is ready") {
             break;
         }
     }
-    let password = password.expect("the demo user's password is printed");
+    let printed = log
+        .iter()
+        .position(|l| l.contains("with password '"))
+        .expect("the demo user's password is printed");
+    let password = log[printed]
+        .split("with password '")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap()
+        .to_owned();
+    assert!(log[printed].contains("roost user passwd demo"), "{log:#?}");
+    let listening: Vec<usize> = (0..log.len())
+        .filter(|&i| log[i].contains("listening"))
+        .collect();
+    assert_eq!(listening.len(), 3, "IMAP, IMAPS and HTTP: {log:#?}");
+    assert!(listening.iter().all(|&i| i < printed), "{log:#?}");
     let mut c = Client::connect("127.0.0.1:1143".parse().unwrap()).await;
     assert!(c.line().await.starts_with("* OK [CAPABILITY "));
     let lines = c.command("l", &format!("LOGIN demo \"{password}\"")).await;
@@ -441,8 +451,29 @@ async fn serve_with_no_configuration_starts_a_working_server() {
     let cert = cwd.path().join("roost-data/tls/cert.pem");
     let mut t = Client::connect_tls("127.0.0.1:1993".parse().unwrap(), &cert).await;
     assert!(t.line().await.starts_with("* OK [CAPABILITY "));
+    let s_client = std::process::Command::new("openssl")
+        .args([
+            "s_client",
+            "-connect",
+            "127.0.0.1:1993",
+            "-servername",
+            "127.0.0.1",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .output()
+        .expect("openssl s_client runs");
+    // The handshake was done (so the server has parsed the ClientHello and its SNI).
+    let shown = String::from_utf8_lossy(&s_client.stdout);
+    assert!(shown.contains("Server certificate"), "{shown}");
     let _ = std::process::Command::new("kill")
         .arg(child.id().to_string())
         .status();
     assert!(child.wait().unwrap().success());
+    // The reader ends at end of file: every line the server wrote is now in the channel.
+    log.extend(rx.iter());
+    assert!(!log.iter().any(|l| l.contains('\x1b')), "{log:#?}");
+    assert!(!log.iter().any(|l| l.contains("SNI")), "{log:#?}");
+    assert!(log.iter().any(|l| l.contains("127.0.0.1:9143")), "{log:#?}");
 }

@@ -24,6 +24,19 @@ pub fn roost_bin() -> &'static str {
     env!("CARGO_BIN_EXE_roost")
 }
 
+/// `roost SUBCOMMAND` with a clean environment (no `RUST_LOG`), stdin and stdout closed and
+/// stderr piped, for tests that watch a start themselves; add arguments and spawn.
+pub fn roost_command(subcommand: &str) -> Command {
+    let mut command = Command::new(roost_bin());
+    command
+        .arg(subcommand)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
 /// A running `roost serve` with its own data directory.
 pub struct Server {
     child: Option<Child>,

@@ -5,13 +5,7 @@ use crate::support::*;
 
 /// The value of a `[CODE value]` in a line, e.g. `UIDVALIDITY`.
 fn code_value(lines: &[String], code: &str) -> String {
-    let needle = format!("[{code} ");
-    let line = lines
-        .iter()
-        .find(|l| l.contains(&needle))
-        .unwrap_or_else(|| panic!("no {code} in {lines:?}"));
-    let rest = &line[line.find(&needle).unwrap() + needle.len()..];
-    rest[..rest.find(']').unwrap()].to_owned()
+    crate::support::code_value(lines, code).unwrap_or_else(|| panic!("no {code} in {lines:?}"))
 }
 
 #[tokio::test]

@@ -129,13 +129,11 @@ impl Session {
                     .map_err(FetchError::Mailbox)?;
                 let gone = resync::vanished_earlier(&record, &known, &present, uid_next, 1);
                 if let Some(uids) = resync::to_set(&gone) {
-                    let mut out = roost_proto::encode::Output::new();
                     let line = Response::Data(Data::Vanished {
                         earlier: true,
                         uids,
                     });
-                    roost_proto::encode::write_response(&line, &plan.encode, &mut out);
-                    send_data(&outbox, out.into_chunks()).await?;
+                    send_responses(&outbox, &plan.encode, [line]).await?;
                 }
             }
             let uids: Vec<u32> = targets.iter().map(|&(_, u)| u).collect();
@@ -156,11 +154,8 @@ impl Session {
             }
             if keywords.len() > announced {
                 // Keywords new to this session are offered before a FETCH shows them.
-                let mut out = roost_proto::encode::Output::new();
-                for line in super::flags::offered_flags(&keywords, read_only) {
-                    roost_proto::encode::write_response(&line, &plan.encode, &mut out);
-                }
-                send_data(&outbox, out.into_chunks()).await?;
+                let lines = super::flags::offered_flags(&keywords, read_only);
+                send_responses(&outbox, &plan.encode, lines).await?;
                 sent.keywords = keywords.len();
             }
             let plan = Arc::new(plan);
@@ -256,6 +251,19 @@ async fn send(outbox: &Outbox, rendered: Rendered) -> Result<Sent, FetchError> {
         vanished: rendered.vanished,
         ..Sent::default()
     })
+}
+
+/// Small responses that go before the FETCH data, written as one piece.
+async fn send_responses(
+    outbox: &Outbox,
+    encode: &roost_proto::encode::EncodeContext,
+    lines: impl IntoIterator<Item = Response>,
+) -> Result<(), FetchError> {
+    let mut out = roost_proto::encode::Output::new();
+    for line in lines {
+        roost_proto::encode::write_response(&line, encode, &mut out);
+    }
+    send_data(outbox, out.into_chunks()).await
 }
 
 async fn send_data(outbox: &Outbox, chunks: Vec<Bytes>) -> Result<(), FetchError> {

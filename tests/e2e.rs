@@ -22,6 +22,8 @@ mod cluster;
 mod conformance;
 #[path = "e2e/consistency.rs"]
 mod consistency;
+#[path = "e2e/context.rs"]
+mod context;
 #[path = "e2e/durability.rs"]
 mod durability;
 #[path = "e2e/first_start.rs"]

@@ -36,6 +36,8 @@ const AFTER_LOGIN: &[&str] = &[
     "SORT",
     "SORT=DISPLAY",
     "ESORT",
+    "CONTEXT=SEARCH",
+    "CONTEXT=SORT",
     "THREAD=ORDEREDSUBJECT",
     "THREAD=REFERENCES",
     "SEARCHRES",

@@ -70,6 +70,7 @@ impl Session {
     /// `* n EXPUNGE` for each of `seqs`, or once QRESYNC is enabled one `* VANISHED` of
     /// their `uids` (RFC 7162 section 3.2.10.2).
     pub(super) fn write_gone(&mut self, seqs: &[u32], uids: Vec<u32>) {
+        self.write_context_removals(seqs, &uids);
         if self.qresync {
             if let Some(set) = (!seqs.is_empty()).then(|| SequenceSet::from_numbers(uids)) {
                 self.write(Response::Data(Data::Vanished {

@@ -227,6 +227,9 @@ impl Session {
                     session.count_bytes_out(octets);
                     crate::memory::after_command(outcome.entries.len());
                     if let Some(m) = session.state.selected_mut() {
+                        if !outcome.changed.is_empty() {
+                            m.contexts.changed(); // the STORE's answer told the client
+                        }
                         m.announced_keywords = m.announced_keywords.max(outcome.keywords.len());
                         for entry in &outcome.entries {
                             if m.view.seq_of(entry.uid).is_none() {

@@ -42,6 +42,7 @@ fn valid_in(body: &CommandBody) -> ValidIn {
         C::Check
         | C::Close
         | C::Unselect
+        | C::CancelUpdate { .. }
         | C::Expunge
         | C::UidExpunge { .. }
         | C::Search(_)

@@ -9,6 +9,7 @@ mod any_state;
 mod append;
 mod bulk;
 pub mod capability;
+pub mod context;
 mod copy;
 mod expunge;
 mod fetch;
@@ -304,6 +305,7 @@ impl Session {
     /// broken outbox.
     fn finish(&mut self, ctx: &mut Context<Self>, read: ReadMode) -> Reply {
         self.busy = false;
+        self.refresh_contexts(ctx);
         if matches!(self.pending, Pending::None) {
             // Still open here means no tagged response was written (the connection broke).
             if let Some(command) = self.command.take() {
@@ -399,6 +401,7 @@ impl Session {
             C::Append { mailbox, messages } => return self.handle_append(tag, &mailbox, messages),
             C::Close => return self.handle_close(tag, ctx),
             C::Unselect => self.handle_unselect(tag),
+            C::CancelUpdate { tags } => self.handle_cancel_update(tag, &tags),
             C::Expunge => return self.handle_expunge(tag, None),
             C::UidExpunge { uids } => return self.handle_expunge(tag, Some(uids)),
             C::Search(search) => return self.handle_search(tag, search),

@@ -111,6 +111,47 @@ impl Session {
         })
     }
 
+    /// Checks a searching command's return options (RFC 5267). `None` when the command is
+    /// answered already (BAD) or no mailbox is selected; else whether it asked for UPDATE.
+    pub(super) fn context_request(
+        &mut self,
+        tag: &Tag,
+        returns: Option<&[SearchReturn]>,
+    ) -> Option<bool> {
+        let selected = self.state.selected()?;
+        match super::context::check_returns(returns, tag, Some(&selected.contexts)) {
+            Ok(request) => Some(matches!(request, super::context::Request::Update)),
+            Err(reason) => {
+                self.write_status(Status::bad(tag.clone(), None, reason));
+                None
+            }
+        }
+    }
+
+    /// What an updating context keeps of its command, with message numbers pinned to UIDs
+    /// as they stand now.
+    pub(super) fn new_context(
+        &self,
+        tag: &Tag,
+        uid: bool,
+        charset: Option<String>,
+        criteria: &[SearchKey],
+        sort: Option<Vec<roost_proto::SortCriterion>>,
+    ) -> super::context::NewContext {
+        let view = &self
+            .state
+            .selected()
+            .expect("a searching command runs selected")
+            .view;
+        super::context::NewContext {
+            tag: tag.clone(),
+            uid,
+            charset,
+            criteria: super::context::pin(criteria, view),
+            sort,
+        }
+    }
+
     /// Answers a failed SEARCH, SORT or THREAD.
     pub(super) fn write_search_failure(&mut self, tag: Tag, failure: Failure) {
         let status = match failure {
@@ -138,9 +179,9 @@ impl Session {
         tag: Tag,
         search: SearchCommand,
     ) -> ResponseActFuture<Self, Reply> {
-        if self.state.selected().is_none() {
+        let Some(update) = self.context_request(&tag, search.returns.as_deref()) else {
             return ready(self.reply(ReadMode::Command));
-        }
+        };
         let uses_modseq = search.criteria.iter().any(mentions_modseq);
         if uses_modseq {
             self.enable_condstore(); // RFC 7162 section 3.1: the MODSEQ key enables it
@@ -148,11 +189,20 @@ impl Session {
         let Some(job) = self.search_job(search.charset.clone(), search.criteria.clone()) else {
             return ready(self.reply(ReadMode::Command));
         };
+        let update = update.then(|| {
+            self.new_context(
+                &tag,
+                search.uid,
+                search.charset.clone(),
+                &search.criteria,
+                None,
+            )
+        });
         let work = job.run(|m| Ok(m.matches.into_iter().map(|(m, _)| m).collect::<Vec<_>>()));
         run(self, work, move |session, result, _| {
             match result {
                 Ok(matches) => {
-                    session.answer_search(tag, &search, uses_modseq, &matches);
+                    session.answer_search(tag, &search, uses_modseq, &matches, update);
                     session.after_search();
                 }
                 Err(f) => session.write_search_failure(tag, f),
@@ -168,6 +218,7 @@ impl Session {
         search: &SearchCommand,
         uses_modseq: bool,
         matches: &[Match],
+        update: Option<super::context::NewContext>,
     ) {
         let plain: Option<PlainAnswer> =
             (!self.rev2).then_some(|ids, mod_seq| Data::Search { ids, mod_seq });
@@ -177,6 +228,9 @@ impl Session {
             matches,
         };
         self.answer_result(&tag, search.returns.as_deref(), plain, &result);
+        if let Some(context) = update {
+            self.add_context(context, matches);
+        }
         self.write_status(Status::ok(tag, None, "SEARCH completed"));
     }
 
@@ -203,10 +257,7 @@ impl Session {
             self.write(Response::Data(plain(numbers, highest)));
             return;
         }
-        let asked: Vec<SearchReturn> = match returns {
-            Some(r) if !r.is_empty() => r.to_vec(),
-            _ => vec![SearchReturn::All], // no RETURN, or RETURN (): ALL
-        };
+        let asked = super::context::data_options(returns);
         if asked.contains(&SearchReturn::Save) {
             if let Some(m) = self.state.selected_mut() {
                 let mut uids: Vec<u32> = result.matches.iter().map(|m| m.uid).collect();
@@ -267,7 +318,10 @@ pub(super) fn return_data(asked: &[SearchReturn], numbers: &[u32]) -> Vec<Esearc
                         .then(|| SequenceSet::in_order(part.iter().copied())),
                 });
             }
-            SearchReturn::All | SearchReturn::Save => {}
+            SearchReturn::All
+            | SearchReturn::Save
+            | SearchReturn::Context
+            | SearchReturn::Update => {}
         }
     }
     items

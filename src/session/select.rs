@@ -133,6 +133,7 @@ impl Session {
             read_only,
             announced_keywords: snapshot.keywords.len(),
             view,
+            contexts: Default::default(),
         };
         self.state =
             std::mem::replace(&mut self.state, super::state::State::Logout).select(selected);

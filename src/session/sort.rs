@@ -3,12 +3,12 @@
 //! matches are ordered on the same thread from the metadata ENVELOPE is built from.
 
 use actix::ResponseActFuture;
-use roost_proto::{Data, SortCommand, Status, Tag};
+use roost_proto::{Data, SortCommand, SortCriterion, Status, Tag};
 
 use super::messages::{ReadMode, Reply};
-use super::search::{mentions_modseq, Match, PlainAnswer, SearchResult};
+use super::search::{mentions_modseq, Match, Matched, PlainAnswer, SearchResult};
 use super::{ready, run, Session};
-use crate::message::{self, Candidate};
+use crate::message::{self, Candidate, SearchError};
 
 impl Session {
     pub(super) fn handle_sort(
@@ -16,6 +16,9 @@ impl Session {
         tag: Tag,
         sort: SortCommand,
     ) -> ResponseActFuture<Self, Reply> {
+        let Some(update) = self.context_request(&tag, sort.returns.as_deref()) else {
+            return ready(self.reply(ReadMode::Command));
+        };
         let uses_modseq = sort.search.iter().any(mentions_modseq);
         if uses_modseq && self.state.selected().is_some() {
             self.enable_condstore(); // RFC 7162 section 3.1: the MODSEQ key enables it
@@ -24,28 +27,17 @@ impl Session {
             return ready(self.reply(ReadMode::Command));
         };
         let criteria = sort.criteria.clone();
-        let work = job.run(move |found| {
-            let candidates: Vec<Candidate<'_>> = found
-                .matches
-                .iter()
-                .map(|&(m, entry)| Candidate {
-                    seq: m.seq,
-                    entry,
-                    recent: false,
-                })
-                .collect();
-            let load = |blob| {
-                found
-                    .handle
-                    .load_meta(blob)
-                    .map_err(|e| std::io::Error::other(e.to_string()))
-            };
-            let order = message::sort::sort(&criteria, &candidates, &load)?;
-            Ok(order
-                .into_iter()
-                .map(|i| found.matches[i].0)
-                .collect::<Vec<Match>>())
+        let update = update.then(|| {
+            let charset = Some(sort.charset.clone());
+            self.new_context(
+                &tag,
+                sort.uid,
+                charset,
+                &sort.search,
+                Some(criteria.clone()),
+            )
         });
+        let work = job.run(move |found| in_order(&criteria, &found));
         run(self, work, move |session, result, _| {
             match result {
                 Ok(sorted) => {
@@ -56,6 +48,9 @@ impl Session {
                         matches: &sorted,
                     };
                     session.answer_result(&tag, sort.returns.as_deref(), Some(plain), &result);
+                    if let Some(context) = update {
+                        session.add_context(context, &sorted);
+                    }
                     session.write_status(Status::ok(tag, None, "SORT completed"));
                     session.after_search();
                 }
@@ -64,4 +59,28 @@ impl Session {
             ReadMode::Command
         })
     }
+}
+
+/// The matches of a search in the order of `criteria`, on the blocking thread of the search.
+pub(super) fn in_order(
+    criteria: &[SortCriterion],
+    found: &Matched<'_>,
+) -> Result<Vec<Match>, SearchError> {
+    let candidates: Vec<Candidate<'_>> = found
+        .matches
+        .iter()
+        .map(|&(m, entry)| Candidate {
+            seq: m.seq,
+            entry,
+            recent: false,
+        })
+        .collect();
+    let load = |blob| {
+        found
+            .handle
+            .load_meta(blob)
+            .map_err(|e| std::io::Error::other(e.to_string()))
+    };
+    let order = message::sort::sort(criteria, &candidates, &load)?;
+    Ok(order.into_iter().map(|i| found.matches[i].0).collect())
 }

@@ -79,6 +79,8 @@ pub struct SelectedMailbox {
     /// grows, so a longer one has news).
     pub announced_keywords: usize,
     pub view: View,
+    /// Searches with `RETURN (UPDATE)` on this mailbox (RFC 5267).
+    pub contexts: super::context::Contexts,
 }
 
 impl std::fmt::Debug for SelectedMailbox {

@@ -19,7 +19,11 @@ impl Session {
             return;
         };
         let updates = selected.view.drain(allowed);
+        if updates.exists.is_some() || !updates.flags.is_empty() {
+            selected.contexts.changed();
+        }
         let keywords = selected.view.keywords.clone();
+        self.write_context_news();
         self.announce_keywords(&keywords);
         self.write_gone(&updates.expunged_seqs, updates.expunged_uids);
         if let Some(n) = updates.exists {
@@ -134,6 +138,7 @@ impl Session {
         if self.out.has_room() {
             self.expunges_allowed = true;
             self.flush_updates();
+            self.refresh_contexts(ctx);
             return;
         }
         if std::mem::replace(&mut self.flush_waits_for_room, true) {

@@ -233,6 +233,13 @@ fn command_body(s: &mut CommandSink, body: &CommandBody) {
                 wire::named_number(s, name.as_str().as_bytes(), *limit);
             });
         }
+        CommandBody::CancelUpdate { tags } => {
+            s.put(b"CANCELUPDATE");
+            for tag in tags {
+                wire::sp(s);
+                wire::quoted(s, tag.as_bytes());
+            }
+        }
         CommandBody::UidExpunge { uids } => {
             s.put(b"UID EXPUNGE ");
             wire::sequence_set(s, uids);

@@ -243,6 +243,10 @@ fn resp_code(s: &mut ResponseSink<'_>, c: &Code) {
             s.put(b"MAILBOXID ");
             wire::object_id(s, Some(id));
         }
+        Code::NoUpdate(tag) => {
+            s.put(b"NOUPDATE ");
+            wire::quoted(s, tag.as_bytes());
+        }
         Code::Other(atom, text) => {
             s.put(atom.as_str().as_bytes());
             if let Some(t) = text.as_deref().filter(|t| !t.is_empty()) {
@@ -480,8 +484,24 @@ fn esearch(s: &mut impl Sink, e: &Esearch) {
                 }
                 s.put(b")");
             }
+            EsearchItem::AddTo(pairs) => positioned(s, b"ADDTO (", pairs),
+            EsearchItem::RemoveFrom(pairs) => positioned(s, b"REMOVEFROM (", pairs),
         }
     }
+}
+
+/// `ADDTO` / `REMOVEFROM` payload: `(context-position SP sequence-set *(SP ...))`.
+fn positioned(s: &mut impl Sink, opening: &[u8], pairs: &[(u32, crate::types::SequenceSet)]) {
+    s.put(opening);
+    for (i, (position, set)) in pairs.iter().enumerate() {
+        if i > 0 {
+            wire::sp(s);
+        }
+        wire::number(s, u64::from(*position));
+        wire::sp(s);
+        wire::sequence_set(s, set);
+    }
+    s.put(b")");
 }
 
 fn quota_resource(s: &mut impl Sink, r: &QuotaResource) {

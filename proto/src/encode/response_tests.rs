@@ -370,6 +370,10 @@ fn codes_with_arguments() {
         "* OK [COMPRESSIONACTIVE] x\r\n"
     );
     assert_eq!(code(Code::TooBig), "* OK [TOOBIG] x\r\n");
+    assert_eq!(
+        code(Code::NoUpdate("B02".into())),
+        "* OK [NOUPDATE \"B02\"] x\r\n"
+    );
 }
 
 #[test]
@@ -426,6 +430,21 @@ fn id_quota_search_and_counts() {
             items: vec![EsearchItem::All(SequenceSet::from_numbers([1, 2, 3, 7]))],
         })),
         "* ESEARCH ALL 1:3,7\r\n"
+    );
+    // RFC 5267 section 4.3.3's and 4.3.1's forms.
+    assert_eq!(
+        d(Data::Esearch(Esearch {
+            correlator: Some(crate::types::Tag::new("C01").unwrap()),
+            uid: true,
+            items: vec![
+                EsearchItem::RemoveFrom(vec![(0, SequenceSet::from_numbers([32768]))]),
+                EsearchItem::AddTo(vec![
+                    (1, SequenceSet::from_numbers([2731, 2732, 2733])),
+                    (5, SequenceSet::from_numbers([9])),
+                ]),
+            ],
+        })),
+        "* ESEARCH (TAG \"C01\") UID REMOVEFROM (0 32768) ADDTO (1 2731:2733 5 9)\r\n"
     );
 }
 

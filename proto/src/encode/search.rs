@@ -73,6 +73,8 @@ fn return_name(r: SearchReturn) -> &'static [u8] {
         SearchReturn::Count => b"COUNT",
         SearchReturn::Save => b"SAVE",
         SearchReturn::Partial(_) => b"PARTIAL",
+        SearchReturn::Context => b"CONTEXT",
+        SearchReturn::Update => b"UPDATE",
     }
 }
 

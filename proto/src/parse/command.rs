@@ -100,6 +100,7 @@ pub(crate) fn command_body(c: &mut Cursor<'_>) -> PResult<CommandBody> {
         b"CHECK" => CommandBody::Check,
         b"CLOSE" => CommandBody::Close,
         b"UNSELECT" => CommandBody::Unselect,
+        b"CANCELUPDATE" => cancel_update(c)?,
         b"EXPUNGE" => CommandBody::Expunge,
         b"SEARCH" => CommandBody::Search(super::search::search(c, false)?),
         b"SORT" => CommandBody::Sort(super::sort::sort(c, false)?),
@@ -111,6 +112,21 @@ pub(crate) fn command_body(c: &mut Cursor<'_>) -> PResult<CommandBody> {
         b"UID" => uid(c)?,
         _ => return Err(c.error("unknown command")),
     })
+}
+
+/// `"CANCELUPDATE" 1*(SP quoted)` (RFC 5267 section 5).
+fn cancel_update(c: &mut Cursor<'_>) -> PResult<CommandBody> {
+    c.sp_after("CANCELUPDATE")?;
+    let mut tags = vec![quoted_tag(c)?];
+    while c.eat(b' ') {
+        tags.push(quoted_tag(c)?);
+    }
+    Ok(CommandBody::CancelUpdate { tags })
+}
+
+fn quoted_tag(c: &mut Cursor<'_>) -> PResult<String> {
+    let tag = c.quoted()?.into_owned();
+    String::from_utf8(tag).map_err(|_| c.error("a tag is ASCII"))
 }
 
 /// `uid = "UID" SP (copy / move / fetch / search / sort / thread / store / uid-expunge)`.

@@ -55,7 +55,8 @@ pub(crate) fn search_program(c: &mut Cursor<'_>) -> PResult<Vec<SearchKey>> {
     Ok(criteria)
 }
 
-/// `search-return-opt = "MIN" / "MAX" / "ALL" / "COUNT" / "SAVE"`.
+/// `search-return-opt = "MIN" / "MAX" / "ALL" / "COUNT" / "SAVE"`, and RFC 5267's
+/// `"CONTEXT" / "UPDATE" / "PARTIAL" SP partial-range`.
 fn search_return_opt(c: &mut Cursor<'_>) -> PResult<SearchReturn> {
     let w = c.word();
     Ok(match w.to_ascii_uppercase().as_slice() {
@@ -64,6 +65,8 @@ fn search_return_opt(c: &mut Cursor<'_>) -> PResult<SearchReturn> {
         b"ALL" => SearchReturn::All,
         b"COUNT" => SearchReturn::Count,
         b"SAVE" => SearchReturn::Save,
+        b"CONTEXT" => SearchReturn::Context,
+        b"UPDATE" => SearchReturn::Update,
         b"PARTIAL" => {
             c.sp_after("PARTIAL")?;
             let first = c.nz_number()?;

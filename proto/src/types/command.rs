@@ -112,6 +112,11 @@ pub enum CommandBody {
     Check,
     Close,
     Unselect,
+    /// `CANCELUPDATE 1*(SP quoted)` (RFC 5267 section 4.3.5): the tags of searching commands
+    /// whose updates stop.
+    CancelUpdate {
+        tags: Vec<String>,
+    },
     Expunge,
     /// `UID EXPUNGE sequence-set` (RFC 9051 section 6.4.9 / RFC 4315).
     UidExpunge {
@@ -181,6 +186,7 @@ impl CommandBody {
             CommandBody::Check => "CHECK",
             CommandBody::Close => "CLOSE",
             CommandBody::Unselect => "UNSELECT",
+            CommandBody::CancelUpdate { .. } => "CANCELUPDATE",
             CommandBody::Expunge => "EXPUNGE",
             CommandBody::UidExpunge { .. } => "UID EXPUNGE",
             CommandBody::Search(s) if s.uid => "UID SEARCH",

@@ -149,6 +149,8 @@ pub enum Code {
     Modified(SequenceSet),
     /// RFC 8474 `MAILBOXID (objectid)`.
     MailboxId(String),
+    /// RFC 5267 `NOUPDATE "tag"`: the searching command with this tag gets no updates.
+    NoUpdate(String),
     /// Any other code: `atom [SP text]`.
     Other(Atom, Option<String>),
 }
@@ -279,6 +281,11 @@ pub enum EsearchItem {
         range: PartialRange,
         results: Option<SequenceSet>,
     },
+    /// RFC 5267 `ADDTO (position set ...)`: insert each set at its position (0: anywhere, in
+    /// mailbox order).
+    AddTo(Vec<(u32, SequenceSet)>),
+    /// RFC 5267 `REMOVEFROM (position set ...)`.
+    RemoveFrom(Vec<(u32, SequenceSet)>),
 }
 
 /// `msg-att` items of a FETCH response.

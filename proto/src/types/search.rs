@@ -84,6 +84,11 @@ pub enum SearchReturn {
     Save,
     /// `PARTIAL first:last`: the results at those positions (1-based) of the whole result.
     Partial(PartialRange),
+    /// `CONTEXT` (RFC 5267 section 4.2): a hint that the search will be used again.
+    Context,
+    /// `UPDATE` (RFC 5267 section 4.3): report later changes to the result as `ADDTO` and
+    /// `REMOVEFROM` until the mailbox is deselected or `CANCELUPDATE` names the command.
+    Update,
 }
 
 /// `partial-range = nz-number ":" nz-number` (RFC 5267): positions in a result list, kept

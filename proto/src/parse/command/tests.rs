@@ -159,3 +159,30 @@ fn authenticate_initial_response() {
     };
     assert_eq!(initial_response.unwrap().expose(), b"\0a\0b");
 }
+
+/// RFC 5267: CONTEXT and UPDATE return options, CANCELUPDATE with one or more quoted tags.
+#[test]
+fn context_return_options_and_cancelupdate() {
+    use crate::types::SearchReturn;
+    let c = parse("a UID SEARCH RETURN (UPDATE CONTEXT COUNT) DELETED\r\n").unwrap();
+    let CommandBody::Search(s) = c.body else {
+        panic!()
+    };
+    assert_eq!(
+        s.returns.unwrap(),
+        vec![
+            SearchReturn::Update,
+            SearchReturn::Context,
+            SearchReturn::Count
+        ]
+    );
+    let c = parse("a CANCELUPDATE \"B01\" \"x\"\r\n").unwrap();
+    assert_eq!(
+        c.body,
+        CommandBody::CancelUpdate {
+            tags: vec!["B01".into(), "x".into()]
+        }
+    );
+    assert!(parse("a CANCELUPDATE\r\n").is_err());
+    assert!(parse("a CANCELUPDATE B01\r\n").is_err());
+}

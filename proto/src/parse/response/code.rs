@@ -154,6 +154,11 @@ fn resp_text_code(c: &mut Cursor<'_>) -> PResult<Code> {
             c.sp_after("MAILBOXID")?;
             Code::MailboxId(object_id(c)?)
         }
+        "NOUPDATE" => {
+            c.sp_after("NOUPDATE")?;
+            let tag = c.quoted()?.into_owned();
+            Code::NoUpdate(String::from_utf8(tag).map_err(|_| c.error("a tag is ASCII"))?)
+        }
         _ => {
             // Not a code Roost knows: read it again from its name as `Code::Other`.
             return Err(c.error("unknown response code"));

@@ -6,7 +6,7 @@ use super::{astring_utf8, atoms, fetch, lossy, mailbox, object_id, skip_value, s
 use crate::parse::cursor::{Cursor, PResult};
 use crate::types::{
     Atom, Data, Esearch, EsearchItem, ListData, ListExtended, NameEncoding, NamespaceDesc,
-    PartialRange, QuotaResource, StatusItem, StatusValue, Tag, Thread,
+    PartialRange, QuotaResource, SequenceSet, StatusItem, StatusValue, Tag, Thread,
 };
 
 /// `response-data = "*" SP (resp-cond-state / resp-cond-bye / mailbox-data / message-data /
@@ -280,6 +280,8 @@ fn esearch_response(c: &mut Cursor<'_>) -> PResult<Esearch> {
             b"ALL" => EsearchItem::All(c.sequence_set()?),
             b"MODSEQ" => EsearchItem::ModSeq(c.number64()?),
             b"PARTIAL" => partial_data(c)?,
+            b"ADDTO" => EsearchItem::AddTo(positioned(c)?),
+            b"REMOVEFROM" => EsearchItem::RemoveFrom(positioned(c)?),
             _ => {
                 skip_value(c)?;
                 continue;
@@ -307,6 +309,23 @@ fn partial_data(c: &mut Cursor<'_>) -> PResult<EsearchItem> {
     };
     c.expect(b')', "expected \")\" after partial results")?;
     Ok(EsearchItem::Partial { range, results })
+}
+
+/// `"(" context-position SP sequence-set *(SP context-position SP sequence-set) ")"`, the
+/// payload of `ADDTO` and `REMOVEFROM` (RFC 5267 section 5).
+fn positioned(c: &mut Cursor<'_>) -> PResult<Vec<(u32, SequenceSet)>> {
+    c.expect(b'(', "expected \"(\" before context positions")?;
+    let mut pairs = Vec::new();
+    loop {
+        let position = c.number()?;
+        c.sp_after("context position")?;
+        pairs.push((position, c.sequence_set()?));
+        if !c.eat(b' ') {
+            break;
+        }
+    }
+    c.expect(b')', "expected \")\" after context positions")?;
+    Ok(pairs)
 }
 
 /// IMAP4rev1 `mailbox-data =/ "SEARCH" *(SP nz-number) [SP "(" "MODSEQ" SP mod-sequence-value

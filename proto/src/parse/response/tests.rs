@@ -147,6 +147,38 @@ fn resp_text_with_and_without_code() {
     );
 }
 
+/// RFC 5267's ADDTO, REMOVEFROM and NOUPDATE as the section 4.3 examples write them.
+#[test]
+fn context_updates_and_noupdate() {
+    use crate::types::{Esearch, EsearchItem, SequenceSet};
+    let Ok(Response::Data(Data::Esearch(e))) =
+        parse(b"* ESEARCH (TAG \"C01\") UID ADDTO (1 2733 1 2732) REMOVEFROM (0 32768)\r\n")
+    else {
+        panic!()
+    };
+    assert_eq!(
+        e,
+        Esearch {
+            correlator: Some(crate::types::Tag::new("C01").unwrap()),
+            uid: true,
+            items: vec![
+                EsearchItem::AddTo(vec![
+                    (1, SequenceSet::from_numbers([2733])),
+                    (1, SequenceSet::from_numbers([2732])),
+                ]),
+                EsearchItem::RemoveFrom(vec![(0, SequenceSet::from_numbers([32768]))]),
+            ],
+        }
+    );
+    assert!(parse(b"* ESEARCH (TAG \"C01\") ADDTO ()\r\n").is_err());
+    let Ok(Response::Status(Status::Untagged { code, .. })) =
+        parse(b"* NO [NOUPDATE \"B02\"] Too many contexts\r\n")
+    else {
+        panic!()
+    };
+    assert_eq!(code, Some(Code::NoUpdate("B02".into())));
+}
+
 #[test]
 fn unknown_extension_values_are_skipped_whole() {
     let list = parse(b"* LIST () \"/\" x (\"X\" (1 (2 {1}\r\n) \"q\") ~{1}\r\n\0) \"Y\" 1:*)\r\n");

@@ -48,6 +48,8 @@ mod postfix;
 mod qresync;
 #[path = "e2e/rename_race.rs"]
 mod rename_race;
+#[path = "e2e/savedate.rs"]
+mod savedate;
 #[path = "e2e/sessions.rs"]
 mod sessions;
 #[path = "e2e/shutdown.rs"]

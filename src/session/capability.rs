@@ -54,6 +54,7 @@ const AFTER_LOGIN: &[&str] = &[
     "QRESYNC",
     "WITHIN",
     "PREVIEW",
+    "SAVEDATE",
     "OBJECTID",
     "UTF8=ACCEPT",
 ];

@@ -465,6 +465,7 @@ mod tests {
             internal_date: 0,
             size: 10,
             blob: BlobId(uid as u128),
+            saved: 0,
         }
     }
 

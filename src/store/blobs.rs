@@ -19,7 +19,8 @@ pub fn blobs_dir(mailbox_dir: &Path) -> PathBuf {
 }
 
 fn file_name(id: BlobId) -> String {
-    format!("{:032x}", id.0)
+    let id = id.0;
+    format!("{id:032x}")
 }
 
 pub fn blob_path(mailbox_dir: &Path, id: BlobId) -> PathBuf {

@@ -31,14 +31,9 @@ pub const SYSTEM_FLAGS: [(&str, u64); 5] = [
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MailboxRecord {
-    Append {
-        uid: u32,
-        mod_seq: u64,
-        blob: BlobId,
-        internal_date: i64,
-        size: u32,
-        flags: Vec<String>,
-    },
+    /// An append written before save dates were kept: the message's save date is its
+    /// INTERNALDATE. (A newtype variant encodes exactly as the struct variant it replaced.)
+    Append(Appended),
     /// New complete flag lists of the changed messages.
     Flags {
         mod_seq: u64,
@@ -46,9 +41,23 @@ pub enum MailboxRecord {
     },
     /// Sorted UIDs.
     Expunge { mod_seq: u64, uids: Vec<u32> },
+    /// An append with the time it was saved into this mailbox (RFC 8514 SAVEDATE).
+    AppendSaved { message: Appended, saved: i64 },
+}
+
+/// One message added by APPEND, COPY, MOVE or delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Appended {
+    pub uid: u32,
+    pub mod_seq: u64,
+    pub blob: BlobId,
+    pub internal_date: i64,
+    pub size: u32,
+    pub flags: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "StoredState", from = "StoredState")]
 pub struct MailboxState {
     pub uid_validity: u32,
     pub uid_next: u32,
@@ -62,28 +71,153 @@ pub struct MailboxState {
     pub vanished: Vanished,
 }
 
-/// The mailbox state as snapshots stored it before [`MailboxState::vanished`] existed;
-/// such a snapshot loads with the expunges before it forgotten.
-#[derive(Deserialize)]
-struct MailboxStateV1 {
+/// A snapshot's layout. Each version only adds fields at the end, so an older snapshot
+/// fails to decode as a newer layout (it ends too soon) instead of decoding wrongly, and
+/// [`Durable::from_older_snapshot`] reads it as the layout it was written in.
+#[derive(Clone, Serialize, Deserialize)]
+struct StoredState {
     uid_validity: u32,
     uid_next: u32,
     highest_mod_seq: u64,
     keywords: Vec<String>,
-    entries: Vec<MessageEntry>,
+    entries: Vec<StoredEntry>,
+    /// Since version 2.
+    vanished: Vanished,
+    /// Since version 3: the save date of each of `entries`.
+    saved: Vec<i64>,
 }
 
-impl From<MailboxStateV1> for MailboxState {
-    fn from(v1: MailboxStateV1) -> Self {
+/// A [`MessageEntry`] as snapshots store it: the save date is kept apart, at the end.
+#[derive(Clone, Copy, Serialize, Deserialize)]
+pub(crate) struct StoredEntry {
+    uid: u32,
+    mod_seq: u64,
+    flags: FlagSet,
+    internal_date: i64,
+    size: u32,
+    blob: BlobId,
+}
+
+impl From<&MessageEntry> for StoredEntry {
+    fn from(e: &MessageEntry) -> Self {
+        StoredEntry {
+            uid: e.uid,
+            mod_seq: e.mod_seq,
+            flags: e.flags,
+            internal_date: e.internal_date,
+            size: e.size,
+            blob: e.blob,
+        }
+    }
+}
+
+impl StoredEntry {
+    fn with_saved(self, saved: i64) -> MessageEntry {
+        MessageEntry {
+            uid: self.uid,
+            mod_seq: self.mod_seq,
+            flags: self.flags,
+            internal_date: self.internal_date,
+            size: self.size,
+            blob: self.blob,
+            saved,
+        }
+    }
+}
+
+impl From<MailboxState> for StoredState {
+    fn from(state: MailboxState) -> Self {
+        StoredState {
+            uid_validity: state.uid_validity,
+            uid_next: state.uid_next,
+            highest_mod_seq: state.highest_mod_seq,
+            keywords: state.keywords,
+            saved: state.entries.iter().map(|e| e.saved).collect(),
+            entries: state.entries.iter().map(StoredEntry::from).collect(),
+            vanished: state.vanished,
+        }
+    }
+}
+
+impl From<StoredState> for MailboxState {
+    fn from(stored: StoredState) -> Self {
+        // A save date missing for an entry (never written so) falls back to INTERNALDATE.
+        let saved = stored
+            .saved
+            .iter()
+            .copied()
+            .map(Some)
+            .chain(std::iter::repeat(None));
         MailboxState {
+            uid_validity: stored.uid_validity,
+            uid_next: stored.uid_next,
+            highest_mod_seq: stored.highest_mod_seq,
+            keywords: stored.keywords,
+            entries: stored
+                .entries
+                .into_iter()
+                .zip(saved)
+                .map(|(e, saved)| e.with_saved(saved.unwrap_or(e.internal_date)))
+                .collect(),
+            vanished: stored.vanished,
+        }
+    }
+}
+
+/// Version 2 snapshots: no save dates (messages take their INTERNALDATE).
+#[derive(Deserialize)]
+struct StoredStateV2 {
+    uid_validity: u32,
+    uid_next: u32,
+    highest_mod_seq: u64,
+    keywords: Vec<String>,
+    entries: Vec<StoredEntry>,
+    vanished: Vanished,
+}
+
+/// Version 1 snapshots: no expunge record either (the expunges before them are forgotten).
+#[derive(Deserialize)]
+struct StoredStateV1 {
+    uid_validity: u32,
+    uid_next: u32,
+    highest_mod_seq: u64,
+    keywords: Vec<String>,
+    entries: Vec<StoredEntry>,
+}
+
+impl From<StoredStateV2> for StoredState {
+    fn from(v2: StoredStateV2) -> Self {
+        StoredState {
+            uid_validity: v2.uid_validity,
+            uid_next: v2.uid_next,
+            highest_mod_seq: v2.highest_mod_seq,
+            keywords: v2.keywords,
+            entries: v2.entries,
+            vanished: v2.vanished,
+            saved: Vec::new(),
+        }
+    }
+}
+
+impl From<StoredStateV1> for StoredState {
+    fn from(v1: StoredStateV1) -> Self {
+        StoredState {
             uid_validity: v1.uid_validity,
             uid_next: v1.uid_next,
             highest_mod_seq: v1.highest_mod_seq,
             keywords: v1.keywords,
             entries: v1.entries,
             vanished: Vanished::forgetting_up_to(v1.highest_mod_seq),
+            saved: Vec::new(),
         }
     }
+}
+
+/// Seconds since the Unix epoch now: the save date of what is appended now.
+fn now_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 impl MailboxState {
@@ -176,39 +310,44 @@ pub fn flag_names(keywords: &[String], flags: FlagSet) -> Vec<String> {
     system.chain(keywords).collect()
 }
 
+impl MailboxState {
+    fn append(&mut self, message: &Appended, saved: i64) {
+        // UIDs only grow; a record that says otherwise is ignored, not trusted.
+        if message.uid < self.uid_next {
+            return;
+        }
+        let flags = self.bits_adding(&message.flags);
+        self.entries.push(MessageEntry {
+            uid: message.uid,
+            mod_seq: message.mod_seq,
+            flags,
+            internal_date: message.internal_date,
+            size: message.size,
+            blob: message.blob,
+            saved,
+        });
+        self.uid_next = message.uid.saturating_add(1);
+        self.bump(message.mod_seq);
+    }
+}
+
 impl Durable for MailboxState {
     type Record = MailboxRecord;
 
     fn from_older_snapshot(bytes: &[u8]) -> Option<(u64, Self)> {
-        journal::decode_snapshot_as::<MailboxStateV1>(bytes).map(|(g, s)| (g, s.into()))
+        let older = journal::decode_snapshot_as::<StoredStateV2>(bytes)
+            .map(|(g, s)| (g, StoredState::from(s)))
+            .or_else(|| {
+                journal::decode_snapshot_as::<StoredStateV1>(bytes)
+                    .map(|(g, s)| (g, StoredState::from(s)))
+            });
+        older.map(|(g, s)| (g, s.into()))
     }
 
     fn apply(&mut self, record: &MailboxRecord) {
         match record {
-            MailboxRecord::Append {
-                uid,
-                mod_seq,
-                blob,
-                internal_date,
-                size,
-                flags,
-            } => {
-                // UIDs only grow; a record that says otherwise is ignored, not trusted.
-                if *uid < self.uid_next {
-                    return;
-                }
-                let flags = self.bits_adding(flags);
-                self.entries.push(MessageEntry {
-                    uid: *uid,
-                    mod_seq: *mod_seq,
-                    flags,
-                    internal_date: *internal_date,
-                    size: *size,
-                    blob: *blob,
-                });
-                self.uid_next = uid.saturating_add(1);
-                self.bump(*mod_seq);
-            }
+            MailboxRecord::Append(message) => self.append(message, message.internal_date),
+            MailboxRecord::AppendSaved { message, saved } => self.append(message, *saved),
             MailboxRecord::Flags { mod_seq, changes } => {
                 for (uid, names) in changes {
                     let flags = self.bits_adding(names);
@@ -321,16 +460,20 @@ impl MailboxState {
             return Err(PlanError::Limit("no UIDs left in this mailbox".into()));
         }
         let mod_seq = self.next_mod_seq();
+        let saved = now_seconds();
         Ok(items
             .into_iter()
             .zip(self.uid_next..)
-            .map(|(item, uid)| MailboxRecord::Append {
-                uid,
-                mod_seq,
-                blob: item.blob,
-                internal_date: item.internal_date,
-                size: item.size,
-                flags: item.flags,
+            .map(|(item, uid)| MailboxRecord::AppendSaved {
+                message: Appended {
+                    uid,
+                    mod_seq,
+                    blob: item.blob,
+                    internal_date: item.internal_date,
+                    size: item.size,
+                    flags: item.flags,
+                },
+                saved,
             })
             .collect())
     }

@@ -451,6 +451,7 @@ fn fetch_attribute(s: &mut impl Sink, a: &FetchAttribute) {
         FetchAttribute::Envelope => s.put(b"ENVELOPE"),
         FetchAttribute::Flags => s.put(b"FLAGS"),
         FetchAttribute::InternalDate => s.put(b"INTERNALDATE"),
+        FetchAttribute::SaveDate => s.put(b"SAVEDATE"),
         FetchAttribute::Rfc822Size => s.put(b"RFC822.SIZE"),
         FetchAttribute::Body => s.put(b"BODY"),
         FetchAttribute::BodyStructure => s.put(b"BODYSTRUCTURE"),

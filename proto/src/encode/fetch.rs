@@ -22,6 +22,13 @@ pub(crate) fn fetch_value(s: &mut impl Sink, v: &FetchValue) {
             s.put(b"INTERNALDATE ");
             wire::date_time(s, dt);
         }
+        FetchValue::SaveDate(dt) => {
+            s.put(b"SAVEDATE ");
+            match dt {
+                Some(dt) => wire::date_time(s, dt),
+                None => s.put(b"NIL"),
+            }
+        }
         FetchValue::Rfc822Size(n) => wire::named_number(s, b"RFC822.SIZE", *n),
         FetchValue::Envelope(env) => {
             s.put(b"ENVELOPE ");

@@ -398,6 +398,19 @@ fn continuations() {
 }
 
 #[test]
+fn savedate_is_a_date_time_or_nil() {
+    let dt = crate::types::DateTime::from_unix_timestamp(1_420_134_653);
+    assert_eq!(
+        wire(fetch(vec![FetchValue::SaveDate(Some(dt))]), rev2()),
+        "* 1 FETCH (SAVEDATE \" 1-Jan-2015 17:50:53 +0000\")\r\n"
+    );
+    assert_eq!(
+        wire(fetch(vec![FetchValue::SaveDate(None)]), rev2()),
+        "* 1 FETCH (SAVEDATE NIL)\r\n"
+    );
+}
+
+#[test]
 fn id_quota_search_and_counts() {
     let d = |d: Data| wire(Response::Data(d), rev1());
     assert_eq!(d(Data::Id(Some(vec![]))), "* ID NIL\r\n");

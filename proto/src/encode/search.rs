@@ -95,6 +95,7 @@ fn bare_key(k: &SearchKey) -> Option<&'static [u8]> {
         SearchKey::Undraft => b"UNDRAFT",
         SearchKey::Unflagged => b"UNFLAGGED",
         SearchKey::Unseen => b"UNSEEN",
+        SearchKey::SaveDateSupported => b"SAVEDATESUPPORTED",
         _ => return None,
     })
 }
@@ -143,6 +144,9 @@ pub(crate) fn search_key(s: &mut impl Sink, k: &SearchKey) {
         SearchKey::On(d) => with_date(s, b"ON", d),
         SearchKey::Since(d) => with_date(s, b"SINCE", d),
         SearchKey::SentBefore(d) => with_date(s, b"SENTBEFORE", d),
+        SearchKey::SavedBefore(d) => with_date(s, b"SAVEDBEFORE", d),
+        SearchKey::SavedOn(d) => with_date(s, b"SAVEDON", d),
+        SearchKey::SavedSince(d) => with_date(s, b"SAVEDSINCE", d),
         SearchKey::SentOn(d) => with_date(s, b"SENTON", d),
         SearchKey::SentSince(d) => with_date(s, b"SENTSINCE", d),
         // `flag-keyword` is an atom, written as it is: `NIL` is a keyword like any other here.

@@ -66,6 +66,7 @@ pub(crate) fn fetch_att(c: &mut Cursor<'_>) -> PResult<FetchAttribute> {
         b"ENVELOPE" => A::Envelope,
         b"FLAGS" => A::Flags,
         b"INTERNALDATE" => A::InternalDate,
+        b"SAVEDATE" => A::SaveDate,
         b"RFC822.SIZE" => A::Rfc822Size,
         b"RFC822.HEADER" => A::Rfc822Header,
         b"RFC822.TEXT" => A::Rfc822Text,

@@ -106,7 +106,7 @@ fn search_key_inner(c: &mut Cursor<'_>) -> PResult<SearchKey> {
     }
     let w = c.word();
     // Keys are short; anything longer cannot match and is refused without copying it.
-    let upper = if w.len() <= 12 {
+    let upper = if w.len() <= "SAVEDATESUPPORTED".len() {
         w.to_ascii_uppercase()
     } else {
         Vec::new()
@@ -151,6 +151,10 @@ fn search_key_inner(c: &mut Cursor<'_>) -> PResult<SearchKey> {
         }
         b"RECENT" => K::Recent,
         b"SEEN" => K::Seen,
+        b"SAVEDBEFORE" => K::SavedBefore(sp_date(c)?),
+        b"SAVEDON" => K::SavedOn(sp_date(c)?),
+        b"SAVEDSINCE" => K::SavedSince(sp_date(c)?),
+        b"SAVEDATESUPPORTED" => K::SaveDateSupported,
         b"SENTBEFORE" => K::SentBefore(sp_date(c)?),
         b"SENTON" => K::SentOn(sp_date(c)?),
         b"SENTSINCE" => K::SentSince(sp_date(c)?),

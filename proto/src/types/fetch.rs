@@ -62,6 +62,8 @@ pub enum FetchAttribute {
     },
     /// RFC 7162.
     ModSeq,
+    /// RFC 8514 `SAVEDATE`.
+    SaveDate,
     /// RFC 8474.
     EmailId,
     /// RFC 8474.

@@ -293,6 +293,8 @@ pub enum EsearchItem {
 pub enum FetchValue {
     Flags(Vec<Flag>),
     InternalDate(DateTime),
+    /// RFC 8514 `SAVEDATE (date-time / nil)`.
+    SaveDate(Option<DateTime>),
     Rfc822Size(u64),
     Envelope(Box<Envelope>),
     /// `BODY` (no extension data).

@@ -64,6 +64,14 @@ pub enum SearchKey {
     EmailId(String),
     /// `THREADID objectid` (RFC 8474 section 6).
     ThreadId(String),
+    /// `SAVEDBEFORE date` (RFC 8514 section 4.3): saved into the mailbox before the day.
+    SavedBefore(Date),
+    /// `SAVEDON date`.
+    SavedOn(Date),
+    /// `SAVEDSINCE date`.
+    SavedSince(Date),
+    /// `SAVEDATESUPPORTED`: every message where the mailbox keeps save dates.
+    SaveDateSupported,
 }
 
 /// `entry-type-req` of the MODSEQ search key.

@@ -29,6 +29,8 @@ enum Key {
     Flags(u64, bool),
     Recent,
     Internal(Cmp, (i64, u32, u32)),
+    /// RFC 8514: the day the message was saved into the mailbox.
+    Saved(Cmp, (i64, u32, u32)),
     Sent(Cmp, (i64, u32, u32)),
     Larger(u64),
     Smaller(u64),
@@ -133,6 +135,12 @@ impl Compiler<'_, '_> {
             S::Before(d) => Key::Internal(Cmp::Before, date::key(d)),
             S::On(d) => Key::Internal(Cmp::On, date::key(d)),
             S::Since(d) => Key::Internal(Cmp::Since, date::key(d)),
+            // RFC 8514 section 4.3: the save date, disregarding time and zone like BEFORE.
+            S::SavedBefore(d) => Key::Saved(Cmp::Before, date::key(d)),
+            S::SavedOn(d) => Key::Saved(Cmp::On, date::key(d)),
+            S::SavedSince(d) => Key::Saved(Cmp::Since, date::key(d)),
+            // Every mailbox keeps save dates.
+            S::SaveDateSupported => Key::Const(true),
             S::SentBefore(d) => Key::Sent(Cmp::Before, date::key(d)),
             S::SentOn(d) => Key::Sent(Cmp::On, date::key(d)),
             S::SentSince(d) => Key::Sent(Cmp::Since, date::key(d)),
@@ -251,6 +259,7 @@ impl Eval<'_, '_, '_> {
             Key::Flags(bits, want) => e.flags.contains(*bits) == *want,
             Key::Recent => self.cand.recent,
             Key::Internal(cmp, d) => cmp.test(date::utc_date(e.internal_date), *d),
+            Key::Saved(cmp, d) => cmp.test(date::utc_date(e.saved), *d),
             Key::Larger(n) => u64::from(e.size) > *n,
             Key::Age { cutoff, older } => (e.internal_date < *cutoff) == *older,
             Key::Smaller(n) => u64::from(e.size) < *n,

@@ -111,6 +111,7 @@ fn search_content(raw: &Bytes, meta: &MessageMeta) {
         internal_date: 0,
         size: raw.len() as u32,
         blob: BlobId(1),
+        saved: 0,
     };
     let load = |_: BlobId| Ok((raw.clone(), meta.clone()));
     let env = SearchEnv {

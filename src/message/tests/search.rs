@@ -57,6 +57,7 @@ impl Fixture {
                 internal_date: date,
                 size: raw.len() as u32,
                 blob: BlobId(0xabc0 + i as u128),
+                saved: date,
             })
             .collect();
         Fixture {

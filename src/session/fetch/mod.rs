@@ -399,6 +399,7 @@ mod tests {
             internal_date: 0,
             size,
             blob: BlobId(0),
+            saved: 0,
         }
     }
 

@@ -223,6 +223,9 @@ fn value(
         FetchAttribute::InternalDate => {
             FetchValue::InternalDate(DateTime::from_unix_timestamp(entry.internal_date))
         }
+        FetchAttribute::SaveDate => {
+            FetchValue::SaveDate(Some(DateTime::from_unix_timestamp(entry.saved)))
+        }
         FetchAttribute::Rfc822Size => FetchValue::Rfc822Size(u64::from(entry.size)),
         FetchAttribute::Envelope => FetchValue::Envelope(Box::new(meta(loaded)?.envelope())),
         FetchAttribute::Body => FetchValue::Body(Box::new(meta(loaded)?.body_structure())),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use roost_proto::StoreAction;
 
 use crate::store::blobs::{self, BlobWrite};
-use crate::store::mailbox::{open_mailbox, ExpungeSelect, MailboxState, NewEntry};
+use crate::store::mailbox::{open_mailbox, ExpungeSelect, MailboxState, NewEntry, StoredEntry};
 use crate::store::{BlobId, FlagSet, PlanError, Store, StoreMetrics};
 
 fn open(dir: &Path) -> Store<MailboxState> {
@@ -280,8 +280,8 @@ fn a_hundred_thousand_messages_cost_under_100_bytes_each() {
     assert_eq!(state.entries.len(), 100_000);
     let per_message = state.memory_bytes() as f64 / 100_000.0;
     println!("100,000-message mailbox: {per_message:.2} bytes/message in memory");
-    assert_eq!(std::mem::size_of::<crate::store::MessageEntry>(), 48);
-    assert!(per_message < 50.0, "{per_message}");
+    assert_eq!(std::mem::size_of::<crate::store::MessageEntry>(), 56);
+    assert!(per_message < 58.0, "{per_message}");
     let live: HashSet<BlobId> = state.entries.iter().map(|e| e.blob).collect();
     assert_eq!(live.len(), 100_000);
 }
@@ -351,6 +351,40 @@ fn expunged_uids_keep_their_modseq_through_compaction_and_reopen() {
     assert_eq!(vanished.since(after_first), Since::Exactly(vec![(5, 5)]));
 }
 
+/// The entries of `state` as snapshots of versions 1 and 2 stored them (no save date).
+fn old_entries(state: &MailboxState) -> Vec<StoredEntry> {
+    state.entries.iter().map(StoredEntry::from).collect()
+}
+
+/// Replaces the store in `dir` by a snapshot of `state` in an older layout and an empty log.
+fn write_old_snapshot(dir: &Path, state: impl serde::Serialize) {
+    #[derive(serde::Serialize)]
+    struct File<T> {
+        generation: u64,
+        state: T,
+    }
+    let mut bytes = Vec::new();
+    crate::store::log::encode(
+        &File {
+            generation: 0,
+            state,
+        },
+        &mut bytes,
+    )
+    .unwrap();
+    fs::write(dir.join("snapshot"), bytes).unwrap();
+    fs::write(dir.join("log.0"), b"").unwrap();
+}
+
+/// The entries of `state` with the save date older versions imply: the INTERNALDATE.
+fn saved_at_internal_date(state: &MailboxState) -> Vec<crate::store::MessageEntry> {
+    let mut entries = state.entries.clone();
+    for e in &mut entries {
+        e.saved = e.internal_date;
+    }
+    entries
+}
+
 #[test]
 fn a_snapshot_from_before_the_expunge_record_loads_with_older_expunges_forgotten() {
     use crate::store::vanished::Since;
@@ -360,34 +394,25 @@ fn a_snapshot_from_before_the_expunge_record_loads_with_older_expunges_forgotten
         uid_next: u32,
         highest_mod_seq: u64,
         keywords: Vec<String>,
-        entries: Vec<crate::store::MessageEntry>,
-    }
-    #[derive(serde::Serialize)]
-    struct File {
-        generation: u64,
-        state: V1,
+        entries: Vec<StoredEntry>,
     }
     let dir = tempfile::tempdir().unwrap();
     let mut store = open(dir.path());
     append(&mut store, vec![entry(1, &[]), entry(2, &["\\Seen"])]);
     let now = store.state().clone();
     drop(store);
-    let old = File {
-        generation: 0,
-        state: V1 {
+    write_old_snapshot(
+        dir.path(),
+        V1 {
             uid_validity: now.uid_validity,
             uid_next: now.uid_next,
             highest_mod_seq: now.highest_mod_seq,
             keywords: now.keywords.clone(),
-            entries: now.entries.clone(),
+            entries: old_entries(&now),
         },
-    };
-    let mut bytes = Vec::new();
-    crate::store::log::encode(&old, &mut bytes).unwrap();
-    fs::write(dir.path().join("snapshot"), bytes).unwrap();
-    fs::write(dir.path().join("log.0"), b"").unwrap();
+    );
     let store = open(dir.path());
-    assert_eq!(store.state().entries, now.entries);
+    assert_eq!(store.state().entries, saved_at_internal_date(&now));
     assert_eq!(
         store.state().vanished.since(now.highest_mod_seq - 1),
         Since::AllMissing
@@ -396,4 +421,116 @@ fn a_snapshot_from_before_the_expunge_record_loads_with_older_expunges_forgotten
         store.state().vanished.since(now.highest_mod_seq),
         Since::Exactly(vec![])
     );
+}
+
+#[test]
+fn a_snapshot_from_before_save_dates_loads_with_internaldate_as_save_date() {
+    #[derive(serde::Serialize)]
+    struct V2 {
+        uid_validity: u32,
+        uid_next: u32,
+        highest_mod_seq: u64,
+        keywords: Vec<String>,
+        entries: Vec<StoredEntry>,
+        vanished: crate::store::vanished::Vanished,
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    append(
+        &mut store,
+        vec![entry(1, &[]), entry(2, &["$Work"]), entry(3, &[])],
+    );
+    let now = store.state().clone();
+    drop(store);
+    write_old_snapshot(
+        dir.path(),
+        V2 {
+            uid_validity: now.uid_validity,
+            uid_next: now.uid_next,
+            highest_mod_seq: now.highest_mod_seq,
+            keywords: now.keywords.clone(),
+            entries: old_entries(&now),
+            vanished: now.vanished.clone(),
+        },
+    );
+    let store = open(dir.path());
+    assert_eq!(store.state().entries, saved_at_internal_date(&now));
+    assert_eq!(store.state().vanished, now.vanished);
+}
+
+/// RFC 8514 section 3: the save date is when the message came into this mailbox (not its
+/// INTERNALDATE), and it stays the same through log replay and compaction.
+#[test]
+fn the_save_date_is_the_append_time_and_survives_replay_and_compaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let mut store = open(dir.path());
+    append(&mut store, vec![entry(1, &[]), entry(2, &[])]);
+    let saved: Vec<i64> = store.state().entries.iter().map(|e| e.saved).collect();
+    assert!(
+        saved.iter().all(|&s| s >= before && s <= before + 60),
+        "{saved:?}"
+    );
+    assert!(store
+        .state()
+        .entries
+        .iter()
+        .all(|e| e.internal_date == 1_700_000_000));
+    drop(store);
+    let replayed = open(dir.path());
+    assert_eq!(
+        replayed
+            .state()
+            .entries
+            .iter()
+            .map(|e| e.saved)
+            .collect::<Vec<_>>(),
+        saved
+    );
+    drop(replayed);
+    // compact_after 1: every commit writes a snapshot.
+    let (mut store, _) = open_mailbox(
+        dir.path(),
+        77,
+        1,
+        Arc::new(StoreMetrics::default()),
+        &|| true,
+    )
+    .unwrap();
+    append(&mut store, vec![entry(3, &[])]);
+    append(&mut store, vec![entry(4, &[])]);
+    drop(store);
+    let compacted = open(dir.path());
+    let now: Vec<i64> = compacted.state().entries.iter().map(|e| e.saved).collect();
+    assert_eq!(&now[..2], &saved[..]);
+    assert_eq!(now.len(), 4);
+}
+
+/// Logs written before save dates hold `Append` records; they replay with INTERNALDATE as
+/// the save date, beside newer records in the same log.
+#[test]
+fn an_append_record_from_before_save_dates_replays() {
+    use crate::store::mailbox::{Appended, MailboxRecord};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    store
+        .stage(vec![MailboxRecord::Append(Appended {
+            uid: 1,
+            mod_seq: 2,
+            blob: BlobId(1),
+            internal_date: 1_600_000_000,
+            size: 10,
+            flags: vec![],
+        })])
+        .unwrap();
+    store.commit().unwrap();
+    append(&mut store, vec![entry(2, &[])]);
+    drop(store);
+    let store = open(dir.path());
+    let entries = &store.state().entries;
+    assert_eq!(entries[0].saved, 1_600_000_000);
+    assert!(entries[1].saved > 1_700_000_000);
 }

@@ -186,3 +186,28 @@ fn context_return_options_and_cancelupdate() {
     assert!(parse("a CANCELUPDATE\r\n").is_err());
     assert!(parse("a CANCELUPDATE B01\r\n").is_err());
 }
+
+/// RFC 8514 section 5: the SAVEDATE fetch attribute and the four search keys.
+#[test]
+fn savedate_fetch_attribute_and_search_keys() {
+    use crate::types::{FetchAttribute, FetchItems, SearchKey};
+    let c = parse("a FETCH 998 (SAVEDATE)\r\n").unwrap();
+    let CommandBody::Fetch { items, .. } = c.body else {
+        panic!()
+    };
+    assert_eq!(items, FetchItems::List(vec![FetchAttribute::SaveDate]));
+    let c = parse("a SEARCH SAVEDON 28-Dec-2014 SAVEDBEFORE 1-Jan-2015 SAVEDSINCE 2-Jan-2015 SAVEDATESUPPORTED\r\n").unwrap();
+    let CommandBody::Search(s) = c.body else {
+        panic!()
+    };
+    assert!(matches!(
+        s.criteria.as_slice(),
+        [
+            SearchKey::SavedOn(_),
+            SearchKey::SavedBefore(_),
+            SearchKey::SavedSince(_),
+            SearchKey::SaveDateSupported
+        ]
+    ));
+    assert!(parse("a SEARCH SAVEDON\r\n").is_err());
+}

@@ -28,6 +28,7 @@ fn msg_att_item(c: &mut Cursor<'_>) -> PResult<FetchValue> {
     Ok(match name.as_slice() {
         b"FLAGS" => FetchValue::Flags(c.paren_list("flag list", true, Cursor::flag_perm)?),
         b"INTERNALDATE" => FetchValue::InternalDate(c.date_time()?),
+        b"SAVEDATE" => FetchValue::SaveDate(if c.nil() { None } else { Some(c.date_time()?) }),
         b"RFC822.SIZE" => FetchValue::Rfc822Size(c.number64()?),
         b"ENVELOPE" => FetchValue::Envelope(Box::new(body::envelope(c)?)),
         b"BODYSTRUCTURE" => FetchValue::BodyStructure(Box::new(body::body(c)?)),

@@ -375,6 +375,43 @@ async fn ten_thousand_messages_sorted_like_an_independent_computation() {
         sort_numbers(&c.ok("UID SORT (SUBJECT) UTF-8 ALL").await),
         by_subject
     );
+
+    // A webmail's view of the folder through a real client library (Python's imaplib, as
+    // Roundcube-like scripts use it): newest first, oldest arrival last, by subject, and
+    // the threads. Sent instants are distinct, so DATE is REVERSE DATE backwards.
+    let by_reverse_arrival = order(&|a, b| arrival[b].cmp(&arrival[a]));
+    let threads = c.ok("THREAD REFERENCES UTF-8 ALL").await;
+    let script = format!(
+        r#"
+import imaplib, json
+m = imaplib.IMAP4("127.0.0.1", {port})
+m.login({user:?}, {password:?})
+assert m.select("INBOX") == ("OK", [b"{N}"])
+out = {{}}
+for name, criteria in (("date", "(DATE)"), ("reverse_arrival", "(REVERSE ARRIVAL)"), ("subject", "(SUBJECT)")):
+    typ, data = m.sort(criteria, "UTF-8", "ALL")
+    assert typ == "OK", data
+    out[name] = [int(n) for n in data[0].split()]
+typ, data = m.thread("REFERENCES", "UTF-8", "ALL")
+assert typ == "OK", data
+out["thread"] = data[0].decode()
+m.logout()
+print(json.dumps(out))
+"#,
+        port = server.imap.port(),
+        user = crate::support::USER,
+        password = crate::support::PASSWORD,
+    );
+    let webmail: serde_json::Value =
+        serde_json::from_str(crate::clients::run_python(&script).trim()).unwrap();
+    let list = |key: &str| -> Vec<u32> { serde_json::from_value(webmail[key].clone()).unwrap() };
+    let mut by_date = by_reverse_date.clone();
+    by_date.reverse();
+    assert_eq!(list("date"), by_date);
+    assert_eq!(list("reverse_arrival"), by_reverse_arrival);
+    assert_eq!(list("subject"), by_subject);
+    let raw = untagged(&threads, "* THREAD");
+    assert_eq!(webmail["thread"], raw["* THREAD ".len()..]);
 }
 
 /// The `* THREAD` line's thread lists, without `* THREAD `.

@@ -5,7 +5,7 @@
 #
 # Usage: bench/compare.sh [--duration SECS] [--users N] [--idle N] [--large N]
 #                         [--push-samples N] [--out FILE] [--no-push]
-#                         [--scenarios "mixed stay append idle large lmtp login"]
+#                         [--scenarios "mixed stay append idle large sort lmtp login"]
 # Defaults: 20 s per timed scenario and server, 50 users / 50 clients, 1,000 IDLE connections,
 # a 20,000-message mailbox (--large 100000 for the issue's full size; prepare then takes a few
 # minutes per server), 500 push samples; results appended to docs/bench-results/<date>.json.
@@ -26,7 +26,7 @@ IDLE=1000
 LARGE=20000
 PUSH_SAMPLES=500
 PUSH=1
-SCENARIOS="mixed stay append idle large lmtp"
+SCENARIOS="mixed stay append idle large sort lmtp"
 OUT="$ROOT/docs/bench-results/$(date +%F).json"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -278,6 +278,18 @@ stop_roost; start_roost
 stop_dovecot; start_dovecot
 for s in dovecot roost; do
     bench "$s" large --user "$LARGE_USER" --messages "$LARGE" --server-pid "$(pid "$s")"
+done
+}
+want sort && {
+log "8. webmail on a large mailbox: SORT (REVERSE DATE) and THREAD REFERENCES of $LARGE messages
+     (servers restarted first, so the first round is cold)"
+want large || for s in roost dovecot; do
+    "$BENCH" prepare --addr "$(addr "$s")" --first-user "$LARGE_USER" --users 1 --messages "$LARGE" --small --batch 500 >/dev/null
+done
+stop_roost; start_roost
+stop_dovecot; start_dovecot
+for s in roost dovecot; do
+    bench "$s" sort --user "$LARGE_USER" --messages "$LARGE"
 done
 }
 want lmtp && {

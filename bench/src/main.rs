@@ -6,6 +6,7 @@
 //! - `prepare`: fill users' INBOXes with generated sample mail (MULTIAPPEND batches);
 //! - `idle`: many IDLE-ing connections and the server memory per connection (scenario 2);
 //! - `large`: SELECT + `UID FETCH 1:* (FLAGS)` + `UID STORE 1:* FLAGS` of a large mailbox (scenario 3);
+//! - `sort`: `SORT (REVERSE DATE)` and `THREAD REFERENCES` of a large mailbox (scenario 8);
 //! - `push`: APPEND on one node, EXISTS on an IDLE client of another (scenario 5);
 //! - `lmtp`: LMTP deliveries per second from concurrent MTA-like clients (scenario 6);
 //! - `check`: clients that check every answer against what they were told (state checker);
@@ -23,6 +24,7 @@ mod lmtp;
 mod procmem;
 mod sample;
 mod scenarios;
+mod sorting;
 mod stats;
 mod workload;
 
@@ -58,6 +60,8 @@ enum Cmd {
     Idle(IdleArgs),
     /// Time SELECT + UID FETCH 1:* (FLAGS) + UID STORE 1:* of a large mailbox, and its memory.
     Large(LargeArgs),
+    /// Time SORT (REVERSE DATE) and THREAD REFERENCES of a large mailbox, as webmail asks.
+    Sort(SortArgs),
     /// Cross-node push latency: APPEND on node A, EXISTS on an IDLE client on node B.
     Push(PushArgs),
     /// LMTP deliveries per second: N clients, each one connection delivering to random users.
@@ -236,6 +240,22 @@ struct LargeArgs {
 }
 
 #[derive(Args)]
+struct SortArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// The user whose INBOX is large.
+    #[arg(long, default_value_t = 1)]
+    user: usize,
+    #[arg(long, default_value_t = 100_000)]
+    messages: u32,
+    /// Rounds of both commands in one session (the first is the cold one).
+    #[arg(long, default_value_t = 6)]
+    rounds: usize,
+    #[arg(long = "print-json")]
+    print_json: bool,
+}
+
+#[derive(Args)]
 struct CheckArgs {
     /// Server address, HOST:PORT (plain TCP); not needed with `--spawn-roost`.
     #[arg(long, default_value = "")]
@@ -358,6 +378,16 @@ async fn async_main(cli: Cli) -> anyhow::Result<()> {
                 messages: a.messages,
                 rounds: a.rounds,
                 server_pid: a.server_pid,
+            })
+            .await?;
+            a.target.finish(report, a.print_json)
+        }
+        Cmd::Sort(a) => {
+            let report = sorting::sort(sorting::SortConfig {
+                target: a.target.target(),
+                user: a.user,
+                messages: a.messages,
+                rounds: a.rounds,
             })
             .await?;
             a.target.finish(report, a.print_json)

@@ -134,12 +134,51 @@ pub enum Size {
     Small,
 }
 
+/// The generator of message `n` of a corpus, before its first draw.
+fn message_rng(seed: u64, n: u64) -> Rng {
+    Rng::new(seed ^ n.wrapping_mul(0x2545_F491_4F6C_DD1D))
+}
+
+/// The message `n` answers, if it is a reply: four in ten are, to one of the 50 before it, so
+/// a mailbox has threads for THREAD REFERENCES (and `Re:` subjects for SORT) to work on.
+fn parent(seed: u64, n: u64) -> Option<u64> {
+    let mut rng = Rng::new(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x0072_6570_6C79);
+    (n > 0 && rng.below(10) < 4).then(|| n - 1 - rng.below(n.min(50)))
+}
+
+/// The subject of message `n`: a reply's is `Re: ` and its parent's.
+fn subject(seed: u64, n: u64) -> String {
+    match parent(seed, n) {
+        Some(p) => format!("Re: {}", subject(seed, p).trim_start_matches("Re: ")),
+        None => {
+            let mut rng = message_rng(seed, n);
+            rng.pick(NAMES);
+            rng.pick(NAMES);
+            sentence(&mut rng, 3, 8)
+        }
+    }
+}
+
+fn message_id(seed: u64, n: u64) -> String {
+    format!("<bench.{seed:x}.{n}@roost-bench>")
+}
+
 /// Generates message number `n` of a corpus; the same `(seed, n)` always gives the same bytes.
 pub fn message(seed: u64, n: u64, size: Size) -> Bytes {
-    let mut rng = Rng::new(seed ^ n.wrapping_mul(0x2545_F491_4F6C_DD1D));
+    let mut rng = message_rng(seed, n);
     let from = rng.pick(NAMES);
     let to = rng.pick(NAMES);
-    let subject = sentence(&mut rng, 3, 8);
+    let own_subject = sentence(&mut rng, 3, 8);
+    let (subject, reply) = match parent(seed, n) {
+        Some(p) => {
+            let id = message_id(seed, p);
+            (
+                subject(seed, n),
+                format!("In-Reply-To: {id}\r\nReferences: {id}\r\n"),
+            )
+        }
+        None => (own_subject, String::new()),
+    };
     let body_len = match size {
         Size::Small => rng.range(200, 900),
         Size::Realistic => match rng.below(100) {
@@ -170,13 +209,14 @@ pub fn message(seed: u64, n: u64, size: Size) -> Bytes {
         )
     };
     let day = 1 + n % 28;
+    let id = message_id(seed, n);
     let head = format!(
         "From: {from} <{}@example.org>\r\n\
          To: {to} <{}@example.net>\r\n\
          Subject: {subject}\r\n\
          Date: Mon, {day} Jan 2024 10:{:02}:{:02} +0000\r\n\
-         Message-ID: <bench.{seed:x}.{n}@roost-bench>\r\n\
-         MIME-Version: 1.0\r\n\
+         Message-ID: {id}\r\n\
+         {reply}MIME-Version: 1.0\r\n\
          Content-Type: {content_type}\r\n\
          {DIGEST_HEADER}{:016x}\r\n\r\n",
         local(from),

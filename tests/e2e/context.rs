@@ -268,6 +268,29 @@ async fn rfc5267_section_4_examples() {
     assert_eq!(u10.list, vec![1, 2, 3]);
     assert!(!seen.iter().any(|l| l.contains("\"B01\"")), "{seen:?}");
 
+    // 4.4's A02-A04: a range that spans the end gives what there is; past it, NIL.
+    let a02 = c
+        .command("A02", "UID SEARCH RETURN (PARTIAL 2:9) UNDELETED")
+        .await;
+    assert_eq!(
+        a02[0].trim_end(),
+        "* ESEARCH (TAG \"A02\") UID PARTIAL (2:9 6)"
+    );
+    let a03 = c
+        .command("A03", "UID SEARCH RETURN (PARTIAL 1:2) UNDELETED")
+        .await;
+    assert_eq!(
+        a03[0].trim_end(),
+        "* ESEARCH (TAG \"A03\") UID PARTIAL (1:2 5:6)"
+    );
+    let a04 = c
+        .command("A04", "UID SEARCH RETURN (PARTIAL 9:20) UNDELETED")
+        .await;
+    assert_eq!(
+        a04[0].trim_end(),
+        "* ESEARCH (TAG \"A04\") UID PARTIAL (9:20 NIL)"
+    );
+
     // 4.4: at most one ALL or PARTIAL; CANCELUPDATE outside Selected is refused.
     let both = c.command("P1", "SEARCH RETURN (ALL PARTIAL 1:2) ALL").await;
     assert!(both[0].starts_with("P1 BAD"), "{both:?}");

@@ -114,7 +114,7 @@ impl Conn {
             let mut conn = Conn {
                 stream,
                 buf: BytesMut::with_capacity(16 * 1024),
-                decoder: ResponseDecoder::new(ResponseContext::default()),
+                decoder: ResponseDecoder::new(response_context()),
                 next_tag: 0,
                 caps: HashSet::new(),
                 timeout,
@@ -407,5 +407,19 @@ fn finish(reply: Reply, parse_error: Option<String>) -> Result<Reply, ImapError>
     match parse_error {
         Some(e) => Err(ImapError::Parse(e)),
         None => Ok(reply),
+    }
+}
+
+/// What the load generator accepts from a server: a SEARCH, SORT or THREAD answer of a
+/// 100,000-message mailbox is one line of several hundred kilobytes, and a THREAD of long
+/// reply chains nests deeply.
+fn response_context() -> ResponseContext {
+    ResponseContext {
+        limits: roost_proto::Limits {
+            max_line: 16 << 20,
+            max_depth: 1_000,
+            ..roost_proto::Limits::default()
+        },
+        ..ResponseContext::default()
     }
 }

@@ -22,6 +22,7 @@ mod envelope;
 mod header;
 pub mod line_ends;
 mod meta;
+pub mod order_facts;
 mod preview;
 mod search;
 mod section;

@@ -66,6 +66,11 @@ pub(super) fn in_order(
     criteria: &[SortCriterion],
     found: &Matched<'_>,
 ) -> Result<Vec<Match>, SearchError> {
+    let by_facts = message::sort::by_facts(criteria);
+    let facts = match by_facts {
+        true => super::thread::order_facts(found)?,
+        false => Vec::new(),
+    };
     let candidates: Vec<Candidate<'_>> = found
         .matches
         .iter()
@@ -81,6 +86,9 @@ pub(super) fn in_order(
             .load_meta(blob)
             .map_err(|e| std::io::Error::other(e.to_string()))
     };
-    let order = message::sort::sort(criteria, &candidates, &load)?;
+    let order = match by_facts {
+        true => message::sort::sort_by_facts(criteria, &candidates, &facts),
+        false => message::sort::sort(criteria, &candidates, &load)?,
+    };
     Ok(order.into_iter().map(|i| found.matches[i].0).collect())
 }

@@ -3,6 +3,7 @@
 //! References) are read on the same thread, then threaded.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use actix::ResponseActFuture;
 use roost_proto::{Data, Response, Status, Tag, ThreadCommand};
@@ -10,8 +11,10 @@ use roost_proto::{Data, Response, Status, Tag, ThreadCommand};
 use super::messages::{ReadMode, Reply};
 use super::search::Matched;
 use super::{ready, run, Session};
+use crate::message::order_facts::{FactsCache, OrderFacts};
 use crate::message::thread::{self, ThreadMessage};
 use crate::message::SearchError;
+use crate::store::BlobId;
 
 impl Session {
     pub(super) fn handle_thread(
@@ -42,27 +45,36 @@ impl Session {
     }
 }
 
-/// What threading needs of each match: its metadata and the header octets of its blob.
+/// What threading needs of each match, from the node's cache of ordering facts.
 fn thread_facts(found: &Matched<'_>, uid: bool) -> Result<Vec<ThreadMessage>, SearchError> {
-    let io = |e: &dyn std::fmt::Display| SearchError::Io(e.to_string());
-    let mut header = Vec::new();
-    found
+    let facts = order_facts(found)?;
+    Ok(found
         .matches
         .iter()
-        .map(|&(m, entry)| {
-            let meta = found.handle.load_meta(entry.blob).map_err(|e| io(&e))?;
-            header.clear();
-            std::fs::File::open(found.handle.blob_path(entry.blob))
-                .and_then(|f| f.take(meta.header_len() as u64).read_to_end(&mut header))
-                .map_err(|e| io(&e))?;
+        .zip(facts)
+        .map(|(&(m, entry), facts)| {
             let number = if uid { m.uid } else { m.seq };
-            Ok(ThreadMessage::new(
-                number,
-                m.seq,
-                entry.internal_date,
-                &meta,
-                &header,
-            ))
+            ThreadMessage::new(number, m.seq, entry.internal_date, facts)
         })
-        .collect()
+        .collect())
+}
+
+/// The ordering facts of each match, in order: cached, or computed from its metadata and
+/// the header octets of its blob.
+pub(super) fn order_facts(found: &Matched<'_>) -> Result<Vec<Arc<OrderFacts>>, SearchError> {
+    let blobs: Vec<BlobId> = found.matches.iter().map(|(_, e)| e.blob).collect();
+    let load = |blob| {
+        let meta = found
+            .handle
+            .load_meta(blob)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let mut header = Vec::new();
+        std::fs::File::open(found.handle.blob_path(blob))?
+            .take(meta.header_len() as u64)
+            .read_to_end(&mut header)?;
+        Ok(OrderFacts::new(&meta, &header))
+    };
+    FactsCache::global()
+        .facts(&blobs, load)
+        .map_err(|e| SearchError::Io(e.to_string()))
 }

@@ -10,6 +10,7 @@ use super::super::address::Addr;
 use super::super::envelope::Env;
 use super::super::search::text::decode_header_value;
 use super::base_subject;
+use crate::message::order_facts::OrderFacts;
 use crate::store::MessageEntry;
 
 /// One message's value under one key. A key's values are all of one variant.
@@ -57,6 +58,19 @@ pub(crate) fn value(key: SortKey, facts: Facts, env: Option<&Env>) -> Value {
         SortKey::DisplayFrom => text(display(&env.from)),
         SortKey::DisplayTo => text(display(&env.to)),
     }
+}
+
+/// The value of `key` from a message's cached ordering facts, for the keys they cover.
+pub(crate) fn fact_value(key: SortKey, facts: &Facts, of: &OrderFacts) -> Option<Value> {
+    Some(match key {
+        SortKey::Arrival => Value::Number(facts.internal_date),
+        SortKey::Size => Value::Number(i64::from(facts.size)),
+        SortKey::Date => Value::Number(of.sent.unwrap_or(facts.internal_date)),
+        SortKey::Subject => Value::Text(of.subject.clone()),
+        SortKey::From | SortKey::To | SortKey::Cc | SortKey::DisplayFrom | SortKey::DisplayTo => {
+            return None
+        }
+    })
 }
 
 /// The i;unicode-casemap key of `s` (RFC 5051 section 2): each character replaced by its

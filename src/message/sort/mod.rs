@@ -8,6 +8,9 @@ pub(crate) mod keys;
 
 use roost_proto::SortCriterion;
 
+use std::sync::Arc;
+
+use super::order_facts::OrderFacts;
 use super::{Candidate, MessageMeta, SearchError};
 use crate::store::BlobId;
 
@@ -38,6 +41,54 @@ pub fn sort(
                 .collect(),
         );
     }
+    Ok(order(criteria, messages, &values))
+}
+
+/// Whether [`sort_by_facts`] can order by `criteria`: dates, subjects, arrival and size.
+pub fn by_facts(criteria: &[SortCriterion]) -> bool {
+    criteria
+        .iter()
+        .all(|c| keys::fact_value(c.key, &FACTLESS, &ABSENT).is_some())
+}
+
+const FACTLESS: keys::Facts = keys::Facts {
+    internal_date: 0,
+    size: 0,
+};
+const ABSENT: OrderFacts = OrderFacts {
+    sent: None,
+    subject: String::new(),
+    reply_or_forward: false,
+    message_id: None,
+    references: Vec::new(),
+};
+
+/// Like [`sort`], from each message's cached ordering facts (`facts[i]` is
+/// `messages[i]`'s), for criteria [`by_facts`] accepts.
+pub fn sort_by_facts(
+    criteria: &[SortCriterion],
+    messages: &[Candidate<'_>],
+    facts: &[Arc<OrderFacts>],
+) -> Vec<usize> {
+    let values: Vec<Vec<keys::Value>> = messages
+        .iter()
+        .zip(facts)
+        .map(|(m, f)| {
+            criteria
+                .iter()
+                .filter_map(|c| keys::fact_value(c.key, &m.entry.into(), f))
+                .collect()
+        })
+        .collect();
+    order(criteria, messages, &values)
+}
+
+/// Indices of `messages` ordered by their `values` (one per criterion), ties by sequence.
+fn order(
+    criteria: &[SortCriterion],
+    messages: &[Candidate<'_>],
+    values: &[Vec<keys::Value>],
+) -> Vec<usize> {
     let mut order: Vec<usize> = (0..messages.len()).collect();
     order.sort_by(|&a, &b| {
         criteria
@@ -47,5 +98,5 @@ pub fn sort(
             .find(|o| o.is_ne())
             .unwrap_or_else(|| messages[a].seq.cmp(&messages[b].seq))
     });
-    Ok(order)
+    order
 }

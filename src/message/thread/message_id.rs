@@ -32,13 +32,13 @@ fn normalize(inner: &[u8]) -> Option<String> {
 }
 
 /// The first valid msg-id of a header value (Message-ID, In-Reply-To).
-pub(super) fn first(value: &[u8]) -> Option<String> {
+pub(crate) fn first(value: &[u8]) -> Option<String> {
     all(value).next()
 }
 
 /// A message's references: the IDs of References when it holds any, else the first ID of
 /// In-Reply-To, else none.
-pub(super) fn references(references: Option<&[u8]>, in_reply_to: Option<&[u8]>) -> Vec<String> {
+pub(crate) fn references(references: Option<&[u8]>, in_reply_to: Option<&[u8]>) -> Vec<String> {
     let refs: Vec<String> = references.map(|r| all(r).collect()).unwrap_or_default();
     if !refs.is_empty() {
         return refs;

@@ -3,16 +3,16 @@
 //! Files: `message_id` (msg-id normalisation, the References/In-Reply-To rule),
 //! `ordered_subject`, `references`, `tree` (the arena both build and its wire form).
 
-mod message_id;
+pub(crate) mod message_id;
 mod ordered_subject;
 mod references;
 mod tree;
 
+use std::sync::Arc;
+
 use roost_proto::{Thread, ThreadAlgorithm};
 
-use super::envelope::Env;
-use super::header;
-use super::sort::{base_subject, keys};
+use super::order_facts::OrderFacts;
 use super::MessageMeta;
 
 /// What threading needs of one searched message.
@@ -22,47 +22,29 @@ pub struct ThreadMessage {
     pub number: u32,
     /// The message sequence number (the order of the mailbox, for ties).
     pub seq: u32,
-    /// The sent date of RFC 5256 section 2.2, UTC seconds.
+    /// The sent date of RFC 5256 section 2.2, UTC seconds (INTERNALDATE when the Date
+    /// header is absent or unparsable).
     pub sent: i64,
-    /// The collation key of the base subject (subjects compare case-insensitively).
-    pub subject: String,
-    /// Whether base subject extraction removed a reply or forward marker.
-    pub reply_or_forward: bool,
-    /// The normalised Message-ID, when valid.
-    pub message_id: Option<String>,
-    /// The references of RFC 5256 section 3 (REFERENCES), oldest first.
-    pub references: Vec<String>,
+    /// Subject and ids, shared with the node's cache.
+    pub facts: Arc<OrderFacts>,
 }
 
 impl ThreadMessage {
-    /// Builds the threading facts of a message from its metadata and its header block (for
-    /// References, which ENVELOPE does not carry).
-    pub fn new(
-        number: u32,
-        seq: u32,
-        internal_date: i64,
-        meta: &MessageMeta,
-        header: &[u8],
-    ) -> Self {
-        let env: &Env = &meta.env;
-        let base = env
-            .subject
-            .as_deref()
-            .map(base_subject::of_header)
-            .unwrap_or(base_subject::BaseSubject {
-                text: String::new(),
-                reply_or_forward: false,
-            });
-        let references = header::first(header, "References").map(|f| header::unfold(f.value));
+    pub fn new(number: u32, seq: u32, internal_date: i64, facts: Arc<OrderFacts>) -> Self {
         ThreadMessage {
             number,
             seq,
-            sent: keys::sent_date(env).unwrap_or(internal_date),
-            subject: keys::collation_key(&base.text),
-            reply_or_forward: base.reply_or_forward,
-            message_id: env.message_id.as_deref().and_then(message_id::first),
-            references: message_id::references(references.as_deref(), env.in_reply_to.as_deref()),
+            sent: facts.sent.unwrap_or(internal_date),
+            facts,
         }
+    }
+}
+
+impl std::ops::Deref for ThreadMessage {
+    type Target = OrderFacts;
+
+    fn deref(&self) -> &OrderFacts {
+        &self.facts
     }
 }
 
@@ -83,6 +65,7 @@ pub fn thread(algorithm: ThreadAlgorithm, messages: &[ThreadMessage]) -> Vec<Thr
 
 #[cfg(test)]
 pub(super) mod tests {
+    use super::super::sort::keys;
     use super::*;
 
     /// A message for the algorithm tests: `id` and `refs` are header values.
@@ -94,15 +77,14 @@ pub(super) mod tests {
         id: &str,
         refs: &str,
     ) -> ThreadMessage {
-        ThreadMessage {
-            number: n,
-            seq: n,
-            sent,
+        let facts = OrderFacts {
+            sent: Some(sent),
             subject: keys::collation_key(subject),
             reply_or_forward: reply,
             message_id: message_id::first(id.as_bytes()),
             references: message_id::references(Some(refs.as_bytes()), None),
-        }
+        };
+        ThreadMessage::new(n, n, sent, Arc::new(facts))
     }
 
     /// The threads as a `* THREAD` response writes them, without `* THREAD `.
@@ -121,14 +103,16 @@ pub(super) mod tests {
         let raw = b"Subject: Re: [l] Hi\r\nDate: 1 Jan 2001 00:00:00 +0000\r\n\
             Message-ID: <\"m\"@x>\r\nIn-Reply-To: <p@x>\r\nReferences: <r@x>\r\n <p@x>\r\n\r\nbody";
         let meta = MessageMeta::parse(raw);
-        let t = ThreadMessage::new(7, 3, 5, &meta, &raw[..meta.header_len()]);
+        let facts = Arc::new(OrderFacts::new(&meta, &raw[..meta.header_len()]));
+        let t = ThreadMessage::new(7, 3, 5, facts);
         assert_eq!(t.subject, "HI");
         assert!(t.reply_or_forward);
         assert_eq!(t.sent, 978_307_200);
         assert_eq!(t.message_id.as_deref(), Some("m@x"));
         assert_eq!(t.references, ["r@x", "p@x"]);
         let bare = MessageMeta::parse(b"In-Reply-To: <p@x>\r\n\r\n");
-        let t = ThreadMessage::new(1, 1, 5, &bare, b"In-Reply-To: <p@x>\r\n\r\n");
+        let facts = Arc::new(OrderFacts::new(&bare, b"In-Reply-To: <p@x>\r\n\r\n"));
+        let t = ThreadMessage::new(1, 1, 5, facts);
         assert_eq!(
             (t.sent, t.references.as_slice()),
             (5, &["p@x".to_owned()][..])

@@ -211,7 +211,8 @@ start_dovecot() {
     dovecot -c "$D/dovecot.conf"
     wait_port "$DPORT"
     # The listener can be up before the master writes its pid file (seen on a loaded machine).
-    while [ ! -s "$D/run/master.pid" ]; do sleep 0.1; done
+    local waited=0
+    while [ ! -s "$D/run/master.pid" ] && [ "$waited" -lt 300 ]; do sleep 0.1; waited=$((waited + 1)); done
     DOVECOT_PID=$(cat "$D/run/master.pid")
 }
 stop_dovecot() {

@@ -163,7 +163,9 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
     create_data_dir(&config)?;
     let _lock = lock_if_alone(&config, Holder::Serve)?;
     // The users file is read at the first login, after the demo user may have been added.
-    let auth = Authenticator::new(config.users_file(), config.auth.policy());
+    let auth = Authenticator::new(config.users_file(), config.auth.policy())
+        .with_oauth(&config.auth.oauth)
+        .map_err(|e| ServeError::Users(e.to_string()))?;
     let tls_files = tls::load_or_generate(config.tls.files.as_ref(), &config.data_dir)?;
     let system = actix_rt::System::new();
     system.block_on(async move {

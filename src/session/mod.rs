@@ -7,6 +7,7 @@
 
 mod any_state;
 mod append;
+mod bearer;
 mod bulk;
 pub mod capability;
 mod copy;
@@ -276,6 +277,7 @@ impl Session {
             tls: self.info.tls,
             starttls_available: self.info.starttls_available,
             login_allowed: self.login_allowed(),
+            bearer: self.shared.auth.oauth_enabled(),
         }
     }
 

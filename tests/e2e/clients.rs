@@ -230,7 +230,7 @@ async fn async_imap_logs_in_over_starttls_and_implicit_tls() {
 }
 
 /// Runs a Python script; fails the test with its output unless it exits 0. Its stdout.
-fn run_python(script: &str) -> String {
+pub(crate) fn run_python(script: &str) -> String {
     let out = Command::new("python3")
         .arg("-c")
         .arg(script)

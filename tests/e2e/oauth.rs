@@ -231,8 +231,7 @@ async fn tokens_are_checked_against_a_jwks_file() {
             lines.last().unwrap().starts_with("A1 OK [CAPABILITY "),
             "{lines:?}"
         );
-        let lines = client.command("A2", "SELECT INBOX").await;
-        assert!(lines.last().unwrap().starts_with("A2 OK"), "{lines:?}");
+        client.ok("SELECT INBOX").await;
     }
     // Without SASL-IR: an empty challenge first.
     for (mechanism, message) in [

@@ -225,3 +225,6 @@ fn usable_key(jwk: Jwk) -> Option<(Option<String>, Key)> {
         },
     ))
 }
+
+#[cfg(test)]
+mod tests;

@@ -211,6 +211,7 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
         );
         let drain_timeout = config.limits.drain_timeout();
         let shared = Arc::new(Shared::new(config, auth, supervisor.clone()));
+        shared.auth.start_oauth();
         let accepting = Accepting::new(
             shared.clone(),
             arbiters.iter().map(Arbiter::handle).collect(),

@@ -112,6 +112,13 @@ impl Authenticator {
         Ok(self)
     }
 
+    /// Starts reading the OAuth key set, if tokens are accepted (needs a Tokio runtime).
+    pub fn start_oauth(&self) {
+        if let Some(verifier) = &self.oauth {
+            verifier.start_key_refresh();
+        }
+    }
+
     /// Whether OAUTHBEARER and XOAUTH2 are accepted.
     pub fn oauth_enabled(&self) -> bool {
         self.oauth.is_some()

@@ -382,8 +382,9 @@ impl JwksServer {
 }
 
 /// Keys fetched over HTTPS (trusting the test CA through `jwks_ca_file`), and fetched again
-/// when a token names a key the provider has rotated in.
-#[tokio::test]
+/// when a token names a key the provider has rotated in. Multi-threaded: the key server must
+/// answer while the test thread blocks in `Server::start` and `wait_for_log`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_come_from_https_and_follow_a_rotation() {
     let dir = tempfile::tempdir().unwrap();
     let old = TestKey::ec("2026-01");
@@ -395,6 +396,9 @@ async fn keys_come_from_https_and_follow_a_rotation() {
         oauth.insert("jwks_ca_file".into(), ca.to_str().unwrap().into());
     });
 
+    // Read at start, so a broken source shows in the log before anyone logs in.
+    assert!(server.wait_for_log(&["OAuth key set loaded"]));
+    assert_eq!(idp.requests.load(Ordering::SeqCst), 1);
     let answer = login_ir(
         &server,
         "OAUTHBEARER",
@@ -402,11 +406,7 @@ async fn keys_come_from_https_and_follow_a_rotation() {
     )
     .await;
     assert!(answer.starts_with("A1 OK"), "{answer}");
-    assert_eq!(
-        idp.requests.load(Ordering::SeqCst),
-        1,
-        "one fetch, then the cached set"
-    );
+    assert_eq!(idp.requests.load(Ordering::SeqCst), 1, "the set is cached");
     let answer = login_ir(&server, "XOAUTH2", &xoauth2(USER, &old.sign(&claims(USER)))).await;
     assert!(answer.starts_with("A1 OK"), "{answer}");
     assert_eq!(idp.requests.load(Ordering::SeqCst), 1);

@@ -1,12 +1,13 @@
 //! The identity provider's signing keys (a JWK set, RFC 7517), looked up by `kid`.
 //!
-//! The set is read at the first bearer login, then again every `jwks_refresh_secs` by a
+//! The set is read when the server starts (or at the first bearer login), then again every `jwks_refresh_secs` by a
 //! background task, and at once when a token names a key the set lacks (the provider rotated
 //! its keys), but no more often than `jwks_min_refetch_secs`, so tokens with made-up `kid`s
 //! cannot make Roost hammer the provider. A failed fetch keeps the keys it had.
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -51,6 +52,8 @@ pub struct KeyStore {
     keys: RwLock<Arc<Keys>>,
     /// Serialises fetches; holds when the last one finished, and its error if it failed.
     last_fetch: tokio::sync::Mutex<Option<(Instant, Option<String>)>>,
+    /// Fetches finished so far: a caller that waited for another's fetch uses its outcome.
+    fetches: AtomicU64,
     background: OnceLock<()>,
 }
 
@@ -70,6 +73,7 @@ impl KeyStore {
             min_refetch,
             keys: RwLock::default(),
             last_fetch: tokio::sync::Mutex::new(None),
+            fetches: AtomicU64::new(0),
             background: OnceLock::new(),
         })
     }
@@ -119,9 +123,10 @@ impl KeyStore {
     /// returns that fetch's outcome: failures are rate-limited too). Concurrent callers wait
     /// for one fetch.
     async fn refresh(&self, not_within: Duration) -> Result<(), String> {
+        let seen = self.fetches.load(Ordering::Acquire);
         let mut last = self.last_fetch.lock().await;
         if let Some((at, outcome)) = &*last {
-            if at.elapsed() < not_within {
+            if at.elapsed() < not_within || self.fetches.load(Ordering::Acquire) != seen {
                 return outcome.clone().map_or(Ok(()), Err);
             }
         }
@@ -144,21 +149,27 @@ impl KeyStore {
             }
         };
         *last = Some((Instant::now(), error.clone()));
+        self.fetches.fetch_add(1, Ordering::Release);
         error.map_or(Ok(()), Err)
     }
 
-    /// Starts the periodic refresh once, on the runtime of the first caller. The task holds
-    /// only a weak reference, so it ends with the store.
-    fn start_background(self: &Arc<Self>) {
+    /// Starts the background refresh, once: a fetch now (unless one just happened), then
+    /// one every interval, on the runtime of the first caller (the server calls this at
+    /// start, so a bad source shows in the log before the first login). The task holds only
+    /// a weak reference, so it ends with the store.
+    pub fn start_background(self: &Arc<Self>) {
         self.background.get_or_init(|| {
             let store: Weak<KeyStore> = Arc::downgrade(self);
             let every = self.refresh;
             tokio::spawn(async move {
                 loop {
-                    tokio::time::sleep(every).await;
-                    let Some(store) = store.upgrade() else { return };
+                    let Some(strong) = store.upgrade() else {
+                        return;
+                    };
                     // Whatever the outcome, `refresh` logs it and keeps the old keys on failure.
-                    let _ = store.refresh(every / 2).await;
+                    let _ = strong.refresh(every / 2).await;
+                    drop(strong);
+                    tokio::time::sleep(every).await;
                 }
             });
         });

@@ -106,7 +106,8 @@ pub struct TokenVerifier {
 }
 
 impl TokenVerifier {
-    /// A verifier for validated `settings`; the key set is read at the first token.
+    /// A verifier for validated `settings`; the key set is read by [`Self::start_key_refresh`]
+    /// or at the first token.
     ///
     /// # Errors
     /// A bad `jwks_url` or `jwks_ca_file`.
@@ -119,6 +120,12 @@ impl TokenVerifier {
             user_claim: settings.user_claim.clone(),
             leeway_secs: settings.leeway_secs,
         })
+    }
+
+    /// Reads the key set now and keeps it fresh in the background (else this starts at the
+    /// first token).
+    pub fn start_key_refresh(&self) {
+        self.keys.start_background();
     }
 
     /// The user `token` was issued for, from the user claim.

@@ -170,8 +170,9 @@ async fn login_ir(server: &Server, mechanism: &str, initial: &str) -> String {
     lines.last().unwrap().clone()
 }
 
-/// An exchange whose token is refused: the JSON error challenge, the client's dummy answer,
-/// then `NO [AUTHENTICATIONFAILED]`. Returns the JSON.
+/// An exchange whose token is refused: the JSON error challenge, the client's dummy answer
+/// (an empty line for XOAUTH2, as K-9 sends), then `NO [AUTHENTICATIONFAILED]`. Returns the
+/// JSON.
 async fn refused(server: &Server, mechanism: &str, initial: &str) -> Value {
     let mut client = connect(server).await;
     client
@@ -183,9 +184,9 @@ async fn refused(server: &Server, mechanism: &str, initial: &str) -> Value {
         .unwrap_or_else(|| panic!("not a challenge: {challenge}"));
     let error: Value = serde_json::from_slice(&STANDARD.decode(encoded.trim_end()).unwrap())
         .unwrap_or_else(|e| panic!("{e}: {challenge}"));
-    client
-        .send(format!("{}\r\n", STANDARD.encode("\x01")))
-        .await;
+    // RFC 7628's dummy is `%x01`; K-9 sends an empty line instead. Both must end it.
+    let dummy = if mechanism == "XOAUTH2" { "" } else { "AQ==" };
+    client.send(format!("{dummy}\r\n")).await;
     let done = client.line().await;
     assert!(
         done.starts_with("A1 NO [AUTHENTICATIONFAILED]"),

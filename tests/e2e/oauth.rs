@@ -234,6 +234,18 @@ async fn tokens_are_checked_against_a_jwks_file() {
         );
         client.ok("SELECT INBOX").await;
     }
+    // Over implicit TLS, as remote clients must come.
+    let mut client = Client::connect_tls(server.imaps, &server.cert_path()).await;
+    let greeting = client.line().await;
+    assert!(
+        greeting.contains("AUTH=OAUTHBEARER AUTH=XOAUTH2"),
+        "{greeting}"
+    );
+    let initial = oauthbearer(Some(USER), &good);
+    let lines = client
+        .command("A1", &format!("AUTHENTICATE OAUTHBEARER {initial}"))
+        .await;
+    assert!(lines.last().unwrap().starts_with("A1 OK"), "{lines:?}");
     // Without SASL-IR: an empty challenge first.
     for (mechanism, message) in [
         ("OAUTHBEARER", oauthbearer(None, &good)),

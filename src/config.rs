@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::auth::oauth::OAuthSettings;
 use crate::auth::throttle::ThrottlePolicy;
 use crate::cluster::link::tls::LinkTlsConfig;
 use crate::cluster::redis::access::RedisAccess;
@@ -165,6 +166,7 @@ pub struct AuthConfig {
     /// How long a remembered login stays valid.
     pub cache_ttl_secs: u64,
     pub throttle: ThrottlePolicy,
+    pub oauth: OAuthSettings,
 }
 
 impl AuthConfig {
@@ -189,6 +191,7 @@ impl Default for AuthConfig {
             cache_size: 10_000,
             cache_ttl_secs: 3600,
             throttle: ThrottlePolicy::default(),
+            oauth: OAuthSettings::default(),
         }
     }
 }
@@ -799,6 +802,7 @@ impl Config {
         self.cluster
             .validate(&self.node_id)
             .map_err(ConfigError::Invalid)?;
+        self.auth.oauth.validate().map_err(ConfigError::Invalid)?;
         let t = &self.telemetry;
         if !(0.0..=1.0).contains(&t.sampling_ratio) {
             return invalid("telemetry.sampling_ratio must be between 0.0 and 1.0");

@@ -3,12 +3,13 @@
 //! [`Config::load`](crate::config::Config::load) checks that the settings fit together; this
 //! module checks them against the machine: that the data directory is a writable directory,
 //! that no two sockets share an address, and that the TLS and Redis files named can be read
-//! and used. Nothing here binds, connects or creates anything (the write probe in an existing
+//! and used (the OAuth key set's CA file too). Nothing here binds, connects or creates anything (the write probe in an existing
 //! data directory is removed at once), so `check-config` may run where the server will.
 
 use std::net::SocketAddr;
 use std::path::Path;
 
+use crate::auth::oauth::fetch::JwksSource;
 use crate::cluster::link::tls::LinkTls;
 use crate::cluster::node::JoinError;
 use crate::cluster::redis::access::RedisAccess;
@@ -62,6 +63,10 @@ fn check_files(config: &Config) -> Result<(), ServeError> {
             LinkTls::load(link_tls, &config.node_id, &advertised)
                 .map_err(|e| ServeError::Cluster(JoinError::LinkTls(e)))?;
         }
+    }
+    if config.auth.oauth.enabled {
+        // Parses the key set URL and reads its CA file; fetches nothing.
+        JwksSource::from_settings(&config.auth.oauth)?;
     }
     if let Some(access) = RedisAccess::from_config(&config.cluster) {
         // Reads the password file and CA; connects to nothing.

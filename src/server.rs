@@ -49,6 +49,8 @@ pub enum ServeError {
     Tls(#[from] tls::TlsError),
     #[error("users: {0}")]
     Users(String),
+    #[error("OAuth: {0}")]
+    OAuth(#[from] crate::auth::oauth::fetch::FetchError),
     #[error("cluster: {0}")]
     Cluster(#[from] crate::cluster::node::JoinError),
     #[error("signal handling: {0}")]
@@ -163,7 +165,8 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
     create_data_dir(&config)?;
     let _lock = lock_if_alone(&config, Holder::Serve)?;
     // The users file is read at the first login, after the demo user may have been added.
-    let auth = Authenticator::new(config.users_file(), config.auth.policy());
+    let auth = Authenticator::new(config.users_file(), config.auth.policy())
+        .with_oauth(&config.auth.oauth)?;
     let tls_files = tls::load_or_generate(config.tls.files.as_ref(), &config.data_dir)?;
     let system = actix_rt::System::new();
     system.block_on(async move {
@@ -209,6 +212,7 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
         );
         let drain_timeout = config.limits.drain_timeout();
         let shared = Arc::new(Shared::new(config, auth, supervisor.clone()));
+        shared.auth.start_oauth();
         let accepting = Accepting::new(
             shared.clone(),
             arbiters.iter().map(Arbiter::handle).collect(),

@@ -40,6 +40,8 @@ mod lmtp;
 mod mailboxes;
 #[path = "e2e/messages.rs"]
 mod messages;
+#[path = "e2e/oauth.rs"]
+mod oauth;
 #[path = "e2e/observability.rs"]
 mod observability;
 #[path = "e2e/postfix.rs"]

@@ -22,6 +22,8 @@ use std::sync::Arc;
 use roost_proto::Secret;
 
 use crate::auth::cache::{AuthCache, CachePolicy};
+use crate::auth::oauth::fetch::FetchError;
+use crate::auth::oauth::{BearerCredentials, OAuthSettings, TokenError, TokenVerifier};
 use crate::auth::password::{self, DUMMY_HASH};
 use crate::auth::throttle::{Admitted, Refused, Standing, Throttle, ThrottlePolicy};
 use crate::auth::userdb::{Unavailable, UserDb};
@@ -71,6 +73,8 @@ pub struct Authenticator {
     throttle: Throttle,
     queue: Arc<VerifyQueue>,
     cache: AuthCache,
+    /// Checks OAuth bearer tokens, when `[auth.oauth]` is enabled.
+    oauth: Option<TokenVerifier>,
     /// How many argon2 verifications ran, so tests can check that every path runs exactly one.
     #[cfg(test)]
     verifications: Arc<std::sync::atomic::AtomicUsize>,
@@ -91,9 +95,33 @@ impl Authenticator {
                 std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
             ),
             cache: AuthCache::new(policy.cache),
+            oauth: None,
             #[cfg(test)]
             verifications: Default::default(),
         }
+    }
+
+    /// Accepts OAuth bearer tokens as `settings` say (nothing changes when they are off).
+    ///
+    /// # Errors
+    /// A bad `jwks_url` or `jwks_ca_file`.
+    pub fn with_oauth(mut self, settings: &OAuthSettings) -> Result<Authenticator, FetchError> {
+        if settings.enabled {
+            self.oauth = Some(TokenVerifier::new(settings)?);
+        }
+        Ok(self)
+    }
+
+    /// Starts reading the OAuth key set, if tokens are accepted (needs a Tokio runtime).
+    pub fn start_oauth(&self) {
+        if let Some(verifier) = &self.oauth {
+            verifier.start_key_refresh();
+        }
+    }
+
+    /// Whether OAUTHBEARER and XOAUTH2 are accepted.
+    pub fn oauth_enabled(&self) -> bool {
+        self.oauth.is_some()
     }
 
     /// Proof for a session that is authenticated by how it connected, not by a password:
@@ -134,15 +162,7 @@ impl Authenticator {
         // Debug formatting escapes control characters, so a hostile name cannot forge log
         // lines; the length cap keeps one login from writing a megabyte of log.
         let user = log_name(username);
-        let attempt = match self.throttle.admit(peer, username) {
-            Ok(attempt) => attempt,
-            Err(refused) => {
-                metrics::auth_refused(refused);
-                let retry_after_s = refused.retry_after().as_secs();
-                tracing::info!(user = ?user, %peer, retry_after_s, "login refused: too many failures");
-                return Err(AuthError::Throttled(refused));
-            }
-        };
+        let attempt = self.admit(peer, username)?;
         let stored = match self.lookup(username).await {
             Ok(stored) => stored,
             Err(e) => {
@@ -168,15 +188,83 @@ impl Authenticator {
                     user: username.to_owned(),
                 })
             }
-            _ => {
-                let delay = attempt.failed();
-                // The name is logged so admins can see attacks; the password never is.
-                let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
-                tracing::info!(user = ?user, %peer, delay_ms, "login failed");
-                tokio::time::sleep(delay).await;
-                Err(AuthError::Failed)
+            // The name is logged so admins can see attacks; the password never is.
+            _ => Err(failed(attempt, user, peer, "login failed").await),
+        }
+    }
+
+    /// Checks a bearer token for a client at `peer`, like [`Authenticator::login`]: the
+    /// throttle is charged first (under the user name the client claims, if any), a refused
+    /// token waits for the throttle delay, and the token's user must exist in the users file.
+    ///
+    /// # Errors
+    /// [`AuthError::Failed`] for any refused token (the reason goes to the log and to
+    /// `roost_auth_token_failures_total`); [`AuthError::Throttled`];
+    /// [`AuthError::Unavailable`] when the key set or the users file cannot be read.
+    pub async fn login_bearer(
+        &self,
+        credentials: &BearerCredentials,
+        peer: IpAddr,
+    ) -> Result<LoginVerified, AuthError> {
+        metrics::auth_attempt();
+        let claimed = credentials.user.as_deref().unwrap_or("");
+        let attempt = self.admit(peer, claimed)?;
+        let mechanism = credentials.mechanism.name();
+        let user = match &self.oauth {
+            Some(verifier) => verifier.user(credentials.token.expose()).await,
+            None => Err(TokenError::Malformed),
+        };
+        // The authzid (or XOAUTH2's user) may only repeat the token's user: no proxying.
+        let user = user.and_then(|user| match &credentials.user {
+            Some(claimed) if *claimed != user => Err(TokenError::UserMismatch),
+            _ => Ok(user),
+        });
+        let user = match user {
+            Ok(user) => user,
+            Err(TokenError::KeysUnavailable(why)) => {
+                attempt.withdrawn();
+                tracing::error!(reason = %why, "token login refused: OAuth keys unavailable");
+                return Err(AuthError::Unavailable(why));
+            }
+            Err(refused) => {
+                metrics::auth_token_failed(refused.label());
+                let reason = refused.to_string();
+                tracing::info!(mechanism, %reason, "token refused");
+                return Err(failed(attempt, log_name(claimed), peer, "token login failed").await);
+            }
+        };
+        match self.lookup(&user).await {
+            Ok(Some(_)) => {
+                attempt.succeeded();
+                tracing::info!(user = ?log_name(&user), %peer, mechanism, "login succeeded");
+                Ok(LoginVerified { user })
+            }
+            Ok(None) => {
+                metrics::auth_token_failed(TokenError::UnknownUser.label());
+                Err(failed(
+                    attempt,
+                    log_name(&user),
+                    peer,
+                    "token login failed: no such user",
+                )
+                .await)
+            }
+            Err(e) => {
+                attempt.withdrawn();
+                Err(e)
             }
         }
+    }
+
+    /// Charges an attempt to the throttle, or refuses it.
+    fn admit(&self, peer: IpAddr, username: &str) -> Result<Admitted<'_>, AuthError> {
+        self.throttle.admit(peer, username).map_err(|refused| {
+            metrics::auth_refused(refused);
+            let retry_after_s = refused.retry_after().as_secs();
+            let user = log_name(username);
+            tracing::info!(user = ?user, %peer, retry_after_s, "login refused: too many failures");
+            AuthError::Throttled(refused)
+        })
     }
 
     /// The stored hash of `username`, read on a blocking thread.
@@ -250,6 +338,15 @@ impl Authenticator {
         self.verifications
             .load(std::sync::atomic::Ordering::Relaxed)
     }
+}
+
+/// Keeps a failed attempt's throttle charge and answers after its delay.
+async fn failed(attempt: Admitted<'_>, user: &str, peer: IpAddr, what: &'static str) -> AuthError {
+    let delay = attempt.failed();
+    let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+    tracing::info!(user = ?user, %peer, delay_ms, "{what}");
+    tokio::time::sleep(delay).await;
+    AuthError::Failed
 }
 
 fn task_failed(join: &tokio::task::JoinError) -> AuthError {

@@ -10,6 +10,7 @@
 //! - [`users`]: the users file format, atomic saves.
 //! - [`userdb`]: the shared, self-reloading copy the server reads.
 //! - [`sasl`]: the PLAIN and LOGIN mechanisms.
+//! - [`oauth`]: the OAUTHBEARER and XOAUTH2 mechanisms and their JWT checks.
 //! - [`throttle`]: failure budgets charged before verification, and delays after failures.
 //! - [`verify_queue`]: fair shares of the argon2 capacity.
 //! - [`cache`]: recent successful logins, so repeated logins skip argon2.
@@ -19,6 +20,7 @@
 pub mod authenticator;
 pub mod cache;
 pub mod cli;
+pub mod oauth;
 pub mod password;
 pub mod sasl;
 pub mod throttle;

@@ -8,6 +8,9 @@
 
 use roost_proto::Secret;
 
+use crate::auth::oauth::sasl::BearerExchange;
+use crate::auth::oauth::{BearerCredentials, BearerMechanism};
+
 /// The mechanism names to advertise as `AUTH=` capabilities, strongest first.
 pub const MECHANISMS: &[&str] = &["PLAIN", "LOGIN"];
 
@@ -25,6 +28,10 @@ pub enum SaslStep {
     Challenge(Vec<u8>),
     /// The exchange is complete; verify these credentials.
     Done(Credentials),
+    /// Verify this bearer token; if it is refused, send [`SaslExchange::token_refused`].
+    Bearer(BearerCredentials),
+    /// The client acknowledged a refused token's error: answer as for a wrong password.
+    Rejected,
     /// The client's data was malformed or out of order; answer `NO` (or `BAD`) with this reason.
     Failed(String),
 }
@@ -47,6 +54,8 @@ enum State {
     LoginExpectUsername,
     /// LOGIN after `Password:`.
     LoginExpectPassword { username: String },
+    /// OAUTHBEARER or XOAUTH2.
+    Bearer(BearerExchange),
     /// Done or failed: any further step fails.
     Finished,
 }
@@ -63,6 +72,24 @@ impl SaslExchange {
             return None;
         };
         Some(SaslExchange { state })
+    }
+
+    /// Starts an OAUTHBEARER or XOAUTH2 exchange, or `None` for other mechanisms (only for
+    /// servers that accept OAuth tokens).
+    pub fn bearer(mechanism: &str) -> Option<SaslExchange> {
+        let mechanism = BearerMechanism::from_name(mechanism)?;
+        Some(SaslExchange {
+            state: State::Bearer(BearerExchange::new(mechanism)),
+        })
+    }
+
+    /// A bearer token from [`SaslStep::Bearer`] was refused: the error challenge to send,
+    /// after which the exchange waits for the client's dummy response.
+    pub fn token_refused(&mut self) -> Option<Vec<u8>> {
+        match &mut self.state {
+            State::Bearer(bearer) => bearer.token_refused(),
+            _ => None,
+        }
     }
 
     /// Feeds the client's next response. On the first call, `None` means the client sent no
@@ -96,6 +123,10 @@ impl SaslExchange {
                     password: Secret::new(password.to_vec()),
                 }),
             ),
+            (State::Bearer(mut bearer), response) => {
+                let step = bearer.step(response);
+                (State::Bearer(bearer), step)
+            }
             (State::Finished, _) => (
                 State::Finished,
                 SaslStep::Failed("authentication exchange already finished".into()),

@@ -21,6 +21,10 @@ pub const OPTIONAL_KEYS: &[&str] = &[
     "tls.files.cert",
     "tls.files.key",
     "auth.users_file",
+    "auth.oauth.issuer",
+    "auth.oauth.jwks_file",
+    "auth.oauth.jwks_url",
+    "auth.oauth.jwks_ca_file",
     "lmtp.socket",
     "cluster.redis_url",
     "cluster.redis_ca",
@@ -166,6 +170,7 @@ mod tests {
             }
             ("limits.refused_networks", _) => Value::Array(vec![text("10.0.0.0/8")]),
             ("lmtp.domains", _) => Value::Array(vec![text("example.org")]),
+            ("auth.oauth.audiences", _) => Value::Array(vec![text("mail-app")]),
             (_, Some(Value::Boolean(b))) => Value::Boolean(!b),
             (_, Some(Value::Integer(i))) => Value::Integer(i + 1),
             (_, Some(Value::Float(f))) => Value::Float(f / 2.0),
@@ -196,6 +201,13 @@ mod tests {
                 "cluster.link_tls.ca",
             ],
         ));
+        if key == "auth.oauth.enabled" {
+            all.extend([
+                "auth.oauth.issuer",
+                "auth.oauth.audiences",
+                "auth.oauth.jwks_file",
+            ]);
+        }
         all
     }
 

@@ -3,6 +3,8 @@
 
 use roost_proto::Atom;
 
+use crate::auth::oauth::BearerMechanism;
+
 /// What the capability list depends on.
 #[derive(Debug, Clone, Copy)]
 pub struct CapabilityContext {
@@ -13,6 +15,8 @@ pub struct CapabilityContext {
     pub starttls_available: bool,
     /// LOGIN and AUTHENTICATE are allowed now (TLS, loopback or `allow_plaintext`).
     pub login_allowed: bool,
+    /// OAuth bearer tokens are accepted (`[auth.oauth]`).
+    pub bearer: bool,
 }
 
 /// Extensions Roost implements and advertises in every state.
@@ -73,6 +77,9 @@ pub fn capabilities(ctx: CapabilityContext) -> Vec<Atom> {
                     .iter()
                     .map(|m| format!("AUTH={m}")),
             );
+            if ctx.bearer {
+                caps.extend(BearerMechanism::ALL.map(|m| format!("AUTH={}", m.name())));
+            }
         } else {
             caps.push("LOGINDISABLED".into());
             // A password sent as a non-synchronizing literal would cross the wire in clear
@@ -101,6 +108,7 @@ mod tests {
             tls: false,
             starttls_available: true,
             login_allowed: false,
+            bearer: true,
         });
         assert!(caps.contains(&"STARTTLS".into()));
         assert!(caps.contains(&"LOGINDISABLED".into()));
@@ -116,10 +124,27 @@ mod tests {
             tls: true,
             starttls_available: false,
             login_allowed: true,
+            bearer: true,
         });
         assert!(caps.starts_with(&["IMAP4rev1".into(), "IMAP4rev2".into()]));
         assert!(!caps
             .iter()
             .any(|c| c.starts_with("AUTH=") || c == "STARTTLS" || c == "LOGINDISABLED"));
+    }
+
+    #[test]
+    fn bearer_mechanisms_only_when_configured_and_login_is_allowed() {
+        let ctx = |login_allowed, bearer| CapabilityContext {
+            authenticated: false,
+            tls: false,
+            starttls_available: true,
+            login_allowed,
+            bearer,
+        };
+        let has = |caps: &[String]| caps.contains(&"AUTH=OAUTHBEARER".into());
+        assert!(has(&names(ctx(true, true))));
+        assert!(names(ctx(true, true)).contains(&"AUTH=XOAUTH2".into()));
+        assert!(!has(&names(ctx(true, false))));
+        assert!(!has(&names(ctx(false, true))));
     }
 }

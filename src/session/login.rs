@@ -98,7 +98,9 @@ impl Session {
         if let Some(refused) = self.refuse_plaintext(tag.clone()) {
             return refused;
         }
-        let Some(exchange) = SaslExchange::new(mechanism.as_str()) else {
+        let exchange = SaslExchange::new(mechanism.as_str())
+            .or_else(|| self.bearer_exchange(mechanism.as_str()));
+        let Some(exchange) = exchange else {
             metrics::auth_failed(AuthFailure::Sasl);
             self.write_status(Status::no(
                 tag,
@@ -159,6 +161,8 @@ impl Session {
             SaslStep::Done(credentials) => {
                 self.verify(tag, credentials.username, credentials.password)
             }
+            SaslStep::Bearer(credentials) => self.verify_bearer(tag, exchange, credentials),
+            SaslStep::Rejected => self.bearer_rejected(tag),
             SaslStep::Failed(reason) => {
                 metrics::auth_failed(AuthFailure::Sasl);
                 self.write_status(Status::no(tag, Some(Code::AuthenticationFailed), reason));
@@ -176,10 +180,7 @@ impl Session {
     ) -> ResponseActFuture<Self, Reply> {
         self.busy = true;
         let shared = self.shared.clone();
-        let peer = self
-            .info
-            .peer
-            .map_or(std::net::Ipv4Addr::LOCALHOST.into(), |p| p.ip());
+        let peer = self.peer_ip();
         let check = async move { shared.auth.login(&username, password.expose(), peer).await };
         Box::pin(
             check
@@ -188,7 +189,14 @@ impl Session {
         )
     }
 
-    fn complete_login(
+    /// The client's address, for the throttle.
+    pub(super) fn peer_ip(&self) -> std::net::IpAddr {
+        self.info
+            .peer
+            .map_or(std::net::Ipv4Addr::LOCALHOST.into(), |p| p.ip())
+    }
+
+    pub(super) fn complete_login(
         &mut self,
         tag: Tag,
         result: Result<LoginVerified, AuthError>,
@@ -243,7 +251,7 @@ impl Session {
     /// Counts a failed or refused login; after `limits.max_login_failures` of them the
     /// connection is closed, so a guesser must reconnect (and pass the connection limits)
     /// for each few tries.
-    fn after_login_failure(&mut self, ctx: &mut Context<Self>) -> Reply {
+    pub(super) fn after_login_failure(&mut self, ctx: &mut Context<Self>) -> Reply {
         let limit = self.shared.config.limits.max_login_failures;
         if let State::NotAuthenticated { auth_failures } = &mut self.state {
             *auth_failures += 1;

@@ -7,6 +7,7 @@
 
 mod any_state;
 mod append;
+mod bearer;
 mod bulk;
 pub mod capability;
 pub mod context;
@@ -277,6 +278,7 @@ impl Session {
             tls: self.info.tls,
             starttls_available: self.info.starttls_available,
             login_allowed: self.login_allowed(),
+            bearer: self.shared.auth.oauth_enabled(),
         }
     }
 

@@ -25,6 +25,7 @@ pub const WRITE_TIMEOUTS: &str = "roost_connections_write_timeouts_total";
 pub const AUTH_FAILURES: &str = "roost_auth_failures_total";
 pub const AUTH_ATTEMPTS: &str = "roost_auth_attempts_total";
 pub const AUTH_REFUSALS: &str = "roost_auth_refusals_total";
+pub const AUTH_TOKEN_FAILURES: &str = "roost_auth_token_failures_total";
 pub const AUTH_VERIFICATIONS: &str = "roost_auth_verifications_total";
 pub const AUTH_VERIFY_QUEUE: &str = "roost_auth_verify_queue";
 pub const AUTH_CACHE: &str = "roost_auth_cache_total";
@@ -99,8 +100,12 @@ fn initialize_series() {
         AuthFailure::Sasl,
         AuthFailure::Plaintext,
         AuthFailure::Throttled,
+        AuthFailure::Token,
     ] {
         counter!(AUTH_FAILURES, "reason" => reason.label()).absolute(0);
+    }
+    for reason in crate::auth::oauth::TokenError::LABELS {
+        counter!(AUTH_TOKEN_FAILURES, "reason" => *reason).absolute(0);
     }
     for reason in ["address", "user"] {
         counter!(AUTH_REFUSALS, "reason" => reason).absolute(0);
@@ -353,6 +358,8 @@ pub enum AuthFailure {
     Plaintext,
     /// Refused by the throttle without checking the password.
     Throttled,
+    /// An OAuth bearer token was refused (the reason is in [`AUTH_TOKEN_FAILURES`]).
+    Token,
 }
 
 impl AuthFailure {
@@ -362,12 +369,18 @@ impl AuthFailure {
             AuthFailure::Sasl => "sasl",
             AuthFailure::Plaintext => "plaintext",
             AuthFailure::Throttled => "throttled",
+            AuthFailure::Token => "token",
         }
     }
 }
 
 pub fn auth_failed(reason: AuthFailure) {
     counter!(AUTH_FAILURES, "reason" => reason.label()).increment(1);
+}
+
+/// An OAuth bearer token was refused, for `reason` (a `TokenError` label).
+pub fn auth_token_failed(reason: &'static str) {
+    counter!(AUTH_TOKEN_FAILURES, "reason" => reason).increment(1);
 }
 
 /// A password was presented for checking.

@@ -204,6 +204,31 @@ fn check_config_and_serve_refuse_the_same_configurations_naming_the_setting() {
             }),
             vec![file_path.clone(), "`data_dir`".into()],
         ),
+        (
+            "OAuth without an issuer",
+            Box::new(|c| {
+                let oauth = toml::toml! { enabled = true
+                audiences = ["mail"]
+                jwks_url = "https://idp.example/keys" };
+                table(c, "auth").insert("oauth".into(), oauth.into());
+            }),
+            vec!["auth.oauth.issuer".into()],
+        ),
+        (
+            "an OAuth CA file that is missing",
+            Box::new(|c| {
+                let oauth = toml::toml! { enabled = true
+                issuer = "https://idp.example"
+                audiences = ["mail"]
+                jwks_url = "https://idp.example/keys"
+                jwks_ca_file = "/nonexistent/roost/idp-ca.pem" };
+                table(c, "auth").insert("oauth".into(), oauth.into());
+            }),
+            vec![
+                "auth.oauth.jwks_ca_file".into(),
+                "/nonexistent/roost/idp-ca.pem".into(),
+            ],
+        ),
     ];
     for (case, adjust, names) in cases {
         let names: Vec<&str> = names.iter().map(String::as_str).collect();

@@ -12,7 +12,8 @@ use std::path::Path;
 use crate::cluster::link::tls::LinkTls;
 use crate::cluster::node::JoinError;
 use crate::cluster::redis::access::RedisAccess;
-use crate::config::Config;
+use crate::auth::ldap::LdapSettings;
+use crate::config::{Config, DirectoryKind};
 use crate::net::tls;
 use crate::server::{ListenRole, ServeError};
 
@@ -55,6 +56,10 @@ fn check_files(config: &Config) -> Result<(), ServeError> {
     check_data_dir(&config.data_dir)?;
     if let Some(files) = &config.tls.files {
         tls::CertResolver::load(files)?;
+    }
+    if config.auth.directory == DirectoryKind::Ldap {
+        // Reads the service password file and the CA; connects to nothing.
+        LdapSettings::load(&config.auth.ldap).map_err(ServeError::Users)?;
     }
     if config.cluster.redis_url.is_some() {
         if let Some(link_tls) = &config.cluster.link_tls {

@@ -8,7 +8,7 @@ use tokio::net::{TcpListener, UnixStream};
 use tokio::sync::watch;
 
 use crate::auth::Authenticator;
-use crate::config::{Config, ListenerConfig, ListenerTls, Protocol};
+use crate::config::{Config, DirectoryKind, ListenerConfig, ListenerTls, Protocol};
 use crate::control::socket::{ControlError, ControlSocket};
 use crate::control::tunnel::{self, Route, TunnelError};
 use crate::control::{DataDirLock, Holder, LockError};
@@ -139,7 +139,7 @@ fn lock_if_alone(config: &Config, holder: Holder) -> Result<Option<DataDirLock>,
 /// Creates user `demo` when no user exists yet (`auth.create_demo_user`). Called once every
 /// socket is bound, so the password is printed only by a start that works, and last.
 fn create_demo_user(config: &Config) {
-    if !config.auth.create_demo_user {
+    if !config.auth.create_demo_user || config.auth.directory != DirectoryKind::File {
         return;
     }
     let users_file = config.users_file();
@@ -163,7 +163,7 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
     create_data_dir(&config)?;
     let _lock = lock_if_alone(&config, Holder::Serve)?;
     // The users file is read at the first login, after the demo user may have been added.
-    let auth = Authenticator::new(config.users_file(), config.auth.policy());
+    let auth = Authenticator::from_config(&config).map_err(ServeError::Users)?;
     let tls_files = tls::load_or_generate(config.tls.files.as_ref(), &config.data_dir)?;
     let system = actix_rt::System::new();
     system.block_on(async move {
@@ -409,9 +409,10 @@ struct LocalWriter {
 
 impl LocalWriter {
     async fn start(config: Config, user: &str, lock: DataDirLock) -> Result<Self, ServeError> {
-        let auth = Authenticator::new(config.users_file(), config.auth.policy());
+        let auth = Authenticator::from_config(&config).map_err(ServeError::Users)?;
         let proof = auth
             .preauthenticated(user)
+            .await
             .map_err(|e| ServeError::Users(format!("{user}: {e}")))?;
         let control = ControlSocket::bind(&config.control_socket()).await?;
         let supervisor = Supervisor::new().start();

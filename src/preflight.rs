@@ -9,10 +9,10 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
+use crate::auth::ldap::LdapSettings;
 use crate::cluster::link::tls::LinkTls;
 use crate::cluster::node::JoinError;
 use crate::cluster::redis::access::RedisAccess;
-use crate::auth::ldap::LdapSettings;
 use crate::config::{Config, DirectoryKind};
 use crate::net::tls;
 use crate::server::{ListenRole, ServeError};

@@ -30,10 +30,10 @@ mod first_start;
 mod hostile_work;
 #[path = "e2e/import.rs"]
 mod import;
-#[path = "e2e/ldap.rs"]
-mod ldap;
 #[path = "e2e/large_output.rs"]
 mod large_output;
+#[path = "e2e/ldap.rs"]
+mod ldap;
 #[path = "e2e/lmtp.rs"]
 mod lmtp;
 #[path = "e2e/mailboxes.rs"]

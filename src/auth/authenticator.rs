@@ -93,7 +93,10 @@ impl Authenticator {
     /// As [`Directory::from_config`].
     pub fn from_config(config: &crate::config::Config) -> Result<Authenticator, String> {
         let directory = Directory::from_config(config)?;
-        Ok(Authenticator::with_directory(directory, config.auth.policy()))
+        Ok(Authenticator::with_directory(
+            directory,
+            config.auth.policy(),
+        ))
     }
 
     pub(crate) fn with_db(users: Arc<UserDb>, policy: AuthPolicy) -> Authenticator {

@@ -86,7 +86,11 @@ impl LdapConfig {
         let tls = match url.split_once("://").map(|(s, _)| s.to_ascii_lowercase()) {
             Some(s) if s == "ldaps" => true,
             Some(s) if s == "ldap" => false,
-            _ => return Err(format!("auth.ldap.url {url:?} must start with ldap:// or ldaps://")),
+            _ => {
+                return Err(format!(
+                    "auth.ldap.url {url:?} must start with ldap:// or ldaps://"
+                ))
+            }
         };
         if tls && self.starttls {
             return Err("auth.ldap.starttls is for ldap:// urls; ldaps:// is TLS already".into());
@@ -100,14 +104,18 @@ impl LdapConfig {
         }
         match (&self.bind_dn_template, &self.base) {
             (Some(_), Some(_)) => {
-                return Err("set auth.ldap.bind_dn_template (direct bind) or auth.ldap.base \
+                return Err(
+                    "set auth.ldap.bind_dn_template (direct bind) or auth.ldap.base \
                             (search and bind), not both"
-                    .into())
+                        .into(),
+                )
             }
             (None, None) => {
-                return Err("auth.ldap needs bind_dn_template (direct bind) or base (search \
+                return Err(
+                    "auth.ldap needs bind_dn_template (direct bind) or base (search \
                             and bind)"
-                    .into())
+                        .into(),
+                )
             }
             (Some(template), None) if !template.contains("%u") => {
                 return Err("auth.ldap.bind_dn_template must contain %u (the user name)".into())
@@ -149,7 +157,8 @@ mod tests {
     #[test]
     fn each_mistake_names_its_setting() {
         assert_eq!(direct().validate(), Ok(()));
-        let cases: [(&str, fn(&mut LdapConfig)); 8] = [
+        type Breaks = fn(&mut LdapConfig);
+        let cases: [(&str, Breaks); 8] = [
             ("auth.ldap.url", |c| c.url = None),
             ("auth.ldap.url", |c| c.url = Some("http://x".into())),
             ("auth.ldap.starttls", |c| {

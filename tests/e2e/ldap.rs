@@ -286,7 +286,11 @@ async fn ldaps_and_starttls_verify_the_server_with_the_ca_file() {
     let template = ("bind_dn_template", format!("uid=%u,{PEOPLE}").into());
     let ca = ("ca_file", path_value(&slapd.ca()));
     let ldaps = server(
-        &[("url", slapd.ldaps_url().into()), template.clone(), ca.clone()],
+        &[
+            ("url", slapd.ldaps_url().into()),
+            template.clone(),
+            ca.clone(),
+        ],
         &uncached(),
     );
     assert_ok(&login(&ldaps, USER, PASSWORD).await);

@@ -141,7 +141,10 @@ async fn find_user(
         .map_err(|e| Unavailable(format!("searching {base:?} failed: {e}")))?;
     match entries.len() {
         1 => {
-            let entry = entries.into_iter().next().map(ldap3::SearchEntry::construct);
+            let entry = entries
+                .into_iter()
+                .next()
+                .map(ldap3::SearchEntry::construct);
             Ok(entry.map(|e| e.dn))
         }
         0 => Ok(None),
@@ -164,7 +167,13 @@ async fn as_service(lease: &mut Lease<'_>) -> Result<(), Unavailable> {
     match (service, lease.bound()) {
         (Some(_), Bound::Service) | (None, Bound::Anonymous) => Ok(()),
         (Some(account), _) => {
-            let ok = bind(lease, &account.dn, account.password.expose(), Bound::Service).await?;
+            let ok = bind(
+                lease,
+                &account.dn,
+                account.password.expose(),
+                Bound::Service,
+            )
+            .await?;
             if ok {
                 Ok(())
             } else {

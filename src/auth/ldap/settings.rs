@@ -120,10 +120,15 @@ mod tests {
         let e = LdapSettings::load(&config).unwrap_err();
         assert!(e.contains("auth.ldap.bind_password_file"), "{e}");
         std::fs::write(&file, "\n").unwrap();
-        assert!(LdapSettings::load(&config).unwrap_err().contains("is empty"));
+        assert!(LdapSettings::load(&config)
+            .unwrap_err()
+            .contains("is empty"));
         std::fs::write(&file, "s3cret\n").unwrap();
         let settings = LdapSettings::load(&config).unwrap();
-        assert_eq!(settings.service.as_ref().unwrap().password.expose(), "s3cret");
+        assert_eq!(
+            settings.service.as_ref().unwrap().password.expose(),
+            "s3cret"
+        );
         assert!(!format!("{settings:?}").contains("s3cret"));
         config.ca_file = Some(dir.path().join("missing.pem"));
         config.starttls = true;

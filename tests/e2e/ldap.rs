@@ -161,19 +161,31 @@ impl Drop for Slapd {
     }
 }
 
-/// `[auth]` with `directory = "ldap"`, the `[auth.ldap]` keys given, and the auth keys given.
-fn server(ldap: &[(&str, toml::Value)], auth: &[(&str, toml::Value)]) -> Server {
+/// A server with `auth.directory = "ldap"` and the `[auth.ldap]` keys given, after `adjust`
+/// has changed the rest of the configuration.
+fn server_with(ldap: &[(&str, toml::Value)], adjust: impl FnOnce(&mut toml::Table)) -> Server {
     Server::start_with(|c| {
+        adjust(c);
         let a = table(c, "auth");
         a.insert("directory".into(), "ldap".into());
-        for (k, v) in auth {
-            a.insert((*k).into(), v.clone());
-        }
         let l = table(a, "ldap");
         for (k, v) in ldap {
             l.insert((*k).into(), v.clone());
         }
     })
+}
+
+/// No login cache: every login reaches LDAP.
+fn uncached(c: &mut toml::Table) {
+    table(c, "auth").insert("cache_size".into(), 0.into());
+}
+
+/// No cache and no throttle delay: failures are answered at once too.
+fn uncached_without_delay(c: &mut toml::Table) {
+    uncached(c);
+    let t = table(table(c, "auth"), "throttle");
+    t.insert("base_delay_ms".into(), 0.into());
+    t.insert("max_delay_ms".into(), 0.into());
 }
 
 fn direct_bind(slapd: &Slapd) -> Vec<(&'static str, toml::Value)> {
@@ -228,21 +240,10 @@ fn assert_unavailable(answer: &str) {
     assert!(answer.starts_with("a1 NO [UNAVAILABLE]"), "{answer}");
 }
 
-/// No cache, no throttle delay: every login reaches LDAP and answers at once.
-fn uncached() -> Vec<(&'static str, toml::Value)> {
-    vec![("cache_size", 0.into())]
-}
-
-fn no_delay(c: &mut toml::Table) {
-    let t = table(table(c, "auth"), "throttle");
-    t.insert("base_delay_ms".into(), 0.into());
-    t.insert("max_delay_ms".into(), 0.into());
-}
-
 #[tokio::test]
 async fn direct_bind_checks_the_password_with_the_ldap_server() {
     let slapd = Slapd::start();
-    let server = server(&direct_bind(&slapd), &uncached());
+    let server = server_with(&direct_bind(&slapd), uncached);
     assert_ok(&login(&server, USER, PASSWORD).await);
     assert_failed(&login(&server, USER, "wrong horse").await);
     assert_failed(&login(&server, "nobody", PASSWORD).await);
@@ -253,7 +254,7 @@ async fn direct_bind_checks_the_password_with_the_ldap_server() {
 #[tokio::test]
 async fn search_and_bind_finds_the_user_with_the_service_account() {
     let slapd = Slapd::start();
-    let server = server(&search_bind(&slapd), &uncached());
+    let server = server_with(&search_bind(&slapd), uncached);
     assert_ok(&login(&server, USER, PASSWORD).await);
     assert_ok(&login(&server, "bob", BOB_PASSWORD).await);
     assert_failed(&login(&server, USER, BOB_PASSWORD).await);
@@ -263,16 +264,7 @@ async fn search_and_bind_finds_the_user_with_the_service_account() {
 #[tokio::test]
 async fn filter_syntax_in_the_user_name_matches_nothing() {
     let slapd = Slapd::start();
-    let server = Server::start_with(|c| {
-        no_delay(c);
-        let a = table(c, "auth");
-        a.insert("directory".into(), "ldap".into());
-        a.insert("cache_size".into(), 0.into());
-        let l = table(a, "ldap");
-        for (k, v) in search_bind(&slapd) {
-            l.insert(k.into(), v);
-        }
-    });
+    let server = server_with(&search_bind(&slapd), uncached_without_delay);
     // Unescaped, each of these would match alice (or everyone) and bind with her password.
     for name in ["*", "al*", "*)(uid=*", "alice)(|(uid=*", "x)(uid=alice"] {
         assert_failed(&login(&server, name, PASSWORD).await);
@@ -285,36 +277,36 @@ async fn ldaps_and_starttls_verify_the_server_with_the_ca_file() {
     let slapd = Slapd::start();
     let template = ("bind_dn_template", format!("uid=%u,{PEOPLE}").into());
     let ca = ("ca_file", path_value(&slapd.ca()));
-    let ldaps = server(
+    let ldaps = server_with(
         &[
             ("url", slapd.ldaps_url().into()),
             template.clone(),
             ca.clone(),
         ],
-        &uncached(),
+        uncached,
     );
     assert_ok(&login(&ldaps, USER, PASSWORD).await);
     assert_failed(&login(&ldaps, USER, "wrong").await);
-    let starttls = server(
+    let starttls = server_with(
         &[
             ("url", slapd.ldap_url().into()),
             ("starttls", true.into()),
             template.clone(),
             ca,
         ],
-        &uncached(),
+        uncached,
     );
     assert_ok(&login(&starttls, USER, PASSWORD).await);
     // A CA that did not sign slapd's certificate: TLS fails, so the directory is unavailable.
     let other_ca = slapd.dir.path().join("other-ca.pem");
     std::fs::write(&other_ca, TestCa::new("another CA").pem()).unwrap();
-    let untrusted = server(
+    let untrusted = server_with(
         &[
             ("url", slapd.ldaps_url().into()),
             template,
             ("ca_file", path_value(&other_ca)),
         ],
-        &uncached(),
+        uncached,
     );
     assert_unavailable(&login(&untrusted, USER, PASSWORD).await);
 }
@@ -322,17 +314,11 @@ async fn ldaps_and_starttls_verify_the_server_with_the_ca_file() {
 #[tokio::test]
 async fn ldap_down_is_unavailable_and_costs_no_throttle_budget_and_empty_passwords_bind_nothing() {
     let mut slapd = Slapd::start();
-    let server = Server::start_with(|c| {
-        no_delay(c);
+    let mut ldap = direct_bind(&slapd);
+    ldap.push(("connect_timeout_ms", 500.into()));
+    let server = server_with(&ldap, |c| {
+        uncached_without_delay(c);
         table(table(c, "auth"), "throttle").insert("max_failures".into(), 1.into());
-        let a = table(c, "auth");
-        a.insert("directory".into(), "ldap".into());
-        a.insert("cache_size".into(), 0.into());
-        let l = table(a, "ldap");
-        for (k, v) in direct_bind(&slapd) {
-            l.insert(k.into(), v);
-        }
-        l.insert("connect_timeout_ms".into(), 500.into());
     });
     slapd.stop();
     for _ in 0..3 {
@@ -349,7 +335,7 @@ async fn ldap_down_is_unavailable_and_costs_no_throttle_budget_and_empty_passwor
 #[tokio::test]
 async fn a_cached_login_needs_no_ldap_server_within_the_ttl() {
     let mut slapd = Slapd::start();
-    let server = server(&direct_bind(&slapd), &[]);
+    let server = server_with(&direct_bind(&slapd), |_| {});
     assert_ok(&login(&server, USER, PASSWORD).await);
     slapd.stop();
     assert_ok(&login(&server, USER, PASSWORD).await);
@@ -362,15 +348,9 @@ async fn twenty_parallel_logins_share_the_pool() {
     let slapd = Slapd::start();
     let mut ldap = search_bind(&slapd);
     ldap.push(("pool_size", 3.into()));
-    let server = Server::start_with(|c| {
+    let server = server_with(&ldap, |c| {
+        uncached(c);
         table(c, "limits").insert("max_unauthenticated_per_ip".into(), 50.into());
-        let a = table(c, "auth");
-        a.insert("directory".into(), "ldap".into());
-        a.insert("cache_size".into(), 0.into());
-        let l = table(a, "ldap");
-        for (k, v) in ldap {
-            l.insert(k.into(), v);
-        }
     });
     let mut logins = tokio::task::JoinSet::new();
     for i in 0..20 {
@@ -389,20 +369,13 @@ async fn twenty_parallel_logins_share_the_pool() {
 #[tokio::test]
 async fn a_preauth_listener_looks_its_user_up_in_ldap() {
     let slapd = Slapd::start();
-    let ldap = direct_bind(&slapd);
-    let server = Server::start_with(|c| {
+    let server = server_with(&direct_bind(&slapd), |c| {
         let listeners = c["listeners"].as_array_mut().unwrap();
         let mut preauth = toml::Table::new();
         preauth.insert("address".into(), "127.0.0.1:0".into());
         preauth.insert("tls".into(), "none".into());
         preauth.insert("preauth_user".into(), USER.into());
         listeners.push(preauth.into());
-        let a = table(c, "auth");
-        a.insert("directory".into(), "ldap".into());
-        let l = table(a, "ldap");
-        for (k, v) in ldap {
-            l.insert(k.into(), v);
-        }
     });
     let mut c = Client::connect(server.preauth[0]).await;
     let greeting = c.line().await;

@@ -367,9 +367,10 @@ async fn twenty_parallel_logins_share_the_pool() {
 }
 
 #[tokio::test]
-async fn a_preauth_listener_looks_its_user_up_in_ldap() {
+async fn a_preauth_listener_and_lmtp_recipients_look_users_up_in_ldap() {
     let slapd = Slapd::start();
-    let server = server_with(&direct_bind(&slapd), |c| {
+    let server = server_with(&search_bind(&slapd), |c| {
+        crate::lmtp::with_lmtp_listener(c);
         let listeners = c["listeners"].as_array_mut().unwrap();
         let mut preauth = toml::Table::new();
         preauth.insert("address".into(), "127.0.0.1:0".into());
@@ -380,4 +381,38 @@ async fn a_preauth_listener_looks_its_user_up_in_ldap() {
     let mut c = Client::connect(server.preauth[0]).await;
     let greeting = c.line().await;
     assert!(greeting.starts_with("* PREAUTH"), "{greeting}");
+
+    let mut lmtp = Client::connect(server.lmtp.expect("an LMTP listener")).await;
+    assert!(lmtp.line().await.starts_with("220 "));
+    lmtp.send("LHLO test\r\n").await;
+    while !lmtp.line().await.starts_with("250 ") {}
+    lmtp.send("MAIL FROM:<sender@example.org>\r\n").await;
+    assert!(lmtp.line().await.starts_with("250 "));
+    for (rcpt, reply) in [
+        ("alice", "250 "),
+        ("bob@example.org", "250 "),
+        ("*", "550 "),
+    ] {
+        lmtp.send(format!("RCPT TO:<{rcpt}>\r\n")).await;
+        let line = lmtp.line().await;
+        assert!(line.starts_with(reply), "{rcpt}: {line}");
+    }
+}
+
+#[tokio::test]
+async fn an_ldap_server_that_never_answers_is_unavailable_after_the_timeout() {
+    // The kernel completes the TCP handshake for the backlog; nobody ever reads.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ldap://{}", silent.local_addr().unwrap());
+    let server = server_with(
+        &[
+            ("url", url.into()),
+            ("bind_dn_template", format!("uid=%u,{PEOPLE}").into()),
+            ("timeout_ms", 300.into()),
+        ],
+        uncached,
+    );
+    let started = Instant::now();
+    assert_unavailable(&login(&server, USER, PASSWORD).await);
+    assert!(started.elapsed() < Duration::from_secs(10));
 }

@@ -140,13 +140,12 @@ async fn find_user(
         .success()
         .map_err(|e| Unavailable(format!("searching {base:?} failed: {e}")))?;
     match entries.len() {
-        1 => {
-            let entry = entries
-                .into_iter()
-                .next()
-                .map(ldap3::SearchEntry::construct);
-            Ok(entry.map(|e| e.dn))
-        }
+        1 => entries
+            .into_iter()
+            .next()
+            .and_then(entry_dn)
+            .map(Some)
+            .ok_or_else(|| Unavailable("the LDAP server sent a malformed search entry".into())),
         0 => Ok(None),
         n => {
             tracing::warn!(
@@ -158,6 +157,14 @@ async fn find_user(
             Ok(None)
         }
     }
+}
+
+/// The DN of a search result entry (RFC 4511 section 4.5.2: `objectName`, the first element of
+/// `SearchResultEntry`, application tag 4). `SearchEntry::construct` would panic on a malformed
+/// entry; this reads only the DN and gives `None` instead.
+fn entry_dn(entry: ldap3::ResultEntry) -> Option<String> {
+    let mut parts = entry.0.match_id(4)?.expect_constructed()?.into_iter();
+    String::from_utf8(parts.next()?.expect_primitive()?).ok()
 }
 
 /// Binds the connection as the service account, unless it already is. Without a service

@@ -247,6 +247,7 @@ async fn direct_bind_checks_the_password_with_the_ldap_server() {
     assert_ok(&login(&server, USER, PASSWORD).await);
     assert_failed(&login(&server, USER, "wrong horse").await);
     assert_failed(&login(&server, "nobody", PASSWORD).await);
+    assert_failed(&login(&server, "", PASSWORD).await);
     // A name that would be DN syntax is one escaped RDN value (RFC 4514): no other entry.
     assert_failed(&login(&server, "bob,ou=people", PASSWORD).await);
 }

@@ -23,10 +23,11 @@ use ldap3::Scope;
 use pool::{Bound, Lease, Pool};
 pub use settings::{LdapSettings, Mode};
 
-/// Result codes (RFC 4511 appendix A.1) that mean the server cannot answer now, rather than
-/// "no": busy (51), unavailable (52), and "other" (80).
+/// Result codes (RFC 4511 appendix A.1).
 const RC_SUCCESS: u32 = 0;
-const RC_NO_SUCH_OBJECT: u32 = 32;
+/// "No" to a lookup by DN: no such entry (32), or a DN the name made invalid (34).
+const RC_NOT_FOUND: [u32; 2] = [32, 34];
+/// The server cannot answer now, rather than "no": busy (51), unavailable (52), other (80).
 const RC_UNAVAILABLE: [u32; 3] = [51, 52, 80];
 
 /// The LDAP server cannot be used now; the text is for the log (it holds no password).
@@ -69,7 +70,8 @@ impl LdapDirectory {
         let Ok(password) = std::str::from_utf8(password) else {
             return Ok(false);
         };
-        if password.is_empty() {
+        // An empty name could make an empty DN: an anonymous bind again, or an error.
+        if password.is_empty() || user.is_empty() {
             return Ok(false);
         }
         let mut lease = self.pool.get().await?;
@@ -93,6 +95,9 @@ impl LdapDirectory {
     /// # Errors
     /// [`Unavailable`] as for [`LdapDirectory::verify`].
     pub async fn exists(&self, user: &str) -> Result<bool, Unavailable> {
+        if user.is_empty() {
+            return Ok(false);
+        }
         let mut lease = self.pool.get().await?;
         match &self.pool.settings().mode {
             Mode::Search { base, filter } => {
@@ -108,7 +113,7 @@ impl LdapDirectory {
                     .await;
                 match result {
                     Ok(found) if found.1.rc == RC_SUCCESS => Ok(found.0.len() == 1),
-                    Ok(found) if found.1.rc == RC_NO_SUCH_OBJECT => Ok(false),
+                    Ok(found) if RC_NOT_FOUND.contains(&found.1.rc) => Ok(false),
                     Ok(found) => Err(Unavailable(format!(
                         "looking up {dn:?} failed: {}",
                         found.1

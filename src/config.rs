@@ -19,6 +19,9 @@ use crate::cluster::redis::access::RedisAccess;
 use crate::net::tls::TlsFiles;
 
 pub mod env;
+pub mod ldap;
+
+pub use ldap::{DirectoryKind, LdapConfig};
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -167,6 +170,9 @@ pub struct AuthConfig {
     pub cache_ttl_secs: u64,
     pub throttle: ThrottlePolicy,
     pub oauth: OAuthSettings,
+    /// Where users and passwords come from: `file` (`users_file`) or `ldap` (`[auth.ldap]`).
+    pub directory: DirectoryKind,
+    pub ldap: LdapConfig,
 }
 
 impl AuthConfig {
@@ -192,6 +198,8 @@ impl Default for AuthConfig {
             cache_ttl_secs: 3600,
             throttle: ThrottlePolicy::default(),
             oauth: OAuthSettings::default(),
+            directory: DirectoryKind::File,
+            ldap: LdapConfig::default(),
         }
     }
 }
@@ -798,6 +806,9 @@ impl Config {
                 "limits.max_unauthenticated_per_ip, limits.max_login_failures and \
                  auth.throttle.max_failures must be positive",
             );
+        }
+        if self.auth.directory == DirectoryKind::Ldap {
+            self.auth.ldap.validate().map_err(ConfigError::Invalid)?;
         }
         self.cluster
             .validate(&self.node_id)

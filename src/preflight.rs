@@ -9,11 +9,13 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
+use crate::auth::authenticator::SetupError;
 use crate::auth::oauth::fetch::JwksSource;
+use crate::auth::ldap::LdapSettings;
 use crate::cluster::link::tls::LinkTls;
 use crate::cluster::node::JoinError;
 use crate::cluster::redis::access::RedisAccess;
-use crate::config::Config;
+use crate::config::{Config, DirectoryKind};
 use crate::net::tls;
 use crate::server::{ListenRole, ServeError};
 
@@ -57,6 +59,10 @@ fn check_files(config: &Config) -> Result<(), ServeError> {
     if let Some(files) = &config.tls.files {
         tls::CertResolver::load(files)?;
     }
+    if config.auth.directory == DirectoryKind::Ldap {
+        // Reads the service password file and the CA; connects to nothing.
+        LdapSettings::load(&config.auth.ldap).map_err(ServeError::Users)?;
+    }
     if config.cluster.redis_url.is_some() {
         if let Some(link_tls) = &config.cluster.link_tls {
             let advertised = config.cluster.advertise_address(&config.node_id);
@@ -66,7 +72,7 @@ fn check_files(config: &Config) -> Result<(), ServeError> {
     }
     if config.auth.oauth.enabled {
         // Parses the key set URL and reads its CA file; fetches nothing.
-        JwksSource::from_settings(&config.auth.oauth)?;
+        JwksSource::from_settings(&config.auth.oauth).map_err(SetupError::from)?;
     }
     if let Some(access) = RedisAccess::from_config(&config.cluster) {
         // Reads the password file and CA; connects to nothing.

@@ -8,7 +8,7 @@ use tokio::net::{TcpListener, UnixStream};
 use tokio::sync::watch;
 
 use crate::auth::Authenticator;
-use crate::config::{Config, ListenerConfig, ListenerTls, Protocol};
+use crate::config::{Config, DirectoryKind, ListenerConfig, ListenerTls, Protocol};
 use crate::control::socket::{ControlError, ControlSocket};
 use crate::control::tunnel::{self, Route, TunnelError};
 use crate::control::{DataDirLock, Holder, LockError};
@@ -49,8 +49,8 @@ pub enum ServeError {
     Tls(#[from] tls::TlsError),
     #[error("users: {0}")]
     Users(String),
-    #[error("OAuth: {0}")]
-    OAuth(#[from] crate::auth::oauth::fetch::FetchError),
+    #[error("{0}")]
+    Auth(#[from] crate::auth::authenticator::SetupError),
     #[error("cluster: {0}")]
     Cluster(#[from] crate::cluster::node::JoinError),
     #[error("signal handling: {0}")]
@@ -141,7 +141,7 @@ fn lock_if_alone(config: &Config, holder: Holder) -> Result<Option<DataDirLock>,
 /// Creates user `demo` when no user exists yet (`auth.create_demo_user`). Called once every
 /// socket is bound, so the password is printed only by a start that works, and last.
 fn create_demo_user(config: &Config) {
-    if !config.auth.create_demo_user {
+    if !config.auth.create_demo_user || config.auth.directory != DirectoryKind::File {
         return;
     }
     let users_file = config.users_file();
@@ -165,8 +165,7 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
     create_data_dir(&config)?;
     let _lock = lock_if_alone(&config, Holder::Serve)?;
     // The users file is read at the first login, after the demo user may have been added.
-    let auth = Authenticator::new(config.users_file(), config.auth.policy())
-        .with_oauth(&config.auth.oauth)?;
+    let auth = Authenticator::from_config(&config)?;
     let tls_files = tls::load_or_generate(config.tls.files.as_ref(), &config.data_dir)?;
     let system = actix_rt::System::new();
     system.block_on(async move {
@@ -413,9 +412,10 @@ struct LocalWriter {
 
 impl LocalWriter {
     async fn start(config: Config, user: &str, lock: DataDirLock) -> Result<Self, ServeError> {
-        let auth = Authenticator::new(config.users_file(), config.auth.policy());
+        let auth = Authenticator::from_config(&config)?;
         let proof = auth
             .preauthenticated(user)
+            .await
             .map_err(|e| ServeError::Users(format!("{user}: {e}")))?;
         let control = ControlSocket::bind(&config.control_socket()).await?;
         let supervisor = Supervisor::new().start();

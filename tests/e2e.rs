@@ -34,6 +34,8 @@ mod hostile_work;
 mod import;
 #[path = "e2e/large_output.rs"]
 mod large_output;
+#[path = "e2e/ldap.rs"]
+mod ldap;
 #[path = "e2e/lmtp.rs"]
 mod lmtp;
 #[path = "e2e/mailboxes.rs"]

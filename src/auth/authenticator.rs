@@ -5,6 +5,8 @@
 //! 1. The [`Throttle`] charges it as a failure to the address and the name, or refuses it at
 //!    once when their budget is spent: a refused attempt costs no hashing at all.
 //! 2. The users file is read for the stored hash (off the async threads: it may touch disk).
+//!    With an LDAP [`Directory`] steps 2 and 4 are a bind to the LDAP server instead, and the
+//!    cache keys on the directory's URL in place of the stored hash (TTL-only invalidation).
 //! 3. The [`AuthCache`] of recent successes may vouch for the password without argon2.
 //! 4. Otherwise one argon2id verification runs, when the [`VerifyQueue`] gives it a slot:
 //!    argon2 takes tens of milliseconds of CPU and 19 MiB, so at most one per CPU runs,
@@ -24,6 +26,8 @@ use roost_proto::Secret;
 use crate::auth::cache::{AuthCache, CachePolicy};
 use crate::auth::oauth::fetch::FetchError;
 use crate::auth::oauth::{BearerCredentials, OAuthSettings, TokenError, TokenVerifier};
+use crate::auth::directory::Directory;
+use crate::auth::ldap::LdapDirectory;
 use crate::auth::password::{self, DUMMY_HASH};
 use crate::auth::throttle::{Admitted, Refused, Standing, Throttle, ThrottlePolicy};
 use crate::auth::userdb::{Unavailable, UserDb};
@@ -59,6 +63,16 @@ pub enum AuthError {
     Unavailable(String),
 }
 
+/// Why an authenticator could not be set up from the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The users file or the LDAP settings.
+    #[error("users: {0}")]
+    Directory(String),
+    #[error("OAuth: {0}")]
+    OAuth(#[from] FetchError),
+}
+
 /// Everything the authenticator can be tuned by (from the `[auth]` config table).
 #[derive(Clone, Debug)]
 pub struct AuthPolicy {
@@ -69,7 +83,7 @@ pub struct AuthPolicy {
 /// The login checker shared by all sessions (wrap it in an `Arc`).
 #[derive(Debug)]
 pub struct Authenticator {
-    users: Arc<UserDb>,
+    directory: Directory,
     throttle: Throttle,
     queue: Arc<VerifyQueue>,
     cache: AuthCache,
@@ -87,9 +101,24 @@ impl Authenticator {
         Authenticator::with_db(Arc::new(UserDb::new(users_file)), policy)
     }
 
+    /// The authenticator `config` describes (`auth.directory`, `[auth.oauth]` and the
+    /// `[auth]` policy).
+    ///
+    /// # Errors
+    /// As [`Directory::from_config`] and [`Authenticator::with_oauth`].
+    pub fn from_config(config: &crate::config::Config) -> Result<Authenticator, SetupError> {
+        let directory = Directory::from_config(config).map_err(SetupError::Directory)?;
+        Ok(Authenticator::with_directory(directory, config.auth.policy())
+            .with_oauth(&config.auth.oauth)?)
+    }
+
     pub(crate) fn with_db(users: Arc<UserDb>, policy: AuthPolicy) -> Authenticator {
+        Authenticator::with_directory(Directory::UsersFile(users), policy)
+    }
+
+    pub fn with_directory(directory: Directory, policy: AuthPolicy) -> Authenticator {
         Authenticator {
-            users,
+            directory,
             throttle: Throttle::new(policy.throttle),
             queue: VerifyQueue::new(
                 std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
@@ -130,14 +159,25 @@ impl Authenticator {
     ///
     /// # Errors
     /// [`AuthError::Failed`] when the user does not exist; [`AuthError::Unavailable`] when the
-    /// users file cannot be read.
-    pub fn preauthenticated(&self, username: &str) -> Result<LoginVerified, AuthError> {
-        match self.users.lookup(username) {
-            Ok(Some(_)) => Ok(LoginVerified {
+    /// users file cannot be read or the LDAP server does not answer.
+    pub async fn preauthenticated(&self, username: &str) -> Result<LoginVerified, AuthError> {
+        match self.exists(username).await {
+            Ok(true) => Ok(LoginVerified {
                 user: username.to_owned(),
             }),
-            Ok(None) => Err(AuthError::Failed),
-            Err(Unavailable(why)) => Err(AuthError::Unavailable(why)),
+            Ok(false) => Err(AuthError::Failed),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether the directory has `username`.
+    async fn exists(&self, username: &str) -> Result<bool, AuthError> {
+        match &self.directory {
+            Directory::UsersFile(_) => Ok(self.lookup(username).await?.is_some()),
+            Directory::Ldap(ldap) => ldap
+                .exists(username)
+                .await
+                .map_err(|crate::auth::ldap::Unavailable(why)| AuthError::Unavailable(why)),
         }
     }
 
@@ -163,39 +203,72 @@ impl Authenticator {
         // lines; the length cap keeps one login from writing a megabyte of log.
         let user = log_name(username);
         let attempt = self.admit(peer, username)?;
-        let stored = match self.lookup(username).await {
-            Ok(stored) => stored,
-            Err(e) => {
-                attempt.withdrawn();
-                return Err(e);
-            }
+        let verified = match &self.directory {
+            Directory::UsersFile(_) => self.verify_file(username, password, peer, &attempt).await,
+            Directory::Ldap(ldap) => self.verify_ldap(ldap, username, password).await,
         };
-        let matches = match self
-            .check(username, stored.as_deref(), password, peer, &attempt)
-            .await
-        {
+        let matches = match verified {
             Ok(matches) => matches,
             Err(e) => {
                 attempt.withdrawn();
                 return Err(e);
             }
         };
-        match stored {
-            Some(_) if matches => {
-                attempt.succeeded();
-                tracing::info!(user = ?user, %peer, "login succeeded");
-                Ok(LoginVerified {
-                    user: username.to_owned(),
-                })
-            }
+        if matches {
+            attempt.succeeded();
+            tracing::info!(user = ?user, %peer, "login succeeded");
+            Ok(LoginVerified {
+                user: username.to_owned(),
+            })
+        } else {
             // The name is logged so admins can see attacks; the password never is.
-            _ => Err(failed(attempt, user, peer, "login failed").await),
+            Err(failed(attempt, user, peer, "login failed").await)
+        }
+    }
+    /// Whether `password` is `username`'s in the users file (`false` for an unknown user,
+    /// after the same work).
+    async fn verify_file(
+        &self,
+        username: &str,
+        password: &[u8],
+        peer: IpAddr,
+        attempt: &Admitted<'_>,
+    ) -> Result<bool, AuthError> {
+        let stored = self.lookup(username).await?;
+        let matches = self
+            .check(username, stored.as_deref(), password, peer, attempt)
+            .await?;
+        Ok(stored.is_some() && matches)
+    }
+
+    /// Whether `password` is `username`'s in LDAP: from the cache, or by a bind.
+    async fn verify_ldap(
+        &self,
+        ldap: &LdapDirectory,
+        username: &str,
+        password: &[u8],
+    ) -> Result<bool, AuthError> {
+        if self.cache.contains(username, ldap.cache_key(), password) {
+            metrics::auth_cache(true);
+            return Ok(true);
+        }
+        metrics::auth_cache(false);
+        match ldap.verify(username, password).await {
+            Ok(true) => {
+                self.cache.insert(username, ldap.cache_key(), password);
+                Ok(true)
+            }
+            Ok(false) => Ok(false),
+            Err(crate::auth::ldap::Unavailable(reason)) => {
+                tracing::error!(%reason, "login refused: LDAP directory unavailable");
+                Err(AuthError::Unavailable(reason))
+            }
         }
     }
 
     /// Checks a bearer token for a client at `peer`, like [`Authenticator::login`]: the
     /// throttle is charged first (under the user name the client claims, if any), a refused
-    /// token waits for the throttle delay, and the token's user must exist in the users file.
+    /// token waits for the throttle delay, and the token's user must exist in the directory.
     ///
     /// # Errors
     /// [`AuthError::Failed`] for any refused token (the reason goes to the log and to
@@ -233,13 +306,13 @@ impl Authenticator {
                 return Err(failed(attempt, log_name(claimed), peer, "token login failed").await);
             }
         };
-        match self.lookup(&user).await {
-            Ok(Some(_)) => {
+        match self.exists(&user).await {
+            Ok(true) => {
                 attempt.succeeded();
                 tracing::info!(user = ?log_name(&user), %peer, mechanism, "login succeeded");
                 Ok(LoginVerified { user })
             }
-            Ok(None) => {
+            Ok(false) => {
                 metrics::auth_token_failed(TokenError::UnknownUser.label());
                 Err(failed(
                     attempt,
@@ -269,7 +342,10 @@ impl Authenticator {
 
     /// The stored hash of `username`, read on a blocking thread.
     async fn lookup(&self, username: &str) -> Result<Option<String>, AuthError> {
-        let users = Arc::clone(&self.users);
+        let Directory::UsersFile(users) = &self.directory else {
+            return Ok(None);
+        };
+        let users = Arc::clone(users);
         let name = username.to_owned();
         match tokio::task::spawn_blocking(move || users.lookup(&name)).await {
             Ok(Ok(stored)) => Ok(stored),

@@ -14,6 +14,8 @@
 //! - [`throttle`]: failure budgets charged before verification, and delays after failures.
 //! - [`verify_queue`]: fair shares of the argon2 capacity.
 //! - [`cache`]: recent successful logins, so repeated logins skip argon2.
+//! - [`directory`]: the users file or an LDAP server, as `auth.directory` says.
+//! - [`ldap`]: the LDAP user directory (bind as the user, or search and bind).
 //! - [`authenticator`]: ties them together.
 //! - [`cli`]: the `roost user` subcommands.
 
@@ -21,6 +23,8 @@ pub mod authenticator;
 pub mod cache;
 pub mod cli;
 pub mod oauth;
+pub mod directory;
+pub mod ldap;
 pub mod password;
 pub mod sasl;
 pub mod throttle;

@@ -35,6 +35,12 @@ pub const OPTIONAL_KEYS: &[&str] = &[
     "cluster.link_tls.key",
     "cluster.link_tls.ca",
     "telemetry.otlp_endpoint",
+    "auth.ldap.url",
+    "auth.ldap.bind_dn_template",
+    "auth.ldap.base",
+    "auth.ldap.bind_dn",
+    "auth.ldap.bind_password_file",
+    "auth.ldap.ca_file",
 ];
 
 /// The variable that sets `key` (`limits.max_line` → `ROOST_LIMITS__MAX_LINE`).
@@ -171,6 +177,9 @@ mod tests {
             ("limits.refused_networks", _) => Value::Array(vec![text("10.0.0.0/8")]),
             ("lmtp.domains", _) => Value::Array(vec![text("example.org")]),
             ("auth.oauth.audiences", _) => Value::Array(vec![text("mail-app")]),
+            ("auth.directory", _) => text("ldap"),
+            ("auth.ldap.url", _) => text("ldap://ldap.example.org"),
+            ("auth.ldap.bind_dn_template", _) => text("uid=%u,dc=example,dc=org"),
             (_, Some(Value::Boolean(b))) => Value::Boolean(!b),
             (_, Some(Value::Integer(i))) => Value::Integer(i + 1),
             (_, Some(Value::Float(f))) => Value::Float(f / 2.0),
@@ -208,6 +217,10 @@ mod tests {
                 "auth.oauth.jwks_file",
             ]);
         }
+        all.extend(of(
+            "auth.directory",
+            &["auth.ldap.url", "auth.ldap.bind_dn_template"],
+        ));
         all
     }
 

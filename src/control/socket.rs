@@ -147,7 +147,7 @@ async fn handle(mut stream: UnixStream, shared: Arc<Shared>) {
         let _ = refuse(&mut stream, "expected IMAP <user>").await;
         return;
     };
-    let proof = match shared.auth.preauthenticated(user) {
+    let proof = match shared.auth.preauthenticated(user).await {
         Ok(proof) => proof,
         Err(e) => {
             let _ = refuse(&mut stream, &format!("{user}: {e}")).await;

@@ -27,7 +27,7 @@ pub enum Refused {
 
 /// Resolves `address` against the users file. A user may be stored under the full address
 /// (`bob@example.org`) or the local part (`bob`); the `+detail` is split off either way.
-pub fn resolve(
+pub async fn resolve(
     address: &str,
     config: &LmtpConfig,
     auth: &Authenticator,
@@ -59,7 +59,7 @@ pub fn resolve(
     }
     candidates.push(base.to_owned());
     for user in candidates {
-        match auth.preauthenticated(&user) {
+        match auth.preauthenticated(&user).await {
             Ok(proof) => {
                 return Ok(Recipient {
                     address: address.to_owned(),

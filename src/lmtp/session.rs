@@ -193,7 +193,7 @@ impl Conversation {
                 self.tx.from = Some(from);
                 self.say(Reply::new(250, "2.1.0", "sender ok"));
             }
-            Command::Rcpt(address) => self.recipient(address)?,
+            Command::Rcpt(address) => self.recipient(address).await?,
             Command::Data => {
                 if let Some(refusal) = self.not_ready_for_data() {
                     return self.error(refusal);
@@ -235,7 +235,7 @@ impl Conversation {
         Ok(())
     }
 
-    fn recipient(&mut self, address: String) -> Result<(), End> {
+    async fn recipient(&mut self, address: String) -> Result<(), End> {
         if self.tx.from.is_none() {
             return self.error(Reply::new(503, "5.5.1", "MAIL first"));
         }
@@ -247,7 +247,7 @@ impl Conversation {
             self.say(Reply::new(452, "4.5.3", "too many recipients"));
             return Ok(());
         }
-        match recipient::resolve(&address, config, &self.lmtp.shared.auth) {
+        match recipient::resolve(&address, config, &self.lmtp.shared.auth).await {
             Ok(rcpt) => {
                 self.say(Reply::new(250, "2.1.5", format!("<{address}> ok")));
                 self.tx.recipients.push(rcpt);

@@ -23,6 +23,7 @@ use roost_proto::Secret;
 
 use crate::auth::cache::{AuthCache, CachePolicy};
 use crate::auth::password::{self, DUMMY_HASH};
+use crate::auth::scram::ScramKeys;
 use crate::auth::throttle::{Admitted, Refused, Standing, Throttle, ThrottlePolicy};
 use crate::auth::userdb::{Unavailable, UserDb};
 use crate::auth::verify_queue::{Lane, VerifyQueue};
@@ -131,18 +132,7 @@ impl Authenticator {
         peer: IpAddr,
     ) -> Result<LoginVerified, AuthError> {
         metrics::auth_attempt();
-        // Debug formatting escapes control characters, so a hostile name cannot forge log
-        // lines; the length cap keeps one login from writing a megabyte of log.
-        let user = log_name(username);
-        let attempt = match self.throttle.admit(peer, username) {
-            Ok(attempt) => attempt,
-            Err(refused) => {
-                metrics::auth_refused(refused);
-                let retry_after_s = refused.retry_after().as_secs();
-                tracing::info!(user = ?user, %peer, retry_after_s, "login refused: too many failures");
-                return Err(AuthError::Throttled(refused));
-            }
-        };
+        let attempt = self.admit(username, peer)?;
         let stored = match self.lookup(username).await {
             Ok(stored) => stored,
             Err(e) => {
@@ -160,30 +150,71 @@ impl Authenticator {
                 return Err(e);
             }
         };
-        match stored {
-            Some(_) if matches => {
-                attempt.succeeded();
-                tracing::info!(user = ?user, %peer, "login succeeded");
-                Ok(LoginVerified {
-                    user: username.to_owned(),
-                })
-            }
-            _ => {
-                let delay = attempt.failed();
-                // The name is logged so admins can see attacks; the password never is.
-                let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
-                tracing::info!(user = ?user, %peer, delay_ms, "login failed");
-                tokio::time::sleep(delay).await;
-                Err(AuthError::Failed)
-            }
-        }
+        settle(attempt, username, peer, stored.is_some() && matches).await
+    }
+
+    /// The stored SCRAM-SHA-256 keys of `username`, or, for an unknown user or one without
+    /// stored keys, fake ones with `fake_iterations` that no proof matches (so the exchange
+    /// looks the same either way). Reads the users file on a blocking thread.
+    ///
+    /// # Errors
+    /// [`AuthError::Unavailable`] as for [`Authenticator::login`].
+    pub async fn scram_keys(
+        &self,
+        username: &str,
+        fake_iterations: u32,
+    ) -> Result<ScramKeys, AuthError> {
+        let name = username.to_owned();
+        let stored = self.read(move |users| users.lookup_scram(&name)).await?;
+        Ok(stored
+            .as_deref()
+            .and_then(ScramKeys::parse)
+            .unwrap_or_else(|| ScramKeys::fake(username, fake_iterations)))
+    }
+
+    /// A login checked by `check` (a SCRAM proof: cheap, so no argon2 queue), through the
+    /// same throttle as [`Authenticator::login`]: refused before `check` runs when over
+    /// budget, counted as a failure when `check` returns `None`.
+    ///
+    /// # Errors
+    /// [`AuthError::Failed`] or [`AuthError::Throttled`].
+    pub async fn verify_with<T>(
+        &self,
+        username: &str,
+        peer: IpAddr,
+        check: impl FnOnce() -> Option<T>,
+    ) -> Result<(LoginVerified, T), AuthError> {
+        metrics::auth_attempt();
+        let attempt = self.admit(username, peer)?;
+        let checked = check();
+        let proof = settle(attempt, username, peer, checked.is_some()).await?;
+        checked.map(|t| (proof, t)).ok_or(AuthError::Failed)
+    }
+
+    /// Charges an attempt to the throttle, or refuses it.
+    fn admit(&self, username: &str, peer: IpAddr) -> Result<Admitted<'_>, AuthError> {
+        self.throttle.admit(peer, username).map_err(|refused| {
+            metrics::auth_refused(refused);
+            let retry_after_s = refused.retry_after().as_secs();
+            let user = log_name(username);
+            tracing::info!(user = ?user, %peer, retry_after_s, "login refused: too many failures");
+            AuthError::Throttled(refused)
+        })
     }
 
     /// The stored hash of `username`, read on a blocking thread.
     async fn lookup(&self, username: &str) -> Result<Option<String>, AuthError> {
-        let users = Arc::clone(&self.users);
         let name = username.to_owned();
-        match tokio::task::spawn_blocking(move || users.lookup(&name)).await {
+        self.read(move |users| users.lookup(&name)).await
+    }
+
+    /// Runs `f` over the users database on a blocking thread (it may touch the disk).
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&UserDb) -> Result<T, Unavailable> + Send + 'static,
+    ) -> Result<T, AuthError> {
+        let users = Arc::clone(&self.users);
+        match tokio::task::spawn_blocking(move || f(&users)).await {
             Ok(Ok(stored)) => Ok(stored),
             Ok(Err(Unavailable(reason))) => {
                 tracing::error!(%reason, "login refused: users database unavailable");
@@ -250,6 +281,32 @@ impl Authenticator {
         self.verifications
             .load(std::sync::atomic::Ordering::Relaxed)
     }
+}
+
+/// Ends an admitted attempt: a success takes its throttle charge back, a failure keeps it
+/// and is answered after the throttle's delay.
+async fn settle(
+    attempt: Admitted<'_>,
+    username: &str,
+    peer: IpAddr,
+    matches: bool,
+) -> Result<LoginVerified, AuthError> {
+    // Debug formatting escapes control characters, so a hostile name cannot forge log
+    // lines; the length cap keeps one login from writing a megabyte of log.
+    let user = log_name(username);
+    if matches {
+        attempt.succeeded();
+        tracing::info!(user = ?user, %peer, "login succeeded");
+        return Ok(LoginVerified {
+            user: username.to_owned(),
+        });
+    }
+    let delay = attempt.failed();
+    // The name is logged so admins can see attacks; the password never is.
+    let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+    tracing::info!(user = ?user, %peer, delay_ms, "login failed");
+    tokio::time::sleep(delay).await;
+    Err(AuthError::Failed)
 }
 
 fn task_failed(join: &tokio::task::JoinError) -> AuthError {

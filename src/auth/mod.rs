@@ -10,6 +10,7 @@
 //! - [`users`]: the users file format, atomic saves.
 //! - [`userdb`]: the shared, self-reloading copy the server reads.
 //! - [`sasl`]: the PLAIN and LOGIN mechanisms.
+//! - [`scram`]: SCRAM-SHA-256 and SCRAM-SHA-256-PLUS.
 //! - [`throttle`]: failure budgets charged before verification, and delays after failures.
 //! - [`verify_queue`]: fair shares of the argon2 capacity.
 //! - [`cache`]: recent successful logins, so repeated logins skip argon2.
@@ -21,6 +22,7 @@ pub mod cache;
 pub mod cli;
 pub mod password;
 pub mod sasl;
+pub mod scram;
 pub mod throttle;
 pub mod userdb;
 pub mod users;

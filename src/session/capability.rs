@@ -65,9 +65,12 @@ pub fn capabilities(ctx: CapabilityContext) -> Vec<Atom> {
             caps.push("STARTTLS".into());
         }
         if ctx.login_allowed {
+            let scram = crate::auth::scram::Mechanism::advertised(ctx.tls)
+                .iter()
+                .map(|m| m.name());
             caps.extend(
-                crate::auth::sasl::MECHANISMS
-                    .iter()
+                scram
+                    .chain(crate::auth::sasl::MECHANISMS.iter().copied())
                     .map(|m| format!("AUTH={m}")),
             );
         } else {

@@ -6,9 +6,11 @@ use roost_proto::decode::SaslLine;
 use roost_proto::{Atom, Code, Continue, Response, Secret, Status, Tag};
 
 use super::messages::{ReadMode, Reply};
+use super::scram::Exchange;
 use super::state::State;
 use super::{ready, Pending, Session};
 use crate::auth::sasl::{SaslExchange, SaslStep};
+use crate::auth::scram::Mechanism;
 use crate::auth::throttle::Refused;
 use crate::auth::{AuthError, LoginVerified};
 use crate::telemetry::metrics::{self, AuthFailure};
@@ -98,6 +100,9 @@ impl Session {
         if let Some(refused) = self.refuse_plaintext(tag.clone()) {
             return refused;
         }
+        if let Some(scram) = Mechanism::from_name(mechanism.as_str()) {
+            return self.handle_scram_start(tag, scram, initial_response);
+        }
         let Some(exchange) = SaslExchange::new(mechanism.as_str()) else {
             metrics::auth_failed(AuthFailure::Sasl);
             self.write_status(Status::no(
@@ -109,7 +114,7 @@ impl Session {
         };
         self.sasl_step(
             tag,
-            exchange,
+            Exchange::Sasl(exchange),
             initial_response.as_ref().map(|r| r.expose().as_slice()),
         )
     }
@@ -147,13 +152,20 @@ impl Session {
     fn sasl_step(
         &mut self,
         tag: Tag,
-        mut exchange: SaslExchange,
+        exchange: Exchange,
         response: Option<&[u8]>,
     ) -> ResponseActFuture<Self, Reply> {
+        let mut exchange = match exchange {
+            Exchange::Sasl(exchange) => exchange,
+            Exchange::Scram(scram) => return self.scram_step(tag, scram, response),
+        };
         match exchange.step(response) {
             SaslStep::Challenge(challenge) => {
                 self.write(Response::Continue(Continue::Base64(challenge)));
-                self.pending = Pending::Sasl { tag, exchange };
+                self.pending = Pending::Sasl {
+                    tag,
+                    exchange: Exchange::Sasl(exchange),
+                };
                 ready(self.reply(ReadMode::SaslLine))
             }
             SaslStep::Done(credentials) => {
@@ -167,6 +179,13 @@ impl Session {
         }
     }
 
+    /// The client's address, for the throttle; loopback for `roost imap` sessions.
+    pub(super) fn peer_ip(&self) -> std::net::IpAddr {
+        self.info
+            .peer
+            .map_or(std::net::Ipv4Addr::LOCALHOST.into(), |p| p.ip())
+    }
+
     /// Checks the password off the actor thread and completes the command.
     fn verify(
         &mut self,
@@ -176,10 +195,7 @@ impl Session {
     ) -> ResponseActFuture<Self, Reply> {
         self.busy = true;
         let shared = self.shared.clone();
-        let peer = self
-            .info
-            .peer
-            .map_or(std::net::Ipv4Addr::LOCALHOST.into(), |p| p.ip());
+        let peer = self.peer_ip();
         let check = async move { shared.auth.login(&username, password.expose(), peer).await };
         Box::pin(
             check
@@ -188,10 +204,21 @@ impl Session {
         )
     }
 
-    fn complete_login(
+    pub(super) fn complete_login(
         &mut self,
         tag: Tag,
         result: Result<LoginVerified, AuthError>,
+        ctx: &mut Context<Self>,
+    ) -> Reply {
+        self.complete_login_saying(tag, result, "Authentication failed", ctx)
+    }
+
+    /// [`Session::complete_login`] with the text of the `NO` for a failed check.
+    pub(super) fn complete_login_saying(
+        &mut self,
+        tag: Tag,
+        result: Result<LoginVerified, AuthError>,
+        failed: &str,
         ctx: &mut Context<Self>,
     ) -> Reply {
         match result {
@@ -206,11 +233,7 @@ impl Session {
             Err(AuthError::Failed) => {
                 tracing::info!(parent: &self.span, "authentication failed");
                 metrics::auth_failed(AuthFailure::Credentials);
-                self.write_status(Status::no(
-                    tag,
-                    Some(Code::AuthenticationFailed),
-                    "Authentication failed",
-                ));
+                self.write_status(Status::no(tag, Some(Code::AuthenticationFailed), failed));
                 return self.after_login_failure(ctx);
             }
             Err(AuthError::Throttled(refused)) => {

@@ -22,6 +22,7 @@ pub mod messages;
 pub mod names;
 mod pattern;
 mod resync;
+mod scram;
 mod search;
 mod select;
 mod sequence;
@@ -45,6 +46,7 @@ use self::capability::CapabilityContext;
 use self::messages::{
     ClientInput, Disconnected, Outbox, Outgoing, ReadMode, Reply, Shutdown, Stage,
 };
+use self::scram::Exchange;
 use self::state::{State, StateKind};
 use crate::shared::Shared;
 use crate::supervisor::{Register, Unregister};
@@ -60,6 +62,8 @@ pub struct ConnectionInfo {
     pub tls: bool,
     /// The negotiated TLS version (`TLSv1_3`) when the connection started with TLS.
     pub tls_version: Option<&'static str>,
+    /// What SCRAM-SHA-256-PLUS binds to; `None` without TLS.
+    pub channel_bindings: Option<crate::net::channel_binding::ChannelBindings>,
     /// A plain connection on a listener that offers STARTTLS.
     pub starttls_available: bool,
     /// When the connection was accepted: the login deadline counts from here.
@@ -74,6 +78,7 @@ impl ConnectionInfo {
             peer: None,
             tls: false,
             tls_version: None,
+            channel_bindings: None,
             starttls_available: false,
             connected: tokio::time::Instant::now(),
         }
@@ -96,7 +101,7 @@ enum Pending {
     /// AUTHENTICATE in progress: the next line is a SASL response.
     Sasl {
         tag: Tag,
-        exchange: crate::auth::sasl::SaslExchange,
+        exchange: Exchange,
     },
     /// IDLE in progress: the next line must be `DONE`.
     Idle {
@@ -618,9 +623,13 @@ impl Handler<ClientInput> for Session {
             }
             ClientInput::Sasl(line) => self.handle_sasl_line(line, ctx),
             ClientInput::Idle(line) => ready(self.handle_idle_line(line, ctx)),
-            ClientInput::TlsEstablished { version } => {
+            ClientInput::TlsEstablished {
+                version,
+                channel_bindings,
+            } => {
                 self.info.tls = true;
                 self.info.tls_version = version;
+                self.info.channel_bindings = channel_bindings;
                 spans::record_tls(&self.span, version);
                 ready(self.finish(ctx, ReadMode::Command))
             }

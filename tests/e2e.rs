@@ -46,6 +46,8 @@ mod postfix;
 mod qresync;
 #[path = "e2e/rename_race.rs"]
 mod rename_race;
+#[path = "e2e/scram.rs"]
+mod scram;
 #[path = "e2e/sessions.rs"]
 mod sessions;
 #[path = "e2e/shutdown.rs"]

@@ -31,19 +31,21 @@ pub(super) enum Exchange {
     Scram(ScramStep),
 }
 
-/// Where a SCRAM exchange stands between two client lines.
+/// Where a SCRAM exchange stands between two client lines: each variant is named for the
+/// message it waits for.
 #[derive(Debug)]
 pub(super) enum ScramStep {
     /// An empty challenge was sent (no SASL-IR): waits for the client-first-message.
-    ExpectClientFirst(Mechanism),
-    /// The server-first-message was sent.
-    ExpectClientFinal {
+    ClientFirst(Mechanism),
+    /// The server-first-message was sent: waits for the client-final-message. Boxed: it
+    /// holds the keys and the messages so far, and most sessions never get here.
+    ClientFinal {
         username: String,
-        exchange: ExpectClientFinal,
+        exchange: Box<ExpectClientFinal>,
     },
     /// The server-final-message was sent: waits for the client's empty answer. The login
     /// already succeeded (and was counted) when the proof checked out.
-    ExpectAck(LoginVerified),
+    Ack(LoginVerified),
 }
 
 impl Session {
@@ -65,7 +67,7 @@ impl Session {
         }
         self.scram_step(
             tag,
-            ScramStep::ExpectClientFirst(mechanism),
+            ScramStep::ClientFirst(mechanism),
             initial_response.as_ref().map(|r| r.expose().as_slice()),
         )
     }
@@ -78,25 +80,25 @@ impl Session {
         response: Option<&[u8]>,
     ) -> ResponseActFuture<Self, Reply> {
         match (step, response) {
-            (ScramStep::ExpectClientFirst(mechanism), None) => {
-                self.scram_challenge(tag, Vec::new(), ScramStep::ExpectClientFirst(mechanism))
+            (ScramStep::ClientFirst(mechanism), None) => {
+                self.scram_challenge(tag, Vec::new(), ScramStep::ClientFirst(mechanism))
             }
-            (ScramStep::ExpectClientFirst(mechanism), Some(message)) => {
+            (ScramStep::ClientFirst(mechanism), Some(message)) => {
                 match ExpectKeys::start(mechanism, message, self.info.channel_bindings.as_ref()) {
                     Ok(start) => self.scram_lookup(tag, start),
                     Err(failure) => self.scram_failed(tag, &failure),
                 }
             }
-            (ScramStep::ExpectClientFinal { username, exchange }, Some(message)) => {
+            (ScramStep::ClientFinal { username, exchange }, Some(message)) => {
                 match exchange.client_final(message) {
                     Ok(check) => self.scram_verify(tag, username, check),
                     Err(failure) => self.scram_failed(tag, &failure),
                 }
             }
-            (ScramStep::ExpectAck(proof), Some([])) => Box::pin(actix::fut::ready(()).map(
+            (ScramStep::Ack(proof), Some([])) => Box::pin(actix::fut::ready(()).map(
                 move |(), session: &mut Session, ctx| session.complete_login(tag, Ok(proof), ctx),
             )),
-            (ScramStep::ExpectAck(_), Some(_)) => self.scram_failed(
+            (ScramStep::Ack(_), Some(_)) => self.scram_failed(
                 tag,
                 &Failure {
                     error: crate::auth::scram::ServerError::OtherError,
@@ -155,9 +157,9 @@ impl Session {
                         session.write(Response::Continue(Continue::Base64(challenge)));
                         session.pending = Pending::Sasl {
                             tag,
-                            exchange: Exchange::Scram(ScramStep::ExpectClientFinal {
+                            exchange: Exchange::Scram(ScramStep::ClientFinal {
                                 username,
-                                exchange,
+                                exchange: Box::new(exchange),
                             }),
                         };
                         session.finish(ctx, ReadMode::SaslLine)
@@ -192,7 +194,7 @@ impl Session {
                         session.write(Response::Continue(Continue::Base64(server_final)));
                         session.pending = Pending::Sasl {
                             tag,
-                            exchange: Exchange::Scram(ScramStep::ExpectAck(proof)),
+                            exchange: Exchange::Scram(ScramStep::Ack(proof)),
                         };
                         session.finish(ctx, ReadMode::SaslLine)
                     }

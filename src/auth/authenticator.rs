@@ -417,6 +417,42 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_scram_proof_goes_through_the_throttle_like_a_password() {
+        let (_dir, auth) = setup(ThrottlePolicy {
+            max_failures: 1,
+            ..no_delay()
+        });
+        let failed = auth.verify_with("alice", PEER, || None::<()>).await;
+        assert_eq!(failed.unwrap_err(), AuthError::Failed);
+        // Over budget: refused before the proof is even looked at.
+        let mut checked = false;
+        let refused = auth
+            .verify_with("alice", PEER, || {
+                checked = true;
+                Some(())
+            })
+            .await;
+        assert!(matches!(refused, Err(AuthError::Throttled(_))));
+        assert!(!checked);
+        let (proof, value) = auth.verify_with("alice", OTHER, || Some(7)).await.unwrap();
+        assert_eq!((proof.user(), value), ("alice", 7));
+        assert_eq!(auth.argon2_runs(), 0);
+    }
+
+    #[tokio::test]
+    async fn users_without_scram_keys_get_the_same_fake_salt_each_time() {
+        let (_dir, auth) = setup(no_delay());
+        // `write_users` stores no SCRAM keys for alice; nobody does not exist.
+        for user in ["alice", "nobody"] {
+            let a = auth.scram_keys(user, 4096).await.unwrap();
+            let b = auth.scram_keys(user, 4096).await.unwrap();
+            assert_eq!((a.salt.len(), a.iterations), (16, 4096));
+            assert_eq!(a.salt, b.salt);
+            assert_ne!(a.stored_key, b.stored_key, "fake keys match no proof");
+        }
+    }
+
+    #[tokio::test]
     async fn attempts_over_the_budget_are_refused_without_hashing() {
         let (_dir, auth) = setup(ThrottlePolicy {
             max_failures: 2,

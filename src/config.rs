@@ -168,6 +168,9 @@ pub struct AuthConfig {
     pub cache_size: usize,
     /// How long a remembered login stays valid.
     pub cache_ttl_secs: u64,
+    /// PBKDF2 iterations for the SCRAM-SHA-256 keys `roost user add/passwd` store (RFC 7677
+    /// asks for at least 4096); also what unknown users appear to have.
+    pub scram_iterations: u32,
     pub throttle: ThrottlePolicy,
     pub oauth: OAuthSettings,
     /// Where users and passwords come from: `file` (`users_file`) or `ldap` (`[auth.ldap]`).
@@ -196,6 +199,7 @@ impl Default for AuthConfig {
             create_demo_user: true,
             cache_size: 10_000,
             cache_ttl_secs: 3600,
+            scram_iterations: 10_000,
             throttle: ThrottlePolicy::default(),
             oauth: OAuthSettings::default(),
             directory: DirectoryKind::File,
@@ -809,6 +813,9 @@ impl Config {
         }
         if self.auth.directory == DirectoryKind::Ldap {
             self.auth.ldap.validate().map_err(ConfigError::Invalid)?;
+        }
+        if self.auth.scram_iterations < crate::auth::scram::MIN_ITERATIONS {
+            return invalid("auth.scram_iterations must be at least 4096 (RFC 7677 section 4)");
         }
         self.cluster
             .validate(&self.node_id)

@@ -10,8 +10,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use crate::auth::authenticator::SetupError;
-use crate::auth::oauth::fetch::JwksSource;
 use crate::auth::ldap::LdapSettings;
+use crate::auth::oauth::fetch::JwksSource;
 use crate::cluster::link::tls::LinkTls;
 use crate::cluster::node::JoinError;
 use crate::cluster::redis::access::RedisAccess;

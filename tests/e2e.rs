@@ -54,6 +54,8 @@ mod qresync;
 mod rename_race;
 #[path = "e2e/savedate.rs"]
 mod savedate;
+#[path = "e2e/scram.rs"]
+mod scram;
 #[path = "e2e/sessions.rs"]
 mod sessions;
 #[path = "e2e/shutdown.rs"]

@@ -24,11 +24,12 @@ use std::sync::Arc;
 use roost_proto::Secret;
 
 use crate::auth::cache::{AuthCache, CachePolicy};
-use crate::auth::oauth::fetch::FetchError;
-use crate::auth::oauth::{BearerCredentials, OAuthSettings, TokenError, TokenVerifier};
 use crate::auth::directory::Directory;
 use crate::auth::ldap::LdapDirectory;
+use crate::auth::oauth::fetch::FetchError;
+use crate::auth::oauth::{BearerCredentials, OAuthSettings, TokenError, TokenVerifier};
 use crate::auth::password::{self, DUMMY_HASH};
+use crate::auth::scram::ScramKeys;
 use crate::auth::throttle::{Admitted, Refused, Standing, Throttle, ThrottlePolicy};
 use crate::auth::userdb::{Unavailable, UserDb};
 use crate::auth::verify_queue::{Lane, VerifyQueue};
@@ -108,8 +109,10 @@ impl Authenticator {
     /// As [`Directory::from_config`] and [`Authenticator::with_oauth`].
     pub fn from_config(config: &crate::config::Config) -> Result<Authenticator, SetupError> {
         let directory = Directory::from_config(config).map_err(SetupError::Directory)?;
-        Ok(Authenticator::with_directory(directory, config.auth.policy())
-            .with_oauth(&config.auth.oauth)?)
+        Ok(
+            Authenticator::with_directory(directory, config.auth.policy())
+                .with_oauth(&config.auth.oauth)?,
+        )
     }
 
     pub(crate) fn with_db(users: Arc<UserDb>, policy: AuthPolicy) -> Authenticator {
@@ -146,6 +149,11 @@ impl Authenticator {
         if let Some(verifier) = &self.oauth {
             verifier.start_key_refresh();
         }
+    }
+
+    /// Whether users can have SCRAM keys: only the users file stores them.
+    pub fn keeps_scram_keys(&self) -> bool {
+        matches!(self.directory, Directory::UsersFile(_))
     }
 
     /// Whether OAUTHBEARER and XOAUTH2 are accepted.
@@ -266,6 +274,56 @@ impl Authenticator {
         }
     }
 
+    /// The stored SCRAM-SHA-256 keys of `username`, or, for an unknown user or one without
+    /// stored keys (LDAP users have none), fake ones with `fake_iterations` that no proof
+    /// matches (so the exchange looks the same either way). Reads the users file on a
+    /// blocking thread.
+    ///
+    /// # Errors
+    /// [`AuthError::Unavailable`] as for [`Authenticator::login`].
+    pub async fn scram_keys(
+        &self,
+        username: &str,
+        fake_iterations: u32,
+    ) -> Result<ScramKeys, AuthError> {
+        let name = username.to_owned();
+        let stored = match self.directory {
+            Directory::UsersFile(_) => self.read(move |users| users.lookup_scram(&name)).await?,
+            Directory::Ldap(_) => None,
+        };
+        Ok(stored
+            .as_deref()
+            .and_then(ScramKeys::parse)
+            .unwrap_or_else(|| ScramKeys::fake(username, fake_iterations)))
+    }
+
+    /// A login checked by `check` (a SCRAM proof: cheap, so no argon2 queue), through the
+    /// same throttle as [`Authenticator::login`]: refused before `check` runs when over
+    /// budget, counted as a failure when `check` returns `None`.
+    ///
+    /// # Errors
+    /// [`AuthError::Failed`] or [`AuthError::Throttled`].
+    pub async fn verify_with<T>(
+        &self,
+        username: &str,
+        peer: IpAddr,
+        check: impl FnOnce() -> Option<T>,
+    ) -> Result<(LoginVerified, T), AuthError> {
+        metrics::auth_attempt();
+        let attempt = self.admit(peer, username)?;
+        match check() {
+            Some(checked) => {
+                attempt.succeeded();
+                tracing::info!(user = ?log_name(username), %peer, "login succeeded");
+                let proof = LoginVerified {
+                    user: username.to_owned(),
+                };
+                Ok((proof, checked))
+            }
+            None => Err(failed(attempt, log_name(username), peer, "login failed").await),
+        }
+    }
+
     /// Checks a bearer token for a client at `peer`, like [`Authenticator::login`]: the
     /// throttle is charged first (under the user name the client claims, if any), a refused
     /// token waits for the throttle delay, and the token's user must exist in the directory.
@@ -342,12 +400,21 @@ impl Authenticator {
 
     /// The stored hash of `username`, read on a blocking thread.
     async fn lookup(&self, username: &str) -> Result<Option<String>, AuthError> {
+        let name = username.to_owned();
+        self.read(move |users| users.lookup(&name)).await
+    }
+
+    /// Runs `f` over the users file on a blocking thread (it may touch the disk); `None`
+    /// with an LDAP directory.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&UserDb) -> Result<Option<T>, Unavailable> + Send + 'static,
+    ) -> Result<Option<T>, AuthError> {
         let Directory::UsersFile(users) = &self.directory else {
             return Ok(None);
         };
         let users = Arc::clone(users);
-        let name = username.to_owned();
-        match tokio::task::spawn_blocking(move || users.lookup(&name)).await {
+        match tokio::task::spawn_blocking(move || f(&users)).await {
             Ok(Ok(stored)) => Ok(stored),
             Ok(Err(Unavailable(reason))) => {
                 tracing::error!(%reason, "login refused: users database unavailable");
@@ -660,6 +727,42 @@ mod tests {
                 auth.login("alice", b"pw", PEER).await,
                 Err(AuthError::Unavailable(_))
             ));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_scram_proof_goes_through_the_throttle_like_a_password() {
+        let (_dir, auth) = setup(ThrottlePolicy {
+            max_failures: 1,
+            ..no_delay()
+        });
+        let failed = auth.verify_with("alice", PEER, || None::<()>).await;
+        assert_eq!(failed.unwrap_err(), AuthError::Failed);
+        // Over budget: refused before the proof is even looked at.
+        let mut checked = false;
+        let refused = auth
+            .verify_with("alice", PEER, || {
+                checked = true;
+                Some(())
+            })
+            .await;
+        assert!(matches!(refused, Err(AuthError::Throttled(_))));
+        assert!(!checked);
+        let (proof, value) = auth.verify_with("alice", OTHER, || Some(7)).await.unwrap();
+        assert_eq!((proof.user(), value), ("alice", 7));
+        assert_eq!(auth.argon2_runs(), 0);
+    }
+
+    #[tokio::test]
+    async fn users_without_scram_keys_get_the_same_fake_salt_each_time() {
+        let (_dir, auth) = setup(no_delay());
+        // `write_users` stores no SCRAM keys for alice; nobody does not exist.
+        for user in ["alice", "nobody"] {
+            let a = auth.scram_keys(user, 4096).await.unwrap();
+            let b = auth.scram_keys(user, 4096).await.unwrap();
+            assert_eq!((a.salt.len(), a.iterations), (16, 4096));
+            assert_eq!(a.salt, b.salt);
+            assert_ne!(a.stored_key, b.stored_key, "fake keys match no proof");
         }
     }
 }

@@ -14,6 +14,7 @@ use clap::Subcommand;
 use roost_proto::Secret;
 
 use crate::auth::password::hash_password;
+use crate::auth::scram::ScramKeys;
 use crate::auth::users::{check_name, UsersError, UsersFile};
 
 /// `roost user ...`
@@ -54,7 +55,7 @@ pub enum CliError {
 ///
 /// # Errors
 /// See [`CliError`]; the file is unchanged whenever an error is returned.
-pub fn run(cmd: UserCommand, users_file: &Path) -> Result<(), CliError> {
+pub fn run(cmd: UserCommand, users_file: &Path, scram_iterations: u32) -> Result<(), CliError> {
     let mut ask = |name: &str, from_stdin: bool| {
         let stdin = io::stdin();
         if from_stdin {
@@ -67,7 +68,13 @@ pub fn run(cmd: UserCommand, users_file: &Path) -> Result<(), CliError> {
             ))
         }
     };
-    execute(cmd, users_file, &mut ask, &mut io::stdout().lock())
+    execute(
+        cmd,
+        users_file,
+        scram_iterations,
+        &mut ask,
+        &mut io::stdout().lock(),
+    )
 }
 
 /// Asks for a password: (user name, whether `--password-stdin` was given) → password.
@@ -78,6 +85,7 @@ type AskPassword<'a> = dyn FnMut(&str, bool) -> Result<Secret<Vec<u8>>, CliError
 fn execute(
     cmd: UserCommand,
     path: &Path,
+    scram_iterations: u32,
     ask: &mut AskPassword<'_>,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
@@ -91,10 +99,11 @@ fn execute(
             if UsersFile::load_or_empty(path)?.get(&name).is_some() {
                 return Err(UsersError::Exists(name).into());
             }
-            let phc = hash_password(ask(&name, password_stdin)?.expose());
+            let password = ask(&name, password_stdin)?;
             // Load again: another `roost user` may have saved while we waited for input.
             let mut file = UsersFile::load_or_empty(path)?;
-            file.add(&name, phc)?;
+            file.add(&name, hash_password(password.expose()))?;
+            store_scram_keys(&mut file, &name, &password, scram_iterations, out)?;
             file.save(path)?;
             writeln!(out, "user {name} added")?;
         }
@@ -116,12 +125,29 @@ fn execute(
             if UsersFile::load_or_empty(path)?.get(&name).is_none() {
                 return Err(UsersError::NoSuchUser(name).into());
             }
-            let phc = hash_password(ask(&name, password_stdin)?.expose());
+            let password = ask(&name, password_stdin)?;
             let mut file = UsersFile::load_or_empty(path)?;
-            file.set_password(&name, phc)?;
+            file.set_password(&name, hash_password(password.expose()))?;
+            store_scram_keys(&mut file, &name, &password, scram_iterations, out)?;
             file.save(path)?;
             writeln!(out, "password of {name} changed")?;
         }
+    }
+    Ok(())
+}
+
+/// Adds SCRAM-SHA-256 keys beside the hash; a password SASLprep refuses gets none (PLAIN and
+/// LOGIN still work), and the admin is told.
+fn store_scram_keys(
+    file: &mut UsersFile,
+    name: &str,
+    password: &Secret<Vec<u8>>,
+    iterations: u32,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    match ScramKeys::derive(password.expose(), iterations) {
+        Ok(keys) => file.set_scram(name, &keys)?,
+        Err(why) => writeln!(out, "no SCRAM keys for {name}: {why}")?,
     }
     Ok(())
 }
@@ -204,7 +230,7 @@ mod tests {
     fn exec(cmd: UserCommand, path: &Path, password: &[u8]) -> Result<String, CliError> {
         let mut ask = |_: &str, _: bool| Ok(Secret::new(password.to_vec()));
         let mut out = Vec::new();
-        execute(cmd, path, &mut ask, &mut out)?;
+        execute(cmd, path, 4096, &mut ask, &mut out)?;
         Ok(String::from_utf8(out).unwrap())
     }
 
@@ -252,7 +278,7 @@ mod tests {
             Ok(Secret::new(b"pw".to_vec()))
         };
         let mut run =
-            |cmd| execute(cmd, &path, &mut ask, &mut Vec::new()).map_err(|e| e.to_string());
+            |cmd| execute(cmd, &path, 4096, &mut ask, &mut Vec::new()).map_err(|e| e.to_string());
 
         assert_eq!(
             run(UserCommand::Remove { name: "bob".into() }),

@@ -11,6 +11,7 @@
 //! - [`userdb`]: the shared, self-reloading copy the server reads.
 //! - [`sasl`]: the PLAIN and LOGIN mechanisms.
 //! - [`oauth`]: the OAUTHBEARER and XOAUTH2 mechanisms and their JWT checks.
+//! - [`scram`]: SCRAM-SHA-256 and SCRAM-SHA-256-PLUS.
 //! - [`throttle`]: failure budgets charged before verification, and delays after failures.
 //! - [`verify_queue`]: fair shares of the argon2 capacity.
 //! - [`cache`]: recent successful logins, so repeated logins skip argon2.
@@ -22,11 +23,12 @@
 pub mod authenticator;
 pub mod cache;
 pub mod cli;
-pub mod oauth;
 pub mod directory;
 pub mod ldap;
+pub mod oauth;
 pub mod password;
 pub mod sasl;
+pub mod scram;
 pub mod throttle;
 pub mod userdb;
 pub mod users;

@@ -46,10 +46,18 @@ impl Stamp {
 #[error("users database unavailable: {0}")]
 pub struct Unavailable(pub String);
 
+/// One user's stored secrets.
+#[derive(Debug)]
+struct Stored {
+    phc: String,
+    scram: Option<String>,
+}
+
 #[derive(Debug, Default)]
 struct State {
-    /// The last good copy: name to PHC string. `None` until a load succeeds.
-    users: Option<Arc<HashMap<String, String>>>,
+    /// The last good copy: name to PHC string and RFC 5803 SCRAM keys. `None` until a
+    /// load succeeds.
+    users: Option<Arc<HashMap<String, Stored>>>,
     /// When the metadata was last looked at.
     checked: Option<Instant>,
     /// The version last tried, good or bad (`None` when the file was missing), so a broken
@@ -89,7 +97,15 @@ impl UserDb {
     /// # Errors
     /// [`Unavailable`] if the file has never been read successfully.
     pub fn lookup(&self, name: &str) -> Result<Option<String>, Unavailable> {
-        Ok(self.snapshot()?.get(name).cloned())
+        Ok(self.snapshot()?.get(name).map(|u| u.phc.clone()))
+    }
+
+    /// The stored SCRAM-SHA-256 keys (RFC 5803 form) for `name`, if the user has them.
+    ///
+    /// # Errors
+    /// [`Unavailable`] as for [`UserDb::lookup`].
+    pub fn lookup_scram(&self, name: &str) -> Result<Option<String>, Unavailable> {
+        Ok(self.snapshot()?.get(name).and_then(|u| u.scram.clone()))
     }
 
     /// How many users the current copy has.
@@ -101,7 +117,7 @@ impl UserDb {
         Ok(self.snapshot()?.len())
     }
 
-    fn snapshot(&self) -> Result<Arc<HashMap<String, String>>, Unavailable> {
+    fn snapshot(&self) -> Result<Arc<HashMap<String, Stored>>, Unavailable> {
         let mut state = self.lock();
         let now = Instant::now();
         let due = state
@@ -133,9 +149,15 @@ impl UserDb {
         state.seen = Some(stamp);
         match UsersFile::load(&self.path) {
             Ok(file) => {
-                let users: HashMap<String, String> = file
+                let users: HashMap<String, Stored> = file
                     .list()
-                    .filter_map(|name| Some((name.to_owned(), file.get(name)?.to_owned())))
+                    .filter_map(|name| {
+                        let stored = Stored {
+                            phc: file.get(name)?.to_owned(),
+                            scram: file.scram(name).map(str::to_owned),
+                        };
+                        Some((name.to_owned(), stored))
+                    })
                     .collect();
                 tracing::info!(path = %self.path.display(), users = users.len(), "users file loaded");
                 state.users = Some(Arc::new(users));

@@ -5,7 +5,11 @@
 //! ```text
 //! # comments and blank lines are kept as they are
 //! alice:$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>
+//! bob:$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash> SCRAM-SHA-256$<iter>:<salt>$<StoredKey>:<ServerKey>
 //! ```
+//! After the hash, separated by one space, a user may have stored SCRAM-SHA-256 keys in the
+//! RFC 5803 form (`roost user add` and `roost user passwd` write them); files without them
+//! load as before, and such users cannot log in with SCRAM until their password is set again.
 //! Names are case-sensitive and may not contain `:`, whitespace or control characters. A file
 //! with any bad line is rejected as a whole, so a half-edited file never silently drops users.
 //! Comments survive a load/save cycle because the file keeps its lines in order.
@@ -15,6 +19,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::auth::password;
+use crate::auth::scram::ScramKeys;
 
 /// The longest user name accepted, in bytes. IMAP itself has no limit; this one keeps log
 /// lines and throttle keys small.
@@ -84,6 +89,8 @@ enum Line {
     User {
         name: String,
         phc: String,
+        /// SCRAM-SHA-256 keys in the RFC 5803 form, checked when loaded.
+        scram: Option<String>,
     },
 }
 
@@ -127,8 +134,12 @@ impl UsersFile {
                 continue;
             }
             let fail = |reason: String| Err((index + 1, reason));
-            let Some((name, phc)) = line.split_once(':') else {
+            let Some((name, secrets)) = line.split_once(':') else {
                 return fail("expected name:hash".into());
+            };
+            let (phc, scram) = match secrets.split_once(' ') {
+                Some((phc, scram)) => (phc, Some(scram)),
+                None => (secrets, None),
             };
             if let Err(why) = check_name(name) {
                 return fail(format!("invalid user name: {why}"));
@@ -139,9 +150,15 @@ impl UsersFile {
             if !password::is_valid_phc(phc) {
                 return fail(format!("the hash of user {name} is not a PHC string"));
             }
+            if scram.is_some_and(|k| ScramKeys::parse(k).is_none()) {
+                return fail(format!(
+                    "the SCRAM keys of user {name} are not SCRAM-SHA-256 in the RFC 5803 form"
+                ));
+            }
             file.lines.push(Line::User {
                 name: name.to_owned(),
                 phc: phc.to_owned(),
+                scram: scram.map(str::to_owned),
             });
         }
         Ok(file)
@@ -152,10 +169,14 @@ impl UsersFile {
         for line in &self.lines {
             match line {
                 Line::Other(text) => out.push_str(text),
-                Line::User { name, phc } => {
+                Line::User { name, phc, scram } => {
                     out.push_str(name);
                     out.push(':');
                     out.push_str(phc);
+                    if let Some(keys) = scram {
+                        out.push(' ');
+                        out.push_str(keys);
+                    }
                 }
             }
             out.push('\n');
@@ -215,7 +236,19 @@ impl UsersFile {
     /// The stored PHC string of `name`, if the user exists.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.lines.iter().find_map(|line| match line {
-            Line::User { name: n, phc } if n == name => Some(phc.as_str()),
+            Line::User { name: n, phc, .. } if n == name => Some(phc.as_str()),
+            _ => None,
+        })
+    }
+
+    /// The stored SCRAM-SHA-256 keys (RFC 5803 form) of `name`, if it has them.
+    pub fn scram(&self, name: &str) -> Option<&str> {
+        self.lines.iter().find_map(|line| match line {
+            Line::User {
+                name: n,
+                scram: Some(keys),
+                ..
+            } if n == name => Some(keys.as_str()),
             _ => None,
         })
     }
@@ -248,6 +281,7 @@ impl UsersFile {
         self.lines.push(Line::User {
             name: name.to_owned(),
             phc,
+            scram: None,
         });
         Ok(())
     }
@@ -266,20 +300,42 @@ impl UsersFile {
         Ok(())
     }
 
-    /// Replaces a user's hash.
+    /// Replaces a user's hash; stored SCRAM keys, made from the old password, are dropped.
     ///
     /// # Errors
     /// `NoSuchUser`.
     pub fn set_password(&mut self, name: &str, phc: String) -> Result<(), UsersError> {
-        for line in &mut self.lines {
-            if let Line::User { name: n, phc: old } = line {
-                if n == name {
-                    *old = phc;
-                    return Ok(());
-                }
-            }
-        }
-        Err(UsersError::NoSuchUser(name.to_owned()))
+        let (old, scram) = self.secrets_mut(name)?;
+        *old = phc;
+        *scram = None;
+        Ok(())
+    }
+
+    /// Stores SCRAM-SHA-256 keys for a user (after [`UsersFile::add`] or
+    /// [`UsersFile::set_password`] with the same password).
+    ///
+    /// # Errors
+    /// `NoSuchUser`.
+    pub fn set_scram(&mut self, name: &str, keys: &ScramKeys) -> Result<(), UsersError> {
+        *self.secrets_mut(name)?.1 = Some(keys.to_rfc5803());
+        Ok(())
+    }
+
+    fn secrets_mut(
+        &mut self,
+        name: &str,
+    ) -> Result<(&mut String, &mut Option<String>), UsersError> {
+        self.lines
+            .iter_mut()
+            .find_map(|line| match line {
+                Line::User {
+                    name: n,
+                    phc,
+                    scram,
+                } if n == name => Some((phc, scram)),
+                _ => None,
+            })
+            .ok_or_else(|| UsersError::NoSuchUser(name.to_owned()))
     }
 }
 
@@ -324,6 +380,29 @@ mod tests {
             assert_eq!(got_line, line, "{text:?}");
             assert!(reason.contains(needle), "{reason} should mention {needle}");
         }
+    }
+
+    #[test]
+    fn scram_keys_load_beside_the_hash_and_a_new_password_drops_them() {
+        let keys = ScramKeys::derive(b"pencil", 4096).unwrap();
+        let text = format!(
+            "alice:{h} {k}\nbob:{h}\n",
+            h = hash(),
+            k = keys.to_rfc5803()
+        );
+        let mut file = UsersFile::parse(&text).unwrap();
+        assert_eq!(file.scram("alice"), Some(keys.to_rfc5803().as_str()));
+        assert_eq!(file.get("alice"), Some(DUMMY_HASH));
+        assert_eq!(file.scram("bob"), None);
+        assert_eq!(file.render(), text);
+        file.set_scram("bob", &keys).unwrap();
+        assert!(file.scram("bob").is_some());
+        file.set_password("alice", hash()).unwrap();
+        assert_eq!(file.scram("alice"), None);
+        let (line, reason) =
+            UsersFile::parse(&format!("alice:{} SCRAM-SHA-1$x\n", hash())).unwrap_err();
+        assert_eq!(line, 1);
+        assert!(reason.contains("RFC 5803"), "{reason}");
     }
 
     #[test]

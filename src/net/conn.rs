@@ -294,6 +294,7 @@ impl Connection {
         tracing::debug!(version = ?self.stream.tls_version(), "STARTTLS negotiated");
         Ok(ClientInput::TlsEstablished {
             version: self.stream.tls_version(),
+            channel_bindings: self.stream.channel_bindings(),
         })
     }
 }

@@ -205,6 +205,7 @@ async fn serve(
         peer: Some(peer),
         tls: stream.is_tls(),
         tls_version: stream.tls_version(),
+        channel_bindings: stream.channel_bindings(),
         starttls_available: config.tls == ListenerTls::Starttls,
         connected: tokio::time::Instant::now(),
     };

@@ -2,6 +2,7 @@
 //! and the HTTP endpoint for metrics and health probes.
 
 pub mod address_group;
+pub mod channel_binding;
 pub mod conn;
 pub mod http;
 pub mod limiter;

@@ -33,6 +33,16 @@ impl Stream {
     }
 }
 
+impl Stream {
+    /// The channel-binding data of a TLS stream, for SCRAM-SHA-256-PLUS.
+    pub fn channel_bindings(&self) -> Option<super::channel_binding::ChannelBindings> {
+        match self {
+            Stream::Tls(tls) => Some(super::channel_binding::ChannelBindings::of(tls.get_ref().1)),
+            _ => None,
+        }
+    }
+}
+
 fn upgrading() -> io::Error {
     io::Error::new(
         io::ErrorKind::NotConnected,

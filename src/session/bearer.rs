@@ -55,7 +55,10 @@ impl Session {
             return self.rejected(tag, ctx);
         };
         self.write(Response::Continue(Continue::Base64(challenge)));
-        self.pending = Pending::Sasl { tag, exchange };
+        self.pending = Pending::Sasl {
+            tag,
+            exchange: super::scram::Exchange::Sasl(exchange),
+        };
         self.finish(ctx, ReadMode::SaslLine)
     }
 

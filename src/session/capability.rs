@@ -17,6 +17,9 @@ pub struct CapabilityContext {
     pub login_allowed: bool,
     /// OAuth bearer tokens are accepted (`[auth.oauth]`).
     pub bearer: bool,
+    /// SCRAM keys can exist: the users file is the directory (LDAP keeps no SCRAM keys, so
+    /// SCRAM could never succeed there and is not offered).
+    pub scram: bool,
 }
 
 /// Extensions Roost implements and advertises in every state.
@@ -72,9 +75,13 @@ pub fn capabilities(ctx: CapabilityContext) -> Vec<Atom> {
             caps.push("STARTTLS".into());
         }
         if ctx.login_allowed {
+            let scram = crate::auth::scram::Mechanism::advertised(ctx.tls)
+                .iter()
+                .filter(|_| ctx.scram)
+                .map(|m| m.name());
             caps.extend(
-                crate::auth::sasl::MECHANISMS
-                    .iter()
+                scram
+                    .chain(crate::auth::sasl::MECHANISMS.iter().copied())
                     .map(|m| format!("AUTH={m}")),
             );
             if ctx.bearer {
@@ -109,6 +116,7 @@ mod tests {
             starttls_available: true,
             login_allowed: false,
             bearer: true,
+            scram: true,
         });
         assert!(caps.contains(&"STARTTLS".into()));
         assert!(caps.contains(&"LOGINDISABLED".into()));
@@ -125,6 +133,7 @@ mod tests {
             starttls_available: false,
             login_allowed: true,
             bearer: true,
+            scram: true,
         });
         assert!(caps.starts_with(&["IMAP4rev1".into(), "IMAP4rev2".into()]));
         assert!(!caps
@@ -140,11 +149,28 @@ mod tests {
             starttls_available: true,
             login_allowed,
             bearer,
+            scram: true,
         };
         let has = |caps: &[String]| caps.contains(&"AUTH=OAUTHBEARER".into());
         assert!(has(&names(ctx(true, true))));
         assert!(names(ctx(true, true)).contains(&"AUTH=XOAUTH2".into()));
         assert!(!has(&names(ctx(true, false))));
         assert!(!has(&names(ctx(false, true))));
+    }
+
+    #[test]
+    fn scram_only_where_the_directory_keeps_scram_keys() {
+        let ctx = |scram| CapabilityContext {
+            authenticated: false,
+            tls: true,
+            starttls_available: false,
+            login_allowed: true,
+            bearer: false,
+            scram,
+        };
+        let scram = |caps: Vec<String>| caps.iter().any(|c| c.starts_with("AUTH=SCRAM"));
+        assert!(scram(names(ctx(true))));
+        assert!(!scram(names(ctx(false))));
+        assert!(names(ctx(false)).contains(&"AUTH=PLAIN".into()));
     }
 }

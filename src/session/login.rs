@@ -6,9 +6,11 @@ use roost_proto::decode::SaslLine;
 use roost_proto::{Atom, Code, Continue, Response, Secret, Status, Tag};
 
 use super::messages::{ReadMode, Reply};
+use super::scram::Exchange;
 use super::state::State;
 use super::{ready, Pending, Session};
 use crate::auth::sasl::{SaslExchange, SaslStep};
+use crate::auth::scram::Mechanism;
 use crate::auth::throttle::Refused;
 use crate::auth::{AuthError, LoginVerified};
 use crate::telemetry::metrics::{self, AuthFailure};
@@ -98,6 +100,9 @@ impl Session {
         if let Some(refused) = self.refuse_plaintext(tag.clone()) {
             return refused;
         }
+        if let Some(scram) = Mechanism::from_name(mechanism.as_str()) {
+            return self.handle_scram_start(tag, scram, initial_response);
+        }
         let exchange = SaslExchange::new(mechanism.as_str())
             .or_else(|| self.bearer_exchange(mechanism.as_str()));
         let Some(exchange) = exchange else {
@@ -111,7 +116,7 @@ impl Session {
         };
         self.sasl_step(
             tag,
-            exchange,
+            Exchange::Sasl(exchange),
             initial_response.as_ref().map(|r| r.expose().as_slice()),
         )
     }
@@ -149,13 +154,20 @@ impl Session {
     fn sasl_step(
         &mut self,
         tag: Tag,
-        mut exchange: SaslExchange,
+        exchange: Exchange,
         response: Option<&[u8]>,
     ) -> ResponseActFuture<Self, Reply> {
+        let mut exchange = match exchange {
+            Exchange::Sasl(exchange) => exchange,
+            Exchange::Scram(scram) => return self.scram_step(tag, scram, response),
+        };
         match exchange.step(response) {
             SaslStep::Challenge(challenge) => {
                 self.write(Response::Continue(Continue::Base64(challenge)));
-                self.pending = Pending::Sasl { tag, exchange };
+                self.pending = Pending::Sasl {
+                    tag,
+                    exchange: Exchange::Sasl(exchange),
+                };
                 ready(self.reply(ReadMode::SaslLine))
             }
             SaslStep::Done(credentials) => {
@@ -169,6 +181,13 @@ impl Session {
                 ready(self.reply(ReadMode::Command))
             }
         }
+    }
+
+    /// The client's address, for the throttle; loopback for `roost imap` sessions.
+    pub(super) fn peer_ip(&self) -> std::net::IpAddr {
+        self.info
+            .peer
+            .map_or(std::net::Ipv4Addr::LOCALHOST.into(), |p| p.ip())
     }
 
     /// Checks the password off the actor thread and completes the command.
@@ -189,17 +208,21 @@ impl Session {
         )
     }
 
-    /// The client's address, for the throttle.
-    pub(super) fn peer_ip(&self) -> std::net::IpAddr {
-        self.info
-            .peer
-            .map_or(std::net::Ipv4Addr::LOCALHOST.into(), |p| p.ip())
-    }
-
     pub(super) fn complete_login(
         &mut self,
         tag: Tag,
         result: Result<LoginVerified, AuthError>,
+        ctx: &mut Context<Self>,
+    ) -> Reply {
+        self.complete_login_saying(tag, result, "Authentication failed", ctx)
+    }
+
+    /// [`Session::complete_login`] with the text of the `NO` for a failed check.
+    pub(super) fn complete_login_saying(
+        &mut self,
+        tag: Tag,
+        result: Result<LoginVerified, AuthError>,
+        failed: &str,
         ctx: &mut Context<Self>,
     ) -> Reply {
         match result {
@@ -214,11 +237,7 @@ impl Session {
             Err(AuthError::Failed) => {
                 tracing::info!(parent: &self.span, "authentication failed");
                 metrics::auth_failed(AuthFailure::Credentials);
-                self.write_status(Status::no(
-                    tag,
-                    Some(Code::AuthenticationFailed),
-                    "Authentication failed",
-                ));
+                self.write_status(Status::no(tag, Some(Code::AuthenticationFailed), failed));
                 return self.after_login_failure(ctx);
             }
             Err(AuthError::Throttled(refused)) => {

@@ -39,6 +39,8 @@ pub enum ClientInput {
     TlsEstablished {
         /// The negotiated protocol version, e.g. `TLSv1_3`.
         version: Option<&'static str>,
+        /// What SCRAM-SHA-256-PLUS binds to on the new TLS layer.
+        channel_bindings: Option<crate::net::channel_binding::ChannelBindings>,
     },
     /// No input before the deadline the last [`Reply`] gave.
     InactivityTimeout,

@@ -24,6 +24,7 @@ pub mod messages;
 pub mod names;
 mod pattern;
 mod resync;
+mod scram;
 mod search;
 mod select;
 mod sequence;
@@ -47,6 +48,7 @@ use self::capability::CapabilityContext;
 use self::messages::{
     ClientInput, Disconnected, Outbox, Outgoing, ReadMode, Reply, Shutdown, Stage,
 };
+use self::scram::Exchange;
 use self::state::{State, StateKind};
 use crate::shared::Shared;
 use crate::supervisor::{Register, Unregister};
@@ -62,6 +64,8 @@ pub struct ConnectionInfo {
     pub tls: bool,
     /// The negotiated TLS version (`TLSv1_3`) when the connection started with TLS.
     pub tls_version: Option<&'static str>,
+    /// What SCRAM-SHA-256-PLUS binds to; `None` without TLS.
+    pub channel_bindings: Option<crate::net::channel_binding::ChannelBindings>,
     /// A plain connection on a listener that offers STARTTLS.
     pub starttls_available: bool,
     /// When the connection was accepted: the login deadline counts from here.
@@ -76,6 +80,7 @@ impl ConnectionInfo {
             peer: None,
             tls: false,
             tls_version: None,
+            channel_bindings: None,
             starttls_available: false,
             connected: tokio::time::Instant::now(),
         }
@@ -98,7 +103,7 @@ enum Pending {
     /// AUTHENTICATE in progress: the next line is a SASL response.
     Sasl {
         tag: Tag,
-        exchange: crate::auth::sasl::SaslExchange,
+        exchange: Exchange,
     },
     /// IDLE in progress: the next line must be `DONE`.
     Idle {
@@ -279,6 +284,7 @@ impl Session {
             starttls_available: self.info.starttls_available,
             login_allowed: self.login_allowed(),
             bearer: self.shared.auth.oauth_enabled(),
+            scram: self.shared.auth.keeps_scram_keys(),
         }
     }
 
@@ -623,9 +629,13 @@ impl Handler<ClientInput> for Session {
             }
             ClientInput::Sasl(line) => self.handle_sasl_line(line, ctx),
             ClientInput::Idle(line) => ready(self.handle_idle_line(line, ctx)),
-            ClientInput::TlsEstablished { version } => {
+            ClientInput::TlsEstablished {
+                version,
+                channel_bindings,
+            } => {
                 self.info.tls = true;
                 self.info.tls_version = version;
+                self.info.channel_bindings = channel_bindings;
                 spans::record_tls(&self.span, version);
                 ready(self.finish(ctx, ReadMode::Command))
             }

@@ -49,6 +49,7 @@ impl CertResolver {
     pub fn load(files: &TlsFiles) -> Result<Arc<CertResolver>, TlsError> {
         let watched = Watched::new(vec![files.cert.clone(), files.key.clone()]);
         let key = load_pair(files)?;
+        publish_end_point(&key);
         Ok(Arc::new(CertResolver {
             files: files.clone(),
             current: RwLock::new(Arc::new(key)),
@@ -72,6 +73,7 @@ impl CertResolver {
     pub fn reload(&self) -> Result<bool, TlsError> {
         self.watched.reload_if_changed(|| {
             let key = load_pair(&self.files)?;
+            publish_end_point(&key);
             *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(key);
             Ok(())
         })
@@ -117,6 +119,13 @@ impl Reload for CertResolver {
 impl ResolvesServerCert for CertResolver {
     fn resolve(&self, _client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         Some(self.current())
+    }
+}
+
+/// Tells SCRAM's `tls-server-end-point` binding which certificate new handshakes get.
+fn publish_end_point(key: &CertifiedKey) {
+    if let Some(leaf) = key.cert.first() {
+        crate::net::channel_binding::publish_server_certificate(leaf);
     }
 }
 

@@ -616,4 +616,34 @@ async fn sort_and_thread_answer_the_same_on_every_node_of_a_cluster() {
         threads(&remote.ok("THREAD REFERENCES UTF-8 ALL").await),
         "(5)(2 4)(1 3)"
     );
+
+    // An updating context (RFC 5267 CONTEXT=SORT) on node-b follows changes made on node-a.
+    let context = remote
+        .command("U1", "UID SORT RETURN (UPDATE ALL) (SUBJECT) UTF-8 UNSEEN")
+        .await;
+    assert_eq!(
+        untagged(&context, "* ESEARCH"),
+        "* ESEARCH (TAG \"U1\") UID ALL 2,4,1,3,5"
+    );
+    owner.ok("UID STORE 4 +FLAGS.SILENT (\\Seen)").await;
+    let removed = await_line(&mut remote, "* ESEARCH (TAG \"U1\")").await;
+    assert_eq!(removed, "* ESEARCH (TAG \"U1\") UID REMOVEFROM (2 4)");
+    let uid = owner
+        .append("INBOX", "", "From: u6@x\r\nSubject: aa\r\n\r\nsix\r\n")
+        .await;
+    let added = await_line(&mut remote, "* ESEARCH (TAG \"U1\")").await;
+    assert_eq!(added, format!("* ESEARCH (TAG \"U1\") UID ADDTO (2 {uid})"));
+}
+
+/// Sends NOOPs until a line starting with `prefix` arrives (at most 30 s); that line.
+async fn await_line(c: &mut Client, prefix: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let lines = c.ok("NOOP").await;
+        if let Some(line) = lines.iter().find(|l| l.starts_with(prefix)) {
+            return line.trim_end().to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "no {prefix}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

@@ -76,19 +76,9 @@ pub(crate) fn fetch_att(c: &mut Cursor<'_>) -> PResult<FetchAttribute> {
         b"MODSEQ" => A::ModSeq,
         b"EMAILID" => A::EmailId,
         b"THREADID" => A::ThreadId,
-        b"PREVIEW" => {
-            // RFC 8970 section 4: the one modifier, `(LAZY)`.
-            let lazy = c.peek() == Some(b' ') && c.peek_at(1) == Some(b'(');
-            if lazy {
-                c.sp_after("PREVIEW")?;
-                c.expect(b'(', "expected \"(\" before PREVIEW modifiers")?;
-                if !c.word().eq_ignore_ascii_case(b"LAZY") {
-                    return Err(c.error("unknown PREVIEW modifier"));
-                }
-                c.expect(b')', "expected \")\" after PREVIEW modifiers")?;
-            }
-            A::Preview { lazy }
-        }
+        b"PREVIEW" => A::Preview {
+            lazy: preview_lazy(c)?,
+        },
         b"BODY" if c.peek() != Some(b'[') => A::Body,
         b"BODY" | b"BODY.PEEK" => {
             let section = section(c)?;
@@ -240,4 +230,22 @@ pub(crate) fn store(c: &mut Cursor<'_>, uid: bool) -> PResult<CommandBody> {
         silent,
         flags,
     })
+}
+
+/// RFC 8970 section 4's one modifier, ` (LAZY)`, after `PREVIEW`. A bare `PREVIEW` may be the
+/// last item of a FETCH followed by its own modifiers (`FETCH 1 PREVIEW (CHANGEDSINCE 5)`),
+/// so a parenthesis that does not open `LAZY` is left for them.
+fn preview_lazy(c: &mut Cursor<'_>) -> PResult<bool> {
+    if c.peek() != Some(b' ') || c.peek_at(1) != Some(b'(') {
+        return Ok(false);
+    }
+    let before = c.checkpoint();
+    c.sp_after("PREVIEW")?;
+    c.expect(b'(', "expected \"(\" before PREVIEW modifiers")?;
+    if !c.word().eq_ignore_ascii_case(b"LAZY") {
+        c.restore(before);
+        return Ok(false);
+    }
+    c.expect(b')', "expected \")\" after PREVIEW modifiers")?;
+    Ok(true)
 }

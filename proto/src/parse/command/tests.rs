@@ -211,3 +211,31 @@ fn savedate_fetch_attribute_and_search_keys() {
     ));
     assert!(parse("a SEARCH SAVEDON\r\n").is_err());
 }
+
+/// `PREVIEW` as the last FETCH item may be followed by the FETCH modifiers, which also open
+/// with a parenthesis: only `(LAZY)` belongs to PREVIEW (RFC 8970 section 4).
+#[test]
+fn a_bare_preview_leaves_the_fetch_modifiers_alone() {
+    use crate::types::{FetchAttribute, FetchItems};
+    let c = parse("a FETCH 1 PREVIEW (CHANGEDSINCE 5)\r\n").unwrap();
+    let CommandBody::Fetch {
+        items, modifiers, ..
+    } = c.body
+    else {
+        panic!()
+    };
+    assert_eq!(
+        items,
+        FetchItems::List(vec![FetchAttribute::Preview { lazy: false }])
+    );
+    assert_eq!(modifiers.changed_since, Some(5));
+    let c = parse("a FETCH 1 PREVIEW (LAZY)\r\n").unwrap();
+    let CommandBody::Fetch { items, .. } = c.body else {
+        panic!()
+    };
+    assert_eq!(
+        items,
+        FetchItems::List(vec![FetchAttribute::Preview { lazy: true }])
+    );
+    assert!(parse("a FETCH 1 PREVIEW (BOGUS)\r\n").is_err());
+}

@@ -680,6 +680,7 @@ fn rows() -> Vec<(&'static str, Vec<u8>, Command)> {
     // 6.4.1-6.4.3
     add("9051 6.4.1", b"A341 CLOSE\r\n", C::Close);
     add("9051 6.4.2", b"A342 UNSELECT\r\n", C::Unselect);
+    add("8437 3", b"a1 UNAUTHENTICATE\r\n", C::Unauthenticate);
     add("9051 6.4.3", b"A202 EXPUNGE\r\n", C::Expunge);
     // 6.4.4 SEARCH
     add(

@@ -62,6 +62,7 @@ const AFTER_LOGIN: &[&str] = &[
     "WITHIN",
     "PREVIEW",
     "SAVEDATE",
+    "UNAUTHENTICATE",
     "OBJECTID",
     "UTF8=ACCEPT",
 ];

@@ -208,6 +208,23 @@ impl Session {
         )
     }
 
+    /// RFC 8437 section 3: back to Not Authenticated. Every piece of session state goes
+    /// (the selected mailbox without an expunge, the account, ENABLEd extensions, counts of
+    /// bad commands); the TLS layer stays. The OK comes first, so a pipelined AUTHENTICATE
+    /// is read in the new state.
+    pub(super) fn handle_unauthenticate(&mut self, tag: Tag) -> ReadMode {
+        self.state = State::NotAuthenticated { auth_failures: 0 };
+        self.rev2 = false;
+        self.condstore = false;
+        self.qresync = false;
+        self.utf8_accept = false;
+        self.bad_commands = 0;
+        self.deferred_close = None;
+        self.events_while_selecting = None;
+        self.write_status(Status::ok(tag, None, "UNAUTHENTICATE completed"));
+        ReadMode::Command
+    }
+
     pub(super) fn complete_login(
         &mut self,
         tag: Tag,

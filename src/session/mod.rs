@@ -409,6 +409,7 @@ impl Session {
             C::Append { mailbox, messages } => return self.handle_append(tag, &mailbox, messages),
             C::Close => return self.handle_close(tag, ctx),
             C::Unselect => self.handle_unselect(tag),
+            C::Unauthenticate => self.handle_unauthenticate(tag),
             C::CancelUpdate { tags } => self.handle_cancel_update(tag, &tags),
             C::Expunge => return self.handle_expunge(tag, None),
             C::UidExpunge { uids } => return self.handle_expunge(tag, Some(uids)),

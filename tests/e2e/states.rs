@@ -268,6 +268,48 @@ async fn implicit_tls_greets_and_allows_login() {
         .expect("clean TLS close (close_notify)");
 }
 
+/// RFC 8437: UNAUTHENTICATE from Selected goes back to Not Authenticated (its transition 7):
+/// the mailbox is left without an expunge, ENABLEd extensions are forgotten, and an
+/// AUTHENTICATE pipelined right behind it is read in the new state.
+#[tokio::test]
+async fn unauthenticate_returns_to_not_authenticated_with_every_state_reset() {
+    use base64::Engine;
+    let server = Server::start();
+    let mut c = Client::logged_in_rev2(&server).await;
+    c.append("INBOX", "\\Deleted", "Subject: kept\r\n\r\nbody\r\n")
+        .await;
+    let rev2 = c.ok("SELECT INBOX").await;
+    assert!(!rev2.iter().any(|l| l.ends_with("RECENT\r\n")), "{rev2:?}");
+    assert_eq!(
+        c.command("u1", "UNAUTHENTICATE").await,
+        ["u1 OK UNAUTHENTICATE completed\r\n"]
+    );
+    let refused = c.command("u2", "SELECT INBOX").await;
+    assert!(refused[0].starts_with("u2 BAD"), "{refused:?}");
+    let caps = c.ok("CAPABILITY").await.concat();
+    assert!(
+        caps.contains(" AUTH=PLAIN") && !caps.contains("UNAUTHENTICATE"),
+        "{caps}"
+    );
+    // UNAUTHENTICATE and AUTHENTICATE with SASL-IR in one write (section 3's pipelining).
+    c.login().await;
+    let ir = base64::engine::general_purpose::STANDARD.encode(format!("\0{USER}\0{PASSWORD}"));
+    c.send(format!(
+        "u3 UNAUTHENTICATE\r\nu4 AUTHENTICATE PLAIN {ir}\r\n"
+    ))
+    .await;
+    let pipelined = c.until_tagged("u4").await;
+    assert_eq!(pipelined[0], "u3 OK UNAUTHENTICATE completed\r\n");
+    assert!(pipelined[1].starts_with("u4 OK"), "{pipelined:?}");
+    c.ok("UNAUTHENTICATE").await;
+    c.login().await;
+    // IMAP4rev1 again (no ENABLE since): SELECT reports RECENT; the \Deleted message was
+    // not expunged by leaving the mailbox.
+    let rev1 = c.ok("SELECT INBOX").await;
+    assert!(rev1.iter().any(|l| l == "* 0 RECENT\r\n"), "{rev1:?}");
+    assert!(rev1.iter().any(|l| l == "* 1 EXISTS\r\n"), "{rev1:?}");
+}
+
 #[tokio::test]
 async fn transition_7_logout_says_bye_then_ok_then_closes() {
     let server = Server::start();

@@ -131,6 +131,7 @@ fn command_body(s: &mut CommandSink, body: &CommandBody) {
         | CommandBody::Check
         | CommandBody::Close
         | CommandBody::Unselect
+        | CommandBody::Unauthenticate
         | CommandBody::Expunge => s.put(body.name().as_bytes()),
         CommandBody::Id { params } => {
             s.put(b"ID ");

@@ -100,6 +100,7 @@ pub(crate) fn command_body(c: &mut Cursor<'_>) -> PResult<CommandBody> {
         b"CHECK" => CommandBody::Check,
         b"CLOSE" => CommandBody::Close,
         b"UNSELECT" => CommandBody::Unselect,
+        b"UNAUTHENTICATE" => CommandBody::Unauthenticate,
         b"CANCELUPDATE" => cancel_update(c)?,
         b"EXPUNGE" => CommandBody::Expunge,
         b"SEARCH" => CommandBody::Search(super::search::search(c, false)?),

@@ -112,6 +112,8 @@ pub enum CommandBody {
     Check,
     Close,
     Unselect,
+    /// RFC 8437: back to Not Authenticated, every state but TLS reset.
+    Unauthenticate,
     /// `CANCELUPDATE 1*(SP quoted)` (RFC 5267 section 4.3.5): the tags of searching commands
     /// whose updates stop.
     CancelUpdate {
@@ -186,6 +188,7 @@ impl CommandBody {
             CommandBody::Check => "CHECK",
             CommandBody::Close => "CLOSE",
             CommandBody::Unselect => "UNSELECT",
+            CommandBody::Unauthenticate => "UNAUTHENTICATE",
             CommandBody::CancelUpdate { .. } => "CANCELUPDATE",
             CommandBody::Expunge => "EXPUNGE",
             CommandBody::UidExpunge { .. } => "UID EXPUNGE",

@@ -32,6 +32,7 @@ pub fn command_body() -> impl Strategy<Value = CommandBody> {
             C::Check,
             C::Close,
             C::Unselect,
+            C::Unauthenticate,
             C::Expunge,
         ])
         .boxed(),

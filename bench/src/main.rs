@@ -221,15 +221,22 @@ struct IdleArgs {
     print_json: bool,
 }
 
+/// Which large mailbox a scenario works on (fill it first with `prepare`).
 #[derive(Args)]
-struct LargeArgs {
-    #[command(flatten)]
-    target: TargetArgs,
+struct LargeMailbox {
     /// The user whose INBOX is large.
     #[arg(long, default_value_t = 1)]
     user: usize,
     #[arg(long, default_value_t = 100_000)]
     messages: u32,
+}
+
+#[derive(Args)]
+struct LargeArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    #[command(flatten)]
+    mailbox: LargeMailbox,
     /// Sessions that SELECT and fetch, one after another (the first is the cold one).
     #[arg(long, default_value_t = 5)]
     rounds: usize,
@@ -243,11 +250,8 @@ struct LargeArgs {
 struct SortArgs {
     #[command(flatten)]
     target: TargetArgs,
-    /// The user whose INBOX is large.
-    #[arg(long, default_value_t = 1)]
-    user: usize,
-    #[arg(long, default_value_t = 100_000)]
-    messages: u32,
+    #[command(flatten)]
+    mailbox: LargeMailbox,
     /// Rounds of both commands in one session (the first is the cold one).
     #[arg(long, default_value_t = 6)]
     rounds: usize,
@@ -374,8 +378,8 @@ async fn async_main(cli: Cli) -> anyhow::Result<()> {
         Cmd::Large(a) => {
             let report = scenarios::large(scenarios::LargeConfig {
                 target: a.target.target(),
-                user: a.user,
-                messages: a.messages,
+                user: a.mailbox.user,
+                messages: a.mailbox.messages,
                 rounds: a.rounds,
                 server_pid: a.server_pid,
             })
@@ -385,8 +389,8 @@ async fn async_main(cli: Cli) -> anyhow::Result<()> {
         Cmd::Sort(a) => {
             let report = sorting::sort(sorting::SortConfig {
                 target: a.target.target(),
-                user: a.user,
-                messages: a.messages,
+                user: a.mailbox.user,
+                messages: a.mailbox.messages,
                 rounds: a.rounds,
             })
             .await?;

@@ -76,15 +76,22 @@ pub struct MailboxState {
 /// [`Durable::from_older_snapshot`] reads it as the layout it was written in.
 #[derive(Clone, Serialize, Deserialize)]
 struct StoredState {
-    uid_validity: u32,
-    uid_next: u32,
-    highest_mod_seq: u64,
-    keywords: Vec<String>,
+    head: StoredHead,
     entries: Vec<StoredEntry>,
     /// Since version 2.
     vanished: Vanished,
     /// Since version 3: the save date of each of `entries`.
     saved: Vec<i64>,
+}
+
+/// The fields every snapshot version starts with. (A nested struct encodes as its fields in
+/// line, so this grouping does not change the bytes.)
+#[derive(Clone, Serialize, Deserialize)]
+struct StoredHead {
+    uid_validity: u32,
+    uid_next: u32,
+    highest_mod_seq: u64,
+    keywords: Vec<String>,
 }
 
 /// A [`MessageEntry`] as snapshots store it: the save date is kept apart, at the end.
@@ -128,10 +135,12 @@ impl StoredEntry {
 impl From<MailboxState> for StoredState {
     fn from(state: MailboxState) -> Self {
         StoredState {
-            uid_validity: state.uid_validity,
-            uid_next: state.uid_next,
-            highest_mod_seq: state.highest_mod_seq,
-            keywords: state.keywords,
+            head: StoredHead {
+                uid_validity: state.uid_validity,
+                uid_next: state.uid_next,
+                highest_mod_seq: state.highest_mod_seq,
+                keywords: state.keywords,
+            },
             saved: state.entries.iter().map(|e| e.saved).collect(),
             entries: state.entries.iter().map(StoredEntry::from).collect(),
             vanished: state.vanished,
@@ -148,11 +157,12 @@ impl From<StoredState> for MailboxState {
             .copied()
             .map(Some)
             .chain(std::iter::repeat(None));
+        let head = stored.head;
         MailboxState {
-            uid_validity: stored.uid_validity,
-            uid_next: stored.uid_next,
-            highest_mod_seq: stored.highest_mod_seq,
-            keywords: stored.keywords,
+            uid_validity: head.uid_validity,
+            uid_next: head.uid_next,
+            highest_mod_seq: head.highest_mod_seq,
+            keywords: head.keywords,
             entries: stored
                 .entries
                 .into_iter()
@@ -167,10 +177,7 @@ impl From<StoredState> for MailboxState {
 /// Version 2 snapshots: no save dates (messages take their INTERNALDATE).
 #[derive(Deserialize)]
 struct StoredStateV2 {
-    uid_validity: u32,
-    uid_next: u32,
-    highest_mod_seq: u64,
-    keywords: Vec<String>,
+    head: StoredHead,
     entries: Vec<StoredEntry>,
     vanished: Vanished,
 }
@@ -178,20 +185,14 @@ struct StoredStateV2 {
 /// Version 1 snapshots: no expunge record either (the expunges before them are forgotten).
 #[derive(Deserialize)]
 struct StoredStateV1 {
-    uid_validity: u32,
-    uid_next: u32,
-    highest_mod_seq: u64,
-    keywords: Vec<String>,
+    head: StoredHead,
     entries: Vec<StoredEntry>,
 }
 
 impl From<StoredStateV2> for StoredState {
     fn from(v2: StoredStateV2) -> Self {
         StoredState {
-            uid_validity: v2.uid_validity,
-            uid_next: v2.uid_next,
-            highest_mod_seq: v2.highest_mod_seq,
-            keywords: v2.keywords,
+            head: v2.head,
             entries: v2.entries,
             vanished: v2.vanished,
             saved: Vec::new(),
@@ -202,12 +203,9 @@ impl From<StoredStateV2> for StoredState {
 impl From<StoredStateV1> for StoredState {
     fn from(v1: StoredStateV1) -> Self {
         StoredState {
-            uid_validity: v1.uid_validity,
-            uid_next: v1.uid_next,
-            highest_mod_seq: v1.highest_mod_seq,
-            keywords: v1.keywords,
+            vanished: Vanished::forgetting_up_to(v1.head.highest_mod_seq),
+            head: v1.head,
             entries: v1.entries,
-            vanished: Vanished::forgetting_up_to(v1.highest_mod_seq),
             saved: Vec::new(),
         }
     }

@@ -20,6 +20,8 @@ pub struct CapabilityContext {
     /// SCRAM keys can exist: the users file is the directory (LDAP keeps no SCRAM keys, so
     /// SCRAM could never succeed there and is not offered).
     pub scram: bool,
+    /// The APPENDLIMIT of every mailbox (RFC 7889 section 2 (a)): `limits.max_literal`.
+    pub append_limit: u64,
 }
 
 /// Extensions Roost implements and advertises in every state.
@@ -71,6 +73,7 @@ pub fn capabilities(ctx: CapabilityContext) -> Vec<Atom> {
     let mut caps: Vec<String> = ALWAYS.iter().map(|c| (*c).to_owned()).collect();
     if ctx.authenticated {
         caps.extend(AFTER_LOGIN.iter().map(|c| (*c).to_owned()));
+        caps.push(format!("APPENDLIMIT={}", ctx.append_limit));
     } else {
         if ctx.starttls_available && !ctx.tls {
             caps.push("STARTTLS".into());
@@ -118,6 +121,7 @@ mod tests {
             login_allowed: false,
             bearer: true,
             scram: true,
+            append_limit: 1000,
         });
         assert!(caps.contains(&"STARTTLS".into()));
         assert!(caps.contains(&"LOGINDISABLED".into()));
@@ -135,6 +139,7 @@ mod tests {
             login_allowed: true,
             bearer: true,
             scram: true,
+            append_limit: 1000,
         });
         assert!(caps.starts_with(&["IMAP4rev1".into(), "IMAP4rev2".into()]));
         assert!(!caps
@@ -151,6 +156,7 @@ mod tests {
             login_allowed,
             bearer,
             scram: true,
+            append_limit: 1000,
         };
         let has = |caps: &[String]| caps.contains(&"AUTH=OAUTHBEARER".into());
         assert!(has(&names(ctx(true, true))));
@@ -168,6 +174,7 @@ mod tests {
             login_allowed: true,
             bearer: false,
             scram,
+            append_limit: 1000,
         };
         let scram = |caps: Vec<String>| caps.iter().any(|c| c.starts_with("AUTH=SCRAM"));
         assert!(scram(names(ctx(true))));

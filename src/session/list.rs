@@ -159,7 +159,8 @@ impl Session {
                         if let (Some(status), Some(items), Some(info)) =
                             (status, &items, &line.info)
                         {
-                            let values = status_values(items, info, &status);
+                            let limit = session.shared.config.limits.max_literal;
+                            let values = status_values(items, info, &status, limit);
                             session.write(Response::Data(Data::Status {
                                 mailbox: line.name,
                                 items: values,

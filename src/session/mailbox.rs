@@ -231,7 +231,8 @@ impl Session {
             run(session, work, move |session, result, _| {
                 match result {
                     Ok((info, status)) => {
-                        let values = status_values(&items, &info, &status);
+                        let limit = session.shared.config.limits.max_literal;
+                        let values = status_values(&items, &info, &status, limit);
                         session.write(Response::Data(Data::Status {
                             mailbox: info.name,
                             items: values,
@@ -283,10 +284,13 @@ impl Session {
 }
 
 /// The requested STATUS items, in the order asked.
+/// `append_limit` is the APPENDLIMIT of every mailbox (RFC 7889): `limits.max_literal`, the
+/// largest literal the parser takes (section 3.3: no quota or ACL in it).
 pub(super) fn status_values(
     items: &[StatusItem],
     info: &crate::store::MailboxInfo,
     status: &crate::mailbox::MailboxStatus,
+    append_limit: u64,
 ) -> Vec<StatusValue> {
     items
         .iter()
@@ -302,6 +306,7 @@ pub(super) fn status_values(
                 StatusItem::HighestModSeq => status.highest_mod_seq,
                 StatusItem::MailboxId => return Some(StatusValue::MailboxId(info.id.to_string())),
                 StatusItem::DeletedStorage => return None,
+                StatusItem::AppendLimit => append_limit,
             };
             Some(StatusValue::Number(item, n))
         })

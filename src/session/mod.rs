@@ -285,6 +285,7 @@ impl Session {
             login_allowed: self.login_allowed(),
             bearer: self.shared.auth.oauth_enabled(),
             scram: self.shared.auth.keeps_scram_keys(),
+            append_limit: self.shared.config.limits.max_literal,
         }
     }
 

@@ -443,3 +443,35 @@ async fn preview_is_the_start_of_the_readable_text() {
     let bad = c.command("b", "FETCH 1 (PREVIEW (EAGER))").await;
     assert!(bad[0].starts_with("b BAD "), "{bad:?}");
 }
+
+/// APPENDLIMIT (RFC 7889): one limit for every mailbox, `limits.max_literal`, in CAPABILITY
+/// (section 2 (a)), STATUS (3.1) and LIST-STATUS (3.2); a larger APPEND is refused with a
+/// tagged `[TOOBIG]` before its data is sent (section 4).
+#[tokio::test]
+async fn appendlimit_is_advertised_reported_and_enforced() {
+    let server = Server::start_with(|config| {
+        crate::support::table(config, "limits").insert("max_literal".into(), 1000.into());
+    });
+    let mut c = Client::logged_in(&server).await;
+    let caps = c.ok("CAPABILITY").await.concat();
+    assert!(caps.contains(" APPENDLIMIT=1000"), "{caps}");
+    let status = c.ok("STATUS INBOX (MESSAGES APPENDLIMIT)").await;
+    assert_eq!(
+        status[0],
+        "* STATUS INBOX (MESSAGES 0 APPENDLIMIT 1000)\r\n"
+    );
+    let listed = c.ok("LIST \"\" INBOX RETURN (STATUS (APPENDLIMIT))").await;
+    assert!(
+        listed.contains(&"* STATUS INBOX (APPENDLIMIT 1000)\r\n".to_owned()),
+        "{listed:?}"
+    );
+    c.send("t1 APPEND INBOX {2000}\r\n").await;
+    let refused = c.line().await;
+    assert!(
+        refused.starts_with("t1 ") && refused.contains("[TOOBIG]"),
+        "{refused}"
+    );
+    let fits = sample_message(1);
+    assert!(fits.len() < 1000);
+    c.append("INBOX", "", &fits).await;
+}

@@ -276,6 +276,8 @@ pub enum StatusItem {
     MailboxId,
     /// RFC 9208 section 4.3.
     DeletedStorage,
+    /// RFC 7889 section 3.1: the largest message APPEND takes into the mailbox.
+    AppendLimit,
 }
 
 impl StatusItem {
@@ -291,11 +293,12 @@ impl StatusItem {
             StatusItem::HighestModSeq => "HIGHESTMODSEQ",
             StatusItem::MailboxId => "MAILBOXID",
             StatusItem::DeletedStorage => "DELETED-STORAGE",
+            StatusItem::AppendLimit => "APPENDLIMIT",
         }
     }
 
     /// Every STATUS item, in the order RFC 9051 and its extensions list them.
-    pub const ALL: [StatusItem; 10] = [
+    pub const ALL: [StatusItem; 11] = [
         StatusItem::Messages,
         StatusItem::UidNext,
         StatusItem::UidValidity,
@@ -306,6 +309,7 @@ impl StatusItem {
         StatusItem::HighestModSeq,
         StatusItem::MailboxId,
         StatusItem::DeletedStorage,
+        StatusItem::AppendLimit,
     ];
 
     /// Looks up an item by name, case-insensitively.

@@ -1,6 +1,9 @@
 //! SEARCH and UID SEARCH (RFC 9051 section 6.4.4: ESEARCH and `RETURN`, SAVE and `$`;
 //! RFC 3501's `* SEARCH` for IMAP4rev1 sessions; RFC 7162 MODSEQ).
 
+use std::io::Read;
+use std::sync::Arc;
+
 use actix::ResponseActFuture;
 use bytes::Bytes;
 use roost_proto::{
@@ -12,8 +15,9 @@ use super::messages::{ReadMode, Reply};
 use super::names::mailbox_error;
 use super::{ready, run, Session};
 use crate::mailbox::MailboxError;
-use crate::message::{self, Candidate, SearchEnv, SearchError};
-use crate::store::MessageEntry;
+use crate::message::order_facts::{FactsCache, OrderFacts};
+use crate::message::{self, Candidate, MessageMeta, SearchEnv, SearchError};
+use crate::store::{BlobId, MessageEntry};
 
 /// Why a search-based command (SEARCH, SORT, THREAD) failed.
 pub(super) enum Failure {
@@ -49,6 +53,35 @@ pub(super) struct SearchJob {
 pub(super) struct Matched<'a> {
     pub handle: &'a crate::mailbox::MailboxHandle,
     pub matches: Vec<(Match, &'a MessageEntry)>,
+}
+
+impl Matched<'_> {
+    /// The ordering facts (SORT, THREAD) of each match, in order: from the node's cache, or
+    /// computed from the message's metadata and the header octets of its blob.
+    pub(super) fn order_facts(&self) -> Result<Vec<Arc<OrderFacts>>, SearchError> {
+        let blobs: Vec<BlobId> = self.matches.iter().map(|(_, e)| e.blob).collect();
+        let load = |blob| {
+            let meta = meta_of(self.handle, blob)?;
+            let mut header = Vec::new();
+            std::fs::File::open(self.handle.blob_path(blob))?
+                .take(meta.header_len() as u64)
+                .read_to_end(&mut header)?;
+            Ok(OrderFacts::new(&meta, &header))
+        };
+        FactsCache::global()
+            .facts(&blobs, load)
+            .map_err(|e| SearchError::Io(e.to_string()))
+    }
+}
+
+/// A message's metadata, with a mailbox error as the I/O error the message modules take.
+pub(super) fn meta_of(
+    handle: &crate::mailbox::MailboxHandle,
+    blob: BlobId,
+) -> std::io::Result<MessageMeta> {
+    handle
+        .load_meta(blob)
+        .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 impl SearchJob {
@@ -365,10 +398,7 @@ fn evaluate<'e>(
         .collect();
     let load = |blob| -> std::io::Result<(Bytes, crate::message::MessageMeta)> {
         let raw = Bytes::from(std::fs::read(handle.blob_path(blob))?);
-        let meta = handle
-            .load_meta(blob)
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
-        Ok((raw, meta))
+        Ok((raw, meta_of(handle, blob)?))
     };
     let env = SearchEnv {
         keywords,

@@ -6,7 +6,7 @@ use actix::ResponseActFuture;
 use roost_proto::{Data, SortCommand, SortCriterion, Status, Tag};
 
 use super::messages::{ReadMode, Reply};
-use super::search::{mentions_modseq, Match, Matched, PlainAnswer, SearchResult};
+use super::search::{mentions_modseq, meta_of, Match, Matched, PlainAnswer, SearchResult};
 use super::{ready, run, Session};
 use crate::message::{self, Candidate, SearchError};
 
@@ -66,11 +66,6 @@ pub(super) fn in_order(
     criteria: &[SortCriterion],
     found: &Matched<'_>,
 ) -> Result<Vec<Match>, SearchError> {
-    let by_facts = message::sort::by_facts(criteria);
-    let facts = match by_facts {
-        true => super::thread::order_facts(found)?,
-        false => Vec::new(),
-    };
     let candidates: Vec<Candidate<'_>> = found
         .matches
         .iter()
@@ -80,15 +75,11 @@ pub(super) fn in_order(
             recent: false,
         })
         .collect();
-    let load = |blob| {
-        found
-            .handle
-            .load_meta(blob)
-            .map_err(|e| std::io::Error::other(e.to_string()))
-    };
-    let order = match by_facts {
-        true => message::sort::sort_by_facts(criteria, &candidates, &facts),
-        false => message::sort::sort(criteria, &candidates, &load)?,
+    let order = if message::sort::by_facts(criteria) {
+        message::sort::sort_by_facts(criteria, &candidates, &found.order_facts()?)
+    } else {
+        let load = |blob| meta_of(found.handle, blob);
+        message::sort::sort(criteria, &candidates, &load)?
     };
     Ok(order.into_iter().map(|i| found.matches[i].0).collect())
 }

@@ -2,19 +2,14 @@
 //! mailbox lives, on a blocking thread); each match's metadata and header block (for
 //! References) are read on the same thread, then threaded.
 
-use std::io::Read;
-use std::sync::Arc;
-
 use actix::ResponseActFuture;
 use roost_proto::{Data, Response, Status, Tag, ThreadCommand};
 
 use super::messages::{ReadMode, Reply};
 use super::search::Matched;
 use super::{ready, run, Session};
-use crate::message::order_facts::{FactsCache, OrderFacts};
 use crate::message::thread::{self, ThreadMessage};
 use crate::message::SearchError;
-use crate::store::BlobId;
 
 impl Session {
     pub(super) fn handle_thread(
@@ -47,7 +42,7 @@ impl Session {
 
 /// What threading needs of each match, from the node's cache of ordering facts.
 fn thread_facts(found: &Matched<'_>, uid: bool) -> Result<Vec<ThreadMessage>, SearchError> {
-    let facts = order_facts(found)?;
+    let facts = found.order_facts()?;
     Ok(found
         .matches
         .iter()
@@ -57,24 +52,4 @@ fn thread_facts(found: &Matched<'_>, uid: bool) -> Result<Vec<ThreadMessage>, Se
             ThreadMessage::new(number, m.seq, entry.internal_date, facts)
         })
         .collect())
-}
-
-/// The ordering facts of each match, in order: cached, or computed from its metadata and
-/// the header octets of its blob.
-pub(super) fn order_facts(found: &Matched<'_>) -> Result<Vec<Arc<OrderFacts>>, SearchError> {
-    let blobs: Vec<BlobId> = found.matches.iter().map(|(_, e)| e.blob).collect();
-    let load = |blob| {
-        let meta = found
-            .handle
-            .load_meta(blob)
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
-        let mut header = Vec::new();
-        std::fs::File::open(found.handle.blob_path(blob))?
-            .take(meta.header_len() as u64)
-            .read_to_end(&mut header)?;
-        Ok(OrderFacts::new(&meta, &header))
-    };
-    FactsCache::global()
-        .facts(&blobs, load)
-        .map_err(|e| SearchError::Io(e.to_string()))
 }

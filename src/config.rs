@@ -44,6 +44,31 @@ pub struct Config {
     pub http: HttpConfig,
     pub telemetry: TelemetryConfig,
     pub store: StoreConfig,
+    pub quota: QuotaConfig,
+}
+
+/// Quota (RFC 9208): the limits of accounts whose users-file line sets none, and who may
+/// change limits with SETQUOTA.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QuotaConfig {
+    /// STORAGE limit of each account in KiB (sum of message sizes); unset: no limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage_kib: Option<u64>,
+    /// MESSAGE limit of each account (number of messages); unset: no limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages: Option<u64>,
+    /// Users who may read and set every account's quota (`GETQUOTA`/`SETQUOTA "#user/NAME"`).
+    pub admins: Vec<String>,
+}
+
+impl QuotaConfig {
+    pub fn default_limits(&self) -> crate::store::quota::Limits {
+        crate::store::quota::Limits {
+            storage_kib: self.storage_kib,
+            messages: self.messages,
+        }
+    }
 }
 
 /// One listening socket.
@@ -555,6 +580,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             telemetry: TelemetryConfig::default(),
             store: StoreConfig::default(),
+            quota: QuotaConfig::default(),
         }
     }
 }

@@ -97,7 +97,11 @@ fn run_user(command: auth::cli::UserCommand, overrides: &Overrides) -> Result<()
     let users_file = config.users_file();
     let shown = std::path::absolute(&users_file).unwrap_or_else(|_| users_file.clone());
     let existed = users_file.exists();
-    let result = auth::cli::run(command, &users_file, config.auth.scram_iterations);
+    let quota = auth::cli::QuotaSources {
+        accounts: config.data_dir.join("accounts"),
+        default: config.quota.default_limits(),
+    };
+    let result = auth::cli::run(command, &users_file, config.auth.scram_iterations, &quota);
     if !existed && users_file.exists() {
         eprintln!("roost: created the users file {}", shown.display());
         if !users_file_chosen(overrides) {

@@ -30,6 +30,10 @@ impl Shared {
     pub fn new(config: Config, auth: Authenticator, supervisor: Addr<Supervisor>) -> Self {
         let options = crate::mailbox::Options {
             compact_after: config.store.compact_after_transactions.max(1),
+            quota: crate::mailbox::QuotaPolicy {
+                default: config.quota.default_limits(),
+                users: auth.users_file(),
+            },
             ..crate::mailbox::Options::default()
         };
         let registry = Registry::with_options(config.data_dir.clone(), options);

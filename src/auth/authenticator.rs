@@ -152,6 +152,14 @@ impl Authenticator {
     }
 
     /// Whether users can have SCRAM keys: only the users file stores them.
+    /// The users file, when it is the directory (it may also hold per-user quota limits).
+    pub fn users_file(&self) -> Option<std::sync::Arc<crate::auth::userdb::UserDb>> {
+        match &self.directory {
+            Directory::UsersFile(users) => Some(users.clone()),
+            Directory::Ldap(_) => None,
+        }
+    }
+
     pub fn keeps_scram_keys(&self) -> bool {
         matches!(self.directory, Directory::UsersFile(_))
     }

@@ -16,6 +16,8 @@ use roost_proto::Secret;
 use crate::auth::password::hash_password;
 use crate::auth::scram::ScramKeys;
 use crate::auth::users::{check_name, UsersError, UsersFile};
+use crate::store::account::{account_dir_name, read_usage};
+use crate::store::quota::{self, Limits, Usage};
 
 /// `roost user ...`
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
@@ -38,6 +40,38 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Show a user's quota limits and usage; with flags, set the user's own limits
+    Quota {
+        name: String,
+        /// Storage limit in KiB, or "none" for no limit
+        #[arg(long, value_parser = parse_limit)]
+        storage_kib: Option<Option<u64>>,
+        /// Message count limit, or "none" for no limit
+        #[arg(long, value_parser = parse_limit)]
+        messages: Option<Option<u64>>,
+        /// Remove the user's own limits: the [quota] defaults of the configuration apply
+        #[arg(long, conflicts_with_all = ["storage_kib", "messages"])]
+        default: bool,
+    },
+}
+
+fn parse_limit(value: &str) -> Result<Option<u64>, String> {
+    match value {
+        "none" => Ok(None),
+        n => n
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{n:?} is neither a number nor \"none\"")),
+    }
+}
+
+/// What `roost user quota` reads besides the users file.
+#[derive(Debug, Clone)]
+pub struct QuotaSources {
+    /// `<data_dir>/accounts`
+    pub accounts: std::path::PathBuf,
+    /// `[quota]` of the configuration.
+    pub default: Limits,
 }
 
 /// Why a `roost user` command failed; the text is meant for the admin's terminal.
@@ -55,7 +89,26 @@ pub enum CliError {
 ///
 /// # Errors
 /// See [`CliError`]; the file is unchanged whenever an error is returned.
-pub fn run(cmd: UserCommand, users_file: &Path, scram_iterations: u32) -> Result<(), CliError> {
+pub fn run(
+    cmd: UserCommand,
+    users_file: &Path,
+    scram_iterations: u32,
+    quota: &QuotaSources,
+) -> Result<(), CliError> {
+    if let UserCommand::Quota {
+        name,
+        storage_kib,
+        messages,
+        default,
+    } = cmd
+    {
+        let change = QuotaChange {
+            storage_kib,
+            messages,
+            default,
+        };
+        return quota_command(&name, users_file, quota, change, &mut io::stdout().lock());
+    }
     let mut ask = |name: &str, from_stdin: bool| {
         let stdin = io::stdin();
         if from_stdin {
@@ -118,6 +171,9 @@ fn execute(
                 writeln!(out, "{name}")?;
             }
         }
+        UserCommand::Quota { .. } => {
+            return Err(CliError::Password("roost user quota is run by `run`"));
+        }
         UserCommand::Passwd {
             name,
             password_stdin,
@@ -133,6 +189,66 @@ fn execute(
             writeln!(out, "password of {name} changed")?;
         }
     }
+    Ok(())
+}
+
+/// `roost user quota`'s flags.
+#[derive(Debug, Clone, Copy)]
+struct QuotaChange {
+    storage_kib: Option<Option<u64>>,
+    messages: Option<Option<u64>>,
+    default: bool,
+}
+
+fn show_limit(limit: Option<u64>) -> String {
+    limit.map_or_else(|| "no limit".to_owned(), |n| n.to_string())
+}
+
+/// Sets the user's own limits when asked, then prints the limits in force (and where they
+/// come from) and the usage read from the account's files.
+fn quota_command(
+    name: &str,
+    path: &Path,
+    sources: &QuotaSources,
+    change: QuotaChange,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let mut file = UsersFile::load_or_empty(path)?;
+    if file.get(name).is_none() {
+        return Err(UsersError::NoSuchUser(name.to_owned()).into());
+    }
+    if change.default || change.storage_kib.is_some() || change.messages.is_some() {
+        let limits = (!change.default).then(|| {
+            let own = file.quota(name).unwrap_or(sources.default);
+            Limits {
+                storage_kib: change.storage_kib.unwrap_or(own.storage_kib),
+                messages: change.messages.unwrap_or(own.messages),
+            }
+        });
+        file.set_quota(name, limits)?;
+        file.save(path)?;
+        writeln!(out, "quota of {name} changed")?;
+    }
+    let account = sources.accounts.join(account_dir_name(name));
+    let set_by_admin = quota::read_override(&account)?;
+    let (limits, from) = match (set_by_admin, file.quota(name)) {
+        (Some(limits), _) => (limits, "set by SETQUOTA, which wins over the users file"),
+        (None, Some(limits)) => (limits, "the users file"),
+        (None, None) => (sources.default, "the configuration's [quota]"),
+    };
+    let usage = if account.is_dir() {
+        read_usage(&account).map_err(|e| CliError::Input(io::Error::other(e.to_string())))?
+    } else {
+        Usage::default()
+    };
+    writeln!(
+        out,
+        "{name}: storage {} KiB of {}, messages {} of {} (limits from {from})",
+        usage.storage_kib(),
+        show_limit(limits.storage_kib),
+        usage.messages,
+        show_limit(limits.messages),
+    )?;
     Ok(())
 }
 

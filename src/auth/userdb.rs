@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::auth::users::UsersFile;
+use crate::store::quota::Limits;
 
 /// How often lookups may look at the file's metadata.
 pub const CHECK_INTERVAL: Duration = Duration::from_secs(1);
@@ -51,6 +52,7 @@ pub struct Unavailable(pub String);
 struct Stored {
     phc: String,
     scram: Option<String>,
+    quota: Option<Limits>,
 }
 
 #[derive(Debug, Default)]
@@ -108,6 +110,14 @@ impl UserDb {
         Ok(self.snapshot()?.get(name).and_then(|u| u.scram.clone()))
     }
 
+    /// The user's own quota limits (`quota-*` fields), if the file gives any.
+    ///
+    /// # Errors
+    /// [`Unavailable`] as for [`UserDb::lookup`].
+    pub fn lookup_quota(&self, name: &str) -> Result<Option<Limits>, Unavailable> {
+        Ok(self.snapshot()?.get(name).and_then(|u| u.quota))
+    }
+
     /// How many users the current copy has.
     ///
     /// # Errors
@@ -155,6 +165,7 @@ impl UserDb {
                         let stored = Stored {
                             phc: file.get(name)?.to_owned(),
                             scram: file.scram(name).map(str::to_owned),
+                            quota: file.quota(name),
                         };
                         Some((name.to_owned(), stored))
                     })

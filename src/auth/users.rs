@@ -10,6 +10,13 @@
 //! After the hash, separated by one space, a user may have stored SCRAM-SHA-256 keys in the
 //! RFC 5803 form (`roost user add` and `roost user passwd` write them); files without them
 //! load as before, and such users cannot log in with SCRAM until their password is set again.
+//! A user may also have quota limits (RFC 9208), which replace the `[quota]` defaults of the
+//! configuration for that user: `quota-storage=<KiB>` and `quota-messages=<count>`, each a
+//! number or `none` (no limit); a resource a user's line leaves out has no limit
+//! (`roost user quota` writes them):
+//! ```text
+//! carol:$argon2id$... quota-storage=1048576 quota-messages=100000
+//! ```
 //! Names are case-sensitive and may not contain `:`, whitespace or control characters. A file
 //! with any bad line is rejected as a whole, so a half-edited file never silently drops users.
 //! Comments survive a load/save cycle because the file keeps its lines in order.
@@ -20,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 use crate::auth::password;
 use crate::auth::scram::ScramKeys;
+use crate::store::quota::Limits;
 
 /// The longest user name accepted, in bytes. IMAP itself has no limit; this one keeps log
 /// lines and throttle keys small.
@@ -91,7 +99,58 @@ enum Line {
         phc: String,
         /// SCRAM-SHA-256 keys in the RFC 5803 form, checked when loaded.
         scram: Option<String>,
+        /// The user's own quota limits (`quota-*` fields), if any.
+        quota: Option<Limits>,
     },
+}
+
+const QUOTA_STORAGE: &str = "quota-storage=";
+const QUOTA_MESSAGES: &str = "quota-messages=";
+
+/// A `quota-*` value: a number, or `none` for no limit.
+fn parse_limit(value: &str) -> Option<Option<u64>> {
+    match value {
+        "none" => Some(None),
+        digits => digits.parse().ok().map(Some),
+    }
+}
+
+fn render_limit(out: &mut String, key: &str, limit: Option<u64>) {
+    out.push(' ');
+    out.push_str(key);
+    match limit {
+        Some(n) => out.push_str(&n.to_string()),
+        None => out.push_str("none"),
+    }
+}
+
+/// The fields after the hash: SCRAM keys and quota limits, in any order.
+fn parse_fields(name: &str, fields: &str) -> Result<(Option<String>, Option<Limits>), String> {
+    let (mut scram, mut quota) = (None, None::<Limits>);
+    for field in fields.split_whitespace() {
+        let (key, value) = if let Some(v) = field.strip_prefix(QUOTA_STORAGE) {
+            (QUOTA_STORAGE, v)
+        } else if let Some(v) = field.strip_prefix(QUOTA_MESSAGES) {
+            (QUOTA_MESSAGES, v)
+        } else {
+            if scram.is_some() || ScramKeys::parse(field).is_none() {
+                return Err(format!(
+                    "the SCRAM keys of user {name} are not SCRAM-SHA-256 in the RFC 5803 form"
+                ));
+            }
+            scram = Some(field.to_owned());
+            continue;
+        };
+        let limit = parse_limit(value)
+            .ok_or_else(|| format!("{key}{value} of user {name}: expected a number or \"none\""))?;
+        let limits = quota.get_or_insert_with(Limits::default);
+        if key == QUOTA_STORAGE {
+            limits.storage_kib = limit;
+        } else {
+            limits.messages = limit;
+        }
+    }
+    Ok((scram, quota))
 }
 
 /// The users file in memory.
@@ -137,10 +196,7 @@ impl UsersFile {
             let Some((name, secrets)) = line.split_once(':') else {
                 return fail("expected name:hash".into());
             };
-            let (phc, scram) = match secrets.split_once(' ') {
-                Some((phc, scram)) => (phc, Some(scram)),
-                None => (secrets, None),
-            };
+            let (phc, fields) = secrets.split_once(' ').unwrap_or((secrets, ""));
             if let Err(why) = check_name(name) {
                 return fail(format!("invalid user name: {why}"));
             }
@@ -150,15 +206,15 @@ impl UsersFile {
             if !password::is_valid_phc(phc) {
                 return fail(format!("the hash of user {name} is not a PHC string"));
             }
-            if scram.is_some_and(|k| ScramKeys::parse(k).is_none()) {
-                return fail(format!(
-                    "the SCRAM keys of user {name} are not SCRAM-SHA-256 in the RFC 5803 form"
-                ));
-            }
+            let (scram, quota) = match parse_fields(name, fields) {
+                Ok(parsed) => parsed,
+                Err(reason) => return fail(reason),
+            };
             file.lines.push(Line::User {
                 name: name.to_owned(),
                 phc: phc.to_owned(),
-                scram: scram.map(str::to_owned),
+                scram,
+                quota,
             });
         }
         Ok(file)
@@ -169,13 +225,22 @@ impl UsersFile {
         for line in &self.lines {
             match line {
                 Line::Other(text) => out.push_str(text),
-                Line::User { name, phc, scram } => {
+                Line::User {
+                    name,
+                    phc,
+                    scram,
+                    quota,
+                } => {
                     out.push_str(name);
                     out.push(':');
                     out.push_str(phc);
                     if let Some(keys) = scram {
                         out.push(' ');
                         out.push_str(keys);
+                    }
+                    if let Some(limits) = quota {
+                        render_limit(&mut out, QUOTA_STORAGE, limits.storage_kib);
+                        render_limit(&mut out, QUOTA_MESSAGES, limits.messages);
                     }
                 }
             }
@@ -253,6 +318,33 @@ impl UsersFile {
         })
     }
 
+    /// The quota limits of `name`'s own line, if it has any.
+    pub fn quota(&self, name: &str) -> Option<Limits> {
+        self.lines.iter().find_map(|line| match line {
+            Line::User {
+                name: n,
+                quota: Some(limits),
+                ..
+            } if n == name => Some(*limits),
+            _ => None,
+        })
+    }
+
+    /// Sets (or with `None`, removes) a user's own quota limits.
+    ///
+    /// # Errors
+    /// `NoSuchUser`.
+    pub fn set_quota(&mut self, name: &str, limits: Option<Limits>) -> Result<(), UsersError> {
+        self.lines
+            .iter_mut()
+            .find_map(|line| match line {
+                Line::User { name: n, quota, .. } if n == name => Some(quota),
+                _ => None,
+            })
+            .map(|quota| *quota = limits)
+            .ok_or_else(|| UsersError::NoSuchUser(name.to_owned()))
+    }
+
     /// The user names, in file order.
     pub fn list(&self) -> impl Iterator<Item = &str> {
         self.lines.iter().filter_map(|line| match line {
@@ -282,6 +374,7 @@ impl UsersFile {
             name: name.to_owned(),
             phc,
             scram: None,
+            quota: None,
         });
         Ok(())
     }
@@ -332,6 +425,7 @@ impl UsersFile {
                     name: n,
                     phc,
                     scram,
+                    ..
                 } if n == name => Some((phc, scram)),
                 _ => None,
             })
@@ -380,6 +474,35 @@ mod tests {
             assert_eq!(got_line, line, "{text:?}");
             assert!(reason.contains(needle), "{reason} should mention {needle}");
         }
+    }
+
+    #[test]
+    fn quota_fields_load_in_any_order_and_save_back() {
+        let text = format!(
+            "carol:{DUMMY_HASH} quota-messages=100 quota-storage=none\ndave:{DUMMY_HASH}\n"
+        );
+        let mut file = UsersFile::parse(&text).unwrap();
+        let carol = Limits {
+            storage_kib: None,
+            messages: Some(100),
+        };
+        assert_eq!(file.quota("carol"), Some(carol));
+        assert_eq!(file.quota("dave"), None);
+        let dave = Limits {
+            storage_kib: Some(2048),
+            messages: None,
+        };
+        file.set_quota("dave", Some(dave)).unwrap();
+        let again = UsersFile::parse(&file.render()).unwrap();
+        assert_eq!(
+            (again.quota("carol"), again.quota("dave")),
+            (Some(carol), Some(dave))
+        );
+        assert!(file.set_quota("nobody", None).is_err());
+        let bad = format!("erin:{DUMMY_HASH} quota-storage=lots\n");
+        let (line, reason) = UsersFile::parse(&bad).unwrap_err();
+        assert_eq!(line, 1);
+        assert!(reason.contains("quota-storage=lots"), "{reason}");
     }
 
     #[test]

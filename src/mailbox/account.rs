@@ -16,8 +16,10 @@ use tokio::sync::oneshot;
 use super::actor::Request;
 use super::registry::{MailboxKey, Shared};
 use super::request::{AccountOp, Answer};
+use super::usage::{AccountUsage, QuotaReport};
 use super::{AccountView, MailboxError, MailboxHandle, Reply};
 use crate::store::account::{self, AccountRecord, AccountState};
+use crate::store::quota::{self, Limits};
 use crate::store::{MailboxId, MailboxInfo, PlanError, SpecialUse, Store};
 
 /// Requests from [`AccountHandle`](super::AccountHandle); each answers on its `reply`.
@@ -45,6 +47,8 @@ pub(super) struct AccountActor {
     /// actor so the next `Registry::account` starts afresh.
     fault: Option<MailboxError>,
     idle_since: Option<Instant>,
+    /// Quota accounting, shared with the account's Mailbox actors on this node.
+    usage: Arc<AccountUsage>,
 }
 
 pub(super) fn unix_now() -> u64 {
@@ -61,7 +65,13 @@ struct Closing {
 }
 
 impl AccountActor {
-    pub fn new(shared: Arc<Shared>, name: String, dir: PathBuf, token: Arc<()>) -> Self {
+    pub fn new(
+        shared: Arc<Shared>,
+        name: String,
+        dir: PathBuf,
+        token: Arc<()>,
+        usage: Arc<AccountUsage>,
+    ) -> Self {
         AccountActor {
             shared,
             name,
@@ -70,6 +80,7 @@ impl AccountActor {
             store: None,
             fault: None,
             idle_since: None,
+            usage,
         }
     }
 
@@ -152,11 +163,15 @@ impl AccountActor {
             .state()
             .and_then(|s| Ok(s.plan_create(name, special_use, unix_now())?));
         match planned {
-            Ok((records, name)) => self.write(ctx, records, Closing::none(), reply, move |s| {
-                s.by_name(&name)
-                    .cloned()
-                    .ok_or(MailboxError::NonExistent(name))
-            }),
+            Ok((records, name)) => {
+                let usage = self.usage.clone();
+                self.write(ctx, records, Closing::none(), reply, move |s| {
+                    let info = s.by_name(&name).cloned();
+                    let info = info.ok_or(MailboxError::NonExistent(name))?;
+                    usage.created(info.id);
+                    Ok(info)
+                });
+            }
             Err(e) => reply.send(Err(e)),
         }
     }
@@ -169,7 +184,11 @@ impl AccountActor {
                     reason: format!("mailbox {name} was deleted"),
                     deleted: true,
                 };
-                self.write(ctx, records, closing, reply, |_| Ok(()));
+                let usage = self.usage.clone();
+                self.write(ctx, records, closing, reply, move |_| {
+                    usage.deleted(id);
+                    Ok(())
+                });
             }
             Err(e) => reply.send(Err(e)),
         }
@@ -236,7 +255,40 @@ impl AccountActor {
                 self.handle_open(&name)
                     .map(|handle| Answer::Info(handle.info().clone())),
             ),
+            AccountOp::Quota => self.report_quota(ctx, None, reply.from(Answer::Quota)),
+            AccountOp::SetQuota { limits } => {
+                self.report_quota(ctx, Some(limits), reply.from(Answer::Quota));
+            }
         }
+    }
+
+    /// GETQUOTA, or SETQUOTA with `set`: the limits are saved (only by the account's current
+    /// writer) before usage is counted, on a blocking task; the actor goes on serving.
+    fn report_quota(
+        &mut self,
+        ctx: &mut Context<Self>,
+        set: Option<Limits>,
+        reply: Reply<QuotaReport>,
+    ) {
+        if let Err(e) = self.state() {
+            return reply.send(Err(e));
+        }
+        let (shared, account) = (self.shared.clone(), self.name.clone());
+        let (usage, dir) = (self.usage.clone(), self.dir.clone());
+        let job = tokio::task::spawn_blocking(move || {
+            if let Some(limits) = set {
+                shared.check_write(&account)?;
+                quota::write_override(&dir, Some(limits))
+                    .map_err(|e| MailboxError::Storage(format!("save quota of {account}: {e}")))?;
+                usage.set_by_admin(Some(limits));
+            }
+            usage.report(&shared.options.quota)
+        });
+        ctx.spawn(job.into_actor(self).map(move |ran, _, _| {
+            reply.send(ran.unwrap_or_else(|e| {
+                Err(MailboxError::Storage(format!("quota count panicked: {e}")))
+            }));
+        }));
     }
 
     fn view(&self) -> Result<AccountView, MailboxError> {
@@ -318,11 +370,17 @@ impl Actor for AccountActor {
         let metrics = self.shared.metrics.clone();
         let compact_after = self.shared.options.compact_after;
         let (shared, name) = (self.shared.clone(), self.name.clone());
+        let usage = self.usage.clone();
         let load = tokio::task::spawn_blocking(move || {
             // Opening may remove leftover mailbox directories: the current writer only.
             shared.check_write(&name)?;
-            account::open_account(&dir, compact_after, metrics, unix_now())
-                .map_err(MailboxError::from)
+            let set_by_admin = quota::read_override(&dir)
+                .map_err(|e| MailboxError::Storage(format!("read quota of {name}: {e}")))?;
+            let opened = account::open_account(&dir, compact_after, metrics, unix_now())
+                .map_err(MailboxError::from)?;
+            let ids = opened.0.state().mailboxes.iter().map(|m| m.id);
+            usage.list(ids, set_by_admin);
+            Ok(opened)
         });
         ctx.wait(load.into_actor(self).map(|loaded, act, _| match loaded {
             Ok(Ok((store, report))) => {

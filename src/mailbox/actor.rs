@@ -17,6 +17,7 @@ use super::commit::Batcher;
 use super::listeners::Listeners;
 use super::registry::{MailboxKey, Shared};
 use super::request::{Answer, MailboxOp};
+use super::usage::AccountUsage;
 use super::{Attachment, MailboxError, MailboxEvent, MailboxStatus, Reply, SharedIndex, Snapshot};
 use crate::store::mailbox::{open_mailbox, MailboxState};
 use crate::store::{recent, FlagSet, MailboxInfo, MessageEntry, Store};
@@ -44,11 +45,13 @@ pub(super) enum Request {
         reply: Reply<SharedIndex>,
     },
     /// The destination side of COPY/MOVE: link these messages' blobs from `source_dir`
-    /// and add them. Replies with `(source UID, new UID)` pairs.
+    /// and add them. Replies with `(source UID, new UID)` pairs. A MOVE inside the account
+    /// (`moving`) adds nothing to its quota usage, so it is not refused for quota.
     CopyIn {
         source_dir: PathBuf,
         entries: Vec<MessageEntry>,
         keywords: Arc<[String]>,
+        moving: bool,
         reply: Reply<Vec<(u32, u32)>>,
     },
     /// From the Account actor after DELETE or RENAME: tell sessions, refuse further work,
@@ -85,6 +88,8 @@ pub(super) struct Mailbox {
     /// its way to disk.
     recent_saved: Option<u32>,
     recent_saving: bool,
+    /// The account's quota accounting (set by the registry when it starts the actor).
+    pub(super) usage: Option<Arc<AccountUsage>>,
 }
 
 impl Mailbox {
@@ -112,6 +117,7 @@ impl Mailbox {
             index: None,
             recent_saved: None,
             recent_saving: false,
+            usage: None,
         }
     }
 
@@ -170,6 +176,9 @@ impl Mailbox {
         self.listeners.close_all(&reason);
         self.fault = Some(error);
         self.shared.forget_mailbox(&self.key, &self.token);
+        if let Some(usage) = &self.usage {
+            usage.forget(self.key.id);
+        }
     }
 
     fn attach(
@@ -200,20 +209,20 @@ impl Mailbox {
 
     fn status(&self) -> Result<MailboxStatus, MailboxError> {
         let state = self.state()?;
-        let count = |bit| {
-            state
-                .entries
-                .iter()
-                .filter(|e| e.flags.contains(bit))
-                .count() as u32
-        };
+        let seen = state
+            .entries
+            .iter()
+            .filter(|e| e.flags.contains(FlagSet::SEEN))
+            .count() as u32;
+        let deleted = state.deleted_usage();
         Ok(MailboxStatus {
             messages: state.entries.len() as u32,
             uid_next: state.uid_next,
             uid_validity: self.info.uid_validity,
-            unseen: state.entries.len() as u32 - count(FlagSet::SEEN),
-            deleted: count(FlagSet::DELETED),
-            size: state.entries.iter().map(|e| u64::from(e.size)).sum(),
+            unseen: state.entries.len() as u32 - seen,
+            deleted: deleted.messages as u32,
+            deleted_size: deleted.bytes,
+            size: state.usage().bytes,
             highest_mod_seq: state.highest_mod_seq,
             recent: self.listeners.unclaimed_count(state),
         })
@@ -343,12 +352,22 @@ impl Actor for Mailbox {
         let metrics = self.shared.metrics.clone();
         let compact_after = self.shared.options.compact_after;
         let (shared, account) = (self.shared.clone(), self.key.account.clone());
+        let (usage, id) = (self.usage.clone(), self.key.id);
         let load = tokio::task::spawn_blocking(move || {
             // Recovery deletes leftovers: only the account's current writer may (a former
             // owner resuming after a pause must not, issue 19 finding 1).
             shared.check_write(&account)?;
             let may_delete = || shared.check_write(&account).is_ok();
             let opened = open_mailbox(&dir, uid_validity, compact_after, metrics, &may_delete)?;
+            if let Some(usage) = usage {
+                // Reported before the actor writes anything, so the count that `refresh`
+                // makes of the other mailboxes never reads this one from disk.
+                usage.opened(id, opened.0.state().usage());
+                if let Err(e) = usage.refresh(&shared.options.quota) {
+                    // Writes under a limit wait for a later count (`Refusal::Uncounted`).
+                    tracing::warn!(%account, error = %e, "cannot count the account's quota usage");
+                }
+            }
             Ok::<_, MailboxError>((opened, recent::read_mark(&dir)))
         });
         ctx.wait(load.into_actor(self).map(|loaded, act, _| match loaded {
@@ -392,8 +411,9 @@ impl Handler<Request> for Mailbox {
                 source_dir,
                 entries,
                 keywords,
+                moving,
                 reply,
-            } => self.start_copy_in(ctx, source_dir, entries, &keywords, reply),
+            } => self.start_copy_in(ctx, source_dir, entries, &keywords, moving, reply),
             Request::Close {
                 reason,
                 deleted,

@@ -39,6 +39,8 @@ pub(super) enum Write {
     CopyIn {
         items: Vec<(u32, NewEntry)>,
         same_mailbox: bool,
+        /// The copy half of a MOVE inside the account: not refused for quota.
+        moving: bool,
         reply: Reply<Vec<(u32, u32)>>,
     },
 }

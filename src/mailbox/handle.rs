@@ -17,9 +17,11 @@ use super::types::{
     AccountView, Appended, Attachment, Copied, ExpungeScope, Expunged, MailboxEvent, MailboxStatus,
     NewMessage, SharedIndex, StoreFlags, StoreOutcome,
 };
+use super::usage::QuotaReport;
 use super::{call, MailboxError};
 use crate::cluster::peer::Peer;
 use crate::cluster::wire::WireRequest;
+use crate::store::quota::Limits;
 use crate::store::{blobs, BlobId, MailboxId, MailboxInfo, MessageEntry, SpecialUse};
 
 /// A handle to an account's Account actor, here or on the owner node. Cheap to clone.
@@ -108,6 +110,17 @@ impl AccountHandle {
     ) -> Result<Vec<(String, String)>, MailboxError> {
         let op = AccountOp::Rename { from, to };
         expect_answer!(self.run(op).await?, Answer::Renamed(r) => r)
+    }
+
+    /// The account's quota limits and usage (RFC 9208 GETQUOTA), from its owner.
+    pub async fn quota(&self) -> Result<QuotaReport, MailboxError> {
+        expect_answer!(self.run(AccountOp::Quota).await?, Answer::Quota(q) => q)
+    }
+
+    /// Sets the account's limits (SETQUOTA by an administrator); answers the new report.
+    pub async fn set_quota(&self, limits: Limits) -> Result<QuotaReport, MailboxError> {
+        let op = AccountOp::SetQuota { limits };
+        expect_answer!(self.run(op).await?, Answer::Quota(q) => q)
     }
 
     pub async fn subscribe(&self, name: String) -> Result<(), MailboxError> {
@@ -379,6 +392,17 @@ impl MailboxHandle {
         if let MailboxTarget::Remote { user, .. } = &self.inner.target {
             return self.remote_copy(user, uids, destination, false).await;
         }
+        self.copy_in(uids, destination, false).await
+    }
+
+    /// The local COPY: the destination links and adds the messages (`moving`: the first
+    /// half of a MOVE, which the account's quota does not refuse).
+    async fn copy_in(
+        &self,
+        uids: Vec<u32>,
+        destination: &MailboxHandle,
+        moving: bool,
+    ) -> Result<Copied, MailboxError> {
         let (entries, keywords) = self.entries(uids).await?;
         let pairs = if entries.is_empty() {
             Vec::new()
@@ -393,6 +417,7 @@ impl MailboxHandle {
                 source_dir,
                 entries,
                 keywords,
+                moving,
                 reply,
             })
             .await?
@@ -413,7 +438,7 @@ impl MailboxHandle {
         if let MailboxTarget::Remote { user, .. } = &self.inner.target {
             return self.remote_copy(user, uids, destination, true).await;
         }
-        let copied = self.copy_to(uids, destination).await?;
+        let copied = self.copy_in(uids, destination, true).await?;
         if !copied.source_uids.is_empty() {
             let scope = ExpungeScope::Exactly(copied.source_uids.clone());
             self.expunge_scope(scope).await?;

@@ -21,6 +21,7 @@ pub mod request;
 #[cfg(test)]
 pub(crate) mod tests;
 mod types;
+mod usage;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub use self::types::{
     AccountView, Appended, Attachment, Change, Copied, ExpungeScope, Expunged, MailboxEvent,
     MailboxStatus, NewMessage, SharedIndex, Snapshot, StoreFlags, StoreOutcome,
 };
+pub use self::usage::{QuotaPolicy, QuotaReport};
 use crate::cluster::ownership;
 use crate::store::{PlanError, StoreError, StoreMetrics};
 
@@ -60,6 +62,9 @@ pub enum MailboxError {
     /// `[TOOBIG]`
     #[error("message too big")]
     TooBig,
+    /// `[OVERQUOTA]` (RFC 9208 section 4.3.1): nothing was written.
+    #[error("{0}")]
+    OverQuota(String),
     /// `[UNAVAILABLE]`: the mailbox moved or its owner is gone; try again.
     #[error("mailbox unavailable: {0}")]
     Unavailable(String),
@@ -101,6 +106,8 @@ pub struct Options {
     pub max_message_size: usize,
     /// Parses a message into the bytes of its `.meta` file (tests substitute a stub).
     pub parse_meta: fn(&bytes::Bytes) -> Vec<u8>,
+    /// Where accounts' quota limits come from.
+    pub quota: QuotaPolicy,
 }
 
 fn parse_meta(raw: &bytes::Bytes) -> Vec<u8> {
@@ -114,6 +121,7 @@ impl Default for Options {
             idle_linger: Duration::from_secs(10),
             max_message_size: 64 << 20,
             parse_meta,
+            quota: QuotaPolicy::default(),
         }
     }
 }

@@ -17,7 +17,42 @@ use super::{
 };
 use crate::store::blobs::{self, BlobWrite};
 use crate::store::mailbox::{self as store_mailbox, ExpungeSelect, MailboxRecord, NewEntry};
-use crate::store::MessageEntry;
+use crate::store::quota::Usage;
+use crate::store::{BlobId, MessageEntry};
+
+/// What a planned write does to the account's quota usage (see `usage.rs`).
+enum QuotaChange {
+    None,
+    /// Messages added; `enforce` is false for a MOVE inside the account. `blobs` are the
+    /// files written or linked for them, removed again if the write is refused.
+    Add {
+        usage: Usage,
+        enforce: bool,
+        blobs: Vec<BlobId>,
+    },
+    Free(Usage),
+}
+
+impl QuotaChange {
+    fn add(items: &[&NewEntry], enforce: bool, own_blobs: bool) -> QuotaChange {
+        QuotaChange::Add {
+            usage: Usage::of_sizes(items.iter().map(|e| e.size)),
+            enforce,
+            blobs: if own_blobs {
+                items.iter().map(|e| e.blob).collect()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+}
+
+/// A write planned against the current state, not yet staged.
+struct Planned {
+    records: Vec<MailboxRecord>,
+    done: Done,
+    quota: QuotaChange,
+}
 
 /// Canonical stored names of flags from a command. `\Recent` (the server's to set, RFC
 /// 9051 section 2.3.2) and `\*` are ignored.
@@ -121,7 +156,9 @@ impl Mailbox {
         };
         let dir = self.dir.clone();
         let parse_meta = self.shared.options.parse_meta;
+        let recount = self.recount();
         let job = move || {
+            recount();
             write_new_blobs(&dir, &messages, flags, parse_meta).map_err(io_error("write message"))
         };
         self.after_blocking(ctx, job, reply, |items, reply| Write::Append {
@@ -168,6 +205,7 @@ impl Mailbox {
         source_dir: PathBuf,
         entries: Vec<MessageEntry>,
         keywords: &[String],
+        moving: bool,
         reply: Reply<Vec<(u32, u32)>>,
     ) {
         let items: Vec<(u32, NewEntry)> = entries
@@ -186,6 +224,7 @@ impl Mailbox {
             let write = Write::CopyIn {
                 items,
                 same_mailbox: true,
+                moving,
                 reply,
             };
             return self.enqueue(ctx, write);
@@ -194,7 +233,9 @@ impl Mailbox {
             return reply.send(Err(e));
         }
         let dir = self.dir.clone();
+        let recount = self.recount();
         let job = move || {
+            recount();
             let ids: Vec<_> = items.iter().map(|(_, e)| e.blob).collect();
             let present =
                 blobs::link_blobs(&source_dir, &dir, &ids).map_err(io_error("link message"))?;
@@ -205,28 +246,89 @@ impl Mailbox {
                 .filter_map(|(item, present)| present.then_some(item))
                 .collect())
         };
-        self.after_blocking(ctx, job, reply, |items, reply| Write::CopyIn {
+        self.after_blocking(ctx, job, reply, move |items, reply| Write::CopyIn {
             items,
             same_mailbox: false,
+            moving,
             reply,
         });
     }
 
+    /// For a blocking job ahead of a write that adds messages: brings the account's limits
+    /// and usage up to date (users file changes, mailboxes not yet counted), so the check
+    /// in the batch needs no I/O.
+    fn recount(&self) -> impl FnOnce() + Send + 'static {
+        let usage = self.usage.clone();
+        let shared = self.shared.clone();
+        move || {
+            if let Some(usage) = usage {
+                if let Err(e) = usage.refresh(&shared.options.quota) {
+                    tracing::warn!(error = %e, "cannot count the account's quota usage");
+                }
+            }
+        }
+    }
+
+    /// Applies a planned write's quota change; a refused addition is answered here and its
+    /// files removed.
+    fn account_for(&mut self, planned: Planned) -> Option<Planned> {
+        let Some(usage) = &self.usage else {
+            return Some(planned);
+        };
+        match &planned.quota {
+            QuotaChange::None => {}
+            QuotaChange::Free(freed) => usage.remove(self.key.id, *freed),
+            QuotaChange::Add {
+                usage: added,
+                enforce,
+                blobs: written,
+            } => {
+                if let Err(refusal) = usage.add(self.key.id, *added, *enforce) {
+                    if !written.is_empty() {
+                        let (dir, written) = (self.dir.clone(), written.clone());
+                        tokio::task::spawn_blocking(move || blobs::remove_blobs(&dir, &written));
+                    }
+                    planned.done.refuse(&refusal.into());
+                    return None;
+                }
+            }
+        }
+        Some(planned)
+    }
+
+    /// Takes back a quota change whose write could not be staged.
+    fn unaccount(&self, quota: &QuotaChange) {
+        let Some(usage) = &self.usage else { return };
+        match quota {
+            QuotaChange::None => {}
+            QuotaChange::Free(freed) => {
+                let _ = usage.add(self.key.id, *freed, false);
+            }
+            QuotaChange::Add { usage: added, .. } => usage.remove(self.key.id, *added),
+        }
+    }
+
     /// Plans and stages one write of a batch; answers it at once if it is refused.
     pub(super) fn prepare(&mut self, write: Write) -> Option<Done> {
-        let (records, done) = self.plan(write)?;
+        let planned = self.plan(write)?;
+        let Planned {
+            records,
+            done,
+            quota,
+        } = self.account_for(planned)?;
         self.forget_index();
         let store = self.store.as_mut()?;
         match store.stage(records) {
             Ok(()) => Some(done),
             Err(e) => {
+                self.unaccount(&quota);
                 done.refuse(&e.into());
                 None
             }
         }
     }
 
-    fn plan(&self, write: Write) -> Option<(Vec<MailboxRecord>, Done)> {
+    fn plan(&self, write: Write) -> Option<Planned> {
         let state = match self.state() {
             Ok(state) => state,
             Err(e) => {
@@ -238,8 +340,13 @@ impl Mailbox {
         match write {
             Write::Append { items, reply } => {
                 let uids = new_uids(items.len()).collect();
+                let quota = QuotaChange::add(&items.iter().collect::<Vec<_>>(), true, true);
                 match state.plan_append(items) {
-                    Ok(records) => Some((records, Done::Appended { uids, reply })),
+                    Ok(records) => Some(Planned {
+                        records,
+                        done: Done::Appended { uids, reply },
+                        quota,
+                    }),
                     Err(e) => refuse(reply, &e.into()),
                 }
             }
@@ -266,7 +373,11 @@ impl Mailbox {
                         modified: plan.modified,
                         reply,
                     };
-                    Some((plan.records, done))
+                    Some(Planned {
+                        records: plan.records,
+                        done,
+                        quota: QuotaChange::None,
+                    })
                 }
                 Err(e) => refuse(reply, &e.into()),
             },
@@ -284,17 +395,23 @@ impl Mailbox {
                         _ => None,
                     })
                     .unwrap_or(0);
+                let freed = Usage::of_sizes(state.lookup(&plan.uids).iter().map(|e| e.size));
                 let done = Done::Expunged {
                     uids: plan.uids,
                     mod_seq,
                     freed: plan.freed_blobs,
                     reply,
                 };
-                Some((plan.records, done))
+                Some(Planned {
+                    records: plan.records,
+                    done,
+                    quota: QuotaChange::Free(freed),
+                })
             }
             Write::CopyIn {
                 mut items,
                 same_mailbox,
+                moving,
                 reply,
             } => {
                 if same_mailbox {
@@ -306,8 +423,15 @@ impl Mailbox {
                     .map(|i| i.0)
                     .zip(new_uids(items.len()))
                     .collect();
+                let entries: Vec<&NewEntry> = items.iter().map(|(_, e)| e).collect();
+                // A MOVE inside one mailbox links nothing of its own: its blobs stay shared.
+                let quota = QuotaChange::add(&entries, !moving, !same_mailbox);
                 match state.plan_copy_in(items.into_iter().map(|(_, e)| e).collect()) {
-                    Ok(records) => Some((records, Done::CopiedIn { pairs, reply })),
+                    Ok(records) => Some(Planned {
+                        records,
+                        done: Done::CopiedIn { pairs, reply },
+                        quota,
+                    }),
                     Err(e) => refuse(reply, &e.into()),
                 }
             }

@@ -14,6 +14,7 @@ use actix::{Actor, Addr};
 
 use super::account::AccountActor;
 use super::actor::Mailbox;
+use super::usage::AccountUsage;
 use super::{AccountHandle, MailboxHandle, Options};
 use crate::store::account::{account_dir_name, mailbox_dir};
 use crate::store::{MailboxId, MailboxInfo, StoreMetrics};
@@ -38,6 +39,8 @@ pub(crate) struct Shared {
     pub metrics: Arc<StoreMetrics>,
     accounts: Mutex<HashMap<String, Entry<AccountActor>>>,
     mailboxes: Mutex<HashMap<MailboxKey, Entry<Mailbox>>>,
+    /// Quota accounting of each account with an actor here (see `usage.rs`).
+    usage: Mutex<HashMap<String, Arc<AccountUsage>>>,
     /// Set in cluster mode: leases and fences of the accounts this node owns.
     pub ownership: OnceLock<Arc<crate::cluster::ownership::Ownership>>,
 }
@@ -55,6 +58,7 @@ impl Shared {
             metrics: Arc::new(StoreMetrics::default()),
             accounts: Mutex::new(HashMap::new()),
             mailboxes: Mutex::new(HashMap::new()),
+            usage: Mutex::new(HashMap::new()),
             ownership: OnceLock::new(),
         }
     }
@@ -98,6 +102,8 @@ impl Shared {
                 .collect()
         };
         lock(&self.accounts).remove(account);
+        // Whoever owns the account next counts its usage afresh.
+        lock(&self.usage).remove(account);
         for addr in mailboxes {
             let (done, finished) = tokio::sync::oneshot::channel();
             let close = super::actor::Request::Close {
@@ -118,7 +124,12 @@ impl Shared {
         let entry = accounts.entry(name.clone()).or_insert_with(|| {
             let token = Arc::new(());
             let dir = self.root.join(&name);
-            let addr = AccountActor::new(self.clone(), name.clone(), dir, token.clone()).start();
+            let usage = lock(&self.usage)
+                .entry(name.clone())
+                .or_insert_with(|| Arc::new(AccountUsage::new(user, dir.clone())))
+                .clone();
+            let addr =
+                AccountActor::new(self.clone(), name.clone(), dir, token.clone(), usage).start();
             Entry { addr, token }
         });
         AccountHandle::local(entry.addr.clone(), entry.token.clone())
@@ -135,7 +146,10 @@ impl Shared {
         let mut mailboxes = lock(&self.mailboxes);
         let entry = mailboxes.entry(key.clone()).or_insert_with(|| {
             let token = Arc::new(());
-            let mailbox = Mailbox::new(self.clone(), key, info.clone(), dir.clone(), token.clone());
+            let usage = lock(&self.usage).get(account).cloned();
+            let mut mailbox =
+                Mailbox::new(self.clone(), key, info.clone(), dir.clone(), token.clone());
+            mailbox.usage = usage;
             Entry {
                 addr: mailbox.start(),
                 token,
@@ -172,7 +186,22 @@ impl Shared {
 
     /// True (and the entry is gone) when no handle to this mailbox actor remains.
     pub(super) fn release_mailbox(&self, key: &MailboxKey, token: &Arc<()>) -> bool {
-        release(&self.mailboxes, key, token)
+        let released = release(&self.mailboxes, key, token);
+        if released {
+            self.drop_usage_if_idle(&key.account);
+        }
+        released
+    }
+
+    /// Forgets the account's quota accounting once no actor of it runs here: nothing here
+    /// writes it any more, and a later owner (this node or another) counts afresh. Under
+    /// the tables' locks, in their order, so no actor starting meanwhile gets another copy.
+    fn drop_usage_if_idle(&self, account: &str) {
+        let accounts = lock(&self.accounts);
+        let mailboxes = lock(&self.mailboxes);
+        if !accounts.contains_key(account) && !mailboxes.keys().any(|k| k.account == account) {
+            lock(&self.usage).remove(account);
+        }
     }
 
     /// Running (registered) mailbox actors.
@@ -181,7 +210,11 @@ impl Shared {
     }
 
     pub fn release_account(&self, name: &String, token: &Arc<()>) -> bool {
-        release(&self.accounts, name, token)
+        let released = release(&self.accounts, name, token);
+        if released {
+            self.drop_usage_if_idle(name);
+        }
+        released
     }
 }
 

@@ -10,7 +10,9 @@ use super::types::{
     AccountView, Appended, Attachment, Copied, ExpungeScope, Expunged, MailboxStatus, NewMessage,
     StoreFlags, StoreOutcome,
 };
+use super::usage::QuotaReport;
 use super::MailboxError;
+use crate::store::quota::Limits;
 use crate::store::vanished::Since;
 use crate::store::{MailboxInfo, MessageEntry, SpecialUse};
 
@@ -42,6 +44,12 @@ pub enum AccountOp {
     /// The mailbox's current description (for a handle on another node).
     Open {
         name: String,
+    },
+    /// GETQUOTA / GETQUOTAROOT (RFC 9208): the account's limits and usage.
+    Quota,
+    /// SETQUOTA by an administrator: the account's limits from now on.
+    SetQuota {
+        limits: Limits,
     },
 }
 
@@ -79,6 +87,7 @@ pub enum Answer {
     Expunged(Expunged),
     Copied(Copied),
     Vanished(Since),
+    Quota(QuotaReport),
 }
 
 impl AccountOp {
@@ -92,6 +101,8 @@ impl AccountOp {
             AccountOp::Rename { .. } => "account.rename",
             AccountOp::Subscribe { .. } => "account.subscribe",
             AccountOp::Open { .. } => "account.open",
+            AccountOp::Quota => "account.quota",
+            AccountOp::SetQuota { .. } => "account.set_quota",
         }
     }
 }

@@ -38,6 +38,8 @@ pub struct MailboxStatus {
     pub uid_validity: u32,
     pub unseen: u32,
     pub deleted: u32,
+    /// Sum of the RFC822.SIZE of the `\Deleted` messages (STATUS DELETED-STORAGE).
+    pub deleted_size: u64,
     /// Sum of RFC822.SIZE.
     pub size: u64,
     pub highest_mod_seq: u64,

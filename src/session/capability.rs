@@ -22,6 +22,8 @@ pub struct CapabilityContext {
     pub scram: bool,
     /// The APPENDLIMIT of every mailbox (RFC 7889 section 2 (a)): `limits.max_literal`.
     pub append_limit: u64,
+    /// The user may SETQUOTA (`[quota] admins`): QUOTASET is listed (RFC 9208 section 1).
+    pub quota_admin: bool,
 }
 
 /// Extensions Roost implements and advertises in every state.
@@ -67,6 +69,9 @@ const AFTER_LOGIN: &[&str] = &[
     "UNAUTHENTICATE",
     "OBJECTID",
     "UTF8=ACCEPT",
+    "QUOTA",
+    "QUOTA=RES-STORAGE",
+    "QUOTA=RES-MESSAGE",
 ];
 
 pub fn capabilities(ctx: CapabilityContext) -> Vec<Atom> {
@@ -74,6 +79,9 @@ pub fn capabilities(ctx: CapabilityContext) -> Vec<Atom> {
     if ctx.authenticated {
         caps.extend(AFTER_LOGIN.iter().map(|c| (*c).to_owned()));
         caps.push(format!("APPENDLIMIT={}", ctx.append_limit));
+        if ctx.quota_admin {
+            caps.push("QUOTASET".into());
+        }
     } else {
         if ctx.starttls_available && !ctx.tls {
             caps.push("STARTTLS".into());
@@ -122,6 +130,7 @@ mod tests {
             bearer: true,
             scram: true,
             append_limit: 1000,
+            quota_admin: false,
         });
         assert!(caps.contains(&"STARTTLS".into()));
         assert!(caps.contains(&"LOGINDISABLED".into()));
@@ -140,6 +149,7 @@ mod tests {
             bearer: true,
             scram: true,
             append_limit: 1000,
+            quota_admin: false,
         });
         assert!(caps.starts_with(&["IMAP4rev1".into(), "IMAP4rev2".into()]));
         assert!(!caps
@@ -157,6 +167,7 @@ mod tests {
             bearer,
             scram: true,
             append_limit: 1000,
+            quota_admin: false,
         };
         let has = |caps: &[String]| caps.contains(&"AUTH=OAUTHBEARER".into());
         assert!(has(&names(ctx(true, true))));
@@ -175,6 +186,7 @@ mod tests {
             bearer: false,
             scram,
             append_limit: 1000,
+            quota_admin: false,
         };
         let scram = |caps: Vec<String>| caps.iter().any(|c| c.starts_with("AUTH=SCRAM"));
         assert!(scram(names(ctx(true))));

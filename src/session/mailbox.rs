@@ -210,28 +210,30 @@ impl Session {
         mailbox: &MailboxName,
         items: Vec<StatusItem>,
     ) -> ResponseActFuture<Self, Reply> {
-        if items.contains(&StatusItem::DeletedStorage) {
-            self.write_status(Status::bad(
-                tag,
-                None,
-                "DELETED-STORAGE needs QUOTA, which this server does not offer",
-            ));
-            return ready(self.reply(ReadMode::Command));
-        }
         if items.contains(&StatusItem::HighestModSeq) {
             self.enable_condstore(); // RFC 7162 section 3.1
         }
         self.with_name(tag, mailbox, move |session, tag, name| {
             let (registry, user) = (session.shared.registry.clone(), session.user());
+            let wants_limit = items.contains(&StatusItem::AppendLimit);
             let work = async move {
-                let handle = registry.account(&user).await?.open(&name).await?;
+                let account = registry.account(&user).await?;
+                let handle = account.open(&name).await?;
                 let status = handle.status().await?;
-                Ok::<_, MailboxError>((handle.info().clone(), status))
+                // RFC 7889 with RFC 9208: no APPEND larger than the storage left can succeed.
+                let left = if wants_limit {
+                    let quota = account.quota().await.ok();
+                    quota.and_then(|q| q.limits.storage_left(q.usage))
+                } else {
+                    None
+                };
+                Ok::<_, MailboxError>((handle.info().clone(), status, left))
             };
             run(session, work, move |session, result, _| {
                 match result {
-                    Ok((info, status)) => {
+                    Ok((info, status, left)) => {
                         let limit = session.shared.config.limits.max_literal;
+                        let limit = left.map_or(limit, |left| left.min(limit));
                         let values = status_values(&items, &info, &status, limit);
                         session.write(Response::Data(Data::Status {
                             mailbox: info.name,
@@ -284,8 +286,10 @@ impl Session {
 }
 
 /// The requested STATUS items, in the order asked.
-/// `append_limit` is the APPENDLIMIT of every mailbox (RFC 7889): `limits.max_literal`, the
-/// largest literal the parser takes (section 3.3: no quota or ACL in it).
+/// `append_limit` is the mailbox's APPENDLIMIT (RFC 7889): `limits.max_literal`, the
+/// largest literal the parser takes, or less where the account's storage quota leaves less.
+/// DELETED-STORAGE is the sum of the RFC822.SIZE of the `\Deleted` messages in octets, the
+/// figure RFC 9208 section 4.1.4 allows (what EXPUNGE frees of the account's usage).
 pub(super) fn status_values(
     items: &[StatusItem],
     info: &crate::store::MailboxInfo,
@@ -305,7 +309,7 @@ pub(super) fn status_values(
                 StatusItem::Recent => u64::from(status.recent),
                 StatusItem::HighestModSeq => status.highest_mod_seq,
                 StatusItem::MailboxId => return Some(StatusValue::MailboxId(info.id.to_string())),
-                StatusItem::DeletedStorage => return None,
+                StatusItem::DeletedStorage => status.deleted_size,
                 StatusItem::AppendLimit => append_limit,
             };
             Some(StatusValue::Number(item, n))

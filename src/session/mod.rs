@@ -23,6 +23,7 @@ mod mailbox;
 pub mod messages;
 pub mod names;
 mod pattern;
+mod quota;
 mod resync;
 mod scram;
 mod search;
@@ -286,6 +287,7 @@ impl Session {
             bearer: self.shared.auth.oauth_enabled(),
             scram: self.shared.auth.keeps_scram_keys(),
             append_limit: self.shared.config.limits.max_literal,
+            quota_admin: self.is_quota_admin(),
         }
     }
 
@@ -437,11 +439,11 @@ impl Session {
             C::Move { uid, set, mailbox } => {
                 return self.handle_copy(tag, uid, &set, &mailbox, true)
             }
-            C::Compress { .. }
-            | C::GetQuota { .. }
-            | C::GetQuotaRoot { .. }
-            | C::SetQuota { .. } => {
-                // Not advertised: COMPRESS=DEFLATE and QUOTA are future work.
+            C::GetQuota { root } => return self.handle_getquota(tag, &root),
+            C::GetQuotaRoot { mailbox } => return self.handle_getquotaroot(tag, &mailbox),
+            C::SetQuota { root, limits } => return self.handle_setquota(tag, &root, &limits),
+            C::Compress { .. } => {
+                // Not advertised: COMPRESS=DEFLATE is future work.
                 let name = body_name;
                 self.write_status(Status::bad(
                     tag,

@@ -118,6 +118,7 @@ pub fn mailbox_error(tag: Tag, error: &MailboxError) -> Status {
         MailboxError::Limit(_) => Code::Limit,
         MailboxError::HasChildren(_) => Code::HasChildren,
         MailboxError::TooBig => Code::TooBig,
+        MailboxError::OverQuota(_) => Code::OverQuota,
         MailboxError::Unavailable(_) => Code::Unavailable,
         MailboxError::Storage(detail) => {
             tracing::error!(error = %detail, "storage failure");

@@ -359,6 +359,21 @@ pub fn mailbox_dir(account_dir: &Path, id: MailboxId) -> PathBuf {
     mailboxes_dir(account_dir).join(format!("{:016x}", id.0))
 }
 
+/// What the account in `dir` holds over all its mailboxes (RFC 9208 STORAGE and MESSAGE),
+/// read without opening anything for writing, as `roost user quota` shows it. Blocking.
+///
+/// # Errors
+/// As [`Store::read_only`].
+pub fn read_usage(dir: &Path) -> Result<crate::store::quota::Usage, StoreError> {
+    let state = Store::read_only(dir, AccountState::default())?;
+    state
+        .mailboxes
+        .iter()
+        .try_fold(crate::store::quota::Usage::default(), |sum, m| {
+            Ok(sum.plus(super::mailbox::read_usage(&mailbox_dir(dir, m.id))?))
+        })
+}
+
 /// Opens an account's store: creates the default mailboxes of a new account (and INBOX
 /// if it is missing), and removes directories of mailboxes the list no longer has (a
 /// crash between a durable DELETE and the removal of its files). Blocking.

@@ -229,6 +229,45 @@ impl<S: Durable> Store<S> {
         Ok((store, report))
     }
 
+    /// The durable state in `dir` as a reader sees it, changing nothing (no repair, no
+    /// leftovers removed): for counting what a store holds while its writer may run.
+    /// A compaction between reading the snapshot and its log is noticed (the snapshot
+    /// changed) and the read starts over. Blocking.
+    ///
+    /// # Errors
+    /// I/O errors, or a snapshot that fails its checksum.
+    pub fn read_only(dir: &Path, initial: S) -> Result<S, StoreError> {
+        let snapshot = dir.join(SNAPSHOT);
+        let stamp = || {
+            fs::metadata(&snapshot).ok().map(|m| {
+                (
+                    m.len(),
+                    m.modified().ok(),
+                    std::os::unix::fs::MetadataExt::ino(&m),
+                )
+            })
+        };
+        let mut attempts = 0;
+        loop {
+            let before = stamp();
+            let (generation, mut state) = match read_snapshot::<S>(dir)? {
+                Some(snap) => (snap.generation, snap.state),
+                None => (0, initial.clone()),
+            };
+            let log_path = dir.join(log_name(generation));
+            let transactions = log::read_good::<Vec<S::Record>>(&log_path)
+                .map_err(StoreError::io("read", &log_path))?;
+            attempts += 1;
+            if stamp() != before && attempts < 5 {
+                continue;
+            }
+            for record in transactions.iter().flatten() {
+                state.apply(record);
+            }
+            return Ok(state);
+        }
+    }
+
     /// The state, including staged (not yet durable) transactions.
     pub fn state(&self) -> &S {
         &self.state

@@ -155,6 +155,19 @@ pub struct Truncation {
     pub kept_at: Option<PathBuf>,
 }
 
+/// Reads the good records of the log at `path` without changing it (a missing file is an
+/// empty log): for readers that are not the store's writer.
+///
+/// # Errors
+/// I/O errors reading the file.
+pub fn read_good<T: DeserializeOwned>(path: &Path) -> io::Result<Vec<T>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(decode_all::<T>(&bytes, MAX_RECORD).records),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Reads every good record of the log at `path` (a missing file is an empty log). When it
 /// stops early, the file is truncated back to the last good record and synced, so the
 /// next append starts on a frame boundary; for corruption the dropped bytes are first

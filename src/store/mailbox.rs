@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::blobs;
 use super::journal::{self, Durable, RecoveryReport, Store, StoreError, StoreMetrics};
+use super::quota::Usage;
 use super::types::{BlobId, FlagSet, MessageEntry, PlanError};
 use super::vanished::Vanished;
 
@@ -219,6 +220,21 @@ fn now_seconds() -> i64 {
 }
 
 impl MailboxState {
+    /// What the mailbox holds, for quota (RFC 9208 STORAGE and MESSAGE).
+    pub fn usage(&self) -> Usage {
+        Usage::of_sizes(self.entries.iter().map(|e| e.size))
+    }
+
+    /// What the `\Deleted` messages hold (STATUS DELETED and DELETED-STORAGE).
+    pub fn deleted_usage(&self) -> Usage {
+        Usage::of_sizes(
+            self.entries
+                .iter()
+                .filter(|e| e.flags.contains(FlagSet::DELETED))
+                .map(|e| e.size),
+        )
+    }
+
     pub fn new(uid_validity: u32) -> Self {
         MailboxState {
             uid_validity,
@@ -587,6 +603,15 @@ impl MailboxState {
         uids.dedup();
         uids.iter().filter_map(|&uid| self.find(uid)).collect()
     }
+}
+
+/// What the mailbox in `dir` holds, read without opening it for writing (see
+/// [`Store::read_only`]). Blocking.
+///
+/// # Errors
+/// As [`Store::read_only`].
+pub fn read_usage(dir: &Path) -> Result<Usage, StoreError> {
+    Ok(Store::read_only(dir, MailboxState::new(0))?.usage())
 }
 
 /// Opens a mailbox's store and removes blobs no live message names, each only while

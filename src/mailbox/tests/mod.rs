@@ -4,6 +4,7 @@
 
 mod account;
 mod mailbox;
+mod quota;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -21,6 +22,10 @@ fn stub_meta(raw: &bytes::Bytes) -> Vec<u8> {
 }
 
 pub(crate) fn registry(dir: &Path) -> Arc<Registry> {
+    registry_with_quota(dir, super::QuotaPolicy::default())
+}
+
+pub(crate) fn registry_with_quota(dir: &Path, quota: super::QuotaPolicy) -> Arc<Registry> {
     Registry::with_options(
         dir.to_path_buf(),
         Options {
@@ -28,6 +33,7 @@ pub(crate) fn registry(dir: &Path) -> Arc<Registry> {
             idle_linger: Duration::from_millis(40),
             max_message_size: 1 << 20,
             parse_meta: stub_meta,
+            quota,
         },
     )
 }

@@ -50,6 +50,8 @@ mod observability;
 mod postfix;
 #[path = "e2e/qresync.rs"]
 mod qresync;
+#[path = "e2e/quota.rs"]
+mod quota;
 #[path = "e2e/rename_race.rs"]
 mod rename_race;
 #[path = "e2e/savedate.rs"]

@@ -45,22 +45,26 @@ pub enum UserCommand {
         name: String,
         /// Storage limit in KiB, or "none" for no limit
         #[arg(long, value_parser = parse_limit)]
-        storage_kib: Option<Option<u64>>,
+        storage_kib: Option<LimitArg>,
         /// Message count limit, or "none" for no limit
         #[arg(long, value_parser = parse_limit)]
-        messages: Option<Option<u64>>,
+        messages: Option<LimitArg>,
         /// Remove the user's own limits: the [quota] defaults of the configuration apply
         #[arg(long, conflicts_with_all = ["storage_kib", "messages"])]
         default: bool,
     },
 }
 
-fn parse_limit(value: &str) -> Result<Option<u64>, String> {
+/// A limit on the command line: a number, or `none` for no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitArg(pub Option<u64>);
+
+fn parse_limit(value: &str) -> Result<LimitArg, String> {
     match value {
-        "none" => Ok(None),
+        "none" => Ok(LimitArg(None)),
         n => n
             .parse()
-            .map(Some)
+            .map(|n| LimitArg(Some(n)))
             .map_err(|_| format!("{n:?} is neither a number nor \"none\"")),
     }
 }
@@ -195,8 +199,8 @@ fn execute(
 /// `roost user quota`'s flags.
 #[derive(Debug, Clone, Copy)]
 struct QuotaChange {
-    storage_kib: Option<Option<u64>>,
-    messages: Option<Option<u64>>,
+    storage_kib: Option<LimitArg>,
+    messages: Option<LimitArg>,
     default: bool,
 }
 
@@ -221,8 +225,8 @@ fn quota_command(
         let limits = (!change.default).then(|| {
             let own = file.quota(name).unwrap_or(sources.default);
             Limits {
-                storage_kib: change.storage_kib.unwrap_or(own.storage_kib),
-                messages: change.messages.unwrap_or(own.messages),
+                storage_kib: change.storage_kib.map_or(own.storage_kib, |l| l.0),
+                messages: change.messages.map_or(own.messages, |l| l.0),
             }
         });
         file.set_quota(name, limits)?;

@@ -298,7 +298,7 @@ pub(super) fn status_values(
 ) -> Vec<StatusValue> {
     items
         .iter()
-        .filter_map(|&item| {
+        .map(|&item| {
             let n = match item {
                 StatusItem::Messages => u64::from(status.messages),
                 StatusItem::UidNext => u64::from(status.uid_next),
@@ -308,11 +308,11 @@ pub(super) fn status_values(
                 StatusItem::Size => status.size,
                 StatusItem::Recent => u64::from(status.recent),
                 StatusItem::HighestModSeq => status.highest_mod_seq,
-                StatusItem::MailboxId => return Some(StatusValue::MailboxId(info.id.to_string())),
+                StatusItem::MailboxId => return StatusValue::MailboxId(info.id.to_string()),
                 StatusItem::DeletedStorage => status.deleted_size,
                 StatusItem::AppendLimit => append_limit,
             };
-            Some(StatusValue::Number(item, n))
+            StatusValue::Number(item, n)
         })
         .collect()
 }

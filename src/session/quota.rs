@@ -74,7 +74,7 @@ fn limits_of(tag: &Tag, list: &[(Atom, u64)]) -> Result<Limits, Status> {
 impl Session {
     pub(super) fn is_quota_admin(&self) -> bool {
         let user = self.user();
-        self.shared.config.quota.admins.iter().any(|a| *a == user)
+        self.shared.config.quota.admins.contains(&user)
     }
 
     /// The user whose account `root` names, if this session may use it; else the answer.

@@ -43,10 +43,10 @@ pub enum UserCommand {
     /// Show a user's quota limits and usage; with flags, set the user's own limits
     Quota {
         name: String,
-        /// Storage limit in KiB, or "none" for no limit
+        /// Storage limit in KiB, or "none" for no limit [default: unchanged]
         #[arg(long, value_parser = parse_limit)]
         storage_kib: Option<LimitArg>,
-        /// Message count limit, or "none" for no limit
+        /// Message count limit, or "none" for no limit [default: unchanged]
         #[arg(long, value_parser = parse_limit)]
         messages: Option<LimitArg>,
         /// Remove the user's own limits: the [quota] defaults of the configuration apply

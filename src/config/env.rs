@@ -43,6 +43,9 @@ pub const OPTIONAL_KEYS: &[&str] = &[
     "auth.ldap.ca_file",
 ];
 
+/// Settings that have no default and take a number (unset: no limit).
+pub const OPTIONAL_NUMBER_KEYS: &[&str] = &["quota.storage_kib", "quota.messages"];
+
 /// The variable that sets `key` (`limits.max_line` → `ROOST_LIMITS__MAX_LINE`).
 pub fn variable(key: &str) -> String {
     format!("{PREFIX}{}", key.replace('.', "__").to_uppercase())
@@ -153,7 +156,12 @@ pub fn keys() -> Vec<(String, Option<Value>)> {
     }
     let mut out = Vec::new();
     walk("", &defaults(), &mut out);
-    out.extend(OPTIONAL_KEYS.iter().map(|k| ((*k).to_owned(), None)));
+    out.extend(
+        OPTIONAL_KEYS
+            .iter()
+            .chain(OPTIONAL_NUMBER_KEYS)
+            .map(|k| ((*k).to_owned(), None)),
+    );
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
@@ -180,6 +188,8 @@ mod tests {
             ("auth.directory", _) => text("ldap"),
             ("auth.ldap.url", _) => text("ldap://ldap.example.org"),
             ("auth.ldap.bind_dn_template", _) => text("uid=%u,dc=example,dc=org"),
+            ("quota.admins", _) => Value::Array(vec![text("postmaster")]),
+            (key, None) if OPTIONAL_NUMBER_KEYS.contains(&key) => Value::Integer(1000),
             (_, Some(Value::Boolean(b))) => Value::Boolean(!b),
             (_, Some(Value::Integer(i))) => Value::Integer(i + 1),
             (_, Some(Value::Float(f))) => Value::Float(f / 2.0),

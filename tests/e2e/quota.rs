@@ -3,7 +3,7 @@
 
 use std::process::Stdio;
 
-use crate::support::{add_user, roost_command, sample_message, table, Client, Server, USER};
+use crate::support::{add_user, roost_command, sample_message, table, Client, Redis, Server, USER};
 
 /// A server whose accounts may hold `messages` messages, with `admin` as quota admin.
 fn limited(messages: i64) -> Server {
@@ -289,4 +289,52 @@ async fn twenty_concurrent_writers_never_pass_the_limit_and_usage_stays_exact() 
             bytes.div_ceil(1024)
         )
     );
+}
+
+/// Two nodes: writers on both append into one account whose owner is node-a; the owner
+/// counts for both, so the limit holds and both nodes report the same usage.
+#[tokio::test]
+async fn in_a_cluster_the_owner_counts_for_writers_on_every_node() {
+    const LIMIT: u64 = 40;
+    let redis = Redis::start();
+    let data = tempfile::tempdir().unwrap();
+    let limit = |config: &mut toml::Table| {
+        table(config, "quota").insert("messages".into(), (LIMIT as i64).into());
+    };
+    let a = Server::start_node(data.path(), "node-a", &redis, limit);
+    let b = Server::start_node(data.path(), "node-b", &redis, limit);
+    Client::logged_in(&a).await.ok("SELECT INBOX").await; // node-a takes the account
+    let mut tasks = Vec::new();
+    for w in 0..6u32 {
+        let mut c = Client::logged_in(if w % 2 == 0 { &a } else { &b }).await;
+        tasks.push(tokio::spawn(async move {
+            let mut stored = 0u64;
+            for i in 0..10 {
+                let m = sample_message(w * 100 + i);
+                let lines = c
+                    .command("a", &format!("APPEND Archive {{{}+}}\r\n{m}", m.len()))
+                    .await;
+                let last = lines.last().unwrap();
+                if last.starts_with("a OK") {
+                    stored += 1;
+                } else {
+                    assert!(last.starts_with("a NO [OVERQUOTA]"), "{last}");
+                }
+            }
+            stored
+        }));
+    }
+    let mut stored = 0;
+    for task in tasks {
+        stored += task.await.unwrap();
+    }
+    assert_eq!(stored, LIMIT);
+    for node in [&a, &b] {
+        let mut c = Client::logged_in(node).await;
+        let lines = c.ok("GETQUOTAROOT Archive").await;
+        assert_eq!(
+            lines[1],
+            format!("* QUOTA #user/alice (MESSAGE {LIMIT} {LIMIT})\r\n")
+        );
+    }
 }

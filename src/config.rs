@@ -20,8 +20,10 @@ use crate::net::tls::TlsFiles;
 
 pub mod env;
 pub mod ldap;
+pub mod metadata;
 
 pub use ldap::{DirectoryKind, LdapConfig};
+pub use metadata::MetadataConfig;
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -44,6 +46,7 @@ pub struct Config {
     pub http: HttpConfig,
     pub telemetry: TelemetryConfig,
     pub store: StoreConfig,
+    pub metadata: MetadataConfig,
 }
 
 /// One listening socket.
@@ -555,6 +558,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             telemetry: TelemetryConfig::default(),
             store: StoreConfig::default(),
+            metadata: MetadataConfig::default(),
         }
     }
 }
@@ -821,6 +825,7 @@ impl Config {
             .validate(&self.node_id)
             .map_err(ConfigError::Invalid)?;
         self.auth.oauth.validate().map_err(ConfigError::Invalid)?;
+        self.metadata.validate().map_err(ConfigError::Invalid)?;
         let t = &self.telemetry;
         if !(0.0..=1.0).contains(&t.sampling_ratio) {
             return invalid("telemetry.sampling_ratio must be between 0.0 and 1.0");

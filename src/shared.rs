@@ -30,6 +30,7 @@ impl Shared {
     pub fn new(config: Config, auth: Authenticator, supervisor: Addr<Supervisor>) -> Self {
         let options = crate::mailbox::Options {
             compact_after: config.store.compact_after_transactions.max(1),
+            metadata: config.metadata.limits(),
             ..crate::mailbox::Options::default()
         };
         let registry = Registry::with_options(config.data_dir.clone(), options);

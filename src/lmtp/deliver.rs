@@ -153,7 +153,8 @@ fn failure(e: &MailboxError) -> Reply {
         MailboxError::NonExistent(_)
         | MailboxError::AlreadyExists(_)
         | MailboxError::Cannot(_)
-        | MailboxError::HasChildren(_) => {
+        | MailboxError::HasChildren(_)
+        | MailboxError::Metadata(_) => {
             Reply::new(451, "4.3.0", format!("cannot deliver now: {e}"))
         }
     }

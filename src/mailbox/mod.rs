@@ -70,6 +70,9 @@ pub enum MailboxError {
     /// `[SERVERBUG]`/`[CORRUPTION]`: an I/O or consistency failure, logged with details.
     #[error("storage error: {0}")]
     Storage(String),
+    /// `[METADATA MAXSIZE n]`, `[METADATA TOOMANY]` or `[OVERQUOTA]` (RFC 5464 section 4.3).
+    #[error("{0}")]
+    Metadata(crate::store::metadata::MetadataRefusal),
 }
 
 impl From<PlanError> for MailboxError {
@@ -80,6 +83,7 @@ impl From<PlanError> for MailboxError {
             PlanError::Cannot(m) => MailboxError::Cannot(m),
             PlanError::Limit(m) => MailboxError::Limit(m),
             PlanError::HasChildren(n) => MailboxError::HasChildren(n),
+            PlanError::Metadata(r) => MailboxError::Metadata(r),
         }
     }
 }
@@ -101,6 +105,8 @@ pub struct Options {
     pub max_message_size: usize,
     /// Parses a message into the bytes of its `.meta` file (tests substitute a stub).
     pub parse_meta: fn(&bytes::Bytes) -> Vec<u8>,
+    /// What one account's METADATA entries may take (RFC 5464 section 4.1).
+    pub metadata: crate::store::metadata::MetadataLimits,
 }
 
 fn parse_meta(raw: &bytes::Bytes) -> Vec<u8> {
@@ -114,6 +120,7 @@ impl Default for Options {
             idle_linger: Duration::from_secs(10),
             max_message_size: 64 << 20,
             parse_meta,
+            metadata: crate::store::metadata::MetadataLimits::default(),
         }
     }
 }

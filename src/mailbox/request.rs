@@ -11,6 +11,7 @@ use super::types::{
     StoreFlags, StoreOutcome,
 };
 use super::MailboxError;
+use crate::store::metadata::{MetadataChange, MetadataFound, MetadataQuery};
 use crate::store::vanished::Since;
 use crate::store::{MailboxInfo, MessageEntry, SpecialUse};
 
@@ -42,6 +43,16 @@ pub enum AccountOp {
     /// The mailbox's current description (for a handle on another node).
     Open {
         name: String,
+    },
+    /// GETMETADATA (RFC 5464 section 4.2); `mailbox` is `""` for the server's entries.
+    GetMetadata {
+        mailbox: String,
+        query: MetadataQuery,
+    },
+    /// SETMETADATA (section 4.3): every change or none.
+    SetMetadata {
+        mailbox: String,
+        changes: Vec<MetadataChange>,
     },
 }
 
@@ -79,6 +90,7 @@ pub enum Answer {
     Expunged(Expunged),
     Copied(Copied),
     Vanished(Since),
+    Metadata(MetadataFound),
 }
 
 impl AccountOp {
@@ -92,6 +104,8 @@ impl AccountOp {
             AccountOp::Rename { .. } => "account.rename",
             AccountOp::Subscribe { .. } => "account.subscribe",
             AccountOp::Open { .. } => "account.open",
+            AccountOp::GetMetadata { .. } => "account.getmetadata",
+            AccountOp::SetMetadata { .. } => "account.setmetadata",
         }
     }
 }

@@ -21,6 +21,7 @@ mod list;
 mod login;
 mod mailbox;
 pub mod messages;
+mod metadata;
 pub mod names;
 mod pattern;
 mod resync;
@@ -437,6 +438,14 @@ impl Session {
             C::Move { uid, set, mailbox } => {
                 return self.handle_copy(tag, uid, &set, &mailbox, true)
             }
+            C::GetMetadata {
+                mailbox,
+                options,
+                entries,
+            } => return self.handle_getmetadata(tag, &mailbox, options, entries),
+            C::SetMetadata { mailbox, entries } => {
+                return self.handle_setmetadata(tag, &mailbox, entries)
+            }
             C::Compress { .. }
             | C::GetQuota { .. }
             | C::GetQuotaRoot { .. }
@@ -509,7 +518,9 @@ impl Session {
             | C::Unsubscribe { mailbox }
             | C::Status { mailbox, .. }
             | C::Append { mailbox, .. }
-            | C::GetQuotaRoot { mailbox } => Some(mailbox),
+            | C::GetQuotaRoot { mailbox }
+            | C::GetMetadata { mailbox, .. }
+            | C::SetMetadata { mailbox, .. } => Some(mailbox),
             C::Rename { from, .. } => Some(from),
             _ => None,
         };

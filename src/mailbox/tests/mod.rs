@@ -28,6 +28,7 @@ pub(crate) fn registry(dir: &Path) -> Arc<Registry> {
             idle_linger: Duration::from_millis(40),
             max_message_size: 1 << 20,
             parse_meta: stub_meta,
+            metadata: Default::default(),
         },
     )
 }

@@ -62,12 +62,16 @@ impl MetadataConfig {
             ));
         }
         if self.max_account_size < self.max_value_size {
-            return Err("metadata.max_account_size must be at least metadata.max_value_size".into());
+            return Err(
+                "metadata.max_account_size must be at least metadata.max_value_size".into(),
+            );
         }
         if let Some(admin) = &self.admin {
             let scheme = admin.split_once(':').map(|(s, _)| s).unwrap_or_default();
             if scheme.is_empty()
-                || !scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+                || !scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
                 || admin.bytes().any(|b| b.is_ascii_control())
             {
                 return Err(

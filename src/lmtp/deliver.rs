@@ -154,8 +154,6 @@ fn failure(e: &MailboxError) -> Reply {
         | MailboxError::AlreadyExists(_)
         | MailboxError::Cannot(_)
         | MailboxError::HasChildren(_)
-        | MailboxError::Metadata(_) => {
-            Reply::new(451, "4.3.0", format!("cannot deliver now: {e}"))
-        }
+        | MailboxError::Metadata(_) => Reply::new(451, "4.3.0", format!("cannot deliver now: {e}")),
     }
 }

@@ -228,6 +228,45 @@ mod tests {
     }
 
     #[test]
+    fn metadata_operations_and_answers_round_trip() {
+        use crate::store::metadata::QueryDepth;
+        let op = AccountOp::SetMetadata {
+            mailbox: String::new(),
+            changes: vec![
+                ("/private/a".into(), Some(b"bin\0ary".to_vec())),
+                ("/shared/b".into(), None),
+            ],
+        };
+        let AccountOp::SetMetadata { mailbox, changes } = round_trip(&op) else {
+            panic!("wrong variant")
+        };
+        assert_eq!(mailbox, "");
+        assert_eq!(changes[0].1.as_deref(), Some(&b"bin\0ary"[..]));
+        assert_eq!(changes[1].1, None);
+        let query = MetadataQuery {
+            entries: vec!["/private".into()],
+            depth: QueryDepth::Infinity,
+            max_size: Some(10),
+        };
+        let AccountOp::GetMetadata { query: back, .. } = round_trip(&AccountOp::GetMetadata {
+            mailbox: "INBOX".into(),
+            query: query.clone(),
+        }) else {
+            panic!("wrong variant")
+        };
+        assert_eq!(back, query);
+        let found = MetadataFound {
+            values: vec![("/private/a".into(), b"v".to_vec())],
+            longest_skipped: Some(99),
+        };
+        let bytes = postcard::to_stdvec(&Answer::Metadata(found.clone())).unwrap();
+        let Answer::Metadata(back) = postcard::from_bytes(&bytes).unwrap() else {
+            panic!("wrong variant")
+        };
+        assert_eq!(back, found);
+    }
+
+    #[test]
     fn garbage_is_an_error_not_a_panic() {
         assert!(postcard::from_bytes::<MailboxOp>(&[0xff, 0xff, 0xff]).is_err());
     }

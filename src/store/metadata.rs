@@ -175,10 +175,10 @@ impl Metadata {
         changes: &[MetadataChange],
         limits: &MetadataLimits,
     ) -> Result<(), MetadataRefusal> {
-        if changes
-            .iter()
-            .any(|(_, v)| v.as_ref().is_some_and(|v| v.len() as u64 > limits.max_value))
-        {
+        if changes.iter().any(|(_, v)| {
+            v.as_ref()
+                .is_some_and(|v| v.len() as u64 > limits.max_value)
+        }) {
             return Err(MetadataRefusal::MaxSize(limits.max_value));
         }
         let before = self.owners.get(&owner).cloned().unwrap_or_default();
@@ -213,7 +213,10 @@ impl Metadata {
             let below = format!("{q}/");
             let exact = entries.get_key_value(q.as_str());
             let children = entries
-                .range::<str, _>((std::ops::Bound::Included(below.as_str()), std::ops::Bound::Unbounded))
+                .range::<str, _>((
+                    std::ops::Bound::Included(below.as_str()),
+                    std::ops::Bound::Unbounded,
+                ))
                 .take_while(|(name, _)| name.starts_with(&below))
                 .filter(|(name, _)| query.matches(name));
             for (name, value) in exact.into_iter().chain(children) {

@@ -51,7 +51,7 @@ impl EntryName {
         if name.len() > MAX_ENTRY_NAME {
             return Err("entry name too long");
         }
-        if name.iter().any(|&b| b < 0x20 || b >= 0x7f) {
+        if name.iter().any(|b| !(0x20..0x7f).contains(b)) {
             return Err("entry names are ASCII without control characters");
         }
         if name.iter().any(|&b| b == b'*' || b == b'%') {

@@ -481,3 +481,37 @@ async fn entries_set_through_a_node_that_does_not_own_the_account_are_read_on_th
         .await;
     assert!(lines[0].starts_with("n NO [NONEXISTENT] "), "{lines:?}");
 }
+
+/// A real client library (Python's imaplib, with the two commands registered) doing what
+/// Delta Chat does with METADATA: read the server's comment and admin address, store a push
+/// token as a private server entry, and read it back.
+#[tokio::test]
+async fn a_real_client_library_reads_server_entries_and_stores_a_push_token() {
+    let server = server_with_limits(4096);
+    let port = server.imap.port();
+    let script = format!(
+        r#"
+import imaplib
+for name in ("GETMETADATA", "SETMETADATA"):
+    imaplib.Commands[name] = ("AUTH", "SELECTED")
+m = imaplib.IMAP4("127.0.0.1", {port})
+m.login({user:?}, {password:?})
+typ, caps = m.capability()
+assert b"METADATA" in caps[0].split(), caps
+typ, data = m._simple_command("GETMETADATA", '""', "(/shared/comment /shared/admin)")
+assert typ == "OK", data
+typ, data = m._untagged_response(typ, data, "METADATA")
+assert data == [b'"" (/shared/admin "mailto:postmaster@example.com")'], data
+typ, data = m._simple_command("SETMETADATA", '""', '(/private/devicetoken "fcm-token:abc123")')
+assert typ == "OK", data
+typ, data = m._simple_command("GETMETADATA", '""', "/private/devicetoken")
+typ, data = m._untagged_response(typ, data, "METADATA")
+assert data == [b'"" (/private/devicetoken "fcm-token:abc123")'], data
+m.logout()
+print("metadata ok")
+"#,
+        user = USER,
+        password = PASSWORD,
+    );
+    assert!(crate::clients::run_python(&script).contains("metadata ok"));
+}

@@ -346,26 +346,13 @@ impl AccountState {
             }
         }));
         if is_inbox {
-            let fresh = alloc.create(INBOX, None);
-            // RFC 5464 section 4.1: INBOX keeps its entries; the renamed mailbox (INBOX's old
-            // id) has them too.
-            let kept = self
-                .metadata
-                .entries(MetadataOwner::Mailbox(source.id))
-                .map(|entries| {
-                    entries
-                        .iter()
-                        .map(|(name, value)| (name.clone(), Some(value.clone())))
-                        .collect::<Vec<_>>()
-                });
-            let fresh_id = match &fresh {
-                AccountRecord::CreateMailbox { id, .. } => Some(*id),
-                _ => None,
-            };
-            records.push(fresh);
-            if let (Some(changes), Some(id)) = (kept, fresh_id) {
+            // RFC 5464 section 4.1: the renamed mailbox (INBOX's old id) keeps INBOX's
+            // entries, and the new INBOX gets a copy.
+            let fresh = MailboxId(alloc.next_id);
+            records.push(alloc.create(INBOX, None));
+            if let Some(changes) = self.metadata.copy_of(MetadataOwner::Mailbox(source.id)) {
                 records.push(AccountRecord::SetMetadata {
-                    owner: MetadataOwner::Mailbox(id),
+                    owner: MetadataOwner::Mailbox(fresh),
                     changes,
                 });
             }

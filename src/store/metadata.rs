@@ -159,6 +159,17 @@ impl Metadata {
         self.owners.get(&owner)
     }
 
+    /// The entries of `owner` as the changes that would set them elsewhere.
+    pub fn copy_of(&self, owner: MetadataOwner) -> Option<Vec<MetadataChange>> {
+        let entries = self.owners.get(&owner)?;
+        Some(
+            entries
+                .iter()
+                .map(|(name, value)| (name.clone(), Some(value.clone())))
+                .collect(),
+        )
+    }
+
     /// Octets of names and values in the whole account.
     pub fn total_bytes(&self) -> u64 {
         self.owners.values().map(bytes_of).sum()

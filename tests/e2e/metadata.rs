@@ -166,6 +166,8 @@ async fn rfc5464_examples_of_sections_4_2_to_4_4() {
         .await;
     // Unset entries are simply not returned (section 4.2).
     assert!(c.ok("GETMETADATA INBOX /private/unset").await.is_empty());
+    // Unsolicited METADATA (section 4.4.2) is not offered: ENABLE turns nothing on.
+    assert_eq!(c.ok("ENABLE METADATA").await, ["* ENABLED\r\n"]);
 }
 
 #[tokio::test]

@@ -20,8 +20,10 @@ use crate::net::tls::TlsFiles;
 
 pub mod env;
 pub mod ldap;
+pub mod metadata;
 
 pub use ldap::{DirectoryKind, LdapConfig};
+pub use metadata::MetadataConfig;
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -45,6 +47,7 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     pub store: StoreConfig,
     pub quota: QuotaConfig,
+    pub metadata: MetadataConfig,
 }
 
 /// Quota (RFC 9208): the limits of accounts whose users-file line sets none, and who may
@@ -581,6 +584,7 @@ impl Default for Config {
             telemetry: TelemetryConfig::default(),
             store: StoreConfig::default(),
             quota: QuotaConfig::default(),
+            metadata: MetadataConfig::default(),
         }
     }
 }
@@ -847,6 +851,7 @@ impl Config {
             .validate(&self.node_id)
             .map_err(ConfigError::Invalid)?;
         self.auth.oauth.validate().map_err(ConfigError::Invalid)?;
+        self.metadata.validate().map_err(ConfigError::Invalid)?;
         let t = &self.telemetry;
         if !(0.0..=1.0).contains(&t.sampling_ratio) {
             return invalid("telemetry.sampling_ratio must be between 0.0 and 1.0");

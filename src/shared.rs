@@ -34,6 +34,7 @@ impl Shared {
                 default: config.quota.default_limits(),
                 users: auth.users_file(),
             },
+            metadata: config.metadata.limits(),
             ..crate::mailbox::Options::default()
         };
         let registry = Registry::with_options(config.data_dir.clone(), options);

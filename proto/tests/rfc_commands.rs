@@ -1613,6 +1613,115 @@ fn rows() -> Vec<(&'static str, Vec<u8>, Command)> {
             vec![K::All],
         ),
     );
+    // RFC 5464 METADATA sections 4.2 to 4.4 (examples wrapped for print joined with one SP)
+    let entry = |n: &str| EntryName::new_or_root(n.as_bytes()).unwrap();
+    let get = |m: &str, max_size, depth, entries: &[&str]| C::GetMetadata {
+        mailbox: mb(m),
+        options: MetadataOptions { max_size, depth },
+        entries: entries.iter().map(|e| entry(e)).collect(),
+    };
+    let set_md = |m: &str, entries: &[(&str, Option<&str>)]| C::SetMetadata {
+        mailbox: mb(m),
+        entries: entries
+            .iter()
+            .map(|(e, v)| (entry(e), v.map(|v| Bytes::from(v.to_string()))))
+            .collect(),
+    };
+    add(
+        "5464 4.2",
+        b"a GETMETADATA \"\" /shared/comment\r\n",
+        get("", None, Depth::Zero, &["/shared/comment"]),
+    );
+    add(
+        "5464 4.2",
+        b"a GETMETADATA \"INBOX\" /private/comment\r\n",
+        get("INBOX", None, Depth::Zero, &["/private/comment"]),
+    );
+    add(
+        "5464 4.2",
+        b"a GETMETADATA \"INBOX\" (/shared/comment /private/comment)\r\n",
+        get(
+            "INBOX",
+            None,
+            Depth::Zero,
+            &["/shared/comment", "/private/comment"],
+        ),
+    );
+    add(
+        "5464 4.2.1",
+        b"a GETMETADATA \"INBOX\" (MAXSIZE 1024) (/shared/comment /private/comment)\r\n",
+        get(
+            "INBOX",
+            Some(1024),
+            Depth::Zero,
+            &["/shared/comment", "/private/comment"],
+        ),
+    );
+    add(
+        "5464 4.2.2",
+        b"a GETMETADATA \"INBOX\" (DEPTH 1) (/private/filters/values)\r\n",
+        get("INBOX", None, Depth::One, &["/private/filters/values"]),
+    );
+    add(
+        "5464 4.3",
+        // The line break before ")" is the RFC's layout: 33 octets end at "lines.".
+        b"a SETMETADATA INBOX (/private/comment {33}\r\nMy new comment across\r\ntwo lines.)\r\n",
+        set_md(
+            "INBOX",
+            &[(
+                "/private/comment",
+                Some("My new comment across\r\ntwo lines."),
+            )],
+        ),
+    );
+    add(
+        "5464 4.3",
+        b"a SETMETADATA INBOX (/private/comment NIL)\r\n",
+        set_md("INBOX", &[("/private/comment", None)]),
+    );
+    add(
+        "5464 4.3",
+        b"a SETMETADATA INBOX (/private/comment \"My new comment\" /shared/comment \"This one is for you!\")\r\n",
+        set_md(
+            "INBOX",
+            &[
+                ("/private/comment", Some("My new comment")),
+                ("/shared/comment", Some("This one is for you!")),
+            ],
+        ),
+    );
+    add(
+        "5464 4.3",
+        b"a SETMETADATA INBOX (/private/comment \"My new comment\")\r\n",
+        set_md("INBOX", &[("/private/comment", Some("My new comment"))]),
+    );
+    add(
+        "5464 4.4.1",
+        b"a GETMETADATA \"INBOX\" /private/comment /shared/comment\r\n",
+        get(
+            "INBOX",
+            None,
+            Depth::Zero,
+            &["/private/comment", "/shared/comment"],
+        ),
+    );
+    // Section 5's grammar places the options before the mailbox.
+    add(
+        "5464 5",
+        b"a GETMETADATA (MAXSIZE 10 DEPTH infinity) \"\" /private\r\n",
+        get("", Some(10), Depth::Infinity, &["/private"]),
+    );
+    add(
+        "5464 5",
+        b"a SETMETADATA \"\" (/private/vendor/deltachat/token ~{3}\r\na\0b)\r\n",
+        C::SetMetadata {
+            mailbox: mb(""),
+            entries: vec![(
+                entry("/private/vendor/deltachat/token"),
+                Some(Bytes::from_static(b"a\0b")),
+            )],
+        },
+    );
     rows
 }
 

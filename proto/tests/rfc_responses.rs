@@ -2193,3 +2193,167 @@ fn rfc5267_esort_and_partial_responses() {
         ),
     ]);
 }
+
+// ---------------------------------------------------------------- RFC 5464 METADATA
+
+fn metadata(mailbox: &str, entries: &[(&str, &str)]) -> Response {
+    d(Data::Metadata {
+        mailbox: mailbox.into(),
+        entries: MetadataEntries::Values(
+            entries
+                .iter()
+                .map(|(e, v)| {
+                    (
+                        EntryName::new(e.as_bytes()).unwrap(),
+                        Some(Bytes::from(v.to_string())),
+                    )
+                })
+                .collect(),
+        ),
+    })
+}
+
+fn metadata_names(mailbox: &str, names: &[&str]) -> Response {
+    d(Data::Metadata {
+        mailbox: mailbox.into(),
+        entries: MetadataEntries::Names(
+            names
+                .iter()
+                .map(|e| EntryName::new(e.as_bytes()).unwrap())
+                .collect(),
+        ),
+    })
+}
+
+#[test]
+fn rfc5464_metadata() {
+    // The RFC quotes "INBOX", which the writer sends bare (`atomized`); lines the RFC wraps
+    // for print are joined with one SP.
+    check(vec![
+        row(
+            "RFC 5464 4.2",
+            "* METADATA \"\" (/shared/comment \"Shared comment\")",
+            metadata("", &[("/shared/comment", "Shared comment")]),
+        ),
+        row(
+            "RFC 5464 4.2",
+            "a OK GETMETADATA complete",
+            ok("a", "GETMETADATA complete"),
+        ),
+        atomized(
+            "RFC 5464 4.2",
+            "* METADATA \"INBOX\" (/private/comment \"My own comment\")",
+            "INBOX",
+            metadata("INBOX", &[("/private/comment", "My own comment")]),
+        ),
+        atomized(
+            "RFC 5464 4.2",
+            "* METADATA \"INBOX\" (/shared/comment \"Shared comment\" /private/comment \"My own comment\")",
+            "INBOX",
+            metadata(
+                "INBOX",
+                &[
+                    ("/shared/comment", "Shared comment"),
+                    ("/private/comment", "My own comment"),
+                ],
+            ),
+        ),
+        row(
+            "RFC 5464 4.2.1",
+            "a OK [METADATA LONGENTRIES 2199] GETMETADATA complete",
+            ok_c(
+                "a",
+                Code::Metadata(MetadataCode::LongEntries(2199)),
+                "GETMETADATA complete",
+            ),
+        ),
+        atomized(
+            "RFC 5464 4.2.2",
+            "* METADATA \"INBOX\" (/private/filters/values/small \"SMALLER 5000\" /private/filters/values/boss \"FROM \\\"boss@example.com\\\"\")",
+            "INBOX",
+            metadata(
+                "INBOX",
+                &[
+                    ("/private/filters/values/small", "SMALLER 5000"),
+                    ("/private/filters/values/boss", "FROM \"boss@example.com\""),
+                ],
+            ),
+        ),
+        row(
+            "RFC 5464 4.3",
+            "+ ready for data",
+            cont("ready for data"),
+        ),
+        row(
+            "RFC 5464 4.3",
+            "a OK SETMETADATA complete",
+            ok("a", "SETMETADATA complete"),
+        ),
+        row(
+            "RFC 5464 4.3",
+            "a NO [METADATA TOOMANY] SETMETADATA failed",
+            no_c(
+                "a",
+                Code::Metadata(MetadataCode::TooMany),
+                "SETMETADATA failed",
+            ),
+        ),
+        row(
+            "RFC 5464 4.3",
+            "a NO [METADATA MAXSIZE 1024] SETMETADATA failed",
+            no_c(
+                "a",
+                Code::Metadata(MetadataCode::MaxSize(1024)),
+                "SETMETADATA failed",
+            ),
+        ),
+        row(
+            "RFC 5464 4.3",
+            "a NO [METADATA NOPRIVATE] SETMETADATA failed",
+            no_c(
+                "a",
+                Code::Metadata(MetadataCode::NoPrivate),
+                "SETMETADATA failed",
+            ),
+        ),
+        row(
+            "RFC 5464 4.4.1",
+            "* METADATA \"\" (/shared/comment \"My comment\")",
+            metadata("", &[("/shared/comment", "My comment")]),
+        ),
+        atomized(
+            "RFC 5464 4.4.1",
+            "* METADATA \"INBOX\" (/private/comment \"My comment\" /shared/comment \"Its sunny outside!\")",
+            "INBOX",
+            metadata(
+                "INBOX",
+                &[
+                    ("/private/comment", "My comment"),
+                    ("/shared/comment", "Its sunny outside!"),
+                ],
+            ),
+        ),
+        atomized(
+            "RFC 5464 4.4.1",
+            "* METADATA \"INBOX\" (/shared/comment \"Its sunny outside!\")",
+            "INBOX",
+            metadata("INBOX", &[("/shared/comment", "Its sunny outside!")]),
+        ),
+        row(
+            "RFC 5464 4.4.2",
+            "* METADATA \"\" /shared/comment",
+            metadata_names("", &["/shared/comment"]),
+        ),
+        atomized(
+            "RFC 5464 4.4.2",
+            "* METADATA \"INBOX\" /shared/comment /private/comment",
+            "INBOX",
+            metadata_names("INBOX", &["/shared/comment", "/private/comment"]),
+        ),
+        row(
+            "RFC 5464 4.4.2",
+            "a OK NOOP complete",
+            ok("a", "NOOP complete"),
+        ),
+    ]);
+}

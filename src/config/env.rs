@@ -35,6 +35,7 @@ pub const OPTIONAL_KEYS: &[&str] = &[
     "cluster.link_tls.key",
     "cluster.link_tls.ca",
     "telemetry.otlp_endpoint",
+    "metadata.admin",
     "auth.ldap.url",
     "auth.ldap.bind_dn_template",
     "auth.ldap.base",

@@ -156,8 +156,7 @@ fn failure(e: &MailboxError) -> Reply {
         MailboxError::NonExistent(_)
         | MailboxError::AlreadyExists(_)
         | MailboxError::Cannot(_)
-        | MailboxError::HasChildren(_) => {
-            Reply::new(451, "4.3.0", format!("cannot deliver now: {e}"))
-        }
+        | MailboxError::HasChildren(_)
+        | MailboxError::Metadata(_) => Reply::new(451, "4.3.0", format!("cannot deliver now: {e}")),
     }
 }

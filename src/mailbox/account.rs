@@ -1,5 +1,5 @@
-//! The Account actor: serialises CREATE, DELETE, RENAME, SUBSCRIBE and UNSUBSCRIBE of one
-//! account and hands out its mailboxes' handles.
+//! The Account actor: serialises CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE and
+//! SETMETADATA of one account, answers GETMETADATA, and hands out its mailboxes' handles.
 //!
 //! Account changes are rare, so each write simply holds the actor (`ctx.wait`) while its
 //! record is fsynced on a blocking task and the affected mailbox actors are closed; that
@@ -248,6 +248,25 @@ impl AccountActor {
                 {
                     Ok(records) if records.is_empty() => reply.send(Ok(())),
                     Ok(records) => self.write(ctx, records, Closing::none(), reply, |_| Ok(())),
+                    Err(e) => reply.send(Err(e)),
+                }
+            }
+            AccountOp::GetMetadata { mailbox, query } => reply.send(
+                self.state()
+                    .and_then(|s| {
+                        let owner = s.metadata_owner(&mailbox)?;
+                        Ok(s.metadata.find(owner, &query))
+                    })
+                    .map(Answer::Metadata),
+            ),
+            AccountOp::SetMetadata { mailbox, changes } => {
+                let reply = reply.from(|()| Answer::Unit);
+                let limits = self.shared.options.metadata;
+                match self
+                    .state()
+                    .and_then(|s| Ok(s.plan_set_metadata(&mailbox, changes, &limits)?))
+                {
+                    Ok(record) => self.write(ctx, vec![record], Closing::none(), reply, |_| Ok(())),
                     Err(e) => reply.send(Err(e)),
                 }
             }

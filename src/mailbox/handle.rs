@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 use actix::{Addr, Recipient};
 use serde::{Deserialize, Serialize};
 
+use crate::store::metadata::{MetadataChange, MetadataFound, MetadataQuery};
 use crate::store::vanished::Since;
 
 use super::account::{AccountActor, AccountRequest};
@@ -133,6 +134,27 @@ impl AccountHandle {
 
     async fn set_subscribed(&self, name: String, subscribe: bool) -> Result<(), MailboxError> {
         let op = AccountOp::Subscribe { name, subscribe };
+        expect_answer!(self.run(op).await?, Answer::Unit => ())
+    }
+
+    /// GETMETADATA: the entries of the server (`mailbox` empty) or of a mailbox that `query`
+    /// asks for (RFC 5464 section 4.2).
+    pub async fn get_metadata(
+        &self,
+        mailbox: String,
+        query: MetadataQuery,
+    ) -> Result<MetadataFound, MailboxError> {
+        let op = AccountOp::GetMetadata { mailbox, query };
+        expect_answer!(self.run(op).await?, Answer::Metadata(found) => found)
+    }
+
+    /// SETMETADATA: all changes, durably, or none (RFC 5464 section 4.3).
+    pub async fn set_metadata(
+        &self,
+        mailbox: String,
+        changes: Vec<MetadataChange>,
+    ) -> Result<(), MailboxError> {
+        let op = AccountOp::SetMetadata { mailbox, changes };
         expect_answer!(self.run(op).await?, Answer::Unit => ())
     }
 

@@ -75,6 +75,9 @@ pub enum MailboxError {
     /// `[SERVERBUG]`/`[CORRUPTION]`: an I/O or consistency failure, logged with details.
     #[error("storage error: {0}")]
     Storage(String),
+    /// `[METADATA MAXSIZE n]`, `[METADATA TOOMANY]` or `[OVERQUOTA]` (RFC 5464 section 4.3).
+    #[error("{0}")]
+    Metadata(crate::store::metadata::MetadataRefusal),
 }
 
 impl From<PlanError> for MailboxError {
@@ -85,6 +88,7 @@ impl From<PlanError> for MailboxError {
             PlanError::Cannot(m) => MailboxError::Cannot(m),
             PlanError::Limit(m) => MailboxError::Limit(m),
             PlanError::HasChildren(n) => MailboxError::HasChildren(n),
+            PlanError::Metadata(r) => MailboxError::Metadata(r),
         }
     }
 }
@@ -108,6 +112,8 @@ pub struct Options {
     pub parse_meta: fn(&bytes::Bytes) -> Vec<u8>,
     /// Where accounts' quota limits come from.
     pub quota: QuotaPolicy,
+    /// What one account's METADATA entries may take (RFC 5464 section 4.1).
+    pub metadata: crate::store::metadata::MetadataLimits,
 }
 
 fn parse_meta(raw: &bytes::Bytes) -> Vec<u8> {
@@ -122,6 +128,7 @@ impl Default for Options {
             max_message_size: 64 << 20,
             parse_meta,
             quota: QuotaPolicy::default(),
+            metadata: crate::store::metadata::MetadataLimits::default(),
         }
     }
 }

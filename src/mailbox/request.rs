@@ -12,6 +12,7 @@ use super::types::{
 };
 use super::usage::QuotaReport;
 use super::MailboxError;
+use crate::store::metadata::{MetadataChange, MetadataFound, MetadataQuery};
 use crate::store::quota::Limits;
 use crate::store::vanished::Since;
 use crate::store::{MailboxInfo, MessageEntry, SpecialUse};
@@ -51,6 +52,16 @@ pub enum AccountOp {
     SetQuota {
         limits: Limits,
     },
+    /// GETMETADATA (RFC 5464 section 4.2); `mailbox` is `""` for the server's entries.
+    GetMetadata {
+        mailbox: String,
+        query: MetadataQuery,
+    },
+    /// SETMETADATA (section 4.3): every change or none.
+    SetMetadata {
+        mailbox: String,
+        changes: Vec<MetadataChange>,
+    },
 }
 
 /// What a Mailbox actor does for a session that has the mailbox selected (or asks STATUS).
@@ -88,6 +99,7 @@ pub enum Answer {
     Copied(Copied),
     Vanished(Since),
     Quota(QuotaReport),
+    Metadata(MetadataFound),
 }
 
 impl AccountOp {
@@ -103,6 +115,8 @@ impl AccountOp {
             AccountOp::Open { .. } => "account.open",
             AccountOp::Quota => "account.quota",
             AccountOp::SetQuota { .. } => "account.set_quota",
+            AccountOp::GetMetadata { .. } => "account.getmetadata",
+            AccountOp::SetMetadata { .. } => "account.setmetadata",
         }
     }
 }
@@ -222,6 +236,45 @@ mod tests {
         };
         assert_eq!(back.action, StoreAction::Remove);
         assert_eq!(back.flags, [Flag::Deleted]);
+    }
+
+    #[test]
+    fn metadata_operations_and_answers_round_trip() {
+        use crate::store::metadata::QueryDepth;
+        let op = AccountOp::SetMetadata {
+            mailbox: String::new(),
+            changes: vec![
+                ("/private/a".into(), Some(b"bin\0ary".to_vec())),
+                ("/shared/b".into(), None),
+            ],
+        };
+        let AccountOp::SetMetadata { mailbox, changes } = round_trip(&op) else {
+            panic!("wrong variant")
+        };
+        assert_eq!(mailbox, "");
+        assert_eq!(changes[0].1.as_deref(), Some(&b"bin\0ary"[..]));
+        assert_eq!(changes[1].1, None);
+        let query = MetadataQuery {
+            entries: vec!["/private".into()],
+            depth: QueryDepth::Infinity,
+            max_size: Some(10),
+        };
+        let AccountOp::GetMetadata { query: back, .. } = round_trip(&AccountOp::GetMetadata {
+            mailbox: "INBOX".into(),
+            query: query.clone(),
+        }) else {
+            panic!("wrong variant")
+        };
+        assert_eq!(back, query);
+        let found = MetadataFound {
+            values: vec![("/private/a".into(), b"v".to_vec())],
+            longest_skipped: Some(99),
+        };
+        let bytes = postcard::to_stdvec(&Answer::Metadata(found.clone())).unwrap();
+        let Answer::Metadata(back) = postcard::from_bytes(&bytes).unwrap() else {
+            panic!("wrong variant")
+        };
+        assert_eq!(back, found);
     }
 
     #[test]

@@ -72,6 +72,9 @@ const AFTER_LOGIN: &[&str] = &[
     "QUOTA",
     "QUOTA=RES-STORAGE",
     "QUOTA=RES-MESSAGE",
+    // Server and mailbox entries (RFC 5464 section 1); METADATA-SERVER is for servers
+    // with server entries only, so it is not listed as well.
+    "METADATA",
 ];
 
 pub fn capabilities(ctx: CapabilityContext) -> Vec<Atom> {

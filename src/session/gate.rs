@@ -39,7 +39,9 @@ fn valid_in(body: &CommandBody) -> ValidIn {
         | C::Compress { .. }
         | C::GetQuota { .. }
         | C::GetQuotaRoot { .. }
-        | C::SetQuota { .. } => ValidIn::LoggedIn,
+        | C::SetQuota { .. }
+        | C::GetMetadata { .. }
+        | C::SetMetadata { .. } => ValidIn::LoggedIn,
         C::Check
         | C::Close
         | C::Unselect

@@ -21,6 +21,7 @@ mod list;
 mod login;
 mod mailbox;
 pub mod messages;
+mod metadata;
 pub mod names;
 mod pattern;
 mod quota;
@@ -442,6 +443,14 @@ impl Session {
             C::GetQuota { root } => return self.handle_getquota(tag, &root),
             C::GetQuotaRoot { mailbox } => return self.handle_getquotaroot(tag, &mailbox),
             C::SetQuota { root, limits } => return self.handle_setquota(tag, &root, &limits),
+            C::GetMetadata {
+                mailbox,
+                options,
+                entries,
+            } => return self.handle_getmetadata(tag, &mailbox, options, entries),
+            C::SetMetadata { mailbox, entries } => {
+                return self.handle_setmetadata(tag, &mailbox, entries)
+            }
             C::Compress { .. } => {
                 // Not advertised: COMPRESS=DEFLATE is future work.
                 let name = body_name;
@@ -511,7 +520,9 @@ impl Session {
             | C::Unsubscribe { mailbox }
             | C::Status { mailbox, .. }
             | C::Append { mailbox, .. }
-            | C::GetQuotaRoot { mailbox } => Some(mailbox),
+            | C::GetQuotaRoot { mailbox }
+            | C::GetMetadata { mailbox, .. }
+            | C::SetMetadata { mailbox, .. } => Some(mailbox),
             C::Rename { from, .. } => Some(from),
             _ => None,
         };

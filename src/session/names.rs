@@ -1,9 +1,10 @@
 //! Mailbox names as the session receives them, and mailbox errors as the client sees them.
 
-use roost_proto::{Code, MailboxName, Status, Tag};
+use roost_proto::{Code, MailboxName, MetadataCode, Status, Tag};
 
 use super::Session;
 use crate::mailbox::MailboxError;
+use crate::store::metadata::MetadataRefusal;
 
 /// The hierarchy delimiter (RFC 9051 section 5.1.1). `/` is what clients handle best
 /// (clients.md: Dovecot advises it; `^` troubles Thunderbird).
@@ -120,6 +121,7 @@ pub fn mailbox_error(tag: Tag, error: &MailboxError) -> Status {
         MailboxError::TooBig => Code::TooBig,
         MailboxError::OverQuota(_) => Code::OverQuota,
         MailboxError::Unavailable(_) => Code::Unavailable,
+        MailboxError::Metadata(refusal) => metadata_code(*refusal),
         MailboxError::Storage(detail) => {
             tracing::error!(error = %detail, "storage failure");
             return Status::no(
@@ -130,6 +132,16 @@ pub fn mailbox_error(tag: Tag, error: &MailboxError) -> Status {
         }
     };
     Status::no(tag, Some(code), error.to_string())
+}
+
+/// The code of a refused SETMETADATA (RFC 5464 section 4.3; the account's total has no
+/// METADATA code of its own, and is over a quota).
+fn metadata_code(refusal: MetadataRefusal) -> Code {
+    match refusal {
+        MetadataRefusal::MaxSize(n) => Code::Metadata(MetadataCode::MaxSize(n)),
+        MetadataRefusal::TooMany => Code::Metadata(MetadataCode::TooMany),
+        MetadataRefusal::OverQuota(_) => Code::OverQuota,
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::journal::{Durable, RecoveryReport, Store, StoreError, StoreMetrics};
+use super::metadata::{Metadata, MetadataChange, MetadataLimits, MetadataOwner};
 use super::types::{MailboxId, MailboxInfo, PlanError, SpecialUse};
 
 pub const INBOX: &str = "INBOX";
@@ -51,6 +52,11 @@ pub enum AccountRecord {
     Unsubscribe {
         name: String,
     },
+    /// One SETMETADATA (RFC 5464 section 4.3): all its changes, or none after a crash.
+    SetMetadata {
+        owner: MetadataOwner,
+        changes: Vec<MetadataChange>,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +66,17 @@ pub struct AccountState {
     pub mailboxes: Vec<MailboxInfo>,
     /// Sorted, unique.
     pub subscriptions: Vec<String>,
+    /// METADATA entries of the server and of each mailbox.
+    pub metadata: Metadata,
+}
+
+/// The account state before METADATA: snapshots written by older versions.
+#[derive(Deserialize)]
+struct AccountStateV1 {
+    next_id: u64,
+    last_uid_validity: u32,
+    mailboxes: Vec<MailboxInfo>,
+    subscriptions: Vec<String>,
 }
 
 impl Durable for AccountState {
@@ -85,7 +102,10 @@ impl Durable for AccountState {
                     special_use: *special_use,
                 });
             }
-            AccountRecord::DeleteMailbox { id } => self.mailboxes.retain(|m| m.id != *id),
+            AccountRecord::DeleteMailbox { id } => {
+                self.mailboxes.retain(|m| m.id != *id);
+                self.metadata.remove_owner(MetadataOwner::Mailbox(*id));
+            }
             AccountRecord::RenameMailbox { id, name } => {
                 if self.by_name(name).is_none() {
                     if let Some(m) = self.mailboxes.iter_mut().find(|m| m.id == *id) {
@@ -103,7 +123,28 @@ impl Durable for AccountState {
                     self.subscriptions.remove(i);
                 }
             }
+            AccountRecord::SetMetadata { owner, changes } => {
+                let exists = match owner {
+                    MetadataOwner::Server => true,
+                    MetadataOwner::Mailbox(id) => self.by_id(*id).is_some(),
+                };
+                if exists {
+                    self.metadata.apply(*owner, changes);
+                }
+            }
         }
+    }
+
+    fn from_older_snapshot(bytes: &[u8]) -> Option<(u64, Self)> {
+        let (generation, v1) = super::journal::decode_snapshot_as::<AccountStateV1>(bytes)?;
+        let state = AccountState {
+            next_id: v1.next_id,
+            last_uid_validity: v1.last_uid_validity,
+            mailboxes: v1.mailboxes,
+            subscriptions: v1.subscriptions,
+            metadata: Metadata::default(),
+        };
+        Some((generation, state))
     }
 }
 
@@ -305,7 +346,16 @@ impl AccountState {
             }
         }));
         if is_inbox {
+            // RFC 5464 section 4.1: the renamed mailbox (INBOX's old id) keeps INBOX's
+            // entries, and the new INBOX gets a copy.
+            let fresh = MailboxId(alloc.next_id);
             records.push(alloc.create(INBOX, None));
+            if let Some(changes) = self.metadata.copy_of(MetadataOwner::Mailbox(source.id)) {
+                records.push(AccountRecord::SetMetadata {
+                    owner: MetadataOwner::Mailbox(fresh),
+                    changes,
+                });
+            }
         }
         Ok(RenamePlan {
             records,
@@ -330,6 +380,38 @@ impl AccountState {
             (false, true) => vec![AccountRecord::Unsubscribe { name }],
             _ => Vec::new(),
         })
+    }
+}
+
+impl AccountState {
+    /// Whose entries a METADATA command names: the server's for `""`, else the mailbox's
+    /// (RFC 5464 section 3.3: it must exist).
+    ///
+    /// # Errors
+    /// `NonExistent`, `Cannot` for an invalid name.
+    pub fn metadata_owner(&self, mailbox: &str) -> Result<MetadataOwner, PlanError> {
+        if mailbox.is_empty() {
+            return Ok(MetadataOwner::Server);
+        }
+        let name = normalize_name(mailbox)?;
+        Ok(MetadataOwner::Mailbox(self.existing(&name)?.id))
+    }
+
+    /// SETMETADATA: one record with every change, or the limit it breaks.
+    ///
+    /// # Errors
+    /// As [`AccountState::metadata_owner`], and `Metadata` for a broken limit.
+    pub fn plan_set_metadata(
+        &self,
+        mailbox: &str,
+        changes: Vec<MetadataChange>,
+        limits: &MetadataLimits,
+    ) -> Result<AccountRecord, PlanError> {
+        let owner = self.metadata_owner(mailbox)?;
+        self.metadata
+            .check(owner, &changes, limits)
+            .map_err(PlanError::Metadata)?;
+        Ok(AccountRecord::SetMetadata { owner, changes })
     }
 }
 

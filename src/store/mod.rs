@@ -22,6 +22,7 @@ pub mod durable_fs;
 pub mod journal;
 pub mod log;
 pub mod mailbox;
+pub mod metadata;
 pub mod quota;
 pub mod recent;
 pub mod types;

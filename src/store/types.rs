@@ -136,4 +136,7 @@ pub enum PlanError {
     /// DELETE of a mailbox with inferior names (RFC 9051 section 6.3.5 lets a server refuse it).
     #[error("{0} has children; delete them first")]
     HasChildren(String),
+    /// A SETMETADATA over a limit (RFC 5464 section 4.3).
+    #[error("{0}")]
+    Metadata(super::metadata::MetadataRefusal),
 }

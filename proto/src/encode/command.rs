@@ -14,9 +14,9 @@ use super::fetch::{section, section_binary};
 use super::search::search_command;
 use super::wire::{self, Sink};
 use crate::types::{
-    AppendMessage, Command, CommandBody, FetchAttribute, FetchItems, FetchModifiers, ListCommand,
-    ListReturnOption, ListSelectOption, MailboxName, Partial, QResync, SelectParams, StatusItem,
-    StoreAction,
+    AppendMessage, Command, CommandBody, Depth, FetchAttribute, FetchItems, FetchModifiers,
+    ListCommand, ListReturnOption, ListSelectOption, MailboxName, MetadataOptions, Partial,
+    QResync, SelectParams, StatusItem, StoreAction,
 };
 
 /// A piece of a command as it goes on the wire.
@@ -234,6 +234,24 @@ fn command_body(s: &mut CommandSink, body: &CommandBody) {
                 wire::named_number(s, name.as_str().as_bytes(), *limit);
             });
         }
+        CommandBody::GetMetadata {
+            mailbox: m,
+            options,
+            entries,
+        } => {
+            word_mailbox(s, b"GETMETADATA", m);
+            metadata_options(s, options);
+            wire::sp(s);
+            wire::paren_list(s, entries, |s, e| wire::astring(s, e.as_str().as_bytes()));
+        }
+        CommandBody::SetMetadata {
+            mailbox: m,
+            entries,
+        } => {
+            word_mailbox(s, b"SETMETADATA", m);
+            wire::sp(s);
+            wire::metadata_entry_values(s, entries);
+        }
         CommandBody::CancelUpdate { tags } => {
             s.put(b"CANCELUPDATE");
             for tag in tags {
@@ -317,6 +335,31 @@ fn copy_move(
 }
 
 /// SELECT / EXAMINE with the RFC 7162 parameters.
+/// ` (MAXSIZE n DEPTH d)` after the mailbox, as RFC 5464's examples place it; nothing for
+/// the defaults.
+fn metadata_options(s: &mut impl Sink, o: &MetadataOptions) {
+    let depth = match o.depth {
+        Depth::Zero => None,
+        Depth::One => Some(&b"DEPTH 1"[..]),
+        Depth::Infinity => Some(&b"DEPTH infinity"[..]),
+    };
+    let max_size = o.max_size;
+    if depth.is_none() && max_size.is_none() {
+        return;
+    }
+    s.put(b" (");
+    if let Some(n) = max_size {
+        wire::named_number(s, b"MAXSIZE", n);
+    }
+    if let Some(d) = depth {
+        if max_size.is_some() {
+            wire::sp(s);
+        }
+        s.put(d);
+    }
+    s.put(b")");
+}
+
 fn select(s: &mut impl Sink, word: &[u8], m: &MailboxName, p: &SelectParams) {
     word_mailbox(s, word, m);
     if !p.condstore && p.qresync.is_none() {

@@ -13,8 +13,9 @@ use super::fetch::fetch_value;
 use super::wire::{self, Sink};
 use super::{EncodeContext, Output};
 use crate::types::{
-    Code, Continue, Data, Esearch, EsearchItem, ListData, ListExtended, NameEncoding,
-    NamespaceDesc, QuotaResource, Response, Status, StatusKind, StatusValue,
+    Code, Continue, Data, Esearch, EsearchItem, ListData, ListExtended, MetadataCode,
+    MetadataEntries, NameEncoding, NamespaceDesc, QuotaResource, Response, Status, StatusKind,
+    StatusValue,
 };
 
 /// Writes one response, including its final CRLF.
@@ -247,6 +248,15 @@ fn resp_code(s: &mut ResponseSink<'_>, c: &Code) {
             s.put(b"NOUPDATE ");
             wire::quoted(s, tag.as_bytes());
         }
+        Code::Metadata(m) => {
+            s.put(b"METADATA ");
+            match m {
+                MetadataCode::LongEntries(n) => wire::named_number(s, b"LONGENTRIES", *n),
+                MetadataCode::MaxSize(n) => wire::named_number(s, b"MAXSIZE", *n),
+                MetadataCode::TooMany => s.put(b"TOOMANY"),
+                MetadataCode::NoPrivate => s.put(b"NOPRIVATE"),
+            }
+        }
         Code::Other(atom, text) => {
             s.put(atom.as_str().as_bytes());
             if let Some(t) = text.as_deref().filter(|t| !t.is_empty()) {
@@ -365,6 +375,25 @@ fn data(s: &mut ResponseSink<'_>, d: &Data) {
             for r in roots {
                 wire::sp(s);
                 wire::astring(s, r.as_bytes());
+            }
+        }
+        Data::Metadata {
+            mailbox: name,
+            entries,
+        } => {
+            s.put(b"METADATA ");
+            mailbox(s, name);
+            wire::sp(s);
+            match entries {
+                MetadataEntries::Values(values) => wire::metadata_entry_values(s, values),
+                MetadataEntries::Names(names) => {
+                    for (i, n) in names.iter().enumerate() {
+                        if i > 0 {
+                            wire::sp(s);
+                        }
+                        wire::astring(s, n.as_str().as_bytes());
+                    }
+                }
             }
         }
     }

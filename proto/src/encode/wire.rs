@@ -159,6 +159,29 @@ pub(crate) fn nliteral(s: &mut impl Sink, data: Option<&Bytes>, binary: bool) {
     }
 }
 
+/// A METADATA `value = nstring / literal8` (RFC 5464 section 5): `literal8` when the value
+/// holds a NUL, which neither a quoted string nor a `literal` may carry.
+pub(crate) fn metadata_value(s: &mut impl Sink, value: Option<&Bytes>) {
+    match value {
+        Some(v) if v.contains(&0) => s.literal_bytes(v, true),
+        Some(v) if is_quotable(v, s.utf8_quoted()) => quoted(s, v),
+        Some(v) => s.literal_bytes(v, false),
+        None => s.put(b"NIL"),
+    }
+}
+
+/// `entry-values = "(" entry-value *(SP entry-value) ")"` (RFC 5464 section 5).
+pub(crate) fn metadata_entry_values<S: Sink>(
+    s: &mut S,
+    entries: &[(crate::types::EntryName, Option<Bytes>)],
+) {
+    paren_list(s, entries, |s, (name, value)| {
+        astring(s, name.as_str().as_bytes());
+        sp(s);
+        metadata_value(s, value.as_ref());
+    });
+}
+
 /// `(a b c)`: each item written by `f`, separated by SP.
 pub(crate) fn paren_list<S: Sink, T>(s: &mut S, items: &[T], mut f: impl FnMut(&mut S, &T)) {
     s.put(b"(");

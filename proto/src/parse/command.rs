@@ -97,6 +97,8 @@ pub(crate) fn command_body(c: &mut Cursor<'_>) -> PResult<CommandBody> {
             mailbox: one_mailbox(c)?,
         },
         b"SETQUOTA" => setquota(c)?,
+        b"GETMETADATA" => super::metadata::getmetadata(c)?,
+        b"SETMETADATA" => super::metadata::setmetadata(c)?,
         b"CHECK" => CommandBody::Check,
         b"CLOSE" => CommandBody::Close,
         b"UNSELECT" => CommandBody::Unselect,

@@ -7,6 +7,7 @@ use bytes::Bytes;
 
 use super::core::{Atom, DateTime, Flag, MailboxName, Secret, SequenceSet, Tag};
 use super::fetch::{FetchItems, FetchModifiers};
+use super::metadata::{EntryName, MetadataOptions, MetadataValue};
 use super::search::{SearchKey, SearchReturn};
 use super::sort::{SortCommand, ThreadCommand};
 
@@ -106,6 +107,18 @@ pub enum CommandBody {
         /// `(resource-name limit)` pairs; empty removes all limits.
         limits: Vec<(Atom, u64)>,
     },
+    /// RFC 5464 section 4.2; the empty mailbox name means the server's entries.
+    GetMetadata {
+        mailbox: MailboxName,
+        options: MetadataOptions,
+        /// One or more entry names (or the scope roots `/private`, `/shared`).
+        entries: Vec<EntryName>,
+    },
+    /// RFC 5464 section 4.3: set each entry, or remove it when the value is `NIL`.
+    SetMetadata {
+        mailbox: MailboxName,
+        entries: Vec<(EntryName, MetadataValue)>,
+    },
 
     // --- selected (section 6.4)
     /// IMAP4rev1 only.
@@ -185,6 +198,8 @@ impl CommandBody {
             CommandBody::GetQuota { .. } => "GETQUOTA",
             CommandBody::GetQuotaRoot { .. } => "GETQUOTAROOT",
             CommandBody::SetQuota { .. } => "SETQUOTA",
+            CommandBody::GetMetadata { .. } => "GETMETADATA",
+            CommandBody::SetMetadata { .. } => "SETMETADATA",
             CommandBody::Check => "CHECK",
             CommandBody::Close => "CLOSE",
             CommandBody::Unselect => "UNSELECT",

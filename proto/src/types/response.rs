@@ -9,6 +9,7 @@ use super::body::{BodyStructure, Envelope};
 use super::command::StatusItem;
 use super::core::{Atom, DateTime, Flag, SequenceSet, Tag};
 use super::fetch::{Partial, Section};
+use super::metadata::{MetadataCode, MetadataEntries};
 use super::search::PartialRange;
 use super::sort::Thread;
 
@@ -151,6 +152,8 @@ pub enum Code {
     MailboxId(String),
     /// RFC 5267 `NOUPDATE "tag"`: the searching command with this tag gets no updates.
     NoUpdate(String),
+    /// RFC 5464 `METADATA (LONGENTRIES n / MAXSIZE n / TOOMANY / NOPRIVATE)`.
+    Metadata(MetadataCode),
     /// Any other code: `atom [SP text]`.
     Other(Atom, Option<String>),
 }
@@ -220,6 +223,12 @@ pub enum Data {
     QuotaRoot {
         mailbox: String,
         roots: Vec<String>,
+    },
+    /// RFC 5464 `* METADATA mailbox (entry value ...)` or `* METADATA mailbox entry ...`;
+    /// the empty mailbox name means the server.
+    Metadata {
+        mailbox: String,
+        entries: MetadataEntries,
     },
 }
 

@@ -89,6 +89,25 @@ pub fn command_body() -> impl Strategy<Value = CommandBody> {
         )
             .prop_map(|(root, limits)| C::SetQuota { root, limits })
             .boxed(),
+        (
+            mailbox_name(),
+            prop::option::of(number64()),
+            prop::sample::select(vec![Depth::Zero, Depth::One, Depth::Infinity]),
+            prop::collection::vec(entry_name(), 1..4),
+        )
+            .prop_map(|(mailbox, max_size, depth, entries)| C::GetMetadata {
+                mailbox,
+                options: MetadataOptions { max_size, depth },
+                entries,
+            })
+            .boxed(),
+        // `entry-values` holds at least one pair.
+        (
+            mailbox_name(),
+            prop::collection::vec((entry_name(), metadata_value()), 1..4),
+        )
+            .prop_map(|(mailbox, entries)| C::SetMetadata { mailbox, entries })
+            .boxed(),
         sequence_set()
             .prop_map(|uids| C::UidExpunge { uids })
             .boxed(),

@@ -16,6 +16,7 @@
 pub mod command;
 pub mod response;
 
+use bytes::Bytes;
 use proptest::prelude::*;
 use roost_proto::*;
 
@@ -239,4 +240,23 @@ pub fn object_id() -> impl Strategy<Value = String> {
         1 => "[A-Za-z0-9_-]{255}",
         1 => Just("NIL".to_string()),
     ]
+}
+
+/// A METADATA entry name (RFC 5464 section 3.2): `/private` or `/shared` in any case, then
+/// one to three components. Components start with `x` so none is `vendor`, whose subtree
+/// needs four components.
+pub fn entry_name() -> impl Strategy<Value = EntryName> {
+    (
+        prop::sample::select(vec!["/private", "/shared", "/PRIVATE", "/Shared"]),
+        prop::collection::vec("x[a-zA-Z0-9._-]{0,6}", 1..4),
+    )
+        .prop_map(|(scope, parts)| {
+            EntryName::new(format!("{scope}/{}", parts.join("/")).as_bytes())
+                .expect("a valid entry name")
+        })
+}
+
+/// A METADATA value: `NIL` or any octets (NUL makes it a `literal8`).
+pub fn metadata_value() -> impl Strategy<Value = MetadataValue> {
+    prop::option::of(bytes().prop_map(Bytes::from))
 }

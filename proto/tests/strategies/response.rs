@@ -140,6 +140,7 @@ pub const KNOWN_CODES: &[&str] = &[
     "NOMODSEQ",
     "MODIFIED",
     "MAILBOXID",
+    "METADATA",
 ];
 
 /// A response-set of sequence numbers or UIDs.
@@ -305,6 +306,17 @@ pub fn code(v: Values) -> impl Strategy<Value = Code> {
         (1, number64().prop_map(C::HighestModSeq).boxed()),
         (1, set(v).prop_map(C::Modified).boxed()),
         (1, response_object_id(v).prop_map(C::MailboxId).boxed()),
+        (
+            1,
+            prop_oneof![
+                number64().prop_map(MetadataCode::LongEntries),
+                number64().prop_map(MetadataCode::MaxSize),
+                Just(MetadataCode::TooMany),
+                Just(MetadataCode::NoPrivate),
+            ]
+            .prop_map(C::Metadata)
+            .boxed(),
+        ),
         (1, other_code(v)),
     ])
 }
@@ -540,6 +552,17 @@ pub fn data(v: Values) -> impl Strategy<Value = Data> {
             prop::collection::vec(mailbox_string(), 0..3),
         )
             .prop_map(|(mailbox, roots)| D::QuotaRoot { mailbox, roots })
+            .boxed(),
+        // `entry-values` and `entry-list` hold at least one entry.
+        (
+            mailbox_string(),
+            prop_oneof![
+                prop::collection::vec((entry_name(), metadata_value()), 1..4)
+                    .prop_map(MetadataEntries::Values),
+                prop::collection::vec(entry_name(), 1..4).prop_map(MetadataEntries::Names),
+            ],
+        )
+            .prop_map(|(mailbox, entries)| D::Metadata { mailbox, entries })
             .boxed(),
     ])
 }

@@ -34,6 +34,7 @@ pub(crate) fn registry_with_quota(dir: &Path, quota: super::QuotaPolicy) -> Arc<
             max_message_size: 1 << 20,
             parse_meta: stub_meta,
             quota,
+            metadata: Default::default(),
         },
     )
 }

@@ -357,7 +357,7 @@ fn old_entries(state: &MailboxState) -> Vec<StoredEntry> {
 }
 
 /// Replaces the store in `dir` by a snapshot of `state` in an older layout and an empty log.
-fn write_old_snapshot(dir: &Path, state: impl serde::Serialize) {
+pub(super) fn write_old_snapshot(dir: &Path, state: impl serde::Serialize) {
     #[derive(serde::Serialize)]
     struct File<T> {
         generation: u64,

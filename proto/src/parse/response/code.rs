@@ -3,7 +3,7 @@
 
 use super::{atoms, lossy, object_id, text, utf8};
 use crate::parse::cursor::{Cursor, PResult};
-use crate::types::{Atom, Code};
+use crate::types::{Atom, Code, MetadataCode};
 
 /// Codes without arguments, by name. The writer holds the reverse table; a name lookup on
 /// `Code` itself would let both share one.
@@ -153,6 +153,22 @@ fn resp_text_code(c: &mut Cursor<'_>) -> PResult<Code> {
         "MAILBOXID" => {
             c.sp_after("MAILBOXID")?;
             Code::MailboxId(object_id(c)?)
+        }
+        "METADATA" => {
+            c.sp_after("METADATA")?;
+            Code::Metadata(if c.keyword("LONGENTRIES") {
+                c.sp_after("LONGENTRIES")?;
+                MetadataCode::LongEntries(c.number64()?)
+            } else if c.keyword("MAXSIZE") {
+                c.sp_after("MAXSIZE")?;
+                MetadataCode::MaxSize(c.number64()?)
+            } else if c.keyword("TOOMANY") {
+                MetadataCode::TooMany
+            } else if c.keyword("NOPRIVATE") {
+                MetadataCode::NoPrivate
+            } else {
+                return Err(c.error("unknown METADATA response code"));
+            })
         }
         "NOUPDATE" => {
             c.sp_after("NOUPDATE")?;

@@ -5,8 +5,8 @@
 use super::{astring_utf8, atoms, fetch, lossy, mailbox, object_id, skip_value, sp_before_item};
 use crate::parse::cursor::{Cursor, PResult};
 use crate::types::{
-    Atom, Data, Esearch, EsearchItem, ListData, ListExtended, NameEncoding, NamespaceDesc,
-    PartialRange, QuotaResource, SequenceSet, StatusItem, StatusValue, Tag, Thread,
+    Atom, Data, Esearch, EsearchItem, ListData, ListExtended, MetadataEntries, NameEncoding,
+    NamespaceDesc, PartialRange, QuotaResource, SequenceSet, StatusItem, StatusValue, Tag, Thread,
 };
 
 /// `response-data = "*" SP (resp-cond-state / resp-cond-bye / mailbox-data / message-data /
@@ -105,8 +105,31 @@ pub(super) fn response_data(c: &mut Cursor<'_>, names: NameEncoding) -> PResult<
             }
             Data::QuotaRoot { mailbox, roots }
         }
+        b"METADATA" => {
+            c.sp_after("METADATA")?;
+            let mailbox = mailbox(c, names)?;
+            c.sp_after("mailbox name")?;
+            Data::Metadata {
+                mailbox,
+                entries: metadata_entries(c)?,
+            }
+        }
         _ => return Err(c.error("unknown untagged response")),
     })
+}
+
+/// `metadata-resp = "METADATA" SP mailbox SP (entry-values / entry-list)` after the mailbox
+/// (RFC 5464 section 5).
+fn metadata_entries(c: &mut Cursor<'_>) -> PResult<MetadataEntries> {
+    use crate::parse::metadata::{entry, entry_values};
+    if c.peek() == Some(b'(') {
+        return Ok(MetadataEntries::Values(entry_values(c)?));
+    }
+    let mut names = vec![entry(c)?];
+    while sp_before_item(c) {
+        names.push(entry(c)?);
+    }
+    Ok(MetadataEntries::Names(names))
 }
 
 /// `message-data = nz-number SP ("EXPUNGE" / ("FETCH" SP msg-att))`, and the counts of

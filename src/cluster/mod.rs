@@ -59,13 +59,16 @@ pub struct NodeInfo {
     pub address: String,
     pub accounts_owned: u64,
     pub sessions: u64,
+    /// Drained by an operator or SIGTERM: it takes no new accounts.
+    pub draining: bool,
 }
 
 /// An operator's request, published to every node.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AdminCommand {
-    /// The owner of this account lets it go (its sessions get `[CLOSED]` and reattach).
-    MoveAccount { account: String },
+    /// The owner of this account lets it go (its sessions get `[CLOSED]` and reattach); with
+    /// `to`, that node takes it at once (a reservation in Redis keeps the others off).
+    MoveAccount { account: String, to: Option<String> },
     /// That node lets go of everything it owns (and refuses new ownership until restarted).
     Drain { node: String },
 }

@@ -153,7 +153,7 @@ async fn heartbeat(
     loop {
         let sessions = supervisor.send(Count).await.unwrap_or(0) as u64;
         let beat = directory
-            .heartbeat(registry.owned_accounts(), sessions)
+            .heartbeat(registry.owned_accounts(), sessions, registry.is_draining())
             .await;
         if let Err(e) = &beat {
             tracing::warn!(error = %e, "cluster heartbeat failed");
@@ -164,6 +164,24 @@ async fn heartbeat(
             _ = stop.wait_for(|s| *s) => return,
         }
     }
+}
+
+/// `cluster move --to` this node: take the account as soon as its owner has let go (the
+/// reservation in Redis keeps every other node off meanwhile).
+async fn take_over(registry: Arc<Registry>, user: String) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while tokio::time::Instant::now() < deadline {
+        match registry.take(&user).await {
+            Ok(true) => {
+                tracing::info!(account = %user, "took the account as an operator asked");
+                return;
+            }
+            Ok(false) => {}
+            Err(e) => tracing::debug!(account = %user, error = %e, "account not taken yet"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    tracing::warn!(account = %user, "the account was not handed over within 20 s");
 }
 
 /// `roost cluster move` and `roost cluster drain`, delivered over Redis pub/sub.
@@ -180,12 +198,15 @@ async fn follow_operators(
             _ = stop.wait_for(|s| *s) => return,
         };
         match command {
-            Some(AdminCommand::MoveAccount { account }) => {
+            Some(AdminCommand::MoveAccount { account: user, to }) => {
                 // Operators name the user; leases are held per account directory.
-                let account = crate::store::account::account_dir_name(&account);
+                let account = crate::store::account::account_dir_name(&user);
                 registry
                     .give_up(&account, "The mailbox is being moved to another node")
                     .await;
+                if to.as_deref() == Some(node.as_str()) {
+                    tokio::spawn(take_over(registry.clone(), user));
+                }
             }
             Some(AdminCommand::Drain { node: target }) if target == node => {
                 tracing::info!("drained by an operator: letting go of every account");

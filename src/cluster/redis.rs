@@ -219,6 +219,7 @@ impl RedisDirectory {
         &self,
         accounts_owned: u64,
         sessions: u64,
+        draining: bool,
     ) -> Result<(), DirectoryError> {
         let key = scripts::node_key(&self.inner.node);
         let ttl = u64::try_from(self.inner.timing.node_ttl().as_millis()).unwrap_or(u64::MAX);
@@ -231,6 +232,7 @@ impl RedisDirectory {
                     ("instance", self.inner.instance.clone()),
                     ("accounts_owned", accounts_owned.to_string()),
                     ("sessions", sessions.to_string()),
+                    ("draining", u8::from(draining).to_string()),
                 ],
             )
             .ignore()
@@ -279,12 +281,13 @@ impl RedisDirectory {
         })
         .await?;
         let mut nodes: Vec<NodeInfo> = flat
-            .chunks_exact(4)
+            .chunks_exact(5)
             .map(|f| NodeInfo {
                 node: f[0].clone(),
                 address: f[1].clone(),
                 accounts_owned: f[2].parse().unwrap_or(0),
                 sessions: f[3].parse().unwrap_or(0),
+                draining: f[4] == "1",
             })
             .collect();
         nodes.sort_by(|a, b| a.node.cmp(&b.node));
@@ -310,6 +313,7 @@ impl RedisDirectory {
             scripts::ACQUIRE
                 .key(scripts::owner_key(account))
                 .key(scripts::epoch_key(account))
+                .key(scripts::handoff_key(account))
                 .arg(&self.inner.node)
                 .arg(self.ttl_ms())
                 .arg(floor)
@@ -369,6 +373,53 @@ impl RedisDirectory {
         })
         .await
         .map(|_| ())
+    }
+
+    /// Reserves `account` for `node` (`cluster move --to`): until the reservation ends (taken by
+    /// `node`, or after [`scripts::HANDOFF_TTL_MS`]) no other node takes the free lease.
+    ///
+    /// # Errors
+    /// `Unreachable`.
+    pub async fn reserve(&self, account: &str, node: &str) -> Result<(), DirectoryError> {
+        let mut conn = self.conn();
+        let key = scripts::handoff_key(account);
+        let node = node.to_owned();
+        bounded("reserve", async move {
+            conn.pset_ex::<_, _, ()>(key, node, scripts::HANDOFF_TTL_MS)
+                .await
+        })
+        .await
+    }
+
+    /// Every lease in Redis: account directory name, owner node and epoch, sorted by account.
+    /// Read with `SCAN`, so a busy Redis is not blocked however many accounts there are.
+    ///
+    /// # Errors
+    /// `Unreachable`.
+    pub async fn leases(&self) -> Result<Vec<(String, String, u64)>, DirectoryError> {
+        let mut conn = self.conn();
+        let pattern = scripts::owner_key("*");
+        let keys: Vec<String> = bounded("leases", async {
+            let mut iter: ::redis::AsyncIter<'_, String> = conn.scan_match(&pattern).await?;
+            let mut keys = Vec::new();
+            while let Some(key) = iter.next_item().await {
+                keys.push(key?);
+            }
+            Ok(keys)
+        })
+        .await?;
+        let mut leases = Vec::new();
+        for key in keys {
+            let Some(account) = key.strip_prefix(&pattern[..pattern.len() - 1]) else {
+                continue;
+            };
+            // A lease released or expired since the scan is simply not listed.
+            if let Some((node, epoch)) = self.owner(account).await? {
+                leases.push((account.to_owned(), node, epoch));
+            }
+        }
+        leases.sort();
+        Ok(leases)
     }
 
     /// Who holds the lease on `account`, and with which epoch; `None` when nobody does.

@@ -245,6 +245,30 @@ impl Registry {
         }
     }
 
+    /// Takes `user`'s account here if this node may (its lease is free and not reserved for
+    /// another node) and loads it; `Ok(false)` when another node holds it.
+    ///
+    /// # Errors
+    /// As [`Registry::account`].
+    pub async fn take(&self, user: &str) -> Result<bool, MailboxError> {
+        let Some(ownership) = self.shared.ownership.get().cloned() else {
+            return Ok(true);
+        };
+        let name = crate::store::account::account_dir_name(user);
+        match ownership.resolve(&self.shared, &name).await? {
+            ownership::Resolved::Local => {
+                self.shared.account(user).ready().await?;
+                Ok(true)
+            }
+            ownership::Resolved::Remote { .. } => Ok(false),
+        }
+    }
+
+    /// Whether this node was drained (it takes no new accounts).
+    pub fn is_draining(&self) -> bool {
+        self.shared.ownership.get().is_some_and(|o| o.is_draining())
+    }
+
     /// Cluster mode: whether Redis answered the last heartbeat; `None` on a single node.
     pub fn directory_reachable(&self) -> Option<bool> {
         self.shared

@@ -6,7 +6,8 @@
 //! |-----|------|-----|---------|
 //! | `roost:owner:{account}` | string `"<node>\|<epoch>"` | lease TTL | the lease on an account |
 //! | `roost:epoch:{account}` | integer | none | the last epoch handed out for the account |
-//! | `roost:node:{node}` | hash `address`, `accounts_owned`, `sessions` | node TTL | a live node |
+//! | `roost:handoff:{account}` | string node id | [`HANDOFF_TTL_MS`] | `cluster move --to`: only that node may take the free lease |
+//! | `roost:node:{node}` | hash `address`, `accounts_owned`, `sessions`, `draining` | node TTL | a live node |
 //! | `roost:nodes` | set of node ids | none | index of node keys, pruned by [`NODES`] |
 //! | `roost:storage` | string | none | id of the shared mail storage (`<data_dir>/cluster-storage-id`) |
 //!
@@ -33,6 +34,15 @@ pub fn owner_key(account: &str) -> String {
     format!("roost:owner:{account}")
 }
 
+/// How long a `cluster move --to` reservation keeps other nodes from taking the account: long
+/// enough for the owner to let go and the target to take it, short enough that a target that
+/// died meanwhile does not keep the account unserved.
+pub const HANDOFF_TTL_MS: u64 = 30_000;
+
+pub fn handoff_key(account: &str) -> String {
+    format!("roost:handoff:{account}")
+}
+
 pub fn epoch_key(account: &str) -> String {
     format!("roost:epoch:{account}")
 }
@@ -55,9 +65,11 @@ pub fn parse_lease_value(value: &str) -> Option<(String, u64)> {
 
 /// Takes the lease on an account, or reports who holds it.
 ///
-/// `KEYS[1]` owner key, `KEYS[2]` epoch key; `ARGV[1]` node id, `ARGV[2]` TTL in ms,
-/// `ARGV[3]` the highest epoch the shared storage has seen for the account.
-/// Returns `{won (0|1), node, epoch}`. Free: `INCR` the epoch and `SET` the owner in the same
+/// `KEYS[1]` owner key, `KEYS[2]` epoch key, `KEYS[3]` handoff key; `ARGV[1]` node id,
+/// `ARGV[2]` TTL in ms, `ARGV[3]` the highest epoch the shared storage has seen for the account.
+/// Returns `{won (0|1), node, epoch}`. A free lease reserved for another node
+/// (`cluster move --to`) is not taken: the answer names that node, with epoch 0, so the
+/// request goes there and it takes the account; the reserving node's win ends the reservation. Free: `INCR` the epoch and `SET` the owner in the same
 /// atomic script, so two nodes can never both win and every epoch handed out has had an owner.
 /// The new epoch is also above `ARGV[3]`: a Redis that lost its data (restarted without
 /// persistence) would otherwise hand out epoch 1 again beside an owner still at epoch 1.
@@ -76,6 +88,11 @@ if current then
     return {0, node, epoch}
   end
 end
+local reserved = redis.call('GET', KEYS[3])
+if reserved and reserved ~= ARGV[1] then
+  return {0, reserved, '0'}
+end
+redis.call('DEL', KEYS[3])
 local epoch = redis.call('INCR', KEYS[2])
 local floor = tonumber(ARGV[3]) or 0
 if epoch <= floor then
@@ -115,19 +132,21 @@ return 0
 });
 
 /// Lists live nodes and prunes the index: `KEYS[1]` the index set, `ARGV[1]` the node key
-/// prefix. Returns a flat array `node, address, accounts_owned, sessions, ...`. Atomic, so a
+/// prefix. Returns a flat array `node, address, accounts_owned, sessions, draining, ...`. Atomic, so a
 /// node that heartbeats concurrently is never pruned by mistake.
 pub static NODES: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local out = {}
 for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local h = redis.call('HMGET', ARGV[1] .. node, 'address', 'accounts_owned', 'sessions')
+  local h = redis.call('HMGET', ARGV[1] .. node, 'address', 'accounts_owned', 'sessions',
+    'draining')
   if h[1] then
     table.insert(out, node)
     table.insert(out, h[1])
     table.insert(out, h[2] or '0')
     table.insert(out, h[3] or '0')
+    table.insert(out, h[4] or '0')
   else
     redis.call('SREM', KEYS[1], node)
   end

@@ -89,7 +89,7 @@ async fn another_node_sees_the_owner_and_its_address() {
         b.acquire("alice").await,
         Err(DirectoryError::UnknownNode("a".into()))
     );
-    a.heartbeat(1, 0).await.unwrap();
+    a.heartbeat(1, 0, false).await.unwrap();
     assert_eq!(
         b.acquire("alice").await.unwrap(),
         Owner::Node {
@@ -140,7 +140,7 @@ async fn concurrent_acquires_have_exactly_one_winner() {
     let mut nodes = Vec::new();
     for i in 0..16 {
         let node = directory(&redis, &format!("n{i}"), 5000).await;
-        node.heartbeat(0, 0).await.unwrap();
+        node.heartbeat(0, 0, false).await.unwrap();
         nodes.push(node);
     }
     let tasks: Vec<_> = nodes
@@ -285,6 +285,7 @@ async fn admin_commands_reach_every_subscriber_and_survive_a_redis_restart() {
     wait_for_subscribers(&a, 2).await;
     let command = AdminCommand::MoveAccount {
         account: "alice".into(),
+        to: Some("b".into()),
     };
     b.publish(&command).await.unwrap();
     assert_eq!(next_command(&mut on_a).await, command);
@@ -326,25 +327,27 @@ async fn heartbeats_list_live_nodes_and_dead_nodes_expire() {
     let a = directory(&redis, "a", 300).await;
     let b = directory(&redis, "b", 300).await;
     assert_eq!(a.nodes().await.unwrap(), vec![]);
-    a.heartbeat(2, 10).await.unwrap();
-    b.heartbeat(0, 3).await.unwrap();
+    a.heartbeat(2, 10, false).await.unwrap();
+    b.heartbeat(0, 3, true).await.unwrap();
     let info = |node: &str, accounts_owned, sessions| NodeInfo {
         node: node.into(),
         address: format!("{node}:7143"),
         accounts_owned,
         sessions,
+        draining: false,
     };
-    assert_eq!(
-        a.nodes().await.unwrap(),
-        vec![info("a", 2, 10), info("b", 0, 3)]
-    );
-    a.heartbeat(3, 11).await.unwrap();
+    let draining_b = NodeInfo {
+        draining: true,
+        ..info("b", 0, 3)
+    };
+    assert_eq!(a.nodes().await.unwrap(), vec![info("a", 2, 10), draining_b]);
+    a.heartbeat(3, 11, false).await.unwrap();
     b.deregister().await;
     assert_eq!(b.nodes().await.unwrap(), vec![info("a", 3, 11)]);
     // a stops heartbeating: gone once its record expires.
     tokio::time::sleep(Duration::from_millis(450)).await;
     assert_eq!(b.nodes().await.unwrap(), vec![]);
-    a.heartbeat(1, 1).await.unwrap();
+    a.heartbeat(1, 1, false).await.unwrap();
     assert_eq!(b.nodes().await.unwrap(), vec![info("a", 1, 1)]);
 }
 
@@ -416,4 +419,44 @@ fn shown_settings_hide_the_password() {
     assert_eq!(shown, "rediss://u:***@h:1/");
     let shown = access("rediss://h:1/", None, Some("roost"), Some(Path::new("/f"))).shown();
     assert_eq!(shown, "rediss://h:1/ (as user roost)");
+}
+
+#[tokio::test]
+async fn a_reserved_account_goes_only_to_its_node_and_leases_are_listed() {
+    let redis = RedisServer::start();
+    let a = directory(&redis, "a", 5000).await;
+    let c = directory(&redis, "c", 5000).await;
+    for d in [&a, &c] {
+        d.heartbeat(0, 0, false).await.unwrap();
+    }
+    let Owner::Me(lease) = a.acquire("alice").await.unwrap() else {
+        panic!("a takes alice")
+    };
+    a.reserve("alice", "c").await.unwrap();
+    // Held: the reservation changes nothing until a lets go.
+    assert!(matches!(a.acquire("alice").await.unwrap(), Owner::Me(_)));
+    a.release(&lease).await.unwrap();
+    match a.acquire("alice").await.unwrap() {
+        Owner::Node { node, address, .. } => assert_eq!((&*node, &*address), ("c", "c:7143")),
+        other => panic!("a took a reserved account: {other:?}"),
+    }
+    let Owner::Me(taken) = c.acquire("alice").await.unwrap() else {
+        panic!("c takes its reservation")
+    };
+    assert!(taken.epoch > lease.epoch);
+    c.release(&taken).await.unwrap();
+    // The reservation ended with c's win: anyone may take it now.
+    assert!(matches!(a.acquire("alice").await.unwrap(), Owner::Me(_)));
+    assert!(matches!(c.acquire("bob").await.unwrap(), Owner::Me(_)));
+    let listed: Vec<(String, String)> = a
+        .leases()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(account, node, _)| (account, node))
+        .collect();
+    assert_eq!(
+        listed,
+        [("alice".into(), "a".into()), ("bob".into(), "c".into())]
+    );
 }

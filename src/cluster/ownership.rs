@@ -53,7 +53,9 @@ impl Ownership {
     pub fn new(directory: RedisDirectory, local: LocalNode, timing: LeaseTiming) -> Arc<Ownership> {
         Arc::new(Ownership {
             directory,
-            links: Links::new(local),
+            // A hung owner's links are given up after about two renewal intervals (2/3 of
+            // the lease), so its remote sessions hear of it before the lease even ends.
+            links: Links::new(local, timing.renew_every()),
             timing,
             owned: Mutex::new(HashMap::new()),
             draining: AtomicBool::new(false),

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use actix::Recipient;
 
@@ -34,8 +35,9 @@ fn lock(m: &Mutex<Attachments>) -> std::sync::MutexGuard<'_, Attachments> {
 }
 
 impl Peer {
-    fn new(local: &LocalNode, address: &str) -> Arc<Peer> {
+    fn new(local: &LocalNode, address: &str, keepalive: Duration) -> Arc<Peer> {
         let client = LinkClient::new(local.clone(), address.to_owned());
+        client.set_keepalive(keepalive);
         let attachments: Arc<Mutex<Attachments>> = Arc::default();
         let pushes = attachments.clone();
         client.set_push_handler(Arc::new(move |stream, payload| {
@@ -130,13 +132,16 @@ impl Peer {
 pub(crate) struct Links {
     local: LocalNode,
     peers: Mutex<HashMap<String, Arc<Peer>>>,
+    /// How soon a hung owner's link is given up (see `LinkClient::set_keepalive`).
+    keepalive: Duration,
 }
 
 impl Links {
-    pub fn new(local: LocalNode) -> Links {
+    pub fn new(local: LocalNode, keepalive: Duration) -> Links {
         Links {
             local,
             peers: Mutex::new(HashMap::new()),
+            keepalive,
         }
     }
 
@@ -148,7 +153,7 @@ impl Links {
         let mut peers = self.peers.lock().unwrap_or_else(PoisonError::into_inner);
         peers
             .entry(address.to_owned())
-            .or_insert_with(|| Peer::new(&self.local, address))
+            .or_insert_with(|| Peer::new(&self.local, address, self.keepalive))
             .clone()
     }
 }

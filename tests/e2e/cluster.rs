@@ -853,3 +853,53 @@ async fn move_to_a_named_node_lands_there_under_load_and_status_shows_owners() {
         "{held} held < {acknowledged} acknowledged"
     );
 }
+
+/// Issue 19 finding 4: an owner that hangs (SIGSTOP) rather than dies. Before, its remote
+/// sessions heard nothing and the account was served again only after the 30 s link timeout.
+/// Now the link's keepalive gives the hung owner up within about two thirds of the lease, an
+/// IDLE session on another node is told `[CLOSED]` at once, and another node serves the
+/// account within the lease TTL + 1 s.
+#[tokio::test]
+async fn a_hung_owner_is_replaced_within_the_lease_and_idle_sessions_elsewhere_hear_at_once() {
+    const LEASE: Duration = Duration::from_secs(3); // the test nodes' lease_ttl_ms
+    let (_redis, _data, a, b) = two_nodes();
+    let mut writer = Client::logged_in(&a).await;
+    writer.ok("SELECT INBOX").await; // node-a owns the account
+    writer.append("INBOX", "", &sample_message(1)).await;
+    let mut idler = Client::logged_in_rev2(&b).await;
+    idler.ok("SELECT INBOX").await;
+    idler.send("i IDLE\r\n").await;
+    assert_eq!(idler.line().await, "+ idling\r\n");
+    a.signal("STOP");
+    let stopped = Instant::now();
+    let closed = tokio::time::timeout(LEASE + Duration::from_secs(1), async {
+        loop {
+            let line = idler.line().await;
+            if line.starts_with("* OK [CLOSED]") {
+                return line;
+            }
+        }
+    })
+    .await
+    .expect("the IDLE session on node-b heard nothing of the hung owner");
+    println!("[CLOSED] after {:?}: {closed}", stopped.elapsed());
+    let mut d = Client::logged_in(&b).await;
+    loop {
+        let lines = d.command("s", "SELECT INBOX").await;
+        if lines.last().unwrap().starts_with("s OK") {
+            assert!(lines.contains(&"* 1 EXISTS\r\n".to_owned()), "{lines:?}");
+            break;
+        }
+        assert!(stopped.elapsed() < Duration::from_secs(10), "{lines:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let failover = stopped.elapsed();
+    println!("served by node-b {failover:?} after the owner hung");
+    assert!(
+        failover <= LEASE + Duration::from_secs(1),
+        "took {failover:?}"
+    );
+    a.signal("CONT");
+    let uid = d.append("INBOX", "", &sample_message(2)).await;
+    assert_eq!(uid, 2);
+}

@@ -8,6 +8,11 @@
 //! notices a failure first shuts the connection down; that fails every waiting request with
 //! `Closed` and calls the disconnect handler once. The next request opens a new connection.
 //! Requests are never retried here: they need not be idempotent (an APPEND is not).
+//!
+//! With a keepalive set, a connection that has been quiet for one interval sends a
+//! [`Frame::Ping`], and one that has heard nothing for two is shut down as if it broke: a peer
+//! that hangs (SIGSTOP, a stalled host) keeps its TCP connection open, and without this its
+//! sessions here would hear nothing until a request timed out (issue 19 finding 4).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,6 +51,14 @@ struct Inner {
     local: LocalNode,
     address: String,
     timeout_ms: AtomicU64,
+    /// 0: no keepalive.
+    keepalive_ms: AtomicU64,
+    /// Until when (ms after `created`) requests fail at once: the peer was found hung (its
+    /// link went silent, or a connection to it could not be opened within the keepalive).
+    /// A hung owner's lease runs out meanwhile; failing fast lets callers look again in Redis
+    /// instead of waiting on a connection that cannot succeed.
+    suspect_until_ms: Arc<AtomicU64>,
+    created: tokio::time::Instant,
     next_id: AtomicU64,
     /// The current connection; the async mutex makes concurrent first requests share one
     /// connection attempt instead of racing to open several.
@@ -83,6 +96,9 @@ impl LinkClient {
                 local,
                 address,
                 timeout_ms: AtomicU64::new(millis(DEFAULT_TIMEOUT)),
+                keepalive_ms: AtomicU64::new(0),
+                suspect_until_ms: Arc::new(AtomicU64::new(0)),
+                created: tokio::time::Instant::now(),
                 next_id: AtomicU64::new(1),
                 conn: tokio::sync::Mutex::new(None),
                 handlers: Arc::default(),
@@ -96,6 +112,14 @@ impl LinkClient {
         self.inner
             .timeout_ms
             .store(millis(timeout), Ordering::Relaxed);
+    }
+
+    /// Pings a quiet connection every `interval` and drops one that heard nothing for two;
+    /// opening a connection is then also bounded by `interval`.
+    pub fn set_keepalive(&self, interval: Duration) {
+        self.inner
+            .keepalive_ms
+            .store(millis(interval), Ordering::Relaxed);
     }
 
     pub fn set_push_handler(&self, f: PushHandler) {
@@ -129,6 +153,12 @@ impl LinkClient {
     }
 
     async fn send(&self, payload: Vec<u8>) -> Result<Vec<u8>, LinkError> {
+        if self.inner.is_suspect() {
+            return Err(LinkError::Unreachable(format!(
+                "{}: the node stopped answering moments ago",
+                self.inner.address
+            )));
+        }
         let conn = self.connection().await?;
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let (reply, answer) = oneshot::channel();
@@ -156,6 +186,21 @@ impl LinkClient {
     }
 }
 
+impl Inner {
+    fn now_ms(&self) -> u64 {
+        millis(self.created.elapsed())
+    }
+
+    fn is_suspect(&self) -> bool {
+        self.now_ms() < self.suspect_until_ms.load(Ordering::Relaxed)
+    }
+}
+
+/// Marks the peer suspect for two keepalive intervals from now.
+fn suspect(until: &AtomicU64, created: tokio::time::Instant, keepalive: Duration) {
+    until.store(millis(created.elapsed() + keepalive * 2), Ordering::Relaxed);
+}
+
 impl Drop for Inner {
     fn drop(&mut self) {
         // The tasks hold the connection, not the client: end them with the last client.
@@ -179,6 +224,11 @@ struct Conn {
     pending: Mutex<Option<HashMap<u64, Reply>>>,
     closed: watch::Sender<bool>,
     handlers: Arc<Handlers>,
+    /// When a frame last arrived, in ms after `opened`.
+    heard_ms: AtomicU64,
+    opened: tokio::time::Instant,
+    /// The client's suspect mark, set when the keepalive gives the peer up.
+    suspect: (Arc<AtomicU64>, tokio::time::Instant),
 }
 
 /// A connected stream, plain or TLS.
@@ -209,10 +259,21 @@ impl Conn {
     async fn open(client: &Inner) -> Result<Arc<Conn>, LinkError> {
         let unreachable = |e: String| LinkError::Unreachable(format!("{}: {e}", client.address));
         let connecting = connect(&client.address, client.local.security());
-        let stream = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
-            .await
-            .map_err(|_| unreachable("connect timed out".into()))?
-            .map_err(unreachable)?;
+        let keepalive = Duration::from_millis(client.keepalive_ms.load(Ordering::Relaxed));
+        // A hung peer's kernel still accepts TCP connections; its TLS handshake never ends.
+        let bound = match keepalive {
+            Duration::ZERO => CONNECT_TIMEOUT,
+            k => CONNECT_TIMEOUT.min(k),
+        };
+        let stream = match tokio::time::timeout(bound, connecting).await {
+            Ok(connected) => connected.map_err(unreachable)?,
+            Err(_) => {
+                if keepalive > Duration::ZERO {
+                    suspect(&client.suspect_until_ms, client.created, keepalive);
+                }
+                return Err(unreachable("connect timed out".into()));
+            }
+        };
         let (read, write) = tokio::io::split(stream);
         let (queue, queued) = mpsc::channel(QUEUE);
         let (closed, closed_rx) = watch::channel(false);
@@ -227,6 +288,9 @@ impl Conn {
             pending: Mutex::new(Some(HashMap::new())),
             closed,
             handlers: client.handlers.clone(),
+            heard_ms: AtomicU64::new(0),
+            opened: tokio::time::Instant::now(),
+            suspect: (client.suspect_until_ms.clone(), client.created),
         });
         let writer = conn.clone();
         let watch = closed_rx.clone();
@@ -236,9 +300,40 @@ impl Conn {
             }
             writer.shut_down(true);
         });
+        if keepalive > Duration::ZERO {
+            tokio::spawn(conn.clone().keepalive(keepalive, closed_rx.clone()));
+        }
         tokio::spawn(conn.clone().read_loop(read, closed_rx));
         tracing::debug!(peer = %client.address, "node link connected");
         Ok(conn)
+    }
+
+    fn quiet_for(&self) -> Duration {
+        let heard = Duration::from_millis(self.heard_ms.load(Ordering::Relaxed));
+        self.opened.elapsed().saturating_sub(heard)
+    }
+
+    /// Pings when quiet for `interval`; shuts the connection down (notifying, as a break
+    /// does) when nothing arrived for two.
+    async fn keepalive(self: Arc<Self>, interval: Duration, mut closed: watch::Receiver<bool>) {
+        // Checked twice per interval, so a dead peer is noticed within 2.5 intervals.
+        let tick = interval / 2;
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(tick) => {}
+                () = codec::wait_true(&mut closed) => return,
+            }
+            let quiet = self.quiet_for();
+            if quiet >= interval * 2 {
+                tracing::warn!(peer = %self.address, quiet_ms = quiet.as_millis() as u64, "node link peer silent: closing the link");
+                suspect(&self.suspect.0, self.suspect.1, interval);
+                self.shut_down(true);
+                return;
+            }
+            if quiet >= interval {
+                let _ = self.queue.try_send(Frame::Ping);
+            }
+        }
     }
 
     async fn read_loop(
@@ -251,7 +346,12 @@ impl Conn {
                 frame = codec::read_frame(&mut read) => frame,
                 () = codec::wait_true(&mut closed) => break,
             };
+            if let Ok(Some(_)) = &frame {
+                let at = millis(self.opened.elapsed());
+                self.heard_ms.store(at, Ordering::Relaxed);
+            }
             match frame {
+                Ok(Some(Frame::Pong)) => {}
                 Ok(Some(Frame::Response { id, payload })) => self.answer(id, Ok(payload)),
                 Ok(Some(Frame::Failure { id, message })) => {
                     self.answer(id, Err(LinkError::Remote(message)));

@@ -19,7 +19,9 @@ pub const MAX_FRAME: u32 = 96 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Frame {
     /// First frame a client sends: who is connecting.
-    Hello { node: String },
+    Hello {
+        node: String,
+    },
     Request {
         id: u64,
         #[serde(with = "bytes")]
@@ -38,7 +40,15 @@ pub enum Frame {
         payload: Vec<u8>,
     },
     /// The request `id` failed on the server without an answer (its handler panicked).
-    Failure { id: u64, message: String },
+    Failure {
+        id: u64,
+        message: String,
+    },
+    /// From a client whose connection has been quiet: the server answers [`Frame::Pong`] at
+    /// once, so a peer that is hung (SIGSTOP, a stalled host) is noticed within the keepalive
+    /// rather than at a request's timeout.
+    Ping,
+    Pong,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -220,6 +220,11 @@ async fn serve_connection<S>(
         };
         let (request, payload) = match frame {
             Ok(Some(Frame::Request { id, payload })) => (id, payload),
+            Ok(Some(Frame::Ping)) => {
+                // A full queue already tells the client this node is alive.
+                let _ = peer.pusher.queue.try_send(Frame::Pong);
+                continue;
+            }
             Ok(None) => break,
             Ok(Some(_)) => {
                 tracing::warn!(node = %peer.node, "unexpected frame on node link; closing");

@@ -220,6 +220,50 @@ async fn slow_answers_time_out_without_harming_the_connection() {
 }
 
 #[tokio::test]
+async fn a_quiet_healthy_link_stays_and_a_hung_peer_is_dropped_within_the_keepalive() {
+    // Healthy but idle: pings are answered, the connection and its requests go on.
+    let server = start().await;
+    let client = client(&server);
+    client.set_keepalive(Duration::from_millis(100));
+    let broke = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = broke.clone();
+    client.set_disconnect_handler(Arc::new(move || {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }));
+    assert!(ask(&client, "one").await.unwrap().ends_with(":one"));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(broke.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert!(ask(&client, "two").await.unwrap().ends_with(":two"));
+
+    // Hung: a listener that accepts and then never reads or writes (as a SIGSTOPped node's
+    // kernel would). The waiting request fails and the disconnect handler runs within
+    // about 2.5 keepalive intervals, long before the request's own timeout.
+    let hung = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = hung.local_addr().unwrap().to_string();
+    let _held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = hung.accept().await {
+            open.push(stream);
+        }
+    });
+    let client = LinkClient::new(LocalNode::plaintext("client-node"), address);
+    client.set_keepalive(Duration::from_millis(100));
+    let broke = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = broke.clone();
+    client.set_disconnect_handler(Arc::new(move || {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }));
+    let started = Instant::now();
+    assert_eq!(ask(&client, "anyone?").await, Err(LinkError::Closed));
+    assert!(
+        started.elapsed() < Duration::from_millis(600),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(broke.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
 async fn a_panicking_handler_is_a_remote_error() {
     let server = start().await;
     let client = client(&server);

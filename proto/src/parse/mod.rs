@@ -10,6 +10,7 @@ pub(crate) mod cursor;
 pub(crate) mod fetch;
 pub(crate) mod fragment;
 pub(crate) mod mailbox;
+pub(crate) mod notify;
 pub(crate) mod response;
 pub(crate) mod search;
 pub(crate) mod sort;

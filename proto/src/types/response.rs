@@ -151,6 +151,10 @@ pub enum Code {
     MailboxId(String),
     /// RFC 5267 `NOUPDATE "tag"`: the searching command with this tag gets no updates.
     NoUpdate(String),
+    /// RFC 5465 `NOTIFICATIONOVERFLOW`: notifications stopped, as after `NOTIFY NONE`.
+    NotificationOverflow,
+    /// RFC 5465 `BADEVENT (event-name ...)`: the events the server supports.
+    BadEvent(Vec<Atom>),
     /// Any other code: `atom [SP text]`.
     Other(Atom, Option<String>),
 }

@@ -265,6 +265,7 @@ pub fn code(v: Values) -> impl Strategy<Value = Code> {
                 C::UseAttr,
                 C::CompressionActive,
                 C::NoModSeq,
+                C::NotificationOverflow,
             ])
             .boxed(),
         ),
@@ -284,6 +285,12 @@ pub fn code(v: Values) -> impl Strategy<Value = Code> {
             1,
             prop::collection::vec(atom(), 0..4)
                 .prop_map(C::Capability)
+                .boxed(),
+        ),
+        (
+            1,
+            prop::collection::vec(atom(), 1..4)
+                .prop_map(C::BadEvent)
                 .boxed(),
         ),
         (

@@ -14,6 +14,7 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use super::actor::Request;
+use super::feed::{AccountEvent, Watcher};
 use super::registry::{MailboxKey, Shared};
 use super::request::{AccountOp, Answer};
 use super::{AccountView, MailboxError, MailboxHandle, Reply};
@@ -30,6 +31,14 @@ pub(super) enum AccountRequest {
     Open {
         name: String,
         reply: Reply<MailboxHandle>,
+    },
+    /// Starts hearing of the account's changes (NOTIFY); answers the watch id.
+    Watch {
+        watcher: Watcher,
+        reply: Reply<u64>,
+    },
+    Unwatch {
+        id: u64,
     },
 }
 
@@ -95,6 +104,7 @@ impl AccountActor {
         ctx: &mut Context<Self>,
         records: Vec<AccountRecord>,
         closing: Closing,
+        events: Vec<AccountEvent>,
         reply: Reply<T>,
         done: impl FnOnce(&AccountState) -> Result<T, MailboxError> + 'static,
     ) {
@@ -129,6 +139,9 @@ impl AccountActor {
             work.into_actor(self)
                 .map(move |outcome, act, _| match outcome {
                     Ok((store, Ok(()))) => {
+                        for event in &events {
+                            act.shared.feeds.publish(&act.name, event);
+                        }
                         reply.send(done(store.state()));
                         act.store = Some(store);
                     }
@@ -152,11 +165,14 @@ impl AccountActor {
             .state()
             .and_then(|s| Ok(s.plan_create(name, special_use, unix_now())?));
         match planned {
-            Ok((records, name)) => self.write(ctx, records, Closing::none(), reply, move |s| {
-                s.by_name(&name)
-                    .cloned()
-                    .ok_or(MailboxError::NonExistent(name))
-            }),
+            Ok((records, name)) => {
+                let created = vec![AccountEvent::Created { name: name.clone() }];
+                self.write(ctx, records, Closing::none(), created, reply, move |s| {
+                    s.by_name(&name)
+                        .cloned()
+                        .ok_or(MailboxError::NonExistent(name))
+                })
+            }
             Err(e) => reply.send(Err(e)),
         }
     }
@@ -169,7 +185,10 @@ impl AccountActor {
                     reason: format!("mailbox {name} was deleted"),
                     deleted: true,
                 };
-                self.write(ctx, records, closing, reply, |_| Ok(()));
+                let deleted = vec![AccountEvent::Deleted {
+                    name: account::normalize_name(name).unwrap_or_else(|_| name.to_owned()),
+                }];
+                self.write(ctx, records, closing, deleted, reply, |_| Ok(()));
             }
             Err(e) => reply.send(Err(e)),
         }
@@ -193,7 +212,17 @@ impl AccountActor {
                     deleted: false,
                 };
                 let renamed = plan.renamed;
-                self.write(ctx, plan.records, closing, reply, move |_| Ok(renamed));
+                // Children move with their parent: RFC 5465 section 5.4 lists only the parent.
+                let events = renamed
+                    .iter()
+                    .min_by_key(|(from, _)| from.len())
+                    .map(|(from, to)| AccountEvent::Renamed {
+                        from: from.clone(),
+                        to: to.clone(),
+                    })
+                    .into_iter()
+                    .collect();
+                self.write(ctx, plan.records, closing, events, reply, move |_| Ok(renamed));
             }
             Err(e) => reply.send(Err(e)),
         }
@@ -228,7 +257,13 @@ impl AccountActor {
                     .and_then(|s| Ok(s.plan_subscription(&name, subscribe)?))
                 {
                     Ok(records) if records.is_empty() => reply.send(Ok(())),
-                    Ok(records) => self.write(ctx, records, Closing::none(), reply, |_| Ok(())),
+                    Ok(records) => {
+                        let event = AccountEvent::Subscription {
+                            name: account::normalize_name(&name).unwrap_or(name),
+                            subscribed: subscribe,
+                        };
+                        self.write(ctx, records, Closing::none(), vec![event], reply, |_| Ok(()));
+                    }
                     Err(e) => reply.send(Err(e)),
                 }
             }
@@ -350,6 +385,10 @@ impl Handler<AccountRequest> for AccountActor {
         match request {
             AccountRequest::Op { op, reply } => self.run(ctx, op, reply),
             AccountRequest::Open { name, reply } => reply.send(self.handle_open(&name)),
+            AccountRequest::Watch { watcher, reply } => {
+                reply.send(Ok(self.shared.feeds.watch(&self.name, watcher)));
+            }
+            AccountRequest::Unwatch { id } => self.shared.feeds.unwatch(&self.name, id),
         }
     }
 }

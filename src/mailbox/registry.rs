@@ -40,6 +40,8 @@ pub(crate) struct Shared {
     mailboxes: Mutex<HashMap<MailboxKey, Entry<Mailbox>>>,
     /// Set in cluster mode: leases and fences of the accounts this node owns.
     pub ownership: OnceLock<Arc<crate::cluster::ownership::Ownership>>,
+    /// Who listens to each account's changes (NOTIFY).
+    pub feeds: super::feed::Feeds,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -56,6 +58,7 @@ impl Shared {
             accounts: Mutex::new(HashMap::new()),
             mailboxes: Mutex::new(HashMap::new()),
             ownership: OnceLock::new(),
+            feeds: super::feed::Feeds::default(),
         }
     }
 
@@ -98,6 +101,7 @@ impl Shared {
                 .collect()
         };
         lock(&self.accounts).remove(account);
+        self.feeds.end(account);
         for addr in mailboxes {
             let (done, finished) = tokio::sync::oneshot::channel();
             let close = super::actor::Request::Close {

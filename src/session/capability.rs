@@ -65,6 +65,7 @@ const AFTER_LOGIN: &[&str] = &[
     "PREVIEW",
     "SAVEDATE",
     "UNAUTHENTICATE",
+    "NOTIFY",
     "OBJECTID",
     "UTF8=ACCEPT",
 ];

@@ -22,6 +22,7 @@ mod login;
 mod mailbox;
 pub mod messages;
 pub mod names;
+mod notify;
 mod pattern;
 mod resync;
 mod scram;
@@ -150,6 +151,10 @@ pub struct Session {
     flush_waits_for_room: bool,
     /// A SELECT or EXAMINE is attaching: mailbox events that arrive meanwhile, in order.
     events_while_selecting: Option<Vec<crate::mailbox::MailboxEvent>>,
+    /// NOTIFY (RFC 5465) in force, if any.
+    notify: Option<notify::Notifier>,
+    /// NOTIFY news waits for the client to read what is queued.
+    notify_waits_for_room: bool,
 }
 
 impl Session {
@@ -191,6 +196,8 @@ impl Session {
             deferred_close: None,
             flush_waits_for_room: false,
             events_while_selecting: None,
+            notify: None,
+            notify_waits_for_room: false,
         }
     }
 
@@ -225,6 +232,7 @@ impl Session {
             _ => None,
         };
         if completion.is_some() {
+            self.write_notifications();
             self.flush_updates();
         }
         let mut out = Output::new();
@@ -388,6 +396,7 @@ impl Session {
                 initial_response,
             } => return self.handle_authenticate(tag, &mechanism, initial_response),
             C::Idle => self.handle_idle(tag, ctx),
+            C::Notify(command) => return self.handle_notify(tag, command, ctx),
             C::Check => self.handle_noop(tag),
             C::Namespace => self.handle_namespace(tag),
             C::Select { mailbox, params } => {

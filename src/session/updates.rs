@@ -99,6 +99,11 @@ impl Session {
         if selected.handle.info().id != event.mailbox || selected.attachment != event.attachment {
             return; // from a mailbox (or an earlier selection of it) this session has left
         }
+        let kind = crate::mailbox::feed::MessageChanges {
+            new: matches!(event.change, Change::Appended { .. }),
+            expunged: matches!(event.change, Change::Expunged { .. }),
+            flags: matches!(event.change, Change::Flags { .. }),
+        };
         let heard = match &event.change {
             Change::Appended { entries, .. } | Change::Flags { entries, .. } => {
                 entries.iter().map(|e| e.mod_seq).max()
@@ -125,13 +130,13 @@ impl Session {
         if let (Some(heard), Some(selected)) = (heard, self.state.selected_mut()) {
             selected.view.heard_up_to(heard);
         }
-        self.flush_while_idle(ctx);
+        self.push_selected(ctx, kind);
     }
 
     /// While idling, news goes out as soon as the client has room for it. For a client that
     /// does not read, it stays in the view, where news of one message replaces older news of
     /// the same message, so it costs at most one entry per message however much happens.
-    fn flush_while_idle(&mut self, ctx: &mut Context<Self>) {
+    pub(super) fn flush_while_idle(&mut self, ctx: &mut Context<Self>) {
         if !matches!(self.pending, Pending::Idle { .. }) {
             return;
         }

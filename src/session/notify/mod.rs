@@ -1,0 +1,364 @@
+//! NOTIFY (RFC 5465): the session's side of the account feed.
+//!
+//! `NOTIFY SET` compiles what the client asked for ([`spec`]), starts watching the account
+//! (on its owner node, here or over the node link) into a bounded [`inbox`], and answers the
+//! initial `STATUS` lines when asked. News is written whenever the client may be told: at
+//! once while idling or between commands, and before every tagged completion; for the
+//! selected mailbox, the changes NOTIFY asked for go out between commands as well
+//! (SELECTED-DELAYED holds expunges back for a command that allows them).
+
+mod inbox;
+mod spec;
+
+use std::collections::HashSet;
+
+use actix::prelude::*;
+use roost_proto::{
+    Atom, Code, Data, ListData, ListExtended, NotifyCommand, NotifyEvent, Response, Status,
+    StatusItem, StatusKind, Tag,
+};
+
+use self::inbox::{Inbox, MessageNews};
+use self::spec::{Events, Spec};
+use super::mailbox::{atom, status_values};
+use super::messages::{ReadMode, Reply};
+use super::names::{mailbox_error, DELIMITER};
+use super::{run, Pending, Session};
+use crate::mailbox::feed::{AccountEvent, MessageChanges, Watcher};
+use crate::mailbox::{MailboxError, MailboxStatus, Watch};
+use crate::store::MailboxInfo;
+
+/// The events this server reports (`[BADEVENT (...)]` lists them).
+const SUPPORTED: [&str; 5] = [
+    "MessageNew",
+    "MessageExpunge",
+    "FlagChange",
+    "MailboxName",
+    "SubscriptionChange",
+];
+
+/// A session's NOTIFY in force.
+pub(super) struct Notifier {
+    spec: Spec,
+    inbox: Inbox,
+    /// Ends the watch when NOTIFY does.
+    _watch: Watch,
+    /// The account's subscriptions, kept current from the feed (SUBSCRIBED).
+    subscriptions: HashSet<String>,
+}
+
+impl Notifier {
+    /// The selected mailbox's events NOTIFY asked for; `None` when NOTIFY leaves the selected
+    /// mailbox out (its news then waits for a command's completion).
+    pub fn selected(&self) -> Option<&spec::SelectedSpec> {
+        self.spec.selected.as_ref()
+    }
+}
+
+/// News is waiting in the session's inbox.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(super) struct NotifyWake;
+
+impl Session {
+    pub(super) fn handle_notify(
+        &mut self,
+        tag: Tag,
+        command: NotifyCommand,
+        ctx: &mut Context<Self>,
+    ) -> ResponseActFuture<Self, Reply> {
+        let NotifyCommand::Set { status, groups } = command else {
+            self.notify = None;
+            self.write_status(Status::ok(tag, None, "NOTIFY NONE completed"));
+            return super::ready(self.reply(ReadMode::Command));
+        };
+        let unsupported = groups
+            .iter()
+            .flat_map(|g| &g.events)
+            .any(|e| !SUPPORTED.contains(&e.name()) || matches!(e, NotifyEvent::Other(_)));
+        if unsupported {
+            let code = Code::BadEvent(SUPPORTED.iter().map(|e| atom(e)).collect());
+            self.write_status(Status::no(tag, Some(code), "unsupported NOTIFY event"));
+            return super::ready(self.reply(ReadMode::Command));
+        }
+        let fetches = groups
+            .iter()
+            .flat_map(|g| &g.events)
+            .any(|e| matches!(e, NotifyEvent::MessageNew(a) if !a.is_empty()));
+        if fetches {
+            // Not built yet: refused (RFC 5465 section 3.1 lets a server refuse what it
+            // cannot do) rather than accepted and not done.
+            self.write_status(Status::no(
+                tag,
+                Some(Code::Cannot),
+                "fetch attributes with MessageNew are not supported; use MessageNew alone",
+            ));
+            return super::ready(self.reply(ReadMode::Command));
+        }
+        let spec = Spec::new(&groups, |n| self.mailbox_name(n).ok());
+        let inbox = Inbox::new(self.shared.config.limits.notify_backlog);
+        let watcher = wake_on_news(inbox.clone(), ctx.address().recipient());
+        let selected = self.state.selected().map(|m| m.handle.info().id);
+        let (registry, user) = (self.shared.registry.clone(), self.user());
+        let wanted = spec.clone();
+        let work = async move {
+            let account = registry.account(&user).await?;
+            let watch = account.watch(watcher).await?;
+            let view = account.view().await?;
+            let subscriptions: HashSet<String> = view.subscriptions.into_iter().collect();
+            let mut statuses = Vec::new();
+            if status {
+                for info in view.mailboxes {
+                    let events = wanted.events_for(&info.name, &subscriptions);
+                    if Some(info.id) == selected || !(events.messages || events.flags) {
+                        continue;
+                    }
+                    // A mailbox deleted meanwhile has no status to report.
+                    if let Ok(handle) = account.open(&info.name).await {
+                        if let Ok(status) = handle.status().await {
+                            statuses.push((info, events, status));
+                        }
+                    }
+                }
+            }
+            Ok::<_, MailboxError>((watch, subscriptions, statuses))
+        };
+        run(self, work, move |session, result, _| {
+            match result {
+                Ok((watch, subscriptions, statuses)) => {
+                    for (info, events, status) in statuses {
+                        let changes = MessageChanges {
+                            new: events.messages,
+                            expunged: events.messages,
+                            flags: events.flags,
+                        };
+                        session.write_mailbox_status(&info, events, changes, &status);
+                    }
+                    session.notify = Some(Notifier {
+                        spec,
+                        inbox,
+                        _watch: watch,
+                        subscriptions,
+                    });
+                    session.write_status(Status::ok(tag, None, "NOTIFY completed"));
+                }
+                Err(e) => session.write_status(mailbox_error(tag, &e)),
+            }
+            ReadMode::Command
+        })
+    }
+
+    /// Whether untagged news may go out now: while idling, or between commands.
+    fn may_notify_now(&self) -> bool {
+        match self.pending {
+            Pending::Idle { .. } => true,
+            Pending::None => !self.busy && self.command.is_none(),
+            Pending::Sasl { .. } => false,
+        }
+    }
+
+    /// Writes the news waiting in the inbox (STATUS for other mailboxes, LIST for the
+    /// mailbox list), or `[NOTIFICATIONOVERFLOW]` when it overflowed.
+    pub(super) fn write_notifications(&mut self) {
+        let Some(notifier) = &mut self.notify else {
+            return;
+        };
+        let news = notifier.inbox.take();
+        if news.overflowed {
+            self.notify = None;
+            self.write_status(Status::untagged(
+                StatusKind::Ok,
+                Some(Code::NotificationOverflow),
+                "Too many changes to report; NOTIFY is off",
+            ));
+            return;
+        }
+        let mut lists = Vec::new();
+        for event in news.names {
+            if let Some(list) = notifier.list_for(event) {
+                lists.push(list);
+            }
+        }
+        let selected = self.state.selected().map(|m| m.handle.info().id);
+        let mut statuses = Vec::new();
+        for news in news.messages {
+            if Some(news.mailbox) == selected {
+                continue; // SELECTED governs the selected mailbox (RFC 5465 section 3.1)
+            }
+            let events = notifier.spec.events_for(&news.name, &notifier.subscriptions);
+            statuses.push((news, events));
+        }
+        for list in lists {
+            self.write(Response::Data(Data::List(list)));
+        }
+        for (news, events) in statuses {
+            let MessageNews {
+                mailbox,
+                name,
+                changes,
+                status,
+            } = news;
+            let info = MailboxInfo {
+                id: mailbox,
+                name,
+                uid_validity: status.uid_validity,
+                special_use: None,
+            };
+            self.write_mailbox_status(&info, events, changes, &status);
+        }
+    }
+
+    /// One untagged STATUS for the changes of `changes` that `events` asked for (RFC 5465
+    /// sections 5.1 to 5.3); nothing when it asked for none of them.
+    fn write_mailbox_status(
+        &mut self,
+        info: &MailboxInfo,
+        events: Events,
+        changes: MessageChanges,
+        status: &MailboxStatus,
+    ) {
+        let messages = events.messages && (changes.new || changes.expunged);
+        let flags = events.flags && changes.flags;
+        if !messages && !flags {
+            return;
+        }
+        let mut items = Vec::new();
+        if messages {
+            items.extend([StatusItem::Messages, StatusItem::UidNext]);
+        }
+        items.push(StatusItem::UidValidity);
+        if flags {
+            items.push(StatusItem::Unseen);
+        }
+        if self.condstore || self.qresync {
+            items.push(StatusItem::HighestModSeq);
+        }
+        let values = status_values(&items, info, status, 0);
+        self.write(Response::Data(Data::Status {
+            mailbox: info.name.clone(),
+            items: values,
+        }));
+    }
+
+    /// News arrived: tell the client now if it may be told, as soon as it has room.
+    fn notify_ready(&mut self, ctx: &mut Context<Self>) {
+        if self.notify.is_none() || !self.may_notify_now() {
+            return; // written before the next tagged completion
+        }
+        if self.out.has_room() {
+            self.write_notifications();
+            return;
+        }
+        if std::mem::replace(&mut self.notify_waits_for_room, true) {
+            return;
+        }
+        let outbox = self.out.clone();
+        let room = async move { outbox.room().await };
+        ctx.spawn(room.into_actor(self).map(|result, session, ctx| {
+            session.notify_waits_for_room = false;
+            match result {
+                Ok(()) => session.notify_ready(ctx),
+                Err(_) => session.broken = true,
+            }
+        }));
+    }
+
+    /// After a change of the selected mailbox was queued in the view: push it now when
+    /// NOTIFY asked for it (or, without NOTIFY, while idling as before).
+    pub(super) fn push_selected(&mut self, ctx: &mut Context<Self>, kind: MessageChanges) {
+        let Some(notifier) = &self.notify else {
+            self.flush_while_idle(ctx);
+            return;
+        };
+        let Some(selected) = notifier.selected() else {
+            return; // SELECTED NONE: the news waits for a command's completion
+        };
+        let wanted = (kind.new || kind.expunged) && selected.events.messages
+            || kind.flags && selected.events.flags;
+        if !wanted {
+            return;
+        }
+        let delayed = selected.delayed;
+        if matches!(self.pending, Pending::Idle { .. }) {
+            self.flush_while_idle(ctx);
+        } else if self.may_notify_now() && self.out.has_room() {
+            // SELECTED-DELAYED: expunges wait for a command that allows them.
+            self.expunges_allowed = !delayed;
+            self.flush_updates();
+        }
+    }
+}
+
+impl Notifier {
+    /// The LIST line for a mailbox-list change, if the client asked for it (RFC 5465
+    /// sections 5.4 and 5.5); keeps the subscription list current either way.
+    fn list_for(&mut self, event: AccountEvent) -> Option<ListData> {
+        let subscriptions = &self.subscriptions;
+        let wants_names = |name: &str| self.spec.events_for(name, subscriptions).names;
+        let subscribed = |name: &str| subscriptions.contains(name);
+        let list = |name: String, mut attributes: Vec<Atom>, extended| {
+            if subscribed(&name) {
+                attributes.push(atom("Subscribed"));
+            }
+            ListData {
+                attributes,
+                delimiter: Some(DELIMITER),
+                mailbox: name,
+                extended,
+            }
+        };
+        match event {
+            AccountEvent::Created { name } => {
+                wants_names(&name).then(|| list(name, Vec::new(), Vec::new()))
+            }
+            AccountEvent::Deleted { name } => {
+                let nonexistent = vec![atom("NonExistent")];
+                wants_names(&name).then(|| list(name, nonexistent, Vec::new()))
+            }
+            AccountEvent::Renamed { from, to } => (wants_names(&from) || wants_names(&to))
+                .then(|| list(to, Vec::new(), vec![ListExtended::OldName(from)])),
+            AccountEvent::Subscription { name, subscribed } => {
+                let wanted = self.spec.events_for(&name, subscriptions).subscriptions;
+                if subscribed {
+                    self.subscriptions.insert(name.clone());
+                } else {
+                    self.subscriptions.remove(&name);
+                }
+                let attributes = if subscribed {
+                    vec![atom("Subscribed")]
+                } else {
+                    Vec::new()
+                };
+                wanted.then(|| ListData {
+                    attributes,
+                    delimiter: Some(DELIMITER),
+                    mailbox: name,
+                    extended: Vec::new(),
+                })
+            }
+            AccountEvent::Messages { .. } | AccountEvent::Lost => None,
+        }
+    }
+}
+
+/// The feed's watcher for one session: news into its inbox, and a wake-up when the inbox
+/// was empty. Ends when the session is gone.
+fn wake_on_news(inbox: Inbox, session: Recipient<NotifyWake>) -> Watcher {
+    std::sync::Arc::new(move |event: &AccountEvent| {
+        if !session.connected() {
+            return false;
+        }
+        if inbox.push(event) {
+            session.do_send(NotifyWake);
+        }
+        true
+    })
+}
+
+impl Handler<NotifyWake> for Session {
+    type Result = ();
+
+    fn handle(&mut self, _: NotifyWake, ctx: &mut Context<Self>) {
+        self.notify_ready(ctx);
+    }
+}

@@ -42,6 +42,8 @@ mod lmtp;
 mod mailboxes;
 #[path = "e2e/messages.rs"]
 mod messages;
+#[path = "e2e/notify.rs"]
+mod notify;
 #[path = "e2e/oauth.rs"]
 mod oauth;
 #[path = "e2e/observability.rs"]

@@ -13,8 +13,8 @@ use super::wire::{self, WireRequest, WireResult};
 use crate::mailbox::feed::{AccountEvent, Watcher};
 use crate::mailbox::request::Answer;
 use crate::mailbox::{
-    Watch,
     AccountHandle, Change, MailboxAddress, MailboxError, MailboxEvent, MailboxHandle, Registry,
+    Watch,
 };
 
 /// A session on another node attached to a local mailbox: `(link connection, stream)`.

@@ -58,7 +58,9 @@ impl Peer {
                             lock_watchers(&watched).remove(&stream);
                         }
                     }
-                    Err(_) => tracing::warn!(stream, "malformed account change from the owner node"),
+                    Err(_) => {
+                        tracing::warn!(stream, "malformed account change from the owner node")
+                    }
                 }
                 return;
             }

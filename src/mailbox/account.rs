@@ -26,7 +26,10 @@ use crate::store::{MailboxId, MailboxInfo, PlanError, SpecialUse, Store};
 #[rtype(result = "()")]
 pub(super) enum AccountRequest {
     /// Every operation a session (here or on another node) asks of the account.
-    Op { op: AccountOp, reply: Reply<Answer> },
+    Op {
+        op: AccountOp,
+        reply: Reply<Answer>,
+    },
     /// The local handle of a mailbox (a handle on another node is made from `AccountOp::Open`).
     Open {
         name: String,
@@ -222,7 +225,9 @@ impl AccountActor {
                     })
                     .into_iter()
                     .collect();
-                self.write(ctx, plan.records, closing, events, reply, move |_| Ok(renamed));
+                self.write(ctx, plan.records, closing, events, reply, move |_| {
+                    Ok(renamed)
+                });
             }
             Err(e) => reply.send(Err(e)),
         }
@@ -262,7 +267,14 @@ impl AccountActor {
                             name: account::normalize_name(&name).unwrap_or(name),
                             subscribed: subscribe,
                         };
-                        self.write(ctx, records, Closing::none(), vec![event], reply, |_| Ok(()));
+                        self.write(
+                            ctx,
+                            records,
+                            Closing::none(),
+                            vec![event],
+                            reply,
+                            |_| Ok(()),
+                        );
                     }
                     Err(e) => reply.send(Err(e)),
                 }

@@ -49,11 +49,21 @@ pub enum AccountEvent {
         status: MailboxStatus,
     },
     /// CREATE (also parents CREATE made on the way).
-    Created { name: String },
-    Deleted { name: String },
+    Created {
+        name: String,
+    },
+    Deleted {
+        name: String,
+    },
     /// RENAME of a mailbox (its children moved with it and are not listed).
-    Renamed { from: String, to: String },
-    Subscription { name: String, subscribed: bool },
+    Renamed {
+        from: String,
+        to: String,
+    },
+    Subscription {
+        name: String,
+        subscribed: bool,
+    },
     /// The feed ended for this watcher (the owner let the account go, or the link to it
     /// broke): later changes will not be heard of.
     Lost,

@@ -12,12 +12,12 @@ use crate::store::vanished::Since;
 
 use super::account::{AccountActor, AccountRequest};
 use super::actor::{Mailbox, Request};
+use super::feed::Watcher;
 use super::request::{expect_answer, AccountOp, Answer, MailboxOp};
 use super::types::{
     AccountView, Appended, Attachment, Copied, ExpungeScope, Expunged, MailboxEvent, MailboxStatus,
     NewMessage, SharedIndex, StoreFlags, StoreOutcome,
 };
-use super::feed::Watcher;
 use super::{call, MailboxError};
 use crate::cluster::peer::Peer;
 use crate::cluster::wire::WireRequest;

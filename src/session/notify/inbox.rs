@@ -146,7 +146,10 @@ mod tests {
         let inbox = Inbox::new(10);
         assert!(inbox.push(&news(1, 1)), "the first news wakes the session");
         for n in 2..10_000 {
-            assert!(!inbox.push(&news(1, n)), "later news does not wake it again");
+            assert!(
+                !inbox.push(&news(1, n)),
+                "later news does not wake it again"
+            );
         }
         let taken = inbox.take();
         assert_eq!(taken.messages.len(), 1);
@@ -164,6 +167,9 @@ mod tests {
         let taken = inbox.take();
         assert!(taken.overflowed);
         assert!(taken.messages.is_empty());
-        assert!(!inbox.push(&news(9, 1)), "an overflowed inbox takes nothing more");
+        assert!(
+            !inbox.push(&news(9, 1)),
+            "an overflowed inbox takes nothing more"
+        );
     }
 }

@@ -41,13 +41,24 @@ const SUPPORTED: [&str; 5] = [
 pub(super) struct Notifier {
     spec: Spec,
     inbox: Inbox,
-    /// Ends the watch when NOTIFY does.
-    _watch: Watch,
+    /// Ends the watch when NOTIFY does (`None` after NOTIFY NONE).
+    _watch: Option<Watch>,
     /// The account's subscriptions, kept current from the feed (SUBSCRIBED).
     subscriptions: HashSet<String>,
 }
 
 impl Notifier {
+    /// NOTIFY NONE (also what an overflow leaves, RFC 5465 section 5.8): no events at all,
+    /// not even the selected mailbox's during IDLE.
+    fn none() -> Notifier {
+        Notifier {
+            spec: Spec::new(&[], |_| None),
+            inbox: Inbox::new(1),
+            _watch: None,
+            subscriptions: HashSet::new(),
+        }
+    }
+
     /// The selected mailbox's events NOTIFY asked for; `None` when NOTIFY leaves the selected
     /// mailbox out (its news then waits for a command's completion).
     pub fn selected(&self) -> Option<&spec::SelectedSpec> {
@@ -68,7 +79,7 @@ impl Session {
         ctx: &mut Context<Self>,
     ) -> ResponseActFuture<Self, Reply> {
         let NotifyCommand::Set { status, groups } = command else {
-            self.notify = None;
+            self.notify = Some(Notifier::none());
             self.write_status(Status::ok(tag, None, "NOTIFY NONE completed"));
             return super::ready(self.reply(ReadMode::Command));
         };
@@ -137,7 +148,7 @@ impl Session {
                     session.notify = Some(Notifier {
                         spec,
                         inbox,
-                        _watch: watch,
+                        _watch: Some(watch),
                         subscriptions,
                     });
                     session.write_status(Status::ok(tag, None, "NOTIFY completed"));
@@ -165,7 +176,7 @@ impl Session {
         };
         let news = notifier.inbox.take();
         if news.overflowed {
-            self.notify = None;
+            self.notify = Some(Notifier::none());
             self.write_status(Status::untagged(
                 StatusKind::Ok,
                 Some(Code::NotificationOverflow),
@@ -185,7 +196,9 @@ impl Session {
             if Some(news.mailbox) == selected {
                 continue; // SELECTED governs the selected mailbox (RFC 5465 section 3.1)
             }
-            let events = notifier.spec.events_for(&news.name, &notifier.subscriptions);
+            let events = notifier
+                .spec
+                .events_for(&news.name, &notifier.subscriptions);
             statuses.push((news, events));
         }
         for list in lists {

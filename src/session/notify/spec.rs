@@ -166,7 +166,10 @@ mod tests {
                     MailboxFilter::Mailboxes(vec![MailboxName::from_wire(b"INBOX")]),
                     vec![NotifyEvent::MessageNew(vec![]), NotifyEvent::MessageExpunge],
                 ),
-                group(MailboxFilter::Personal, vec![NotifyEvent::SubscriptionChange]),
+                group(
+                    MailboxFilter::Personal,
+                    vec![NotifyEvent::SubscriptionChange],
+                ),
             ],
             decode,
         );

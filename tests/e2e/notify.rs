@@ -1,0 +1,423 @@
+//! NOTIFY (RFC 5465): news of other mailboxes as STATUS and LIST, the selected mailbox's
+//! changes as NOTIFY asks, NONE, overflow, and a session on another node of a cluster.
+
+use std::time::Duration;
+
+use crate::support::*;
+
+/// The value of `item` in a `* STATUS name (...)` line.
+fn status_item(line: &str, item: &str) -> Option<u32> {
+    let inner = line.split_once('(')?.1.trim_end().trim_end_matches(')');
+    let words: Vec<&str> = inner.split_whitespace().collect();
+    words
+        .chunks(2)
+        .find(|pair| pair[0] == item)
+        .and_then(|pair| pair.get(1)?.parse().ok())
+}
+
+/// Asserts nothing arrives for a moment (the server had time to send news it should not).
+async fn nothing_for_a_moment(c: &mut Client) {
+    let lines = c.command("q", "NOOP").await;
+    assert_eq!(lines.len(), 1, "unexpected news: {lines:?}");
+}
+
+#[tokio::test]
+async fn rfc_5465_section_3_1_example_status_then_news_of_a_watched_subtree() {
+    let server = Server::start();
+    let mut writer = Client::logged_in(&server).await;
+    writer.ok("CREATE Lists/Lemonade").await;
+    writer.ok("CREATE Lists/Im2000").await;
+    writer.ok("CREATE misc").await;
+    writer
+        .append("Lists/Lemonade", "", &sample_message(1))
+        .await;
+
+    let mut c = Client::logged_in_rev2(&server).await;
+    // The example as printed leaves out parentheses the grammar requires: BAD.
+    let printed = c
+        .command(
+            "b",
+            "notify set status (selected MessageNew (uid body.peek[header.fields (from to subject)]) MessageExpunge) (subtree Lists MessageNew)",
+        )
+        .await;
+    assert!(printed[0].starts_with("b BAD"), "{printed:?}");
+    let lines = c
+        .command(
+            "b",
+            "notify set status (selected (MessageNew MessageExpunge)) (subtree Lists (MessageNew MessageExpunge))",
+        )
+        .await;
+    assert_eq!(lines.last().unwrap(), "b OK NOTIFY completed\r\n");
+    let lemonade = lines
+        .iter()
+        .find(|l| l.starts_with("* STATUS Lists/Lemonade ("))
+        .expect("STATUS of Lists/Lemonade");
+    assert_eq!(status_item(lemonade, "MESSAGES"), Some(1));
+    assert_eq!(status_item(lemonade, "UIDNEXT"), Some(2));
+    assert!(status_item(lemonade, "UIDVALIDITY").is_some());
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("* STATUS Lists/Im2000 (MESSAGES 0 UIDNEXT 1 UIDVALIDITY ")));
+    assert!(!lines.iter().any(|l| l.contains("misc")), "{lines:?}");
+    c.ok("select inbox").await;
+
+    // Time passes. A new message is delivered to Lists/Lemonade: news between commands.
+    writer
+        .append("Lists/Lemonade", "", &sample_message(2))
+        .await;
+    let line = c.line().await;
+    assert!(line.starts_with("* STATUS Lists/Lemonade ("), "{line}");
+    assert_eq!(status_item(&line, "MESSAGES"), Some(2));
+    assert_eq!(status_item(&line, "UIDNEXT"), Some(3));
+    // A new message in the selected mailbox: EXISTS at once (SELECTED).
+    writer.append("INBOX", "", &sample_message(3)).await;
+    assert_eq!(c.line().await, "* 1 EXISTS\r\n");
+    // misc is not watched.
+    writer.append("misc", "", &sample_message(4)).await;
+    nothing_for_a_moment(&mut c).await;
+
+    // Fetch attributes with MessageNew are refused (not built), the rest as the example.
+    let e = c
+        .command(
+            "e",
+            "notify set (selected (MessageNew (uid body.peek[header.fields (from to subject)]) MessageExpunge)) (subtree Lists (MessageNew MessageExpunge)) (mailboxes misc (MessageNew MessageExpunge))",
+        )
+        .await;
+    assert!(e.last().unwrap().starts_with("e NO"), "{e:?}");
+    c.ok("notify set (selected (MessageNew MessageExpunge)) (subtree Lists (MessageNew MessageExpunge)) (mailboxes misc (MessageNew MessageExpunge))").await;
+    writer.append("misc", "", &sample_message(5)).await;
+    let line = c.line().await;
+    assert!(line.starts_with("* STATUS misc ("), "{line}");
+    assert_eq!(status_item(&line, "MESSAGES"), Some(2));
+}
+
+#[tokio::test]
+async fn rfc_5465_section_6_example_inbox_messages_and_personal_subscriptions() {
+    let server = Server::start();
+    let mut writer = Client::logged_in(&server).await;
+    writer.ok("CREATE Work").await;
+    let mut c = Client::logged_in(&server).await;
+    c.ok(
+        "notify set (mailboxes INBOX (Messagenew messageExpunge)) (personal (SubscriptionChange))",
+    )
+    .await;
+    writer.ok("SUBSCRIBE Work").await;
+    assert_eq!(c.line().await, "* LIST (\\Subscribed) \"/\" Work\r\n");
+    writer.ok("UNSUBSCRIBE Work").await;
+    assert_eq!(c.line().await, "* LIST () \"/\" Work\r\n");
+    writer.append("INBOX", "", &sample_message(1)).await;
+    let line = c.line().await;
+    assert!(
+        line.starts_with("* STATUS INBOX (MESSAGES 1 UIDNEXT 2 "),
+        "{line}"
+    );
+    writer.append("Work", "", &sample_message(2)).await;
+    nothing_for_a_moment(&mut c).await;
+}
+
+#[tokio::test]
+async fn unsupported_events_get_badevent_and_broken_rules_get_bad() {
+    let server = Server::start();
+    let mut c = Client::logged_in(&server).await;
+    let no = c
+        .command(
+            "a",
+            "NOTIFY SET (personal (MessageNew MessageExpunge AnnotationChange))",
+        )
+        .await;
+    assert_eq!(
+        no.last().unwrap(),
+        "a NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)] unsupported NOTIFY event\r\n"
+    );
+    for bad in [
+        "NOTIFY SET (personal (MessageNew))",
+        "NOTIFY SET (personal (FlagChange))",
+        "NOTIFY SET (selected (MailboxName))",
+        "NOTIFY SET (selected NONE) (selected-delayed NONE)",
+    ] {
+        let lines = c.command("b", bad).await;
+        assert!(lines[0].starts_with("b BAD"), "{bad}: {lines:?}");
+    }
+    let metadata = c
+        .command("m", "NOTIFY SET (personal (MailboxMetadataChange))")
+        .await;
+    assert!(metadata[0].starts_with("m NO [BADEVENT "), "{metadata:?}");
+    let before_login = Client::connect(server.imap).await;
+    drop(before_login);
+}
+
+#[tokio::test]
+async fn mailbox_name_events_list_created_renamed_with_oldname_and_deleted() {
+    let server = Server::start();
+    let mut writer = Client::logged_in_rev2(&server).await;
+    let mut c = Client::logged_in_rev2(&server).await;
+    c.ok("NOTIFY SET (personal (MailboxName))").await;
+    c.send("i IDLE\r\n").await;
+    assert_eq!(c.line().await, "+ idling\r\n");
+    writer.ok("CREATE Projects").await;
+    assert_eq!(c.line().await, "* LIST () \"/\" Projects\r\n");
+    writer.ok("RENAME Projects Ideas").await;
+    assert_eq!(
+        c.line().await,
+        "* LIST () \"/\" Ideas (\"OLDNAME\" (\"Projects\"))\r\n"
+    );
+    writer.ok("DELETE Ideas").await;
+    assert_eq!(c.line().await, "* LIST (\\NonExistent) \"/\" Ideas\r\n");
+    c.send("DONE\r\n").await;
+    c.until_tagged("i").await;
+}
+
+#[tokio::test]
+async fn flag_changes_elsewhere_are_status_with_unseen_and_highestmodseq_under_condstore() {
+    let server = Server::start();
+    let mut writer = Client::logged_in(&server).await;
+    writer.ok("CREATE Work").await;
+    writer.append("Work", "", &sample_message(1)).await;
+    writer.ok("SELECT Work").await;
+    let mut c = Client::logged_in(&server).await;
+    c.ok("ENABLE CONDSTORE").await;
+    c.ok("NOTIFY SET (personal (MessageNew MessageExpunge FlagChange))")
+        .await;
+    writer.ok("STORE 1 +FLAGS.SILENT (\\Seen)").await;
+    let line = c.line().await;
+    assert!(line.starts_with("* STATUS Work ("), "{line}");
+    assert_eq!(status_item(&line, "UNSEEN"), Some(0));
+    assert!(status_item(&line, "HIGHESTMODSEQ").is_some(), "{line}");
+    assert!(status_item(&line, "UIDVALIDITY").is_some(), "{line}");
+    assert_eq!(status_item(&line, "MESSAGES"), None, "{line}");
+}
+
+/// Two sessions on INBOX with one message marked \Deleted; `watcher` uses `filter`.
+async fn expunge_setup(server: &Server, filter: &str) -> (Client, Client) {
+    let mut writer = Client::logged_in(server).await;
+    writer
+        .append("INBOX", "\\Deleted", &sample_message(1))
+        .await;
+    writer.ok("SELECT INBOX").await;
+    let mut watcher = Client::logged_in(server).await;
+    watcher.ok("SELECT INBOX").await;
+    watcher
+        .ok(&format!(
+            "NOTIFY SET ({filter} (MessageNew MessageExpunge))"
+        ))
+        .await;
+    (writer, watcher)
+}
+
+#[tokio::test]
+async fn selected_pushes_expunges_between_commands_and_selected_delayed_holds_them() {
+    let server = Server::start();
+    let (mut writer, mut watcher) = expunge_setup(&server, "selected").await;
+    writer.ok("EXPUNGE").await;
+    assert_eq!(watcher.line().await, "* 1 EXPUNGE\r\n");
+
+    let server = Server::start();
+    let (mut writer, mut watcher) = expunge_setup(&server, "selected-delayed").await;
+    writer.ok("EXPUNGE").await;
+    writer.append("INBOX", "", &sample_message(2)).await;
+    // The new message is told at once; the expunge waits for a command that allows it.
+    assert_eq!(watcher.line().await, "* 2 EXISTS\r\n");
+    let fetch = watcher.ok("FETCH 1:* (UID)").await;
+    assert!(!fetch.iter().any(|l| l.contains("EXPUNGE")), "{fetch:?}");
+    let noop = watcher.ok("NOOP").await;
+    assert_eq!(noop, ["* 1 EXPUNGE\r\n"]);
+}
+
+#[tokio::test]
+async fn notify_none_and_no_selected_filter_keep_idle_silent() {
+    let server = Server::start();
+    let mut writer = Client::logged_in(&server).await;
+    writer.ok("CREATE Work").await;
+    let mut c = Client::logged_in(&server).await;
+    c.ok("SELECT INBOX").await;
+    c.ok("NOTIFY SET (personal (MessageNew MessageExpunge))")
+        .await;
+    c.send("i IDLE\r\n").await;
+    assert_eq!(c.line().await, "+ idling\r\n");
+    // The selected mailbox is not in the filters: no EXISTS while idling, but Work's news.
+    writer.append("INBOX", "", &sample_message(1)).await;
+    writer.append("Work", "", &sample_message(2)).await;
+    let line = c.line().await;
+    assert!(line.starts_with("* STATUS Work ("), "{line}");
+    c.send("DONE\r\n").await;
+    let done = c.until_tagged("i").await;
+    assert!(done.contains(&"* 1 EXISTS\r\n".to_owned()), "{done:?}");
+
+    c.ok("NOTIFY NONE").await;
+    c.send("j IDLE\r\n").await;
+    assert_eq!(c.line().await, "+ idling\r\n");
+    writer.append("Work", "", &sample_message(3)).await;
+    writer.append("INBOX", "", &sample_message(4)).await;
+    c.send("DONE\r\n").await;
+    let done = c.until_tagged("j").await;
+    assert_eq!(
+        done.len(),
+        3,
+        "only EXISTS and RECENT at IDLE's end: {done:?}"
+    );
+    assert!(!done.iter().any(|l| l.contains("STATUS")), "{done:?}");
+}
+
+#[tokio::test]
+async fn idle_hears_an_append_by_a_second_session_to_another_mailbox() {
+    let server = Server::start();
+    let mut writer = Client::logged_in(&server).await; // Sent exists from the start
+    let mut c = Client::logged_in(&server).await;
+    c.ok("SELECT INBOX").await;
+    c.ok("NOTIFY SET (selected (MessageNew MessageExpunge)) (inboxes (MessageNew MessageExpunge)) (mailboxes Sent (MessageNew MessageExpunge))").await;
+    c.send("i IDLE\r\n").await;
+    assert_eq!(c.line().await, "+ idling\r\n");
+    writer.append("Sent", "", &sample_message(1)).await;
+    let line = c.line().await;
+    assert!(
+        line.starts_with("* STATUS Sent (MESSAGES 1 UIDNEXT 2 "),
+        "{line}"
+    );
+    c.send("DONE\r\n").await;
+    c.until_tagged("i").await;
+}
+
+/// Messages of about 64 KiB, so a FETCH of them fills socket buffers and the output queue.
+fn big_message(n: u32) -> String {
+    let mut m = sample_message(n);
+    m.push_str(
+        &"x".repeat(100)
+            .repeat(640)
+            .chars()
+            .collect::<Vec<_>>()
+            .chunks(998)
+            .map(|c| c.iter().collect::<String>() + "\r\n")
+            .collect::<String>(),
+    );
+    m
+}
+
+/// Makes `c` stop reading: it asks for far more than the buffers between it and the server
+/// hold, and reads nothing until the caller resumes.
+async fn stop_reading(c: &mut Client) {
+    c.send("f FETCH 1:* (BODY.PEEK[])\r\n").await;
+}
+
+#[tokio::test]
+async fn news_for_a_client_that_stops_reading_is_one_status_per_mailbox_of_500() {
+    let server = Server::start();
+    let mut writer = Client::logged_in(&server).await;
+    for i in 0..500 {
+        writer.ok(&format!("CREATE box{i:03}")).await;
+    }
+    let big: Vec<String> = (1..=200).map(big_message).collect();
+    let mut append = "APPEND INBOX".to_owned();
+    for m in &big {
+        append.push_str(&format!(" {{{}+}}\r\n{m}", m.len()));
+    }
+    writer.ok(&append).await;
+    let mut c = Client::logged_in(&server).await;
+    c.ok("SELECT INBOX").await;
+    let initial = c
+        .ok("NOTIFY SET STATUS (personal (MessageNew MessageExpunge))")
+        .await;
+    // Every mailbox but the selected one: the 500 and the special-use ones made at start.
+    let boxes = initial
+        .iter()
+        .filter(|l| l.starts_with("* STATUS box"))
+        .count();
+    assert_eq!(boxes, 500, "{:?}", &initial[..3]);
+    assert!(!initial.iter().any(|l| l.starts_with("* STATUS INBOX")));
+    stop_reading(&mut c).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for round in 0..2 {
+        for i in 0..500 {
+            if round == 1 && i % 5 != 0 {
+                continue;
+            }
+            writer
+                .append(&format!("box{i:03}"), "", &sample_message(i))
+                .await;
+        }
+    }
+    let lines = c.until_tagged("f").await;
+    let statuses: Vec<&String> = lines.iter().filter(|l| l.starts_with("* STATUS")).collect();
+    // Coalesced: one STATUS per mailbox at most, each with the latest counts.
+    assert!(statuses.len() <= 500, "{}", statuses.len());
+    let box000: Vec<_> = statuses
+        .iter()
+        .filter(|l| l.starts_with("* STATUS box000 "))
+        .collect();
+    assert_eq!(box000.len(), 1, "{box000:?}");
+    assert_eq!(status_item(box000[0], "MESSAGES"), Some(2));
+    assert!(lines.last().unwrap().starts_with("f OK"));
+}
+
+#[tokio::test]
+async fn overflow_sends_notificationoverflow_and_stops_notifying() {
+    let server = Server::start_with(|config| {
+        table(config, "limits").insert("notify_backlog".into(), toml::Value::Integer(4));
+    });
+    let mut writer = Client::logged_in(&server).await;
+    for i in 0..8 {
+        writer.ok(&format!("CREATE box{i}")).await;
+    }
+    let big: Vec<String> = (1..=200).map(big_message).collect();
+    let mut append = "APPEND INBOX".to_owned();
+    for m in &big {
+        append.push_str(&format!(" {{{}+}}\r\n{m}", m.len()));
+    }
+    writer.ok(&append).await;
+    let mut c = Client::logged_in(&server).await;
+    c.ok("SELECT INBOX").await;
+    c.ok("NOTIFY SET (personal (MessageNew MessageExpunge))")
+        .await;
+    stop_reading(&mut c).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for i in 0..8 {
+        writer
+            .append(&format!("box{i}"), "", &sample_message(i))
+            .await;
+    }
+    let lines = c.until_tagged("f").await;
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("* OK [NOTIFICATIONOVERFLOW]")),
+        "{:?}",
+        lines
+            .iter()
+            .filter(|l| !l.contains("FETCH") && l.len() < 200)
+            .collect::<Vec<_>>()
+    );
+    assert!(!lines.iter().any(|l| l.starts_with("* STATUS")));
+    // As after NOTIFY NONE.
+    writer.append("box0", "", &sample_message(9)).await;
+    nothing_for_a_moment(&mut c).await;
+}
+
+#[tokio::test]
+async fn a_session_on_another_node_hears_an_append_to_a_mailbox_it_has_not_selected() {
+    let redis = Redis::start();
+    let data = tempfile::tempdir().unwrap();
+    let a = Server::start_node(data.path(), "node-a", &redis, |_| {});
+    let b = Server::start_node(data.path(), "node-b", &redis, |_| {});
+    let mut writer = Client::logged_in(&a).await;
+    writer.ok("CREATE Work").await; // node-a owns the account
+    let mut c = Client::logged_in(&b).await;
+    c.ok("SELECT INBOX").await;
+    let initial = c
+        .ok("NOTIFY SET STATUS (selected (MessageNew MessageExpunge)) (personal (MessageNew MessageExpunge MailboxName))")
+        .await;
+    assert!(
+        initial
+            .iter()
+            .any(|l| l.starts_with("* STATUS Work (MESSAGES 0 ")),
+        "{initial:?}"
+    );
+    writer.append("Work", "", &sample_message(1)).await;
+    let line = c.line().await;
+    assert!(
+        line.starts_with("* STATUS Work (MESSAGES 1 UIDNEXT 2 "),
+        "{line}"
+    );
+    writer.ok("CREATE Later").await;
+    assert_eq!(c.line().await, "* LIST () \"/\" Later\r\n");
+    writer.append("INBOX", "", &sample_message(2)).await;
+    assert_eq!(c.line().await, "* 1 EXISTS\r\n");
+}

@@ -39,7 +39,7 @@ impl MessageChanges {
 }
 
 /// One change to an account, once it is durable.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AccountEvent {
     /// Messages of a mailbox came, went or changed flags; its counts after the change.
     Messages {

@@ -155,6 +155,8 @@ pub struct Session {
     notify: Option<notify::Notifier>,
     /// NOTIFY news waits for the client to read what is queued.
     notify_waits_for_room: bool,
+    /// New messages told with EXISTS whose NOTIFY FETCH is still to be sent.
+    notify_new: Vec<u32>,
 }
 
 impl Session {
@@ -198,6 +200,7 @@ impl Session {
             events_while_selecting: None,
             notify: None,
             notify_waits_for_room: false,
+            notify_new: Vec::new(),
         }
     }
 
@@ -323,6 +326,7 @@ impl Session {
     fn finish(&mut self, ctx: &mut Context<Self>, read: ReadMode) -> Reply {
         self.busy = false;
         self.refresh_contexts(ctx);
+        self.fetch_told_new(ctx);
         if matches!(self.pending, Pending::None) {
             // Still open here means no tagged response was written (the connection broke).
             if let Some(command) = self.command.take() {

@@ -104,6 +104,23 @@ impl Inbox {
         !std::mem::replace(&mut state.woken, true)
     }
 
+    /// Forgets the first waiting mailbox-list change equal to `event` (one this session made
+    /// itself, which RFC 5465 section 5 says not to report back).
+    pub fn discard(&self, event: &AccountEvent) {
+        let mut state = self.lock();
+        if let Some(i) = state.names.iter().position(|e| e == event) {
+            state.names.remove(i);
+        }
+    }
+
+    /// Overflows now: the session could not deliver what NOTIFY asked for.
+    pub fn overflow(&self) {
+        let mut state = self.lock();
+        state.overflowed = true;
+        state.names.clear();
+        state.messages.clear();
+    }
+
     /// Empties the inbox; the next news wakes the session again.
     pub fn take(&self) -> News {
         let mut state = self.lock();

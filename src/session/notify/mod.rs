@@ -92,20 +92,6 @@ impl Session {
             self.write_status(Status::no(tag, Some(code), "unsupported NOTIFY event"));
             return super::ready(self.reply(ReadMode::Command));
         }
-        let fetches = groups
-            .iter()
-            .flat_map(|g| &g.events)
-            .any(|e| matches!(e, NotifyEvent::MessageNew(a) if !a.is_empty()));
-        if fetches {
-            // Not built yet: refused (RFC 5465 section 3.1 lets a server refuse what it
-            // cannot do) rather than accepted and not done.
-            self.write_status(Status::no(
-                tag,
-                Some(Code::Cannot),
-                "fetch attributes with MessageNew are not supported; use MessageNew alone",
-            ));
-            return super::ready(self.reply(ReadMode::Command));
-        }
         let spec = Spec::new(&groups, |n| self.mailbox_name(n).ok());
         let inbox = Inbox::new(self.shared.config.limits.notify_backlog);
         let watcher = wake_on_news(inbox.clone(), ctx.address().recipient());
@@ -157,6 +143,22 @@ impl Session {
             }
             ReadMode::Command
         })
+    }
+
+    /// The session's own CREATE, DELETE, RENAME or (UN)SUBSCRIBE succeeded: its news is not
+    /// reported back to it (RFC 5465 section 5), but the subscription list stays current.
+    pub(super) fn own_change(&mut self, event: AccountEvent) {
+        let Some(notifier) = &mut self.notify else {
+            return;
+        };
+        notifier.inbox.discard(&event);
+        if let AccountEvent::Subscription { name, subscribed } = event {
+            if subscribed {
+                notifier.subscriptions.insert(name);
+            } else {
+                notifier.subscriptions.remove(&name);
+            }
+        }
     }
 
     /// Whether untagged news may go out now: while idling, or between commands.
@@ -262,18 +264,48 @@ impl Session {
             self.write_notifications();
             return;
         }
-        if std::mem::replace(&mut self.notify_waits_for_room, true) {
+        self.after_room(ctx, |s| &mut s.notify_waits_for_room, Self::notify_ready);
+    }
+
+    /// Notes the UIDs a flush just told the client of with EXISTS, when NOTIFY wants a FETCH
+    /// of new messages ([`Session::fetch_told_new`] sends it).
+    pub(super) fn note_told_new(&mut self, uids: &[u32]) {
+        let wants_fetch = self
+            .notify
+            .as_ref()
+            .and_then(Notifier::selected)
+            .is_some_and(|s| !s.fetch.is_empty());
+        if wants_fetch {
+            self.notify_new.extend_from_slice(uids);
+        }
+    }
+
+    /// Sends NOTIFY's FETCH of the new messages told since the last one, numbered as the
+    /// client now knows them; a batch too large for one go overflows NOTIFY.
+    pub(super) fn fetch_told_new(&mut self, ctx: &mut Context<Self>) {
+        if self.notify_new.is_empty() {
             return;
         }
-        let outbox = self.out.clone();
-        let room = async move { outbox.room().await };
-        ctx.spawn(room.into_actor(self).map(|result, session, ctx| {
-            session.notify_waits_for_room = false;
-            match result {
-                Ok(()) => session.notify_ready(ctx),
-                Err(_) => session.broken = true,
+        let uids = std::mem::take(&mut self.notify_new);
+        let (Some(selected), Some(attrs)) = (
+            self.state.selected(),
+            self.notify
+                .as_ref()
+                .and_then(Notifier::selected)
+                .map(|s| s.fetch.clone()),
+        ) else {
+            return;
+        };
+        let targets: Vec<(u32, u32)> = uids
+            .into_iter()
+            .filter_map(|uid| Some((selected.view.seq_of(uid)?, uid)))
+            .collect();
+        if !self.out.has_room() || !self.fetch_new_messages(ctx, &attrs, targets) {
+            if let Some(notifier) = &self.notify {
+                notifier.inbox.overflow();
             }
-        }));
+            self.write_notifications();
+        }
     }
 
     /// After a change of the selected mailbox was queued in the view: push it now when
@@ -298,6 +330,7 @@ impl Session {
             // SELECTED-DELAYED: expunges wait for a command that allows them.
             self.expunges_allowed = !delayed;
             self.flush_updates();
+            self.fetch_told_new(ctx);
         }
     }
 }

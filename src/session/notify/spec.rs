@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use roost_proto::{MailboxFilter, NotifyEvent};
+use roost_proto::{FetchAttribute, MailboxFilter, NotifyEvent};
 
 use crate::store::account::INBOX;
 
@@ -42,6 +42,8 @@ pub struct SelectedSpec {
     /// SELECTED-DELAYED: expunges wait for a command that allows them.
     pub delayed: bool,
     pub events: Events,
+    /// MessageNew's fetch attributes: a FETCH of each new message after EXISTS.
+    pub fetch: Vec<FetchAttribute>,
 }
 
 /// Which other mailboxes a group covers; names already decoded and normalised.
@@ -98,9 +100,18 @@ impl Spec {
             let events = Events::of(&group.events);
             let filter = match &group.filter {
                 MailboxFilter::Selected | MailboxFilter::SelectedDelayed => {
+                    let fetch = group
+                        .events
+                        .iter()
+                        .find_map(|e| match e {
+                            NotifyEvent::MessageNew(attributes) => Some(attributes.clone()),
+                            _ => None,
+                        })
+                        .unwrap_or_default();
                     spec.selected = events.messages.then(|| SelectedSpec {
                         delayed: group.filter == MailboxFilter::SelectedDelayed,
                         events,
+                        fetch,
                     });
                     continue;
                 }

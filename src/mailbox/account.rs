@@ -169,7 +169,7 @@ impl AccountActor {
             .and_then(|s| Ok(s.plan_create(name, special_use, unix_now())?));
         match planned {
             Ok((records, name)) => {
-                let created = vec![AccountEvent::Created { name: name.clone() }];
+                let created = created(&records);
                 self.write(ctx, records, Closing::none(), created, reply, move |s| {
                     s.by_name(&name)
                         .cloned()
@@ -215,16 +215,15 @@ impl AccountActor {
                     deleted: false,
                 };
                 let renamed = plan.renamed;
-                // Children move with their parent: RFC 5465 section 5.4 lists only the parent.
-                let events = renamed
-                    .iter()
-                    .min_by_key(|(from, _)| from.len())
-                    .map(|(from, to)| AccountEvent::Renamed {
+                // Children move with their parent: RFC 5465 section 5.4 lists only the parent
+                // (and the new name's missing parents, created on the way).
+                let mut events = created(&plan.records);
+                events.extend(renamed.iter().min_by_key(|(from, _)| from.len()).map(
+                    |(from, to)| AccountEvent::Renamed {
                         from: from.clone(),
                         to: to.clone(),
-                    })
-                    .into_iter()
-                    .collect();
+                    },
+                ));
                 self.write(ctx, plan.records, closing, events, reply, move |_| {
                     Ok(renamed)
                 });
@@ -309,6 +308,19 @@ impl AccountActor {
             ctx.stop();
         }
     }
+}
+
+/// The mailboxes `records` create, parents first, as feed events.
+fn created(records: &[AccountRecord]) -> Vec<AccountEvent> {
+    records
+        .iter()
+        .filter_map(|r| match r {
+            AccountRecord::CreateMailbox { name, .. } => {
+                Some(AccountEvent::Created { name: name.clone() })
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 impl Closing {

@@ -114,9 +114,12 @@ async fn rfc_5465_section_6_example_inbox_messages_and_personal_subscriptions() 
     )
     .await;
     writer.ok("SUBSCRIBE Work").await;
-    assert_eq!(c.line().await, "* LIST (\\Subscribed) \"/\" Work\r\n");
+    assert_eq!(
+        c.line().await,
+        "* LIST (\\HasNoChildren \\Subscribed) \"/\" Work\r\n"
+    );
     writer.ok("UNSUBSCRIBE Work").await;
-    assert_eq!(c.line().await, "* LIST () \"/\" Work\r\n");
+    assert_eq!(c.line().await, "* LIST (\\HasNoChildren) \"/\" Work\r\n");
     writer.append("INBOX", "", &sample_message(1)).await;
     let line = c.line().await;
     assert!(
@@ -167,11 +170,30 @@ async fn mailbox_name_events_list_created_renamed_with_oldname_and_deleted() {
     c.send("i IDLE\r\n").await;
     assert_eq!(c.line().await, "+ idling\r\n");
     writer.ok("CREATE Projects").await;
-    assert_eq!(c.line().await, "* LIST () \"/\" Projects\r\n");
+    assert_eq!(
+        c.line().await,
+        "* LIST (\\HasNoChildren) \"/\" Projects\r\n"
+    );
+    // A child changes its parent too (RFC 5465 section 5.4).
+    writer.ok("CREATE Projects/2026").await;
+    assert_eq!(
+        c.line().await,
+        "* LIST (\\HasNoChildren) \"/\" Projects/2026\r\n"
+    );
+    assert_eq!(c.line().await, "* LIST (\\HasChildren) \"/\" Projects\r\n");
+    writer.ok("DELETE Projects/2026").await;
+    assert_eq!(
+        c.line().await,
+        "* LIST (\\NonExistent) \"/\" Projects/2026\r\n"
+    );
+    assert_eq!(
+        c.line().await,
+        "* LIST (\\HasNoChildren) \"/\" Projects\r\n"
+    );
     writer.ok("RENAME Projects Ideas").await;
     assert_eq!(
         c.line().await,
-        "* LIST () \"/\" Ideas (\"OLDNAME\" (\"Projects\"))\r\n"
+        "* LIST (\\HasNoChildren) \"/\" Ideas (\"OLDNAME\" (\"Projects\"))\r\n"
     );
     writer.ok("DELETE Ideas").await;
     assert_eq!(c.line().await, "* LIST (\\NonExistent) \"/\" Ideas\r\n");
@@ -415,7 +437,7 @@ async fn a_session_on_another_node_hears_an_append_to_a_mailbox_it_has_not_selec
         "{line}"
     );
     writer.ok("CREATE Later").await;
-    assert_eq!(c.line().await, "* LIST () \"/\" Later\r\n");
+    assert_eq!(c.line().await, "* LIST (\\HasNoChildren) \"/\" Later\r\n");
     writer.append("INBOX", "", &sample_message(2)).await;
     assert_eq!(c.line().await, "* 1 EXISTS\r\n");
 }

@@ -10,7 +10,7 @@
 mod inbox;
 mod spec;
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use actix::prelude::*;
 use roost_proto::{
@@ -45,6 +45,8 @@ pub(super) struct Notifier {
     _watch: Option<Watch>,
     /// The account's subscriptions, kept current from the feed (SUBSCRIBED).
     subscriptions: HashSet<String>,
+    /// The account's mailbox names, kept current from the feed (`\HasChildren`).
+    mailboxes: BTreeSet<String>,
 }
 
 impl Notifier {
@@ -56,6 +58,7 @@ impl Notifier {
             inbox: Inbox::new(1),
             _watch: None,
             subscriptions: HashSet::new(),
+            mailboxes: BTreeSet::new(),
         }
     }
 
@@ -103,6 +106,8 @@ impl Session {
             let watch = account.watch(watcher).await?;
             let view = account.view().await?;
             let subscriptions: HashSet<String> = view.subscriptions.into_iter().collect();
+            let mailboxes: BTreeSet<String> =
+                view.mailboxes.iter().map(|m| m.name.clone()).collect();
             let mut statuses = Vec::new();
             if status {
                 for info in view.mailboxes {
@@ -118,11 +123,11 @@ impl Session {
                     }
                 }
             }
-            Ok::<_, MailboxError>((watch, subscriptions, statuses))
+            Ok::<_, MailboxError>((watch, subscriptions, mailboxes, statuses))
         };
         run(self, work, move |session, result, _| {
             match result {
-                Ok((watch, subscriptions, statuses)) => {
+                Ok((watch, subscriptions, mailboxes, statuses)) => {
                     for (info, events, status) in statuses {
                         let changes = MessageChanges {
                             new: events.messages,
@@ -136,6 +141,7 @@ impl Session {
                         inbox,
                         _watch: Some(watch),
                         subscriptions,
+                        mailboxes,
                     });
                     session.write_status(Status::ok(tag, None, "NOTIFY completed"));
                 }
@@ -152,13 +158,8 @@ impl Session {
             return;
         };
         notifier.inbox.discard(&event);
-        if let AccountEvent::Subscription { name, subscribed } = event {
-            if subscribed {
-                notifier.subscriptions.insert(name);
-            } else {
-                notifier.subscriptions.remove(&name);
-            }
-        }
+        // Not reported, but the names and subscriptions it changed are kept.
+        notifier.lists_for(event);
     }
 
     /// Whether untagged news may go out now: while idling, or between commands.
@@ -188,9 +189,7 @@ impl Session {
         }
         let mut lists = Vec::new();
         for event in news.names {
-            if let Some(list) = notifier.list_for(event) {
-                lists.push(list);
-            }
+            lists.extend(notifier.lists_for(event));
         }
         let selected = self.state.selected().map(|m| m.handle.info().id);
         let mut statuses = Vec::new();
@@ -336,53 +335,111 @@ impl Session {
 }
 
 impl Notifier {
-    /// The LIST line for a mailbox-list change, if the client asked for it (RFC 5465
-    /// sections 5.4 and 5.5); keeps the subscription list current either way.
-    fn list_for(&mut self, event: AccountEvent) -> Option<ListData> {
-        let subscriptions = &self.subscriptions;
-        let wants_names = |name: &str| self.spec.events_for(name, subscriptions).names;
-        let subscribed = |name: &str| subscriptions.contains(name);
-        let list = |name: String, mut attributes: Vec<Atom>, extended| {
-            if subscribed(&name) {
-                attributes.push(atom("Subscribed"));
-            }
-            ListData {
-                attributes,
-                delimiter: Some(DELIMITER),
-                mailbox: name,
-                extended,
-            }
-        };
+    /// The LIST lines for a mailbox-list change that the client asked for (RFC 5465
+    /// sections 5.4 and 5.5): the mailbox, and for CREATE and DELETE its parent, whose
+    /// children changed. Keeps the names and subscriptions current either way.
+    fn lists_for(&mut self, event: AccountEvent) -> Vec<ListData> {
+        let mut lines = Vec::new();
         match event {
             AccountEvent::Created { name } => {
-                wants_names(&name).then(|| list(name, Vec::new(), Vec::new()))
+                self.mailboxes.insert(name.clone());
+                self.push_name_lines(&mut lines, &name, Vec::new(), Vec::new());
             }
             AccountEvent::Deleted { name } => {
+                self.mailboxes.remove(&name);
                 let nonexistent = vec![atom("NonExistent")];
-                wants_names(&name).then(|| list(name, nonexistent, Vec::new()))
+                self.push_name_lines(&mut lines, &name, nonexistent, Vec::new());
             }
-            AccountEvent::Renamed { from, to } => (wants_names(&from) || wants_names(&to))
-                .then(|| list(to, Vec::new(), vec![ListExtended::OldName(from)])),
+            AccountEvent::Renamed { from, to } => {
+                let moved: Vec<String> = self
+                    .mailboxes
+                    .iter()
+                    .filter(|n| *n == &from || n.starts_with(&format!("{from}/")))
+                    .cloned()
+                    .collect();
+                for old in moved {
+                    self.mailboxes.remove(&old);
+                    self.mailboxes.insert(format!("{to}{}", &old[from.len()..]));
+                }
+                let wanted = self.wants_names(&from) || self.wants_names(&to);
+                if wanted {
+                    let old_name = vec![ListExtended::OldName(from)];
+                    lines.push(self.list_line(&to, Vec::new(), old_name));
+                }
+            }
             AccountEvent::Subscription { name, subscribed } => {
-                let wanted = self.spec.events_for(&name, subscriptions).subscriptions;
+                let wanted =
+                    |n: &Notifier| n.spec.events_for(&name, &n.subscriptions).subscriptions;
+                let before = wanted(self);
                 if subscribed {
                     self.subscriptions.insert(name.clone());
                 } else {
                     self.subscriptions.remove(&name);
                 }
-                let attributes = if subscribed {
-                    vec![atom("Subscribed")]
-                } else {
-                    Vec::new()
-                };
-                wanted.then(|| ListData {
-                    attributes,
-                    delimiter: Some(DELIMITER),
-                    mailbox: name,
-                    extended: Vec::new(),
-                })
+                if before || wanted(self) {
+                    lines.push(self.list_line(&name, Vec::new(), Vec::new()));
+                }
             }
-            AccountEvent::Messages { .. } | AccountEvent::Lost => None,
+            AccountEvent::Messages { .. } | AccountEvent::Lost => {}
+        }
+        lines
+    }
+
+    fn wants_names(&self, name: &str) -> bool {
+        self.spec.events_for(name, &self.subscriptions).names
+    }
+
+    /// CREATE or DELETE of `name`: its LIST line, then its parent's (whose children changed).
+    fn push_name_lines(
+        &self,
+        lines: &mut Vec<ListData>,
+        name: &str,
+        attributes: Vec<Atom>,
+        extended: Vec<ListExtended>,
+    ) {
+        if self.wants_names(name) {
+            lines.push(self.list_line(name, attributes, extended));
+        }
+        if let Some((parent, _)) = name.rsplit_once('/') {
+            if self.mailboxes.contains(parent) && self.wants_names(parent) {
+                lines.push(self.list_line(parent, Vec::new(), Vec::new()));
+            }
+        }
+    }
+
+    /// A LIST line with the attributes RFC 5465 section 5.4 asks for: `\Subscribed`, and
+    /// `\HasChildren` or `\HasNoChildren` for an existing mailbox.
+    fn list_line(
+        &self,
+        name: &str,
+        mut attributes: Vec<Atom>,
+        extended: Vec<ListExtended>,
+    ) -> ListData {
+        if !self.mailboxes.contains(name) {
+            if !attributes.iter().any(|a| a.as_str() == "NonExistent") {
+                attributes.push(atom("NonExistent"));
+            }
+        } else {
+            let below = format!("{name}/");
+            let children = self
+                .mailboxes
+                .range(below.clone()..)
+                .next()
+                .is_some_and(|n| n.starts_with(&below));
+            attributes.push(atom(if children {
+                "HasChildren"
+            } else {
+                "HasNoChildren"
+            }));
+        }
+        if self.subscriptions.contains(name) {
+            attributes.push(atom("Subscribed"));
+        }
+        ListData {
+            attributes,
+            delimiter: Some(DELIMITER),
+            mailbox: name.to_owned(),
+            extended,
         }
     }
 }

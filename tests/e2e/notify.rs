@@ -131,6 +131,41 @@ async fn rfc_5465_section_6_example_inbox_messages_and_personal_subscriptions() 
 }
 
 #[tokio::test]
+async fn rfc_5465_section_6_example_selected_overrides_personal_for_the_selected_mailbox() {
+    let server = Server::start();
+    let mut writer = Client::logged_in_rev2(&server).await;
+    writer.ok("CREATE Work").await;
+    writer.append("Work", "", &sample_message(1)).await;
+    writer.append("INBOX", "", &sample_message(2)).await;
+    let mut c = Client::logged_in_rev2(&server).await;
+    c.ok("SELECT INBOX").await;
+    c.ok("notify set (selected (Messagenew (uid flags) messageExpunge)) (personal (MessageNew FlagChange MessageExpunge))")
+        .await;
+    // A flag change in the selected mailbox is not among SELECTED's events: not pushed.
+    writer.ok("SELECT INBOX").await;
+    writer.ok("STORE 1 +FLAGS.SILENT (\\Flagged)").await;
+    // FlagChange elsewhere: STATUS (PERSONAL).
+    writer.ok("SELECT Work").await;
+    writer.ok("STORE 1 +FLAGS.SILENT (\\Seen)").await;
+    let line = c.line().await;
+    assert!(line.starts_with("* STATUS Work (UIDVALIDITY "), "{line}");
+    assert_eq!(status_item(&line, "UNSEEN"), Some(0));
+    // A new message in the selected mailbox: EXISTS and the FETCH asked for; the waiting
+    // flag change goes out with them.
+    writer.append("INBOX", "", &sample_message(3)).await;
+    let mut lines = vec![c.line().await, c.line().await, c.line().await];
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            "* 1 FETCH (FLAGS (\\Flagged) UID 1)\r\n",
+            "* 2 EXISTS\r\n",
+            "* 2 FETCH (UID 2 FLAGS ())\r\n"
+        ]
+    );
+}
+
+#[tokio::test]
 async fn unsupported_events_get_badevent_and_broken_rules_get_bad() {
     let server = Server::start();
     let mut c = Client::logged_in(&server).await;
@@ -440,4 +475,32 @@ async fn a_session_on_another_node_hears_an_append_to_a_mailbox_it_has_not_selec
     assert_eq!(c.line().await, "* LIST (\\HasNoChildren) \"/\" Later\r\n");
     writer.append("INBOX", "", &sample_message(2)).await;
     assert_eq!(c.line().await, "* 1 EXISTS\r\n");
+}
+
+#[tokio::test]
+async fn when_the_owner_node_drains_a_remote_watcher_is_told_of_the_overflow_and_can_set_again() {
+    let redis = Redis::start();
+    let data = tempfile::tempdir().unwrap();
+    let mut a = Server::start_node(data.path(), "node-a", &redis, |_| {});
+    let b = Server::start_node(data.path(), "node-b", &redis, |_| {});
+    let mut owner_side = Client::logged_in(&a).await;
+    owner_side.ok("CREATE Work").await; // node-a owns the account
+    let mut c = Client::logged_in(&b).await;
+    c.ok("NOTIFY SET (personal (MessageNew MessageExpunge))")
+        .await;
+    c.send("i IDLE\r\n").await;
+    assert_eq!(c.line().await, "+ idling\r\n");
+    a.signal("TERM");
+    let line = c.line().await;
+    assert!(line.starts_with("* OK [NOTIFICATIONOVERFLOW]"), "{line}");
+    c.send("DONE\r\n").await;
+    c.until_tagged("i").await;
+    assert!(a.wait_exit(Duration::from_secs(20)).success());
+    // The account is served elsewhere now; a new NOTIFY SET watches it there.
+    c.ok("NOTIFY SET (personal (MessageNew MessageExpunge))")
+        .await;
+    let mut writer = Client::logged_in(&b).await;
+    writer.append("Work", "", &sample_message(1)).await;
+    let line = c.line().await;
+    assert!(line.starts_with("* STATUS Work (MESSAGES 1 "), "{line}");
 }

@@ -1622,11 +1622,11 @@ fn rows() -> Vec<(&'static str, Vec<u8>, Command)> {
             NotifyEvent::MessageExpunge,
         ],
     };
-    let new_and_expunge = || vec![NotifyEvent::MessageNew(vec![]), NotifyEvent::MessageExpunge];
-    let lists = || EventGroup {
-        filter: MailboxFilter::Subtree(vec![mb("Lists")]),
-        events: new_and_expunge(),
+    let messages_of = |filter| EventGroup {
+        filter,
+        events: vec![NotifyEvent::MessageNew(vec![]), NotifyEvent::MessageExpunge],
     };
+    let lists = || messages_of(MailboxFilter::Subtree(vec![mb("Lists")]));
     add(
         "5465 3.1",
         b"b notify set status (selected (MessageNew (uid body.peek[header.fields (from to subject)]) MessageExpunge)) (subtree Lists (MessageNew MessageExpunge))\r\n",
@@ -1643,10 +1643,7 @@ fn rows() -> Vec<(&'static str, Vec<u8>, Command)> {
             groups: vec![
                 selected(vec![A::Uid, header_fields()]),
                 lists(),
-                EventGroup {
-                    filter: MailboxFilter::Mailboxes(vec![mb("misc")]),
-                    events: new_and_expunge(),
-                },
+                messages_of(MailboxFilter::Mailboxes(vec![mb("misc")])),
             ],
         }),
     );
@@ -1657,10 +1654,7 @@ fn rows() -> Vec<(&'static str, Vec<u8>, Command)> {
         C::Notify(NotifyCommand::Set {
             status: false,
             groups: vec![
-                EventGroup {
-                    filter: MailboxFilter::Mailboxes(vec![mb("INBOX")]),
-                    events: new_and_expunge(),
-                },
+                messages_of(MailboxFilter::Mailboxes(vec![mb("INBOX")])),
                 EventGroup {
                     filter: MailboxFilter::Personal,
                     events: vec![NotifyEvent::SubscriptionChange],

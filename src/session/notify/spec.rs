@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use roost_proto::{FetchAttribute, MailboxFilter, NotifyEvent};
+use roost_proto::{FetchAttribute, MailboxFilter, MailboxName, NotifyEvent};
 
 use crate::store::account::INBOX;
 
@@ -46,32 +46,25 @@ pub struct SelectedSpec {
     pub fetch: Vec<FetchAttribute>,
 }
 
-/// Which other mailboxes a group covers; names already decoded and normalised.
-#[derive(Debug, Clone)]
-enum Filter {
-    Inboxes,
-    Personal,
-    Subscribed,
-    Subtree(Vec<String>),
-    Mailboxes(Vec<String>),
-}
-
-impl Filter {
-    fn matches(&self, name: &str, subscriptions: &HashSet<String>) -> bool {
-        match self {
-            // Mail is delivered (LMTP) to INBOX only.
-            Filter::Inboxes => name == INBOX,
-            // One user, one personal namespace: every mailbox of the account.
-            Filter::Personal => true,
-            Filter::Subscribed => subscriptions.contains(name),
-            Filter::Subtree(roots) => roots.iter().any(|root| {
-                name == root
-                    || name
-                        .strip_prefix(root.as_str())
-                        .is_some_and(|rest| rest.starts_with('/'))
-            }),
-            Filter::Mailboxes(names) => names.iter().any(|n| n == name),
-        }
+/// Whether a group's filter (other than SELECTED, whose names are already decoded and
+/// normalised UTF-8) covers the mailbox `name`.
+fn covers(filter: &MailboxFilter, name: &str, subscriptions: &HashSet<String>) -> bool {
+    let is = |n: &MailboxName| n.as_bytes() == name.as_bytes();
+    match filter {
+        MailboxFilter::Selected | MailboxFilter::SelectedDelayed => false,
+        // Mail is delivered (LMTP) to INBOX only.
+        MailboxFilter::Inboxes => name == INBOX,
+        // One user, one personal namespace: every mailbox of the account.
+        MailboxFilter::Personal => true,
+        MailboxFilter::Subscribed => subscriptions.contains(name),
+        MailboxFilter::Subtree(roots) => roots.iter().any(|root| {
+            is(root)
+                || name
+                    .as_bytes()
+                    .strip_prefix(root.as_bytes())
+                    .is_some_and(|rest| rest.starts_with(b"/"))
+        }),
+        MailboxFilter::Mailboxes(names) => names.iter().any(is),
     }
 }
 
@@ -80,7 +73,8 @@ impl Filter {
 pub struct Spec {
     /// `None`: no message events for the selected mailbox (SELECTED NONE, or no SELECTED).
     pub selected: Option<SelectedSpec>,
-    groups: Vec<(Filter, Events)>,
+    /// The other groups, their names decoded and normalised.
+    groups: Vec<(MailboxFilter, Events)>,
 }
 
 impl Spec {
@@ -89,13 +83,18 @@ impl Spec {
     /// section 3.1 says for names of no existing mailbox).
     pub fn new(
         groups: &[roost_proto::EventGroup],
-        name: impl Fn(&roost_proto::MailboxName) -> Option<String>,
+        name: impl Fn(&MailboxName) -> Option<String>,
     ) -> Spec {
         let mut spec = Spec {
             selected: None,
             groups: Vec::new(),
         };
-        let names = |list: &[roost_proto::MailboxName]| list.iter().filter_map(&name).collect();
+        let names = |list: &[MailboxName]| {
+            list.iter()
+                .filter_map(&name)
+                .map(|n| MailboxName::from_wire(n.as_bytes()))
+                .collect()
+        };
         for group in groups {
             let events = Events::of(&group.events);
             let filter = match &group.filter {
@@ -115,11 +114,9 @@ impl Spec {
                     });
                     continue;
                 }
-                MailboxFilter::Inboxes => Filter::Inboxes,
-                MailboxFilter::Personal => Filter::Personal,
-                MailboxFilter::Subscribed => Filter::Subscribed,
-                MailboxFilter::Subtree(list) => Filter::Subtree(names(list)),
-                MailboxFilter::Mailboxes(list) => Filter::Mailboxes(names(list)),
+                MailboxFilter::Subtree(list) => MailboxFilter::Subtree(names(list)),
+                MailboxFilter::Mailboxes(list) => MailboxFilter::Mailboxes(names(list)),
+                other => other.clone(),
             };
             spec.groups.push((filter, events));
         }
@@ -130,7 +127,7 @@ impl Spec {
     pub fn events_for(&self, name: &str, subscriptions: &HashSet<String>) -> Events {
         let mut events = Events::default();
         for (filter, group) in &self.groups {
-            if filter.matches(name, subscriptions) {
+            if covers(filter, name, subscriptions) {
                 events.merge(*group);
             }
         }
@@ -141,7 +138,7 @@ impl Spec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use roost_proto::{EventGroup, MailboxName};
+    use roost_proto::EventGroup;
 
     fn group(filter: MailboxFilter, events: Vec<NotifyEvent>) -> EventGroup {
         EventGroup { filter, events }

@@ -157,6 +157,8 @@ pub struct Session {
     notify_waits_for_room: bool,
     /// New messages told with EXISTS whose NOTIFY FETCH is still to be sent.
     notify_new: Vec<u32>,
+    /// New messages this connection added itself, which get no NOTIFY FETCH.
+    notify_own_new: Vec<u32>,
 }
 
 impl Session {
@@ -201,6 +203,7 @@ impl Session {
             notify: None,
             notify_waits_for_room: false,
             notify_new: Vec::new(),
+            notify_own_new: Vec::new(),
         }
     }
 

@@ -85,6 +85,13 @@ async fn rfc_5465_section_3_1_example_status_then_news_of_a_watched_subtree() {
         header
     );
     assert_eq!(c.line().await, ")\r\n");
+    // Its own APPEND to the selected mailbox gets EXISTS but no FETCH (section 5.2).
+    let own = sample_message(9);
+    let own = c
+        .command("o", &format!("APPEND INBOX {{{}+}}\r\n{own}", own.len()))
+        .await;
+    assert_eq!(own[0], "* 2 EXISTS\r\n", "{own:?}");
+    assert!(own[1].starts_with("o OK [APPENDUID "), "{own:?}");
     // misc is not watched.
     writer.append("misc", "", &sample_message(4)).await;
     nothing_for_a_moment(&mut c).await;

@@ -275,7 +275,18 @@ impl Session {
             .and_then(Notifier::selected)
             .is_some_and(|s| !s.fetch.is_empty());
         if wants_fetch {
-            self.notify_new.extend_from_slice(uids);
+            let own = std::mem::take(&mut self.notify_own_new);
+            let others = uids.iter().filter(|uid| !own.contains(uid));
+            self.notify_new.extend(others);
+        }
+        self.notify_own_new.clear();
+    }
+
+    /// Messages this connection put into its selected mailbox itself (APPEND, COPY, MOVE):
+    /// NOTIFY's FETCH leaves them out (RFC 5465 section 5.2). Told with the command's EXISTS.
+    pub(super) fn own_new_messages(&mut self, uids: Vec<u32>) {
+        if self.notify.is_some() {
+            self.notify_own_new.extend(uids);
         }
     }
 

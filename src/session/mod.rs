@@ -277,6 +277,7 @@ impl Session {
     /// then reports [`Disconnected`], which stops the actor. Staying alive until then keeps the
     /// session registered, so a drain waits until the close_notify has been sent.
     fn close(&mut self, ctx: &mut Context<Self>) -> Reply {
+        self.notify = None; // nothing may follow a BYE
         self.state = std::mem::replace(&mut self.state, State::Logout).logout();
         self.state_gauge.set(ConnState::Logout);
         if self.out.send(Outgoing::Close).is_err() {

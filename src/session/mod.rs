@@ -155,6 +155,8 @@ pub struct Session {
     notify: Option<notify::Notifier>,
     /// NOTIFY news waits for the client to read what is queued.
     notify_waits_for_room: bool,
+    /// The selected mailbox's news (NOTIFY SELECTED) waits for the same.
+    selected_waits_for_room: bool,
     /// New messages told with EXISTS whose NOTIFY FETCH is still to be sent.
     notify_new: Vec<u32>,
     /// New messages this connection added itself, which get no NOTIFY FETCH.
@@ -202,6 +204,7 @@ impl Session {
             events_while_selecting: None,
             notify: None,
             notify_waits_for_room: false,
+            selected_waits_for_room: false,
             notify_new: Vec::new(),
             notify_own_new: Vec::new(),
         }

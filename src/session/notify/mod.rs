@@ -333,15 +333,34 @@ impl Session {
         if !wanted {
             return;
         }
-        let delayed = selected.delayed;
         if matches!(self.pending, Pending::Idle { .. }) {
             self.flush_while_idle(ctx);
-        } else if self.may_notify_now() && self.out.has_room() {
-            // SELECTED-DELAYED: expunges wait for a command that allows them.
-            self.expunges_allowed = !delayed;
-            self.flush_updates();
-            self.fetch_told_new(ctx);
+        } else {
+            self.push_selected_between_commands(ctx);
         }
+    }
+
+    /// Between commands: the selected mailbox's news now, or once the client has room.
+    fn push_selected_between_commands(&mut self, ctx: &mut Context<Self>) {
+        let Some(selected) = self.notify.as_ref().and_then(Notifier::selected) else {
+            return;
+        };
+        let delayed = selected.delayed;
+        if !self.may_notify_now() {
+            return; // the command's completion tells it
+        }
+        if !self.out.has_room() {
+            self.after_room(
+                ctx,
+                |s| &mut s.selected_waits_for_room,
+                Self::push_selected_between_commands,
+            );
+            return;
+        }
+        // SELECTED-DELAYED: expunges wait for a command that allows them.
+        self.expunges_allowed = !delayed;
+        self.flush_updates();
+        self.fetch_told_new(ctx);
     }
 }
 

@@ -359,6 +359,21 @@ async fn idle_hears_an_append_by_a_second_session_to_another_mailbox() {
     c.until_tagged("i").await;
 }
 
+/// Sends all `commands` at once (tagged `p0`, `p1`, ...), then reads every answer; each
+/// must be OK.
+async fn pipelined(c: &mut Client, commands: Vec<String>) {
+    let mut wire = String::new();
+    for (i, command) in commands.iter().enumerate() {
+        wire.push_str(&format!("p{i} {command}\r\n"));
+    }
+    c.send(wire).await;
+    for (i, command) in commands.iter().enumerate() {
+        let done = c.until_tagged(&format!("p{i}")).await;
+        let last = done.last().unwrap();
+        assert!(last.starts_with(&format!("p{i} OK")), "{command}: {last}");
+    }
+}
+
 /// Messages of about 64 KiB, so a FETCH of them fills socket buffers and the output queue.
 fn big_message(n: u32) -> String {
     sample_message(n) + &format!("{}\r\n", "x".repeat(998)).repeat(64)
@@ -374,9 +389,11 @@ async fn stalled_watcher(
     notify: &str,
 ) -> (Client, Client, Vec<String>) {
     let mut writer = Client::logged_in(server).await;
-    for i in 0..boxes {
-        writer.ok(&format!("CREATE box{i:03}")).await;
-    }
+    pipelined(
+        &mut writer,
+        (0..boxes).map(|i| format!("CREATE box{i:03}")).collect(),
+    )
+    .await;
     let mut append = "APPEND INBOX".to_owned();
     for m in (1..=200).map(big_message) {
         append.push_str(&format!(" {{{}+}}\r\n{m}", m.len()));
@@ -402,16 +419,12 @@ async fn news_for_a_client_that_stops_reading_is_one_status_per_mailbox_of_500()
         .count();
     assert_eq!(boxes, 500, "{:?}", &initial[..3]);
     assert!(!initial.iter().any(|l| l.starts_with("* STATUS INBOX")));
-    for i in 0..500 {
-        writer
-            .append(&format!("box{i:03}"), "", &sample_message(i))
-            .await;
-    }
-    for i in (0..500).step_by(5) {
-        writer
-            .append(&format!("box{i:03}"), "", &sample_message(i))
-            .await;
-    }
+    // One APPEND to each mailbox, and a second to every fifth, from a second session.
+    let appends = (0..500).chain((0..500).step_by(5)).map(|i| {
+        let m = sample_message(i);
+        format!("APPEND box{i:03} {{{}+}}\r\n{m}", m.len())
+    });
+    pipelined(&mut writer, appends.collect()).await;
     let lines = c.until_tagged("f").await;
     let statuses: Vec<&String> = lines.iter().filter(|l| l.starts_with("* STATUS")).collect();
     // Coalesced: one STATUS per mailbox at most, each with the latest counts.

@@ -263,6 +263,10 @@ pub struct LimitsConfig {
     pub write_timeout_secs: u64,
     /// Interval of `* OK Still here` during IDLE, so NAT boxes keep the connection.
     pub idle_keepalive_secs: u64,
+    /// NOTIFY (RFC 5465): mailboxes and mailbox-list changes a session may have waiting
+    /// for a client that does not read (news of one mailbox is kept once, the latest);
+    /// beyond it the session gets `* OK [NOTIFICATIONOVERFLOW]` and NOTIFY stops.
+    pub notify_backlog: usize,
     /// How long in-flight commands may take to finish after SIGTERM.
     pub drain_timeout_secs: u64,
     /// BAD responses before login after which the connection is closed.
@@ -286,6 +290,7 @@ impl Default for LimitsConfig {
             timeout_authenticated_secs: 30 * 60,
             write_timeout_secs: 300,
             idle_keepalive_secs: 120,
+            notify_backlog: 1000,
             drain_timeout_secs: 20,
             max_bad_commands_unauthenticated: 10,
             max_login_failures: 3,
@@ -821,6 +826,9 @@ impl Config {
         }
         if self.limits.write_timeout_secs == 0 {
             return invalid("limits.write_timeout_secs must be positive");
+        }
+        if self.limits.notify_backlog == 0 {
+            return invalid("limits.notify_backlog must be positive");
         }
         if self.limits.idle_keepalive_secs == 0 {
             return invalid("limits.idle_keepalive_secs must be positive");

@@ -44,6 +44,8 @@ mod mailboxes;
 mod messages;
 #[path = "e2e/metadata.rs"]
 mod metadata;
+#[path = "e2e/notify.rs"]
+mod notify;
 #[path = "e2e/oauth.rs"]
 mod oauth;
 #[path = "e2e/observability.rs"]

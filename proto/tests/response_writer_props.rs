@@ -333,7 +333,7 @@ fn strategies_reach_every_variant() {
         Expired, ExpungeIssued, HasChildren, InUse, Limit, NonExistent, NoPerm, OverQuota, Parse, \
         PermanentFlags, PrivacyRequired, ReadOnly, ReadWrite, ServerBug, TryCreate, UidNext, \
         UidNotSticky, UidValidity, Unavailable, UnknownCte, TooBig, UseAttr, CompressionActive, \
-        HighestModSeq, NoModSeq, Modified, MailboxId, Other";
+        HighestModSeq, NoModSeq, Modified, MailboxId, NotificationOverflow, BadEvent, Other";
     let fetch_items = "Flags, InternalDate, Rfc822Size, Envelope, Body, BodyStructure, \
         BodySection, Binary, BinarySize, Uid, ModSeq, EmailId, ThreadId, Rfc822, Rfc822Header, \
         Rfc822Text";

@@ -1601,6 +1601,90 @@ fn rows() -> Vec<(&'static str, Vec<u8>, Command)> {
             ),
         );
     }
+    // RFC 5465 section 3.1 (as corrected: the printed example leaves out the parentheses
+    // around the events and MessageExpunge, which sections 5 and 8 require)
+    let header_fields = || A::BodySection {
+        peek: true,
+        section: Section {
+            part: vec![],
+            text: Some(SectionText::HeaderFields(vec![
+                b("from"),
+                b("to"),
+                b("subject"),
+            ])),
+        },
+        partial: None,
+    };
+    let selected = |attributes| EventGroup {
+        filter: MailboxFilter::Selected,
+        events: vec![
+            NotifyEvent::MessageNew(attributes),
+            NotifyEvent::MessageExpunge,
+        ],
+    };
+    let messages_of = |filter| EventGroup {
+        filter,
+        events: vec![NotifyEvent::MessageNew(vec![]), NotifyEvent::MessageExpunge],
+    };
+    let lists = || messages_of(MailboxFilter::Subtree(vec![mb("Lists")]));
+    add(
+        "5465 3.1",
+        b"b notify set status (selected (MessageNew (uid body.peek[header.fields (from to subject)]) MessageExpunge)) (subtree Lists (MessageNew MessageExpunge))\r\n",
+        C::Notify(NotifyCommand::Set {
+            status: true,
+            groups: vec![selected(vec![A::Uid, header_fields()]), lists()],
+        }),
+    );
+    add(
+        "5465 3.1",
+        b"e notify set (selected (MessageNew (uid body.peek[header.fields (from to subject)]) MessageExpunge)) (subtree Lists (MessageNew MessageExpunge)) (mailboxes misc (MessageNew MessageExpunge))\r\n",
+        C::Notify(NotifyCommand::Set {
+            status: false,
+            groups: vec![
+                selected(vec![A::Uid, header_fields()]),
+                lists(),
+                messages_of(MailboxFilter::Mailboxes(vec![mb("misc")])),
+            ],
+        }),
+    );
+    // RFC 5465 section 6
+    add(
+        "5465 6",
+        b"a notify set (mailboxes INBOX (Messagenew messageExpunge)) (personal (SubscriptionChange))\r\n",
+        C::Notify(NotifyCommand::Set {
+            status: false,
+            groups: vec![
+                messages_of(MailboxFilter::Mailboxes(vec![mb("INBOX")])),
+                EventGroup {
+                    filter: MailboxFilter::Personal,
+                    events: vec![NotifyEvent::SubscriptionChange],
+                },
+            ],
+        }),
+    );
+    add(
+        "5465 6",
+        b"a notify set (selected (Messagenew (uid flags) messageExpunge)) (personal (MessageNew FlagChange MessageExpunge))\r\n",
+        C::Notify(NotifyCommand::Set {
+            status: false,
+            groups: vec![
+                selected(vec![A::Uid, A::Flags]),
+                EventGroup {
+                    filter: MailboxFilter::Personal,
+                    events: vec![
+                        NotifyEvent::MessageNew(vec![]),
+                        NotifyEvent::FlagChange,
+                        NotifyEvent::MessageExpunge,
+                    ],
+                },
+            ],
+        }),
+    );
+    add(
+        "5465 3.1",
+        b"a notify none\r\n",
+        C::Notify(NotifyCommand::None),
+    );
     // RFC 5957 section 4 (its sort keys; the RFC has no command example)
     add(
         "5957 4",

@@ -10,9 +10,11 @@ use actix::prelude::*;
 
 use super::link::{LinkService, PeerConn, Pusher};
 use super::wire::{self, WireRequest, WireResult};
+use crate::mailbox::feed::{AccountEvent, Watcher};
 use crate::mailbox::request::Answer;
 use crate::mailbox::{
     AccountHandle, Change, MailboxAddress, MailboxError, MailboxEvent, MailboxHandle, Registry,
+    Watch,
 };
 
 /// A session on another node attached to a local mailbox: `(link connection, stream)`.
@@ -29,6 +31,8 @@ pub(crate) struct OwnerService {
 struct Inner {
     registry: Arc<Registry>,
     attachments: Mutex<HashMap<RemoteKey, (MailboxHandle, u64)>>,
+    /// Account watches (NOTIFY) of sessions on other nodes; dropping one ends it.
+    watches: Mutex<HashMap<RemoteKey, Watch>>,
 }
 
 impl OwnerService {
@@ -37,6 +41,7 @@ impl OwnerService {
             inner: Arc::new(Inner {
                 registry,
                 attachments: Mutex::new(HashMap::new()),
+                watches: Mutex::new(HashMap::new()),
             }),
             arbiter: actix_rt::Arbiter::current(),
         })
@@ -48,6 +53,10 @@ impl Inner {
         self.attachments
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn watches(&self) -> std::sync::MutexGuard<'_, HashMap<RemoteKey, Watch>> {
+        self.watches.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     async fn dispatch(
@@ -82,6 +91,17 @@ impl Inner {
                 if let Some((handle, id)) = self.attachments().remove(&(conn, stream)) {
                     handle.detach(id);
                 }
+                Ok(Answer::Unit)
+            }
+            WireRequest::Watch { user, stream } => {
+                let account = self.registry.owned_account(&user).await?;
+                let watch = account.watch(link_watcher(pusher, stream)).await?;
+                self.watches().insert((conn, stream), watch);
+                Ok(Answer::Unit)
+            }
+            WireRequest::Unwatch { stream } => {
+                let watch = self.watches().remove(&(conn, stream));
+                drop(watch);
                 Ok(Answer::Unit)
             }
             WireRequest::Copy {
@@ -184,7 +204,27 @@ impl LinkService for OwnerService {
         for (handle, id) in gone {
             handle.detach(id);
         }
+        let watches: Vec<Watch> = {
+            let mut map = self.inner.watches();
+            let keys: Vec<RemoteKey> = map.keys().filter(|(c, _)| *c == peer.id).copied().collect();
+            keys.into_iter().filter_map(|k| map.remove(&k)).collect()
+        };
+        drop(watches);
     }
+}
+
+/// Pushes a remote session's account events over the link. A link that cannot take them
+/// is closed, as for mailbox changes: the other node then tells its watchers the feed is
+/// lost (`[NOTIFICATIONOVERFLOW]`).
+fn link_watcher(pusher: Pusher, stream: u64) -> Watcher {
+    Arc::new(move |event: &AccountEvent| {
+        if pusher.push(stream, wire::encode(event)) {
+            !matches!(event, AccountEvent::Lost)
+        } else {
+            pusher.close();
+            false
+        }
+    })
 }
 
 /// Forwards one remote attachment's changes over the link.

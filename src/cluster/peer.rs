@@ -16,6 +16,7 @@ use actix::Recipient;
 
 use super::link::{LinkClient, LocalNode};
 use super::wire::{self, WireRequest, WireResult};
+use crate::mailbox::feed::{AccountEvent, Watcher};
 use crate::mailbox::request::Answer;
 use crate::mailbox::{Change, MailboxError, MailboxEvent};
 use crate::store::MailboxId;
@@ -23,11 +24,19 @@ use crate::store::MailboxId;
 /// Sessions attached through one link: stream id → (mailbox, session).
 type Attachments = HashMap<u64, (MailboxId, Recipient<MailboxEvent>)>;
 
+/// Account watches (NOTIFY) through one link: stream id → the session's watcher.
+type Watchers = HashMap<u64, Watcher>;
+
 /// A connection to one owner node.
 pub(crate) struct Peer {
     client: LinkClient,
     attachments: Arc<Mutex<Attachments>>,
+    watchers: Arc<Mutex<Watchers>>,
     next_stream: AtomicU64,
+}
+
+fn lock_watchers(m: &Mutex<Watchers>) -> std::sync::MutexGuard<'_, Watchers> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn lock(m: &Mutex<Attachments>) -> std::sync::MutexGuard<'_, Attachments> {
@@ -39,8 +48,24 @@ impl Peer {
         let client = LinkClient::new(local.clone(), address.to_owned());
         client.set_keepalive(keepalive);
         let attachments: Arc<Mutex<Attachments>> = Arc::default();
+        let watchers: Arc<Mutex<Watchers>> = Arc::default();
         let pushes = attachments.clone();
+        let watched = watchers.clone();
         client.set_push_handler(Arc::new(move |stream, payload| {
+            let watcher = lock_watchers(&watched).get(&stream).cloned();
+            if let Some(watcher) = watcher {
+                match wire::decode::<AccountEvent>(&payload) {
+                    Ok(event) => {
+                        if !watcher(&event) {
+                            lock_watchers(&watched).remove(&stream);
+                        }
+                    }
+                    Err(_) => {
+                        tracing::warn!(stream, "malformed account change from the owner node")
+                    }
+                }
+                return;
+            }
             let Ok(event) = wire::decode::<MailboxEvent>(&payload) else {
                 tracing::warn!(stream, "malformed mailbox change from the owner node");
                 return;
@@ -59,8 +84,13 @@ impl Peer {
             }
         }));
         let broken = attachments.clone();
+        let lost = watchers.clone();
         let address = address.to_owned();
         client.set_disconnect_handler(Arc::new(move || {
+            let watching: Vec<Watcher> = lock_watchers(&lost).drain().map(|(_, w)| w).collect();
+            for watcher in watching {
+                watcher(&AccountEvent::Lost);
+            }
             let attached: Vec<_> = lock(&broken).drain().collect();
             if !attached.is_empty() {
                 tracing::warn!(%address, sessions = attached.len(), "link to the owner node broke");
@@ -79,6 +109,7 @@ impl Peer {
         Arc::new(Peer {
             client,
             attachments,
+            watchers,
             next_stream: AtomicU64::new(1),
         })
     }
@@ -110,6 +141,17 @@ impl Peer {
 
     pub fn unregister(&self, stream: u64) {
         lock(&self.attachments).remove(&stream);
+    }
+
+    /// Registers an account watcher for pushes on a new stream.
+    pub fn register_watcher(&self, watcher: Watcher) -> u64 {
+        let stream = self.next_stream.fetch_add(1, Ordering::Relaxed);
+        lock_watchers(&self.watchers).insert(stream, watcher);
+        stream
+    }
+
+    pub fn unregister_watcher(&self, stream: u64) {
+        lock_watchers(&self.watchers).remove(&stream);
     }
 
     /// Tells the session attached on `stream` that its mailbox is gone, as the owner's notice

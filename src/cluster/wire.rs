@@ -41,6 +41,15 @@ pub enum WireRequest {
     Detach {
         stream: u64,
     },
+    /// Watch the account's changes (NOTIFY); they are pushed on `stream` as
+    /// [`AccountEvent`](crate::mailbox::feed::AccountEvent)s until Unwatch or the link breaks.
+    Watch {
+        user: String,
+        stream: u64,
+    },
+    Unwatch {
+        stream: u64,
+    },
     /// COPY or MOVE from `source` into the account's mailbox named `destination`.
     Copy {
         user: String,
@@ -60,6 +69,8 @@ impl WireRequest {
             WireRequest::Attach { .. } => "mailbox.attach",
             WireRequest::Detach { .. } => "mailbox.detach",
             WireRequest::Copy { .. } => "mailbox.copy",
+            WireRequest::Watch { .. } => "account.watch",
+            WireRequest::Unwatch { .. } => "account.unwatch",
         }
     }
 }

@@ -14,6 +14,7 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use super::actor::Request;
+use super::feed::{AccountEvent, Watcher};
 use super::registry::{MailboxKey, Shared};
 use super::request::{AccountOp, Answer};
 use super::usage::{AccountUsage, QuotaReport};
@@ -27,11 +28,22 @@ use crate::store::{MailboxId, MailboxInfo, PlanError, SpecialUse, Store};
 #[rtype(result = "()")]
 pub(super) enum AccountRequest {
     /// Every operation a session (here or on another node) asks of the account.
-    Op { op: AccountOp, reply: Reply<Answer> },
+    Op {
+        op: AccountOp,
+        reply: Reply<Answer>,
+    },
     /// The local handle of a mailbox (a handle on another node is made from `AccountOp::Open`).
     Open {
         name: String,
         reply: Reply<MailboxHandle>,
+    },
+    /// Starts hearing of the account's changes (NOTIFY); answers the watch id.
+    Watch {
+        watcher: Watcher,
+        reply: Reply<u64>,
+    },
+    Unwatch {
+        id: u64,
     },
 }
 
@@ -106,6 +118,7 @@ impl AccountActor {
         ctx: &mut Context<Self>,
         records: Vec<AccountRecord>,
         closing: Closing,
+        events: Vec<AccountEvent>,
         reply: Reply<T>,
         done: impl FnOnce(&AccountState) -> Result<T, MailboxError> + 'static,
     ) {
@@ -140,6 +153,9 @@ impl AccountActor {
             work.into_actor(self)
                 .map(move |outcome, act, _| match outcome {
                     Ok((store, Ok(()))) => {
+                        for event in &events {
+                            act.shared.feeds.publish(&act.name, event);
+                        }
                         reply.send(done(store.state()));
                         act.store = Some(store);
                     }
@@ -164,8 +180,9 @@ impl AccountActor {
             .and_then(|s| Ok(s.plan_create(name, special_use, unix_now())?));
         match planned {
             Ok((records, name)) => {
+                let created = created(&records);
                 let usage = self.usage.clone();
-                self.write(ctx, records, Closing::none(), reply, move |s| {
+                self.write(ctx, records, Closing::none(), created, reply, move |s| {
                     let info = s.by_name(&name).cloned();
                     let info = info.ok_or(MailboxError::NonExistent(name))?;
                     usage.created(info.id);
@@ -184,8 +201,11 @@ impl AccountActor {
                     reason: format!("mailbox {name} was deleted"),
                     deleted: true,
                 };
+                let deleted = vec![AccountEvent::Deleted {
+                    name: account::normalize_name(name).unwrap_or_else(|_| name.to_owned()),
+                }];
                 let usage = self.usage.clone();
-                self.write(ctx, records, closing, reply, move |_| {
+                self.write(ctx, records, closing, deleted, reply, move |_| {
                     usage.deleted(id);
                     Ok(())
                 });
@@ -212,7 +232,18 @@ impl AccountActor {
                     deleted: false,
                 };
                 let renamed = plan.renamed;
-                self.write(ctx, plan.records, closing, reply, move |_| Ok(renamed));
+                // Children move with their parent: RFC 5465 section 5.4 lists only the parent
+                // (and the new name's missing parents, created on the way).
+                let mut events = created(&plan.records);
+                events.extend(renamed.iter().min_by_key(|(from, _)| from.len()).map(
+                    |(from, to)| AccountEvent::Renamed {
+                        from: from.clone(),
+                        to: to.clone(),
+                    },
+                ));
+                self.write(ctx, plan.records, closing, events, reply, move |_| {
+                    Ok(renamed)
+                });
             }
             Err(e) => reply.send(Err(e)),
         }
@@ -247,7 +278,20 @@ impl AccountActor {
                     .and_then(|s| Ok(s.plan_subscription(&name, subscribe)?))
                 {
                     Ok(records) if records.is_empty() => reply.send(Ok(())),
-                    Ok(records) => self.write(ctx, records, Closing::none(), reply, |_| Ok(())),
+                    Ok(records) => {
+                        let event = AccountEvent::Subscription {
+                            name: account::normalize_name(&name).unwrap_or(name),
+                            subscribed: subscribe,
+                        };
+                        self.write(
+                            ctx,
+                            records,
+                            Closing::none(),
+                            vec![event],
+                            reply,
+                            |_| Ok(()),
+                        );
+                    }
                     Err(e) => reply.send(Err(e)),
                 }
             }
@@ -266,7 +310,14 @@ impl AccountActor {
                     .state()
                     .and_then(|s| Ok(s.plan_set_metadata(&mailbox, changes, &limits)?))
                 {
-                    Ok(record) => self.write(ctx, vec![record], Closing::none(), reply, |_| Ok(())),
+                    Ok(record) => self.write(
+                        ctx,
+                        vec![record],
+                        Closing::none(),
+                        Vec::new(),
+                        reply,
+                        |_| Ok(()),
+                    ),
                     Err(e) => reply.send(Err(e)),
                 }
             }
@@ -333,6 +384,19 @@ impl AccountActor {
             ctx.stop();
         }
     }
+}
+
+/// The mailboxes `records` create, parents first, as feed events.
+fn created(records: &[AccountRecord]) -> Vec<AccountEvent> {
+    records
+        .iter()
+        .filter_map(|r| match r {
+            AccountRecord::CreateMailbox { name, .. } => {
+                Some(AccountEvent::Created { name: name.clone() })
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 impl Closing {
@@ -427,6 +491,10 @@ impl Handler<AccountRequest> for AccountActor {
         match request {
             AccountRequest::Op { op, reply } => self.run(ctx, op, reply),
             AccountRequest::Open { name, reply } => reply.send(self.handle_open(&name)),
+            AccountRequest::Watch { watcher, reply } => {
+                reply.send(Ok(self.shared.feeds.watch(&self.name, watcher)));
+            }
+            AccountRequest::Unwatch { id } => self.shared.feeds.unwatch(&self.name, id),
         }
     }
 }

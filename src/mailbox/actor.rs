@@ -14,6 +14,7 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use super::commit::Batcher;
+use super::feed::{AccountEvent, MessageChanges};
 use super::listeners::Listeners;
 use super::registry::{MailboxKey, Shared};
 use super::request::{Answer, MailboxOp};
@@ -247,6 +248,24 @@ impl Mailbox {
             .clone()
             .ok_or(MailboxError::Unavailable("no index".into()))?;
         Ok((index, keywords))
+    }
+
+    /// Tells the account's watchers (NOTIFY) what a durable batch changed, with the counts
+    /// after it; nothing is computed when nobody watches.
+    pub(super) fn publish(&self, changes: MessageChanges) {
+        let account = &self.key.account;
+        if !changes.any() || !self.shared.feeds.is_watched(account) {
+            return;
+        }
+        if let Ok(status) = self.status() {
+            let event = AccountEvent::Messages {
+                mailbox: self.info.id,
+                name: self.info.name.clone(),
+                changes,
+                status,
+            };
+            self.shared.feeds.publish(account, &event);
+        }
     }
 
     /// The state is about to change: readers must not be handed the old index.

@@ -13,6 +13,7 @@ use crate::store::vanished::Since;
 
 use super::account::{AccountActor, AccountRequest};
 use super::actor::{Mailbox, Request};
+use super::feed::Watcher;
 use super::request::{expect_answer, AccountOp, Answer, MailboxOp};
 use super::types::{
     AccountView, Appended, Attachment, Copied, ExpungeScope, Expunged, MailboxEvent, MailboxStatus,
@@ -158,6 +159,37 @@ impl AccountHandle {
         expect_answer!(self.run(op).await?, Answer::Unit => ())
     }
 
+    /// Starts hearing of every change to the account (NOTIFY), here or from the owner node,
+    /// until the returned [`Watch`] is dropped. `watcher` must not block.
+    pub async fn watch(&self, watcher: Watcher) -> Result<Watch, MailboxError> {
+        match &self.target {
+            AccountTarget::Local { addr, .. } => {
+                let id = call(addr, |reply| AccountRequest::Watch { watcher, reply }).await?;
+                Ok(Watch(WatchTarget::Local {
+                    account: self.clone(),
+                    id,
+                }))
+            }
+            AccountTarget::Remote { peer, user, .. } => {
+                let stream = peer.register_watcher(watcher);
+                let request = WireRequest::Watch {
+                    user: user.clone(),
+                    stream,
+                };
+                match peer.call(request).await {
+                    Ok(Answer::Unit) => Ok(Watch(WatchTarget::Remote {
+                        peer: peer.clone(),
+                        stream,
+                    })),
+                    other => {
+                        peer.unregister_watcher(stream);
+                        Err(other.map_or_else(|e| e, super::request::unexpected))
+                    }
+                }
+            }
+        }
+    }
+
     /// The handle of the mailbox with this name (starting its actor if needed).
     pub async fn open(&self, name: &str) -> Result<MailboxHandle, MailboxError> {
         let name = name.to_string();
@@ -177,6 +209,43 @@ impl AccountHandle {
                     stream: OnceLock::new(),
                 };
                 Ok(MailboxHandle::new(target, info, dir))
+            }
+        }
+    }
+}
+
+/// A running watch of an account's changes; dropping it ends the watch.
+pub struct Watch(WatchTarget);
+
+enum WatchTarget {
+    Local {
+        /// Also keeps the account loaded (and owned) while watched.
+        account: AccountHandle,
+        id: u64,
+    },
+    Remote {
+        peer: Arc<Peer>,
+        stream: u64,
+    },
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        match &self.0 {
+            WatchTarget::Local { account, id } => {
+                if let AccountTarget::Local { addr, .. } = &account.target {
+                    addr.do_send(AccountRequest::Unwatch { id: *id });
+                }
+            }
+            WatchTarget::Remote { peer, stream } => {
+                peer.unregister_watcher(*stream);
+                let (peer, stream) = (peer.clone(), *stream);
+                // Fire and forget: if the link is gone, the owner has dropped the watch already.
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    runtime.spawn(async move {
+                        let _ = peer.call(WireRequest::Unwatch { stream }).await;
+                    });
+                }
             }
         }
     }

@@ -13,6 +13,7 @@
 mod account;
 mod actor;
 mod commit;
+pub mod feed;
 mod handle;
 mod listeners;
 mod ops;
@@ -31,7 +32,7 @@ use actix::{Addr, Message};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
-pub use self::handle::{AccountHandle, MailboxAddress, MailboxHandle};
+pub use self::handle::{AccountHandle, MailboxAddress, MailboxHandle, Watch};
 pub(crate) use self::registry::Shared;
 pub use self::types::{
     AccountView, Appended, Attachment, Change, Copied, ExpungeScope, Expunged, MailboxEvent,

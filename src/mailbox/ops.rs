@@ -12,6 +12,7 @@ use roost_proto::Flag;
 use super::account::unix_now;
 use super::actor::Mailbox;
 use super::commit::{refuse, Done, Write};
+use super::feed::MessageChanges;
 use super::{
     Appended, ExpungeScope, Expunged, MailboxError, NewMessage, Reply, StoreFlags, StoreOutcome,
 };
@@ -457,6 +458,15 @@ impl Mailbox {
                 }
             }
         }
+        let mut changes = MessageChanges::default();
+        for d in &done {
+            match d {
+                Done::Appended { .. } => changes.new = true,
+                Done::CopiedIn { pairs, .. } => changes.new |= !pairs.is_empty(),
+                Done::Stored { changed, .. } => changes.flags |= !changed.is_empty(),
+                Done::Expunged { uids, .. } => changes.expunged |= !uids.is_empty(),
+            }
+        }
         for d in done {
             match d {
                 Done::Appended { uids, reply } => {
@@ -519,5 +529,6 @@ impl Mailbox {
                 }
             }
         }
+        self.publish(changes);
     }
 }

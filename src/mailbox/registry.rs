@@ -43,6 +43,8 @@ pub(crate) struct Shared {
     usage: Mutex<HashMap<String, Arc<AccountUsage>>>,
     /// Set in cluster mode: leases and fences of the accounts this node owns.
     pub ownership: OnceLock<Arc<crate::cluster::ownership::Ownership>>,
+    /// Who listens to each account's changes (NOTIFY).
+    pub feeds: super::feed::Feeds,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -60,6 +62,7 @@ impl Shared {
             mailboxes: Mutex::new(HashMap::new()),
             usage: Mutex::new(HashMap::new()),
             ownership: OnceLock::new(),
+            feeds: super::feed::Feeds::default(),
         }
     }
 
@@ -104,6 +107,7 @@ impl Shared {
         lock(&self.accounts).remove(account);
         // Whoever owns the account next counts its usage afresh.
         lock(&self.usage).remove(account);
+        self.feeds.end(account);
         for addr in mailboxes {
             let (done, finished) = tokio::sync::oneshot::channel();
             let close = super::actor::Request::Close {

@@ -28,6 +28,8 @@ impl Session {
     pub(super) fn handle_logout(&mut self, tag: Tag, ctx: &mut Context<Self>) -> ReadMode {
         // News of the selected mailbox goes before the BYE: nothing may follow it but the
         // tagged OK (RFC 9051 section 6.1.3).
+        self.write_notifications();
+        self.notify = None;
         self.flush_updates();
         self.write_status(Status::bye(None, "Logging out"));
         self.write_status(Status::ok(tag, None, "LOGOUT completed"));

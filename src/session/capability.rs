@@ -67,6 +67,7 @@ const AFTER_LOGIN: &[&str] = &[
     "PREVIEW",
     "SAVEDATE",
     "UNAUTHENTICATE",
+    "NOTIFY",
     "OBJECTID",
     "UTF8=ACCEPT",
     "QUOTA",

@@ -68,6 +68,8 @@ impl Session {
                         (entries, session.state.selected_mut())
                     {
                         m.view.queue_appended(&entries, &[], keywords);
+                        let own: Vec<u32> = entries.iter().map(|e| e.uid).collect();
+                        session.own_new_messages(own);
                     }
                     let code = copied
                         .as_ref()

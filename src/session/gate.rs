@@ -35,6 +35,7 @@ fn valid_in(body: &CommandBody) -> ValidIn {
         | C::Status { .. }
         | C::Append { .. }
         | C::Idle
+        | C::Notify(_)
         | C::Unauthenticate
         | C::Compress { .. }
         | C::GetQuota { .. }

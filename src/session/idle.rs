@@ -21,6 +21,7 @@ impl Session {
             }
         });
         self.write_continue("idling");
+        self.write_notifications();
         self.pending = Pending::Idle {
             tag,
             keepalive,

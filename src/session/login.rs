@@ -217,6 +217,7 @@ impl Session {
         self.rev2 = false;
         self.condstore = false;
         self.qresync = false;
+        self.notify = None;
         self.utf8_accept = false;
         self.bad_commands = 0;
         self.deferred_close = None;

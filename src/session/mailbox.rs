@@ -9,6 +9,7 @@ use roost_proto::{
 use super::messages::{ReadMode, Reply};
 use super::names::{check_new_name, mailbox_error, InvalidName, DELIMITER};
 use super::{ready, run, Session};
+use crate::mailbox::feed::AccountEvent;
 use crate::mailbox::MailboxError;
 use crate::store::SpecialUse;
 
@@ -88,6 +89,10 @@ impl Session {
                         .await
                 };
                 run(session, work, move |session, result, _| {
+                    if let Ok(info) = &result {
+                        let name = info.name.clone();
+                        session.own_change(AccountEvent::Created { name });
+                    }
                     session.write_status(match result {
                         // RFC 8474 section 4.1: OBJECTID servers name the new mailbox's id.
                         Ok(info) => Status::ok(
@@ -111,8 +116,12 @@ impl Session {
     ) -> ResponseActFuture<Self, Reply> {
         self.with_name(tag, mailbox, move |session, tag, name| {
             let (registry, user) = (session.shared.registry.clone(), session.user());
+            let deleted = AccountEvent::Deleted { name: name.clone() };
             let work = async move { registry.account(&user).await?.delete(name).await };
             run(session, work, move |session, result, _| {
+                if result.is_ok() {
+                    session.own_change(deleted);
+                }
                 session.write_status(match result {
                     Ok(()) => Status::ok(tag, None, "DELETE completed"),
                     Err(e) => mailbox_error(tag, &e),
@@ -139,8 +148,15 @@ impl Session {
                 return ready(session.reply(ReadMode::Command));
             }
             let (registry, user) = (session.shared.registry.clone(), session.user());
+            let renamed = AccountEvent::Renamed {
+                from: from.clone(),
+                to: to.clone(),
+            };
             let work = async move { registry.account(&user).await?.rename(from, to).await };
             run(session, work, move |session, result, _| {
+                if result.is_ok() {
+                    session.own_change(renamed);
+                }
                 session.write_status(match result {
                     Ok(_) => Status::ok(tag, None, "RENAME completed"),
                     Err(e) => mailbox_error(tag, &e),
@@ -164,6 +180,10 @@ impl Session {
             InvalidName::refused,
             move |session, tag, name| {
                 let (registry, user) = (session.shared.registry.clone(), session.user());
+                let subscription = AccountEvent::Subscription {
+                    name: name.clone(),
+                    subscribed: subscribe,
+                };
                 let work = async move {
                     let account = registry.account(&user).await?;
                     if subscribe {
@@ -173,6 +193,9 @@ impl Session {
                     }
                 };
                 run(session, work, move |session, result, _| {
+                    if result.is_ok() {
+                        session.own_change(subscription);
+                    }
                     let verb = if subscribe {
                         "SUBSCRIBE"
                     } else {

@@ -23,6 +23,7 @@ mod mailbox;
 pub mod messages;
 mod metadata;
 pub mod names;
+mod notify;
 mod pattern;
 mod quota;
 mod resync;
@@ -152,6 +153,16 @@ pub struct Session {
     flush_waits_for_room: bool,
     /// A SELECT or EXAMINE is attaching: mailbox events that arrive meanwhile, in order.
     events_while_selecting: Option<Vec<crate::mailbox::MailboxEvent>>,
+    /// NOTIFY (RFC 5465) in force, if any.
+    notify: Option<notify::Notifier>,
+    /// NOTIFY news waits for the client to read what is queued.
+    notify_waits_for_room: bool,
+    /// The selected mailbox's news (NOTIFY SELECTED) waits for the same.
+    selected_waits_for_room: bool,
+    /// New messages told with EXISTS whose NOTIFY FETCH is still to be sent.
+    notify_new: Vec<u32>,
+    /// New messages this connection added itself, which get no NOTIFY FETCH.
+    notify_own_new: Vec<u32>,
 }
 
 impl Session {
@@ -193,6 +204,11 @@ impl Session {
             deferred_close: None,
             flush_waits_for_room: false,
             events_while_selecting: None,
+            notify: None,
+            notify_waits_for_room: false,
+            selected_waits_for_room: false,
+            notify_new: Vec::new(),
+            notify_own_new: Vec::new(),
         }
     }
 
@@ -227,6 +243,7 @@ impl Session {
             _ => None,
         };
         if completion.is_some() {
+            self.write_notifications();
             self.flush_updates();
         }
         let mut out = Output::new();
@@ -265,6 +282,7 @@ impl Session {
     /// then reports [`Disconnected`], which stops the actor. Staying alive until then keeps the
     /// session registered, so a drain waits until the close_notify has been sent.
     fn close(&mut self, ctx: &mut Context<Self>) -> Reply {
+        self.notify = None; // nothing may follow a BYE
         self.state = std::mem::replace(&mut self.state, State::Logout).logout();
         self.state_gauge.set(ConnState::Logout);
         if self.out.send(Outgoing::Close).is_err() {
@@ -318,6 +336,7 @@ impl Session {
     fn finish(&mut self, ctx: &mut Context<Self>, read: ReadMode) -> Reply {
         self.busy = false;
         self.refresh_contexts(ctx);
+        self.fetch_told_new(ctx);
         if matches!(self.pending, Pending::None) {
             // Still open here means no tagged response was written (the connection broke).
             if let Some(command) = self.command.take() {
@@ -391,6 +410,7 @@ impl Session {
                 initial_response,
             } => return self.handle_authenticate(tag, &mechanism, initial_response),
             C::Idle => self.handle_idle(tag, ctx),
+            C::Notify(command) => return self.handle_notify(tag, command, ctx),
             C::Check => self.handle_noop(tag),
             C::Namespace => self.handle_namespace(tag),
             C::Select { mailbox, params } => {

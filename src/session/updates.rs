@@ -18,7 +18,15 @@ impl Session {
         let Some(selected) = self.state.selected_mut() else {
             return;
         };
+        let known = selected.view.max_uid();
         let updates = selected.view.drain(allowed);
+        let told_new: Vec<u32> = match updates.exists {
+            Some(_) => {
+                let uids = selected.view.uids();
+                uids[uids.partition_point(|&u| u <= known)..].to_vec()
+            }
+            None => Vec::new(),
+        };
         if updates.exists.is_some() || !updates.flags.is_empty() {
             selected.contexts.changed();
         }
@@ -28,6 +36,7 @@ impl Session {
         self.write_gone(&updates.expunged_seqs, updates.expunged_uids);
         if let Some(n) = updates.exists {
             self.write(Response::Data(Data::Exists(n)));
+            self.note_told_new(&told_new);
         }
         if let (Some(n), false) = (updates.recent, self.rev2) {
             self.write(Response::Data(Data::Recent(n)));
@@ -99,6 +108,11 @@ impl Session {
         if selected.handle.info().id != event.mailbox || selected.attachment != event.attachment {
             return; // from a mailbox (or an earlier selection of it) this session has left
         }
+        let kind = crate::mailbox::feed::MessageChanges {
+            new: matches!(event.change, Change::Appended { .. }),
+            expunged: matches!(event.change, Change::Expunged { .. }),
+            flags: matches!(event.change, Change::Flags { .. }),
+        };
         let heard = match &event.change {
             Change::Appended { entries, .. } | Change::Flags { entries, .. } => {
                 entries.iter().map(|e| e.mod_seq).max()
@@ -125,13 +139,13 @@ impl Session {
         if let (Some(heard), Some(selected)) = (heard, self.state.selected_mut()) {
             selected.view.heard_up_to(heard);
         }
-        self.flush_while_idle(ctx);
+        self.push_selected(ctx, kind);
     }
 
     /// While idling, news goes out as soon as the client has room for it. For a client that
     /// does not read, it stays in the view, where news of one message replaces older news of
     /// the same message, so it costs at most one entry per message however much happens.
-    fn flush_while_idle(&mut self, ctx: &mut Context<Self>) {
+    pub(super) fn flush_while_idle(&mut self, ctx: &mut Context<Self>) {
         if !matches!(self.pending, Pending::Idle { .. }) {
             return;
         }
@@ -139,17 +153,29 @@ impl Session {
             self.expunges_allowed = true;
             self.flush_updates();
             self.refresh_contexts(ctx);
+            self.fetch_told_new(ctx);
             return;
         }
-        if std::mem::replace(&mut self.flush_waits_for_room, true) {
+        self.after_room(ctx, |s| &mut s.flush_waits_for_room, Self::flush_while_idle);
+    }
+
+    /// Runs `then` once the client has read enough that output has room again; `waiting`
+    /// is the flag that keeps one such wake-up on its way at a time.
+    pub(super) fn after_room(
+        &mut self,
+        ctx: &mut Context<Self>,
+        waiting: fn(&mut Session) -> &mut bool,
+        then: fn(&mut Session, &mut Context<Session>),
+    ) {
+        if std::mem::replace(waiting(self), true) {
             return; // a wake-up is already on its way
         }
         let outbox = self.out.clone();
         let room = async move { outbox.room().await };
-        ctx.spawn(room.into_actor(self).map(|result, session, ctx| {
-            session.flush_waits_for_room = false;
+        ctx.spawn(room.into_actor(self).map(move |result, session, ctx| {
+            *waiting(session) = false;
             match result {
-                Ok(()) => session.flush_while_idle(ctx),
+                Ok(()) => then(session, ctx),
                 Err(_) => session.broken = true,
             }
         }));

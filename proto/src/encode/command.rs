@@ -15,8 +15,8 @@ use super::search::search_command;
 use super::wire::{self, Sink};
 use crate::types::{
     AppendMessage, Command, CommandBody, Depth, FetchAttribute, FetchItems, FetchModifiers,
-    ListCommand, ListReturnOption, ListSelectOption, MailboxName, MetadataOptions, Partial,
-    QResync, SelectParams, StatusItem, StoreAction,
+    ListCommand, ListReturnOption, ListSelectOption, MailboxFilter, MailboxName, MetadataOptions,
+    NotifyCommand, NotifyEvent, Partial, QResync, SelectParams, StatusItem, StoreAction,
 };
 
 /// A piece of a command as it goes on the wire.
@@ -112,6 +112,52 @@ fn word_mailbox(s: &mut impl Sink, word: &[u8], m: &MailboxName) {
     s.put(word);
     wire::sp(s);
     mailbox(s, m);
+}
+
+/// `NOTIFY NONE` / `NOTIFY SET [STATUS] event-groups` (RFC 5465 section 8).
+fn notify(s: &mut impl Sink, n: &NotifyCommand) {
+    let NotifyCommand::Set { status, groups } = n else {
+        s.put(b"NOTIFY NONE");
+        return;
+    };
+    s.put(if *status {
+        b"NOTIFY SET STATUS"
+    } else {
+        b"NOTIFY SET" as &[u8]
+    });
+    for group in groups {
+        s.put(b" (");
+        match &group.filter {
+            MailboxFilter::Selected => s.put(b"SELECTED"),
+            MailboxFilter::SelectedDelayed => s.put(b"SELECTED-DELAYED"),
+            MailboxFilter::Inboxes => s.put(b"INBOXES"),
+            MailboxFilter::Personal => s.put(b"PERSONAL"),
+            MailboxFilter::Subscribed => s.put(b"SUBSCRIBED"),
+            MailboxFilter::Subtree(names) => {
+                s.put(b"SUBTREE ");
+                wire::paren_list(s, names, mailbox);
+            }
+            MailboxFilter::Mailboxes(names) => {
+                s.put(b"MAILBOXES ");
+                wire::paren_list(s, names, mailbox);
+            }
+        }
+        wire::sp(s);
+        if group.events.is_empty() {
+            s.put(b"NONE");
+        } else {
+            wire::paren_list(s, &group.events, |s, event| {
+                s.put(event.name().as_bytes());
+                if let NotifyEvent::MessageNew(attributes) = event {
+                    if !attributes.is_empty() {
+                        wire::sp(s);
+                        wire::paren_list(s, attributes, fetch_attribute);
+                    }
+                }
+            });
+        }
+        s.put(b")");
+    }
 }
 
 fn uid_prefix(s: &mut impl Sink, uid: bool) {
@@ -252,6 +298,7 @@ fn command_body(s: &mut CommandSink, body: &CommandBody) {
             wire::sp(s);
             wire::metadata_entry_values(s, entries);
         }
+        CommandBody::Notify(n) => notify(s, n),
         CommandBody::CancelUpdate { tags } => {
             s.put(b"CANCELUPDATE");
             for tag in tags {

@@ -193,6 +193,7 @@ fn bare_code(c: &Code) -> Option<&'static str> {
         Code::UseAttr => "USEATTR",
         Code::CompressionActive => "COMPRESSIONACTIVE",
         Code::NoModSeq => "NOMODSEQ",
+        Code::NotificationOverflow => "NOTIFICATIONOVERFLOW",
         _ => return None,
     })
 }
@@ -217,6 +218,10 @@ fn resp_code(s: &mut ResponseSink<'_>, c: &Code) {
             }
         }
         Code::Capability(caps) => capability_data(s, b"CAPABILITY", caps),
+        Code::BadEvent(events) => {
+            s.put(b"BADEVENT ");
+            wire::paren_list(s, events, |s, e| s.put(e.as_str().as_bytes()));
+        }
         Code::CopyUid {
             uid_validity,
             source,

@@ -81,6 +81,7 @@ pub(crate) fn command_body(c: &mut Cursor<'_>) -> PResult<CommandBody> {
         b"STATUS" => super::mailbox::status(c)?,
         b"APPEND" => super::mailbox::append(c)?,
         b"IDLE" => CommandBody::Idle,
+        b"NOTIFY" => super::notify::notify(c)?,
         b"COMPRESS" => {
             c.sp_after("COMPRESS")?;
             CommandBody::Compress {

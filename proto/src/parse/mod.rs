@@ -11,6 +11,7 @@ pub(crate) mod fetch;
 pub(crate) mod fragment;
 pub(crate) mod mailbox;
 pub(crate) mod metadata;
+pub(crate) mod notify;
 pub(crate) mod response;
 pub(crate) mod search;
 pub(crate) mod sort;

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use super::core::{Atom, DateTime, Flag, MailboxName, Secret, SequenceSet, Tag};
 use super::fetch::{FetchItems, FetchModifiers};
 use super::metadata::{EntryName, MetadataOptions, MetadataValue};
+use super::notify::NotifyCommand;
 use super::search::{SearchKey, SearchReturn};
 use super::sort::{SortCommand, ThreadCommand};
 
@@ -91,6 +92,8 @@ pub enum CommandBody {
         messages: Vec<AppendMessage>,
     },
     Idle,
+    /// RFC 5465.
+    Notify(NotifyCommand),
     /// RFC 4978.
     Compress {
         algorithm: Atom,
@@ -194,6 +197,7 @@ impl CommandBody {
             CommandBody::Status { .. } => "STATUS",
             CommandBody::Append { .. } => "APPEND",
             CommandBody::Idle => "IDLE",
+            CommandBody::Notify(_) => "NOTIFY",
             CommandBody::Compress { .. } => "COMPRESS",
             CommandBody::GetQuota { .. } => "GETQUOTA",
             CommandBody::GetQuotaRoot { .. } => "GETQUOTAROOT",

@@ -154,6 +154,10 @@ pub enum Code {
     NoUpdate(String),
     /// RFC 5464 `METADATA (LONGENTRIES n / MAXSIZE n / TOOMANY / NOPRIVATE)`.
     Metadata(MetadataCode),
+    /// RFC 5465 `NOTIFICATIONOVERFLOW`: notifications stopped, as after `NOTIFY NONE`.
+    NotificationOverflow,
+    /// RFC 5465 `BADEVENT (event-name ...)`: the events the server supports.
+    BadEvent(Vec<Atom>),
     /// Any other code: `atom [SP text]`.
     Other(Atom, Option<String>),
 }

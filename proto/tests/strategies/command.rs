@@ -111,6 +111,7 @@ pub fn command_body() -> impl Strategy<Value = CommandBody> {
         sequence_set()
             .prop_map(|uids| C::UidExpunge { uids })
             .boxed(),
+        notify().prop_map(C::Notify).boxed(),
         search().prop_map(C::Search).boxed(),
         sort().prop_map(C::Sort).boxed(),
         thread().prop_map(C::Thread).boxed(),
@@ -123,6 +124,87 @@ pub fn command_body() -> impl Strategy<Value = CommandBody> {
             .prop_map(|(uid, set, mailbox)| C::Move { uid, set, mailbox })
             .boxed(),
     ])
+}
+
+/// RFC 5465 `NOTIFY`: only what sections 5 and 6.1 allow (MessageNew and MessageExpunge
+/// together, FlagChange with both, at most one SELECTED group holding message events, fetch
+/// attributes only there); no `event-ext` atoms, which could spell a known event.
+fn notify() -> impl Strategy<Value = NotifyCommand> {
+    use NotifyEvent as E;
+    let message_events = prop_oneof![
+        Just(vec![]),
+        Just(vec![E::MessageNew(vec![]), E::MessageExpunge]),
+        Just(vec![
+            E::MessageExpunge,
+            E::MessageNew(vec![]),
+            E::FlagChange
+        ]),
+        Just(vec![
+            E::MessageNew(vec![]),
+            E::MessageExpunge,
+            E::AnnotationChange
+        ]),
+    ];
+    let other_events = (
+        message_events.clone(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(mut events, name, subscription, metadata)| {
+            if name {
+                events.push(E::MailboxName);
+            }
+            if subscription {
+                events.push(E::SubscriptionChange);
+            }
+            if metadata {
+                events.extend([E::MailboxMetadataChange, E::ServerMetadataChange]);
+            }
+            events
+        });
+    let names = || prop::collection::vec(mailbox_name(), 1..3);
+    let filter = prop_oneof![
+        Just(MailboxFilter::Inboxes),
+        Just(MailboxFilter::Personal),
+        Just(MailboxFilter::Subscribed),
+        names().prop_map(MailboxFilter::Subtree),
+        names().prop_map(MailboxFilter::Mailboxes),
+    ];
+    let group = (filter, other_events).prop_map(|(filter, events)| EventGroup { filter, events });
+    let selected = (
+        any::<bool>(),
+        prop::collection::vec(fetch_attribute(), 0..3),
+        any::<bool>(),
+    )
+        .prop_map(|(delayed, attributes, flags)| {
+            let mut events = vec![E::MessageNew(attributes), E::MessageExpunge];
+            if flags {
+                events.push(E::FlagChange);
+            }
+            EventGroup {
+                filter: if delayed {
+                    MailboxFilter::SelectedDelayed
+                } else {
+                    MailboxFilter::Selected
+                },
+                events,
+            }
+        });
+    prop_oneof![
+        Just(NotifyCommand::None),
+        (
+            any::<bool>(),
+            prop::option::of(selected),
+            prop::collection::vec(group, 0..3),
+        )
+            .prop_filter("at least one group", |(_, s, g)| s.is_some()
+                || !g.is_empty())
+            .prop_map(|(status, selected, others)| NotifyCommand::Set {
+                status,
+                groups: selected.into_iter().chain(others).collect(),
+            }),
+    ]
 }
 
 /// RFC 2971 `ID`: `NIL`, `()` or field/value pairs, a value possibly `NIL`.

@@ -266,6 +266,7 @@ pub fn code(v: Values) -> impl Strategy<Value = Code> {
                 C::UseAttr,
                 C::CompressionActive,
                 C::NoModSeq,
+                C::NotificationOverflow,
             ])
             .boxed(),
         ),
@@ -285,6 +286,12 @@ pub fn code(v: Values) -> impl Strategy<Value = Code> {
             1,
             prop::collection::vec(atom(), 0..4)
                 .prop_map(C::Capability)
+                .boxed(),
+        ),
+        (
+            1,
+            prop::collection::vec(atom(), 1..4)
+                .prop_map(C::BadEvent)
                 .boxed(),
         ),
         (

@@ -3,6 +3,7 @@
 //! asserts on replies and recorded events.
 
 mod account;
+mod feed;
 mod mailbox;
 mod quota;
 

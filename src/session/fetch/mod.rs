@@ -158,24 +158,7 @@ impl Session {
                 send_responses(&outbox, &plan.encode, lines).await?;
                 sent.keywords = keywords.len();
             }
-            let plan = Arc::new(plan);
-            for batch in batches(&entries, plan.needs_raw()) {
-                // Entries are in UID order, and so are the targets: pair them by merging.
-                let batch: Vec<(u32, MessageEntry)> = batch
-                    .iter()
-                    .filter_map(|e| {
-                        let i = targets.binary_search_by_key(&e.uid, |&(_, u)| u).ok()?;
-                        Some((targets[i].0, *e))
-                    })
-                    .collect();
-                let (plan, handle, keywords) = (plan.clone(), handle.clone(), keywords.clone());
-                let rendered = tokio::task::spawn_blocking(move || {
-                    render_batch(&plan, &handle, &batch, &keywords)
-                })
-                .await
-                .map_err(|_| FetchError::Gone)??;
-                sent.add(send(&outbox, rendered).await?);
-            }
+            sent.add(render_and_send(plan, &handle, &targets, &entries, &keywords, &outbox).await?);
             Ok::<_, FetchError>(sent)
         };
         run(self, work, move |session, result, _| {
@@ -209,6 +192,94 @@ impl Session {
             }
             ReadMode::Command
         })
+    }
+}
+
+/// Renders `entries` (in UID order) as `targets` (`(sequence number, UID)`, in UID order)
+/// number them, in batches on blocking threads, and queues the responses.
+async fn render_and_send(
+    plan: Plan,
+    handle: &MailboxHandle,
+    targets: &[(u32, u32)],
+    entries: &[MessageEntry],
+    keywords: &Arc<[String]>,
+    outbox: &Outbox,
+) -> Result<Sent, FetchError> {
+    let plan = Arc::new(plan);
+    let mut sent = Sent::default();
+    for batch in batches(entries, plan.needs_raw()) {
+        // Entries are in UID order, and so are the targets: pair them by merging.
+        let batch: Vec<(u32, MessageEntry)> = batch
+            .iter()
+            .filter_map(|e| {
+                let i = targets.binary_search_by_key(&e.uid, |&(_, u)| u).ok()?;
+                Some((targets[i].0, *e))
+            })
+            .collect();
+        let (plan, handle, keywords) = (plan.clone(), handle.clone(), keywords.clone());
+        let rendered =
+            tokio::task::spawn_blocking(move || render_batch(&plan, &handle, &batch, &keywords))
+                .await
+                .map_err(|_| FetchError::Gone)??;
+        sent.add(send(outbox, rendered).await?);
+    }
+    Ok(sent)
+}
+
+impl Session {
+    /// NOTIFY's `MessageNew (fetch-att ...)` (RFC 5465 section 5.2): after `* n EXISTS`, a
+    /// FETCH of each new message `(sequence number, UID)`. The session handles nothing else
+    /// until it is queued, so no later response can renumber the messages before it. False
+    /// when it is too much work for one go (the caller overflows instead).
+    pub(super) fn fetch_new_messages(
+        &mut self,
+        ctx: &mut actix::Context<Self>,
+        attrs: &[FetchAttribute],
+        targets: Vec<(u32, u32)>,
+    ) -> bool {
+        let Some(selected) = self.state.selected() else {
+            return true;
+        };
+        if !items::within_budget(attrs, targets.len()) {
+            return false;
+        }
+        let plan = Plan {
+            attrs: items::dedupe(attrs.to_vec()),
+            rev2: self.rev2,
+            condstore: self.condstore,
+            encode: self.encode_context(),
+            recent: targets
+                .iter()
+                .map(|&(_, u)| u)
+                .filter(|&u| selected.view.is_recent(u))
+                .collect(),
+            seen_now: HashSet::new(),
+        };
+        let (handle, outbox) = (selected.handle.clone(), self.out.clone());
+        let work = async move {
+            let uids = targets.iter().map(|&(_, u)| u).collect();
+            let (entries, keywords) = handle.entries(uids).await.map_err(FetchError::Mailbox)?;
+            render_and_send(plan, &handle, &targets, &entries, &keywords, &outbox).await
+        };
+        use actix::{ActorFutureExt, AsyncContext, WrapFuture};
+        ctx.wait(
+            work.into_actor(self)
+                .map(|result, session, _| match result {
+                    Ok(sent) => {
+                        if let Some(m) = session.state.selected_mut() {
+                            for (uid, mod_seq) in sent.reported {
+                                m.view.shown_flags(uid, mod_seq);
+                            }
+                        }
+                    }
+                    Err(FetchError::Gone) => session.broken = true,
+                    // Expunged meanwhile, or unreadable: its EXPUNGE follows; nothing to add.
+                    Err(e) => {
+                        tracing::debug!(error = ?e, "FETCH of new messages for NOTIFY failed")
+                    }
+                }),
+        );
+        true
     }
 }
 

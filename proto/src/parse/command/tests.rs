@@ -239,3 +239,59 @@ fn a_bare_preview_leaves_the_fetch_modifiers_alone() {
     );
     assert!(parse("a FETCH 1 PREVIEW (BOGUS)\r\n").is_err());
 }
+
+#[test]
+fn notify_breaking_rfc_5465_sections_5_and_6_1_is_an_error() {
+    for (wire, why) in [
+        (
+            "a NOTIFY SET (personal (MessageNew))\r\n",
+            "MessageNew and MessageExpunge must be given together",
+        ),
+        (
+            "a NOTIFY SET (personal (MessageExpunge))\r\n",
+            "MessageNew and MessageExpunge must be given together",
+        ),
+        (
+            "a NOTIFY SET (personal (FlagChange))\r\n",
+            "FlagChange and AnnotationChange need MessageNew and MessageExpunge",
+        ),
+        (
+            "a NOTIFY SET (selected (MailboxName))\r\n",
+            "MailboxName is not a message event: not allowed with SELECTED",
+        ),
+        (
+            "a NOTIFY SET (selected NONE) (selected-delayed NONE)\r\n",
+            "only one SELECTED or SELECTED-DELAYED group is allowed",
+        ),
+        (
+            "a NOTIFY SET (inboxes (MessageNew (uid) MessageExpunge))\r\n",
+            "fetch attributes of MessageNew are only allowed with SELECTED",
+        ),
+        // The printed example of RFC 5465 section 3.1, without its parentheses.
+        (
+            "b notify set status (selected MessageNew (uid) MessageExpunge)\r\n",
+            "expected \"(\" to open events",
+        ),
+        ("a NOTIFY\r\n", "expected SP after NOTIFY"),
+        ("a NOTIFY SET\r\n", "expected SP after SET"),
+        ("a NOTIFY ALL\r\n", "expected SET or NONE after NOTIFY"),
+    ] {
+        assert_eq!(reason(wire), why, "{wire:?}");
+    }
+}
+
+#[test]
+fn notify_keeps_unknown_events_for_the_server_to_refuse() {
+    let Ok(Command {
+        body: CommandBody::Notify(NotifyCommand::Set { groups, .. }),
+        ..
+    }) = parse("a NOTIFY SET (personal (MessageNew MessageExpunge AnnotationChange XFoo))\r\n")
+    else {
+        panic!("not a NOTIFY SET")
+    };
+    let names: Vec<&str> = groups[0].events.iter().map(NotifyEvent::name).collect();
+    assert_eq!(
+        names,
+        ["MessageNew", "MessageExpunge", "AnnotationChange", "XFoo"]
+    );
+}

@@ -7,7 +7,7 @@ use crate::types::{Atom, Code, MetadataCode};
 
 /// Codes without arguments, by name. The writer holds the reverse table; a name lookup on
 /// `Code` itself would let both share one.
-const BARE_CODES: [(&str, Code); 30] = [
+const BARE_CODES: [(&str, Code); 31] = [
     ("ALERT", Code::Alert),
     ("ALREADYEXISTS", Code::AlreadyExists),
     ("AUTHENTICATIONFAILED", Code::AuthenticationFailed),
@@ -38,6 +38,7 @@ const BARE_CODES: [(&str, Code); 30] = [
     ("USEATTR", Code::UseAttr),
     ("COMPRESSIONACTIVE", Code::CompressionActive),
     ("NOMODSEQ", Code::NoModSeq),
+    ("NOTIFICATIONOVERFLOW", Code::NotificationOverflow),
 ];
 
 /// `resp-text = ["[" resp-text-code "]" SP] [text]`, up to the line end.
@@ -130,6 +131,13 @@ fn resp_text_code(c: &mut Cursor<'_>) -> PResult<Code> {
             Code::BadCharset(charsets)
         }
         "CAPABILITY" => Code::Capability(atoms(c)?),
+        "BADEVENT" => {
+            c.sp_after("BADEVENT")?;
+            Code::BadEvent(c.paren_list("event names", false, |c| {
+                let a = c.atom()?;
+                Atom::new(a).map_err(|_| c.error("expected event name"))
+            })?)
+        }
         "PERMANENTFLAGS" => {
             c.sp_after("PERMANENTFLAGS")?;
             Code::PermanentFlags(c.paren_list("flag list", true, Cursor::flag_perm)?)

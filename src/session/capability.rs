@@ -66,6 +66,7 @@ const AFTER_LOGIN: &[&str] = &[
     "SAVEDATE",
     "UNAUTHENTICATE",
     "OBJECTID",
+    "COMPRESS=DEFLATE",
     "UTF8=ACCEPT",
 ];
 

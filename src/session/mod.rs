@@ -10,6 +10,7 @@ mod append;
 mod bearer;
 mod bulk;
 pub mod capability;
+mod compress;
 pub mod context;
 mod copy;
 mod expunge;
@@ -150,6 +151,8 @@ pub struct Session {
     flush_waits_for_room: bool,
     /// A SELECT or EXAMINE is attaching: mailbox events that arrive meanwhile, in order.
     events_while_selecting: Option<Vec<crate::mailbox::MailboxEvent>>,
+    /// COMPRESS=DEFLATE is active (RFC 4978): a second COMPRESS is refused.
+    compressed: bool,
 }
 
 impl Session {
@@ -191,6 +194,7 @@ impl Session {
             deferred_close: None,
             flush_waits_for_room: false,
             events_while_selecting: None,
+            compressed: false,
         }
     }
 
@@ -437,11 +441,9 @@ impl Session {
             C::Move { uid, set, mailbox } => {
                 return self.handle_copy(tag, uid, &set, &mailbox, true)
             }
-            C::Compress { .. }
-            | C::GetQuota { .. }
-            | C::GetQuotaRoot { .. }
-            | C::SetQuota { .. } => {
-                // Not advertised: COMPRESS=DEFLATE and QUOTA are future work.
+            C::Compress { algorithm } => self.handle_compress(tag, &algorithm),
+            C::GetQuota { .. } | C::GetQuotaRoot { .. } | C::SetQuota { .. } => {
+                // Not advertised: QUOTA is future work.
                 let name = body_name;
                 self.write_status(Status::bad(
                     tag,

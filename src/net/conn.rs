@@ -260,7 +260,10 @@ impl Connection {
         if !compression.inflater.has_pending() {
             return Ok(false);
         }
-        Ok(compression.inflater.inflate(&mut self.read_buf, READ_CHUNK)? > 0)
+        Ok(compression
+            .inflater
+            .inflate(&mut self.read_buf, READ_CHUNK)?
+            > 0)
     }
 
     /// Writes everything the session has queued so far (without waiting for more), then

@@ -211,21 +211,16 @@ impl Connection {
                 .compression
                 .as_ref()
                 .is_some_and(|c| c.deflater.holds_state());
+            // Between commands (and all through IDLE) a connection keeps only a small buffer:
+            // most of a node's connections wait, and 4 KiB each adds up (docs/performance.md).
+            // A command that does not fit grows it as it arrives.
+            shrink_if_empty(&mut self.read_buf);
             let buf = match &mut self.compression {
                 Some(c) => c.inflater.input_buffer(&mut self.read_buf),
                 None => &mut self.read_buf,
             };
-            if buf.is_empty() {
-                // Between commands (and all through IDLE) a connection keeps only a small
-                // buffer: most of a node's connections wait, and 4 KiB each adds up
-                // (docs/performance.md). A command that does not fit grows it as it arrives.
-                if buf.capacity() > IDLE_READ {
-                    *buf = BytesMut::new();
-                }
-                buf.reserve(IDLE_READ);
-            } else {
-                buf.reserve(READ_CHUNK);
-            }
+            shrink_if_empty(buf);
+            buf.reserve(if buf.is_empty() { IDLE_READ } else { READ_CHUNK });
             tokio::select! {
                 biased;
                 item = self.outbox.recv() => if !self.apply(item).await? {
@@ -440,6 +435,13 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
+    }
+}
+
+/// Gives back a grown buffer that holds nothing.
+fn shrink_if_empty(buf: &mut BytesMut) {
+    if buf.is_empty() && buf.capacity() > IDLE_READ {
+        *buf = BytesMut::new();
     }
 }
 

@@ -47,7 +47,7 @@ max_connections = 100000
 format = "json"
 EOF
 for i in $(seq 1 10); do
-    echo bench | "$ROOST" user --config "$WORK/roost.toml" add "user$i" --password-stdin
+    echo bench | "$ROOST" user --config "$WORK/roost.toml" add "user$i" --password-stdin >&2
 done
 "$ROOST" serve --config "$WORK/roost.toml" > "$WORK/roost.log" 2>&1 &
 SERVER=$!

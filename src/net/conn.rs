@@ -220,7 +220,11 @@ impl Connection {
                 None => &mut self.read_buf,
             };
             shrink_if_empty(buf);
-            buf.reserve(if buf.is_empty() { IDLE_READ } else { READ_CHUNK });
+            buf.reserve(if buf.is_empty() {
+                IDLE_READ
+            } else {
+                READ_CHUNK
+            });
             tokio::select! {
                 biased;
                 item = self.outbox.recv() => if !self.apply(item).await? {

@@ -17,7 +17,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use flate2::{Compress, Compression as Level, Decompress, FlushCompress, FlushDecompress, Status};
 
-use crate::telemetry::metrics::CompressedGauge;
+use crate::telemetry::metrics::HeldGauge;
 
 /// The server's window: 4 KiB (2^12). The deflater's window and hash chains are sized by it;
 /// IMAP responses repeat over short distances, and a large message compresses nearly as well
@@ -33,7 +33,7 @@ pub struct Compression {
     pub deflater: Deflater,
     pub inflater: Inflater,
     /// Counts this connection in `roost_sessions_compressed` while compression is on.
-    _gauge: CompressedGauge,
+    _gauge: HeldGauge,
 }
 
 impl Compression {
@@ -43,7 +43,7 @@ impl Compression {
         Compression {
             deflater: Deflater::default(),
             inflater: Inflater::new(already_read),
-            _gauge: CompressedGauge::new(),
+            _gauge: HeldGauge::compressed(),
         }
     }
 }
@@ -231,12 +231,18 @@ mod tests {
         let mut deflater = Deflater::default();
         let mut client = Decompress::new(false);
         let first = b"* 1 EXISTS\r\n* 1 RECENT\r\na OK done\r\n".repeat(20);
-        assert_eq!(client_inflate(&mut client, &deflate(&mut deflater, &first)), first);
+        assert_eq!(
+            client_inflate(&mut client, &deflate(&mut deflater, &first)),
+            first
+        );
         assert!(deflater.holds_state());
         deflater.release();
         assert!(!deflater.holds_state());
         let second = b"* 2 EXISTS\r\n* 1 RECENT\r\n".repeat(20);
-        assert_eq!(client_inflate(&mut client, &deflate(&mut deflater, &second)), second);
+        assert_eq!(
+            client_inflate(&mut client, &deflate(&mut deflater, &second)),
+            second
+        );
     }
 
     #[test]

@@ -111,7 +111,7 @@ enum Pending {
         tag: Tag,
         keepalive: SpawnHandle,
         /// Counts this session in `roost_sessions_idle` while it idles.
-        _gauge: metrics::IdleGauge,
+        _gauge: metrics::HeldGauge,
     },
 }
 

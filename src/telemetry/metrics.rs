@@ -281,49 +281,30 @@ impl Drop for StateGauge {
     }
 }
 
-/// Counts one session in [`SESSIONS_IDLE`] for as long as it is held.
+/// Counts one in a gauge without labels for as long as it is held.
 #[derive(Debug)]
-pub struct IdleGauge(());
+pub struct HeldGauge(&'static str);
 
-impl Default for IdleGauge {
-    fn default() -> Self {
-        IdleGauge::new()
+impl HeldGauge {
+    /// One session in [`SESSIONS_IDLE`].
+    pub fn idle() -> Self {
+        HeldGauge::hold(SESSIONS_IDLE)
+    }
+
+    /// One connection in [`SESSIONS_COMPRESSED`].
+    pub fn compressed() -> Self {
+        HeldGauge::hold(SESSIONS_COMPRESSED)
+    }
+
+    fn hold(name: &'static str) -> Self {
+        gauge!(name).increment(1.0);
+        HeldGauge(name)
     }
 }
 
-impl IdleGauge {
-    pub fn new() -> Self {
-        gauge!(SESSIONS_IDLE).increment(1.0);
-        IdleGauge(())
-    }
-}
-
-impl Drop for IdleGauge {
+impl Drop for HeldGauge {
     fn drop(&mut self) {
-        gauge!(SESSIONS_IDLE).decrement(1.0);
-    }
-}
-
-/// Counts one connection in [`SESSIONS_COMPRESSED`] for as long as it is held.
-#[derive(Debug)]
-pub struct CompressedGauge(());
-
-impl Default for CompressedGauge {
-    fn default() -> Self {
-        CompressedGauge::new()
-    }
-}
-
-impl CompressedGauge {
-    pub fn new() -> Self {
-        gauge!(SESSIONS_COMPRESSED).increment(1.0);
-        CompressedGauge(())
-    }
-}
-
-impl Drop for CompressedGauge {
-    fn drop(&mut self) {
-        gauge!(SESSIONS_COMPRESSED).decrement(1.0);
+        gauge!(self.0).decrement(1.0);
     }
 }
 

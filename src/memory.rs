@@ -3,7 +3,7 @@
 //! A FETCH, STORE or SEARCH over 100,000 messages allocates and frees many small blocks
 //! (entries, log records, responses); glibc keeps freed small blocks in its heap, so without
 //! help a node's resident size would stay at its high-water mark. After such a command the
-//! session asks for a trim, which a thread of its own performs (`malloc_trim` walks the heap;
+//! session asks for a trim (and so does a compressed connection that frees its deflater), which a thread of its own performs (`malloc_trim` walks the heap;
 //! it never runs on a worker thread), at most twice a second.
 
 use std::sync::mpsc;
@@ -43,9 +43,15 @@ pub fn start_releaser() {
 /// Called after a command that touched `messages` messages.
 pub fn after_command(messages: usize) {
     if messages >= LARGE {
-        if let Some(tx) = REQUESTS.get() {
-            let _ = tx.try_send(()); // one pending request is enough
-        }
+        request_trim();
+    }
+}
+
+/// Asks for a trim now: something large was freed in the middle of the heap (a quiet
+/// compressed connection's deflater, `net/deflate.rs`), where glibc would keep its pages.
+pub fn request_trim() {
+    if let Some(tx) = REQUESTS.get() {
+        let _ = tx.try_send(()); // one pending request is enough
     }
 }
 

@@ -18,6 +18,8 @@ mod cli;
 mod clients;
 #[path = "e2e/cluster.rs"]
 mod cluster;
+#[path = "e2e/compress.rs"]
+mod compress;
 #[path = "e2e/conformance.rs"]
 mod conformance;
 #[path = "e2e/consistency.rs"]

@@ -1,6 +1,7 @@
 //! The per-connection I/O task: reads bytes, decodes them as the session asked (a command,
 //! a SASL line, IDLE's `DONE`), hands them to the Session actor, and writes what the session
-//! queues. It also performs the STARTTLS upgrade and the clean close (TLS close_notify).
+//! queues. It also performs the STARTTLS upgrade, COMPRESS=DEFLATE (`deflate.rs`) and the
+//! clean close (TLS close_notify).
 //!
 //! It never interprets a command: the session's [`Reply`] says how to read next.
 
@@ -13,6 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{timeout, Instant};
 use tokio_rustls::TlsAcceptor;
 
+use super::deflate::{Compression, Deflater};
 use super::limiter::Permit;
 use super::stream::Stream;
 use crate::config::LimitsConfig;
@@ -28,6 +30,8 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
 const READ_CHUNK: usize = 4096;
 /// What a connection reserves while no command is in progress.
 const IDLE_READ: usize = 256;
+/// Compressed output is written in pieces of this size (the buffer exists only while writing).
+const DEFLATE_OUT: usize = 16 * 1024;
 
 /// Why the connection ended abnormally (logged at debug level: clients vanish all the time).
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +60,8 @@ pub struct Connection {
     command_octets: usize,
     /// The connection's slot in the listener's limits; told when the client logs in.
     permit: Option<Permit>,
+    /// COMPRESS=DEFLATE is on: `read_buf` holds inflated bytes, and output is deflated.
+    compression: Option<Compression>,
 }
 
 impl Connection {
@@ -78,6 +84,7 @@ impl Connection {
             starttls,
             command_octets: 0,
             permit,
+            compression: None,
         }
     }
 
@@ -129,8 +136,9 @@ impl Connection {
                         Some(ClientInput::PlaintextLoginLiteral { tag })
                     }
                     Decoded::LiteralAnnounced { .. } => {
-                        self.write_chunks(&[Bytes::from_static(b"+ Ready for literal data\r\n")])
-                            .await?;
+                        // Flushed: the client sends nothing more until it has the `+`.
+                        let prompt = Bytes::from_static(b"+ Ready for literal data\r\n");
+                        self.write_chunks(&[prompt], true).await?;
                         continue;
                     }
                     Decoded::Incomplete => None,
@@ -173,10 +181,9 @@ impl Connection {
         let reply = loop {
             tokio::select! {
                 biased;
-                item = self.outbox.recv() => match item {
-                    Some(Outgoing::Data(chunks)) => self.write_queued_chunks(&chunks).await?,
-                    // The session has closed; its reply (if any) would say the same.
-                    Some(Outgoing::Close) | None => break None,
+                // On a close, the session's reply (if any) would say the same.
+                item = self.outbox.recv() => if !self.apply(item).await? {
+                    break None;
                 },
                 reply = &mut request => break reply.ok(),
             }
@@ -197,70 +204,184 @@ impl Connection {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Ok(Wait::TimedOut);
             }
-            if self.read_buf.is_empty() {
-                // Between commands (and all through IDLE) a connection keeps only a small
-                // buffer: most of a node's connections wait, and 4 KiB each adds up
-                // (docs/performance.md). A command that does not fit grows it as it arrives.
-                if self.read_buf.capacity() > IDLE_READ {
-                    self.read_buf = BytesMut::new();
-                }
-                self.read_buf.reserve(IDLE_READ);
-            } else {
-                self.read_buf.reserve(READ_CHUNK);
+            if self.inflate_pending()? {
+                return Ok(Wait::Input);
             }
+            let deflater_held = self
+                .compression
+                .as_ref()
+                .is_some_and(|c| c.deflater.holds_state());
+            // Between commands (and all through IDLE) a connection keeps only a small buffer:
+            // most of a node's connections wait, and 4 KiB each adds up (docs/performance.md).
+            // A command that does not fit grows it as it arrives.
+            shrink_if_empty(&mut self.read_buf);
+            let buf = match &mut self.compression {
+                Some(c) => c.inflater.input_buffer(&mut self.read_buf),
+                None => &mut self.read_buf,
+            };
+            shrink_if_empty(buf);
+            buf.reserve(if buf.is_empty() {
+                IDLE_READ
+            } else {
+                READ_CHUNK
+            });
             tokio::select! {
                 biased;
-                item = self.outbox.recv() => match item {
-                    Some(Outgoing::Data(chunks)) => self.write_queued_chunks(&chunks).await?,
-                    Some(Outgoing::Close) | None => return Ok(Wait::Closed),
+                item = self.outbox.recv() => if !self.apply(item).await? {
+                    return Ok(Wait::Closed);
                 },
-                read = self.stream.read_buf(&mut self.read_buf) => {
+                read = self.stream.read_buf(buf) => {
                     let n = read?;
                     metrics::bytes_received(n);
-                    return Ok(if n == 0 { Wait::Eof } else { Wait::Input });
+                    if n == 0 {
+                        return Ok(Wait::Eof);
+                    }
+                    self.inflate_pending()?;
+                    return Ok(Wait::Input);
                 }
                 _ = sleep_until(deadline) => return Ok(Wait::TimedOut),
+                // A quiet compressed connection gives its deflater back (deflate.rs).
+                _ = sleep_if(deflater_held, Deflater::RELEASE_AFTER) => {
+                    if let Some(c) = &mut self.compression {
+                        c.deflater.release();
+                    }
+                }
             }
         }
     }
 
-    /// Writes everything the session has queued so far (without waiting for more).
+    /// Under compression, inflates what the client sent into the read buffer (one read's
+    /// worth at a time); `true` when that produced input.
+    fn inflate_pending(&mut self) -> Result<bool, ConnError> {
+        let Some(compression) = &mut self.compression else {
+            return Ok(false);
+        };
+        if !compression.inflater.has_pending() {
+            return Ok(false);
+        }
+        Ok(compression
+            .inflater
+            .inflate(&mut self.read_buf, READ_CHUNK)?
+            > 0)
+    }
+
+    /// Writes everything the session has queued so far (without waiting for more), then
+    /// flushes: the caller is about to wait for the client or close.
     async fn write_queued(&mut self) -> Result<(), ConnError> {
         while let Some(item) = self.outbox.try_recv() {
-            if let Outgoing::Data(chunks) = item {
-                self.write_queued_chunks(&chunks).await?;
+            // A close is acted on by the caller, once its reply says so.
+            self.apply(Some(item)).await?;
+        }
+        self.flush_output().await
+    }
+
+    /// Acts on one item from the outbox: writes data (flushing when nothing else is queued,
+    /// so a client is never left waiting on bytes held back), switches compression on or
+    /// off. `false` when the session has closed the connection.
+    async fn apply(&mut self, item: Option<Outgoing>) -> Result<bool, ConnError> {
+        match item {
+            Some(Outgoing::Data(chunks)) => {
+                let flush = self.outbox.is_empty();
+                let result = self.write_chunks(&chunks, flush).await;
+                // Counted as written even on failure, so producers waiting for room wake up.
+                self.outbox.written(chunks.iter().map(Bytes::len).sum());
+                result?;
             }
+            Some(Outgoing::StartCompression) => self.start_compression().await?,
+            Some(Outgoing::EndCompression) => self.end_compression().await?,
+            Some(Outgoing::Close) | None => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Writes `chunks` (deflated under COMPRESS) and, if `flush`, makes sure the client has
+    /// all of it. The write timeout runs from the last progress, not from the start: a client
+    /// that reads a large answer slowly is served as long as it reads.
+    async fn write_chunks(&mut self, chunks: &[Bytes], flush: bool) -> Result<(), ConnError> {
+        let limit = self.write_timeout;
+        match &mut self.compression {
+            None => {
+                for chunk in chunks {
+                    write_all(&mut self.stream, chunk, limit).await?;
+                }
+            }
+            Some(compression) => {
+                // Output goes out in DEFLATE_OUT pieces as it is produced: a large body streams
+                // through the deflater, and a client that stops reading stops it here.
+                let deflater = &mut compression.deflater;
+                let mut out = Vec::with_capacity(DEFLATE_OUT);
+                for chunk in chunks {
+                    let mut rest: &[u8] = chunk;
+                    while !rest.is_empty() {
+                        let taken = deflater.compress(rest, &mut out)?;
+                        rest = &rest[taken..];
+                        if out.len() == out.capacity() {
+                            write_all(&mut self.stream, &out, limit).await?;
+                            out.clear();
+                        } else if taken == 0 {
+                            // zlib always progresses with input and output room; never spin.
+                            return Err(std::io::Error::other("deflate made no progress").into());
+                        }
+                    }
+                }
+                if flush {
+                    while !deflater.sync_flush(&mut out)? {
+                        write_all(&mut self.stream, &out, limit).await?;
+                        out.clear();
+                    }
+                }
+                write_all(&mut self.stream, &out, limit).await?;
+            }
+        }
+        if flush {
+            self.flush_stream().await?;
         }
         Ok(())
     }
 
-    /// Writes an item taken from the outbox and tells producers waiting for room.
-    async fn write_queued_chunks(&mut self, chunks: &[Bytes]) -> Result<(), ConnError> {
-        let result = self.write_chunks(chunks).await;
-        self.outbox.written(chunks.iter().map(Bytes::len).sum());
-        result
+    /// Makes sure everything written so far reaches the client (a sync flush under COMPRESS).
+    async fn flush_output(&mut self) -> Result<(), ConnError> {
+        self.write_chunks(&[], true).await
     }
 
-    /// Writes and flushes `chunks`. The write timeout runs from the last progress, not from
-    /// the start: a client that reads a large answer slowly is served as long as it reads.
-    async fn write_chunks(&mut self, chunks: &[Bytes]) -> Result<(), ConnError> {
+    async fn flush_stream(&mut self) -> Result<(), ConnError> {
         let limit = self.write_timeout;
-        for chunk in chunks {
-            let mut rest: &[u8] = chunk;
-            while !rest.is_empty() {
-                let n = timeout(limit, self.stream.write(rest))
-                    .await
-                    .map_err(|_| ConnError::WriteTimeout(limit))??;
-                if n == 0 {
-                    return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into());
-                }
-                rest = &rest[n..];
-                metrics::bytes_sent(n);
-            }
-        }
         timeout(limit, self.stream.flush())
             .await
             .map_err(|_| ConnError::WriteTimeout(limit))??;
+        Ok(())
+    }
+
+    /// RFC 4978 section 3: the tagged OK (already written) was the last plain output, and
+    /// the client compresses everything after the COMPRESS command; bytes it sent early are
+    /// compressed too.
+    async fn start_compression(&mut self) -> Result<(), ConnError> {
+        self.flush_stream().await?;
+        if self.compression.is_none() {
+            let already_read = std::mem::take(&mut self.read_buf);
+            self.compression = Some(Compression::start(already_read));
+            tracing::debug!("COMPRESS=DEFLATE active");
+        }
+        Ok(())
+    }
+
+    /// RFC 8437 section 3: after UNAUTHENTICATE's OK the server ends its compression layer
+    /// (a final block, so the client's inflater sees where it ends); the client's ends after
+    /// the command's CRLF.
+    async fn end_compression(&mut self) -> Result<(), ConnError> {
+        let Some(mut compression) = self.compression.take() else {
+            return Ok(());
+        };
+        let limit = self.write_timeout;
+        let mut out = Vec::with_capacity(DEFLATE_OUT);
+        while !compression.deflater.finish(&mut out)? {
+            write_all(&mut self.stream, &out, limit).await?;
+            out.clear();
+        }
+        write_all(&mut self.stream, &out, limit).await?;
+        self.flush_stream().await?;
+        compression.inflater.into_plain(&mut self.read_buf);
+        tracing::debug!("COMPRESS=DEFLATE ended");
         Ok(())
     }
 
@@ -275,6 +396,12 @@ impl Connection {
     /// after STARTTLS in plaintext is discarded, so it cannot be injected into the TLS session.
     async fn start_tls(&mut self) -> Result<ClientInput, ConnError> {
         self.write_queued().await?;
+        if self.compression.is_some() {
+            // Not reachable through the session's states (STARTTLS is refused once logged
+            // in, and UNAUTHENTICATE ends compression); TLS under DEFLATE would invert RFC
+            // 4978's layer order.
+            return Err(ConnError::Handshake("STARTTLS under COMPRESS".into()));
+        }
         self.read_buf.clear();
         self.command_octets = 0;
         let acceptor = self
@@ -313,4 +440,35 @@ async fn sleep_until(deadline: Option<Instant>) {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
     }
+}
+
+/// Gives back a grown buffer that holds nothing.
+fn shrink_if_empty(buf: &mut BytesMut) {
+    if buf.is_empty() && buf.capacity() > IDLE_READ {
+        *buf = BytesMut::new();
+    }
+}
+
+async fn sleep_if(armed: bool, period: Duration) {
+    if armed {
+        tokio::time::sleep(period).await;
+    } else {
+        std::future::pending().await
+    }
+}
+
+/// Writes all of `bytes`, each write allowed `limit` to make progress.
+async fn write_all(stream: &mut Stream, bytes: &[u8], limit: Duration) -> Result<(), ConnError> {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let n = timeout(limit, stream.write(rest))
+            .await
+            .map_err(|_| ConnError::WriteTimeout(limit))??;
+        if n == 0 {
+            return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into());
+        }
+        rest = &rest[n..];
+        metrics::bytes_sent(n);
+    }
+    Ok(())
 }

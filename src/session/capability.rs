@@ -69,6 +69,7 @@ const AFTER_LOGIN: &[&str] = &[
     "UNAUTHENTICATE",
     "NOTIFY",
     "OBJECTID",
+    "COMPRESS=DEFLATE",
     "UTF8=ACCEPT",
     "QUOTA",
     "QUOTA=RES-STORAGE",

@@ -9,7 +9,7 @@ use roost_proto::{Status, StatusKind, Tag};
 
 use super::messages::{ReadMode, Reply};
 use super::{Pending, Session};
-use crate::telemetry::metrics::IdleGauge;
+use crate::telemetry::metrics::HeldGauge;
 
 impl Session {
     pub(super) fn handle_idle(&mut self, tag: Tag, ctx: &mut Context<Self>) -> ReadMode {
@@ -25,7 +25,7 @@ impl Session {
         self.pending = Pending::Idle {
             tag,
             keepalive,
-            _gauge: IdleGauge::new(),
+            _gauge: HeldGauge::idle(),
         };
         ReadMode::IdleDone
     }

@@ -223,6 +223,7 @@ impl Session {
         self.deferred_close = None;
         self.events_while_selecting = None;
         self.write_status(Status::ok(tag, None, "UNAUTHENTICATE completed"));
+        self.end_compression();
         ReadMode::Command
     }
 

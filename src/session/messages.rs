@@ -142,6 +142,12 @@ pub struct Shutdown;
 #[derive(Debug)]
 pub enum Outgoing {
     Data(Vec<Bytes>),
+    /// COMPRESS=DEFLATE (RFC 4978) starts here, in both directions: what was queued before
+    /// (the tagged OK) goes out plain, everything after compressed.
+    StartCompression,
+    /// Compression ends here (RFC 8437 UNAUTHENTICATE): the stream so far is ended with a
+    /// final block, and what follows, in both directions, is plain again.
+    EndCompression,
     /// Flush, send TLS close_notify, close the socket.
     Close,
 }
@@ -151,7 +157,7 @@ impl Outgoing {
     fn octets(&self) -> usize {
         match self {
             Outgoing::Data(chunks) => chunks.iter().map(Bytes::len).sum(),
-            Outgoing::Close => 0,
+            Outgoing::StartCompression | Outgoing::EndCompression | Outgoing::Close => 0,
         }
     }
 }
@@ -252,6 +258,11 @@ impl OutboxReader {
 
     pub fn try_recv(&mut self) -> Option<Outgoing> {
         self.rx.try_recv().ok()
+    }
+
+    /// Nothing is queued right now: the I/O task is about to wait, so it must flush.
+    pub fn is_empty(&self) -> bool {
+        self.rx.is_empty()
     }
 
     /// Records that `octets` of a received item reached the socket (or were given up), waking

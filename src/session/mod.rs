@@ -10,6 +10,7 @@ mod append;
 mod bearer;
 mod bulk;
 pub mod capability;
+mod compress;
 pub mod context;
 mod copy;
 mod expunge;
@@ -113,7 +114,7 @@ enum Pending {
         tag: Tag,
         keepalive: SpawnHandle,
         /// Counts this session in `roost_sessions_idle` while it idles.
-        _gauge: metrics::IdleGauge,
+        _gauge: metrics::HeldGauge,
     },
 }
 
@@ -163,6 +164,8 @@ pub struct Session {
     notify_new: Vec<u32>,
     /// New messages this connection added itself, which get no NOTIFY FETCH.
     notify_own_new: Vec<u32>,
+    /// COMPRESS=DEFLATE is active (RFC 4978): a second COMPRESS is refused.
+    compressed: bool,
 }
 
 impl Session {
@@ -209,6 +212,7 @@ impl Session {
             selected_waits_for_room: false,
             notify_new: Vec::new(),
             notify_own_new: Vec::new(),
+            compressed: false,
         }
     }
 
@@ -396,7 +400,6 @@ impl Session {
             return ready(self.after_bad(ctx));
         }
         use CommandBody as C;
-        let body_name = body.name();
         let outcome = match body {
             C::Capability => self.handle_capability(tag),
             C::Noop => self.handle_noop(tag),
@@ -471,16 +474,7 @@ impl Session {
             C::SetMetadata { mailbox, entries } => {
                 return self.handle_setmetadata(tag, &mailbox, entries)
             }
-            C::Compress { .. } => {
-                // Not advertised: COMPRESS=DEFLATE is future work.
-                let name = body_name;
-                self.write_status(Status::bad(
-                    tag,
-                    None,
-                    format!("{name} is not supported by this server"),
-                ));
-                ReadMode::Command
-            }
+            C::Compress { algorithm } => self.handle_compress(tag, &algorithm),
         };
         ready(self.finish(ctx, outcome))
     }

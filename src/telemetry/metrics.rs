@@ -17,6 +17,7 @@ pub const CONNECTIONS: &str = "roost_connections";
 pub const CONNECTIONS_ACCEPTED: &str = "roost_connections_accepted_total";
 pub const CONNECTIONS_REFUSED: &str = "roost_connections_refused_total";
 pub const SESSIONS_IDLE: &str = "roost_sessions_idle";
+pub const SESSIONS_COMPRESSED: &str = "roost_sessions_compressed";
 pub const COMMANDS: &str = "roost_commands_total";
 pub const COMMAND_DURATION: &str = "roost_command_duration_seconds";
 pub const BYTES_RECEIVED: &str = "roost_bytes_received_total";
@@ -75,6 +76,7 @@ fn initialize_series() {
     gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
     gauge!(DRAINING).set(0.0);
     gauge!(SESSIONS_IDLE).set(0.0);
+    gauge!(SESSIONS_COMPRESSED).set(0.0);
     for state in [
         ConnState::NotAuthenticated,
         ConnState::Authenticated,
@@ -158,6 +160,10 @@ fn describe() {
         "Connections greeted with * BYE and closed, by reason."
     );
     describe_gauge!(SESSIONS_IDLE, "Sessions in IDLE.");
+    describe_gauge!(
+        SESSIONS_COMPRESSED,
+        "Connections with COMPRESS=DEFLATE (RFC 4978) active."
+    );
     describe_counter!(
         WRITE_TIMEOUTS,
         "Connections dropped because the client read nothing for the write timeout."
@@ -174,12 +180,12 @@ fn describe() {
     describe_counter!(
         BYTES_RECEIVED,
         Unit::Bytes,
-        "IMAP bytes read from clients (after TLS)."
+        "IMAP bytes read from clients (after TLS, before COMPRESS inflates them)."
     );
     describe_counter!(
         BYTES_SENT,
         Unit::Bytes,
-        "IMAP bytes written to clients (before TLS)."
+        "IMAP bytes written to clients (after COMPRESS, before TLS)."
     );
     describe_counter!(
         AUTH_FAILURES,
@@ -275,26 +281,30 @@ impl Drop for StateGauge {
     }
 }
 
-/// Counts one session in [`SESSIONS_IDLE`] for as long as it is held.
+/// Counts one in a gauge without labels for as long as it is held.
 #[derive(Debug)]
-pub struct IdleGauge(());
+pub struct HeldGauge(&'static str);
 
-impl Default for IdleGauge {
-    fn default() -> Self {
-        IdleGauge::new()
+impl HeldGauge {
+    /// One session in [`SESSIONS_IDLE`].
+    pub fn idle() -> Self {
+        HeldGauge::hold(SESSIONS_IDLE)
+    }
+
+    /// One connection in [`SESSIONS_COMPRESSED`].
+    pub fn compressed() -> Self {
+        HeldGauge::hold(SESSIONS_COMPRESSED)
+    }
+
+    fn hold(name: &'static str) -> Self {
+        gauge!(name).increment(1.0);
+        HeldGauge(name)
     }
 }
 
-impl IdleGauge {
-    pub fn new() -> Self {
-        gauge!(SESSIONS_IDLE).increment(1.0);
-        IdleGauge(())
-    }
-}
-
-impl Drop for IdleGauge {
+impl Drop for HeldGauge {
     fn drop(&mut self) {
-        gauge!(SESSIONS_IDLE).decrement(1.0);
+        gauge!(self.0).decrement(1.0);
     }
 }
 

@@ -794,6 +794,18 @@ impl Client {
         self.stream = Some(Box::new(tls));
     }
 
+    /// Replaces the connection's byte stream with `wrap(stream, unread)`, `unread` being what
+    /// was read past the last line (COMPRESS puts a deflate layer in between).
+    pub fn wrap(&mut self, wrap: impl FnOnce(Box<dyn Io>, Vec<u8>) -> Box<dyn Io>) {
+        let io: Box<dyn Io> = match (self.stream.take(), self.plain.take()) {
+            (Some(s), _) => s,
+            (None, Some(p)) => Box::new(p),
+            (None, None) => panic!("client has no stream"),
+        };
+        let unread = std::mem::take(&mut self.buf);
+        self.stream = Some(wrap(io, unread));
+    }
+
     /// Waits for the server to close the connection. For TLS the close must be clean
     /// (close_notify): an abrupt close is an `UnexpectedEof` error.
     pub async fn expect_closed(&mut self) -> Result<(), std::io::Error> {
@@ -824,7 +836,7 @@ pub const GREETING_CAPS: &str =
 /// The capability list after login.
 pub const LOGGED_IN_CAPS: &str = "IMAP4rev1 IMAP4rev2 ID ENABLE IDLE LITERAL+ SASL-IR NAMESPACE UNSELECT UIDPLUS \
 ESEARCH SORT SORT=DISPLAY ESORT CONTEXT=SEARCH CONTEXT=SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE CHILDREN MOVE MULTIAPPEND STATUS=SIZE BINARY CONDSTORE QRESYNC WITHIN PREVIEW \
-SAVEDATE UNAUTHENTICATE NOTIFY OBJECTID UTF8=ACCEPT QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE METADATA \
+SAVEDATE UNAUTHENTICATE NOTIFY OBJECTID COMPRESS=DEFLATE UTF8=ACCEPT QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE METADATA \
 APPENDLIMIT=67108864";
 /// The mechanisms offered over TLS, where SCRAM-SHA-256-PLUS has a channel to bind to.
 pub const TLS_AUTH: &str = "AUTH=SCRAM-SHA-256-PLUS AUTH=SCRAM-SHA-256 AUTH=PLAIN AUTH=LOGIN";

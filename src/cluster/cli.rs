@@ -116,21 +116,10 @@ async fn move_account(
             .await
             .map_err(|e| e.to_string())?;
     }
-    let Some((node, epoch)) = before else {
-        if let Some(target) = &to {
-            let command = AdminCommand::MoveAccount {
-                account: account.clone(),
-                to: to.clone(),
-            };
-            directory
-                .publish(&command)
-                .await
-                .map_err(|e| e.to_string())?;
-            return wait_for_owner(directory, &account, &key, target, "nobody", 0).await;
-        }
+    if before.is_none() && to.is_none() {
         println!("account {account} is not owned by any node; nothing to move");
         return Ok(());
-    };
+    }
     let command = AdminCommand::MoveAccount {
         account: account.clone(),
         to: to.clone(),
@@ -139,6 +128,7 @@ async fn move_account(
         .publish(&command)
         .await
         .map_err(|e| e.to_string())?;
+    let (node, epoch) = before.unwrap_or_else(|| ("nobody".into(), 0));
     if let Some(target) = &to {
         return wait_for_owner(directory, &account, &key, target, &node, epoch).await;
     }

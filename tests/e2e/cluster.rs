@@ -344,18 +344,7 @@ async fn an_operator_moves_an_account_and_drains_a_node() {
 
 /// Runs `roost cluster ARGS` against a node's configuration; its stdout.
 fn cluster_cli(config: &std::path::Path, args: &[&str]) -> String {
-    let out = std::process::Command::new(roost_bin())
-        .args(["cluster", "--config"])
-        .arg(config)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    roost_cli("cluster", config, args)
 }
 
 /// An IMAP4rev1 session whose mailbox moved: reads past news of the mailbox to the `* BYE`

@@ -1,9 +1,7 @@
 //! QUOTA (RFC 9208): the examples of section 4, limits from the configuration, the users
 //! file and SETQUOTA, exact accounting under 20 concurrent writers, and durability.
 
-use std::process::Stdio;
-
-use crate::support::{add_user, roost_command, sample_message, table, Client, Redis, Server, USER};
+use crate::support::{add_user, roost_cli, sample_message, table, Client, Redis, Server, USER};
 
 /// A server whose accounts may hold `messages` messages, with `admin` as quota admin.
 fn limited(messages: i64) -> Server {
@@ -162,21 +160,7 @@ async fn copy_is_refused_at_the_limit_but_move_and_expunge_work() {
 #[tokio::test]
 async fn limits_from_the_users_file_and_roost_user_quota_shows_usage() {
     let server = limited(1000);
-    let run = |args: &[&str]| {
-        let out = roost_command("user")
-            .arg("--config")
-            .arg(&server.config)
-            .args(args)
-            .stdout(Stdio::piped())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let run = |args: &[&str]| roost_cli("user", &server.config, args);
     let changed = run(&["quota", USER, "--messages", "2", "--storage-kib", "none"]);
     assert!(changed.contains("quota of alice changed"), "{changed}");
     let mut c = Client::logged_in(&server).await;

@@ -37,6 +37,24 @@ pub fn roost_command(subcommand: &str) -> Command {
     command
 }
 
+/// Runs `roost SUBCOMMAND --config CONFIG ARGS`; its stdout, or a panic with its stderr.
+pub fn roost_cli(subcommand: &str, config: &Path, args: &[&str]) -> String {
+    let out = Command::new(roost_bin())
+        .arg(subcommand)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "roost {subcommand} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// A running `roost serve` with its own data directory.
 pub struct Server {
     child: Option<Child>,

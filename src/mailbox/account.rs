@@ -351,8 +351,16 @@ async fn close_mailboxes(
             }
         }
         if closing.deleted {
-            let dir = account::mailbox_dir(account_dir, id);
-            let removed = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&dir)).await;
+            // Marked first, so a crash before the removal ends does not make recovery list
+            // the deleted mailbox again (store::recovery).
+            let account_dir = account_dir.to_path_buf();
+            let removed = tokio::task::spawn_blocking(move || {
+                match crate::store::recovery::mark_deleted(&account_dir, id)? {
+                    Some(marked) => std::fs::remove_dir_all(&marked),
+                    None => Ok(()),
+                }
+            })
+            .await;
             if let Ok(Err(e)) = removed {
                 if e.kind() != std::io::ErrorKind::NotFound {
                     tracing::warn!(account, mailbox = %id, error = %e, "cannot remove deleted mailbox files");

@@ -24,6 +24,7 @@ pub mod log;
 pub mod mailbox;
 pub mod quota;
 pub mod recent;
+pub mod recovery;
 pub mod types;
 pub mod vanished;
 

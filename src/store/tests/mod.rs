@@ -4,3 +4,4 @@ mod account;
 mod journal;
 mod log;
 mod mailbox;
+mod damage;

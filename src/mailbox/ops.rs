@@ -111,7 +111,7 @@ fn write_new_blobs(
 }
 
 fn io_error(what: &str) -> impl FnOnce(io::Error) -> MailboxError + '_ {
-    move |e| MailboxError::Storage(format!("{what}: {e}"))
+    move |e| MailboxError::from_io(what, &e)
 }
 
 impl Mailbox {

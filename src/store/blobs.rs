@@ -53,16 +53,24 @@ pub struct BlobWrite<'a> {
 /// once for all of them. Blocking.
 ///
 /// # Errors
-/// Any I/O error; files already renamed stay as orphans for recovery to sweep.
+/// Any I/O error (a full disk included); the files this call renamed into place are removed
+/// again first, so a refused APPEND leaves nothing that recovery would list as a message.
 pub fn write_blobs(mailbox_dir: &Path, blobs: &[BlobWrite<'_>]) -> io::Result<()> {
     let dir = blobs_dir(mailbox_dir);
     durable_fs::create_dir_durable(&dir)?;
-    for blob in blobs {
-        let name = file_name(blob.id);
-        durable_fs::write_file_unsynced_dir(&dir, &name, &[blob.data])?;
-        durable_fs::write_file_unsynced_dir(&dir, &format!("{name}{META_SUFFIX}"), &[blob.meta])?;
+    let written = (|| {
+        for blob in blobs {
+            let name = file_name(blob.id);
+            durable_fs::write_file_unsynced_dir(&dir, &name, &[blob.data])?;
+            durable_fs::write_file_unsynced_dir(&dir, &format!("{name}{META_SUFFIX}"), &[blob.meta])?;
+        }
+        durable_fs::sync_dir(&dir)
+    })();
+    if written.is_err() {
+        let ids: Vec<BlobId> = blobs.iter().map(|b| b.id).collect();
+        let _ = remove_blobs(mailbox_dir, &ids);
     }
-    durable_fs::sync_dir(&dir)
+    written
 }
 
 /// Hard-links the blobs (and metadata) of `ids` from one mailbox into another, falling

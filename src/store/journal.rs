@@ -445,10 +445,19 @@ impl<S: Durable> Commit<S> {
         let j = &mut self.journal;
         if !self.bytes.is_empty() {
             let path = j.dir.join(log_name(j.generation));
-            j.file
+            let before = j.file.metadata().map(|m| m.len());
+            let written = j
+                .file
                 .write_all(&self.bytes)
-                .and_then(|()| timed_fsync(FsyncKind::Log, || j.file.sync_data()))
-                .map_err(StoreError::io("append to", &path))?;
+                .and_then(|()| timed_fsync(FsyncKind::Log, || j.file.sync_data()));
+            if let Err(e) = written {
+                // A full disk may have taken part of the batch: cut it off again, so the log
+                // ends on a frame boundary and a refused change leaves nothing behind.
+                if let Ok(len) = before {
+                    let _ = j.file.set_len(len).and_then(|()| j.file.sync_data());
+                }
+                return Err(StoreError::io("append to", &path)(e));
+            }
             j.transactions_in_log += self.transactions;
             j.metrics.log_syncs.fetch_add(1, Ordering::Relaxed);
             j.metrics

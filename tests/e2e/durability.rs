@@ -222,6 +222,64 @@ async fn a_damaged_message_file_fails_fetch_for_that_message_only() {
     );
 }
 
+/// `roost fsck` refuses while the node runs, then checks and repairs offline, says what it
+/// did, and the node finds every message afterwards.
+#[tokio::test]
+async fn roost_fsck_repairs_offline_says_what_it_did_and_refuses_while_a_node_runs() {
+    let mut server = Server::start();
+    let mut c = Client::logged_in(&server).await;
+    let messages: Vec<String> = (1..=6).map(sample_message).collect();
+    for message in &messages {
+        c.append("INBOX", "", message).await;
+    }
+    drop(c);
+    let fsck = |server: &Server| {
+        roost_command("fsck")
+            .arg("--config")
+            .arg(&server.config)
+            .args(["--user", "alice"])
+            .stdout(std::process::Stdio::piped())
+            .output()
+            .unwrap()
+    };
+    let refused = fsck(&server);
+    assert!(!refused.status.success());
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(why.contains("in use by roost serve") && why.contains("offline"), "{why}");
+
+    server.signal("KILL");
+    server.wait_exit(Duration::from_secs(10));
+    let log = find_files(&data_dir(&server).join("accounts"), "log.0")
+        .into_iter()
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap();
+    let mut bytes = std::fs::read(&log).unwrap();
+    bytes[100] ^= 0x01;
+    std::fs::write(&log, &bytes).unwrap();
+    let blob = find_blobs(&data_dir(&server).join("accounts")).remove(0);
+    std::fs::write(blob.with_extension("meta"), b"garbage").unwrap();
+
+    let done = fsck(&server);
+    let said = String::from_utf8_lossy(&done.stdout);
+    assert!(done.status.success(), "{said} {}", String::from_utf8_lossy(&done.stderr));
+    assert!(said.contains("INBOX: recovered"), "{said}");
+    assert!(said.contains("records after it recovered"), "{said}");
+    assert!(said.contains("written again from the message"), "{said}");
+    assert!(said.contains("6 messages checked"), "{said}");
+    // A second run finds nothing left to do.
+    let again = fsck(&server);
+    let said = String::from_utf8_lossy(&again.stdout);
+    assert!(said.contains("no problems found"), "{said}");
+
+    server.restart();
+    let mut c = Client::logged_in(&server).await;
+    c.ok("EXAMINE INBOX").await;
+    let all = c.ok("FETCH 1:* (ENVELOPE BODY.PEEK[])").await.concat();
+    for message in &messages {
+        assert!(all.contains(message.as_str()), "lost: {message}");
+    }
+}
+
 fn data_dir(server: &Server) -> std::path::PathBuf {
     let config: toml::Table = std::fs::read_to_string(&server.config)
         .unwrap()

@@ -89,7 +89,10 @@ impl NodeStatus for Shared {
             store_recovery: [
                 ("damaged", store.recovery_damaged.load(Ordering::Relaxed)),
                 ("relisted", store.recovery_relisted.load(Ordering::Relaxed)),
-                ("quarantined", store.recovery_quarantined.load(Ordering::Relaxed)),
+                (
+                    "quarantined",
+                    store.recovery_quarantined.load(Ordering::Relaxed),
+                ),
                 ("missing", store.recovery_missing.load(Ordering::Relaxed)),
             ],
             draining: self.is_draining(),

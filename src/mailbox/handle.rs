@@ -488,6 +488,8 @@ impl MailboxHandle {
             _ => MailboxError::Storage(format!("read {}: {e}", raw_path.display())),
         })?;
         tracing::warn!(path = %path.display(), problem, "message metadata parsed again from the message");
-        Ok(crate::message::MessageMeta::parse_bytes(&bytes::Bytes::from(raw)))
+        Ok(crate::message::MessageMeta::parse_bytes(
+            &bytes::Bytes::from(raw),
+        ))
     }
 }

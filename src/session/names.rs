@@ -171,6 +171,9 @@ mod tests {
             path: "log.0".into(),
             source: std::io::Error::from_raw_os_error(28),
         };
-        assert!(matches!(MailboxError::from(store), MailboxError::DiskFull(_)));
+        assert!(matches!(
+            MailboxError::from(store),
+            MailboxError::DiskFull(_)
+        ));
     }
 }

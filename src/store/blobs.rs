@@ -62,7 +62,11 @@ pub fn write_blobs(mailbox_dir: &Path, blobs: &[BlobWrite<'_>]) -> io::Result<()
         for blob in blobs {
             let name = file_name(blob.id);
             durable_fs::write_file_unsynced_dir(&dir, &name, &[blob.data])?;
-            durable_fs::write_file_unsynced_dir(&dir, &format!("{name}{META_SUFFIX}"), &[blob.meta])?;
+            durable_fs::write_file_unsynced_dir(
+                &dir,
+                &format!("{name}{META_SUFFIX}"),
+                &[blob.meta],
+            )?;
         }
         durable_fs::sync_dir(&dir)
     })();

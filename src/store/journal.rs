@@ -159,7 +159,11 @@ impl fmt::Display for RecoveryReport {
         }
         write!(f, " + {} transactions", self.transactions_replayed)?;
         if let Some((kept, reason)) = &self.snapshot_lost {
-            write!(f, "; damaged snapshot ({reason}) kept in {}", kept.display())?;
+            write!(
+                f,
+                "; damaged snapshot ({reason}) kept in {}",
+                kept.display()
+            )?;
         }
         if let Some(t) = &self.truncation {
             write!(f, "; {} (dropped {} bytes", t.error, t.dropped_bytes)?;
@@ -175,7 +179,11 @@ impl fmt::Display for RecoveryReport {
             write!(f, "; removed {} leftover files", self.removed.len())?;
         }
         if self.relisted > 0 {
-            write!(f, "; listed {} unlisted items found on disk again", self.relisted)?;
+            write!(
+                f,
+                "; listed {} unlisted items found on disk again",
+                self.relisted
+            )?;
         }
         if self.missing_files > 0 {
             write!(f, "; {} entries have no message file", self.missing_files)?;
@@ -546,7 +554,13 @@ pub(crate) fn decode_snapshot_as<T: DeserializeOwned>(bytes: &[u8]) -> Option<(u
 /// newer log without a snapshot means the snapshot was lost).
 fn latest_log_generation(dir: &Path) -> Result<u64, StoreError> {
     let mut latest = 0;
-    for entry in fs::read_dir(dir).map_err(StoreError::io("list", dir))? {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        // A mailbox never opened has no directory: an empty store (readers see this).
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(StoreError::io("list", dir)(e)),
+    };
+    for entry in entries {
         let entry = entry.map_err(StoreError::io("list", dir))?;
         let name = entry.file_name();
         if let Some(g) = name

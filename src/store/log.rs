@@ -196,8 +196,7 @@ pub fn decode_resync<T: DeserializeOwned>(bytes: &[u8], max_record: u32) -> Resy
         pos = next;
     }
     // A torn tail only when nothing good followed the first bad frame.
-    if let (Some(LogError::TornTail { offset }), true) = (&out.first_error, out.after_damage > 0)
-    {
+    if let (Some(LogError::TornTail { offset }), true) = (&out.first_error, out.after_damage > 0) {
         out.first_error = Some(LogError::Corrupt {
             offset: *offset,
             reason: "damaged record with good records after it",

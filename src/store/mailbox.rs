@@ -14,9 +14,9 @@ use std::sync::Arc;
 use roost_proto::StoreAction;
 use serde::{Deserialize, Serialize};
 
-use super::recovery;
 use super::journal::{self, Durable, RecoveryReport, Store, StoreError, StoreMetrics};
 use super::quota::Usage;
+use super::recovery;
 use super::types::{BlobId, FlagSet, MessageEntry, PlanError};
 use super::vanished::Vanished;
 

@@ -93,7 +93,12 @@ pub fn reconcile_mailbox(
     }
     let mut found = Vec::with_capacity(unlisted.len());
     for id in unlisted {
-        found.push(relist_blob(dir, id, scan.metas.contains(&id), how.parse_meta)?);
+        found.push(relist_blob(
+            dir,
+            id,
+            scan.metas.contains(&id),
+            how.parse_meta,
+        )?);
     }
     if !found.is_empty() {
         // Oldest first, so re-added messages keep their order of arrival.

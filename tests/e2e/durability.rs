@@ -153,7 +153,10 @@ async fn a_flipped_bit_in_a_mailbox_log_loses_no_acknowledged_message() {
 
     let mut c = Client::logged_in(&server).await;
     let select = c.ok("EXAMINE INBOX").await;
-    assert!(select.iter().any(|l| l.trim_end() == "* 20 EXISTS"), "{select:?}");
+    assert!(
+        select.iter().any(|l| l.trim_end() == "* 20 EXISTS"),
+        "{select:?}"
+    );
     let all = c.ok("FETCH 1:* (FLAGS BODY.PEEK[])").await.concat();
     for message in &messages {
         assert!(all.contains(message.as_str()), "lost: {message}");
@@ -203,7 +206,10 @@ async fn a_damaged_message_file_fails_fetch_for_that_message_only() {
     let all = lines.concat();
     assert!(all.contains(messages[0].as_str()), "{all}");
     assert!(all.contains(messages[2].as_str()), "{all}");
-    assert!(all.contains("\"Message 3\""), "envelope from the message: {all}");
+    assert!(
+        all.contains("\"Message 3\""),
+        "envelope from the message: {all}"
+    );
     assert!(!all.contains("* 2 FETCH"), "{all}");
     let last = lines.last().unwrap();
     assert!(
@@ -214,10 +220,16 @@ async fn a_damaged_message_file_fails_fetch_for_that_message_only() {
     // The other messages are fetched as usual; a search that would need the unreadable one
     // says so rather than answer without it.
     let third = c.ok("UID FETCH 3 (BODYSTRUCTURE)").await.concat();
-    assert!(third.contains("BODYSTRUCTURE (\"TEXT\" \"PLAIN\""), "{third}");
+    assert!(
+        third.contains("BODYSTRUCTURE (\"TEXT\" \"PLAIN\""),
+        "{third}"
+    );
     let search = c.command("s", "SEARCH BODY \"message 3\"").await;
     assert!(
-        search.last().unwrap().starts_with("s NO [CORRUPTION] cannot read a stored message"),
+        search
+            .last()
+            .unwrap()
+            .starts_with("s NO [CORRUPTION] cannot read a stored message"),
         "{search:?}"
     );
 }
@@ -245,7 +257,10 @@ async fn roost_fsck_repairs_offline_says_what_it_did_and_refuses_while_a_node_ru
     let refused = fsck(&server);
     assert!(!refused.status.success());
     let why = String::from_utf8_lossy(&refused.stderr);
-    assert!(why.contains("in use by roost serve") && why.contains("offline"), "{why}");
+    assert!(
+        why.contains("in use by roost serve") && why.contains("offline"),
+        "{why}"
+    );
 
     server.signal("KILL");
     server.wait_exit(Duration::from_secs(10));
@@ -261,7 +276,11 @@ async fn roost_fsck_repairs_offline_says_what_it_did_and_refuses_while_a_node_ru
 
     let done = fsck(&server);
     let said = String::from_utf8_lossy(&done.stdout);
-    assert!(done.status.success(), "{said} {}", String::from_utf8_lossy(&done.stderr));
+    assert!(
+        done.status.success(),
+        "{said} {}",
+        String::from_utf8_lossy(&done.stderr)
+    );
     assert!(said.contains("INBOX: recovered"), "{said}");
     assert!(said.contains("records after it recovered"), "{said}");
     assert!(said.contains("written again from the message"), "{said}");

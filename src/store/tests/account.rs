@@ -217,7 +217,10 @@ fn recovery_recreates_a_lost_inbox_relists_unknown_directories_and_removes_delet
     assert!(!deleted.exists());
     assert_eq!(report.removed, [deleted]);
     assert_eq!(report.relisted, 1);
-    let found = store.state().by_name("Recovered/M00000000000003e7").unwrap();
+    let found = store
+        .state()
+        .by_name("Recovered/M00000000000003e7")
+        .unwrap();
     assert_eq!(found.id, crate::store::MailboxId(999));
     assert!(store.state().by_name("Recovered").is_some());
     assert!(store.state().next_id > 999);

@@ -170,7 +170,7 @@ fn a_flipped_bit_or_a_truncation_in_any_journal_never_loses_an_acknowledged_mess
     let snapshots = files.iter().filter(|f| f.ends_with("snapshot")).count();
     assert!(snapshots >= 4 && files.len() >= 8, "{files:?}");
     let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-    for round in 0..100 {
+    for round in 0..100u32 {
         let work = tempfile::tempdir().unwrap();
         copy_tree(template.path(), work.path());
         let rel = files[xorshift(&mut seed) as usize % files.len()]
@@ -179,7 +179,7 @@ fn a_flipped_bit_or_a_truncation_in_any_journal_never_loses_an_acknowledged_mess
             .to_path_buf();
         let target = work.path().join(&rel);
         let mut bytes = fs::read(&target).unwrap();
-        let damage = if bytes.is_empty() || xorshift(&mut seed) % 3 == 0 {
+        let damage = if bytes.is_empty() || xorshift(&mut seed).is_multiple_of(3) {
             let keep = xorshift(&mut seed) as usize % (bytes.len() + 1);
             bytes.truncate(keep);
             format!("truncated to {keep}")
@@ -199,15 +199,22 @@ fn a_flipped_bit_or_a_truncation_in_any_journal_never_loses_an_acknowledged_mess
                 .unwrap_or_else(|| panic!("{context}: mailbox {mailbox} not listed"));
             let mailbox_dir = account::mailbox_dir(work.path(), *mailbox);
             for (blob, octets) in messages {
-                assert!(listed.contains(blob), "{context}: {blob} lost from {mailbox}");
+                assert!(
+                    listed.contains(blob),
+                    "{context}: {blob} lost from {mailbox}"
+                );
                 let read = fs::read(blobs::blob_path(&mailbox_dir, *blob));
                 assert_eq!(read.ok().as_ref(), Some(octets), "{context}: {blob}");
                 assert!(blobs::meta_path(&mailbox_dir, *blob).exists(), "{context}");
             }
         }
         // Recovery is done once: opening again finds nothing more to do or to add.
-        if round % 5 == 0 {
-            assert_eq!(recover(work.path()), found, "{context}: second recovery differs");
+        if round.is_multiple_of(5) {
+            assert_eq!(
+                recover(work.path()),
+                found,
+                "{context}: second recovery differs"
+            );
         }
     }
 }

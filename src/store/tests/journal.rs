@@ -162,7 +162,10 @@ fn a_corrupt_snapshot_is_kept_aside_and_the_newest_log_replayed() {
     let (mut store, report, _) = open(dir.path(), 1000);
     assert!(report.journal_damaged(), "{report}");
     assert!(report.to_string().contains("damaged snapshot"), "{report}");
-    assert_eq!(fs::read(dir.path().join("snapshot.corrupt-0")).unwrap(), bytes);
+    assert_eq!(
+        fs::read(dir.path().join("snapshot.corrupt-0")).unwrap(),
+        bytes
+    );
     // The snapshot's transactions are gone from the journal (callers re-list what is on
     // disk); the newest log's are replayed, and the store goes on in that generation.
     assert_eq!(store.state().values, [2, 1002]);

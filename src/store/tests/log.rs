@@ -58,7 +58,10 @@ fn a_damaged_record_mid_file_is_skipped_and_the_records_after_it_kept() {
     assert_eq!(fs::read(cut.kept_at.unwrap()).unwrap(), bytes);
     assert_eq!(fs::read(&path).unwrap(), frames(&["first", "third"]));
     let (again, cut) = log::read_and_repair::<String>(&path).unwrap();
-    assert_eq!((again, cut), (vec!["first".to_string(), "third".into()], None));
+    assert_eq!(
+        (again, cut),
+        (vec!["first".to_string(), "third".into()], None)
+    );
 }
 
 #[test]

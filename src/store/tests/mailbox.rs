@@ -8,8 +8,8 @@ use std::sync::Arc;
 use roost_proto::StoreAction;
 
 use crate::store::blobs::{self, BlobWrite};
-use crate::store::mailbox::{open_mailbox, ExpungeSelect, MailboxState, NewEntry, StoredEntry};
 use crate::store::journal::RecoveryReport;
+use crate::store::mailbox::{open_mailbox, ExpungeSelect, MailboxState, NewEntry, StoredEntry};
 use crate::store::recovery::Reconcile;
 use crate::store::{BlobId, FlagSet, PlanError, Store, StoreMetrics};
 
@@ -32,7 +32,14 @@ pub(super) fn open_with(
         parse_meta: &stub_meta,
         drop_missing: false,
     };
-    open_mailbox(dir, 77, compact_after, Arc::new(StoreMetrics::default()), &how).unwrap()
+    open_mailbox(
+        dir,
+        77,
+        compact_after,
+        Arc::new(StoreMetrics::default()),
+        &how,
+    )
+    .unwrap()
 }
 
 fn entry(blob: u128, flags: &[&str]) -> NewEntry {
@@ -245,10 +252,21 @@ fn recovery_relists_unlisted_blobs_quarantines_strays_and_removes_only_temporary
     let state = store.state();
     assert_eq!(state.entries.len(), 3);
     // New UIDs skip as many as were re-added: lost records may have handed those out.
-    let readded: Vec<(u32, u128)> = state.entries[1..].iter().map(|e| (e.uid, e.blob.0)).collect();
+    let readded: Vec<(u32, u128)> = state.entries[1..]
+        .iter()
+        .map(|e| (e.uid, e.blob.0))
+        .collect();
     assert!(readded.iter().all(|&(uid, _)| uid >= 4), "{readded:?}");
     assert_eq!(state.flag_names(state.entries[1].flags), ["$Recovered"]);
-    assert_eq!(state.entries.iter().find(|e| e.blob == BlobId(3)).unwrap().size, 7);
+    assert_eq!(
+        state
+            .entries
+            .iter()
+            .find(|e| e.blob == BlobId(3))
+            .unwrap()
+            .size,
+        7
+    );
     assert_eq!(
         fs::read(blobs::meta_path(dir.path(), BlobId(3))).unwrap(),
         stub_meta(&bytes::Bytes::from_static(b"no meta"))
@@ -345,9 +363,7 @@ fn expunged_uids_keep_their_modseq_through_compaction_and_reopen() {
     use crate::store::vanished::Since;
     let dir = tempfile::tempdir().unwrap();
     // Compacts after every transaction: the record must live in the snapshot.
-    let open_compacting = |dir: &Path| {
-        open_with(dir, 1, &|| true).0
-    };
+    let open_compacting = |dir: &Path| open_with(dir, 1, &|| true).0;
     let mut store = open_compacting(dir.path());
     append(
         &mut store,

@@ -133,19 +133,8 @@ async fn mail_files_are_readable_by_the_server_user_only() {
 /// after the damage are read again and the unlisted message is re-added: all 20 are there.
 #[tokio::test]
 async fn a_flipped_bit_in_a_mailbox_log_loses_no_acknowledged_message() {
-    let mut server = Server::start();
-    let mut c = Client::logged_in(&server).await;
-    let messages: Vec<String> = (1..=20).map(sample_message).collect();
-    for message in &messages {
-        c.append("INBOX", "\\Seen", message).await;
-    }
-    drop(c);
-    server.signal("KILL");
-    server.wait_exit(Duration::from_secs(10));
-    let log = find_files(&data_dir(&server).join("accounts"), "log.0")
-        .into_iter()
-        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
-        .unwrap();
+    let (mut server, messages) = killed_after_appending(20).await;
+    let log = inbox_log(&server);
     let mut bytes = std::fs::read(&log).unwrap();
     bytes[189] ^= 0x10;
     std::fs::write(&log, &bytes).unwrap();
@@ -180,15 +169,7 @@ async fn a_flipped_bit_in_a_mailbox_log_loses_no_acknowledged_message() {
 /// are sent, and the tagged NO [CORRUPTION] names it (RFC 9051 sections 6.4.5 and 7.1).
 #[tokio::test]
 async fn a_damaged_message_file_fails_fetch_for_that_message_only() {
-    let mut server = Server::start();
-    let mut c = Client::logged_in(&server).await;
-    let messages: Vec<String> = (1..=3).map(sample_message).collect();
-    for message in &messages {
-        c.append("INBOX", "", message).await;
-    }
-    drop(c);
-    server.signal("KILL");
-    server.wait_exit(Duration::from_secs(10));
+    let (mut server, messages) = killed_after_appending(3).await;
     let mut blobs: Vec<std::path::PathBuf> = find_blobs(&data_dir(&server).join("accounts"));
     // Oldest first: the blob files of UIDs 1, 2, 3.
     blobs.sort_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap());
@@ -238,13 +219,7 @@ async fn a_damaged_message_file_fails_fetch_for_that_message_only() {
 /// did, and the node finds every message afterwards.
 #[tokio::test]
 async fn roost_fsck_repairs_offline_says_what_it_did_and_refuses_while_a_node_runs() {
-    let mut server = Server::start();
-    let mut c = Client::logged_in(&server).await;
-    let messages: Vec<String> = (1..=6).map(sample_message).collect();
-    for message in &messages {
-        c.append("INBOX", "", message).await;
-    }
-    drop(c);
+    let (mut server, messages) = killed_after_appending(6).await;
     let fsck = |server: &Server| {
         roost_command("fsck")
             .arg("--config")
@@ -254,20 +229,7 @@ async fn roost_fsck_repairs_offline_says_what_it_did_and_refuses_while_a_node_ru
             .output()
             .unwrap()
     };
-    let refused = fsck(&server);
-    assert!(!refused.status.success());
-    let why = String::from_utf8_lossy(&refused.stderr);
-    assert!(
-        why.contains("in use by roost serve") && why.contains("offline"),
-        "{why}"
-    );
-
-    server.signal("KILL");
-    server.wait_exit(Duration::from_secs(10));
-    let log = find_files(&data_dir(&server).join("accounts"), "log.0")
-        .into_iter()
-        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
-        .unwrap();
+    let log = inbox_log(&server);
     let mut bytes = std::fs::read(&log).unwrap();
     bytes[100] ^= 0x01;
     std::fs::write(&log, &bytes).unwrap();
@@ -297,6 +259,35 @@ async fn roost_fsck_repairs_offline_says_what_it_did_and_refuses_while_a_node_ru
     for message in &messages {
         assert!(all.contains(message.as_str()), "lost: {message}");
     }
+    let refused = fsck(&server);
+    assert!(!refused.status.success());
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        why.contains("in use by roost serve") && why.contains("offline"),
+        "{why}"
+    );
+}
+
+/// A server whose INBOX got `count` sample messages, one APPEND each, then `kill -9`.
+async fn killed_after_appending(count: u32) -> (Server, Vec<String>) {
+    let mut server = Server::start();
+    let mut c = Client::logged_in(&server).await;
+    let messages: Vec<String> = (1..=count).map(sample_message).collect();
+    for message in &messages {
+        c.append("INBOX", "\\Seen", message).await;
+    }
+    drop(c);
+    server.signal("KILL");
+    server.wait_exit(Duration::from_secs(10));
+    (server, messages)
+}
+
+/// The log of the only mailbox with mail (the largest `log.0`).
+fn inbox_log(server: &Server) -> std::path::PathBuf {
+    find_files(&data_dir(server).join("accounts"), "log.0")
+        .into_iter()
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap()
 }
 
 fn data_dir(server: &Server) -> std::path::PathBuf {

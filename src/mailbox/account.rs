@@ -327,7 +327,8 @@ impl Closing {
 }
 
 /// Closes the running actors of `closing.ids` and, when they were deleted, removes their
-/// directories. Failures to remove are only logged: account recovery sweeps leftovers.
+/// directories. Failures to remove are only logged: account recovery removes directories
+/// marked deleted.
 async fn close_mailboxes(
     shared: &Shared,
     account: &str,
@@ -380,7 +381,8 @@ impl Actor for AccountActor {
         let (shared, name) = (self.shared.clone(), self.name.clone());
         let usage = self.usage.clone();
         let load = tokio::task::spawn_blocking(move || {
-            // Opening may remove leftover mailbox directories: the current writer only.
+            // Opening may list mailbox directories again and remove those a DELETE marked:
+            // the current writer only.
             shared.check_write(&name)?;
             let set_by_admin = quota::read_override(&dir)
                 .map_err(|e| MailboxError::Storage(format!("read quota of {name}: {e}")))?;

@@ -18,7 +18,9 @@
 //! generation `g + 1` (temp, fsync, rename, dir fsync), starts `log.<g+1>` and removes
 //! `log.<g>`. A crash anywhere in between leaves either the old snapshot with its full log
 //! or the new snapshot (whose log may be missing: empty), so recovery is always "latest
-//! valid snapshot + its log".
+//! valid snapshot + its log". Damage (not a crash) is handled too: a damaged snapshot is kept
+//! aside and the newest log replayed, a damaged log record skipped; the caller then lists
+//! again what the lost parts named (`store::recovery`, docs/storage.md).
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};

@@ -13,8 +13,9 @@
 //! misread as a frame boundary. A frame that runs past the end of the file, or whose
 //! checksum fails as the very last frame, is a *torn tail*: the write was interrupted
 //! (`kill -9`, power loss) and was never acknowledged, so dropping it loses nothing that
-//! got an `OK`. A bad frame with good data after it is *corruption*; recovery still stops
-//! there (later frames may depend on it) but keeps a copy of the dropped bytes.
+//! got an `OK`. A bad frame with good data after it is *corruption*: the reader skips it and
+//! resynchronises on the next good frame (records name messages by UID, so a later record
+//! still applies, or is ignored, without the lost one), and recovery keeps a copy of the file.
 
 use std::fs::File;
 use std::io::{self, Read, Write};

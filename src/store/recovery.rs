@@ -93,12 +93,16 @@ pub fn reconcile_mailbox(
     }
     let mut found = Vec::with_capacity(unlisted.len());
     for id in unlisted {
-        found.push(relist_blob(
-            dir,
-            id,
-            scan.metas.contains(&id),
-            how.parse_meta,
-        )?);
+        let path = blobs::blob_path(dir, id);
+        if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+            // Named like a message but not a file: nothing to list; kept for a person to see.
+            let kept =
+                blobs::quarantine(dir, &path).map_err(StoreError::io("quarantine", &path))?;
+            report.quarantined.push(kept);
+            continue;
+        }
+        let has_meta = scan.metas.contains(&id);
+        found.push(relist_blob(dir, id, has_meta, how.parse_meta)?);
     }
     if !found.is_empty() {
         // Oldest first, so re-added messages keep their order of arrival.

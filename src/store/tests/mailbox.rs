@@ -244,11 +244,13 @@ fn recovery_relists_unlisted_blobs_quarantines_strays_and_removes_only_temporary
     fs::write(blobs::meta_path(dir.path(), BlobId(4)), b"meta").unwrap();
     fs::write(blobs::blobs_dir(dir.path()).join("notes.txt"), b"?").unwrap();
     fs::write(blobs::blobs_dir(dir.path()).join(".tmp.0000"), b"half").unwrap();
+    // A directory with a message's name: not a message, quarantined too.
+    fs::create_dir(blobs::blob_path(dir.path(), BlobId(5))).unwrap();
     drop(store);
     let (store, report) = open_with(dir.path(), 1000, &|| true);
     assert_eq!(report.removed.len(), 1, "{report}");
     assert_eq!(report.relisted, 2, "{report}");
-    assert_eq!(report.quarantined.len(), 2, "{report}");
+    assert_eq!(report.quarantined.len(), 3, "{report}");
     let state = store.state();
     assert_eq!(state.entries.len(), 3);
     // New UIDs skip as many as were re-added: lost records may have handed those out.

@@ -268,6 +268,60 @@ async fn roost_fsck_repairs_offline_says_what_it_did_and_refuses_while_a_node_ru
     );
 }
 
+/// Issue 19, finding 8: one bit at byte 200 of an account log took 21 mailbox directories
+/// to 3. Now every mailbox is still there, with its mail: listed under its name when the
+/// record survived, as `Recovered/M<id>` when it did not.
+#[tokio::test]
+async fn a_flipped_bit_in_an_account_log_keeps_every_mailbox_and_its_mail() {
+    let mut server = Server::start();
+    let mut c = Client::logged_in(&server).await;
+    for i in 1..=15 {
+        c.ok(&format!("CREATE Folder{i}")).await;
+        c.append(&format!("Folder{i}"), "", &sample_message(i))
+            .await;
+    }
+    drop(c);
+    server.signal("KILL");
+    server.wait_exit(Duration::from_secs(10));
+    let accounts = data_dir(&server).join("accounts");
+    let account_log = accounts.join("alice/log.0");
+    let mut bytes = std::fs::read(&account_log).unwrap();
+    bytes[200] ^= 0x04;
+    std::fs::write(&account_log, &bytes).unwrap();
+    server.restart();
+
+    let mut c = Client::logged_in(&server).await;
+    let listed = c.ok("LIST \"\" \"*\"").await;
+    assert!(listed.len() >= 21, "{listed:?}");
+    let names: Vec<String> = listed
+        .iter()
+        .map(|l| {
+            l.trim_end()
+                .rsplit(' ')
+                .next()
+                .unwrap()
+                .trim_matches('"')
+                .to_owned()
+        })
+        .collect();
+    // Every message is in some listed mailbox.
+    let mut found = String::new();
+    for name in &names {
+        c.ok(&format!("EXAMINE \"{name}\"")).await;
+        found.push_str(&c.ok("UID FETCH 1:* (BODY.PEEK[])").await.concat());
+    }
+    for i in 1..=15 {
+        assert!(
+            found.contains(&sample_message(i)),
+            "message {i} lost: {names:?}"
+        );
+    }
+    assert!(
+        names.iter().any(|n| n.starts_with("Recovered/")),
+        "{names:?}"
+    );
+}
+
 /// A server whose INBOX got `count` sample messages, one APPEND each, then `kill -9`.
 async fn killed_after_appending(count: u32) -> (Server, Vec<String>) {
     let mut server = Server::start();

@@ -218,3 +218,46 @@ fn a_flipped_bit_or_a_truncation_in_any_journal_never_loses_an_acknowledged_mess
         }
     }
 }
+
+/// The cases one by one: a mailbox log truncated to nothing, an account log
+/// truncated to nothing, and both snapshots gone.
+#[test]
+fn logs_truncated_to_nothing_and_lost_snapshots_lose_no_message_or_mailbox() {
+    let template = tempfile::tempdir().unwrap();
+    let acknowledged = build(template.path());
+    let damages: [(&str, fn(&Path)); 3] = [
+        ("every log emptied", |f| {
+            if f.file_name().unwrap().to_string_lossy().starts_with("log.") {
+                fs::write(f, b"").unwrap();
+            }
+        }),
+        ("every snapshot removed", |f| {
+            if f.ends_with("snapshot") {
+                fs::remove_file(f).unwrap();
+            }
+        }),
+        ("everything emptied", |f| fs::write(f, b"").unwrap()),
+    ];
+    for (what, damage) in damages {
+        let work = tempfile::tempdir().unwrap();
+        copy_tree(template.path(), work.path());
+        for file in journal_files(work.path()) {
+            damage(&file);
+        }
+        let found = recover(work.path());
+        let acct = open_acct(work.path());
+        for (mailbox, messages) in &acknowledged {
+            let listed = &found[mailbox];
+            assert!(
+                messages.keys().all(|b| listed.contains(b)),
+                "{what}: {mailbox}"
+            );
+            assert!(acct.state().by_id(*mailbox).is_some(), "{what}");
+        }
+        // Every mailbox directory is still listed (under Recovered/ when its name was lost).
+        let dirs = fs::read_dir(account::mailboxes_dir(work.path()))
+            .unwrap()
+            .count();
+        assert!(acct.state().mailboxes.len() >= dirs, "{what}");
+    }
+}

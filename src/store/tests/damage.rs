@@ -225,7 +225,8 @@ fn a_flipped_bit_or_a_truncation_in_any_journal_never_loses_an_acknowledged_mess
 fn logs_truncated_to_nothing_and_lost_snapshots_lose_no_message_or_mailbox() {
     let template = tempfile::tempdir().unwrap();
     let acknowledged = build(template.path());
-    let damages: [(&str, fn(&Path)); 3] = [
+    type Damage = fn(&Path);
+    let damages: [(&str, Damage); 3] = [
         ("every log emptied", |f| {
             if f.file_name().unwrap().to_string_lossy().starts_with("log.") {
                 fs::write(f, b"").unwrap();

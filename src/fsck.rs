@@ -189,3 +189,77 @@ fn check_message(mailbox_dir: &Path, entry: &MessageEntry) -> Option<String> {
         Err(e) => format!("metadata {damage}: cannot write it again: {e}"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::blobs::BlobWrite;
+    use crate::store::mailbox::NewEntry;
+    use crate::store::BlobId;
+
+    /// An account whose INBOX holds two messages; returns the INBOX directory.
+    fn account_with_two_messages(dir: &Path) -> std::path::PathBuf {
+        let metrics = Arc::new(StoreMetrics::default());
+        let (account, _) = open_account(dir, 100, metrics.clone(), 1_700_000_000).unwrap();
+        let inbox = account.state().by_name("INBOX").unwrap().clone();
+        let inbox_dir = account::mailbox_dir(dir, inbox.id);
+        let how = Reconcile {
+            may_change: &|| true,
+            parse_meta: &parse_meta,
+            drop_missing: false,
+        };
+        let (mut store, _) =
+            open_mailbox(&inbox_dir, inbox.uid_validity, 100, metrics, &how).unwrap();
+        let mut items = Vec::new();
+        for id in [1u128, 2] {
+            let raw = format!("Subject: {id}\r\n\r\nbody\r\n").into_bytes();
+            let meta = parse_meta(&bytes::Bytes::from(raw.clone()));
+            let write = BlobWrite {
+                id: BlobId(id),
+                data: &raw,
+                meta: &meta,
+            };
+            blobs::write_blobs(&inbox_dir, &[write]).unwrap();
+            items.push(NewEntry {
+                blob: BlobId(id),
+                size: raw.len() as u32,
+                internal_date: 0,
+                flags: Vec::new(),
+            });
+        }
+        let records = store.state().plan_append(items).unwrap();
+        store.stage(records).unwrap();
+        store.commit().unwrap();
+        inbox_dir
+    }
+
+    #[test]
+    fn fsck_rewrites_damaged_metadata_reports_missing_files_and_expunges_them_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let inbox = account_with_two_messages(dir.path());
+        fs::write(blobs::meta_path(&inbox, BlobId(1)), b"garbage").unwrap();
+        fs::remove_file(blobs::blob_path(&inbox, BlobId(2))).unwrap();
+
+        let checked = check_account(dir.path(), 100, FsckOptions::default()).unwrap();
+        let said = checked.to_string();
+        assert!(said.contains("INBOX UID 1: metadata"), "{said}");
+        assert!(said.contains("written again from the message"), "{said}");
+        assert!(said.contains("1 entries have no message file"), "{said}");
+        assert!(said.contains("INBOX UID 2: message file"), "{said}");
+        assert!(said.contains("2 messages checked"), "{said}");
+        let meta = fs::read(blobs::meta_path(&inbox, BlobId(1))).unwrap();
+        assert!(MessageMeta::from_bytes(&meta).is_ok());
+
+        let options = FsckOptions {
+            expunge_missing: true,
+        };
+        let repaired = check_account(dir.path(), 100, options).unwrap();
+        assert!(
+            repaired.to_string().contains("expunged 1 of them"),
+            "{repaired}"
+        );
+        let again = check_account(dir.path(), 100, FsckOptions::default()).unwrap();
+        assert!(again.is_clean(), "{again}");
+        assert_eq!(again.messages, 1);
+    }
+}

@@ -122,6 +122,8 @@ pub fn reconcile_mailbox(
     if store.has_staged() {
         store.commit()?;
     }
+    // Listed after the expunge above, if any: a dropped entry's `.meta` is a stray too.
+    let live: HashSet<BlobId> = store.state().entries.iter().map(|e| e.blob).collect();
     let strays = scan
         .metas
         .iter()

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod cluster;
 pub mod config;
 pub mod control;
+pub mod fsck;
 pub mod import;
 pub mod lmtp;
 pub mod mailbox;

@@ -50,6 +50,20 @@ enum Cmd {
         #[command(flatten)]
         node: NodeArgs,
     },
+    /// Check one account's files offline and repair what can be repaired (nothing is
+    /// deleted), printing what was found and done. Refuses while a node runs on the data
+    /// directory, and in a cluster.
+    Fsck {
+        /// The user whose account is checked.
+        #[arg(long)]
+        user: String,
+        /// Also expunge messages whose message file is missing (a node keeps them listed,
+        /// and FETCH fails for them alone) [default: false]
+        #[arg(long)]
+        expunge_missing: bool,
+        #[command(flatten)]
+        redis: RedisArgs,
+    },
     /// Manage the users file.
     User {
         #[command(subcommand)]
@@ -162,6 +176,22 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             } else {
                 Err(ExitCode::FAILURE)
             }
+        }
+        Cmd::Fsck {
+            user,
+            expunge_missing,
+            redis,
+        } => {
+            redis.apply(&mut overrides);
+            let config = load(&overrides)?;
+            let options = roost::fsck::FsckOptions { expunge_missing };
+            let report = roost::fsck::run(&config, &user, options).map_err(|e| {
+                eprintln!("roost: fsck: {e}");
+                ExitCode::FAILURE
+            })?;
+            println!("roost fsck: account {user}");
+            println!("{report}");
+            Ok(())
         }
         Cmd::User { command, users } => {
             users.apply(&mut overrides);

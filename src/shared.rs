@@ -87,6 +87,15 @@ impl NodeStatus for Shared {
             accounts_owned: self.registry.owned_accounts(),
             store_transactions: store.transactions.load(Ordering::Relaxed),
             store_snapshots: store.snapshots.load(Ordering::Relaxed),
+            store_recovery: [
+                ("damaged", store.recovery_damaged.load(Ordering::Relaxed)),
+                ("relisted", store.recovery_relisted.load(Ordering::Relaxed)),
+                (
+                    "quarantined",
+                    store.recovery_quarantined.load(Ordering::Relaxed),
+                ),
+                ("missing", store.recovery_missing.load(Ordering::Relaxed)),
+            ],
             draining: self.is_draining(),
         });
     }

@@ -17,6 +17,8 @@ pub enum Holder {
     Serve,
     /// `roost imap` with no node running.
     Imap,
+    /// `roost fsck`, which runs offline only.
+    Fsck,
 }
 
 impl Holder {
@@ -24,6 +26,7 @@ impl Holder {
         match self {
             Holder::Serve => "roost serve",
             Holder::Imap => "roost imap",
+            Holder::Fsck => "roost fsck",
         }
     }
 }

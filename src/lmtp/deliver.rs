@@ -142,7 +142,7 @@ fn failure(e: &MailboxError) -> Reply {
         // RFC 3463 X.2.2 "mailbox full"; permanent, as Dovecot answers by default: an MTA
         // that retries for days only delays the bounce the sender needs.
         MailboxError::OverQuota(why) => Reply::new(552, "5.2.2", format!("mailbox full: {why}")),
-        MailboxError::Storage(why) if why.contains("No space left") => {
+        MailboxError::DiskFull(_) => {
             Reply::new(452, "4.3.1", "insufficient storage, try again later")
         }
         MailboxError::Storage(_) => {

@@ -410,7 +410,8 @@ impl Closing {
 }
 
 /// Closes the running actors of `closing.ids` and, when they were deleted, removes their
-/// directories. Failures to remove are only logged: account recovery sweeps leftovers.
+/// directories. Failures to remove are only logged: account recovery removes directories
+/// marked deleted.
 async fn close_mailboxes(
     shared: &Shared,
     account: &str,
@@ -434,8 +435,16 @@ async fn close_mailboxes(
             }
         }
         if closing.deleted {
-            let dir = account::mailbox_dir(account_dir, id);
-            let removed = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&dir)).await;
+            // Marked first, so a crash before the removal ends does not make recovery list
+            // the deleted mailbox again (store::recovery).
+            let account_dir = account_dir.to_path_buf();
+            let removed = tokio::task::spawn_blocking(move || {
+                match crate::store::recovery::mark_deleted(&account_dir, id)? {
+                    Some(marked) => std::fs::remove_dir_all(&marked),
+                    None => Ok(()),
+                }
+            })
+            .await;
             if let Ok(Err(e)) = removed {
                 if e.kind() != std::io::ErrorKind::NotFound {
                     tracing::warn!(account, mailbox = %id, error = %e, "cannot remove deleted mailbox files");
@@ -455,7 +464,8 @@ impl Actor for AccountActor {
         let (shared, name) = (self.shared.clone(), self.name.clone());
         let usage = self.usage.clone();
         let load = tokio::task::spawn_blocking(move || {
-            // Opening may remove leftover mailbox directories: the current writer only.
+            // Opening may list mailbox directories again and remove those a DELETE marked:
+            // the current writer only.
             shared.check_write(&name)?;
             let set_by_admin = quota::read_override(&dir)
                 .map_err(|e| MailboxError::Storage(format!("read quota of {name}: {e}")))?;

@@ -21,6 +21,7 @@ use super::request::{Answer, MailboxOp};
 use super::usage::AccountUsage;
 use super::{Attachment, MailboxError, MailboxEvent, MailboxStatus, Reply, SharedIndex, Snapshot};
 use crate::store::mailbox::{open_mailbox, MailboxState};
+use crate::store::recovery::Reconcile;
 use crate::store::{recent, FlagSet, MailboxInfo, MessageEntry, Store};
 
 /// Requests from [`MailboxHandle`](super::MailboxHandle) and the Account actor; each
@@ -373,11 +374,18 @@ impl Actor for Mailbox {
         let (shared, account) = (self.shared.clone(), self.key.account.clone());
         let (usage, id) = (self.usage.clone(), self.key.id);
         let load = tokio::task::spawn_blocking(move || {
-            // Recovery deletes leftovers: only the account's current writer may (a former
-            // owner resuming after a pause must not, issue 19 finding 1).
+            // Recovery re-lists, quarantines and removes temporary files: only the account's
+            // current writer may (a former owner resuming after a pause must not, issue 19
+            // finding 1).
             shared.check_write(&account)?;
-            let may_delete = || shared.check_write(&account).is_ok();
-            let opened = open_mailbox(&dir, uid_validity, compact_after, metrics, &may_delete)?;
+            let may_change = || shared.check_write(&account).is_ok();
+            let parse_meta = shared.options.parse_meta;
+            let how = Reconcile {
+                may_change: &may_change,
+                parse_meta: &parse_meta,
+                drop_missing: false,
+            };
+            let opened = open_mailbox(&dir, uid_validity, compact_after, metrics, &how)?;
             if let Some(usage) = usage {
                 // Reported before the actor writes anything, so the count that `refresh`
                 // makes of the other mailboxes never reads this one from disk.

@@ -14,7 +14,7 @@ use super::actor::Mailbox;
 use super::{Appended, ExpungeScope, Expunged, MailboxError, Reply, StoreOutcome};
 use crate::store::journal::Committed;
 use crate::store::mailbox::NewEntry;
-use crate::store::BlobId;
+use crate::store::{blobs, BlobId};
 use roost_proto::StoreAction;
 
 /// A write waiting for the next batch.
@@ -49,6 +49,9 @@ pub(super) enum Write {
 pub(super) enum Done {
     Appended {
         uids: Vec<u32>,
+        /// The message files written for them: removed again if the commit fails, so a
+        /// refused APPEND leaves nothing recovery would list (docs/storage.md).
+        written: Vec<BlobId>,
         reply: Reply<Appended>,
     },
     Stored {
@@ -172,7 +175,13 @@ impl Mailbox {
     ) {
         self.batcher.in_flight = false;
         let result = match (ran, self.store.as_mut()) {
-            (Ok(Ok(committed)), Some(store)) => store.finish_commit(committed).map_err(Into::into),
+            (Ok(Ok(committed)), Some(store)) => {
+                let finished = store.finish_commit(committed);
+                if finished.is_err() {
+                    self.remove_written(&done);
+                }
+                finished.map_err(Into::into)
+            }
             (Ok(Err(fenced)), _) => Err(fenced),
             (Ok(Ok(_)), None) => Err(MailboxError::Storage("store vanished".into())),
             (Err(e), _) => Err(MailboxError::Storage(format!("commit panicked: {e}"))),
@@ -183,6 +192,22 @@ impl Mailbox {
         }
         self.after_commit(ctx);
         self.start_batch(ctx);
+    }
+
+    /// Removes the message files of the APPENDs in a batch whose commit failed (the log
+    /// was cut back to its last whole frame, so nothing names them).
+    fn remove_written(&self, done: &[Done]) {
+        let written: Vec<BlobId> = done
+            .iter()
+            .flat_map(|d| match d {
+                Done::Appended { written, .. } => written.clone(),
+                _ => Vec::new(),
+            })
+            .collect();
+        if !written.is_empty() {
+            let dir = self.dir.clone();
+            tokio::task::spawn_blocking(move || blobs::remove_blobs(&dir, &written));
+        }
     }
 
     fn abort_batch(&mut self, done: Vec<Done>, error: MailboxError) {

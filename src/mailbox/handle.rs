@@ -559,15 +559,28 @@ impl MailboxHandle {
         blobs::blob_path(&self.inner.dir, blob)
     }
 
-    /// The metadata parsed at append (blocking: call from a blocking task).
+    /// The metadata parsed at append (blocking: call from a blocking task). A `.meta` file
+    /// that is missing or damaged is parsed again from the message octets, which are the
+    /// truth (docs/storage.md, "Recovery invariants"): one bad file never fails a range.
     pub fn load_meta(&self, blob: BlobId) -> Result<crate::message::MessageMeta, MailboxError> {
         let path = blobs::meta_path(&self.inner.dir, blob);
-        let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
+        let problem = match std::fs::read(&path) {
+            Ok(bytes) => match crate::message::MessageMeta::from_bytes(&bytes) {
+                Ok(meta) => return Ok(meta),
+                Err(e) => e.to_string(),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => "missing".to_string(),
+            Err(e) => e.to_string(),
+        };
+        let raw_path = blobs::blob_path(&self.inner.dir, blob);
+        let raw = std::fs::read(&raw_path).map_err(|e| match e.kind() {
             // Expunged (and deleted) since the caller read the entry.
             std::io::ErrorKind::NotFound => MailboxError::NonExistent("message expunged".into()),
-            _ => MailboxError::Storage(format!("read {}: {e}", path.display())),
+            _ => MailboxError::Storage(format!("read {}: {e}", raw_path.display())),
         })?;
-        crate::message::MessageMeta::from_bytes(&bytes)
-            .map_err(|e| MailboxError::Storage(format!("{}: {e}", path.display())))
+        tracing::warn!(path = %path.display(), problem, "message metadata parsed again from the message");
+        Ok(crate::message::MessageMeta::parse_bytes(
+            &bytes::Bytes::from(raw),
+        ))
     }
 }

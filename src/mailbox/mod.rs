@@ -79,6 +79,26 @@ pub enum MailboxError {
     /// `[METADATA MAXSIZE n]`, `[METADATA TOOMANY]` or `[OVERQUOTA]` (RFC 5464 section 4.3).
     #[error("{0}")]
     Metadata(crate::store::metadata::MetadataRefusal),
+    /// `[OVERQUOTA]`: the server's disk (ENOSPC) or its file system quota (EDQUOT) is full;
+    /// nothing was written.
+    #[error("{0}")]
+    DiskFull(String),
+}
+
+impl MailboxError {
+    /// An I/O error while doing `what`: a full disk is [`MailboxError::DiskFull`], anything
+    /// else [`MailboxError::Storage`].
+    pub fn from_io(what: &str, e: &std::io::Error) -> MailboxError {
+        match e.kind() {
+            std::io::ErrorKind::StorageFull => MailboxError::DiskFull(
+                "the server's disk is full (no space left on device); nothing was saved".into(),
+            ),
+            std::io::ErrorKind::QuotaExceeded => MailboxError::DiskFull(
+                "the server's file system quota is used up; nothing was saved".into(),
+            ),
+            _ => MailboxError::Storage(format!("{what}: {e}")),
+        }
+    }
 }
 
 impl From<PlanError> for MailboxError {
@@ -96,7 +116,10 @@ impl From<PlanError> for MailboxError {
 
 impl From<StoreError> for MailboxError {
     fn from(e: StoreError) -> Self {
-        MailboxError::Storage(e.to_string())
+        match &e {
+            StoreError::Io { source, .. } => MailboxError::from_io(&e.to_string(), source),
+            _ => MailboxError::Storage(e.to_string()),
+        }
     }
 }
 

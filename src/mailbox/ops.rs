@@ -112,7 +112,7 @@ fn write_new_blobs(
 }
 
 fn io_error(what: &str) -> impl FnOnce(io::Error) -> MailboxError + '_ {
-    move |e| MailboxError::Storage(format!("{what}: {e}"))
+    move |e| MailboxError::from_io(what, &e)
 }
 
 impl Mailbox {
@@ -342,13 +342,22 @@ impl Mailbox {
             Write::Append { items, reply } => {
                 let uids = new_uids(items.len()).collect();
                 let quota = QuotaChange::add(&items.iter().collect::<Vec<_>>(), true, true);
+                let written: Vec<BlobId> = items.iter().map(|i| i.blob).collect();
                 match state.plan_append(items) {
                     Ok(records) => Some(Planned {
                         records,
-                        done: Done::Appended { uids, reply },
+                        done: Done::Appended {
+                            uids,
+                            written,
+                            reply,
+                        },
                         quota,
                     }),
-                    Err(e) => refuse(reply, &e.into()),
+                    Err(e) => {
+                        let dir = self.dir.clone();
+                        tokio::task::spawn_blocking(move || blobs::remove_blobs(&dir, &written));
+                        refuse(reply, &e.into())
+                    }
                 }
             }
             Write::Store {
@@ -469,7 +478,7 @@ impl Mailbox {
         }
         for d in done {
             match d {
-                Done::Appended { uids, reply } => {
+                Done::Appended { uids, reply, .. } => {
                     self.listeners
                         .appended(lookup(&uids), keywords.clone(), state.uid_next);
                     let uid_validity = self.info.uid_validity;

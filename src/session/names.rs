@@ -119,7 +119,7 @@ pub fn mailbox_error(tag: Tag, error: &MailboxError) -> Status {
         MailboxError::Limit(_) => Code::Limit,
         MailboxError::HasChildren(_) => Code::HasChildren,
         MailboxError::TooBig => Code::TooBig,
-        MailboxError::OverQuota(_) => Code::OverQuota,
+        MailboxError::OverQuota(_) | MailboxError::DiskFull(_) => Code::OverQuota,
         MailboxError::Unavailable(_) => Code::Unavailable,
         MailboxError::Metadata(refusal) => metadata_code(*refusal),
         MailboxError::Storage(detail) => {
@@ -162,5 +162,30 @@ mod tests {
         assert!(check_new_name("a//b").is_err());
         assert!(check_new_name("a*").is_err());
         assert!(check_new_name("").is_err());
+    }
+
+    /// Issue 19, finding 8: a full disk is said so, not reported as a server bug.
+    #[test]
+    fn a_full_disk_is_overquota_with_a_clear_text() {
+        let tag = || roost_proto::Tag::new("a").unwrap();
+        for (errno, text) in [(28, "disk is full"), (122, "quota is used up")] {
+            let e = std::io::Error::from_raw_os_error(errno);
+            let status = mailbox_error(tag(), &MailboxError::from_io("write message", &e));
+            let line = format!("{status:?}");
+            assert!(line.contains("OverQuota") && line.contains(text), "{line}");
+        }
+        let other = std::io::Error::from_raw_os_error(5);
+        let status = mailbox_error(tag(), &MailboxError::from_io("write message", &other));
+        assert!(format!("{status:?}").contains("ServerBug"));
+        // Through the store's error type too (a log append that hit the full disk).
+        let store = crate::store::StoreError::Io {
+            op: "append to",
+            path: "log.0".into(),
+            source: std::io::Error::from_raw_os_error(28),
+        };
+        assert!(matches!(
+            MailboxError::from(store),
+            MailboxError::DiskFull(_)
+        ));
     }
 }

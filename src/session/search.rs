@@ -196,7 +196,16 @@ impl Session {
                 )),
                 "unsupported charset",
             ),
-            Failure::Search(SearchError::Io(e)) => mailbox_error(tag, &MailboxError::Storage(e)),
+            // Not a server bug and nothing to undo: a stored message could not be read. A
+            // partial answer could wrongly omit it, so the command fails, saying why.
+            Failure::Search(SearchError::Io(e)) => {
+                tracing::warn!(error = %e, "cannot read a stored message for a search");
+                Status::no(
+                    tag,
+                    Some(Code::Corruption),
+                    "cannot read a stored message of this mailbox; FETCH shows which",
+                )
+            }
         };
         self.write_status(status);
     }

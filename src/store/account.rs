@@ -6,8 +6,6 @@
 //! goes back (`max(last + 1, now)`), so no name ever sees the same value twice (RFC 9051
 //! section 2.3.1.1), even across DELETE/CREATE in the same second or a clock step back.
 
-use std::collections::HashSet;
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -15,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::journal::{Durable, RecoveryReport, Store, StoreError, StoreMetrics};
 use super::metadata::{Metadata, MetadataChange, MetadataLimits, MetadataOwner};
+use super::recovery;
 use super::types::{MailboxId, MailboxInfo, PlanError, SpecialUse};
 
 pub const INBOX: &str = "INBOX";
@@ -364,6 +363,34 @@ impl AccountState {
         })
     }
 
+    /// Lists again mailbox directories the list does not name (recovery after damage), as
+    /// `Recovered/M<id>` with a new UIDVALIDITY each (their UIDs are as the mailbox's own
+    /// journal has them, but a client cannot know it is the same mailbox).
+    pub fn plan_relist(&self, ids: &[MailboxId], now: u64) -> Vec<AccountRecord> {
+        let mut alloc = self.allocator(now);
+        let past_found = ids.iter().map(|id| id.0.saturating_add(1)).max();
+        alloc.next_id = alloc.next_id.max(past_found.unwrap_or(0));
+        let parent = super::recovery::RECOVERED_PARENT;
+        let mut records = Vec::new();
+        if self.by_name(parent).is_none() {
+            records.push(alloc.create(parent, None));
+        }
+        for &id in ids {
+            let mut name = format!("{parent}/{id}");
+            while self.by_name(&name).is_some() {
+                name.push('_');
+            }
+            records.push(AccountRecord::CreateMailbox {
+                id,
+                name,
+                uid_validity: alloc.next_uid_validity,
+                special_use: None,
+            });
+            alloc.next_uid_validity = alloc.next_uid_validity.saturating_add(1);
+        }
+        records
+    }
+
     /// SUBSCRIBE / UNSUBSCRIBE; names need not exist (RFC 9051 section 6.3.7).
     ///
     /// # Errors
@@ -456,9 +483,9 @@ pub fn read_usage(dir: &Path) -> Result<crate::store::quota::Usage, StoreError> 
         })
 }
 
-/// Opens an account's store: creates the default mailboxes of a new account (and INBOX
-/// if it is missing), and removes directories of mailboxes the list no longer has (a
-/// crash between a durable DELETE and the removal of its files). Blocking.
+/// Opens an account's store: lists again mailbox directories the list lacks and removes
+/// those a durable DELETE marked (see [`recovery::reconcile_account`]), then creates the
+/// default mailboxes of a new account (and INBOX if it is missing). Blocking.
 ///
 /// # Errors
 /// As [`Store::open`], plus I/O errors.
@@ -470,26 +497,12 @@ pub fn open_account(
 ) -> Result<(Store<AccountState>, RecoveryReport), StoreError> {
     let (mut store, mut report) =
         Store::open(dir, AccountState::default(), compact_after, metrics)?;
+    recovery::reconcile_account(&mut store, dir, &mut report, now)?;
     let defaults = store.state().plan_defaults(now);
     if !defaults.is_empty() {
         store.stage(defaults)?;
         store.commit()?;
     }
-    let live: HashSet<String> = store
-        .state()
-        .mailboxes
-        .iter()
-        .map(|m| format!("{:016x}", m.id.0))
-        .collect();
-    let root = mailboxes_dir(dir);
-    if let Ok(entries) = fs::read_dir(&root) {
-        for entry in entries.flatten() {
-            if !live.contains(entry.file_name().to_string_lossy().as_ref()) {
-                let path = entry.path();
-                fs::remove_dir_all(&path).map_err(StoreError::io("remove", &path))?;
-                report.removed.push(path);
-            }
-        }
-    }
+    store.count_recovery(&report);
     Ok((store, report))
 }

@@ -53,16 +53,28 @@ pub struct BlobWrite<'a> {
 /// once for all of them. Blocking.
 ///
 /// # Errors
-/// Any I/O error; files already renamed stay as orphans for recovery to sweep.
+/// Any I/O error (a full disk included); the files this call renamed into place are removed
+/// again first, so a refused APPEND leaves nothing that recovery would list as a message.
 pub fn write_blobs(mailbox_dir: &Path, blobs: &[BlobWrite<'_>]) -> io::Result<()> {
     let dir = blobs_dir(mailbox_dir);
     durable_fs::create_dir_durable(&dir)?;
-    for blob in blobs {
-        let name = file_name(blob.id);
-        durable_fs::write_file_unsynced_dir(&dir, &name, &[blob.data])?;
-        durable_fs::write_file_unsynced_dir(&dir, &format!("{name}{META_SUFFIX}"), &[blob.meta])?;
+    let written = (|| {
+        for blob in blobs {
+            let name = file_name(blob.id);
+            durable_fs::write_file_unsynced_dir(&dir, &name, &[blob.data])?;
+            durable_fs::write_file_unsynced_dir(
+                &dir,
+                &format!("{name}{META_SUFFIX}"),
+                &[blob.meta],
+            )?;
+        }
+        durable_fs::sync_dir(&dir)
+    })();
+    if written.is_err() {
+        let ids: Vec<BlobId> = blobs.iter().map(|b| b.id).collect();
+        let _ = remove_blobs(mailbox_dir, &ids);
     }
-    durable_fs::sync_dir(&dir)
+    written
 }
 
 /// Hard-links the blobs (and metadata) of `ids` from one mailbox into another, falling
@@ -123,48 +135,89 @@ pub fn remove_blobs(mailbox_dir: &Path, ids: &[BlobId]) -> io::Result<()> {
     durable_fs::sync_dir(&blobs_dir(mailbox_dir))
 }
 
-/// Deletes every file in the blobs directory that belongs to no live message: blobs
-/// written before a crash kept their log record from being durable, blobs of expunged
-/// messages whose removal a crash interrupted, and temporary files. Run only before the
-/// mailbox accepts writes. Blocking.
-///
-/// `may_delete` is asked before each removal: in a cluster it is the account's fence, so a
-/// former owner that resumed after a pause never deletes what the new owner wrote (issue 19,
-/// finding 1); the sweep stops at the first refusal.
+/// What the blobs directory holds, by kind, from one listing (no per-file `stat`).
+#[derive(Debug, Default)]
+pub struct BlobScan {
+    /// Ids with a message file.
+    pub blobs: HashSet<BlobId>,
+    /// Ids with a `.meta` file.
+    pub metas: HashSet<BlobId>,
+    /// Temporary files: writes a crash interrupted before the rename, never acknowledged.
+    pub temps: Vec<PathBuf>,
+    /// Anything else: names no Roost version writes.
+    pub unknown: Vec<PathBuf>,
+}
+
+/// Lists the blobs directory of a mailbox (a missing directory is empty). Blocking.
 ///
 /// # Errors
-/// I/O errors listing or removing.
-pub fn sweep_orphans(
-    mailbox_dir: &Path,
-    live: &HashSet<BlobId>,
-    may_delete: &dyn Fn() -> bool,
-) -> io::Result<Vec<PathBuf>> {
-    let dir = blobs_dir(mailbox_dir);
-    let entries = match fs::read_dir(&dir) {
+/// I/O errors listing.
+pub fn scan(mailbox_dir: &Path) -> io::Result<BlobScan> {
+    let mut scan = BlobScan::default();
+    let entries = match fs::read_dir(blobs_dir(mailbox_dir)) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(scan),
         Err(e) => return Err(e),
     };
-    let mut removed = Vec::new();
     for entry in entries {
         let entry = entry?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        let stem = name.strip_suffix(META_SUFFIX).unwrap_or(&name);
-        let is_live = !name.starts_with(TEMP_PREFIX)
-            && stem.len() == 32
-            && u128::from_str_radix(stem, 16).is_ok_and(|id| live.contains(&BlobId(id)));
-        if !is_live {
-            if !may_delete() {
-                break;
-            }
-            let path = entry.path();
-            fs::remove_file(&path)?;
-            removed.push(path);
+        if name.starts_with(TEMP_PREFIX) {
+            scan.temps.push(entry.path());
+            continue;
         }
+        let (stem, is_meta) = match name.strip_suffix(META_SUFFIX) {
+            Some(stem) => (stem, true),
+            None => (name.as_ref(), false),
+        };
+        match (stem.len(), u128::from_str_radix(stem, 16)) {
+            (32, Ok(id)) if is_meta => scan.metas.insert(BlobId(id)),
+            (32, Ok(id)) => scan.blobs.insert(BlobId(id)),
+            _ => {
+                scan.unknown.push(entry.path());
+                false
+            }
+        };
     }
-    if !removed.is_empty() {
-        durable_fs::sync_dir(&dir)?;
+    Ok(scan)
+}
+
+/// Where a mailbox keeps files recovery could not place: never deleted by Roost.
+pub fn quarantine_dir(mailbox_dir: &Path) -> PathBuf {
+    mailbox_dir.join("quarantine")
+}
+
+/// Moves `path` into the mailbox's quarantine directory (same filesystem: a rename), under
+/// its own name or, if that is taken, with a numeric suffix. Returns the new path. Blocking.
+///
+/// # Errors
+/// I/O errors.
+pub fn quarantine(mailbox_dir: &Path, path: &Path) -> io::Result<PathBuf> {
+    let dir = quarantine_dir(mailbox_dir);
+    durable_fs::create_dir_durable(&dir)?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let to = (0u32..)
+        .map(|k| match k {
+            0 => dir.join(name.as_ref()),
+            k => dir.join(format!("{name}.{k}")),
+        })
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| dir.join(name.as_ref()));
+    fs::rename(path, &to)?;
+    durable_fs::sync_dir(&dir)?;
+    if let Some(parent) = path.parent() {
+        durable_fs::sync_dir(parent)?;
     }
-    Ok(removed)
+    Ok(to)
+}
+
+/// Writes the metadata file of a blob that has none (a crash between the two renames, or a
+/// damaged one set aside). Blocking.
+///
+/// # Errors
+/// I/O errors.
+pub fn write_meta(mailbox_dir: &Path, id: BlobId, meta: &[u8]) -> io::Result<()> {
+    let name = format!("{}{META_SUFFIX}", file_name(id));
+    durable_fs::write_file_atomic(&blobs_dir(mailbox_dir), &name, &[meta])
 }

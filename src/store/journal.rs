@@ -18,7 +18,9 @@
 //! generation `g + 1` (temp, fsync, rename, dir fsync), starts `log.<g+1>` and removes
 //! `log.<g>`. A crash anywhere in between leaves either the old snapshot with its full log
 //! or the new snapshot (whose log may be missing: empty), so recovery is always "latest
-//! valid snapshot + its log".
+//! valid snapshot + its log". Damage (not a crash) is handled too: a damaged snapshot is kept
+//! aside and the newest log replayed, a damaged log record skipped; the caller then lists
+//! again what the lost parts named (`store::recovery`, docs/storage.md).
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
@@ -91,6 +93,14 @@ pub struct StoreMetrics {
     pub transactions: AtomicU64,
     /// Snapshots written by compaction.
     pub snapshots: AtomicU64,
+    /// Journals (logs or snapshots) found damaged on open, not merely torn.
+    pub recovery_damaged: AtomicU64,
+    /// Messages and mailboxes found on disk unlisted and listed again.
+    pub recovery_relisted: AtomicU64,
+    /// Files moved into a `quarantine/` directory.
+    pub recovery_quarantined: AtomicU64,
+    /// Entries found without their message file.
+    pub recovery_missing: AtomicU64,
 }
 
 /// What recovery found and did; the caller logs it (`warn` unless [`is_clean`]).
@@ -102,14 +112,43 @@ pub struct RecoveryReport {
     pub snapshot_generation: Option<u64>,
     pub transactions_replayed: u64,
     pub truncation: Option<Truncation>,
-    /// Leftovers removed: stale logs, temporary files, orphan blobs.
+    /// The snapshot failed its checksum or did not decode: where it was kept, and why.
+    pub snapshot_lost: Option<(PathBuf, String)>,
+    /// Leftovers removed: stale logs of a generation a snapshot covers, temporary files
+    /// (never renamed into place, so never acknowledged).
     pub removed: Vec<PathBuf>,
+    /// Files that belong to nothing and cannot be made into anything, moved into
+    /// `quarantine/` (never deleted).
+    pub quarantined: Vec<PathBuf>,
+    /// Things found on disk that the journal did not list, listed again: message blobs
+    /// re-added with new UIDs, mailbox directories re-listed under `Recovered/`.
+    pub relisted: u64,
+    /// Entries whose message file is missing (kept: FETCH fails for them alone).
+    pub missing_files: u64,
+    /// Entries whose message file is missing, expunged by an explicit repair (`roost fsck`).
+    pub dropped_entries: u64,
 }
 
 impl RecoveryReport {
     /// Nothing was cut or cleaned up: the last shutdown (or crash) left no trace.
     pub fn is_clean(&self) -> bool {
-        self.truncation.is_none() && self.removed.is_empty()
+        self.truncation.is_none()
+            && self.snapshot_lost.is_none()
+            && self.removed.is_empty()
+            && self.quarantined.is_empty()
+            && self.relisted == 0
+            && self.dropped_entries == 0
+            && self.missing_files == 0
+    }
+
+    /// The journal itself was damaged (not merely a torn tail): records or the snapshot
+    /// were lost, so what is on disk beyond it must be listed again.
+    pub fn journal_damaged(&self) -> bool {
+        self.snapshot_lost.is_some()
+            || self
+                .truncation
+                .as_ref()
+                .is_some_and(|t| matches!(t.error, log::LogError::Corrupt { .. }))
     }
 }
 
@@ -121,8 +160,18 @@ impl fmt::Display for RecoveryReport {
             None => write!(f, "no snapshot")?,
         }
         write!(f, " + {} transactions", self.transactions_replayed)?;
+        if let Some((kept, reason)) = &self.snapshot_lost {
+            write!(
+                f,
+                "; damaged snapshot ({reason}) kept in {}",
+                kept.display()
+            )?;
+        }
         if let Some(t) = &self.truncation {
             write!(f, "; {} (dropped {} bytes", t.error, t.dropped_bytes)?;
+            if t.resynced_records > 0 {
+                write!(f, ", {} records after it recovered", t.resynced_records)?;
+            }
             if let Some(kept) = &t.kept_at {
                 write!(f, ", kept in {}", kept.display())?;
             }
@@ -130,6 +179,22 @@ impl fmt::Display for RecoveryReport {
         }
         if !self.removed.is_empty() {
             write!(f, "; removed {} leftover files", self.removed.len())?;
+        }
+        if self.relisted > 0 {
+            write!(
+                f,
+                "; listed {} unlisted items found on disk again",
+                self.relisted
+            )?;
+        }
+        if self.missing_files > 0 {
+            write!(f, "; {} entries have no message file", self.missing_files)?;
+        }
+        if self.dropped_entries > 0 {
+            write!(f, "; expunged {} of them", self.dropped_entries)?;
+        }
+        if !self.quarantined.is_empty() {
+            write!(f, "; quarantined {} files", self.quarantined.len())?;
         }
         Ok(())
     }
@@ -189,12 +254,21 @@ impl<S: Durable> Store<S> {
             dir: dir.to_path_buf(),
             ..RecoveryReport::default()
         };
-        let (generation, mut state) = match read_snapshot::<S>(dir)? {
-            Some(snap) => {
+        let (generation, mut state) = match read_snapshot::<S>(dir) {
+            Ok(Some(snap)) => {
                 report.snapshot_generation = Some(snap.generation);
                 (snap.generation, snap.state)
             }
-            None => (0, initial),
+            Ok(None) => (latest_log_generation(dir)?, initial),
+            // Never fatal and never silently replaced: the damaged file is kept aside, and
+            // the state is rebuilt from the newest log plus what the caller finds on disk
+            // (blobs, mailbox directories): see docs/storage.md, "Recovery invariants".
+            Err(StoreError::Corrupt { reason, .. }) => {
+                let kept = keep_aside(dir, SNAPSHOT)?;
+                report.snapshot_lost = Some((kept, reason));
+                (latest_log_generation(dir)?, initial)
+            }
+            Err(e) => return Err(e),
         };
         let log_path = dir.join(log_name(generation));
         let (transactions, truncation) = log::read_and_repair::<Vec<S::Record>>(&log_path)
@@ -206,7 +280,8 @@ impl<S: Durable> Store<S> {
         }
         report.transactions_replayed = transactions.len() as u64;
         report.truncation = truncation;
-        report.removed = remove_leftovers(dir, generation)?;
+        // Without a snapshot, older logs are the only other history: kept, not removed.
+        report.removed = remove_leftovers(dir, generation, report.snapshot_generation.is_some())?;
         let file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -252,7 +327,7 @@ impl<S: Durable> Store<S> {
             let before = stamp();
             let (generation, mut state) = match read_snapshot::<S>(dir)? {
                 Some(snap) => (snap.generation, snap.state),
-                None => (0, initial.clone()),
+                None => (latest_log_generation(dir)?, initial.clone()),
             };
             let log_path = dir.join(log_name(generation));
             let transactions = log::read_good::<Vec<S::Record>>(&log_path)
@@ -266,6 +341,20 @@ impl<S: Durable> Store<S> {
             }
             return Ok(state);
         }
+    }
+
+    /// Adds what recovery did to the node's counters (`roost_store_recovery_total`).
+    pub fn count_recovery(&self, report: &RecoveryReport) {
+        let Some(j) = &self.journal else { return };
+        let m = &j.metrics;
+        m.recovery_damaged
+            .fetch_add(u64::from(report.journal_damaged()), Ordering::Relaxed);
+        m.recovery_relisted
+            .fetch_add(report.relisted, Ordering::Relaxed);
+        m.recovery_quarantined
+            .fetch_add(report.quarantined.len() as u64, Ordering::Relaxed);
+        m.recovery_missing
+            .fetch_add(report.missing_files, Ordering::Relaxed);
     }
 
     /// The state, including staged (not yet durable) transactions.
@@ -366,10 +455,19 @@ impl<S: Durable> Commit<S> {
         let j = &mut self.journal;
         if !self.bytes.is_empty() {
             let path = j.dir.join(log_name(j.generation));
-            j.file
+            let before = j.file.metadata().map(|m| m.len());
+            let written = j
+                .file
                 .write_all(&self.bytes)
-                .and_then(|()| timed_fsync(FsyncKind::Log, || j.file.sync_data()))
-                .map_err(StoreError::io("append to", &path))?;
+                .and_then(|()| timed_fsync(FsyncKind::Log, || j.file.sync_data()));
+            if let Err(e) = written {
+                // A full disk may have taken part of the batch: cut it off again, so the log
+                // ends on a frame boundary and a refused change leaves nothing behind.
+                if let Ok(len) = before {
+                    let _ = j.file.set_len(len).and_then(|()| j.file.sync_data());
+                }
+                return Err(StoreError::io("append to", &path)(e));
+            }
             j.transactions_in_log += self.transactions;
             j.metrics.log_syncs.fetch_add(1, Ordering::Relaxed);
             j.metrics
@@ -453,15 +551,58 @@ pub(crate) fn decode_snapshot_as<T: DeserializeOwned>(bytes: &[u8]) -> Option<(u
     }
 }
 
-/// Removes logs of other generations and temporary files a crash left behind.
-fn remove_leftovers(dir: &Path, generation: u64) -> Result<Vec<PathBuf>, StoreError> {
+/// The highest `log.<n>` in `dir` (0 when there is none): the current log of a store whose
+/// snapshot is missing (compaction writes the snapshot before it starts a new log, so a
+/// newer log without a snapshot means the snapshot was lost).
+fn latest_log_generation(dir: &Path) -> Result<u64, StoreError> {
+    let mut latest = 0;
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        // A mailbox never opened has no directory: an empty store (readers see this).
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(StoreError::io("list", dir)(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(StoreError::io("list", dir))?;
+        let name = entry.file_name();
+        if let Some(g) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("log."))
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            latest = latest.max(g);
+        }
+    }
+    Ok(latest)
+}
+
+/// Renames `dir/name` to the first free `name.corrupt-<k>` and syncs the directory.
+pub(crate) fn keep_aside(dir: &Path, name: &str) -> Result<PathBuf, StoreError> {
+    let from = dir.join(name);
+    let to = (0u32..)
+        .map(|k| dir.join(format!("{name}.corrupt-{k}")))
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| dir.join(format!("{name}.corrupt")));
+    fs::rename(&from, &to).map_err(StoreError::io("keep aside", &from))?;
+    durable_fs::sync_dir(dir).map_err(StoreError::io("sync", dir))?;
+    Ok(to)
+}
+
+/// Removes temporary files a crash left behind and, when a snapshot covers them, logs of
+/// other generations.
+fn remove_leftovers(
+    dir: &Path,
+    generation: u64,
+    snapshot_present: bool,
+) -> Result<Vec<PathBuf>, StoreError> {
     let current = log_name(generation);
     let mut removed = Vec::new();
     for entry in fs::read_dir(dir).map_err(StoreError::io("list", dir))? {
         let entry = entry.map_err(StoreError::io("list", dir))?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        let stale_log = name.starts_with("log.")
+        let stale_log = snapshot_present
+            && name.starts_with("log.")
             && name != current
             && name[4..].bytes().all(|b| b.is_ascii_digit());
         if stale_log || name.starts_with(TEMP_PREFIX) {

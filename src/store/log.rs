@@ -13,10 +13,11 @@
 //! misread as a frame boundary. A frame that runs past the end of the file, or whose
 //! checksum fails as the very last frame, is a *torn tail*: the write was interrupted
 //! (`kill -9`, power loss) and was never acknowledged, so dropping it loses nothing that
-//! got an `OK`. A bad frame with good data after it is *corruption*; recovery still stops
-//! there (later frames may depend on it) but keeps a copy of the dropped bytes.
+//! got an `OK`. A bad frame with good data after it is *corruption*: the reader skips it and
+//! resynchronises on the next good frame (records name messages by UID, so a later record
+//! still applies, or is ignored, without the lost one), and recovery keeps a copy of the file.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -146,13 +147,72 @@ fn decode_one<T: DeserializeOwned>(rest: &[u8], max: u32) -> Result<Option<(T, u
     }
 }
 
-/// What reading a log file cut off.
+/// What recovery did to a damaged log file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Truncation {
+    /// The first problem found.
     pub error: LogError,
+    /// Bytes no good frame covers (damaged frames, and a torn tail).
     pub dropped_bytes: u64,
-    /// Where the dropped bytes of a corrupt (not merely torn) log were kept.
+    /// Good frames found again *after* damage, by scanning for the next frame whose checksum
+    /// holds: only a damaged frame is lost, not everything behind it.
+    pub resynced_records: u64,
+    /// Where the whole original file was kept, when it held damage (not merely a torn tail).
     pub kept_at: Option<PathBuf>,
+}
+
+/// Every good frame of `bytes`: after a bad frame the reader resynchronises on the next
+/// offset where a whole frame passes its checksum and decodes (a false match needs a 32-bit
+/// checksum collision on top of a valid encoding). Returns the records, the bytes skipped,
+/// the first error, and how many records were found behind it.
+pub fn decode_resync<T: DeserializeOwned>(bytes: &[u8], max_record: u32) -> Resynced<T> {
+    let mut out = Resynced {
+        records: Vec::new(),
+        skipped: 0,
+        first_error: None,
+        after_damage: 0,
+    };
+    let mut pos = 0usize;
+    while pos < bytes.len() {
+        let decoded = decode_all::<T>(&bytes[pos..], max_record);
+        if out.first_error.is_some() {
+            out.after_damage += decoded.records.len() as u64;
+        }
+        out.records.extend(decoded.records);
+        pos += decoded.good_len as usize;
+        let Some(error) = decoded.error else { break };
+        if out.first_error.is_none() {
+            out.first_error = Some(match error {
+                LogError::TornTail { .. } => LogError::TornTail { offset: pos as u64 },
+                LogError::Corrupt { reason, .. } => LogError::Corrupt {
+                    offset: pos as u64,
+                    reason,
+                },
+            });
+        }
+        let next = (pos + 1..bytes.len())
+            .find(|&at| matches!(decode_one::<T>(&bytes[at..], max_record), Ok(Some(_))))
+            .unwrap_or(bytes.len());
+        out.skipped += (next - pos) as u64;
+        pos = next;
+    }
+    // A torn tail only when nothing good followed the first bad frame.
+    if let (Some(LogError::TornTail { offset }), true) = (&out.first_error, out.after_damage > 0) {
+        out.first_error = Some(LogError::Corrupt {
+            offset: *offset,
+            reason: "damaged record with good records after it",
+        });
+    }
+    out
+}
+
+/// What [`decode_resync`] found.
+#[derive(Debug)]
+pub struct Resynced<T> {
+    pub records: Vec<T>,
+    pub skipped: u64,
+    pub first_error: Option<LogError>,
+    pub after_damage: u64,
 }
 
 /// Reads the good records of the log at `path` without changing it (a missing file is an
@@ -162,20 +222,21 @@ pub struct Truncation {
 /// I/O errors reading the file.
 pub fn read_good<T: DeserializeOwned>(path: &Path) -> io::Result<Vec<T>> {
     match std::fs::read(path) {
-        Ok(bytes) => Ok(decode_all::<T>(&bytes, MAX_RECORD).records),
+        Ok(bytes) => Ok(decode_resync::<T>(&bytes, MAX_RECORD).records),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(e),
     }
 }
 
-/// Reads every good record of the log at `path` (a missing file is an empty log). When it
-/// stops early, the file is truncated back to the last good record and synced, so the
-/// next append starts on a frame boundary; for corruption the dropped bytes are first
-/// saved beside it (`<name>.corrupt-<offset>`) for inspection.
+/// Reads every good record of the log at `path` (a missing file is an empty log), skipping
+/// damaged frames (see [`decode_resync`]). When anything was skipped, the file is rewritten
+/// to hold exactly the good frames (temp, fsync, rename), so the next append starts on a
+/// frame boundary; for damage other than a torn tail the original file is first kept
+/// beside it (`<name>.corrupt-<offset>`) for inspection.
 ///
 /// # Errors
-/// I/O errors reading, saving or truncating the file.
-pub fn read_and_repair<T: DeserializeOwned>(
+/// I/O errors reading, saving or rewriting the file.
+pub fn read_and_repair<T: DeserializeOwned + Serialize>(
     path: &Path,
 ) -> io::Result<(Vec<T>, Option<Truncation>)> {
     let mut bytes = Vec::new();
@@ -186,30 +247,34 @@ pub fn read_and_repair<T: DeserializeOwned>(
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), None)),
         Err(e) => return Err(e),
     }
-    let decoded = decode_all::<T>(&bytes, MAX_RECORD);
-    let Some(error) = decoded.error else {
+    let decoded = decode_resync::<T>(&bytes, MAX_RECORD);
+    let Some(error) = decoded.first_error else {
         return Ok((decoded.records, None));
     };
-    let good = decoded.good_len;
     let kept_at = if let LogError::Corrupt { offset, .. } = error {
         let mut name = path.file_name().unwrap_or_default().to_os_string();
         name.push(format!(".corrupt-{offset}"));
         let kept = path.with_file_name(name);
         let mut file = File::create(&kept)?;
-        file.write_all(&bytes[good as usize..])?;
+        file.write_all(&bytes)?;
         file.sync_all()?;
         Some(kept)
     } else {
         None
     };
-    let file = OpenOptions::new().write(true).open(path)?;
-    file.set_len(good)?;
-    file.sync_all()?;
+    let mut good = Vec::with_capacity(bytes.len());
+    for record in &decoded.records {
+        encode(record, &mut good).map_err(|e| io::Error::other(e.to_string()))?;
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    super::durable_fs::write_file_atomic(dir, &name, &[&good])?;
     Ok((
         decoded.records,
         Some(Truncation {
             error,
-            dropped_bytes: bytes.len() as u64 - good,
+            dropped_bytes: decoded.skipped,
+            resynced_records: decoded.after_damage,
             kept_at,
         }),
     ))

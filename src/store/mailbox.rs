@@ -14,9 +14,9 @@ use std::sync::Arc;
 use roost_proto::StoreAction;
 use serde::{Deserialize, Serialize};
 
-use super::blobs;
 use super::journal::{self, Durable, RecoveryReport, Store, StoreError, StoreMetrics};
 use super::quota::Usage;
+use super::recovery;
 use super::types::{BlobId, FlagSet, MessageEntry, PlanError};
 use super::vanished::Vanished;
 
@@ -467,9 +467,17 @@ impl MailboxState {
     /// # Errors
     /// `Limit` when the keywords would overflow the table or the UIDs run out.
     pub fn plan_append(&self, items: Vec<NewEntry>) -> Result<Vec<MailboxRecord>, PlanError> {
+        self.plan_append_from(items, self.uid_next)
+    }
+
+    fn plan_append_from(
+        &self,
+        items: Vec<NewEntry>,
+        first_uid: u32,
+    ) -> Result<Vec<MailboxRecord>, PlanError> {
         let added = new_keywords(&self.keywords, items.iter().flat_map(|i| &i.flags));
         check_keyword_room(&self.keywords, &added)?;
-        let last = u64::from(self.uid_next) + items.len() as u64;
+        let last = u64::from(first_uid) + items.len() as u64;
         if last > u64::from(u32::MAX) {
             return Err(PlanError::Limit("no UIDs left in this mailbox".into()));
         }
@@ -477,7 +485,7 @@ impl MailboxState {
         let saved = now_seconds();
         Ok(items
             .into_iter()
-            .zip(self.uid_next..)
+            .zip(first_uid..)
             .map(|(item, uid)| MailboxRecord::AppendSaved {
                 message: Appended {
                     uid,
@@ -499,15 +507,35 @@ impl MailboxState {
     /// # Errors
     /// `Limit` when the UIDs run out.
     pub fn plan_copy_in(&self, mut items: Vec<NewEntry>) -> Result<Vec<MailboxRecord>, PlanError> {
+        self.drop_keywords_without_room(&mut items);
+        self.plan_append(items)
+    }
+
+    /// Recovery re-adding message files the damaged journal no longer lists (see
+    /// `store::recovery`): like [`Self::plan_copy_in`], but the UIDs start `items.len()`
+    /// above UIDNEXT. The lost records may have given up to that many UIDs (one per file
+    /// they appended) that clients saw; skipping them keeps a UID from naming two messages.
+    ///
+    /// # Errors
+    /// `Limit` when the UIDs run out.
+    pub fn plan_recovered(
+        &self,
+        mut items: Vec<NewEntry>,
+    ) -> Result<Vec<MailboxRecord>, PlanError> {
+        self.drop_keywords_without_room(&mut items);
+        let skip = u32::try_from(items.len()).unwrap_or(u32::MAX);
+        self.plan_append_from(items, self.uid_next.saturating_add(skip))
+    }
+
+    fn drop_keywords_without_room(&self, items: &mut [NewEntry]) {
         let added = new_keywords(&self.keywords, items.iter().flat_map(|i| &i.flags));
         let room = FlagSet::MAX_KEYWORDS.saturating_sub(self.keywords.len());
         if added.len() > room {
             let dropped = &added[room..];
-            for item in &mut items {
+            for item in items {
                 item.flags.retain(|f| keyword_index(dropped, f).is_none());
             }
         }
-        self.plan_append(items)
     }
 
     /// STORE (RFC 9051 section 6.4.6) with UNCHANGEDSINCE (RFC 7162 section 3.1.3):
@@ -614,24 +642,24 @@ pub fn read_usage(dir: &Path) -> Result<Usage, StoreError> {
     Ok(Store::read_only(dir, MailboxState::new(0))?.usage())
 }
 
-/// Opens a mailbox's store and removes blobs no live message names, each only while
-/// `may_delete` allows (see [`blobs::sweep_orphans`]). Blocking.
+/// Opens a mailbox's store and makes it agree with the files on disk (see
+/// [`recovery::reconcile_mailbox`]): nothing is deleted but temporary files, and nothing
+/// changes unless `how.may_change` allows (the account's fence, issue 19 finding 1).
+/// Blocking.
 ///
 /// # Errors
-/// As [`Store::open`], plus I/O errors of the sweep.
+/// As [`Store::open`], plus I/O errors reconciling.
 pub fn open_mailbox(
     dir: &Path,
     uid_validity: u32,
     compact_after: u64,
     metrics: Arc<StoreMetrics>,
-    may_delete: &dyn Fn() -> bool,
+    how: &recovery::Reconcile<'_>,
 ) -> Result<(Store<MailboxState>, RecoveryReport), StoreError> {
     let (mut store, mut report) =
         Store::open(dir, MailboxState::new(uid_validity), compact_after, metrics)?;
-    let live: HashSet<BlobId> = store.state().entries.iter().map(|e| e.blob).collect();
-    let removed = blobs::sweep_orphans(dir, &live, may_delete)
-        .map_err(StoreError::io("sweep blobs in", dir))?;
-    report.removed.extend(removed);
+    recovery::reconcile_mailbox(&mut store, dir, &mut report, how)?;
+    store.count_recovery(&report);
     // The account is authoritative for UIDVALIDITY (it changes when INBOX is renamed).
     let state = store.state_mut_unlogged();
     state.uid_validity = uid_validity;

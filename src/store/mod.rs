@@ -25,6 +25,7 @@ pub mod mailbox;
 pub mod metadata;
 pub mod quota;
 pub mod recent;
+pub mod recovery;
 pub mod types;
 pub mod vanished;
 

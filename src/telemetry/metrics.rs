@@ -34,6 +34,7 @@ pub const MAILBOXES_OPEN: &str = "roost_mailboxes_open";
 pub const STORE_FSYNC: &str = "roost_store_fsync_duration_seconds";
 pub const STORE_TRANSACTIONS: &str = "roost_store_transactions_total";
 pub const STORE_SNAPSHOTS: &str = "roost_store_snapshots_total";
+pub const STORE_RECOVERY: &str = "roost_store_recovery_total";
 pub const SPANS_DROPPED: &str = "roost_otlp_spans_dropped_total";
 pub const BUILD_INFO: &str = "roost_build_info";
 pub const DRAINING: &str = "roost_draining";
@@ -222,6 +223,10 @@ fn describe() {
         "Mailbox and account log transactions written."
     );
     describe_counter!(STORE_SNAPSHOTS, "Log compactions into snapshots.");
+    describe_counter!(
+        STORE_RECOVERY,
+        "What startup recovery found and did, by action: damaged journals, unlisted messages and mailboxes listed again, files quarantined, entries whose message file is missing."
+    );
     describe_counter!(
         SPANS_DROPPED,
         "Trace spans not delivered to the OTLP collector, by reason."
@@ -460,6 +465,8 @@ pub struct Sampled {
     pub accounts_owned: u64,
     pub store_transactions: u64,
     pub store_snapshots: u64,
+    /// `(action, count)` of [`STORE_RECOVERY`].
+    pub store_recovery: [(&'static str, u64); 4],
     pub draining: bool,
 }
 
@@ -468,6 +475,9 @@ pub fn record_sampled(s: &Sampled) {
     gauge!(ACCOUNTS_OWNED).set(s.accounts_owned as f64);
     counter!(STORE_TRANSACTIONS).absolute(s.store_transactions);
     counter!(STORE_SNAPSHOTS).absolute(s.store_snapshots);
+    for (action, count) in s.store_recovery {
+        counter!(STORE_RECOVERY, "action" => action).absolute(count);
+    }
     gauge!(DRAINING).set(if s.draining { 1.0 } else { 0.0 });
 }
 

@@ -159,6 +159,14 @@ impl Session {
                 sent.keywords = keywords.len();
             }
             sent.add(render_and_send(plan, &handle, &targets, &entries, &keywords, &outbox).await?);
+            if !sent.missing.is_empty() {
+                // Files gone: expunged meanwhile, unless the mailbox still lists the message.
+                let missing = std::mem::take(&mut sent.missing);
+                let asked = missing.len();
+                let (still, _) = handle.entries(missing).await.map_err(FetchError::Mailbox)?;
+                sent.vanished += asked - still.len();
+                sent.damaged.extend(still.iter().map(|e| e.uid));
+            }
             Ok::<_, FetchError>(sent)
         };
         run(self, work, move |session, result, _| {
@@ -170,7 +178,9 @@ impl Session {
                             m.view.shown_flags(uid, mod_seq);
                         }
                     }
-                    let status = if sent.vanished > 0 {
+                    let status = if !sent.damaged.is_empty() {
+                        damaged_status(tag, &sent.damaged)
+                    } else if sent.vanished > 0 {
                         Status::ok(
                             tag,
                             Some(Code::ExpungeIssued),
@@ -283,12 +293,34 @@ impl Session {
     }
 }
 
+/// The tagged NO of a FETCH that sent every message it could but not these (RFC 9051
+/// section 6.4.5: "NO - fetch error: can't fetch that data"; section 7.1: CORRUPTION).
+fn damaged_status(tag: Tag, uids: &[u32]) -> Status {
+    const SHOWN: usize = 10;
+    let mut list: Vec<String> = uids.iter().take(SHOWN).map(u32::to_string).collect();
+    if uids.len() > SHOWN {
+        list.push(format!("and {} more", uids.len() - SHOWN));
+    }
+    Status::no(
+        tag,
+        Some(Code::Corruption),
+        format!(
+            "cannot read the stored message of UID {}; every other message was sent",
+            list.join(" ")
+        ),
+    )
+}
+
 /// What a FETCH reported, for the session's view once it completes.
 #[derive(Default)]
 struct Sent {
     /// `(uid, modseq)` of the flags reported.
     reported: Vec<(u32, u64)>,
     vanished: usize,
+    /// UIDs whose files were gone (vanished or lost: told apart at the end).
+    missing: Vec<u32>,
+    /// UIDs whose files could not be read.
+    damaged: Vec<u32>,
     /// The keyword table length offered in `* FLAGS`, when it grew.
     keywords: usize,
 }
@@ -297,6 +329,8 @@ impl Sent {
     fn add(&mut self, batch: Sent) {
         self.reported.extend(batch.reported);
         self.vanished += batch.vanished;
+        self.missing.extend(batch.missing);
+        self.damaged.extend(batch.damaged);
     }
 }
 
@@ -319,7 +353,8 @@ async fn send(outbox: &Outbox, rendered: Rendered) -> Result<Sent, FetchError> {
     send_data(outbox, pending).await?;
     Ok(Sent {
         reported: rendered.reported,
-        vanished: rendered.vanished,
+        missing: rendered.missing,
+        damaged: rendered.damaged,
         ..Sent::default()
     })
 }

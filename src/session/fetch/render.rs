@@ -82,8 +82,11 @@ pub struct Rendered {
     pub blobs: Vec<BlobRange>,
     /// `(uid, modseq)` of the flags this batch reported.
     pub reported: Vec<(u32, u64)>,
-    /// Messages left out because another session expunged them meanwhile.
-    pub vanished: usize,
+    /// UIDs left out because their files were gone: expunged by another session meanwhile,
+    /// or (if the mailbox still lists them) lost.
+    pub missing: Vec<u32>,
+    /// UIDs left out because their files could not be read (an I/O error).
+    pub damaged: Vec<u32>,
 }
 
 /// One message's files, as far as the items need them.
@@ -106,12 +109,24 @@ pub fn render_batch(
         parts: Vec::new(),
         blobs: Vec::new(),
         reported: Vec::new(),
-        vanished: 0,
+        missing: Vec::new(),
+        damaged: Vec::new(),
     };
     for (seq, entry) in batch {
-        let Some(mut loaded) = load(plan, handle, entry)? else {
-            rendered.vanished += 1; // expunged meanwhile: RFC 9051 lets the server omit it
-            continue;
+        // One message's files failing leaves that message out, not the range: the tagged
+        // response says which (fetch/mod.rs).
+        let mut loaded = match load(plan, handle, entry) {
+            Ok(Some(loaded)) => loaded,
+            Ok(None) => {
+                rendered.missing.push(entry.uid);
+                continue;
+            }
+            Err(FetchError::Mailbox(MailboxError::Storage(e))) => {
+                tracing::warn!(uid = entry.uid, blob = %entry.blob, error = %e, "cannot read a message for FETCH");
+                rendered.damaged.push(entry.uid);
+                continue;
+            }
+            Err(e) => return Err(e),
         };
         let mut items = Vec::with_capacity(plan.attrs.len() + 2);
         let mut flags_reported = false;
@@ -169,7 +184,19 @@ fn load(
     let storage = |e: std::io::Error| FetchError::Mailbox(MailboxError::Storage(e.to_string()));
     let blob = if plan.opens_blob() {
         match File::open(handle.blob_path(entry.blob)) {
-            Ok(file) => Some(Arc::new(file)),
+            // Checked before any length is announced: a short or odd file would otherwise
+            // end the connection in the middle of a literal.
+            Ok(file) => match file.metadata() {
+                Ok(m) if m.is_file() && m.len() == u64::from(entry.size) => Some(Arc::new(file)),
+                Ok(m) => {
+                    return Err(storage(std::io::Error::other(format!(
+                        "message file of {} bytes, {} expected",
+                        m.len(),
+                        entry.size
+                    ))))
+                }
+                Err(e) => return Err(storage(e)),
+            },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(storage(e)),
         }

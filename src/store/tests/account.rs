@@ -203,16 +203,27 @@ fn uid_validity_is_never_reused_for_a_name_even_when_the_clock_goes_back() {
 }
 
 #[test]
-fn recovery_recreates_a_lost_inbox_and_removes_deleted_mailbox_directories() {
+fn recovery_recreates_a_lost_inbox_relists_unknown_directories_and_removes_deleted_ones() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path(), NOW);
     let stray = account::mailbox_dir(dir.path(), crate::store::MailboxId(999));
     std::fs::create_dir_all(stray.join("blobs")).unwrap();
+    let deleted = account::mailboxes_dir(dir.path()).join(".deleted-0000000000000007");
+    std::fs::create_dir_all(deleted.join("blobs")).unwrap();
     drop(store);
     let (store, report) =
         open_account(dir.path(), 1000, Arc::new(StoreMetrics::default()), NOW).unwrap();
-    assert!(!stray.exists());
-    assert_eq!(report.removed, [stray]);
+    assert!(stray.exists());
+    assert!(!deleted.exists());
+    assert_eq!(report.removed, [deleted]);
+    assert_eq!(report.relisted, 1);
+    let found = store
+        .state()
+        .by_name("Recovered/M00000000000003e7")
+        .unwrap();
+    assert_eq!(found.id, crate::store::MailboxId(999));
+    assert!(store.state().by_name("Recovered").is_some());
+    assert!(store.state().next_id > 999);
     assert!(store.state().by_name("INBOX").is_some());
 }
 

@@ -149,7 +149,7 @@ fn torn_tail_is_dropped_reported_and_the_log_stays_usable() {
 }
 
 #[test]
-fn a_corrupt_snapshot_is_an_error_not_a_panic() {
+fn a_corrupt_snapshot_is_kept_aside_and_the_newest_log_replayed() {
     let dir = tempfile::tempdir().unwrap();
     let (mut store, _, _) = open(dir.path(), 2);
     write(&mut store, 0..3);
@@ -158,8 +158,20 @@ fn a_corrupt_snapshot_is_an_error_not_a_panic() {
     let mut bytes = fs::read(&snap).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0xff;
-    fs::write(&snap, bytes).unwrap();
-    let metrics = Arc::new(StoreMetrics::default());
-    let err = Store::open(dir.path(), Sums::default(), 2, metrics).unwrap_err();
-    assert!(err.to_string().contains("corrupt"), "{err}");
+    fs::write(&snap, &bytes).unwrap();
+    let (mut store, report, _) = open(dir.path(), 1000);
+    assert!(report.journal_damaged(), "{report}");
+    assert!(report.to_string().contains("damaged snapshot"), "{report}");
+    assert_eq!(
+        fs::read(dir.path().join("snapshot.corrupt-0")).unwrap(),
+        bytes
+    );
+    // The snapshot's transactions are gone from the journal (callers re-list what is on
+    // disk); the newest log's are replayed, and the store goes on in that generation.
+    assert_eq!(store.state().values, [2, 1002]);
+    write(&mut store, 7..8);
+    drop(store);
+    let (store, report, _) = open(dir.path(), 1000);
+    assert_eq!(store.state().values, [2, 1002, 7, 1007]);
+    assert!(report.is_clean(), "{report}");
 }

@@ -33,16 +33,17 @@ fn empty_and_missing_files_are_empty_logs() {
 }
 
 #[test]
-fn checksum_corruption_mid_file_stops_there_keeps_the_tail_and_truncates() {
+fn a_damaged_record_mid_file_is_skipped_and_the_records_after_it_kept() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("log.0");
     let mut bytes = frames(&["first", "second", "third"]);
     let second = frames(&["first"]).len();
+    let second_len = frames(&["second"]).len();
     bytes[second + 9] ^= 0x40; // a payload byte of the second record
     fs::write(&path, &bytes).unwrap();
 
     let (records, cut) = log::read_and_repair::<String>(&path).unwrap();
-    assert_eq!(records, ["first"]);
+    assert_eq!(records, ["first", "third"]);
     let cut = cut.expect("reported");
     assert_eq!(
         cut.error,
@@ -51,9 +52,33 @@ fn checksum_corruption_mid_file_stops_there_keeps_the_tail_and_truncates() {
             reason: "checksum mismatch"
         }
     );
-    assert_eq!(cut.dropped_bytes, (bytes.len() - second) as u64);
-    assert_eq!(fs::read(cut.kept_at.unwrap()).unwrap(), &bytes[second..]);
-    assert_eq!(fs::metadata(&path).unwrap().len(), second as u64);
+    assert_eq!(cut.dropped_bytes, second_len as u64);
+    assert_eq!(cut.resynced_records, 1);
+    // The whole original is kept; the log now holds exactly the good frames.
+    assert_eq!(fs::read(cut.kept_at.unwrap()).unwrap(), bytes);
+    assert_eq!(fs::read(&path).unwrap(), frames(&["first", "third"]));
+    let (again, cut) = log::read_and_repair::<String>(&path).unwrap();
+    assert_eq!(
+        (again, cut),
+        (vec!["first".to_string(), "third".into()], None)
+    );
+}
+
+#[test]
+fn a_flipped_length_bit_does_not_hide_the_records_after_it() {
+    let whole = frames(&["one", "two", "three", "four"]);
+    let at = frames(&["one"]).len();
+    for bit in 0..32 {
+        let mut bytes = whole.clone();
+        bytes[at + bit / 8] ^= 1 << (bit % 8);
+        let found = log::decode_resync::<String>(&bytes, log::MAX_RECORD);
+        assert_eq!(found.records, ["one", "three", "four"], "bit {bit}");
+        assert!(
+            matches!(found.first_error, Some(LogError::Corrupt { .. })),
+            "bit {bit}: {:?}",
+            found.first_error
+        );
+    }
 }
 
 #[test]

@@ -8,13 +8,38 @@ use std::sync::Arc;
 use roost_proto::StoreAction;
 
 use crate::store::blobs::{self, BlobWrite};
+use crate::store::journal::RecoveryReport;
 use crate::store::mailbox::{open_mailbox, ExpungeSelect, MailboxState, NewEntry, StoredEntry};
+use crate::store::recovery::Reconcile;
 use crate::store::{BlobId, FlagSet, PlanError, Store, StoreMetrics};
 
 fn open(dir: &Path) -> Store<MailboxState> {
-    open_mailbox(dir, 77, 1000, Arc::new(StoreMetrics::default()), &|| true)
-        .unwrap()
-        .0
+    open_with(dir, 1000, &|| true).0
+}
+
+/// A `.meta` stand-in: the message size.
+pub(super) fn stub_meta(raw: &bytes::Bytes) -> Vec<u8> {
+    raw.len().to_le_bytes().to_vec()
+}
+
+pub(super) fn open_with(
+    dir: &Path,
+    compact_after: u64,
+    may_change: &dyn Fn() -> bool,
+) -> (Store<MailboxState>, RecoveryReport) {
+    let how = Reconcile {
+        may_change,
+        parse_meta: &stub_meta,
+        drop_missing: false,
+    };
+    open_mailbox(
+        dir,
+        77,
+        compact_after,
+        Arc::new(StoreMetrics::default()),
+        &how,
+    )
+    .unwrap()
 }
 
 fn entry(blob: u128, flags: &[&str]) -> NewEntry {
@@ -199,44 +224,60 @@ fn recovery_deletes_nothing_when_the_fence_refuses() {
     append(&mut store, vec![entry(1, &[])]);
     drop(store);
     write_blob(dir.path(), 2, b"written by the new owner");
-    let (_, report) = open_mailbox(
-        dir.path(),
-        77,
-        1000,
-        Arc::new(StoreMetrics::default()),
-        &|| false,
-    )
-    .unwrap();
+    let (_, report) = open_with(dir.path(), 1000, &|| false);
     assert!(report.removed.is_empty(), "{report}");
     assert!(blobs::blob_path(dir.path(), BlobId(2)).exists());
 }
 
 #[test]
-fn recovery_sweeps_orphan_blobs_and_temporary_files() {
+fn recovery_relists_unlisted_blobs_quarantines_strays_and_removes_only_temporary_files() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = open(dir.path());
     write_blob(dir.path(), 1, b"kept");
     append(&mut store, vec![entry(1, &[])]);
-    // Crash between the blob write and its record: the blob is an orphan.
-    write_blob(dir.path(), 2, b"orphan");
+    // A blob whose record is lost (or never became durable): listed again, not deleted.
+    write_blob(dir.path(), 2, b"unlisted");
+    // One without its .meta too: the metadata is rebuilt from the octets.
+    write_blob(dir.path(), 3, b"no meta");
+    fs::remove_file(blobs::meta_path(dir.path(), BlobId(3))).unwrap();
+    // A .meta whose message is gone, and a name Roost never writes: quarantined.
+    fs::write(blobs::meta_path(dir.path(), BlobId(4)), b"meta").unwrap();
+    fs::write(blobs::blobs_dir(dir.path()).join("notes.txt"), b"?").unwrap();
     fs::write(blobs::blobs_dir(dir.path()).join(".tmp.0000"), b"half").unwrap();
+    // A directory with a message's name: not a message, quarantined too.
+    fs::create_dir(blobs::blob_path(dir.path(), BlobId(5))).unwrap();
     drop(store);
-    let (store, report) = open_mailbox(
-        dir.path(),
-        77,
-        1000,
-        Arc::new(StoreMetrics::default()),
-        &|| true,
-    )
-    .unwrap();
-    assert_eq!(report.removed.len(), 3, "{report}");
-    assert!(!blobs::blob_path(dir.path(), BlobId(2)).exists());
-    assert!(!blobs::meta_path(dir.path(), BlobId(2)).exists());
+    let (store, report) = open_with(dir.path(), 1000, &|| true);
+    assert_eq!(report.removed.len(), 1, "{report}");
+    assert_eq!(report.relisted, 2, "{report}");
+    assert_eq!(report.quarantined.len(), 3, "{report}");
+    let state = store.state();
+    assert_eq!(state.entries.len(), 3);
+    // New UIDs skip as many as were re-added: lost records may have handed those out.
+    let readded: Vec<(u32, u128)> = state.entries[1..]
+        .iter()
+        .map(|e| (e.uid, e.blob.0))
+        .collect();
+    assert!(readded.iter().all(|&(uid, _)| uid >= 4), "{readded:?}");
+    assert_eq!(state.flag_names(state.entries[1].flags), ["$Recovered"]);
     assert_eq!(
-        fs::read(blobs::blob_path(dir.path(), BlobId(1))).unwrap(),
-        b"kept"
+        state
+            .entries
+            .iter()
+            .find(|e| e.blob == BlobId(3))
+            .unwrap()
+            .size,
+        7
     );
-    assert_eq!(store.state().entries.len(), 1);
+    assert_eq!(
+        fs::read(blobs::meta_path(dir.path(), BlobId(3))).unwrap(),
+        stub_meta(&bytes::Bytes::from_static(b"no meta"))
+    );
+    assert!(blobs::quarantine_dir(dir.path()).join("notes.txt").exists());
+    drop(store);
+    let (store, report) = open_with(dir.path(), 1000, &|| true);
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(store.state().entries.len(), 3);
 }
 
 #[test]
@@ -324,11 +365,7 @@ fn expunged_uids_keep_their_modseq_through_compaction_and_reopen() {
     use crate::store::vanished::Since;
     let dir = tempfile::tempdir().unwrap();
     // Compacts after every transaction: the record must live in the snapshot.
-    let open_compacting = |dir: &Path| {
-        open_mailbox(dir, 77, 1, Arc::new(StoreMetrics::default()), &|| true)
-            .unwrap()
-            .0
-    };
+    let open_compacting = |dir: &Path| open_with(dir, 1, &|| true).0;
     let mut store = open_compacting(dir.path());
     append(
         &mut store,
@@ -492,14 +529,7 @@ fn the_save_date_is_the_append_time_and_survives_replay_and_compaction() {
     );
     drop(replayed);
     // compact_after 1: every commit writes a snapshot.
-    let (mut store, _) = open_mailbox(
-        dir.path(),
-        77,
-        1,
-        Arc::new(StoreMetrics::default()),
-        &|| true,
-    )
-    .unwrap();
+    let (mut store, _) = open_with(dir.path(), 1, &|| true);
     append(&mut store, vec![entry(3, &[])]);
     append(&mut store, vec![entry(4, &[])]);
     drop(store);

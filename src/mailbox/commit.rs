@@ -41,6 +41,8 @@ pub(super) enum Write {
         same_mailbox: bool,
         /// The copy half of a MOVE inside the account: not refused for quota.
         moving: bool,
+        /// Blobs this copy asked to keep (`Mailbox::incoming`), released when it is planned.
+        claimed: Vec<BlobId>,
         reply: Reply<Vec<(u32, u32)>>,
     },
 }

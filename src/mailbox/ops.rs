@@ -55,6 +55,14 @@ struct Planned {
     quota: QuotaChange,
 }
 
+fn lock_set(
+    set: &std::sync::Mutex<std::collections::HashSet<BlobId>>,
+) -> std::sync::MutexGuard<'_, std::collections::HashSet<BlobId>> {
+    // Every change is one insert or remove: a panic cannot leave the set half done.
+    set.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Canonical stored names of flags from a command. `\Recent` (the server's to set, RFC
 /// 9051 section 2.3.2) and `\*` are ignored.
 ///
@@ -226,12 +234,24 @@ impl Mailbox {
                 items,
                 same_mailbox: true,
                 moving,
+                claimed: Vec::new(),
                 reply,
             };
             return self.enqueue(ctx, write);
         }
         if let Err(e) = self.state() {
             return reply.send(Err(e));
+        }
+        // The blobs come back into this mailbox: a removal still pending for one of them (its
+        // message was expunged here earlier) is called off, and no EXPUNGE until the copy is
+        // planned frees them (issue: a file "already there" was deleted under the copy).
+        let claimed: Vec<BlobId> = items.iter().map(|(_, e)| e.blob).collect();
+        {
+            let mut removing = lock_set(&self.removing);
+            for blob in &claimed {
+                removing.remove(blob);
+                *self.incoming.entry(*blob).or_default() += 1;
+            }
         }
         let dir = self.dir.clone();
         let recount = self.recount();
@@ -251,6 +271,7 @@ impl Mailbox {
             items,
             same_mailbox: false,
             moving,
+            claimed,
             reply,
         });
     }
@@ -311,6 +332,17 @@ impl Mailbox {
 
     /// Plans and stages one write of a batch; answers it at once if it is refused.
     pub(super) fn prepare(&mut self, write: Write) -> Option<Done> {
+        if let Write::CopyIn { claimed, .. } = &write {
+            // From here the copied entries themselves keep their blobs live.
+            for blob in claimed {
+                if let Some(n) = self.incoming.get_mut(blob) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.incoming.remove(blob);
+                    }
+                }
+            }
+        }
         let planned = self.plan(write)?;
         let Planned {
             records,
@@ -406,10 +438,12 @@ impl Mailbox {
                     })
                     .unwrap_or(0);
                 let freed = Usage::of_sizes(state.lookup(&plan.uids).iter().map(|e| e.size));
+                let mut freed_blobs = plan.freed_blobs;
+                freed_blobs.retain(|b| !self.incoming.contains_key(b));
                 let done = Done::Expunged {
                     uids: plan.uids,
                     mod_seq,
-                    freed: plan.freed_blobs,
+                    freed: freed_blobs,
                     reply,
                 };
                 Some(Planned {
@@ -422,6 +456,7 @@ impl Mailbox {
                 mut items,
                 same_mailbox,
                 moving,
+                claimed: _,
                 reply,
             } => {
                 if same_mailbox {
@@ -526,11 +561,19 @@ impl Mailbox {
                         self.listeners.expunged(uids.clone());
                     }
                     if !freed.is_empty() {
-                        // Only now that the expunge is durable may the octets go.
-                        let dir = self.dir.clone();
+                        // Only now that the expunge is durable may the octets go; a COPY
+                        // that brings a blob back before its turn calls its removal off.
+                        let (dir, removing) = (self.dir.clone(), self.removing.clone());
+                        lock_set(&removing).extend(freed.iter().copied());
                         tokio::task::spawn_blocking(move || {
-                            if let Err(e) = blobs::remove_blobs(&dir, &freed) {
-                                tracing::warn!(dir = %dir.display(), error = %e, "cannot remove expunged blobs (recovery will)");
+                            for blob in freed {
+                                let mut pending = lock_set(&removing);
+                                if !pending.remove(&blob) {
+                                    continue;
+                                }
+                                if let Err(e) = blobs::remove_blobs(&dir, &[blob]) {
+                                    tracing::warn!(dir = %dir.display(), error = %e, "cannot remove expunged blobs (recovery will)");
+                                }
                             }
                         });
                     }

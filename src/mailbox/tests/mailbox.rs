@@ -406,3 +406,42 @@ async fn searches_share_one_index_until_the_next_write() {
     assert!(!std::sync::Arc::ptr_eq(&first, &after));
     assert!(after[1].flags.contains(FlagSet::SEEN) && !first[1].flags.contains(FlagSet::SEEN));
 }
+
+/// MOVE a message out and COPY it straight back, many times: the source's removal of the
+/// expunged file is still pending when the copy links the same blob back in. Every entry
+/// the mailbox lists must keep its file (before the fix the deferred removal deleted it).
+#[actix_rt::test]
+async fn a_message_moved_out_and_copied_back_keeps_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = registry(dir.path());
+    let account = registry.account("alice").await.unwrap();
+    let inbox = account.open("INBOX").await.unwrap();
+    let archive = account.open("Archive").await.unwrap();
+    let mut uid = inbox.append(vec![message("m", vec![])]).await.unwrap().uids[0];
+    for _ in 0..100 {
+        let moved = inbox.move_to(vec![uid], &archive).await.unwrap();
+        let back = archive
+            .copy_to(moved.destination_uids.clone(), &inbox)
+            .await
+            .unwrap();
+        uid = back.destination_uids[0];
+        let deleted = moved.destination_uids.clone();
+        archive
+            .store(store(
+                deleted.clone(),
+                StoreAction::Add,
+                vec![Flag::Deleted],
+                None,
+            ))
+            .await
+            .unwrap();
+        archive.expunge(Some(deleted)).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (entries, _) = inbox.entries(vec![uid]).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    assert!(
+        inbox.blob_path(entries[0].blob).exists(),
+        "the copied-back file is gone"
+    );
+}

@@ -322,3 +322,33 @@ async fn in_a_cluster_the_owner_counts_for_writers_on_every_node() {
         );
     }
 }
+
+/// Real sizes: 10,000 messages in INBOX and 500 folders holding one message each, a limit
+/// set after a restart (so every mailbox is counted from its files, none from an actor):
+/// GETQUOTA is exact, and the limit holds for the next APPEND into any folder.
+#[tokio::test]
+async fn ten_thousand_messages_and_five_hundred_folders_are_counted_exactly() {
+    let mut server = limited(1_000_000);
+    let mut c = Client::logged_in(&server).await;
+    c.seed("INBOX", 10_000).await;
+    let mut command = String::new();
+    for f in 0..500 {
+        command.push_str(&format!("c{f} CREATE box{f:03}\r\n"));
+    }
+    c.send(command).await;
+    c.until_tagged("c499").await;
+    for f in 0..500 {
+        c.append(&format!("box{f:03}"), "", &sample_message(f))
+            .await;
+    }
+    server.restart();
+    let mut a = admin(&server).await;
+    let set = a.ok("SETQUOTA \"#user/alice\" (MESSAGE 10500)").await;
+    assert_eq!(set[0], "* QUOTA #user/alice (MESSAGE 10500 10500)\r\n");
+    let mut c = Client::logged_in(&server).await;
+    let over = sample_message(1);
+    let refused = c
+        .command("a", &format!("APPEND box250 {{{}+}}\r\n{over}", over.len()))
+        .await;
+    assert!(refused[0].starts_with("a NO [OVERQUOTA]"), "{refused:?}");
+}

@@ -560,6 +560,11 @@ impl Mailbox {
                     if !uids.is_empty() {
                         self.listeners.expunged(uids.clone());
                     }
+                    // Planned blobs may have come back while the expunge was being made
+                    // durable: a COPY or MOVE into this mailbox that found the file still
+                    // there linked nothing of its own, and is now listed (or about to be).
+                    let mut freed = state.unreferenced(freed);
+                    freed.retain(|b| !self.incoming.contains_key(b));
                     if !freed.is_empty() {
                         // Only now that the expunge is durable may the octets go; a COPY
                         // that brings a blob back before its turn calls its removal off.

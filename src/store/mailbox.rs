@@ -254,6 +254,18 @@ impl MailboxState {
             .map(|i| &self.entries[i])
     }
 
+    /// Those of `blobs` that no message of the mailbox uses.
+    pub fn unreferenced(&self, blobs: Vec<BlobId>) -> Vec<BlobId> {
+        let mut unused: HashSet<BlobId> = blobs.into_iter().collect();
+        for entry in &self.entries {
+            if unused.is_empty() {
+                break;
+            }
+            unused.remove(&entry.blob);
+        }
+        unused.into_iter().collect()
+    }
+
     /// Flag names of `flags` against this mailbox's keyword table.
     #[cfg(test)]
     pub fn flag_names(&self, flags: FlagSet) -> Vec<String> {

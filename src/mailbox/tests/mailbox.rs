@@ -445,3 +445,37 @@ async fn a_message_moved_out_and_copied_back_keeps_its_file() {
         "the copied-back file is gone"
     );
 }
+
+/// A message moved out and copied straight back, the copy racing the move's expunge of the
+/// source: the expunge was planned (freeing the file) before the copy found the file still
+/// there and linked nothing, so its removal must be called off when it completes.
+#[actix_rt::test]
+async fn a_copy_back_racing_the_expunge_of_a_move_keeps_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = registry(dir.path());
+    let account = registry.account("alice").await.unwrap();
+    let inbox = account.open("INBOX").await.unwrap();
+    let archive = account.open("Archive").await.unwrap();
+    let mut copied_back = Vec::new();
+    for _ in 0..100 {
+        let uid = inbox.append(vec![message("m", vec![])]).await.unwrap().uids[0];
+        let arrived = archive.status().await.unwrap().uid_next;
+        let (from, to) = (inbox.clone(), archive.clone());
+        let mover = actix_rt::spawn(async move { from.move_to(vec![uid], &to).await });
+        // As soon as the archive lists it, while the inbox may still be expunging it.
+        while archive.status().await.unwrap().uid_next == arrived {
+            tokio::task::yield_now().await;
+        }
+        let back = archive.copy_to(vec![arrived], &inbox).await.unwrap();
+        copied_back.extend(back.destination_uids);
+        mover.await.unwrap().unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (entries, _) = inbox.entries(copied_back.clone()).await.unwrap();
+    assert_eq!(entries.len(), copied_back.len());
+    let lost = entries
+        .iter()
+        .filter(|e| !inbox.blob_path(e.blob).exists())
+        .count();
+    assert_eq!(lost, 0, "copied-back messages whose file is gone");
+}

@@ -165,14 +165,12 @@ impl Session {
                 let asked = missing.len();
                 let (still, _) = handle.entries(missing).await.map_err(FetchError::Mailbox)?;
                 sent.vanished += asked - still.len();
-                // Still listed without its file. roost-bench check still finds this under
-                // MOVE/COPY/EXPUNGE load after the fix of one cause (ops.rs: pending
-                // removals); until the other is found it is logged loudly and answered as
-                // before (left out, like an expunge), not with NO [CORRUPTION].
+                // Still listed without its file: lost, not expunged. That message alone
+                // fails, with [CORRUPTION] (docs/storage.md).
                 for entry in &still {
                     tracing::error!(uid = entry.uid, blob = %entry.blob, mailbox = %handle.info().name, "message listed without its file");
                 }
-                sent.vanished += still.len();
+                sent.damaged.extend(still.iter().map(|e| e.uid));
             }
             Ok::<_, FetchError>(sent)
         };

@@ -137,7 +137,7 @@ impl AccountActor {
                 }
                 let result = store
                     .stage(records)
-                    .and_then(|()| store.commit())
+                    .and_then(|()| store.commit_while(&|| fence.0.check_write(&fence.1).is_ok()))
                     .map_err(MailboxError::from);
                 (store, result)
             })
@@ -413,7 +413,7 @@ impl Closing {
 /// directories. Failures to remove are only logged: account recovery removes directories
 /// marked deleted.
 async fn close_mailboxes(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     account: &str,
     account_dir: &std::path::Path,
     closing: Closing,
@@ -438,7 +438,12 @@ async fn close_mailboxes(
             // Marked first, so a crash before the removal ends does not make recovery list
             // the deleted mailbox again (store::recovery).
             let account_dir = account_dir.to_path_buf();
+            let (shared, owner) = (shared.clone(), account.to_owned());
             let removed = tokio::task::spawn_blocking(move || {
+                // Only the account's current writer deletes (issue 19 finding 1).
+                if let Err(fenced) = shared.check_write(&owner) {
+                    return Err(std::io::Error::other(fenced.to_string()));
+                }
                 match crate::store::recovery::mark_deleted(&account_dir, id)? {
                     Some(marked) => std::fs::remove_dir_all(&marked),
                     None => Ok(()),
@@ -469,8 +474,10 @@ impl Actor for AccountActor {
             shared.check_write(&name)?;
             let set_by_admin = quota::read_override(&dir)
                 .map_err(|e| MailboxError::Storage(format!("read quota of {name}: {e}")))?;
-            let opened = account::open_account(&dir, compact_after, metrics, unix_now())
-                .map_err(MailboxError::from)?;
+            let may_change = || shared.check_write(&name).is_ok();
+            let opened =
+                account::open_account_while(&dir, compact_after, metrics, unix_now(), &may_change)
+                    .map_err(MailboxError::from)?;
             let ids = opened.0.state().mailboxes.iter().map(|m| m.id);
             usage.list(ids, set_by_admin);
             Ok(opened)

@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 use super::commit::Batcher;
 use super::feed::{AccountEvent, MessageChanges};
 use super::listeners::Listeners;
+use super::ops::lock_set;
 use super::registry::{MailboxKey, Shared};
 use super::request::{Answer, MailboxOp};
 use super::usage::AccountUsage;
@@ -331,7 +332,9 @@ impl Mailbox {
         let busy = self.batcher.in_flight
             || !self.batcher.is_idle()
             || self.recent_saving
-            || self.recent_unsaved();
+            || self.recent_unsaved()
+            // A new actor's recovery would list a file being removed as a lost message.
+            || !lock_set(&self.removing).is_empty();
         if busy || Arc::strong_count(&self.token) > 2 || !self.listeners.is_empty() {
             self.idle_since = None;
             return;

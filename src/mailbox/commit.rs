@@ -161,7 +161,7 @@ impl Mailbox {
         // The fence is checked on the blocking task, right before the write it guards.
         let job = tokio::task::spawn_blocking(move || -> Result<Committed, MailboxError> {
             shared.check_write(&account)?;
-            Ok(commit.run())
+            Ok(commit.run_while(&|| shared.check_write(&account).is_ok()))
         });
         ctx.spawn(
             job.into_actor(self)

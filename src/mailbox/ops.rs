@@ -55,7 +55,7 @@ struct Planned {
     quota: QuotaChange,
 }
 
-fn lock_set(
+pub(super) fn lock_set(
     set: &std::sync::Mutex<std::collections::HashSet<BlobId>>,
 ) -> std::sync::MutexGuard<'_, std::collections::HashSet<BlobId>> {
     // Every change is one insert or remove: a panic cannot leave the set half done.
@@ -569,12 +569,20 @@ impl Mailbox {
                         // Only now that the expunge is durable may the octets go; a COPY
                         // that brings a blob back before its turn calls its removal off.
                         let (dir, removing) = (self.dir.clone(), self.removing.clone());
+                        let (shared, account) = (self.shared.clone(), self.key.account.clone());
                         lock_set(&removing).extend(freed.iter().copied());
                         tokio::task::spawn_blocking(move || {
                             for blob in freed {
                                 let mut pending = lock_set(&removing);
                                 if !pending.remove(&blob) {
                                     continue;
+                                }
+                                // Only the account's current writer deletes, checked right
+                                // before each deletion (issue 19 finding 1); what a former
+                                // owner leaves, the next one lists again ($Recovered).
+                                if shared.check_write(&account).is_err() {
+                                    pending.clear();
+                                    break;
                                 }
                                 if let Err(e) = blobs::remove_blobs(&dir, &[blob]) {
                                     tracing::warn!(dir = %dir.display(), error = %e, "cannot remove expunged blobs (recovery will)");

@@ -495,9 +495,29 @@ pub fn open_account(
     metrics: Arc<StoreMetrics>,
     now: u64,
 ) -> Result<(Store<AccountState>, RecoveryReport), StoreError> {
-    let (mut store, mut report) =
-        Store::open(dir, AccountState::default(), compact_after, metrics)?;
-    recovery::reconcile_account(&mut store, dir, &mut report, now)?;
+    open_account_while(dir, compact_after, metrics, now, &|| true)
+}
+
+/// As [`open_account`], asking `may_change` (the account's fence) right before each change
+/// to the files (see [`Store::open_while`]).
+///
+/// # Errors
+/// As [`open_account`], or a change `may_change` refused.
+pub fn open_account_while(
+    dir: &Path,
+    compact_after: u64,
+    metrics: Arc<StoreMetrics>,
+    now: u64,
+    may_change: &dyn Fn() -> bool,
+) -> Result<(Store<AccountState>, RecoveryReport), StoreError> {
+    let (mut store, mut report) = Store::open_while(
+        dir,
+        AccountState::default(),
+        compact_after,
+        metrics,
+        may_change,
+    )?;
+    recovery::reconcile_account(&mut store, dir, &mut report, now, may_change)?;
     let defaults = store.state().plan_defaults(now);
     if !defaults.is_empty() {
         store.stage(defaults)?;

@@ -249,6 +249,27 @@ impl<S: Durable> Store<S> {
         compact_after: u64,
         metrics: Arc<StoreMetrics>,
     ) -> Result<(Store<S>, RecoveryReport), StoreError> {
+        Self::open_while(dir, initial, compact_after, metrics, &|| true)
+    }
+
+    /// As [`Store::open`], asking `may_change` (the account's fence) right before each
+    /// change to the files: a log repair, a damaged snapshot kept aside, each leftover
+    /// removed (issue 19 finding 1).
+    ///
+    /// # Errors
+    /// As [`Store::open`], or a change `may_change` refused.
+    pub fn open_while(
+        dir: &Path,
+        initial: S,
+        compact_after: u64,
+        metrics: Arc<StoreMetrics>,
+        may_change: &dyn Fn() -> bool,
+    ) -> Result<(Store<S>, RecoveryReport), StoreError> {
+        let fenced = || {
+            StoreError::io("change", dir)(io::Error::other(
+                "this node may no longer write the account",
+            ))
+        };
         durable_fs::create_dir_durable(dir).map_err(StoreError::io("create", dir))?;
         let mut report = RecoveryReport {
             dir: dir.to_path_buf(),
@@ -264,6 +285,9 @@ impl<S: Durable> Store<S> {
             // the state is rebuilt from the newest log plus what the caller finds on disk
             // (blobs, mailbox directories): see docs/storage.md, "Recovery invariants".
             Err(StoreError::Corrupt { reason, .. }) => {
+                if !may_change() {
+                    return Err(fenced());
+                }
                 let kept = keep_aside(dir, SNAPSHOT)?;
                 report.snapshot_lost = Some((kept, reason));
                 (latest_log_generation(dir)?, initial)
@@ -271,8 +295,9 @@ impl<S: Durable> Store<S> {
             Err(e) => return Err(e),
         };
         let log_path = dir.join(log_name(generation));
-        let (transactions, truncation) = log::read_and_repair::<Vec<S::Record>>(&log_path)
-            .map_err(StoreError::io("read", &log_path))?;
+        let (transactions, truncation) =
+            log::read_and_repair::<Vec<S::Record>>(&log_path, may_change)
+                .map_err(StoreError::io("read", &log_path))?;
         for txn in &transactions {
             for record in txn {
                 state.apply(record);
@@ -281,7 +306,12 @@ impl<S: Durable> Store<S> {
         report.transactions_replayed = transactions.len() as u64;
         report.truncation = truncation;
         // Without a snapshot, older logs are the only other history: kept, not removed.
-        report.removed = remove_leftovers(dir, generation, report.snapshot_generation.is_some())?;
+        report.removed = remove_leftovers(
+            dir,
+            generation,
+            report.snapshot_generation.is_some(),
+            may_change,
+        )?;
         let file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -420,8 +450,16 @@ impl<S: Durable> Store<S> {
     /// # Errors
     /// As [`Commit::run`].
     pub fn commit(&mut self) -> Result<(), StoreError> {
+        self.commit_while(&|| true)
+    }
+
+    /// As [`Store::commit`], with [`Commit::run_while`]'s guard on compaction.
+    ///
+    /// # Errors
+    /// As [`Commit::run`].
+    pub fn commit_while(&mut self, may_change: &dyn Fn() -> bool) -> Result<(), StoreError> {
         let commit = self.begin_commit()?;
-        let done = commit.run();
+        let done = commit.run_while(may_change);
         self.finish_commit(done)
     }
 }
@@ -443,15 +481,23 @@ pub struct Committed {
 impl<S: Durable> Commit<S> {
     /// Writes all staged transactions and fsyncs the log once (group commit), then
     /// compacts if due. Blocking.
-    pub fn run(mut self) -> Committed {
-        let result = self.write();
+    pub fn run(self) -> Committed {
+        self.run_while(&|| true)
+    }
+
+    /// As [`Commit::run`], asking `may_change` (the account's fence) again right before a
+    /// compaction writes the snapshot and right before it removes the old log: a former
+    /// owner that paused during the fsync must not replace the log the new owner appends
+    /// to (issue 19 finding 1). A refused compaction is left to a later commit.
+    pub fn run_while(mut self, may_change: &dyn Fn() -> bool) -> Committed {
+        let result = self.write(may_change);
         Committed {
             journal: self.journal,
             result,
         }
     }
 
-    fn write(&mut self) -> Result<(), StoreError> {
+    fn write(&mut self, may_change: &dyn Fn() -> bool) -> Result<(), StoreError> {
         let j = &mut self.journal;
         if !self.bytes.is_empty() {
             let path = j.dir.join(log_name(j.generation));
@@ -475,13 +521,17 @@ impl<S: Durable> Commit<S> {
                 .fetch_add(self.transactions, Ordering::Relaxed);
         }
         match self.compact.take() {
-            Some(state) => compact(j, state),
-            None => Ok(()),
+            Some(state) if may_change() => compact(j, state, may_change),
+            _ => Ok(()),
         }
     }
 }
 
-fn compact<S: Durable>(j: &mut Journal, state: S) -> Result<(), StoreError> {
+fn compact<S: Durable>(
+    j: &mut Journal,
+    state: S,
+    may_change: &dyn Fn() -> bool,
+) -> Result<(), StoreError> {
     let next = j.generation + 1;
     let mut bytes = Vec::new();
     log::encode(
@@ -506,6 +556,10 @@ fn compact<S: Durable>(j: &mut Journal, state: S) -> Result<(), StoreError> {
     j.generation = next;
     j.transactions_in_log = 0;
     j.metrics.snapshots.fetch_add(1, Ordering::Relaxed);
+    if !may_change() {
+        // The snapshot covers the old log, which stays for the next owner to skip.
+        return Ok(());
+    }
     fs::remove_file(&old_path).map_err(StoreError::io("remove", &old_path))?;
     durable_fs::sync_dir(&j.dir).map_err(StoreError::io("sync", &j.dir))
 }
@@ -594,6 +648,7 @@ fn remove_leftovers(
     dir: &Path,
     generation: u64,
     snapshot_present: bool,
+    may_change: &dyn Fn() -> bool,
 ) -> Result<Vec<PathBuf>, StoreError> {
     let current = log_name(generation);
     let mut removed = Vec::new();
@@ -605,7 +660,7 @@ fn remove_leftovers(
             && name.starts_with("log.")
             && name != current
             && name[4..].bytes().all(|b| b.is_ascii_digit());
-        if stale_log || name.starts_with(TEMP_PREFIX) {
+        if (stale_log || name.starts_with(TEMP_PREFIX)) && may_change() {
             let path = entry.path();
             fs::remove_file(&path).map_err(StoreError::io("remove", &path))?;
             removed.push(path);

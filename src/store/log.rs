@@ -234,10 +234,14 @@ pub fn read_good<T: DeserializeOwned>(path: &Path) -> io::Result<Vec<T>> {
 /// frame boundary; for damage other than a torn tail the original file is first kept
 /// beside it (`<name>.corrupt-<offset>`) for inspection.
 ///
+/// `may_change` (the account's fence) is asked right before anything is written: a former
+/// owner resuming after a pause must not rewrite a log the new owner appends to.
+///
 /// # Errors
-/// I/O errors reading, saving or rewriting the file.
+/// I/O errors reading, saving or rewriting the file, or a repair `may_change` refused.
 pub fn read_and_repair<T: DeserializeOwned + Serialize>(
     path: &Path,
+    may_change: &dyn Fn() -> bool,
 ) -> io::Result<(Vec<T>, Option<Truncation>)> {
     let mut bytes = Vec::new();
     match File::open(path) {
@@ -251,6 +255,11 @@ pub fn read_and_repair<T: DeserializeOwned + Serialize>(
     let Some(error) = decoded.first_error else {
         return Ok((decoded.records, None));
     };
+    if !may_change() {
+        return Err(io::Error::other(
+            "this node may no longer write the account, so it does not repair its log",
+        ));
+    }
     let kept_at = if let LogError::Corrupt { offset, .. } = error {
         let mut name = path.file_name().unwrap_or_default().to_os_string();
         name.push(format!(".corrupt-{offset}"));

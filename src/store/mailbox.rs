@@ -668,8 +668,13 @@ pub fn open_mailbox(
     metrics: Arc<StoreMetrics>,
     how: &recovery::Reconcile<'_>,
 ) -> Result<(Store<MailboxState>, RecoveryReport), StoreError> {
-    let (mut store, mut report) =
-        Store::open(dir, MailboxState::new(uid_validity), compact_after, metrics)?;
+    let (mut store, mut report) = Store::open_while(
+        dir,
+        MailboxState::new(uid_validity),
+        compact_after,
+        metrics,
+        how.may_change,
+    )?;
     recovery::reconcile_mailbox(&mut store, dir, &mut report, how)?;
     store.count_recovery(&report);
     // The account is authoritative for UIDVALIDITY (it changes when INBOX is renamed).

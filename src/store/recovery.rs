@@ -171,7 +171,8 @@ fn relist_blob(
 /// Lists again the mailbox directories of an account that its list does not name, as
 /// `Recovered/M<id>` (the name is lost with the record; the messages, their UIDs and flags
 /// are in the mailbox's own journal), and removes directories a durable DELETE marked.
-/// Other names are left alone. Commits what it stages. Blocking.
+/// Other names are left alone. Each change waits for `may_change` (the account's fence).
+/// Commits what it stages. Blocking.
 ///
 /// # Errors
 /// I/O errors, or a store error committing.
@@ -180,6 +181,7 @@ pub fn reconcile_account(
     dir: &Path,
     report: &mut RecoveryReport,
     now: u64,
+    may_change: &dyn Fn() -> bool,
 ) -> Result<(), StoreError> {
     let root = account::mailboxes_dir(dir);
     let entries = match fs::read_dir(&root) {
@@ -193,6 +195,9 @@ pub fn reconcile_account(
         let name = entry.file_name();
         let name = name.to_string_lossy();
         if name.starts_with(DELETED_PREFIX) {
+            if !may_change() {
+                continue;
+            }
             let path = entry.path();
             fs::remove_dir_all(&path).map_err(StoreError::io("remove", &path))?;
             report.removed.push(path);
@@ -202,7 +207,7 @@ pub fn reconcile_account(
             }
         }
     }
-    if unlisted.is_empty() {
+    if unlisted.is_empty() || !may_change() {
         return Ok(());
     }
     unlisted.sort_unstable();

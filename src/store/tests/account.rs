@@ -249,3 +249,25 @@ fn account_directory_names_are_safe_and_distinct() {
     assert_eq!(unique.len(), cases.len(), "{encoded:?}");
     assert_eq!(account::account_dir_name("alice"), "alice");
 }
+
+#[test]
+fn a_fenced_open_leaves_deleted_and_unlisted_mailboxes_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(dir.path(), NOW));
+    let mailboxes = account::mailboxes_dir(dir.path());
+    let marked = mailboxes.join(format!("{}999", crate::store::recovery::DELETED_PREFIX));
+    std::fs::create_dir_all(&marked).unwrap();
+    let (store, report) = account::open_account_while(
+        dir.path(),
+        1000,
+        Arc::new(StoreMetrics::default()),
+        NOW,
+        &|| false,
+    )
+    .unwrap();
+    assert!(marked.exists(), "{report}");
+    assert!(report.removed.is_empty());
+    drop(store);
+    drop(open(dir.path(), NOW));
+    assert!(!marked.exists(), "the owner removes it");
+}

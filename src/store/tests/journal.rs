@@ -175,3 +175,46 @@ fn a_corrupt_snapshot_is_kept_aside_and_the_newest_log_replayed() {
     assert_eq!(store.state().values, [2, 1002, 7, 1007]);
     assert!(report.is_clean(), "{report}");
 }
+
+/// A former owner's view of the fence: it may no longer change anything.
+fn fenced() -> bool {
+    false
+}
+
+#[test]
+fn a_fenced_commit_does_not_compact() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _, metrics) = open(dir.path(), 2);
+    store.stage(vec![1]).unwrap();
+    store.commit_while(&fenced).unwrap();
+    store.stage(vec![2]).unwrap();
+    store.commit_while(&fenced).unwrap();
+    assert_eq!(metrics.snapshots.load(Ordering::Relaxed), 0);
+    assert!(!dir.path().join("snapshot").exists());
+    assert_eq!(log_files(dir.path()), ["log.0"]);
+    // Once allowed, the compaction that was due happens.
+    store.stage(vec![3]).unwrap();
+    store.commit().unwrap();
+    assert_eq!(log_files(dir.path()), ["log.1"]);
+}
+
+#[test]
+fn a_fenced_open_removes_and_rewrites_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _, _) = open(dir.path(), 4);
+    write(&mut store, 0..6);
+    drop(store);
+    // What a new owner might be in the middle of: its next log generation, and a record
+    // it is appending.
+    fs::write(dir.path().join("log.0"), b"stale").unwrap();
+    let current = dir.path().join("log.1");
+    let mut file = OpenOptions::new().append(true).open(&current).unwrap();
+    file.write_all(&[42, 0, 0, 0, 1, 2]).unwrap();
+    drop(file);
+    let before = fs::read(&current).unwrap();
+    let metrics = Arc::new(StoreMetrics::default());
+    let opened = Store::open_while(dir.path(), Sums::default(), 4, metrics, &fenced);
+    assert!(opened.is_err(), "a torn tail is not repaired without the fence");
+    assert_eq!(fs::read(&current).unwrap(), before);
+    assert!(dir.path().join("log.0").exists());
+}

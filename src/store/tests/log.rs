@@ -25,10 +25,10 @@ fn records_round_trip() {
 fn empty_and_missing_files_are_empty_logs() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("log.0");
-    let (records, cut) = log::read_and_repair::<String>(&path).unwrap();
+    let (records, cut) = log::read_and_repair::<String>(&path, &|| true).unwrap();
     assert!(records.is_empty() && cut.is_none());
     fs::write(&path, b"").unwrap();
-    let (records, cut) = log::read_and_repair::<String>(&path).unwrap();
+    let (records, cut) = log::read_and_repair::<String>(&path, &|| true).unwrap();
     assert!(records.is_empty() && cut.is_none());
 }
 
@@ -42,7 +42,7 @@ fn a_damaged_record_mid_file_is_skipped_and_the_records_after_it_kept() {
     bytes[second + 9] ^= 0x40; // a payload byte of the second record
     fs::write(&path, &bytes).unwrap();
 
-    let (records, cut) = log::read_and_repair::<String>(&path).unwrap();
+    let (records, cut) = log::read_and_repair::<String>(&path, &|| true).unwrap();
     assert_eq!(records, ["first", "third"]);
     let cut = cut.expect("reported");
     assert_eq!(
@@ -57,7 +57,7 @@ fn a_damaged_record_mid_file_is_skipped_and_the_records_after_it_kept() {
     // The whole original is kept; the log now holds exactly the good frames.
     assert_eq!(fs::read(cut.kept_at.unwrap()).unwrap(), bytes);
     assert_eq!(fs::read(&path).unwrap(), frames(&["first", "third"]));
-    let (again, cut) = log::read_and_repair::<String>(&path).unwrap();
+    let (again, cut) = log::read_and_repair::<String>(&path, &|| true).unwrap();
     assert_eq!(
         (again, cut),
         (vec!["first".to_string(), "third".into()], None)
@@ -89,7 +89,7 @@ fn torn_tail_is_truncated_and_reported_for_every_cut_point() {
     let first = frames(&["alpha"]).len();
     for cut_at in first + 1..whole.len() {
         fs::write(&path, &whole[..cut_at]).unwrap();
-        let (records, cut) = log::read_and_repair::<String>(&path).unwrap();
+        let (records, cut) = log::read_and_repair::<String>(&path, &|| true).unwrap();
         assert_eq!(records, ["alpha"], "cut at {cut_at}");
         let cut = cut.unwrap();
         assert_eq!(

@@ -53,6 +53,15 @@ impl Fence {
         if let Some(dir) = self.file.parent() {
             std::fs::create_dir_all(dir)?;
         }
+        // Read, compare and replace under an exclusive lock on `fence.lock`: two claims that
+        // overlap (a stale one from a resumed former owner beside the new one) must not both
+        // pass the comparison and leave the lower epoch in the file.
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.file.with_extension("lock"))?;
+        lock.lock()?;
         // Epochs never go backwards on the shared storage: a claim below the recorded one is
         // a stale lease (or a Redis that forgot), not an owner. (Equal: this same lease,
         // adopted again.)
@@ -190,12 +199,12 @@ mod tests {
             .collect();
         for claim in claims {
             // Each either wins or finds a newer epoch already recorded; never an I/O error
-            // from a shared temporary file. (Which one is recorded last is a race between
-            // check and rename that only leases prevent: one claimant per account at a time.)
+            // from a shared temporary file.
             if let Err(e) = claim.join().unwrap() {
                 assert!(e.to_string().contains("above this claim's epoch"), "{e}");
             }
         }
-        assert!(Fence::recorded(dir.path()) > 7);
+        // Claims are serialized: the highest epoch is the one left, whatever the order.
+        assert_eq!(Fence::recorded(dir.path()), 39);
     }
 }

@@ -152,6 +152,9 @@ async fn heartbeat(
 ) {
     loop {
         let sessions = supervisor.send(Count).await.unwrap_or(0) as u64;
+        if let Ok(false) = directory.claim_node().await {
+            lost_node_id(&directory, &registry).await;
+        }
         let beat = directory
             .heartbeat(registry.owned_accounts(), sessions, registry.is_draining())
             .await;
@@ -164,6 +167,21 @@ async fn heartbeat(
             _ = stop.wait_for(|s| *s) => return,
         }
     }
+}
+
+/// Another process claimed this node id while this one could not renew its claim (paused
+/// past the node TTL, or cut off from Redis): two processes with one id would both own every
+/// account. This one lets go of its accounts and exits, as it would have refused to start.
+async fn lost_node_id(directory: &RedisDirectory, registry: &Arc<Registry>) {
+    tracing::error!(
+        node = %directory.node_id(),
+        "another process now runs with this node_id; letting go of every account and exiting: \
+         give every node its own node_id"
+    );
+    registry
+        .release_all("The node serving this mailbox stopped: its node id is in use elsewhere")
+        .await;
+    std::process::exit(1);
 }
 
 /// `cluster move --to` this node: take the account as soon as its owner has let go (the

@@ -121,6 +121,11 @@ impl RedisDirectory {
     }
 
     /// This node's id.
+    pub fn node_id(&self) -> &str {
+        &self.inner.node
+    }
+
+    /// This node's id.
     #[cfg(test)]
     pub fn node(&self) -> &str {
         &self.inner.node
@@ -147,47 +152,55 @@ impl RedisDirectory {
         .map(|_| ())
     }
 
-    /// Whether another live process already runs as this node id. A record of another
-    /// instance is watched for up to one node TTL: refreshed means alive (true); gone means a
-    /// crashed or stopped earlier run (false). Two nodes with one id would both own every
-    /// account, so the caller must not join when this is true.
+    /// Whether another live process already runs as this node id. The id is claimed in one
+    /// atomic step ([`scripts::CLAIM_NODE`]); a claim held by another process is tried again
+    /// for up to one node TTL, since a crashed or stopped earlier run's claim expires by then
+    /// while a live node renews its own with every heartbeat. Two nodes with one id would
+    /// both own every account, so the caller must not join when this is true.
     ///
     /// # Errors
     /// `Unreachable`.
     pub async fn node_id_taken(&self) -> Result<bool, DirectoryError> {
-        let key = scripts::node_key(&self.inner.node);
         let deadline = Instant::now() + self.inner.timing.node_ttl() + Duration::from_millis(500);
-        let mut last_ttl: Option<i64> = None;
+        let mut warned = false;
         loop {
-            let mut conn = self.conn();
-            let k = key.clone();
-            let (instance, ttl): (Option<String>, i64) = bounded("node record", async move {
-                ::redis::pipe()
-                    .hget(&k, "instance")
-                    .pttl(&k)
-                    .query_async(&mut conn)
-                    .await
-            })
-            .await?;
-            match instance {
-                None => return Ok(false),
-                Some(i) if i == self.inner.instance => return Ok(false),
-                Some(_) if ttl < 0 => return Ok(false),
-                Some(_) => {}
+            if self.claim_node().await? {
+                return Ok(false);
             }
-            if last_ttl.is_some_and(|last| ttl > last + 100) || Instant::now() > deadline {
+            if Instant::now() > deadline {
                 return Ok(true);
             }
-            if last_ttl.is_none() {
+            if !warned {
+                warned = true;
                 tracing::warn!(
                     node = %self.inner.node,
-                    "redis holds a record of another process with this node id; waiting until \
-                     it expires (a crashed earlier run) or is refreshed (a live node)"
+                    "another process holds this node id in redis; waiting until its claim \
+                     expires (a crashed earlier run) or is renewed (a live node)"
                 );
             }
-            last_ttl = Some(ttl);
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+
+    /// Claims this node id for this process, or renews the claim: false when another process
+    /// holds it.
+    ///
+    /// # Errors
+    /// `Unreachable`.
+    pub async fn claim_node(&self) -> Result<bool, DirectoryError> {
+        let ttl = u64::try_from(self.inner.timing.node_ttl().as_millis()).unwrap_or(u64::MAX);
+        let mut conn = self.conn();
+        let key = scripts::node_claim_key(&self.inner.node);
+        bounded("node id claim", async move {
+            scripts::CLAIM_NODE
+                .key(key)
+                .arg(&self.inner.instance)
+                .arg(ttl)
+                .invoke_async::<u8>(&mut conn)
+                .await
+        })
+        .await
+        .map(|won| won == 1)
     }
 
     /// Records `id` as the cluster's shared storage unless one is recorded already; returns
@@ -264,6 +277,17 @@ impl RedisDirectory {
         if let Err(e) = result.await {
             tracing::warn!(error = %e, "could not deregister from redis; the record will expire");
         }
+        // The id is free at once for this node's next start (only if the claim is ours).
+        let mut conn = self.conn();
+        let claim = scripts::node_claim_key(&self.inner.node);
+        let _ = bounded("node id claim", async move {
+            scripts::RELEASE
+                .key(claim)
+                .arg(&self.inner.instance)
+                .invoke_async::<u8>(&mut conn)
+                .await
+        })
+        .await;
     }
 
     /// The live nodes, sorted by id.

@@ -731,6 +731,40 @@ async fn a_second_node_with_a_live_nodes_id_is_refused_and_a_dead_ones_id_is_reu
     assert!(again.log_contains("roost is ready"));
 }
 
+/// Issue 19, finding 3: two processes that start at the same instant with one node id (and
+/// their own control sockets, as on two hosts): exactly one joins. The id is claimed in one
+/// atomic step in Redis, so both cannot pass the check.
+#[tokio::test]
+async fn of_two_nodes_starting_at_once_with_one_id_exactly_one_joins() {
+    let redis = Redis::start();
+    let data = tempfile::tempdir().unwrap();
+    let sockets = tempfile::tempdir().unwrap();
+    let started: Vec<Result<Server, Vec<String>>> = std::thread::scope(|scope| {
+        let starts: Vec<_> = ["one", "two"]
+            .iter()
+            .map(|host| {
+                let socket = sockets.path().join(format!("{host}.sock"));
+                let (data, redis) = (data.path(), &redis);
+                scope.spawn(move || {
+                    Server::try_start_node(data, "node-a", redis, |c: &mut toml::Table| {
+                        c.insert("control_socket".into(), socket.display().to_string().into());
+                    })
+                })
+            })
+            .collect();
+        starts.into_iter().map(|s| s.join().unwrap()).collect()
+    });
+    let refused: Vec<&Vec<String>> = started.iter().filter_map(|s| s.as_ref().err()).collect();
+    assert_eq!(refused.len(), 1, "exactly one of the two must be refused");
+    assert!(
+        refused[0]
+            .iter()
+            .any(|l| l.contains("already runs with node_id")),
+        "{:#?}",
+        refused[0]
+    );
+}
+
 /// Issue 19, finding 3 (data dirs): a node whose data_dir is not the cluster's shared mail
 /// storage (another or a wiped volume) does not join; one on the shared storage does.
 #[tokio::test]

@@ -51,6 +51,29 @@ pub fn node_key(node: &str) -> String {
     format!("{NODE_PREFIX}{node}")
 }
 
+/// Which process holds a node id: the instance token of the process that claimed it.
+pub fn node_claim_key(node: &str) -> String {
+    format!("roost:node-claim:{node}")
+}
+
+/// Claims a node id for one process, or keeps its claim: `KEYS[1]` the claim key, `ARGV[1]`
+/// the process's instance token, `ARGV[2]` TTL in ms. Returns 1 when the id is (now) this
+/// process's, 0 when another live process holds it. One atomic step, so of two processes
+/// that start at the same instant with one id exactly one wins (issue 19 finding 3); an
+/// empty Redis gives the id back to the process that renews first.
+pub static CLAIM_NODE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+",
+    )
+});
+
 /// The lease value: node id and epoch. The epoch is the last `|`-separated field, so node ids
 /// may contain `|`.
 pub fn lease_value(node: &str, epoch: u64) -> String {

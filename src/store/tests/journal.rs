@@ -214,7 +214,10 @@ fn a_fenced_open_removes_and_rewrites_nothing() {
     let before = fs::read(&current).unwrap();
     let metrics = Arc::new(StoreMetrics::default());
     let opened = Store::open_while(dir.path(), Sums::default(), 4, metrics, &fenced);
-    assert!(opened.is_err(), "a torn tail is not repaired without the fence");
+    assert!(
+        opened.is_err(),
+        "a torn tail is not repaired without the fence"
+    );
     assert_eq!(fs::read(&current).unwrap(), before);
     assert!(dir.path().join("log.0").exists());
 }

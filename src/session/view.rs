@@ -321,7 +321,15 @@ impl View {
             .is_some_and(|e| e.mod_seq != own || self.pending.merged.contains(&now.uid));
         if other_news || contended || now.mod_seq != own {
             self.self_reported.remove(&now.uid);
-            self.pending.flags.insert(now.uid, *now);
+            // News newer than the commit's answer holds the session's change too.
+            let newer = self
+                .pending
+                .flags
+                .get(&now.uid)
+                .is_none_or(|waiting| waiting.mod_seq < now.mod_seq);
+            if newer {
+                self.pending.flags.insert(now.uid, *now);
+            }
         } else if self.pending.flags.remove(&now.uid).is_none() {
             // Its own news is still on its way, and maybe older news of others with it.
             let reported = Reported {
@@ -628,9 +636,18 @@ mod tests {
         // Its own news arrived on top of another session's older news: still told.
         let mut v = view(&[5]);
         v.queue_flags(&[entry(5, 8)], kw.clone());
-        v.queue_flags(&[entry(5, 9)], kw);
+        v.queue_flags(&[entry(5, 9)], kw.clone());
         v.stored_silently(&entry(5, 9), 9, false);
         assert_eq!(v.drain(true).flags, vec![(1, entry(5, 9))]);
+        // Its own news and then a later change of another session (MODSEQ 10) arrived
+        // before the answer: the client is told the later state, which holds both changes,
+        // not the state its own commit left (roost-bench check: a flag another session
+        // added was never told).
+        let mut v = view(&[5]);
+        v.queue_flags(&[entry(5, 9)], kw.clone());
+        v.queue_flags(&[entry(5, 10)], kw);
+        v.stored_silently(&entry(5, 9), 9, false);
+        assert_eq!(v.drain(true).flags, vec![(1, entry(5, 10))]);
     }
 
     #[test]

@@ -19,6 +19,7 @@ use super::{
 use crate::store::blobs::{self, BlobWrite};
 use crate::store::mailbox::{self as store_mailbox, ExpungeSelect, MailboxRecord, NewEntry};
 use crate::store::quota::Usage;
+use crate::store::requests::{Outcome, RequestKey};
 use crate::store::{BlobId, MessageEntry};
 
 /// What a planned write does to the account's quota usage (see `usage.rs`).
@@ -119,6 +120,22 @@ fn write_new_blobs(
         .collect())
 }
 
+/// A write's records, with the record of its request key when it has one and writes
+/// anything (the key is durable exactly when the write is: one transaction).
+fn with_key(
+    mut records: Vec<MailboxRecord>,
+    key: Option<RequestKey>,
+    outcome: impl FnOnce() -> Outcome,
+) -> Vec<MailboxRecord> {
+    if let (Some(key), false) = (key, records.is_empty()) {
+        records.push(MailboxRecord::Request {
+            key,
+            outcome: outcome(),
+        });
+    }
+    records
+}
+
 fn io_error(what: &str) -> impl FnOnce(io::Error) -> MailboxError + '_ {
     move |e| MailboxError::from_io(what, &e)
 }
@@ -150,6 +167,7 @@ impl Mailbox {
         &mut self,
         ctx: &mut Context<Self>,
         messages: Vec<NewMessage>,
+        key: Option<RequestKey>,
         reply: Reply<Appended>,
     ) {
         let max = self.shared.options.max_message_size.min(u32::MAX as usize);
@@ -170,8 +188,9 @@ impl Mailbox {
             recount();
             write_new_blobs(&dir, &messages, flags, parse_meta).map_err(io_error("write message"))
         };
-        self.after_blocking(ctx, job, reply, |items, reply| Write::Append {
+        self.after_blocking(ctx, job, reply, move |items, reply| Write::Append {
             items,
+            key,
             reply,
         });
     }
@@ -208,13 +227,38 @@ impl Mailbox {
 
     /// The destination side of COPY/MOVE: flags and INTERNALDATE come along, the blob is
     /// hard-linked (same mailbox: shared, nothing to link).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn start_copy_in(
+        &mut self,
+        ctx: &mut Context<Self>,
+        source_dir: PathBuf,
+        entries: Vec<MessageEntry>,
+        keywords: std::sync::Arc<[String]>,
+        moving: bool,
+        key: Option<RequestKey>,
+        reply: Reply<Vec<(u32, u32)>>,
+    ) {
+        let Some(key) = key else {
+            return self.copy_in_now(ctx, source_dir, entries, &keywords, moving, None, reply);
+        };
+        let recorded = |_: &Mailbox, outcome: &Outcome| match outcome {
+            Outcome::Copied { pairs } => Some(pairs.clone()),
+            Outcome::Appended { .. } => None,
+        };
+        self.once(ctx, key, reply, recorded, move |act, ctx, reply| {
+            act.copy_in_now(ctx, source_dir, entries, &keywords, moving, Some(key), reply);
+        });
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn copy_in_now(
         &mut self,
         ctx: &mut Context<Self>,
         source_dir: PathBuf,
         entries: Vec<MessageEntry>,
         keywords: &[String],
         moving: bool,
+        key: Option<RequestKey>,
         reply: Reply<Vec<(u32, u32)>>,
     ) {
         let items: Vec<(u32, NewEntry)> = entries
@@ -235,6 +279,7 @@ impl Mailbox {
                 same_mailbox: true,
                 moving,
                 claimed: Vec::new(),
+                key,
                 reply,
             };
             return self.enqueue(ctx, write);
@@ -272,6 +317,7 @@ impl Mailbox {
             same_mailbox: false,
             moving,
             claimed,
+            key,
             reply,
         });
     }
@@ -371,13 +417,13 @@ impl Mailbox {
         };
         let new_uids = |n: usize| (state.uid_next..).take(n);
         match write {
-            Write::Append { items, reply } => {
-                let uids = new_uids(items.len()).collect();
+            Write::Append { items, key, reply } => {
+                let uids: Vec<u32> = new_uids(items.len()).collect();
                 let quota = QuotaChange::add(&items.iter().collect::<Vec<_>>(), true, true);
                 let written: Vec<BlobId> = items.iter().map(|i| i.blob).collect();
                 match state.plan_append(items) {
                     Ok(records) => Some(Planned {
-                        records,
+                        records: with_key(records, key, || Outcome::appended(&uids)),
                         done: Done::Appended {
                             uids,
                             written,
@@ -457,13 +503,14 @@ impl Mailbox {
                 same_mailbox,
                 moving,
                 claimed: _,
+                key,
                 reply,
             } => {
                 if same_mailbox {
                     // Expunged since the source read: its blob may be gone; skip it.
                     items.retain(|(uid, _)| state.find(*uid).is_some());
                 }
-                let pairs = items
+                let pairs: Vec<(u32, u32)> = items
                     .iter()
                     .map(|i| i.0)
                     .zip(new_uids(items.len()))
@@ -473,7 +520,9 @@ impl Mailbox {
                 let quota = QuotaChange::add(&entries, !moving, !same_mailbox);
                 match state.plan_copy_in(items.into_iter().map(|(_, e)| e).collect()) {
                     Ok(records) => Some(Planned {
-                        records,
+                        records: with_key(records, key, || Outcome::Copied {
+                            pairs: pairs.clone(),
+                        }),
                         done: Done::CopiedIn { pairs, reply },
                         quota,
                     }),

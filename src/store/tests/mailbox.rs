@@ -564,3 +564,69 @@ fn an_append_record_from_before_save_dates_replays() {
     assert_eq!(entries[0].saved, 1_600_000_000);
     assert!(entries[1].saved > 1_700_000_000);
 }
+
+/// Issue 19 finding 5: the key of a forwarded write is logged with it and kept through log
+/// replay and compaction, so any later owner can answer a repeat of it.
+#[test]
+fn request_keys_survive_replay_and_compaction() {
+    use crate::store::mailbox::MailboxRecord;
+    use crate::store::requests::{Outcome, RequestKey};
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = open_with(dir.path(), 3, &|| true);
+    for n in 1..=5u32 {
+        let mut records = store.state().plan_append(vec![entry(u128::from(n), &[])]).unwrap();
+        records.push(MailboxRecord::Request {
+            key: RequestKey(u128::from(n) << 64),
+            outcome: Outcome::appended(&[n]),
+        });
+        store.stage(records).unwrap();
+        store.commit().unwrap();
+    }
+    let expect = |store: &Store<MailboxState>| {
+        for n in 1..=5u32 {
+            let outcome = store.state().requests.outcome(RequestKey(u128::from(n) << 64));
+            assert_eq!(outcome.and_then(|o| o.appended_uids()), Some(vec![n]));
+        }
+        assert_eq!(store.state().requests.outcome(RequestKey(7)), None);
+    };
+    expect(&store);
+    drop(store);
+    // Compacted after 3 transactions: the snapshot carries three keys, the log two.
+    assert!(dir.path().join("snapshot").exists());
+    let (store, _) = open_with(dir.path(), 3, &|| true);
+    expect(&store);
+}
+
+#[test]
+fn a_snapshot_from_before_request_keys_loads_with_none() {
+    #[derive(serde::Serialize)]
+    struct V3 {
+        uid_validity: u32,
+        uid_next: u32,
+        highest_mod_seq: u64,
+        keywords: Vec<String>,
+        entries: Vec<StoredEntry>,
+        vanished: crate::store::vanished::Vanished,
+        saved: Vec<i64>,
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    append(&mut store, vec![entry(1, &[]), entry(2, &["$Work"])]);
+    let now = store.state().clone();
+    drop(store);
+    write_old_snapshot(
+        dir.path(),
+        V3 {
+            uid_validity: now.uid_validity,
+            uid_next: now.uid_next,
+            highest_mod_seq: now.highest_mod_seq,
+            keywords: now.keywords.clone(),
+            entries: old_entries(&now),
+            vanished: now.vanished.clone(),
+            saved: now.entries.iter().map(|e| e.saved).collect(),
+        },
+    );
+    let store = open(dir.path());
+    assert_eq!(store.state().entries, now.entries);
+    assert!(store.state().requests.is_empty());
+}

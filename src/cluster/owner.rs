@@ -12,10 +12,7 @@ use super::link::{LinkService, PeerConn, Pusher};
 use super::wire::{self, WireRequest, WireResult};
 use crate::mailbox::feed::{AccountEvent, Watcher};
 use crate::mailbox::request::Answer;
-use crate::mailbox::{
-    Change, MailboxError, MailboxEvent, MailboxHandle, Registry,
-    Watch,
-};
+use crate::mailbox::{Change, MailboxError, MailboxEvent, MailboxHandle, Registry, Watch};
 
 /// A session on another node attached to a local mailbox: `(link connection, stream)`.
 type RemoteKey = (u64, u64);
@@ -115,9 +112,7 @@ impl Inner {
                 let account = self.registry.owned_account(&user).await?;
                 let source = account.open_addressed(&source).await?;
                 let destination = account.open(&destination).await?;
-                let copied = source
-                    .copy_keyed(uids, &destination, is_move, key)
-                    .await?;
+                let copied = source.copy_keyed(uids, &destination, is_move, key).await?;
                 Ok(Answer::Copied(copied))
             }
         }

@@ -14,13 +14,13 @@ use crate::store::vanished::Since;
 use super::account::{AccountActor, AccountRequest};
 use super::actor::{Mailbox, Request};
 use super::feed::Watcher;
+use super::registry::Shared;
 use super::request::{expect_answer, AccountOp, Answer, MailboxOp};
 use super::types::{
     AccountView, Appended, Attachment, Copied, ExpungeScope, Expunged, MailboxEvent, MailboxStatus,
     NewMessage, SharedIndex, StoreFlags, StoreOutcome,
 };
 use super::usage::QuotaReport;
-use super::registry::Shared;
 use super::{call, MailboxError};
 use crate::cluster::peer::Peer;
 use crate::cluster::wire::WireRequest;
@@ -563,9 +563,7 @@ impl MailboxHandle {
                 self.copy_once(shared, user, uids, destination, is_move)
                     .await
             }
-            MailboxTarget::Local { .. } => {
-                self.copy_keyed(uids, destination, is_move, None).await
-            }
+            MailboxTarget::Local { .. } => self.copy_keyed(uids, destination, is_move, None).await,
         }
     }
 

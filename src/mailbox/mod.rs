@@ -19,8 +19,8 @@ mod listeners;
 mod once;
 mod ops;
 mod registry;
-mod retry;
 pub mod request;
+mod retry;
 #[cfg(test)]
 pub(crate) mod tests;
 mod types;

@@ -246,7 +246,15 @@ impl Mailbox {
             Outcome::Appended { .. } => None,
         };
         self.once(ctx, key, reply, recorded, move |act, ctx, reply| {
-            act.copy_in_now(ctx, source_dir, entries, &keywords, moving, Some(key), reply);
+            act.copy_in_now(
+                ctx,
+                source_dir,
+                entries,
+                &keywords,
+                moving,
+                Some(key),
+                reply,
+            );
         });
     }
 

@@ -89,9 +89,12 @@ impl Shared {
     /// # Errors
     /// `Storage` when the account's files cannot be read or created; `Unavailable` when no
     /// owner answers.
-    pub async fn resolve_account(self: &Arc<Self>, user: &str) -> Result<AccountHandle, super::MailboxError> {
-        use crate::cluster::ownership::Resolved;
+    pub async fn resolve_account(
+        self: &Arc<Self>,
+        user: &str,
+    ) -> Result<AccountHandle, super::MailboxError> {
         use super::MailboxError;
+        use crate::cluster::ownership::Resolved;
         let Some(ownership) = self.ownership.get().cloned() else {
             let handle = self.account(user);
             handle.ready().await?;

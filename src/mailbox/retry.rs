@@ -39,8 +39,8 @@ impl MailboxHandle {
         F: FnMut(MailboxHandle, RequestKey) -> Fut,
         Fut: Future<Output = Result<T, MailboxError>>,
     {
-        let key = RequestKey::random()
-            .map_err(|e| MailboxError::from_io("make a request key", &e))?;
+        let key =
+            RequestKey::random().map_err(|e| MailboxError::from_io("make a request key", &e))?;
         let address = self.address();
         let mut why = match attempt(self.clone(), key).await {
             Err(MailboxError::Unavailable(why)) => why,
@@ -92,8 +92,12 @@ impl MailboxHandle {
         let shared = shared.clone();
         let owner = user.to_owned();
         self.forward_once(&shared.clone(), user, what, |source, key| {
-            let (shared, user, uids, destination) =
-                (shared.clone(), owner.clone(), uids.clone(), destination.clone());
+            let (shared, user, uids, destination) = (
+                shared.clone(),
+                owner.clone(),
+                uids.clone(),
+                destination.clone(),
+            );
             async move {
                 match source.target() {
                     MailboxTarget::Remote { .. } => {

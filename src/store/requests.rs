@@ -55,11 +55,9 @@ impl Outcome {
     /// The UIDs of an [`Outcome::Appended`].
     pub fn appended_uids(&self) -> Option<Vec<u32>> {
         match self {
-            Outcome::Appended { first, count } => Some(
-                (0..*count)
-                    .map_while(|i| first.checked_add(i))
-                    .collect(),
-            ),
+            Outcome::Appended { first, count } => {
+                Some((0..*count).map_while(|i| first.checked_add(i)).collect())
+            }
             Outcome::Copied { .. } => None,
         }
     }
@@ -87,7 +85,11 @@ impl RecentRequests {
 
     /// What the write with `key` produced, if it is remembered.
     pub fn outcome(&self, key: RequestKey) -> Option<&Outcome> {
-        self.done.iter().rev().find(|(k, _)| *k == key).map(|(_, o)| o)
+        self.done
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == key)
+            .map(|(_, o)| o)
     }
 
     /// Notes a committed write; the oldest are forgotten past the bounds. A key already
@@ -98,7 +100,8 @@ impl RecentRequests {
         }
         self.uids += outcome.weight();
         self.done.push_back((key, outcome));
-        while self.done.len() > Self::MAX_KEYS || (self.uids > Self::MAX_UIDS && self.done.len() > 1)
+        while self.done.len() > Self::MAX_KEYS
+            || (self.uids > Self::MAX_UIDS && self.done.len() > 1)
         {
             if let Some((_, old)) = self.done.pop_front() {
                 self.uids -= old.weight();
@@ -129,12 +132,16 @@ mod tests {
         assert_eq!(recent.outcome(RequestKey(9)), None);
         let last = RecentRequests::MAX_KEYS as u128 + 9;
         assert_eq!(
-            recent.outcome(RequestKey(last)).and_then(Outcome::appended_uids),
+            recent
+                .outcome(RequestKey(last))
+                .and_then(Outcome::appended_uids),
             Some(vec![last as u32 + 1])
         );
         recent.record(RequestKey(last), Outcome::appended(&[1]));
         assert_eq!(
-            recent.outcome(RequestKey(last)).and_then(Outcome::appended_uids),
+            recent
+                .outcome(RequestKey(last))
+                .and_then(Outcome::appended_uids),
             Some(vec![last as u32 + 1])
         );
     }
@@ -143,7 +150,12 @@ mod tests {
     fn large_copies_are_bounded_by_their_uids() {
         let mut recent = RecentRequests::default();
         let pairs: Vec<(u32, u32)> = (1..=40_000).map(|u| (u, u + 100_000)).collect();
-        recent.record(RequestKey(1), Outcome::Copied { pairs: pairs.clone() });
+        recent.record(
+            RequestKey(1),
+            Outcome::Copied {
+                pairs: pairs.clone(),
+            },
+        );
         recent.record(RequestKey(2), Outcome::Copied { pairs });
         // Both would exceed the bound: the older goes, the newest always stays.
         assert_eq!(recent.len(), 1);

@@ -66,10 +66,7 @@ async fn an_append_whose_owner_dies_right_after_the_commit_is_answered_by_the_ne
     let uid = remote.append("INBOX", "", &sample_message(1)).await;
     assert_eq!(uid, 1);
     assert!(b.log_contains("a repeated request was answered as before"));
-    assert_eq!(
-        subjects(&mut remote, "INBOX").await,
-        ["Subject: Message 1"]
-    );
+    assert_eq!(subjects(&mut remote, "INBOX").await, ["Subject: Message 1"]);
     let uid = remote.append("INBOX", "", &sample_message(2)).await;
     assert_eq!(uid, 2);
 }
@@ -87,7 +84,10 @@ async fn a_move_whose_answer_the_link_lost_is_carried_out_once_and_answered_ok()
     let last = lines.last().unwrap();
     assert!(last.starts_with("m OK"), "{lines:?}");
     let copyuid = code_value(&lines, "COPYUID");
-    assert!(copyuid.as_deref().is_some_and(|c| c.ends_with(" 1:2 1:2")), "{lines:?}");
+    assert!(
+        copyuid.as_deref().is_some_and(|c| c.ends_with(" 1:2 1:2")),
+        "{lines:?}"
+    );
     let mut check = Client::logged_in(&a).await;
     assert_eq!(
         subjects(&mut check, "Archive").await,

@@ -158,7 +158,12 @@ impl Server {
 
     /// Like [`Server::start_node`], with extra environment variables for the process (the
     /// debug build's `ROOST_TEST_*` fault settings).
-    pub fn start_node_with_env(data: &Path, node: &str, redis: &Redis, env: &[(&str, &str)]) -> Server {
+    pub fn start_node_with_env(
+        data: &Path,
+        node: &str,
+        redis: &Redis,
+        env: &[(&str, &str)],
+    ) -> Server {
         Self::try_start_node_with_env(data, node, redis, env, |_| {})
             .unwrap_or_else(|log| panic!("roost node {node} exited early: {log:#?}"))
     }
@@ -170,7 +175,10 @@ impl Server {
         env: &[(&str, &str)],
         adjust: impl FnOnce(&mut toml::Table),
     ) -> Result<Server, Vec<String>> {
-        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let dir = tempfile::tempdir().expect("temp dir");
         let link_tls = NodeTls::write(dir.path(), node);
         let node = node.to_owned();

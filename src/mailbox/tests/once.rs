@@ -27,7 +27,13 @@ fn appended(answer: Result<Answer, crate::mailbox::MailboxError>) -> Appended {
 async fn a_repeated_key_is_answered_as_before_without_writing_again() {
     let dir = tempfile::tempdir().unwrap();
     let registry = registry(dir.path());
-    let inbox = registry.account("alice").await.unwrap().open("INBOX").await.unwrap();
+    let inbox = registry
+        .account("alice")
+        .await
+        .unwrap()
+        .open("INBOX")
+        .await
+        .unwrap();
     // Two sends of one key at once (the repeat arriving while the first still writes), then
     // one later: all three answered with the same UID, one message stored.
     let (first, second) = tokio::join!(
@@ -37,16 +43,31 @@ async fn a_repeated_key_is_answered_as_before_without_writing_again() {
     let (first, second) = (appended(first), appended(second));
     assert_eq!(first.uids, [1]);
     assert_eq!(second.uids, [1]);
-    assert_eq!(appended(inbox.run(keyed_append(42, "once")).await).uids, [1]);
-    assert_eq!(appended(inbox.run(keyed_append(43, "other")).await).uids, [2]);
+    assert_eq!(
+        appended(inbox.run(keyed_append(42, "once")).await).uids,
+        [1]
+    );
+    assert_eq!(
+        appended(inbox.run(keyed_append(43, "other")).await).uids,
+        [2]
+    );
     assert_eq!(inbox.status().await.unwrap().messages, 2);
 
     // After a restart (or on the next owner), the key is known from the log.
     drop(inbox);
     drop(registry);
     let registry = super::registry(dir.path());
-    let inbox = registry.account("alice").await.unwrap().open("INBOX").await.unwrap();
-    assert_eq!(appended(inbox.run(keyed_append(42, "once")).await).uids, [1]);
+    let inbox = registry
+        .account("alice")
+        .await
+        .unwrap()
+        .open("INBOX")
+        .await
+        .unwrap();
+    assert_eq!(
+        appended(inbox.run(keyed_append(42, "once")).await).uids,
+        [1]
+    );
     assert_eq!(inbox.status().await.unwrap().messages, 2);
 }
 
@@ -62,10 +83,16 @@ async fn a_repeated_keyed_move_is_carried_out_once() {
         .await
         .unwrap();
     let key = Some(RequestKey(7));
-    let moved = inbox.copy_keyed(vec![1, 2], &archive, true, key).await.unwrap();
+    let moved = inbox
+        .copy_keyed(vec![1, 2], &archive, true, key)
+        .await
+        .unwrap();
     assert_eq!(moved.destination_uids, [1, 2]);
     // The repeat finds its sources gone, and the destination answers with what it did.
-    let again = inbox.copy_keyed(vec![1, 2], &archive, true, key).await.unwrap();
+    let again = inbox
+        .copy_keyed(vec![1, 2], &archive, true, key)
+        .await
+        .unwrap();
     assert_eq!(again.source_uids, [1, 2]);
     assert_eq!(again.destination_uids, [1, 2]);
     assert_eq!(archive.status().await.unwrap().messages, 2);

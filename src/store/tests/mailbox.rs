@@ -574,7 +574,10 @@ fn request_keys_survive_replay_and_compaction() {
     let dir = tempfile::tempdir().unwrap();
     let (mut store, _) = open_with(dir.path(), 3, &|| true);
     for n in 1..=5u32 {
-        let mut records = store.state().plan_append(vec![entry(u128::from(n), &[])]).unwrap();
+        let mut records = store
+            .state()
+            .plan_append(vec![entry(u128::from(n), &[])])
+            .unwrap();
         records.push(MailboxRecord::Request {
             key: RequestKey(u128::from(n) << 64),
             outcome: Outcome::appended(&[n]),
@@ -584,7 +587,10 @@ fn request_keys_survive_replay_and_compaction() {
     }
     let expect = |store: &Store<MailboxState>| {
         for n in 1..=5u32 {
-            let outcome = store.state().requests.outcome(RequestKey(u128::from(n) << 64));
+            let outcome = store
+                .state()
+                .requests
+                .outcome(RequestKey(u128::from(n) << 64));
             assert_eq!(outcome.and_then(|o| o.appended_uids()), Some(vec![n]));
         }
         assert_eq!(store.state().requests.outcome(RequestKey(7)), None);
@@ -629,4 +635,25 @@ fn a_snapshot_from_before_request_keys_loads_with_none() {
     let store = open(dir.path());
     assert_eq!(store.state().entries, now.entries);
     assert!(store.state().requests.is_empty());
+}
+
+/// A compaction that fails after the batch's log write does not turn the batch into an
+/// error: its changes are durable, and answering NO would invite a duplicate (issue 19
+/// finding 5).
+#[test]
+fn a_failed_compaction_does_not_fail_the_commit_it_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = open_with(dir.path(), 2, &|| true);
+    append(&mut store, vec![entry(1, &[])]);
+    // The snapshot cannot be renamed into place over a non-empty directory.
+    fs::create_dir_all(dir.path().join("snapshot").join("in-the-way")).unwrap();
+    let records = store.state().plan_append(vec![entry(2, &[])]).unwrap();
+    store.stage(records).unwrap();
+    store.commit().expect("the log write succeeded");
+    append(&mut store, vec![entry(3, &[])]);
+    drop(store);
+    fs::remove_dir_all(dir.path().join("snapshot")).unwrap();
+    let store = open(dir.path());
+    let uids: Vec<u32> = store.state().entries.iter().map(|e| e.uid).collect();
+    assert_eq!(uids, [1, 2, 3]);
 }

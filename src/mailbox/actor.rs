@@ -340,6 +340,7 @@ impl Mailbox {
         // Holders of the token: this actor, the registry entry, and handles.
         let busy = self.batcher.in_flight
             || !self.batcher.is_idle()
+            || !self.in_progress.is_empty()
             || self.recent_saving
             || self.recent_unsaved();
         if busy || Arc::strong_count(&self.token) > 2 || !self.listeners.is_empty() {

@@ -4,7 +4,7 @@
 
 use super::{message, registry};
 use crate::mailbox::request::{Answer, MailboxOp};
-use crate::mailbox::Appended;
+use crate::mailbox::{Appended, MailboxHandle};
 use crate::store::requests::RequestKey;
 
 fn keyed_append(key: u128, text: &str) -> MailboxOp {
@@ -23,17 +23,20 @@ fn appended(answer: Result<Answer, crate::mailbox::MailboxError>) -> Appended {
     }
 }
 
+/// alice's INBOX in a registry on `dir` (a node's run: a new registry is a restart).
+async fn inbox_of(
+    dir: &std::path::Path,
+) -> (std::sync::Arc<crate::mailbox::Registry>, MailboxHandle) {
+    let registry = registry(dir);
+    let account = registry.account("alice").await.unwrap();
+    let inbox = account.open("INBOX").await.unwrap();
+    (registry, inbox)
+}
+
 #[actix_rt::test]
 async fn a_repeated_key_is_answered_as_before_without_writing_again() {
     let dir = tempfile::tempdir().unwrap();
-    let registry = registry(dir.path());
-    let inbox = registry
-        .account("alice")
-        .await
-        .unwrap()
-        .open("INBOX")
-        .await
-        .unwrap();
+    let (registry, inbox) = inbox_of(dir.path()).await;
     // Two sends of one key at once (the repeat arriving while the first still writes), then
     // one later: all three answered with the same UID, one message stored.
     let (first, second) = tokio::join!(
@@ -54,16 +57,8 @@ async fn a_repeated_key_is_answered_as_before_without_writing_again() {
     assert_eq!(inbox.status().await.unwrap().messages, 2);
 
     // After a restart (or on the next owner), the key is known from the log.
-    drop(inbox);
-    drop(registry);
-    let registry = super::registry(dir.path());
-    let inbox = registry
-        .account("alice")
-        .await
-        .unwrap()
-        .open("INBOX")
-        .await
-        .unwrap();
+    drop((inbox, registry));
+    let (_registry, inbox) = inbox_of(dir.path()).await;
     assert_eq!(
         appended(inbox.run(keyed_append(42, "once")).await).uids,
         [1]
@@ -74,10 +69,14 @@ async fn a_repeated_key_is_answered_as_before_without_writing_again() {
 #[actix_rt::test]
 async fn a_repeated_keyed_move_is_carried_out_once() {
     let dir = tempfile::tempdir().unwrap();
-    let registry = registry(dir.path());
-    let account = registry.account("bob").await.unwrap();
-    let inbox = account.open("INBOX").await.unwrap();
-    let archive = account.open("Archive").await.unwrap();
+    let (registry, inbox) = inbox_of(dir.path()).await;
+    let archive = registry
+        .account("alice")
+        .await
+        .unwrap()
+        .open("Archive")
+        .await
+        .unwrap();
     inbox
         .append(vec![message("a", vec![]), message("b", vec![])])
         .await

@@ -413,6 +413,13 @@ pub(super) fn write_old_snapshot(dir: &Path, state: impl serde::Serialize) {
     fs::write(dir.join("log.0"), b"").unwrap();
 }
 
+/// The state of a new store in `dir` after appending `items` (the store is closed again).
+fn state_after(dir: &Path, items: Vec<NewEntry>) -> MailboxState {
+    let mut store = open(dir);
+    append(&mut store, items);
+    store.state().clone()
+}
+
 /// The entries of `state` with the save date older versions imply: the INTERNALDATE.
 fn saved_at_internal_date(state: &MailboxState) -> Vec<crate::store::MessageEntry> {
     let mut entries = state.entries.clone();
@@ -434,10 +441,7 @@ fn a_snapshot_from_before_the_expunge_record_loads_with_older_expunges_forgotten
         entries: Vec<StoredEntry>,
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut store = open(dir.path());
-    append(&mut store, vec![entry(1, &[]), entry(2, &["\\Seen"])]);
-    let now = store.state().clone();
-    drop(store);
+    let now = state_after(dir.path(), vec![entry(1, &[]), entry(2, &["\\Seen"])]);
     write_old_snapshot(
         dir.path(),
         V1 {
@@ -616,10 +620,7 @@ fn a_snapshot_from_before_request_keys_loads_with_none() {
         saved: Vec<i64>,
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut store = open(dir.path());
-    append(&mut store, vec![entry(1, &[]), entry(2, &["$Work"])]);
-    let now = store.state().clone();
-    drop(store);
+    let now = state_after(dir.path(), vec![entry(1, &[]), entry(2, &["$Work"])]);
     write_old_snapshot(
         dir.path(),
         V3 {

@@ -370,10 +370,10 @@ impl Mailbox {
                 self.start_append(ctx, messages, None, reply.from(Answer::Appended));
             }
             MailboxOp::Store(request) => {
-                self.start_store(ctx, request, reply.from(Answer::Stored));
+                self.start_store(ctx, request, None, reply.from(Answer::Stored));
             }
             MailboxOp::Expunge(scope) => {
-                self.start_expunge(ctx, scope, reply.from(Answer::Expunged));
+                self.start_expunge(ctx, scope, None, reply.from(Answer::Expunged));
             }
             MailboxOp::VanishedSince { mod_seq } => self.read(ctx, move |act, _| {
                 let since = act.state().map(|s| s.vanished.since(mod_seq));

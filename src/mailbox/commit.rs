@@ -31,10 +31,12 @@ pub(super) enum Write {
         action: StoreAction,
         names: Vec<String>,
         unchanged_since: Option<u64>,
+        key: Option<RequestKey>,
         reply: Reply<StoreOutcome>,
     },
     Expunge {
         scope: ExpungeScope,
+        key: Option<RequestKey>,
         reply: Reply<Expunged>,
     },
     /// Blobs already linked; `(source UID, message)`.

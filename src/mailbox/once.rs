@@ -1,4 +1,5 @@
-//! The owner's side of keyed writes (issue 19 finding 5): a write forwarded by another node
+//! The owner's side of keyed writes (issue 19 finding 5): a write (APPEND, STORE, EXPUNGE,
+//! and the destination side of COPY and MOVE) forwarded by another node
 //! carries a [`RequestKey`], and the node sends it again, under the same key, when the answer
 //! was lost (link closed, timed out, owner gone). Here a key takes effect at most once:
 //!
@@ -12,16 +13,19 @@
 //! A new owner after a failover loads the keys with the log or snapshot, so the answer does
 //! not depend on which node the repeat reaches.
 
+use std::sync::Arc;
+
 use actix::prelude::*;
 
 use super::actor::{Mailbox, Request};
 use super::request::{Answer, MailboxOp};
-use super::{Appended, MailboxError, Reply};
+use super::{Appended, Expunged, MailboxError, Reply, StoreOutcome};
 use crate::store::requests::{Outcome, RequestKey};
 
 impl Mailbox {
-    /// Runs a keyed mailbox operation (`MailboxOp::Once`). Only APPEND is recorded: STORE and
-    /// EXPUNGE come out the same when repeated, reads change nothing.
+    /// Runs a keyed mailbox operation (`MailboxOp::Once`): writes are recorded (a repeated
+    /// STORE would change nothing and report its own change as `[MODIFIED]`; a repeated
+    /// EXPUNGE would report nothing), reads change nothing and simply run.
     pub(super) fn run_once(
         &mut self,
         ctx: &mut Context<Self>,
@@ -41,6 +45,49 @@ impl Mailbox {
                 },
                 move |act, ctx, reply| {
                     act.start_append(ctx, messages, Some(key), reply.from(Answer::Appended));
+                },
+            ),
+            MailboxOp::Store(request) => self.once(
+                ctx,
+                key,
+                reply,
+                |act, outcome| {
+                    let Outcome::Stored {
+                        mod_seq,
+                        matched,
+                        changed,
+                        modified,
+                    } = outcome
+                    else {
+                        return None;
+                    };
+                    let state = act.state().ok()?;
+                    Some(Answer::Stored(StoreOutcome {
+                        entries: state.lookup(matched).into_iter().copied().collect(),
+                        modified: modified.clone(),
+                        keywords: Arc::from(state.keywords.as_slice()),
+                        changed: changed.clone(),
+                        mod_seq: *mod_seq,
+                        contended: Vec::new(),
+                    }))
+                },
+                move |act, ctx, reply| {
+                    act.start_store(ctx, request, Some(key), reply.from(Answer::Stored));
+                },
+            ),
+            MailboxOp::Expunge(scope) => self.once(
+                ctx,
+                key,
+                reply,
+                |_, outcome| match outcome {
+                    Outcome::Expunged { mod_seq, uids } => Some(Answer::Expunged(Expunged {
+                        uids: uids.clone(),
+                        mod_seq: *mod_seq,
+                    })),
+                    _ => None,
+                },
+                move |act, ctx, reply| {
+                    act.start_expunge(ctx, scope, Some(key), reply.from(Answer::Expunged));
                 },
             ),
             other => self.run(ctx, other, reply),

@@ -199,6 +199,7 @@ impl Mailbox {
         &mut self,
         ctx: &mut Context<Self>,
         request: StoreFlags,
+        key: Option<RequestKey>,
         reply: Reply<StoreOutcome>,
     ) {
         match stored_names(&request.flags) {
@@ -209,6 +210,7 @@ impl Mailbox {
                     action: request.action,
                     names,
                     unchanged_since: request.unchanged_since,
+                    key,
                     reply,
                 },
             ),
@@ -220,9 +222,10 @@ impl Mailbox {
         &mut self,
         ctx: &mut Context<Self>,
         scope: ExpungeScope,
+        key: Option<RequestKey>,
         reply: Reply<Expunged>,
     ) {
-        self.enqueue(ctx, Write::Expunge { scope, reply });
+        self.enqueue(ctx, Write::Expunge { scope, key, reply });
     }
 
     /// The destination side of COPY/MOVE: flags and INTERNALDATE come along, the blob is
@@ -243,7 +246,7 @@ impl Mailbox {
         };
         let recorded = |_: &Mailbox, outcome: &Outcome| match outcome {
             Outcome::Copied { pairs } => Some(pairs.clone()),
-            Outcome::Appended { .. } => None,
+            _ => None,
         };
         self.once(ctx, key, reply, recorded, move |act, ctx, reply| {
             act.copy_in_now(
@@ -451,6 +454,7 @@ impl Mailbox {
                 action,
                 names,
                 unchanged_since,
+                key,
                 reply,
             } => match state.plan_store(&uids, action, &names, unchanged_since) {
                 Ok(plan) => {
@@ -462,6 +466,12 @@ impl Mailbox {
                             _ => None,
                         })
                         .unwrap_or(0);
+                    let records = with_key(plan.records, key, || Outcome::Stored {
+                        mod_seq,
+                        matched: plan.matched.clone(),
+                        changed: plan.changed.clone(),
+                        modified: plan.modified.clone(),
+                    });
                     let done = Done::Stored {
                         matched: plan.matched,
                         changed: plan.changed,
@@ -470,14 +480,14 @@ impl Mailbox {
                         reply,
                     };
                     Some(Planned {
-                        records: plan.records,
+                        records,
                         done,
                         quota: QuotaChange::None,
                     })
                 }
                 Err(e) => refuse(reply, &e.into()),
             },
-            Write::Expunge { scope, reply } => {
+            Write::Expunge { scope, key, reply } => {
                 let plan = state.plan_expunge(match &scope {
                     ExpungeScope::AllDeleted => ExpungeSelect::AllDeleted,
                     ExpungeScope::DeletedAmong(uids) => ExpungeSelect::DeletedAmong(uids),
@@ -494,6 +504,10 @@ impl Mailbox {
                 let freed = Usage::of_sizes(state.lookup(&plan.uids).iter().map(|e| e.size));
                 let mut freed_blobs = plan.freed_blobs;
                 freed_blobs.retain(|b| !self.incoming.contains_key(b));
+                let records = with_key(plan.records, key, || Outcome::Expunged {
+                    mod_seq,
+                    uids: plan.uids.clone(),
+                });
                 let done = Done::Expunged {
                     uids: plan.uids,
                     mod_seq,
@@ -501,7 +515,7 @@ impl Mailbox {
                     reply,
                 };
                 Some(Planned {
-                    records: plan.records,
+                    records,
                     done,
                     quota: QuotaChange::Free(freed),
                 })

@@ -83,9 +83,9 @@ pub enum MailboxOp {
         mod_seq: u64,
     },
     /// `op` forwarded by another node under `key`, which it sends again, unchanged, when it
-    /// lost the answer: an APPEND already carried out under `key` is answered as it was,
-    /// not written again; one still running is waited for. Other operations are safe to
-    /// repeat and simply run.
+    /// lost the answer: a write (APPEND, STORE, EXPUNGE) already carried out under `key` is
+    /// answered as it was, not carried out again; one still running is waited for. Reads
+    /// simply run.
     Once {
         key: RequestKey,
         op: Box<MailboxOp>,

@@ -1,7 +1,7 @@
 //! Which forwarded writes a mailbox has already carried out, by the key the requesting node
 //! gave each, and what they produced (issue 19 finding 5).
 //!
-//! A node that forwards an APPEND or COPY to the account's owner may lose the answer: the
+//! A node that forwards an APPEND, COPY, MOVE, STORE or EXPUNGE to the account's owner may lose the answer: the
 //! link breaks or times out after the owner committed. It then sends the same request again,
 //! with the same [`RequestKey`], to whichever node owns the account by then. The key is logged
 //! in the same transaction as the write (so it is durable exactly when the write is) and kept
@@ -41,6 +41,16 @@ pub enum Outcome {
     Appended { first: u32, count: u32 },
     /// The destination side of COPY or MOVE: `(source UID, new UID)` pairs.
     Copied { pairs: Vec<(u32, u32)> },
+    /// STORE: the MODSEQ it gave, the UIDs it matched, changed, and found modified since
+    /// UNCHANGEDSINCE (a repeat would find its own change there).
+    Stored {
+        mod_seq: u64,
+        matched: Vec<u32>,
+        changed: Vec<u32>,
+        modified: Vec<u32>,
+    },
+    /// EXPUNGE: what it removed, at which MODSEQ.
+    Expunged { mod_seq: u64, uids: Vec<u32> },
 }
 
 impl Outcome {
@@ -58,7 +68,7 @@ impl Outcome {
             Outcome::Appended { first, count } => {
                 Some((0..*count).map_while(|i| first.checked_add(i)).collect())
             }
-            Outcome::Copied { .. } => None,
+            _ => None,
         }
     }
 
@@ -67,6 +77,10 @@ impl Outcome {
         match self {
             Outcome::Appended { .. } => 1,
             Outcome::Copied { pairs } => pairs.len().max(1),
+            Outcome::Stored {
+                matched, modified, ..
+            } => (matched.len() + modified.len()).max(1),
+            Outcome::Expunged { uids, .. } => uids.len().max(1),
         }
     }
 }

@@ -109,3 +109,44 @@ async fn a_repeated_keyed_move_is_carried_out_once() {
     assert_eq!(again.destination_uids, [3]);
     assert_eq!(inbox.status().await.unwrap().messages, 1);
 }
+
+#[actix_rt::test]
+async fn a_repeated_store_with_unchangedsince_reports_its_own_change_not_modified() {
+    use crate::mailbox::StoreFlags;
+    use roost_proto::{Flag, StoreAction};
+    let dir = tempfile::tempdir().unwrap();
+    let (_registry, inbox) = inbox_of(dir.path()).await;
+    inbox.append(vec![message("a", vec![])]).await.unwrap();
+    let since = inbox.status().await.unwrap().highest_mod_seq;
+    let store = MailboxOp::Once {
+        key: RequestKey(9),
+        op: Box::new(MailboxOp::Store(StoreFlags {
+            uids: vec![1],
+            action: StoreAction::Add,
+            flags: vec![Flag::Flagged],
+            unchanged_since: Some(since),
+        })),
+    };
+    for _ in 0..2 {
+        match inbox.run(store.clone()).await {
+            Ok(Answer::Stored(outcome)) => {
+                assert_eq!(outcome.changed, [1]);
+                assert!(outcome.modified.is_empty());
+                assert_eq!(outcome.mod_seq, since + 1);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let expunge = MailboxOp::Once {
+        key: RequestKey(10),
+        op: Box::new(MailboxOp::Expunge(crate::mailbox::ExpungeScope::Exactly(
+            vec![1],
+        ))),
+    };
+    for _ in 0..2 {
+        match inbox.run(expunge.clone()).await {
+            Ok(Answer::Expunged(expunged)) => assert_eq!(expunged.uids, [1]),
+            other => panic!("{other:?}"),
+        }
+    }
+}

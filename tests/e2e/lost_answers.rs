@@ -95,3 +95,34 @@ async fn a_move_whose_answer_the_link_lost_is_carried_out_once_and_answered_ok()
     );
     assert!(subjects(&mut check, "INBOX").await.is_empty());
 }
+
+#[tokio::test]
+async fn a_conditional_store_whose_answer_the_link_lost_is_not_reported_as_modified() {
+    let (_redis, _data, a, b) = owner_losing("mailbox.store", "close");
+    let mut owner = Client::logged_in(&a).await;
+    owner.ok("SELECT INBOX").await;
+    owner.append("INBOX", "", &sample_message(1)).await;
+    let mut remote = Client::logged_in_rev2(&b).await;
+    remote.ok("ENABLE CONDSTORE").await;
+    let select = remote.ok("SELECT INBOX").await;
+    let since = code_value(&select, "HIGHESTMODSEQ").unwrap();
+    let lines = remote
+        .command(
+            "s",
+            &format!("UID STORE 1 (UNCHANGEDSINCE {since}) +FLAGS (\\Flagged)"),
+        )
+        .await;
+    let last = lines.last().unwrap();
+    // A plain repeat would find the message changed since (by itself) and say MODIFIED.
+    assert!(
+        last.starts_with("s OK") && !last.contains("MODIFIED"),
+        "{lines:?}"
+    );
+    assert!(a.log_contains("a repeated request was answered as before"));
+    let mut check = Client::logged_in(&a).await;
+    check.ok("SELECT INBOX").await;
+    assert_eq!(
+        check.ok("FETCH 1 (FLAGS)").await,
+        ["* 1 FETCH (FLAGS (\\Flagged))\r\n"]
+    );
+}

@@ -70,17 +70,11 @@ async fn a_repeated_key_is_answered_as_before_without_writing_again() {
 async fn a_repeated_keyed_move_is_carried_out_once() {
     let dir = tempfile::tempdir().unwrap();
     let (registry, inbox) = inbox_of(dir.path()).await;
-    let archive = registry
-        .account("alice")
-        .await
-        .unwrap()
-        .open("Archive")
-        .await
-        .unwrap();
-    inbox
-        .append(vec![message("a", vec![]), message("b", vec![])])
-        .await
-        .unwrap();
+    let account = registry.account("alice").await.unwrap();
+    let archive = account.open("Archive").await.unwrap();
+    for text in ["a", "b"] {
+        inbox.append(vec![message(text, vec![])]).await.unwrap();
+    }
     let key = Some(RequestKey(7));
     let moved = inbox
         .copy_keyed(vec![1, 2], &archive, true, key)

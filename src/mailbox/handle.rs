@@ -378,25 +378,24 @@ impl MailboxHandle {
         }
     }
 
-    /// Runs one operation on the mailbox's actor, here or on the owner node.
+    /// Runs one operation on the mailbox's actor, here or on the owner node; a write sent to
+    /// the owner node goes under a request key and is sent again if its answer is lost
+    /// (`retry.rs`).
     pub(crate) async fn run(&self, op: MailboxOp) -> Result<Answer, MailboxError> {
-        match &self.inner.target {
-            MailboxTarget::Local { addr, .. } => {
-                call(addr, |reply| Request::Op { op, reply }).await
-            }
-            MailboxTarget::Remote { shared, user, .. } if op.is_write() => {
-                let (shared, user) = (shared.clone(), user.clone());
-                self.forward_once(&shared, &user, op.name(), |handle, key| {
-                    let op = MailboxOp::Once {
-                        key,
-                        op: Box::new(op.clone()),
-                    };
-                    async move { handle.run_here_or_there(op).await }
-                })
-                .await
-            }
-            MailboxTarget::Remote { .. } => self.run_here_or_there(op).await,
+        let MailboxTarget::Remote { shared, user, .. } = &self.inner.target else {
+            return self.run_here_or_there(op).await;
+        };
+        if !op.is_write() {
+            return self.run_here_or_there(op).await;
         }
+        self.forward_once(shared, user, op.name(), |handle, key| {
+            let op = MailboxOp::Once {
+                key,
+                op: Box::new(op.clone()),
+            };
+            async move { handle.run_here_or_there(op).await }
+        })
+        .await
     }
 
     /// Runs one operation on the mailbox's actor, here or on the owner node, once.

@@ -40,6 +40,8 @@ mod large_output;
 mod ldap;
 #[path = "e2e/lmtp.rs"]
 mod lmtp;
+#[path = "e2e/lost_answers.rs"]
+mod lost_answers;
 #[path = "e2e/mailboxes.rs"]
 mod mailboxes;
 #[path = "e2e/messages.rs"]

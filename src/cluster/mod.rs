@@ -13,6 +13,7 @@
 //! - `cli`: `roost cluster status|move|drain`.
 
 pub mod cli;
+pub(crate) mod fault;
 pub mod fence;
 pub mod link;
 pub mod node;

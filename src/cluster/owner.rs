@@ -12,10 +12,7 @@ use super::link::{LinkService, PeerConn, Pusher};
 use super::wire::{self, WireRequest, WireResult};
 use crate::mailbox::feed::{AccountEvent, Watcher};
 use crate::mailbox::request::Answer;
-use crate::mailbox::{
-    AccountHandle, Change, MailboxAddress, MailboxError, MailboxEvent, MailboxHandle, Registry,
-    Watch,
-};
+use crate::mailbox::{Change, MailboxError, MailboxEvent, MailboxHandle, Registry, Watch};
 
 /// A session on another node attached to a local mailbox: `(link connection, stream)`.
 type RemoteKey = (u64, u64);
@@ -71,7 +68,7 @@ impl Inner {
             }
             WireRequest::Mailbox { user, mailbox, op } => {
                 let account = self.registry.owned_account(&user).await?;
-                open_addressed(&account, &mailbox).await?.run(op).await
+                account.open_addressed(&mailbox).await?.run(op).await
             }
             WireRequest::Attach {
                 user,
@@ -80,7 +77,7 @@ impl Inner {
                 read_only,
             } => {
                 let account = self.registry.owned_account(&user).await?;
-                let handle = open_addressed(&account, &mailbox).await?;
+                let handle = account.open_addressed(&mailbox).await?;
                 let forwarder = Forwarder { pusher, stream }.start();
                 let attachment = handle.attach(forwarder.recipient(), read_only).await?;
                 self.attachments()
@@ -110,38 +107,15 @@ impl Inner {
                 destination,
                 uids,
                 is_move,
+                key,
             } => {
                 let account = self.registry.owned_account(&user).await?;
-                let source = open_addressed(&account, &source).await?;
+                let source = account.open_addressed(&source).await?;
                 let destination = account.open(&destination).await?;
-                let copied = if is_move {
-                    source.move_to(uids, &destination).await?
-                } else {
-                    source.copy_to(uids, &destination).await?
-                };
+                let copied = source.copy_keyed(uids, &destination, is_move, key).await?;
                 Ok(Answer::Copied(copied))
             }
         }
-    }
-}
-
-/// The mailbox `address` names, only while it is still that mailbox: after a RENAME, DELETE
-/// or re-CREATE that the requesting session has not heard of yet, the request fails with
-/// `Gone` instead of landing in whatever mailbox now has the name.
-async fn open_addressed(
-    account: &AccountHandle,
-    address: &MailboxAddress,
-) -> Result<MailboxHandle, MailboxError> {
-    let gone = || {
-        MailboxError::Gone(format!(
-            "mailbox {} was renamed, deleted or recreated",
-            address.name
-        ))
-    };
-    match account.open(&address.name).await {
-        Ok(handle) if address.matches(handle.info()) => Ok(handle),
-        Ok(_) | Err(MailboxError::NonExistent(_)) => Err(gone()),
-        Err(e) => Err(e),
     }
 }
 
@@ -155,9 +129,11 @@ impl LinkService for OwnerService {
         let received = payload.len();
         let from = peer.node.clone();
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let link = peer.pusher.clone();
         let spawned = self.arbiter.spawn(async move {
             let result = match wire::decode::<wire::WireEnvelope>(&payload) {
                 Ok(envelope) => {
+                    let lose = super::fault::lose_answer(envelope.request.name());
                     // The owner's part of a command from another node, in that command's trace.
                     let span = tracing::info_span!(
                         "imap.owner",
@@ -167,7 +143,19 @@ impl LinkService for OwnerService {
                     );
                     envelope.trace.attach_to(&span);
                     let work = inner.dispatch(conn, pusher, envelope.request);
-                    tracing::Instrument::instrument(work, span).await
+                    let result = tracing::Instrument::instrument(work, span).await;
+                    match lose {
+                        Some(super::fault::LoseAnswer::Close) => {
+                            tracing::warn!("test fault: closing the link instead of answering");
+                            link.close();
+                            return;
+                        }
+                        Some(super::fault::LoseAnswer::Exit) => {
+                            tracing::warn!("test fault: exiting instead of answering");
+                            std::process::exit(9);
+                        }
+                        None => result,
+                    }
                 }
                 Err(e) => Err(e),
             };
@@ -270,18 +258,18 @@ mod tests {
         let account = registry(dir.path()).account("alice").await.unwrap();
         account.create("Work".into(), None).await.unwrap();
         let stale = account.open("Work").await.unwrap().address();
-        assert!(open_addressed(&account, &stale).await.is_ok());
+        assert!(account.open_addressed(&stale).await.is_ok());
 
         account.rename("Work".into(), "Work2".into()).await.unwrap();
-        assert!(is_gone(open_addressed(&account, &stale).await));
+        assert!(is_gone(account.open_addressed(&stale).await));
         // A new mailbox with the old name is another mailbox: requests for the old one fail
         // rather than land in it.
         account.create("Work".into(), None).await.unwrap();
-        assert!(is_gone(open_addressed(&account, &stale).await));
+        assert!(is_gone(account.open_addressed(&stale).await));
         let current = account.open("Work").await.unwrap().address();
-        assert!(open_addressed(&account, &current).await.is_ok());
+        assert!(account.open_addressed(&current).await.is_ok());
 
         account.delete("Work".into()).await.unwrap();
-        assert!(is_gone(open_addressed(&account, &current).await));
+        assert!(is_gone(account.open_addressed(&current).await));
     }
 }

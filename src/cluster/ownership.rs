@@ -206,6 +206,11 @@ impl Ownership {
         }
     }
 
+    /// The lease TTL the cluster is configured with.
+    pub fn lease_ttl(&self) -> std::time::Duration {
+        self.timing.ttl
+    }
+
     fn lease(&self, account: &str) -> Option<(Lease, Arc<Fence>)> {
         lock(&self.owned)
             .get(account)

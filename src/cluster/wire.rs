@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::mailbox::request::{AccountOp, Answer, MailboxOp};
 use crate::mailbox::{MailboxAddress, MailboxError};
+use crate::store::requests::RequestKey;
 
 /// The request and the trace context of the command it serves.
 #[derive(Debug, Serialize, Deserialize)]
@@ -50,13 +51,15 @@ pub enum WireRequest {
     Unwatch {
         stream: u64,
     },
-    /// COPY or MOVE from `source` into the account's mailbox named `destination`.
+    /// COPY or MOVE from `source` into the account's mailbox named `destination`; `key`
+    /// names it across repeats (see `mailbox/once.rs`).
     Copy {
         user: String,
         source: MailboxAddress,
         destination: String,
         uids: Vec<u32>,
         is_move: bool,
+        key: Option<RequestKey>,
     },
 }
 

@@ -23,6 +23,7 @@ use super::usage::AccountUsage;
 use super::{Attachment, MailboxError, MailboxEvent, MailboxStatus, Reply, SharedIndex, Snapshot};
 use crate::store::mailbox::{open_mailbox, MailboxState};
 use crate::store::recovery::Reconcile;
+use crate::store::requests::RequestKey;
 use crate::store::{recent, FlagSet, MailboxInfo, MessageEntry, Store};
 
 /// Requests from [`MailboxHandle`](super::MailboxHandle) and the Account actor; each
@@ -55,7 +56,13 @@ pub(super) enum Request {
         entries: Vec<MessageEntry>,
         keywords: Arc<[String]>,
         moving: bool,
+        /// The key of a COPY or MOVE forwarded by another node (see `once.rs`).
+        key: Option<RequestKey>,
         reply: Reply<Vec<(u32, u32)>>,
+    },
+    /// The write under `key` was answered: requests that waited for it run now.
+    KeyDone {
+        key: RequestKey,
     },
     /// From the Account actor after DELETE or RENAME: tell sessions, refuse further work,
     /// and signal `done` once no commit is running (so files can be removed).
@@ -66,7 +73,7 @@ pub(super) enum Request {
     },
 }
 
-type Deferred = Box<dyn FnOnce(&mut Mailbox, &mut Context<Mailbox>)>;
+pub(super) type Deferred = Box<dyn FnOnce(&mut Mailbox, &mut Context<Mailbox>)>;
 
 pub(super) struct Mailbox {
     pub(super) shared: Arc<Shared>,
@@ -100,6 +107,8 @@ pub(super) struct Mailbox {
     /// Blobs that COPY jobs are linking into this mailbox: an EXPUNGE meanwhile must not
     /// free them, or the copy would list a file about to be deleted.
     pub(super) incoming: std::collections::HashMap<crate::store::BlobId, usize>,
+    /// Keyed writes not answered yet, with the repeats of their key that wait for them.
+    pub(super) in_progress: std::collections::HashMap<RequestKey, Vec<Deferred>>,
 }
 
 impl Mailbox {
@@ -130,6 +139,7 @@ impl Mailbox {
             usage: None,
             removing: Arc::default(),
             incoming: std::collections::HashMap::new(),
+            in_progress: std::collections::HashMap::new(),
         }
     }
 
@@ -154,7 +164,7 @@ impl Mailbox {
     }
 
     /// Runs `f` now, or after the running commit if there is one.
-    fn read(
+    pub(super) fn read(
         &mut self,
         ctx: &mut Context<Self>,
         f: impl FnOnce(&mut Self, &mut Context<Self>) + 'static,
@@ -331,6 +341,7 @@ impl Mailbox {
         // Holders of the token: this actor, the registry entry, and handles.
         let busy = self.batcher.in_flight
             || !self.batcher.is_idle()
+            || !self.in_progress.is_empty()
             || self.recent_saving
             || self.recent_unsaved()
             // A new actor's recovery would list a file being removed as a lost message.
@@ -350,7 +361,7 @@ impl Mailbox {
 
 impl Mailbox {
     /// Reads answer from memory (after the running commit); writes go through group commit.
-    fn run(&mut self, ctx: &mut Context<Self>, op: MailboxOp, reply: Reply<Answer>) {
+    pub(super) fn run(&mut self, ctx: &mut Context<Self>, op: MailboxOp, reply: Reply<Answer>) {
         match op {
             MailboxOp::Status => self.read(ctx, move |act, _| {
                 reply.send(act.status().map(Answer::Status));
@@ -359,18 +370,19 @@ impl Mailbox {
                 reply.send(act.entries(&uids).map(|(e, k)| Answer::Entries(e, k)));
             }),
             MailboxOp::Append { messages } => {
-                self.start_append(ctx, messages, reply.from(Answer::Appended));
+                self.start_append(ctx, messages, None, reply.from(Answer::Appended));
             }
             MailboxOp::Store(request) => {
-                self.start_store(ctx, request, reply.from(Answer::Stored));
+                self.start_store(ctx, request, None, reply.from(Answer::Stored));
             }
             MailboxOp::Expunge(scope) => {
-                self.start_expunge(ctx, scope, reply.from(Answer::Expunged));
+                self.start_expunge(ctx, scope, None, reply.from(Answer::Expunged));
             }
             MailboxOp::VanishedSince { mod_seq } => self.read(ctx, move |act, _| {
                 let since = act.state().map(|s| s.vanished.since(mod_seq));
                 reply.send(since.map(Answer::Vanished));
             }),
+            MailboxOp::Once { key, op } => self.run_once(ctx, key, *op, reply),
         }
     }
 }
@@ -451,8 +463,10 @@ impl Handler<Request> for Mailbox {
                 entries,
                 keywords,
                 moving,
+                key,
                 reply,
-            } => self.start_copy_in(ctx, source_dir, entries, &keywords, moving, reply),
+            } => self.start_copy_in(ctx, source_dir, entries, keywords, moving, key, reply),
+            Request::KeyDone { key } => self.key_done(ctx, key),
             Request::Close {
                 reason,
                 deleted,

@@ -14,14 +14,16 @@ use super::actor::Mailbox;
 use super::{Appended, ExpungeScope, Expunged, MailboxError, Reply, StoreOutcome};
 use crate::store::journal::Committed;
 use crate::store::mailbox::NewEntry;
+use crate::store::requests::RequestKey;
 use crate::store::{blobs, BlobId};
 use roost_proto::StoreAction;
 
 /// A write waiting for the next batch.
 pub(super) enum Write {
-    /// Blobs already durable.
+    /// Blobs already durable; `key`: forwarded by another node (see `once.rs`).
     Append {
         items: Vec<NewEntry>,
+        key: Option<RequestKey>,
         reply: Reply<Appended>,
     },
     Store {
@@ -29,10 +31,12 @@ pub(super) enum Write {
         action: StoreAction,
         names: Vec<String>,
         unchanged_since: Option<u64>,
+        key: Option<RequestKey>,
         reply: Reply<StoreOutcome>,
     },
     Expunge {
         scope: ExpungeScope,
+        key: Option<RequestKey>,
         reply: Reply<Expunged>,
     },
     /// Blobs already linked; `(source UID, message)`.
@@ -43,6 +47,7 @@ pub(super) enum Write {
         moving: bool,
         /// Blobs this copy asked to keep (`Mailbox::incoming`), released when it is planned.
         claimed: Vec<BlobId>,
+        key: Option<RequestKey>,
         reply: Reply<Vec<(u32, u32)>>,
     },
 }

@@ -14,6 +14,7 @@ use crate::store::vanished::Since;
 use super::account::{AccountActor, AccountRequest};
 use super::actor::{Mailbox, Request};
 use super::feed::Watcher;
+use super::registry::Shared;
 use super::request::{expect_answer, AccountOp, Answer, MailboxOp};
 use super::types::{
     AccountView, Appended, Attachment, Copied, ExpungeScope, Expunged, MailboxEvent, MailboxStatus,
@@ -24,6 +25,7 @@ use super::{call, MailboxError};
 use crate::cluster::peer::Peer;
 use crate::cluster::wire::WireRequest;
 use crate::store::quota::Limits;
+use crate::store::requests::RequestKey;
 use crate::store::{blobs, BlobId, MailboxId, MailboxInfo, MessageEntry, SpecialUse};
 
 /// A handle to an account's Account actor, here or on the owner node. Cheap to clone.
@@ -44,6 +46,8 @@ pub(super) enum AccountTarget {
         user: String,
         /// The account's directory on the shared filesystem (blob paths are read directly).
         dir: PathBuf,
+        /// To find the account's owner again when a write's answer was lost (`retry.rs`).
+        shared: Arc<Shared>,
     },
 }
 
@@ -57,9 +61,19 @@ impl AccountHandle {
         }
     }
 
-    pub(crate) fn remote(peer: Arc<Peer>, user: String, dir: PathBuf) -> AccountHandle {
+    pub(crate) fn remote(
+        peer: Arc<Peer>,
+        user: String,
+        dir: PathBuf,
+        shared: Arc<Shared>,
+    ) -> AccountHandle {
         AccountHandle {
-            target: AccountTarget::Remote { peer, user, dir },
+            target: AccountTarget::Remote {
+                peer,
+                user,
+                dir,
+                shared,
+            },
         }
     }
 
@@ -197,7 +211,12 @@ impl AccountHandle {
             AccountTarget::Local { addr, .. } => {
                 call(addr, |reply| AccountRequest::Open { name, reply }).await
             }
-            AccountTarget::Remote { peer, user, dir } => {
+            AccountTarget::Remote {
+                peer,
+                user,
+                dir,
+                shared,
+            } => {
                 let info = expect_answer!(
                     self.run(AccountOp::Open { name }).await?,
                     Answer::Info(i) => i
@@ -207,9 +226,30 @@ impl AccountHandle {
                     peer: peer.clone(),
                     user: user.clone(),
                     stream: OnceLock::new(),
+                    shared: shared.clone(),
                 };
                 Ok(MailboxHandle::new(target, info, dir))
             }
+        }
+    }
+
+    /// The mailbox `address` names, only while it is still that mailbox: after a RENAME,
+    /// DELETE or re-CREATE that the requesting session has not heard of yet, this fails with
+    /// `Gone` instead of handing out whatever mailbox now has the name.
+    pub(crate) async fn open_addressed(
+        &self,
+        address: &MailboxAddress,
+    ) -> Result<MailboxHandle, MailboxError> {
+        let gone = || {
+            MailboxError::Gone(format!(
+                "mailbox {} was renamed, deleted or recreated",
+                address.name
+            ))
+        };
+        match self.open(&address.name).await {
+            Ok(handle) if address.matches(handle.info()) => Ok(handle),
+            Ok(_) | Err(MailboxError::NonExistent(_)) => Err(gone()),
+            Err(e) => Err(e),
         }
     }
 }
@@ -294,6 +334,8 @@ pub(super) enum MailboxTarget {
         user: String,
         /// The link stream of this handle's attachment, once attached.
         stream: OnceLock<u64>,
+        /// To find the account's owner again when a write's answer was lost (`retry.rs`).
+        shared: Arc<Shared>,
     },
 }
 
@@ -323,6 +365,10 @@ impl MailboxHandle {
         &self.inner.info
     }
 
+    pub(super) fn target(&self) -> &MailboxTarget {
+        &self.inner.target
+    }
+
     pub fn address(&self) -> MailboxAddress {
         let info = &self.inner.info;
         MailboxAddress {
@@ -332,8 +378,28 @@ impl MailboxHandle {
         }
     }
 
-    /// Runs one operation on the mailbox's actor, here or on the owner node.
+    /// Runs one operation on the mailbox's actor, here or on the owner node; a write sent to
+    /// the owner node goes under a request key and is sent again if its answer is lost
+    /// (`retry.rs`).
     pub(crate) async fn run(&self, op: MailboxOp) -> Result<Answer, MailboxError> {
+        let MailboxTarget::Remote { shared, user, .. } = &self.inner.target else {
+            return self.run_here_or_there(op).await;
+        };
+        if !op.is_write() {
+            return self.run_here_or_there(op).await;
+        }
+        self.forward_once(shared, user, op.name(), |handle, key| {
+            let op = MailboxOp::Once {
+                key,
+                op: Box::new(op.clone()),
+            };
+            async move { handle.run_here_or_there(op).await }
+        })
+        .await
+    }
+
+    /// Runs one operation on the mailbox's actor, here or on the owner node, once.
+    async fn run_here_or_there(&self, op: MailboxOp) -> Result<Answer, MailboxError> {
         match &self.inner.target {
             MailboxTarget::Local { addr, .. } => {
                 call(addr, |reply| Request::Op { op, reply }).await
@@ -352,7 +418,7 @@ impl MailboxHandle {
     /// Sends a request to the owner node. When the owner says the mailbox is gone (renamed,
     /// deleted or recreated) before its notice reached this node, the session attached
     /// through this handle is told at once, as the notice would have.
-    async fn remote(&self, request: WireRequest) -> Result<Answer, MailboxError> {
+    pub(super) async fn remote(&self, request: WireRequest) -> Result<Answer, MailboxError> {
         let MailboxTarget::Remote { peer, stream, .. } = &self.inner.target else {
             return Err(MailboxError::Unavailable(
                 "operation routed to the wrong node".into(),
@@ -480,10 +546,42 @@ impl MailboxHandle {
         uids: Vec<u32>,
         destination: &MailboxHandle,
     ) -> Result<Copied, MailboxError> {
-        if let MailboxTarget::Remote { user, .. } = &self.inner.target {
-            return self.remote_copy(user, uids, destination, false).await;
+        self.copy_or_move(uids, destination, false).await
+    }
+
+    /// COPY or MOVE, here or, under a request key, on the owner node (see `retry.rs`).
+    async fn copy_or_move(
+        &self,
+        uids: Vec<u32>,
+        destination: &MailboxHandle,
+        is_move: bool,
+    ) -> Result<Copied, MailboxError> {
+        match &self.inner.target {
+            MailboxTarget::Remote { shared, user, .. } => {
+                let destination = destination.info().name.clone();
+                self.copy_once(shared, user, uids, destination, is_move)
+                    .await
+            }
+            MailboxTarget::Local { .. } => self.copy_keyed(uids, destination, is_move, None).await,
         }
-        self.copy_in(uids, destination, false).await
+    }
+
+    /// The local COPY or MOVE, under the key a requesting node gave it (if any): a key the
+    /// destination has seen is answered as it was, and a repeated MOVE expunges only what
+    /// is still there.
+    pub(crate) async fn copy_keyed(
+        &self,
+        uids: Vec<u32>,
+        destination: &MailboxHandle,
+        is_move: bool,
+        key: Option<RequestKey>,
+    ) -> Result<Copied, MailboxError> {
+        let copied = self.copy_in(uids, destination, is_move, key).await?;
+        if is_move && !copied.source_uids.is_empty() {
+            let scope = ExpungeScope::Exactly(copied.source_uids.clone());
+            self.expunge_scope(scope).await?;
+        }
+        Ok(copied)
     }
 
     /// The local COPY: the destination links and adds the messages (`moving`: the first
@@ -493,9 +591,11 @@ impl MailboxHandle {
         uids: Vec<u32>,
         destination: &MailboxHandle,
         moving: bool,
+        key: Option<RequestKey>,
     ) -> Result<Copied, MailboxError> {
         let (entries, keywords) = self.entries(uids).await?;
-        let pairs = if entries.is_empty() {
+        // A repeat of a keyed MOVE finds its sources gone: the destination still knows the key.
+        let pairs = if entries.is_empty() && key.is_none() {
             Vec::new()
         } else {
             let MailboxTarget::Local { addr, .. } = &destination.inner.target else {
@@ -509,6 +609,7 @@ impl MailboxHandle {
                 entries,
                 keywords,
                 moving,
+                key,
                 reply,
             })
             .await?
@@ -526,32 +627,7 @@ impl MailboxHandle {
         uids: Vec<u32>,
         destination: &MailboxHandle,
     ) -> Result<Copied, MailboxError> {
-        if let MailboxTarget::Remote { user, .. } = &self.inner.target {
-            return self.remote_copy(user, uids, destination, true).await;
-        }
-        let copied = self.copy_in(uids, destination, true).await?;
-        if !copied.source_uids.is_empty() {
-            let scope = ExpungeScope::Exactly(copied.source_uids.clone());
-            self.expunge_scope(scope).await?;
-        }
-        Ok(copied)
-    }
-
-    async fn remote_copy(
-        &self,
-        user: &str,
-        uids: Vec<u32>,
-        destination: &MailboxHandle,
-        is_move: bool,
-    ) -> Result<Copied, MailboxError> {
-        let request = WireRequest::Copy {
-            user: user.to_owned(),
-            source: self.address(),
-            destination: destination.info().name.clone(),
-            uids,
-            is_move,
-        };
-        expect_answer!(self.remote(request).await?, Answer::Copied(c) => c)
+        self.copy_or_move(uids, destination, true).await
     }
 
     /// Where the message octets of `blob` are; read them off the actor thread.

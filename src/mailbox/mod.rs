@@ -16,9 +16,11 @@ mod commit;
 pub mod feed;
 mod handle;
 mod listeners;
+mod once;
 mod ops;
 mod registry;
 pub mod request;
+mod retry;
 #[cfg(test)]
 pub(crate) mod tests;
 mod types;
@@ -191,33 +193,7 @@ impl Registry {
     /// # Errors
     /// `Storage` when the account's files cannot be read or created.
     pub async fn account(&self, user: &str) -> Result<AccountHandle, MailboxError> {
-        let Some(ownership) = self.shared.ownership.get().cloned() else {
-            let handle = self.shared.account(user);
-            handle.ready().await?;
-            return Ok(handle);
-        };
-        let name = crate::store::account::account_dir_name(user);
-        let mut last = MailboxError::Unavailable("no owner found".into());
-        // An owner that just let go answers Unavailable; the next attempt finds the new one.
-        for attempt in 0..3u32 {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
-            }
-            let handle = match ownership.resolve(&self.shared, &name).await? {
-                ownership::Resolved::Local => self.shared.account(user),
-                ownership::Resolved::Remote { address } => AccountHandle::remote(
-                    ownership.links.peer(&address),
-                    user.to_owned(),
-                    self.shared.root.join(&name),
-                ),
-            };
-            match handle.ready().await {
-                Ok(()) => return Ok(handle),
-                Err(e @ MailboxError::Unavailable(_)) => last = e,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last)
+        self.shared.resolve_account(user).await
     }
 
     /// The account's local handle, for requests from other nodes: only the owner serves them.
@@ -333,6 +309,14 @@ impl<T: Send + 'static> Reply<T> {
 impl<T: 'static> Reply<T> {
     pub(crate) fn send(self, result: Result<T, MailboxError>) {
         (self.0)(result);
+    }
+
+    /// The same reply, calling `after` once it has been sent.
+    pub(crate) fn then(self, after: impl FnOnce() + Send + 'static) -> Reply<T> {
+        Reply(Box::new(move |result| {
+            (self.0)(result);
+            after();
+        }))
     }
 
     /// A reply for an `S`, delivered here as a `T`.

@@ -19,6 +19,7 @@ use super::{
 use crate::store::blobs::{self, BlobWrite};
 use crate::store::mailbox::{self as store_mailbox, ExpungeSelect, MailboxRecord, NewEntry};
 use crate::store::quota::Usage;
+use crate::store::requests::{Outcome, RequestKey};
 use crate::store::{BlobId, MessageEntry};
 
 /// What a planned write does to the account's quota usage (see `usage.rs`).
@@ -119,6 +120,22 @@ fn write_new_blobs(
         .collect())
 }
 
+/// A write's records, with the record of its request key when it has one and writes
+/// anything (the key is durable exactly when the write is: one transaction).
+fn with_key(
+    mut records: Vec<MailboxRecord>,
+    key: Option<RequestKey>,
+    outcome: impl FnOnce() -> Outcome,
+) -> Vec<MailboxRecord> {
+    if let (Some(key), false) = (key, records.is_empty()) {
+        records.push(MailboxRecord::Request {
+            key,
+            outcome: outcome(),
+        });
+    }
+    records
+}
+
 fn io_error(what: &str) -> impl FnOnce(io::Error) -> MailboxError + '_ {
     move |e| MailboxError::from_io(what, &e)
 }
@@ -150,6 +167,7 @@ impl Mailbox {
         &mut self,
         ctx: &mut Context<Self>,
         messages: Vec<NewMessage>,
+        key: Option<RequestKey>,
         reply: Reply<Appended>,
     ) {
         let max = self.shared.options.max_message_size.min(u32::MAX as usize);
@@ -170,8 +188,9 @@ impl Mailbox {
             recount();
             write_new_blobs(&dir, &messages, flags, parse_meta).map_err(io_error("write message"))
         };
-        self.after_blocking(ctx, job, reply, |items, reply| Write::Append {
+        self.after_blocking(ctx, job, reply, move |items, reply| Write::Append {
             items,
+            key,
             reply,
         });
     }
@@ -180,6 +199,7 @@ impl Mailbox {
         &mut self,
         ctx: &mut Context<Self>,
         request: StoreFlags,
+        key: Option<RequestKey>,
         reply: Reply<StoreOutcome>,
     ) {
         match stored_names(&request.flags) {
@@ -190,6 +210,7 @@ impl Mailbox {
                     action: request.action,
                     names,
                     unchanged_since: request.unchanged_since,
+                    key,
                     reply,
                 },
             ),
@@ -201,20 +222,54 @@ impl Mailbox {
         &mut self,
         ctx: &mut Context<Self>,
         scope: ExpungeScope,
+        key: Option<RequestKey>,
         reply: Reply<Expunged>,
     ) {
-        self.enqueue(ctx, Write::Expunge { scope, reply });
+        self.enqueue(ctx, Write::Expunge { scope, key, reply });
     }
 
     /// The destination side of COPY/MOVE: flags and INTERNALDATE come along, the blob is
     /// hard-linked (same mailbox: shared, nothing to link).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn start_copy_in(
+        &mut self,
+        ctx: &mut Context<Self>,
+        source_dir: PathBuf,
+        entries: Vec<MessageEntry>,
+        keywords: std::sync::Arc<[String]>,
+        moving: bool,
+        key: Option<RequestKey>,
+        reply: Reply<Vec<(u32, u32)>>,
+    ) {
+        let Some(key) = key else {
+            return self.copy_in_now(ctx, source_dir, entries, &keywords, moving, None, reply);
+        };
+        let recorded = |_: &Mailbox, outcome: &Outcome| match outcome {
+            Outcome::Copied { pairs } => Some(pairs.clone()),
+            _ => None,
+        };
+        self.once(ctx, key, reply, recorded, move |act, ctx, reply| {
+            act.copy_in_now(
+                ctx,
+                source_dir,
+                entries,
+                &keywords,
+                moving,
+                Some(key),
+                reply,
+            );
+        });
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn copy_in_now(
         &mut self,
         ctx: &mut Context<Self>,
         source_dir: PathBuf,
         entries: Vec<MessageEntry>,
         keywords: &[String],
         moving: bool,
+        key: Option<RequestKey>,
         reply: Reply<Vec<(u32, u32)>>,
     ) {
         let items: Vec<(u32, NewEntry)> = entries
@@ -235,6 +290,7 @@ impl Mailbox {
                 same_mailbox: true,
                 moving,
                 claimed: Vec::new(),
+                key,
                 reply,
             };
             return self.enqueue(ctx, write);
@@ -272,6 +328,7 @@ impl Mailbox {
             same_mailbox: false,
             moving,
             claimed,
+            key,
             reply,
         });
     }
@@ -371,13 +428,13 @@ impl Mailbox {
         };
         let new_uids = |n: usize| (state.uid_next..).take(n);
         match write {
-            Write::Append { items, reply } => {
-                let uids = new_uids(items.len()).collect();
+            Write::Append { items, key, reply } => {
+                let uids: Vec<u32> = new_uids(items.len()).collect();
                 let quota = QuotaChange::add(&items.iter().collect::<Vec<_>>(), true, true);
                 let written: Vec<BlobId> = items.iter().map(|i| i.blob).collect();
                 match state.plan_append(items) {
                     Ok(records) => Some(Planned {
-                        records,
+                        records: with_key(records, key, || Outcome::appended(&uids)),
                         done: Done::Appended {
                             uids,
                             written,
@@ -397,6 +454,7 @@ impl Mailbox {
                 action,
                 names,
                 unchanged_since,
+                key,
                 reply,
             } => match state.plan_store(&uids, action, &names, unchanged_since) {
                 Ok(plan) => {
@@ -408,6 +466,12 @@ impl Mailbox {
                             _ => None,
                         })
                         .unwrap_or(0);
+                    let records = with_key(plan.records, key, || Outcome::Stored {
+                        mod_seq,
+                        matched: plan.matched.clone(),
+                        changed: plan.changed.clone(),
+                        modified: plan.modified.clone(),
+                    });
                     let done = Done::Stored {
                         matched: plan.matched,
                         changed: plan.changed,
@@ -416,14 +480,14 @@ impl Mailbox {
                         reply,
                     };
                     Some(Planned {
-                        records: plan.records,
+                        records,
                         done,
                         quota: QuotaChange::None,
                     })
                 }
                 Err(e) => refuse(reply, &e.into()),
             },
-            Write::Expunge { scope, reply } => {
+            Write::Expunge { scope, key, reply } => {
                 let plan = state.plan_expunge(match &scope {
                     ExpungeScope::AllDeleted => ExpungeSelect::AllDeleted,
                     ExpungeScope::DeletedAmong(uids) => ExpungeSelect::DeletedAmong(uids),
@@ -440,6 +504,10 @@ impl Mailbox {
                 let freed = Usage::of_sizes(state.lookup(&plan.uids).iter().map(|e| e.size));
                 let mut freed_blobs = plan.freed_blobs;
                 freed_blobs.retain(|b| !self.incoming.contains_key(b));
+                let records = with_key(plan.records, key, || Outcome::Expunged {
+                    mod_seq,
+                    uids: plan.uids.clone(),
+                });
                 let done = Done::Expunged {
                     uids: plan.uids,
                     mod_seq,
@@ -447,7 +515,7 @@ impl Mailbox {
                     reply,
                 };
                 Some(Planned {
-                    records: plan.records,
+                    records,
                     done,
                     quota: QuotaChange::Free(freed),
                 })
@@ -457,13 +525,14 @@ impl Mailbox {
                 same_mailbox,
                 moving,
                 claimed: _,
+                key,
                 reply,
             } => {
                 if same_mailbox {
                     // Expunged since the source read: its blob may be gone; skip it.
                     items.retain(|(uid, _)| state.find(*uid).is_some());
                 }
-                let pairs = items
+                let pairs: Vec<(u32, u32)> = items
                     .iter()
                     .map(|i| i.0)
                     .zip(new_uids(items.len()))
@@ -473,7 +542,9 @@ impl Mailbox {
                 let quota = QuotaChange::add(&entries, !moving, !same_mailbox);
                 match state.plan_copy_in(items.into_iter().map(|(_, e)| e).collect()) {
                     Ok(records) => Some(Planned {
-                        records,
+                        records: with_key(records, key, || Outcome::Copied {
+                            pairs: pairs.clone(),
+                        }),
                         done: Done::CopiedIn { pairs, reply },
                         quota,
                     }),

@@ -83,6 +83,59 @@ impl Shared {
             .map_err(|e| super::MailboxError::Unavailable(e.to_string()))
     }
 
+    /// The account's handle: here if this node owns the account (or no cluster is
+    /// configured), else pointing at its owner. See [`Registry::account`](super::Registry::account).
+    ///
+    /// # Errors
+    /// `Storage` when the account's files cannot be read or created; `Unavailable` when no
+    /// owner answers.
+    pub async fn resolve_account(
+        self: &Arc<Self>,
+        user: &str,
+    ) -> Result<AccountHandle, super::MailboxError> {
+        use super::MailboxError;
+        use crate::cluster::ownership::Resolved;
+        let Some(ownership) = self.ownership.get().cloned() else {
+            let handle = self.account(user);
+            handle.ready().await?;
+            return Ok(handle);
+        };
+        let name = account_dir_name(user);
+        let mut last = MailboxError::Unavailable("no owner found".into());
+        // An owner that just let go answers Unavailable; the next attempt finds the new one.
+        for attempt in 0..3u32 {
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt)))
+                    .await;
+            }
+            let handle = match ownership.resolve(self, &name).await? {
+                Resolved::Local => self.account(user),
+                Resolved::Remote { address } => AccountHandle::remote(
+                    ownership.links.peer(&address),
+                    user.to_owned(),
+                    self.root.join(&name),
+                    self.clone(),
+                ),
+            };
+            match handle.ready().await {
+                Ok(()) => return Ok(handle),
+                Err(e @ MailboxError::Unavailable(_)) => last = e,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
+    }
+
+    /// How long a node keeps sending a write whose answer was lost: until a hung or dead
+    /// owner's lease has run out and another node serves the account, plus a margin.
+    pub fn retry_window(&self) -> std::time::Duration {
+        let lease = self
+            .ownership
+            .get()
+            .map_or(std::time::Duration::ZERO, |o| o.lease_ttl());
+        lease + std::time::Duration::from_secs(5)
+    }
+
     /// No actor of this account runs on this node.
     pub fn account_is_idle(&self, account: &str) -> bool {
         !lock(&self.accounts).contains_key(account)

@@ -14,6 +14,7 @@ use super::usage::QuotaReport;
 use super::MailboxError;
 use crate::store::metadata::{MetadataChange, MetadataFound, MetadataQuery};
 use crate::store::quota::Limits;
+use crate::store::requests::RequestKey;
 use crate::store::vanished::Since;
 use crate::store::{MailboxInfo, MessageEntry, SpecialUse};
 
@@ -81,6 +82,14 @@ pub enum MailboxOp {
     VanishedSince {
         mod_seq: u64,
     },
+    /// `op` forwarded by another node under `key`, which it sends again, unchanged, when it
+    /// lost the answer: a write (APPEND, STORE, EXPUNGE) already carried out under `key` is
+    /// answered as it was, not carried out again; one still running is waited for. Reads
+    /// simply run.
+    Once {
+        key: RequestKey,
+        op: Box<MailboxOp>,
+    },
 }
 
 /// The answer to any operation.
@@ -122,6 +131,17 @@ impl AccountOp {
 }
 
 impl MailboxOp {
+    /// Whether the operation changes the mailbox (and so may be sent again under a key).
+    pub fn is_write(&self) -> bool {
+        match self {
+            MailboxOp::Append { .. } | MailboxOp::Store(_) | MailboxOp::Expunge(_) => true,
+            MailboxOp::Status | MailboxOp::Entries { .. } | MailboxOp::VanishedSince { .. } => {
+                false
+            }
+            MailboxOp::Once { op, .. } => op.is_write(),
+        }
+    }
+
     /// A short name for spans and logs.
     pub fn name(&self) -> &'static str {
         match self {
@@ -131,6 +151,7 @@ impl MailboxOp {
             MailboxOp::Store(_) => "mailbox.store",
             MailboxOp::Expunge(_) => "mailbox.expunge",
             MailboxOp::VanishedSince { .. } => "mailbox.vanished",
+            MailboxOp::Once { op, .. } => op.name(),
         }
     }
 }

@@ -50,8 +50,11 @@ impl Session {
             let appended = handle.append(new).await.map_err(Some)?;
             // Into the selected mailbox: announce the new messages before the tagged OK
             // (RFC 9051 section 6.3.12 says the server SHOULD send EXISTS).
+            // The messages are stored: a failure to read them back must not turn the answer
+            // into a NO (a client would append them again); the session then hears of them
+            // as of any other change.
             let entries = if selected == Some(handle.info().id) {
-                Some(handle.entries(appended.uids.clone()).await.map_err(Some)?)
+                handle.entries(appended.uids.clone()).await.ok()
             } else {
                 None
             };

@@ -72,6 +72,10 @@ pub enum StoreError {
     /// A commit is already running (the caller's bug; the actor never does this).
     #[error("a commit is already in progress")]
     Busy,
+    /// A compaction failed half way (its snapshot is in place, the new log is not): the
+    /// journal writes nothing more until it is opened again.
+    #[error("the journal in {0} must be reopened after a failed compaction")]
+    NeedsReopen(PathBuf),
 }
 
 impl StoreError {
@@ -224,6 +228,9 @@ pub struct Journal {
     transactions_in_log: u64,
     compact_after: u64,
     metrics: Arc<StoreMetrics>,
+    /// A compaction failed after its snapshot was in place: writing on to this log would
+    /// put records where recovery does not look.
+    needs_reopen: bool,
 }
 
 /// A durable state plus its journal.
@@ -324,6 +331,7 @@ impl<S: Durable> Store<S> {
             transactions_in_log: transactions.len() as u64,
             compact_after: compact_after.max(1),
             metrics,
+            needs_reopen: false,
         };
         let store = Store {
             state,
@@ -499,6 +507,9 @@ impl<S: Durable> Commit<S> {
 
     fn write(&mut self, may_change: &dyn Fn() -> bool) -> Result<(), StoreError> {
         let j = &mut self.journal;
+        if j.needs_reopen {
+            return Err(StoreError::NeedsReopen(j.dir.clone()));
+        }
         if !self.bytes.is_empty() {
             let path = j.dir.join(log_name(j.generation));
             let before = j.file.metadata().map(|m| m.len());
@@ -520,10 +531,18 @@ impl<S: Durable> Commit<S> {
                 .transactions
                 .fetch_add(self.transactions, Ordering::Relaxed);
         }
-        match self.compact.take() {
-            Some(state) if may_change() => compact(j, state, may_change),
-            _ => Ok(()),
+        // The batch is durable now: whatever happens to the compaction, its writes stand
+        // and are answered as done (a NO for a stored change invites a duplicate, issue 19
+        // finding 5). A failed or fenced compaction is tried again at the next commit.
+        if let Some(state) = self.compact.take() {
+            if !may_change() {
+                return Ok(());
+            }
+            if let Err(e) = compact(j, state, may_change) {
+                tracing::warn!(dir = %j.dir.display(), error = %e, "cannot compact the journal");
+            }
         }
+        Ok(())
     }
 }
 
@@ -543,7 +562,9 @@ fn compact<S: Durable>(
     )?;
     durable_fs::write_file_atomic(&j.dir, SNAPSHOT, &[&bytes])
         .map_err(StoreError::io("write snapshot in", &j.dir))?;
-    // From here on the new snapshot is the truth; a missing new log reads as empty.
+    // From here on the new snapshot is the truth; a missing new log reads as empty. Until
+    // the new log is in place (and its name durable), nothing more may be written.
+    j.needs_reopen = true;
     let new_path = j.dir.join(log_name(next));
     // Written sequentially from offset 0, so a plain (non-append) handle is equivalent.
     j.file = OpenOptions::new()
@@ -556,12 +577,16 @@ fn compact<S: Durable>(
     j.generation = next;
     j.transactions_in_log = 0;
     j.metrics.snapshots.fetch_add(1, Ordering::Relaxed);
-    if !may_change() {
-        // The snapshot covers the old log, which stays for the next owner to skip.
-        return Ok(());
+    // A stale log left behind is removed at the next open (the snapshot covers it); a
+    // former owner that lost the fence meanwhile leaves it (issue 19 finding 1).
+    if may_change() {
+        if let Err(e) = fs::remove_file(&old_path) {
+            tracing::warn!(path = %old_path.display(), error = %e, "cannot remove the compacted log");
+        }
     }
-    fs::remove_file(&old_path).map_err(StoreError::io("remove", &old_path))?;
-    durable_fs::sync_dir(&j.dir).map_err(StoreError::io("sync", &j.dir))
+    durable_fs::sync_dir(&j.dir).map_err(StoreError::io("sync", &j.dir))?;
+    j.needs_reopen = false;
+    Ok(())
 }
 
 fn read_snapshot<S: Durable>(dir: &Path) -> Result<Option<SnapshotFile<S>>, StoreError> {

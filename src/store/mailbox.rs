@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::journal::{self, Durable, RecoveryReport, Store, StoreError, StoreMetrics};
 use super::quota::Usage;
 use super::recovery;
+use super::requests::{Outcome, RecentRequests, RequestKey};
 use super::types::{BlobId, FlagSet, MessageEntry, PlanError};
 use super::vanished::Vanished;
 
@@ -44,6 +45,9 @@ pub enum MailboxRecord {
     Expunge { mod_seq: u64, uids: Vec<u32> },
     /// An append with the time it was saved into this mailbox (RFC 8514 SAVEDATE).
     AppendSaved { message: Appended, saved: i64 },
+    /// A write forwarded by another node under `key` (in the same transaction as the write's
+    /// own records), and what it produced: a repeat of the key is answered with it.
+    Request { key: RequestKey, outcome: Outcome },
 }
 
 /// One message added by APPEND, COPY, MOVE or delivery.
@@ -70,6 +74,8 @@ pub struct MailboxState {
     pub entries: Vec<MessageEntry>,
     /// Expunged UIDs with the MODSEQ of their expunge (QRESYNC's `VANISHED`).
     pub vanished: Vanished,
+    /// The latest writes forwarded under a request key, and their outcomes.
+    pub requests: RecentRequests,
 }
 
 /// A snapshot's layout. Each version only adds fields at the end, so an older snapshot
@@ -83,6 +89,8 @@ struct StoredState {
     vanished: Vanished,
     /// Since version 3: the save date of each of `entries`.
     saved: Vec<i64>,
+    /// Since version 4: the latest keyed writes.
+    requests: RecentRequests,
 }
 
 /// The fields every snapshot version starts with. (A nested struct encodes as its fields in
@@ -145,6 +153,7 @@ impl From<MailboxState> for StoredState {
             saved: state.entries.iter().map(|e| e.saved).collect(),
             entries: state.entries.iter().map(StoredEntry::from).collect(),
             vanished: state.vanished,
+            requests: state.requests,
         }
     }
 }
@@ -171,6 +180,28 @@ impl From<StoredState> for MailboxState {
                 .map(|(e, saved)| e.with_saved(saved.unwrap_or(e.internal_date)))
                 .collect(),
             vanished: stored.vanished,
+            requests: stored.requests,
+        }
+    }
+}
+
+/// Version 3 snapshots: no request keys.
+#[derive(Deserialize)]
+struct StoredStateV3 {
+    head: StoredHead,
+    entries: Vec<StoredEntry>,
+    vanished: Vanished,
+    saved: Vec<i64>,
+}
+
+impl From<StoredStateV3> for StoredState {
+    fn from(v3: StoredStateV3) -> Self {
+        StoredState {
+            head: v3.head,
+            entries: v3.entries,
+            vanished: v3.vanished,
+            saved: v3.saved,
+            requests: RecentRequests::default(),
         }
     }
 }
@@ -197,6 +228,7 @@ impl From<StoredStateV2> for StoredState {
             entries: v2.entries,
             vanished: v2.vanished,
             saved: Vec::new(),
+            requests: RecentRequests::default(),
         }
     }
 }
@@ -208,6 +240,7 @@ impl From<StoredStateV1> for StoredState {
             head: v1.head,
             entries: v1.entries,
             saved: Vec::new(),
+            requests: RecentRequests::default(),
         }
     }
 }
@@ -244,6 +277,7 @@ impl MailboxState {
             keywords: Vec::new(),
             entries: Vec::new(),
             vanished: Vanished::default(),
+            requests: RecentRequests::default(),
         }
     }
 
@@ -361,8 +395,12 @@ impl Durable for MailboxState {
     type Record = MailboxRecord;
 
     fn from_older_snapshot(bytes: &[u8]) -> Option<(u64, Self)> {
-        let older = journal::decode_snapshot_as::<StoredStateV2>(bytes)
+        let older = journal::decode_snapshot_as::<StoredStateV3>(bytes)
             .map(|(g, s)| (g, StoredState::from(s)))
+            .or_else(|| {
+                journal::decode_snapshot_as::<StoredStateV2>(bytes)
+                    .map(|(g, s)| (g, StoredState::from(s)))
+            })
             .or_else(|| {
                 journal::decode_snapshot_as::<StoredStateV1>(bytes)
                     .map(|(g, s)| (g, StoredState::from(s)))
@@ -403,6 +441,9 @@ impl Durable for MailboxState {
                 });
                 self.vanished.record(*mod_seq, &gone);
                 self.bump(*mod_seq);
+            }
+            MailboxRecord::Request { key, outcome } => {
+                self.requests.record(*key, outcome.clone());
             }
         }
     }

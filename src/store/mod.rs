@@ -26,6 +26,7 @@ pub mod metadata;
 pub mod quota;
 pub mod recent;
 pub mod recovery;
+pub mod requests;
 pub mod types;
 pub mod vanished;
 

@@ -73,6 +73,8 @@ pub struct Server {
     pub log: Arc<Mutex<Vec<String>>>,
     expected_listeners: usize,
     http_enabled: bool,
+    /// Extra environment of the process (test-only fault settings).
+    env: Vec<(String, String)>,
 }
 
 /// The default test configuration; tests adjust it before start.
@@ -151,12 +153,38 @@ impl Server {
         redis: &Redis,
         adjust: impl FnOnce(&mut toml::Table),
     ) -> Result<Server, Vec<String>> {
+        Self::try_start_node_with_env(data, node, redis, &[], adjust)
+    }
+
+    /// Like [`Server::start_node`], with extra environment variables for the process (the
+    /// debug build's `ROOST_TEST_*` fault settings).
+    pub fn start_node_with_env(
+        data: &Path,
+        node: &str,
+        redis: &Redis,
+        env: &[(&str, &str)],
+    ) -> Server {
+        Self::try_start_node_with_env(data, node, redis, env, |_| {})
+            .unwrap_or_else(|log| panic!("roost node {node} exited early: {log:#?}"))
+    }
+
+    fn try_start_node_with_env(
+        data: &Path,
+        node: &str,
+        redis: &Redis,
+        env: &[(&str, &str)],
+        adjust: impl FnOnce(&mut toml::Table),
+    ) -> Result<Server, Vec<String>> {
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let dir = tempfile::tempdir().expect("temp dir");
         let link_tls = NodeTls::write(dir.path(), node);
         let node = node.to_owned();
         let url = redis.url();
         let redis_ca = redis.ca();
-        Server::try_launch(dir, data, move |c| {
+        Server::try_launch(dir, data, env, move |c| {
             c.insert("node_id".into(), node.into());
             let cluster = table(c, "cluster");
             cluster.insert("redis_url".into(), url.into());
@@ -176,13 +204,14 @@ impl Server {
         data: &Path,
         adjust: impl FnOnce(&mut toml::Table),
     ) -> Server {
-        Self::try_launch(dir, data, adjust)
+        Self::try_launch(dir, data, Vec::new(), adjust)
             .unwrap_or_else(|log| panic!("roost exited early: {log:#?}"))
     }
 
     fn try_launch(
         dir: tempfile::TempDir,
         data: &Path,
+        env: Vec<(String, String)>,
         adjust: impl FnOnce(&mut toml::Table),
     ) -> Result<Server, Vec<String>> {
         let (config_path, config) =
@@ -206,6 +235,7 @@ impl Server {
             config: config_path,
             log: Arc::new(Mutex::new(Vec::new())),
             expected_listeners: expected,
+            env,
         };
         server.try_spawn()?;
         Ok(server)
@@ -233,6 +263,7 @@ impl Server {
             .env_remove("OTEL_TRACES_SAMPLER_ARG")
             .env_remove("OTEL_SERVICE_NAME")
             .env_remove("OTEL_SDK_DISABLED")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -7,7 +7,9 @@
 //! matches responses to waiting requests by id and hands pushes to the push handler. Whichever
 //! notices a failure first shuts the connection down; that fails every waiting request with
 //! `Closed` and calls the disconnect handler once. The next request opens a new connection.
-//! Requests are never retried here: they need not be idempotent (an APPEND is not).
+//! Requests are never retried here: they need not be idempotent (an APPEND is not). Writes
+//! whose answer is lost are sent again a layer up, under a request key the owner honours
+//! (`mailbox/retry.rs`).
 //!
 //! With a keepalive set, a connection that has been quiet for one interval sends a
 //! [`Frame::Ping`], and one that has heard nothing for two is shut down as if it broke: a peer

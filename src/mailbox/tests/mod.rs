@@ -5,6 +5,7 @@
 mod account;
 mod feed;
 mod mailbox;
+mod once;
 mod quota;
 
 use std::path::Path;

@@ -413,6 +413,13 @@ pub(super) fn write_old_snapshot(dir: &Path, state: impl serde::Serialize) {
     fs::write(dir.join("log.0"), b"").unwrap();
 }
 
+/// The state of a new store in `dir` after appending `items` (the store is closed again).
+fn state_after(dir: &Path, items: Vec<NewEntry>) -> MailboxState {
+    let mut store = open(dir);
+    append(&mut store, items);
+    store.state().clone()
+}
+
 /// The entries of `state` with the save date older versions imply: the INTERNALDATE.
 fn saved_at_internal_date(state: &MailboxState) -> Vec<crate::store::MessageEntry> {
     let mut entries = state.entries.clone();
@@ -434,10 +441,7 @@ fn a_snapshot_from_before_the_expunge_record_loads_with_older_expunges_forgotten
         entries: Vec<StoredEntry>,
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut store = open(dir.path());
-    append(&mut store, vec![entry(1, &[]), entry(2, &["\\Seen"])]);
-    let now = store.state().clone();
-    drop(store);
+    let now = state_after(dir.path(), vec![entry(1, &[]), entry(2, &["\\Seen"])]);
     write_old_snapshot(
         dir.path(),
         V1 {
@@ -563,4 +567,94 @@ fn an_append_record_from_before_save_dates_replays() {
     let entries = &store.state().entries;
     assert_eq!(entries[0].saved, 1_600_000_000);
     assert!(entries[1].saved > 1_700_000_000);
+}
+
+/// Issue 19 finding 5: the key of a forwarded write is logged with it and kept through log
+/// replay and compaction, so any later owner can answer a repeat of it.
+#[test]
+fn request_keys_survive_replay_and_compaction() {
+    use crate::store::mailbox::MailboxRecord;
+    use crate::store::requests::{Outcome, RequestKey};
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = open_with(dir.path(), 3, &|| true);
+    for n in 1..=5u32 {
+        let mut records = store
+            .state()
+            .plan_append(vec![entry(u128::from(n), &[])])
+            .unwrap();
+        records.push(MailboxRecord::Request {
+            key: RequestKey(u128::from(n) << 64),
+            outcome: Outcome::appended(&[n]),
+        });
+        store.stage(records).unwrap();
+        store.commit().unwrap();
+    }
+    let expect = |store: &Store<MailboxState>| {
+        for n in 1..=5u32 {
+            let outcome = store
+                .state()
+                .requests
+                .outcome(RequestKey(u128::from(n) << 64));
+            assert_eq!(outcome.and_then(|o| o.appended_uids()), Some(vec![n]));
+        }
+        assert_eq!(store.state().requests.outcome(RequestKey(7)), None);
+    };
+    expect(&store);
+    drop(store);
+    // Compacted after 3 transactions: the snapshot carries three keys, the log two.
+    assert!(dir.path().join("snapshot").exists());
+    let (store, _) = open_with(dir.path(), 3, &|| true);
+    expect(&store);
+}
+
+#[test]
+fn a_snapshot_from_before_request_keys_loads_with_none() {
+    #[derive(serde::Serialize)]
+    struct V3 {
+        uid_validity: u32,
+        uid_next: u32,
+        highest_mod_seq: u64,
+        keywords: Vec<String>,
+        entries: Vec<StoredEntry>,
+        vanished: crate::store::vanished::Vanished,
+        saved: Vec<i64>,
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let now = state_after(dir.path(), vec![entry(1, &[]), entry(2, &["$Work"])]);
+    write_old_snapshot(
+        dir.path(),
+        V3 {
+            uid_validity: now.uid_validity,
+            uid_next: now.uid_next,
+            highest_mod_seq: now.highest_mod_seq,
+            keywords: now.keywords.clone(),
+            entries: old_entries(&now),
+            vanished: now.vanished.clone(),
+            saved: now.entries.iter().map(|e| e.saved).collect(),
+        },
+    );
+    let store = open(dir.path());
+    assert_eq!(store.state().entries, now.entries);
+    assert!(store.state().requests.is_empty());
+}
+
+/// A compaction that fails after the batch's log write does not turn the batch into an
+/// error: its changes are durable, and answering NO would invite a duplicate (issue 19
+/// finding 5).
+#[test]
+fn a_failed_compaction_does_not_fail_the_commit_it_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = open_with(dir.path(), 2, &|| true);
+    append(&mut store, vec![entry(1, &[])]);
+    // The snapshot cannot be renamed into place over a non-empty directory.
+    fs::create_dir_all(dir.path().join("snapshot").join("in-the-way")).unwrap();
+    let records = store.state().plan_append(vec![entry(2, &[])]).unwrap();
+    store.stage(records).unwrap();
+    store.commit().expect("the log write succeeded");
+    append(&mut store, vec![entry(3, &[])]);
+    drop(store);
+    fs::remove_dir_all(dir.path().join("snapshot")).unwrap();
+    let store = open(dir.path());
+    let uids: Vec<u32> = store.state().entries.iter().map(|e| e.uid).collect();
+    assert_eq!(uids, [1, 2, 3]);
 }

@@ -413,7 +413,9 @@ impl Connection {
                 "STARTTLS on a stream that is not plain TCP".into(),
             ));
         };
-        let tls = timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp))
+        // Boxed: the handshake's state (a whole rustls connection) would otherwise take room
+        // in every connection's task for its whole life (docs/performance.md, idle memory).
+        let tls = Box::pin(timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)))
             .await
             .map_err(|_| ConnError::Handshake("timed out".into()))?
             .map_err(|e| ConnError::Handshake(e.to_string()))?;

@@ -192,7 +192,7 @@ async fn serve(
         ListenerTls::Starttls | ListenerTls::None => Stream::Plain(tcp),
     };
     let preauth = match &config.preauth_user {
-        Some(user) => match shared.auth.preauthenticated(user).await {
+        Some(user) => match Box::pin(shared.auth.preauthenticated(user)).await {
             Ok(proof) => Some(proof),
             Err(e) => {
                 tracing::error!(user, error = %e, "pre-authenticated listener names an unknown user");

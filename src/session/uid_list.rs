@@ -168,8 +168,16 @@ mod tests {
             assert_eq!(list.position(u), Some(i));
         }
         assert_eq!(list.get(uids.len()), None);
-        for probe in 0..=uids.last().copied().unwrap_or(0) + 2 {
-            assert_eq!(list.rank(probe), uids.partition_point(|&u| u < probe), "{probe}");
+        let probes = uids
+            .iter()
+            .flat_map(|&u| [u.saturating_sub(1), u, u.saturating_add(1)])
+            .chain([0, 1]);
+        for probe in probes {
+            assert_eq!(
+                list.rank(probe),
+                uids.partition_point(|&u| u < probe),
+                "{probe}"
+            );
             assert_eq!(list.contains(probe), uids.contains(&probe));
         }
         assert_eq!(list.last(), uids.last().copied());

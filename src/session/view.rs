@@ -378,11 +378,8 @@ impl View {
         }
         let fresh: Vec<u32> = std::mem::take(&mut self.pending.recent);
         if !fresh.is_empty() {
-            self.recent.extend(
-                fresh
-                    .into_iter()
-                    .filter(|&u| self.uids.contains(u)),
-            );
+            self.recent
+                .extend(fresh.into_iter().filter(|&u| self.uids.contains(u)));
             self.recent.sort_unstable();
             self.recent.dedup();
             updates.recent = Some(self.recent_count());

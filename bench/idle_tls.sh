@@ -86,6 +86,8 @@ max_connections = 1000000
 [log]
 format = "json"
 filter = "info"
+[http]
+listen = "127.0.0.1:0"
 EOF
 for i in $(seq 1 "$USERS"); do
     echo "bench-$i" | "$ROOST" user --config "$WORK/roost.toml" add "user$i" --password-stdin >/dev/null 2>&1

@@ -34,7 +34,7 @@ PIDS=()
 cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     sleep 1
-    rm -rf "$WORK"
+    if [ -n "${KEEP_WORK:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 free_port() {
@@ -71,6 +71,8 @@ cache_size = 10000
 [log]
 format = "json"
 filter = "info"
+[http]
+listen = "127.0.0.1:0"
 [cluster]
 redis_url = "redis://127.0.0.1:$REDIS_PORT/"
 link_listen = "127.0.0.1:$link"

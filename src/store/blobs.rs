@@ -49,8 +49,8 @@ pub struct BlobWrite<'a> {
     pub meta: &'a [u8],
 }
 
-/// Writes each blob and its metadata (temp, fsync, rename; the fsyncs concurrently), then
-/// syncs the directory once for all of them. Blocking.
+/// Writes each blob and its metadata (temp, fsync, rename), then syncs the directory
+/// once for all of them. Blocking.
 ///
 /// # Errors
 /// Any I/O error (a full disk included); the files this call renamed into place are removed
@@ -58,23 +58,18 @@ pub struct BlobWrite<'a> {
 pub fn write_blobs(mailbox_dir: &Path, blobs: &[BlobWrite<'_>]) -> io::Result<()> {
     let dir = blobs_dir(mailbox_dir);
     durable_fs::create_dir_durable(&dir)?;
-    let parts: Vec<[[&[u8]; 1]; 2]> = blobs.iter().map(|b| [[b.data], [b.meta]]).collect();
-    let files: Vec<durable_fs::NewFile<'_>> = blobs
-        .iter()
-        .zip(&parts)
-        .flat_map(|(blob, [data, meta])| {
+    let written = (|| {
+        for blob in blobs {
             let name = file_name(blob.id);
-            [
-                durable_fs::NewFile {
-                    name: format!("{name}{META_SUFFIX}"),
-                    parts: meta,
-                },
-                durable_fs::NewFile { name, parts: data },
-            ]
-        })
-        .collect();
-    let written = durable_fs::write_files_unsynced_dir(&dir, &files)
-        .and_then(|()| durable_fs::sync_dir(&dir));
+            durable_fs::write_file_unsynced_dir(&dir, &name, &[blob.data])?;
+            durable_fs::write_file_unsynced_dir(
+                &dir,
+                &format!("{name}{META_SUFFIX}"),
+                &[blob.meta],
+            )?;
+        }
+        durable_fs::sync_dir(&dir)
+    })();
     if written.is_err() {
         let ids: Vec<BlobId> = blobs.iter().map(|b| b.id).collect();
         let _ = remove_blobs(mailbox_dir, &ids);

@@ -18,7 +18,8 @@ use roost_proto::{
     Status, StatusKind, Tag,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+
+use crate::transport::{Connector, Transport};
 
 /// Why a command did not give the answer it should have.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,7 +90,7 @@ impl Reply {
 
 /// One IMAP connection.
 pub struct Conn {
-    stream: TcpStream,
+    stream: Transport,
     buf: BytesMut,
     decoder: ResponseDecoder,
     next_tag: u64,
@@ -103,14 +104,18 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Connects and reads the greeting, which must be `* OK`.
+    /// Connects through `connector` (plain or TLS, from which source address) and reads the
+    /// greeting, which must be `* OK`.
     ///
     /// # Errors
-    /// When the connection fails or the greeting is not `OK`.
-    pub async fn connect(addr: &str, timeout: Duration) -> Result<Conn, ImapError> {
+    /// When the connection or the TLS handshake fails, or the greeting is not `OK`.
+    pub async fn connect_via(
+        connector: &Connector,
+        addr: &str,
+        timeout: Duration,
+    ) -> Result<Conn, ImapError> {
         let connect = async {
-            let stream = TcpStream::connect(addr).await?;
-            stream.set_nodelay(true)?;
+            let stream = connector.connect(addr).await?;
             let mut conn = Conn {
                 stream,
                 buf: BytesMut::with_capacity(16 * 1024),

@@ -26,6 +26,7 @@ mod sample;
 mod scenarios;
 mod sorting;
 mod stats;
+mod transport;
 mod workload;
 
 use std::path::PathBuf;
@@ -217,6 +218,21 @@ struct IdleArgs {
     /// Seconds to wait before each memory reading.
     #[arg(long, default_value_t = 2)]
     settle: u64,
+    /// Connect with implicit TLS, trusting the certificates in this PEM file (for Roost, the
+    /// generated `DATA_DIR/tls/cert.pem`).
+    #[arg(long)]
+    tls_ca: Option<PathBuf>,
+    /// The name the server's certificate must carry.
+    #[arg(long, default_value = "localhost")]
+    tls_name: String,
+    /// Connect from 127.0.0.1 .. 127.0.0.N in turn: one source address has only ~28,000
+    /// ephemeral ports.
+    #[arg(long, default_value_t = 1)]
+    source_addrs: u8,
+    /// Each connection fetches a message of about this many octets before IDLE (appended to
+    /// every user's INBOX first).
+    #[arg(long)]
+    fetch_octets: Option<usize>,
     #[arg(long = "print-json")]
     print_json: bool,
 }
@@ -364,7 +380,17 @@ async fn async_main(cli: Cli) -> anyhow::Result<()> {
             a.target.finish(report, false)
         }
         Cmd::Idle(a) => {
+            let limit = transport::raise_fd_limit(a.connections as u64 + 1024);
+            if limit < a.connections as u64 + 100 {
+                eprintln!("idle: open-file limit {limit} is below the connections asked for");
+            }
+            let connector = match &a.tls_ca {
+                Some(ca) => transport::Connector::tls(ca, &a.tls_name)?,
+                None => transport::Connector::default(),
+            };
             let report = scenarios::idle(scenarios::IdleConfig {
+                connector: Arc::new(connector.with_loopback_sources(a.source_addrs)),
+                fetch_octets: a.fetch_octets,
                 target: a.target.target(),
                 users: a.users,
                 connections: a.connections,

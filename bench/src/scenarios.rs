@@ -14,7 +14,8 @@ use crate::client::{Conn, ImapError};
 use crate::procmem::{self, Mem};
 use crate::sample::{self, Size};
 use crate::stats::{Recorder, Report};
-use crate::workload::{append, check_fetch, Target};
+use crate::transport::Connector;
+use crate::workload::{append, check_fetch, fetch_body, Target};
 
 /// Memory of the server tree as report metrics `<prefix>_rss_kib` / `<prefix>_pss_kib`.
 fn put_mem(report: &mut Report, prefix: &str, mem: Mem) {
@@ -36,6 +37,11 @@ pub struct IdleConfig {
     pub server_pid: u32,
     /// Wait after the last connection is up before measuring.
     pub settle: Duration,
+    /// How the connections are made (TLS, source addresses).
+    pub connector: Arc<Connector>,
+    /// Before the connections, append a message of about this many octets to every user's
+    /// INBOX; each connection then fetches it (`BODY.PEEK[]`) after SELECT, before IDLE.
+    pub fetch_octets: Option<usize>,
 }
 
 /// Opens `connections` sessions over `users` users, each with INBOX selected and in IDLE, and
@@ -51,6 +57,15 @@ pub async fn idle(cfg: IdleConfig) -> anyhow::Result<Report> {
     let mut report = Report::new("idle", "");
     report.set("connections", cfg.connections);
     report.set("users", cfg.users);
+    if let Some(octets) = cfg.fetch_octets {
+        let message = message_of_about(octets);
+        report.set("fetch_octets", message.len());
+        for user in 1..=cfg.users {
+            let mut conn = cfg.target.login_via(&cfg.connector, user, None).await?;
+            append(&mut conn, "INBOX", vec![(vec![], message.clone())]).await?;
+            let _ = conn.run(CommandBody::Logout).await;
+        }
+    }
     tokio::time::sleep(cfg.settle).await;
     let before = procmem::measure(cfg.server_pid)?;
     let start = Instant::now();
@@ -100,7 +115,7 @@ pub async fn idle(cfg: IdleConfig) -> anyhow::Result<Report> {
         .extend(metrics.iter().map(|(k, v)| ((*k).to_owned(), *v)));
 
     // Liveness: every IDLE of user 1 must see the new message.
-    let mut appender = cfg.target.login(1, None).await?;
+    let mut appender = cfg.target.login_via(&cfg.connector, 1, None).await?;
     let start = Instant::now();
     let r = append(
         &mut appender,
@@ -140,14 +155,15 @@ async fn open_many(
 ) -> anyhow::Result<Vec<(usize, Conn)>> {
     let sem = Arc::new(tokio::sync::Semaphore::new(cfg.concurrency.max(1)));
     let target = Arc::new(cfg.target.clone());
+    let fetch = cfg.fetch_octets.is_some();
     let tasks: Vec<_> = range
         .map(|c| {
-            let (sem, target) = (sem.clone(), target.clone());
+            let (sem, target, connector) = (sem.clone(), target.clone(), cfg.connector.clone());
             let user = c % cfg.users + 1;
             tokio::spawn(async move {
                 let _permit = sem.acquire().await;
                 let mut rec = Recorder::default();
-                let conn = open_idle(&target, user, &mut rec).await;
+                let conn = open_idle(&target, &connector, user, fetch, &mut rec).await;
                 (user, conn, rec)
             })
         })
@@ -163,17 +179,48 @@ async fn open_many(
     Ok(idlers)
 }
 
-async fn open_idle(target: &Target, user: usize, rec: &mut Recorder) -> Result<Conn, ImapError> {
-    let mut conn = target.login(user, Some(rec)).await?;
+/// LOGIN, SELECT INBOX, with `fetch` a FETCH of the newest message (the one [`idle`]
+/// appended), then IDLE.
+async fn open_idle(
+    target: &Target,
+    connector: &Connector,
+    user: usize,
+    fetch: bool,
+    rec: &mut Recorder,
+) -> Result<Conn, ImapError> {
+    let mut conn = target.login_via(connector, user, Some(rec)).await?;
     let start = Instant::now();
     let r = conn.select("INBOX").await;
     rec.outcome("SELECT", start, &r);
     r?;
+    if fetch {
+        let start = Instant::now();
+        let newest = conn.exists;
+        let r = fetch_body(&mut conn, newest).await;
+        rec.outcome("FETCH BODY", start, &r);
+        r?;
+    }
     let start = Instant::now();
     let r = conn.idle_start().await;
     rec.outcome("IDLE", start, &r);
     r?;
     Ok(conn)
+}
+
+/// The first generated sample message (a realistic one, `sample::verify` checks it) within
+/// 10 % of `octets`; the one nearest to it if none is.
+fn message_of_about(octets: usize) -> bytes::Bytes {
+    (0..10_000)
+        .map(|n| sample::message(17, n, Size::Realistic))
+        .min_by_key(|m| {
+            let off = m.len().abs_diff(octets);
+            if off * 10 <= octets {
+                0
+            } else {
+                off
+            }
+        })
+        .expect("candidates")
 }
 
 /// Whether an `EXISTS` arrives during IDLE within `wait`.

@@ -19,6 +19,7 @@ use roost_proto::{
 use crate::client::{Conn, ImapError, Reply};
 use crate::sample::{self, Corpus, Rng, Size};
 use crate::stats::Recorder;
+use crate::transport::Connector;
 
 /// Where to connect and how to log in.
 #[derive(Clone, Debug)]
@@ -46,8 +47,21 @@ impl Target {
     /// # Errors
     /// When either step fails.
     pub async fn login(&self, i: usize, rec: Option<&mut Recorder>) -> Result<Conn, ImapError> {
+        self.login_via(&Connector::default(), i, rec).await
+    }
+
+    /// As [`Target::login`], connecting through `connector` (TLS, source addresses).
+    ///
+    /// # Errors
+    /// As [`Target::login`].
+    pub async fn login_via(
+        &self,
+        connector: &Connector,
+        i: usize,
+        rec: Option<&mut Recorder>,
+    ) -> Result<Conn, ImapError> {
         let start = Instant::now();
-        let conn = Conn::connect(&self.addr, self.timeout).await;
+        let conn = Conn::connect_via(connector, &self.addr, self.timeout).await;
         let mut rec = rec;
         if let Some(r) = rec.as_deref_mut() {
             r.outcome("CONNECT", start, &conn);
@@ -554,7 +568,7 @@ fn answers(item: &FetchAttribute, v: &FetchValue) -> bool {
 
 /// `FETCH n (UID RFC822.SIZE BODY.PEEK[])`: the body must have the announced size and match
 /// its digest.
-async fn fetch_body(conn: &mut Conn, n: u32) -> Result<Reply, ImapError> {
+pub async fn fetch_body(conn: &mut Conn, n: u32) -> Result<Reply, ImapError> {
     let reply = conn
         .run(CommandBody::Fetch {
             uid: false,

@@ -102,6 +102,10 @@ impl Connection {
         self.session.do_send(Disconnected);
     }
 
+    /// Every step but the wait for input runs boxed: a task is as large as its largest
+    /// state, and a command's exchange or a write (a session request with the command in it,
+    /// write timeouts, the deflater's loop) would otherwise make every waiting connection's
+    /// task that large (5.5 KiB measured; docs/performance.md, "idle memory").
     async fn serve(&mut self, mut reply: Reply) -> Result<(), ConnError> {
         loop {
             if reply.authenticated {
@@ -113,8 +117,8 @@ impl Connection {
                 }
             }
             let input = match reply.read {
-                ReadMode::Close => return self.finish().await,
-                ReadMode::StartTls => Some(self.start_tls().await?),
+                ReadMode::Close => return Box::pin(self.finish()).await,
+                ReadMode::StartTls => Some(Box::pin(self.start_tls()).await?),
                 ReadMode::Command => match self.decode_command() {
                     Decoded::Command(command) => Some(ClientInput::Command {
                         command,
@@ -138,7 +142,7 @@ impl Connection {
                     Decoded::LiteralAnnounced { .. } => {
                         // Flushed: the client sends nothing more until it has the `+`.
                         let prompt = Bytes::from_static(b"+ Ready for literal data\r\n");
-                        self.write_chunks(&[prompt], true).await?;
+                        Box::pin(self.write_chunks(&[prompt], true)).await?;
                         continue;
                     }
                     Decoded::Incomplete => None,
@@ -153,14 +157,16 @@ impl Connection {
                 },
             };
             if let Some(input) = input {
-                reply = self.exchange(input).await?;
+                reply = Box::pin(self.exchange(input)).await?;
                 continue;
             }
             match self.wait_for_input(reply.deadline).await? {
                 Wait::Input => {}
-                Wait::Closed => return self.finish().await,
+                Wait::Closed => return Box::pin(self.finish()).await,
                 Wait::Eof => return Ok(()),
-                Wait::TimedOut => reply = self.exchange(ClientInput::InactivityTimeout).await?,
+                Wait::TimedOut => {
+                    reply = Box::pin(self.exchange(ClientInput::InactivityTimeout)).await?;
+                }
             }
         }
     }
@@ -227,7 +233,7 @@ impl Connection {
             });
             tokio::select! {
                 biased;
-                item = self.outbox.recv() => if !self.apply(item).await? {
+                item = self.outbox.recv() => if !Box::pin(self.apply(item)).await? {
                     return Ok(Wait::Closed);
                 },
                 read = self.stream.read_buf(buf) => {
@@ -413,7 +419,9 @@ impl Connection {
                 "STARTTLS on a stream that is not plain TCP".into(),
             ));
         };
-        let tls = timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp))
+        // Boxed: the handshake's state (a whole rustls connection) would otherwise take room
+        // in every connection's task for its whole life (docs/performance.md, idle memory).
+        let tls = Box::pin(timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)))
             .await
             .map_err(|_| ConnError::Handshake("timed out".into()))?
             .map_err(|e| ConnError::Handshake(e.to_string()))?;

@@ -167,17 +167,23 @@ async fn serve(
     let shared = accepting.shared.clone();
     if shared.is_draining() {
         metrics::connection_refused(RefuseReason::Draining);
-        return refuse(
+        // Boxed: its TLS handshake would otherwise size every connection's task.
+        return Box::pin(refuse(
             tcp,
             config.tls,
             accepting.tls.clone(),
             "Server is shutting down, try another node",
-        )
+        ))
         .await;
     }
     let stream = match config.tls {
         ListenerTls::Implicit => {
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, accepting.tls.accept(tcp)).await {
+            // Boxed, and gone once done: the connection's task then holds only the session.
+            let handshake = Box::pin(tokio::time::timeout(
+                HANDSHAKE_TIMEOUT,
+                accepting.tls.accept(tcp),
+            ));
+            match handshake.await {
                 Ok(Ok(tls)) => Stream::Tls(Box::new(tls)),
                 Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                 Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
@@ -186,7 +192,7 @@ async fn serve(
         ListenerTls::Starttls | ListenerTls::None => Stream::Plain(tcp),
     };
     let preauth = match &config.preauth_user {
-        Some(user) => match shared.auth.preauthenticated(user).await {
+        Some(user) => match Box::pin(shared.auth.preauthenticated(user)).await {
             Ok(proof) => Some(proof),
             Err(e) => {
                 tracing::error!(user, error = %e, "pre-authenticated listener names an unknown user");
@@ -210,6 +216,7 @@ async fn serve(
         connected: tokio::time::Instant::now(),
     };
     let starttls = info.starttls_available.then(|| accepting.tls.clone());
+    drop((config, accepting));
     run_session(stream, info, preauth, starttls, shared, Some(permit)).await;
 }
 
@@ -224,17 +231,23 @@ pub async fn run_session(
     shared: Arc<Shared>,
     permit: Option<Permit>,
 ) {
-    let limits = shared.config.limits.clone();
-    let stage = if preauth.is_some() {
-        Stage::LoggedIn
-    } else {
-        Stage::LoggingIn
+    // Built before the await, so nothing used only to set up (the limits) is kept in the
+    // connection's task while it runs.
+    let (connection, first) = {
+        let limits = &shared.config.limits;
+        let stage = if preauth.is_some() {
+            Stage::LoggedIn
+        } else {
+            Stage::LoggingIn
+        };
+        let mut first = Reply::waiting(ReadMode::Command, stage, limits, info.connected);
+        first.login_disabled =
+            stage == Stage::LoggingIn && !info.login_allowed(&shared.config.auth);
+        let (outbox, queue) = Outbox::new();
+        let session = Session::new(info, shared.clone(), outbox, preauth).start();
+        let connection = Connection::new(stream, limits, session, queue, starttls, permit);
+        (connection, first)
     };
-    let mut first = Reply::waiting(ReadMode::Command, stage, &limits, info.connected);
-    first.login_disabled = stage == Stage::LoggingIn && !info.login_allowed(&shared.config.auth);
-    let (outbox, queue) = Outbox::new();
-    let session = Session::new(info, shared, outbox, preauth).start();
-    Connection::new(stream, &limits, session, queue, starttls, permit)
-        .run(first)
-        .await;
+    drop(shared);
+    connection.run(first).await;
 }

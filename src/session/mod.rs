@@ -35,6 +35,7 @@ mod sequence;
 mod sort;
 pub mod state;
 mod thread;
+mod uid_list;
 mod updates;
 pub mod view;
 

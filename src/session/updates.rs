@@ -23,7 +23,8 @@ impl Session {
         let told_new: Vec<u32> = match updates.exists {
             Some(_) => {
                 let uids = selected.view.uids();
-                uids[uids.partition_point(|&u| u <= known)..].to_vec()
+                let from = uids.rank(known.saturating_add(1));
+                uids.slice(from..uids.len()).collect()
             }
             None => Vec::new(),
         };

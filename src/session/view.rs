@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use roost_proto::SequenceSet;
 
+use super::uid_list::UidList;
 use crate::store::MessageEntry;
 
 /// What the view has queued for the client.
@@ -55,8 +56,8 @@ pub struct Updates {
 
 #[derive(Debug)]
 pub struct View {
-    /// UIDs in sequence order: sequence number `n` is `uids[n - 1]`.
-    uids: Vec<u32>,
+    /// UIDs in sequence order: sequence number `n` is at index `n - 1`.
+    uids: UidList,
     /// `\Recent` UIDs for this session, sorted.
     recent: Vec<u32>,
     pending: Pending,
@@ -88,7 +89,7 @@ impl View {
         let mut recent = recent;
         recent.sort_unstable();
         View {
-            uids: entries.iter().map(|e| e.uid).collect(),
+            uids: UidList::from_sorted(entries.iter().map(|e| e.uid)),
             recent,
             pending: Pending::default(),
             keywords,
@@ -121,26 +122,23 @@ impl View {
         self.recent.binary_search(&uid).is_ok()
     }
 
-    pub fn uids(&self) -> &[u32] {
+    pub fn uids(&self) -> &UidList {
         &self.uids
     }
 
     pub fn uid_of(&self, seq: u32) -> Option<u32> {
-        self.uids
-            .get(usize::try_from(seq).ok()?.checked_sub(1)?)
-            .copied()
+        self.uids.get(usize::try_from(seq).ok()?.checked_sub(1)?)
     }
 
     pub fn seq_of(&self, uid: u32) -> Option<u32> {
         self.uids
-            .binary_search(&uid)
-            .ok()
+            .position(uid)
             .and_then(|i| u32::try_from(i + 1).ok())
     }
 
     /// The highest UID in the view (what `*` means in a UID set), 0 when empty.
     pub fn max_uid(&self) -> u32 {
-        self.uids.last().copied().unwrap_or(0)
+        self.uids.last().unwrap_or(0)
     }
 
     /// Resolves a message-sequence set to `(seq, uid)` pairs in ascending order. `$` is the
@@ -173,10 +171,11 @@ impl View {
             SequenceSet::Ranges(ranges) => {
                 let mut out: Vec<(u32, u32)> = Vec::new();
                 for (lo, hi) in merged(ranges, self.max_uid()) {
-                    let start = self.uids.partition_point(|&u| u < lo);
-                    let end = self.uids.partition_point(|&u| u <= hi);
-                    for i in start..end {
-                        out.push((u32::try_from(i + 1).unwrap_or(u32::MAX), self.uids[i]));
+                    let start = self.uids.rank(lo);
+                    let end = self.uids.rank(hi.saturating_add(1));
+                    let end = if hi == u32::MAX { self.uids.len() } else { end };
+                    for (i, uid) in (start..end).zip(self.uids.slice(start..end)) {
+                        out.push((u32::try_from(i + 1).unwrap_or(u32::MAX), uid));
                     }
                 }
                 out
@@ -387,11 +386,8 @@ impl View {
         }
         let fresh: Vec<u32> = std::mem::take(&mut self.pending.recent);
         if !fresh.is_empty() {
-            self.recent.extend(
-                fresh
-                    .into_iter()
-                    .filter(|u| self.uids.binary_search(u).is_ok()),
-            );
+            self.recent
+                .extend(fresh.into_iter().filter(|&u| self.uids.contains(u)));
             self.recent.sort_unstable();
             self.recent.dedup();
             updates.recent = Some(self.recent_count());
@@ -432,7 +428,7 @@ impl View {
         }
         seqs.reverse();
         let gone = |uid: &u32| sorted.binary_search(uid).is_ok();
-        self.uids.retain(|u| !gone(u));
+        self.uids.retain(|u| !gone(&u));
         self.recent.retain(|u| !gone(u));
         if let Some(saved) = &mut self.saved_search {
             saved.retain(|u| !gone(u));
@@ -542,7 +538,7 @@ mod tests {
         );
         let u = v.drain(true);
         assert_eq!(u.expunged_seqs, vec![4, 2]);
-        assert_eq!(v.uids(), &[1, 3]);
+        assert_eq!(v.uids().to_vec(), [1, 3]);
     }
 
     #[test]

@@ -178,9 +178,8 @@ impl Mailbox {
 
     /// Called by the commit machinery once a commit ended.
     pub(super) fn after_commit(&mut self, ctx: &mut Context<Self>) {
-        for waiter in self.close_waiters.drain(..) {
-            let _ = waiter.send(());
-        }
+        let waiters = std::mem::take(&mut self.close_waiters);
+        self.closed_after_removals(waiters);
         for f in std::mem::take(&mut self.deferred) {
             f(self, ctx);
         }
@@ -306,8 +305,24 @@ impl Mailbox {
         if self.batcher.in_flight {
             self.close_waiters.push(done);
         } else {
-            let _ = done.send(());
+            self.closed_after_removals(vec![done]);
         }
+    }
+
+    /// Tells `waiters` the mailbox is closed once the files of its expunges are removed:
+    /// the account may be handed over next, and the next owner would list a file left
+    /// behind again as a recovered message.
+    fn closed_after_removals(&self, waiters: Vec<oneshot::Sender<()>>) {
+        if waiters.is_empty() {
+            return;
+        }
+        let remove = self.pending_removals();
+        tokio::task::spawn_blocking(move || {
+            remove();
+            for waiter in waiters {
+                let _ = waiter.send(());
+            }
+        });
     }
 
     /// Whether the `\Recent` mark changed since it was last saved.

@@ -387,6 +387,30 @@ impl Mailbox {
         }
     }
 
+    /// A blocking job that removes the files of every expunge still pending. Only the
+    /// account's current writer deletes, checked right before each deletion (issue 19
+    /// finding 1); what a former owner leaves, the next one lists again (`$Recovered`).
+    pub(super) fn pending_removals(&self) -> impl FnOnce() + Send + 'static {
+        let (dir, removing) = (self.dir.clone(), self.removing.clone());
+        let (shared, account) = (self.shared.clone(), self.key.account.clone());
+        move || loop {
+            let mut pending = lock_set(&removing);
+            let Some(&blob) = pending.iter().next() else {
+                return;
+            };
+            pending.remove(&blob);
+            if shared.check_write(&account).is_err() {
+                pending.clear();
+                return;
+            }
+            // Under the lock: a COPY that brings the blob back waits for the removal to
+            // end, then links it again from its source.
+            if let Err(e) = blobs::remove_blobs(&dir, &[blob]) {
+                tracing::warn!(dir = %dir.display(), error = %e, "cannot remove expunged blobs (recovery will)");
+            }
+        }
+    }
+
     /// Plans and stages one write of a batch; answers it at once if it is refused.
     pub(super) fn prepare(&mut self, write: Write) -> Option<Done> {
         if let Write::CopyIn { claimed, .. } = &write {
@@ -639,27 +663,9 @@ impl Mailbox {
                     if !freed.is_empty() {
                         // Only now that the expunge is durable may the octets go; a COPY
                         // that brings a blob back before its turn calls its removal off.
-                        let (dir, removing) = (self.dir.clone(), self.removing.clone());
-                        let (shared, account) = (self.shared.clone(), self.key.account.clone());
-                        lock_set(&removing).extend(freed.iter().copied());
-                        tokio::task::spawn_blocking(move || {
-                            for blob in freed {
-                                let mut pending = lock_set(&removing);
-                                if !pending.remove(&blob) {
-                                    continue;
-                                }
-                                // Only the account's current writer deletes, checked right
-                                // before each deletion (issue 19 finding 1); what a former
-                                // owner leaves, the next one lists again ($Recovered).
-                                if shared.check_write(&account).is_err() {
-                                    pending.clear();
-                                    break;
-                                }
-                                if let Err(e) = blobs::remove_blobs(&dir, &[blob]) {
-                                    tracing::warn!(dir = %dir.display(), error = %e, "cannot remove expunged blobs (recovery will)");
-                                }
-                            }
-                        });
+                        lock_set(&self.removing).extend(freed.iter().copied());
+                        let remove = self.pending_removals();
+                        tokio::task::spawn_blocking(remove);
                     }
                     reply.send(Ok(Expunged { uids, mod_seq }));
                 }

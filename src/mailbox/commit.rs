@@ -13,7 +13,7 @@ use tokio::task::JoinError;
 use super::actor::Mailbox;
 use super::{Appended, ExpungeScope, Expunged, MailboxError, Reply, StoreOutcome};
 use crate::store::journal::Committed;
-use crate::store::mailbox::NewEntry;
+use crate::store::mailbox::{MailboxRecord, NewEntry};
 use crate::store::{blobs, BlobId};
 use roost_proto::StoreAction;
 
@@ -112,6 +112,8 @@ pub(super) struct Batcher {
     queue: Vec<Write>,
     /// Blob writes and links running before their writes join the queue.
     pub pending_io: usize,
+    /// The lease epoch this actor last wrote into the log ([`MailboxRecord::Writer`]).
+    logged_epoch: Option<u64>,
 }
 
 impl Batcher {
@@ -143,6 +145,16 @@ impl Mailbox {
             return;
         }
         let writes = std::mem::take(&mut self.batcher.queue);
+        // In a cluster, the log names the epoch of each owner before its first change, so
+        // that "one writer per epoch, epochs only growing" can be checked from the log.
+        let epoch = self.shared.write_epoch(&self.key.account);
+        if let (Some(e), Some(store)) = (epoch, self.store.as_mut()) {
+            if self.batcher.logged_epoch != Some(e)
+                && store.stage(vec![MailboxRecord::Writer { epoch: e }]).is_ok()
+            {
+                self.batcher.logged_epoch = Some(e);
+            }
+        }
         let done: Vec<Done> = writes.into_iter().filter_map(|w| self.prepare(w)).collect();
         let Some(store) = self.store.as_mut() else {
             return;
@@ -160,7 +172,7 @@ impl Mailbox {
         let (shared, account) = (self.shared.clone(), self.key.account.clone());
         // The fence is checked on the blocking task, right before the write it guards.
         let job = tokio::task::spawn_blocking(move || -> Result<Committed, MailboxError> {
-            shared.check_write(&account)?;
+            shared.check_write_at(&account, epoch)?;
             Ok(commit.run())
         });
         ctx.spawn(

@@ -44,6 +44,11 @@ pub enum MailboxRecord {
     Expunge { mod_seq: u64, uids: Vec<u32> },
     /// An append with the time it was saved into this mailbox (RFC 8514 SAVEDATE).
     AppendSaved { message: Appended, saved: i64 },
+    /// In a cluster, written before the first transaction of each owner (Mailbox actor) of
+    /// the mailbox: the epoch of the lease it writes under. Along one log the epochs never
+    /// go down; one that does means a former owner wrote after a newer one (two writers),
+    /// which replay reports ([`WriterEpochs`], docs/clustering.md).
+    Writer { epoch: u64 },
 }
 
 /// One message added by APPEND, COPY, MOVE or delivery.
@@ -70,7 +75,37 @@ pub struct MailboxState {
     pub entries: Vec<MessageEntry>,
     /// Expunged UIDs with the MODSEQ of their expunge (QRESYNC's `VANISHED`).
     pub vanished: Vanished,
+    /// The owners' epochs seen in the log since the snapshot (not persisted).
+    pub writers: WriterEpochs,
 }
+
+/// The [`MailboxRecord::Writer`] epochs a replay met, in log order: the latest, and each
+/// time one went down. Not part of the mailbox's content (it is not in snapshots, and two
+/// states that differ only here are equal).
+#[derive(Debug, Clone, Default)]
+pub struct WriterEpochs {
+    pub latest: u64,
+    /// (earlier, later) pairs where the later epoch is the lower one.
+    pub regressions: Vec<(u64, u64)>,
+}
+
+impl WriterEpochs {
+    fn saw(&mut self, epoch: u64) {
+        if epoch < self.latest {
+            self.regressions.push((self.latest, epoch));
+        } else {
+            self.latest = epoch;
+        }
+    }
+}
+
+impl PartialEq for WriterEpochs {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for WriterEpochs {}
 
 /// A snapshot's layout. Each version only adds fields at the end, so an older snapshot
 /// fails to decode as a newer layout (it ends too soon) instead of decoding wrongly, and
@@ -171,6 +206,7 @@ impl From<StoredState> for MailboxState {
                 .map(|(e, saved)| e.with_saved(saved.unwrap_or(e.internal_date)))
                 .collect(),
             vanished: stored.vanished,
+            writers: WriterEpochs::default(),
         }
     }
 }
@@ -244,6 +280,7 @@ impl MailboxState {
             keywords: Vec::new(),
             entries: Vec::new(),
             vanished: Vanished::default(),
+            writers: WriterEpochs::default(),
         }
     }
 
@@ -392,6 +429,7 @@ impl Durable for MailboxState {
                 self.vanished.record(*mod_seq, &gone);
                 self.bump(*mod_seq);
             }
+            MailboxRecord::Writer { epoch } => self.writers.saw(*epoch),
         }
     }
 }

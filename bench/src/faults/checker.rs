@@ -257,8 +257,10 @@ fn compare(
                 Answer::Refused(text) => {
                     r.stored_after_no += 1;
                     r.note(format!(
-                        "user{user}: {marker} stored as UID {} though its APPEND got NO {text}",
-                        f.uid
+                        "user{user}: {marker} stored as UID {} (flags {:?}) though its APPEND \
+                         got NO {text}",
+                        f.uid,
+                        f.flags
                     ));
                 }
                 Answer::Acked { uid } if *uid != f.uid => {

@@ -89,6 +89,8 @@ pub struct Node {
     pub config: PathBuf,
     pub log: PathBuf,
     child: Option<Child>,
+    /// How far [`Cluster::new_error_lines`] has read the log.
+    scanned: u64,
 }
 
 impl Node {
@@ -219,6 +221,7 @@ impl Cluster {
             log: self.dir.join(format!("{id}.log")),
             config,
             child: None,
+            scanned: 0,
         })
     }
 
@@ -392,6 +395,21 @@ impl Cluster {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The ERROR lines the nodes logged since the last call.
+    pub fn new_error_lines(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for node in &mut self.nodes {
+            let text = log_since(&node.log, node.scanned);
+            node.scanned += text.len() as u64;
+            lines.extend(
+                text.lines()
+                    .filter(|l| l.contains(" ERROR "))
+                    .map(|l| format!("{}: {l}", node.id)),
+            );
+        }
+        lines
     }
 
     /// The node (index) holding `account`'s lease, read from Redis.

@@ -231,6 +231,7 @@ async fn one_round(
         None
     };
     *ledger.lock().expect("ledger") = l;
+    let server_errors = cluster.new_error_lines();
     let check = check?;
     let cold_check = cold_check.transpose()?;
     Ok((
@@ -246,6 +247,7 @@ async fn one_round(
             failure,
             note: injected.note,
             acked,
+            server_errors,
         },
         back,
     ))

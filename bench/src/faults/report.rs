@@ -24,7 +24,13 @@ pub struct Round {
     pub failure: Option<String>,
     pub note: Option<String>,
     pub acked: u64,
+    /// ERROR lines the nodes logged during the round and its checks.
+    pub server_errors: Vec<String>,
 }
+
+/// The log line of a replay that found an owner writing after a newer one
+/// (`MailboxRecord::Writer` epochs going down): two writers.
+const TWO_WRITERS: &str = "two writers:";
 
 #[derive(Default)]
 struct PerKind {
@@ -37,6 +43,17 @@ struct PerKind {
     stored_after_no: u64,
     acked: u64,
     notes: Vec<String>,
+    server_errors: BTreeMap<String, u64>,
+    two_writers: u64,
+}
+
+/// An ERROR line without its time stamp, numbers left out so that like lines add up.
+fn error_kind(line: &str) -> String {
+    let text = line.split_once(" ERROR ").map_or(line, |(_, t)| t);
+    text.chars()
+        .map(|c| if c.is_ascii_digit() { '#' } else { c })
+        .take(110)
+        .collect()
 }
 
 pub struct Summary {
@@ -75,6 +92,13 @@ pub fn summarize(
             k.failures += 1;
             examples.push(format!("round {} ({}): {f}", r.index, r.kind.name()));
         }
+        for line in &r.server_errors {
+            *k.server_errors.entry(error_kind(line)).or_default() += 1;
+            if line.contains(TWO_WRITERS) {
+                k.two_writers += 1;
+                examples.push(format!("round {} ({}): {line}", r.index, r.kind.name()));
+            }
+        }
         if let Some(n) = &r.note {
             if k.notes.len() < 3 && !k.notes.contains(n) {
                 k.notes.push(n.clone());
@@ -89,7 +113,7 @@ pub fn summarize(
     let _ = writeln!(
         t,
         "| fault | rounds | acked APPENDs | failover median / max (ms) | longest write gap (ms) | \
-         not recovered | losses etc. | stored after NO | SERVERBUG |"
+         not recovered | losses, corruptions, two writers, failed faults | stored after NO | SERVERBUG |"
     );
     let _ = writeln!(t, "|---|---|---|---|---|---|---|---|---|");
     let (mut failures, mut serverbugs, mut after_no, mut unrecovered) = (0, 0, 0, 0);
@@ -106,11 +130,11 @@ pub fn summarize(
             k.acked,
             k.max_gap.as_millis(),
             k.not_recovered,
-            k.failures,
+            k.failures + k.two_writers,
             k.stored_after_no,
             k.errors.serverbug
         );
-        failures += k.failures;
+        failures += k.failures + k.two_writers;
         serverbugs += k.errors.serverbug;
         after_no += k.stored_after_no;
         unrecovered += k.not_recovered;
@@ -129,6 +153,9 @@ pub fn summarize(
         }
         for e in &k.errors.serverbug_examples {
             let _ = writeln!(t, "  - SERVERBUG: {e}");
+        }
+        for (e, n) in &k.server_errors {
+            let _ = writeln!(t, "  - server log: {n} × ERROR {e}");
         }
     }
     if !violations.is_empty() || !examples.is_empty() {

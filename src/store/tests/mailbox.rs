@@ -564,3 +564,37 @@ fn an_append_record_from_before_save_dates_replays() {
     assert_eq!(entries[0].saved, 1_600_000_000);
     assert!(entries[1].saved > 1_700_000_000);
 }
+
+/// Each owner's epoch is in the log before its changes; replay finds an epoch that went
+/// down (a former owner writing after a newer one), and a snapshot carries no epochs.
+#[test]
+fn writer_epochs_replay_in_order_and_a_lower_one_after_a_higher_is_reported() {
+    use crate::store::mailbox::MailboxRecord;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    for epoch in [3, 3, 5] {
+        store
+            .stage(vec![MailboxRecord::Writer { epoch }])
+            .unwrap();
+        append(&mut store, vec![entry(u128::from(epoch) * 10, &[])]);
+    }
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(store.state().writers.latest, 5);
+    assert!(store.state().writers.regressions.is_empty());
+    assert_eq!(store.state().entries.len(), 3);
+    let mut store = store;
+    store.stage(vec![MailboxRecord::Writer { epoch: 4 }]).unwrap();
+    append(&mut store, vec![entry(99, &[])]);
+    store.stage(vec![MailboxRecord::Writer { epoch: 6 }]).unwrap();
+    store.commit().unwrap();
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(store.state().writers.regressions, vec![(5, 4)]);
+    assert_eq!(store.state().writers.latest, 6);
+    drop(store);
+    let (mut store, _) = open_with(dir.path(), 1, &|| true);
+    append(&mut store, vec![entry(100, &[])]);
+    drop(store);
+    assert!(open(dir.path()).state().writers.regressions.is_empty());
+}

@@ -150,7 +150,9 @@ impl Mailbox {
         let epoch = self.shared.write_epoch(&self.key.account);
         if let (Some(e), Some(store)) = (epoch, self.store.as_mut()) {
             if self.batcher.logged_epoch != Some(e)
-                && store.stage(vec![MailboxRecord::Writer { epoch: e }]).is_ok()
+                && store
+                    .stage(vec![MailboxRecord::Writer { epoch: e }])
+                    .is_ok()
             {
                 self.batcher.logged_epoch = Some(e);
             }

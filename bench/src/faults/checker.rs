@@ -9,8 +9,8 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use roost_proto::{
-    CommandBody, FetchAttribute, FetchItems, FetchModifiers, FetchValue, Flag, SeqBound, SeqRange,
-    Section, SectionText, SequenceSet,
+    CommandBody, FetchAttribute, FetchItems, FetchModifiers, FetchValue, Flag, Section,
+    SectionText, SeqBound, SeqRange, SequenceSet,
 };
 
 use super::ledger::{Answer, Expunge, Ledger, STORED_FLAG};
@@ -251,7 +251,10 @@ fn compare(
         match a.sent.get(&marker) {
             None => {
                 r.unexpected += 1;
-                r.note(format!("user{user}: UID {} holds {marker}, never sent", f.uid));
+                r.note(format!(
+                    "user{user}: UID {} holds {marker}, never sent",
+                    f.uid
+                ));
             }
             Some(s) => match &s.answer {
                 Answer::Refused(text) => {
@@ -259,8 +262,7 @@ fn compare(
                     r.note(format!(
                         "user{user}: {marker} stored as UID {} (flags {:?}) though its APPEND \
                          got NO {text}",
-                        f.uid,
-                        f.flags
+                        f.uid, f.flags
                     ));
                 }
                 Answer::Acked { uid } if *uid != f.uid => {

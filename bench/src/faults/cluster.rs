@@ -53,7 +53,10 @@ impl Redis {
             .spawn()
             .context("starting redis-server (is it installed?)")?;
         self.child = Some(child);
-        wait_listening(&format!("{}:{}", self.host, self.port), Duration::from_secs(10))
+        wait_listening(
+            &format!("{}:{}", self.host, self.port),
+            Duration::from_secs(10),
+        )
     }
 
     pub fn kill(&mut self) {
@@ -163,10 +166,10 @@ impl Cluster {
             loopback(spec.nodes)?
         };
         let redis_host = match &placement {
-            Placement::Namespaces(_) => netns::REDIS_IP,
-            Placement::Loopback(_) => "127.0.0.1",
+            Placement::Namespaces(_) => netns::redis_ip(),
+            Placement::Loopback(_) => "127.0.0.1".to_owned(),
         };
-        let redis = Redis::start(redis_host, &dir)?;
+        let redis = Redis::start(&redis_host, &dir)?;
         let mut cluster = Cluster {
             data: dir.join("data"),
             dir,
@@ -289,7 +292,7 @@ impl Cluster {
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out);
-        Ok(cmd.spawn().with_context(|| format!("starting {argv:?}"))?)
+        cmd.spawn().with_context(|| format!("starting {argv:?}"))
     }
 
     /// Starts a second process with node `n`'s id (own ports, same Redis and data dir) and
@@ -302,7 +305,10 @@ impl Cluster {
             &config,
             node_config(
                 // Its own control socket: as on another host, only Redis can tell.
-                &format!("control_socket = \"{}\"\n", self.dir.join("twin.sock").display()),
+                &format!(
+                    "control_socket = \"{}\"\n",
+                    self.dir.join("twin.sock").display()
+                ),
                 &id,
                 &self.data,
                 &format!("127.0.0.1:{imap}"),

@@ -21,7 +21,9 @@ pub enum Expunge {
 
 #[derive(Debug)]
 pub enum Answer {
-    Acked { uid: u32 },
+    Acked {
+        uid: u32,
+    },
     /// Answered NO: nothing may be stored (issue 19 finding 5).
     Refused(String),
     /// The connection broke or timed out before the answer: either way is right.

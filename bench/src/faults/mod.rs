@@ -104,8 +104,10 @@ pub async fn run(cfg: FaultsConfig) -> anyhow::Result<bool> {
         .collect();
     let mut rounds = Vec::new();
     for (index, kind) in schedule.iter().copied().enumerate() {
-        let cold = index + 1 == schedule.len() || (cfg.cold_every > 0 && (index + 1) % cfg.cold_every == 0);
-        let (round, back) = one_round(&cfg, &mut cluster, &ledger, writers, index, kind, cold).await?;
+        let cold = index + 1 == schedule.len()
+            || (cfg.cold_every > 0 && (index + 1) % cfg.cold_every == 0);
+        let (round, back) =
+            one_round(&cfg, &mut cluster, &ledger, writers, index, kind, cold).await?;
         writers = back;
         eprintln!(
             "faults: round {index} {}: failover {:?}, {} acked, check {} failures{}{}",
@@ -113,8 +115,16 @@ pub async fn run(cfg: FaultsConfig) -> anyhow::Result<bool> {
             round.failover,
             round.acked,
             round.check.failures() + round.cold.as_ref().map_or(0, |c| c.failures()),
-            round.failure.as_deref().map(|f| format!(", FAILED: {f}")).unwrap_or_default(),
-            if round.recovered { "" } else { ", NOT RECOVERED" },
+            round
+                .failure
+                .as_deref()
+                .map(|f| format!(", FAILED: {f}"))
+                .unwrap_or_default(),
+            if round.recovered {
+                ""
+            } else {
+                ", NOT RECOVERED"
+            },
         );
         rounds.push(round);
     }

@@ -3,12 +3,13 @@
 //! node's namespace (`blackhole`: packets vanish, as on a real cut link) and removes again.
 //!
 //! ```text
-//!   bench + redis (10.77.0.253) ── bridge rfbr (10.77.0.254) ──┬─ veth ─ ns rf-n1: 10.77.0.1
-//!                                                              ├─ veth ─ ns rf-n2: 10.77.0.2
-//!                                                              └─ veth ─ ns rf-n3: 10.77.0.3
+//!   bench + redis (10.77.K.253) ── bridge rfbrK (10.77.K.254) ──┬─ veth ─ ns rfK-n1: 10.77.K.1
+//!                                                                ├─ veth ─ ns rfK-n2: 10.77.K.2
+//!                                                                └─ veth ─ ns rfK-n3: 10.77.K.3
 //! ```
 //!
-//! Clients reach a node from 10.77.0.254 and Redis listens on 10.77.0.253, so a node can lose
+//! K is taken from the process id, so that two runs on one machine do not meet. Clients
+//! reach a node from 10.77.K.254 and Redis listens on 10.77.K.253, so a node can lose
 //! Redis while its clients and peers still reach it. Needs root (`CAP_NET_ADMIN`); without it
 //! [`Network::create`] fails and the suite falls back to SIGSTOP for the partition faults.
 
@@ -16,9 +17,22 @@ use std::process::{Command, Stdio};
 
 use anyhow::Context;
 
-const BRIDGE: &str = "rfbr";
-pub const REDIS_IP: &str = "10.77.0.253";
-const CLIENT_IP: &str = "10.77.0.254";
+/// This run's number, K above.
+fn instance() -> u32 {
+    std::process::id() % 200 + 1
+}
+
+fn bridge() -> String {
+    format!("rfbr{}", instance())
+}
+
+fn host_ip(last: u32) -> String {
+    format!("10.77.{}.{last}", instance())
+}
+
+pub fn redis_ip() -> String {
+    host_ip(253)
+}
 
 /// The namespaces and links of one run; removed when dropped.
 pub struct Network {
@@ -26,12 +40,18 @@ pub struct Network {
 }
 
 fn ns_name(node: usize) -> String {
-    format!("rf-n{}", node + 1)
+    format!("rf{}-n{}", instance(), node + 1)
+}
+
+/// The two ends of node `node`'s veth pair: in the suite's namespace, in the node's.
+fn veth(node: usize) -> (String, String) {
+    let k = instance();
+    (format!("rf{}h{k}", node + 1), format!("rf{}n{k}", node + 1))
 }
 
 /// The address node `node` (0-based) listens on inside its namespace.
 pub fn node_ip(node: usize) -> String {
-    format!("10.77.0.{}", node + 1)
+    host_ip(node as u32 + 1)
 }
 
 fn ip(args: &[&str]) -> anyhow::Result<()> {
@@ -63,19 +83,28 @@ impl Network {
     }
 
     fn build(&self) -> anyhow::Result<()> {
-        ip(&["link", "add", BRIDGE, "type", "bridge"])?;
-        ip(&["addr", "add", &format!("{CLIENT_IP}/24"), "dev", BRIDGE])?;
-        ip(&["addr", "add", &format!("{REDIS_IP}/24"), "dev", BRIDGE])?;
-        ip(&["link", "set", BRIDGE, "up"])?;
+        let bridge = bridge();
+        ip(&["link", "add", &bridge, "type", "bridge"])?;
+        ip(&["addr", "add", &format!("{}/24", host_ip(254)), "dev", &bridge])?;
+        ip(&["addr", "add", &format!("{}/24", redis_ip()), "dev", &bridge])?;
+        ip(&["link", "set", &bridge, "up"])?;
         for n in 0..self.nodes {
             let ns = ns_name(n);
-            let (host, inner) = (format!("rf{}h", n + 1), format!("rf{}n", n + 1));
+            let (host, inner) = veth(n);
             ip(&["netns", "add", &ns])?;
             ip(&["link", "add", &host, "type", "veth", "peer", "name", &inner])?;
             ip(&["link", "set", &inner, "netns", &ns])?;
-            ip(&["link", "set", &host, "master", BRIDGE])?;
+            ip(&["link", "set", &host, "master", &bridge])?;
             ip(&["link", "set", &host, "up"])?;
-            ip(&["-n", &ns, "addr", "add", &format!("{}/24", node_ip(n)), "dev", &inner])?;
+            ip(&[
+                "-n",
+                &ns,
+                "addr",
+                "add",
+                &format!("{}/24", node_ip(n)),
+                "dev",
+                &inner,
+            ])?;
             ip(&["-n", &ns, "link", "set", &inner, "up"])?;
             ip(&["-n", &ns, "link", "set", "lo", "up"])?;
         }
@@ -89,7 +118,7 @@ impl Network {
 
     /// Cuts node `node` off from Redis (clients and peers still reach it).
     pub fn cut_from_redis(&self, node: usize) -> anyhow::Result<()> {
-        blackhole(node, REDIS_IP, true)
+        blackhole(node, &redis_ip(), true)
     }
 
     /// Cuts node `node` off from every other node, both ways (clients and Redis still reach it).
@@ -104,7 +133,7 @@ impl Network {
     /// Removes every partition route.
     pub fn heal(&self) {
         for n in 0..self.nodes {
-            let _ = blackhole(n, REDIS_IP, false);
+            let _ = blackhole(n, &redis_ip(), false);
             for peer in (0..self.nodes).filter(|p| *p != n) {
                 let _ = blackhole(n, &node_ip(peer), false);
             }
@@ -114,9 +143,9 @@ impl Network {
     fn remove_leftovers(&self) {
         for n in 0..self.nodes.max(3) {
             let _ = ip(&["netns", "del", &ns_name(n)]);
-            let _ = ip(&["link", "del", &format!("rf{}h", n + 1)]);
+            let _ = ip(&["link", "del", &veth(n).0]);
         }
-        let _ = ip(&["link", "del", BRIDGE]);
+        let _ = ip(&["link", "del", &bridge()]);
     }
 }
 

@@ -120,7 +120,9 @@ pub fn summarize(
     for (kind, k) in &kinds {
         let mut f = k.failovers.clone();
         f.sort();
-        let median = f.get(f.len() / 2).map_or("-".into(), |d| d.as_millis().to_string());
+        let median = f
+            .get(f.len() / 2)
+            .map_or("-".into(), |d| d.as_millis().to_string());
         let max = f.last().map_or("-".into(), |d| d.as_millis().to_string());
         let _ = writeln!(
             t,
@@ -139,7 +141,10 @@ pub fn summarize(
         after_no += k.stored_after_no;
         unrecovered += k.not_recovered;
     }
-    let _ = writeln!(t, "\nClient-visible errors by fault (count, command and answer):");
+    let _ = writeln!(
+        t,
+        "\nClient-visible errors by fault (count, command and answer):"
+    );
     for (kind, k) in &kinds {
         let _ = writeln!(t, "- {}:", kind.name());
         if k.errors.by_kind.is_empty() {

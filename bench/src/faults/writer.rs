@@ -8,9 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use roost_proto::{
-    Code, CommandBody, Flag, Response, SequenceSet, Status, StoreAction,
-};
+use roost_proto::{Code, CommandBody, Flag, Response, SequenceSet, Status, StoreAction};
 
 use super::ledger::{Answer, Expunge, Ledger, STORED_FLAG};
 use crate::client::{Conn, ImapError, Reply};

@@ -573,9 +573,7 @@ fn writer_epochs_replay_in_order_and_a_lower_one_after_a_higher_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = open(dir.path());
     for epoch in [3, 3, 5] {
-        store
-            .stage(vec![MailboxRecord::Writer { epoch }])
-            .unwrap();
+        store.stage(vec![MailboxRecord::Writer { epoch }]).unwrap();
         append(&mut store, vec![entry(u128::from(epoch) * 10, &[])]);
     }
     drop(store);
@@ -584,9 +582,13 @@ fn writer_epochs_replay_in_order_and_a_lower_one_after_a_higher_is_reported() {
     assert!(store.state().writers.regressions.is_empty());
     assert_eq!(store.state().entries.len(), 3);
     let mut store = store;
-    store.stage(vec![MailboxRecord::Writer { epoch: 4 }]).unwrap();
+    store
+        .stage(vec![MailboxRecord::Writer { epoch: 4 }])
+        .unwrap();
     append(&mut store, vec![entry(99, &[])]);
-    store.stage(vec![MailboxRecord::Writer { epoch: 6 }]).unwrap();
+    store
+        .stage(vec![MailboxRecord::Writer { epoch: 6 }])
+        .unwrap();
     store.commit().unwrap();
     drop(store);
     let store = open(dir.path());

@@ -126,6 +126,14 @@ pub async fn run(cfg: FaultsConfig) -> anyhow::Result<bool> {
                 ", NOT RECOVERED"
             },
         );
+        for e in round
+            .check
+            .examples
+            .iter()
+            .chain(round.cold.iter().flat_map(|c| &c.examples))
+        {
+            eprintln!("faults:   {e}");
+        }
         rounds.push(round);
     }
     let l = ledger.lock().expect("ledger");

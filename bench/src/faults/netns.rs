@@ -85,7 +85,13 @@ impl Network {
     fn build(&self) -> anyhow::Result<()> {
         let bridge = bridge();
         ip(&["link", "add", &bridge, "type", "bridge"])?;
-        ip(&["addr", "add", &format!("{}/24", host_ip(254)), "dev", &bridge])?;
+        ip(&[
+            "addr",
+            "add",
+            &format!("{}/24", host_ip(254)),
+            "dev",
+            &bridge,
+        ])?;
         ip(&["addr", "add", &format!("{}/24", redis_ip()), "dev", &bridge])?;
         ip(&["link", "set", &bridge, "up"])?;
         for n in 0..self.nodes {

@@ -229,21 +229,7 @@ impl Cluster {
     }
 
     fn add_user(&self, user: &str, password: &str) -> anyhow::Result<()> {
-        use std::io::Write;
-        let mut child = Command::new(&self.binary)
-            .args(["user", "--config"])
-            .arg(&self.nodes[0].config)
-            .args(["add", user, "--password-stdin"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()?;
-        child
-            .stdin
-            .take()
-            .context("stdin")?
-            .write_all(format!("{password}\n").as_bytes())?;
-        anyhow::ensure!(child.wait()?.success(), "roost user add {user} failed");
-        Ok(())
+        crate::check::add_user(&self.binary, &self.nodes[0].config, user, password)
     }
 
     /// Starts node `n` and waits until it logs that it is ready.

@@ -220,10 +220,26 @@ impl Mailbox {
                 _ => Vec::new(),
             })
             .collect();
-        if !written.is_empty() {
-            let dir = self.dir.clone();
-            tokio::task::spawn_blocking(move || blobs::remove_blobs(&dir, &written));
+        self.remove_unlisted(written);
+    }
+
+    /// Removes message files this actor wrote for a refused change, checking the fence
+    /// right before: once another node owns the account its recovery may have listed them
+    /// (they are then at worst re-added, never deleted under a listed message).
+    pub(super) fn remove_unlisted(&self, written: Vec<BlobId>) {
+        if written.is_empty() {
+            return;
         }
+        let (dir, shared, account) = (
+            self.dir.clone(),
+            self.shared.clone(),
+            self.key.account.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            if shared.check_write(&account).is_ok() {
+                let _ = blobs::remove_blobs(&dir, &written);
+            }
+        });
     }
 
     fn abort_batch(&mut self, done: Vec<Done>, error: MailboxError) {

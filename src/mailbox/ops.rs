@@ -88,6 +88,7 @@ fn write_new_blobs(
     messages: &[NewMessage],
     flags: Vec<Vec<String>>,
     parse_meta: fn(&bytes::Bytes) -> Vec<u8>,
+    may_remove: &dyn Fn() -> bool,
 ) -> io::Result<Vec<NewEntry>> {
     let ids = messages
         .iter()
@@ -104,7 +105,7 @@ fn write_new_blobs(
             meta,
         })
         .collect();
-    blobs::write_blobs(dir, &writes)?;
+    blobs::write_blobs(dir, &writes, may_remove)?;
     let now = i64::try_from(unix_now()).unwrap_or(i64::MAX);
     Ok(messages
         .iter()
@@ -166,9 +167,12 @@ impl Mailbox {
         let dir = self.dir.clone();
         let parse_meta = self.shared.options.parse_meta;
         let recount = self.recount();
+        let (shared, account) = (self.shared.clone(), self.key.account.clone());
         let job = move || {
             recount();
-            write_new_blobs(&dir, &messages, flags, parse_meta).map_err(io_error("write message"))
+            let may_remove = || shared.check_write(&account).is_ok();
+            write_new_blobs(&dir, &messages, flags, parse_meta, &may_remove)
+                .map_err(io_error("write message"))
         };
         self.after_blocking(ctx, job, reply, |items, reply| Write::Append {
             items,
@@ -306,10 +310,7 @@ impl Mailbox {
                 blobs: written,
             } => {
                 if let Err(refusal) = usage.add(self.key.id, *added, *enforce) {
-                    if !written.is_empty() {
-                        let (dir, written) = (self.dir.clone(), written.clone());
-                        tokio::task::spawn_blocking(move || blobs::remove_blobs(&dir, &written));
-                    }
+                    self.remove_unlisted(written.clone());
                     planned.done.refuse(&refusal.into());
                     return None;
                 }
@@ -386,8 +387,7 @@ impl Mailbox {
                         quota,
                     }),
                     Err(e) => {
-                        let dir = self.dir.clone();
-                        tokio::task::spawn_blocking(move || blobs::remove_blobs(&dir, &written));
+                        self.remove_unlisted(written);
                         refuse(reply, &e.into())
                     }
                 }
@@ -564,11 +564,17 @@ impl Mailbox {
                         // Only now that the expunge is durable may the octets go; a COPY
                         // that brings a blob back before its turn calls its removal off.
                         let (dir, removing) = (self.dir.clone(), self.removing.clone());
+                        let (shared, account) = (self.shared.clone(), self.key.account.clone());
                         lock_set(&removing).extend(freed.iter().copied());
                         tokio::task::spawn_blocking(move || {
                             for blob in freed {
                                 let mut pending = lock_set(&removing);
                                 if !pending.remove(&blob) {
+                                    continue;
+                                }
+                                // Only the current owner deletes (docs/clustering.md); left
+                                // behind, the file is quarantined by the next recovery.
+                                if shared.check_write(&account).is_err() {
                                     continue;
                                 }
                                 if let Err(e) = blobs::remove_blobs(&dir, &[blob]) {

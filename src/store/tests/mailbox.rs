@@ -211,6 +211,7 @@ fn write_blob(dir: &Path, id: u128, data: &[u8]) {
             data,
             meta: b"meta",
         }],
+        &|| true,
     )
     .unwrap();
 }
@@ -599,4 +600,29 @@ fn writer_epochs_replay_in_order_and_a_lower_one_after_a_higher_is_reported() {
     append(&mut store, vec![entry(100, &[])]);
     drop(store);
     assert!(open(dir.path()).state().writers.regressions.is_empty());
+}
+
+/// Issue 19, finding 1 (found by `roost-bench faults`: a paused owner resumed, its APPEND's
+/// `.meta` rename failed because the new owner's recovery had removed the temporary file,
+/// and its cleanup deleted the message file the new owner had just listed): a failed write
+/// removes the files it renamed into place only while the fence allows.
+#[test]
+fn a_failed_blob_write_removes_its_files_only_while_the_fence_allows() {
+    let dir = tempfile::tempdir().unwrap();
+    for (may_remove, stays) in [(false, true), (true, false)] {
+        let id = BlobId(if may_remove { 7 } else { 8 });
+        // A directory where the `.meta` goes: its rename fails after the octets are in place.
+        fs::create_dir_all(blobs::meta_path(dir.path(), id).join("x")).unwrap();
+        let written = blobs::write_blobs(
+            dir.path(),
+            &[BlobWrite {
+                id,
+                data: b"octets",
+                meta: b"meta",
+            }],
+            &|| may_remove,
+        );
+        assert!(written.is_err());
+        assert_eq!(blobs::blob_path(dir.path(), id).exists(), stays);
+    }
 }

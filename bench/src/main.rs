@@ -333,7 +333,8 @@ struct FaultsArgs {
     /// All nodes on loopback; the partition faults become SIGSTOP.
     #[arg(long)]
     no_namespaces: bool,
-    /// A message stored though its APPEND got NO fails the run (issue 19 finding 5).
+    /// A message stored though its APPEND got NO (issue 19 finding 5), or an expunged one
+    /// back under a new UID (recovery re-adding its file), fails the run.
     #[arg(long)]
     strict_append_no: bool,
 }

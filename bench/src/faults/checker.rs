@@ -26,6 +26,9 @@ pub struct CheckResult {
     pub expunge_lost: u64,
     pub duplicate_messages: u64,
     pub stored_after_no: u64,
+    /// Expunged messages back under a new UID: recovery re-adds every unlisted message file,
+    /// and an expunge whose file removal a crash cut short leaves one (docs/storage.md).
+    pub resurrected: u64,
     pub unexpected: u64,
     pub examples: Vec<String>,
 }
@@ -263,6 +266,14 @@ fn compare(
                         "user{user}: {marker} stored as UID {} (flags {:?}) though its APPEND \
                          got NO {text}",
                         f.uid, f.flags
+                    ));
+                }
+                Answer::Acked { uid } if *uid != f.uid && s.expunge != Expunge::No => {
+                    r.resurrected += 1;
+                    r.note(format!(
+                        "user{user}: {marker}, acknowledged as UID {uid} and expunged ({:?}), \
+                         is back as UID {} (flags {:?})",
+                        s.expunge, f.uid, f.flags
                     ));
                 }
                 Answer::Acked { uid } if *uid != f.uid => {

@@ -41,6 +41,7 @@ struct PerKind {
     errors: ErrorTally,
     failures: u64,
     stored_after_no: u64,
+    resurrected: u64,
     acked: u64,
     notes: Vec<String>,
     server_errors: BTreeMap<String, u64>,
@@ -82,8 +83,9 @@ pub fn summarize(
         for c in std::iter::once(&r.check).chain(r.cold.as_ref()) {
             k.failures += c.failures();
             k.stored_after_no += c.stored_after_no;
+            k.resurrected += c.resurrected;
             for e in &c.examples {
-                if examples.len() < 30 {
+                if examples.len() < 60 {
                     examples.push(format!("round {} ({}): {e}", r.index, r.kind.name()));
                 }
             }
@@ -105,6 +107,8 @@ pub fn summarize(
             }
         }
     }
+    // Failures first; the (many) messages stored after NO last.
+    examples.sort_by_key(|e| e.contains("though its APPEND got NO"));
     let mut t = String::new();
     let _ = writeln!(t, "## roost-bench faults: {} rounds\n", rounds.len());
     if !setup_note.is_empty() {
@@ -113,10 +117,11 @@ pub fn summarize(
     let _ = writeln!(
         t,
         "| fault | rounds | acked APPENDs | failover median / max (ms) | longest write gap (ms) | \
-         not recovered | losses, corruptions, two writers, failed faults | stored after NO | SERVERBUG |"
+         not recovered | losses, corruptions, two writers, failed faults | stored after NO | expunged, back | SERVERBUG |"
     );
-    let _ = writeln!(t, "|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(t, "|---|---|---|---|---|---|---|---|---|---|");
     let (mut failures, mut serverbugs, mut after_no, mut unrecovered) = (0, 0, 0, 0);
+    let mut resurrected = 0;
     for (kind, k) in &kinds {
         let mut f = k.failovers.clone();
         f.sort();
@@ -126,7 +131,7 @@ pub fn summarize(
         let max = f.last().map_or("-".into(), |d| d.as_millis().to_string());
         let _ = writeln!(
             t,
-            "| {} | {} | {} | {median} / {max} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {median} / {max} | {} | {} | {} | {} | {} | {} |",
             kind.name(),
             k.rounds,
             k.acked,
@@ -134,11 +139,13 @@ pub fn summarize(
             k.not_recovered,
             k.failures + k.two_writers,
             k.stored_after_no,
+            k.resurrected,
             k.errors.serverbug
         );
         failures += k.failures + k.two_writers;
         serverbugs += k.errors.serverbug;
         after_no += k.stored_after_no;
+        resurrected += k.resurrected;
         unrecovered += k.not_recovered;
     }
     let _ = writeln!(
@@ -174,18 +181,19 @@ pub fn summarize(
         || duplicate_uids > 0
         || !violations.is_empty()
         || unrecovered > 0
-        || (strict_no && after_no > 0);
+        || (strict_no && after_no + resurrected > 0);
     let _ = writeln!(
         t,
         "\nVerdict: {} — {failures} losses/corruptions/failed faults, {duplicate_uids} duplicate \
          UIDs, {} other violations, {serverbugs} SERVERBUG, {unrecovered} rounds not \
-         recovered, {after_no} messages stored though their APPEND got NO{}.",
+         recovered, {after_no} messages stored though their APPEND got NO, {resurrected} \
+         expunged messages back under a new UID{}.",
         if failed { "FAILED" } else { "passed" },
         violations.len() as u64 - duplicate_uids.min(violations.len() as u64),
         if strict_no {
-            " (a failure: --strict-append-no)"
+            " (failures: --strict-append-no)"
         } else {
-            " (reported, not a failure without --strict-append-no)"
+            " (the last two reported, not failures without --strict-append-no)"
         }
     );
     Summary { text: t, failed }

@@ -51,6 +51,8 @@ struct PerKind {
 /// An ERROR line without its time stamp, numbers left out so that like lines add up.
 fn error_kind(line: &str) -> String {
     let text = line.split_once(" ERROR ").map_or(line, |(_, t)| t);
+    // Without the spans (`imap.session{...}:imap.command{...}: `): the target and message.
+    let text = text.rsplit_once("}: ").map_or(text, |(_, t)| t);
     text.chars()
         .map(|c| if c.is_ascii_digit() { '#' } else { c })
         .take(110)

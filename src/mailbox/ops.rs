@@ -572,8 +572,9 @@ impl Mailbox {
                                 if !pending.remove(&blob) {
                                     continue;
                                 }
-                                // Only the current owner deletes (docs/clustering.md); left
-                                // behind, the file is quarantined by the next recovery.
+                                // Only the current owner deletes (docs/clustering.md): the next
+                                // owner's recovery may already have listed the file again.
+                                // Left behind, it comes back as `$Recovered` (at least once).
                                 if shared.check_write(&account).is_err() {
                                     continue;
                                 }

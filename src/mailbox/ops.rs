@@ -564,18 +564,11 @@ impl Mailbox {
                         // Only now that the expunge is durable may the octets go; a COPY
                         // that brings a blob back before its turn calls its removal off.
                         let (dir, removing) = (self.dir.clone(), self.removing.clone());
-                        let (shared, account) = (self.shared.clone(), self.key.account.clone());
                         lock_set(&removing).extend(freed.iter().copied());
                         tokio::task::spawn_blocking(move || {
                             for blob in freed {
                                 let mut pending = lock_set(&removing);
                                 if !pending.remove(&blob) {
-                                    continue;
-                                }
-                                // Only the current owner deletes (docs/clustering.md): the next
-                                // owner's recovery may already have listed the file again.
-                                // Left behind, it comes back as `$Recovered` (at least once).
-                                if shared.check_write(&account).is_err() {
                                     continue;
                                 }
                                 if let Err(e) = blobs::remove_blobs(&dir, &[blob]) {

@@ -219,7 +219,7 @@ mod tests {
                 data: &raw,
                 meta: &meta,
             };
-            blobs::write_blobs(&inbox_dir, &[write]).unwrap();
+            blobs::write_blobs(&inbox_dir, &[write], &|| true).unwrap();
             items.push(NewEntry {
                 blob: BlobId(id),
                 size: raw.len() as u32,

@@ -104,6 +104,14 @@ pub struct Conn {
 }
 
 impl Conn {
+    /// Connects over plain TCP and reads the greeting, which must be `* OK`.
+    ///
+    /// # Errors
+    /// As [`Conn::connect_via`].
+    pub async fn connect(addr: &str, timeout: Duration) -> Result<Conn, ImapError> {
+        Self::connect_via(&Connector::default(), addr, timeout).await
+    }
+
     /// Connects through `connector` (plain or TLS, from which source address) and reads the
     /// greeting, which must be `* OK`.
     ///

@@ -10,6 +10,7 @@
 //! - `push`: APPEND on one node, EXISTS on an IDLE client of another (scenario 5);
 //! - `lmtp`: LMTP deliveries per second from concurrent MTA-like clients (scenario 6);
 //! - `check`: clients that check every answer against what they were told (state checker);
+//! - `faults`: a Roost cluster driven through faults under load, checked after every round;
 //! - `mbox`: write the generated sample mail as an mbox file;
 //! - `diff` / `table`: compare results files (run to run; server to server).
 //!
@@ -20,6 +21,7 @@
 mod check;
 mod client;
 mod diff;
+mod faults;
 mod lmtp;
 mod procmem;
 mod sample;
@@ -70,6 +72,10 @@ enum Cmd {
     /// Many clients on few accounts doing random work, each checking every answer against
     /// what it was told; exits 1 on any error.
     Check(CheckArgs),
+    /// Start a 3-node Roost cluster with its Redis, inject faults round after round under
+    /// APPEND/STORE/EXPUNGE load on every node, and check that nothing acknowledged is lost;
+    /// exits 1 on any loss, duplicate UID or [SERVERBUG].
+    Faults(FaultsArgs),
     /// Write the generated sample mail as an mbox file.
     Mbox {
         #[arg(long, default_value_t = 200)]
@@ -309,6 +315,47 @@ struct CheckArgs {
 }
 
 #[derive(Args)]
+struct FaultsArgs {
+    /// The roost binary [default: `roost` beside this program]
+    #[arg(long)]
+    roost: Option<PathBuf>,
+    #[arg(long, default_value_t = 3)]
+    nodes: usize,
+    /// Accounts the writers share (writers of every node write to each).
+    #[arg(long, default_value_t = 2)]
+    accounts: usize,
+    #[arg(long, default_value_t = 2)]
+    writers_per_node: usize,
+    /// Rounds of each fault kind (the kinds take turns).
+    #[arg(long, default_value_t = 1)]
+    rounds_per_kind: usize,
+    /// Fault kinds to run [default: all]
+    #[arg(long, value_enum, value_delimiter = ',')]
+    kinds: Vec<faults::Kind>,
+    /// The nodes' `cluster.lease_ttl_ms`.
+    #[arg(long, default_value_t = 2000)]
+    lease_ms: u64,
+    /// Milliseconds of load before each fault.
+    #[arg(long, default_value_t = 1000)]
+    warmup_ms: u64,
+    /// Check after a cold restart (kill -9 of all nodes) every Nth round and after the last.
+    #[arg(long, default_value_t = 5)]
+    cold_every: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Keep the run directory (data, node and Redis logs) here.
+    #[arg(long)]
+    keep_dir: Option<PathBuf>,
+    /// All nodes on loopback; the partition faults become SIGSTOP.
+    #[arg(long)]
+    no_namespaces: bool,
+    /// A message stored though its APPEND got NO (issue 19 finding 5), or an expunged one
+    /// back under a new UID (recovery re-adding its file), fails the run.
+    #[arg(long)]
+    strict_append_no: bool,
+}
+
+#[derive(Args)]
 struct PushArgs {
     #[command(flatten)]
     target: TargetArgs,
@@ -356,6 +403,7 @@ async fn async_main(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Cmd::Run(a) => run(a).await,
         Cmd::Check(a) => check(a).await,
+        Cmd::Faults(a) => faults(a).await,
         Cmd::Prepare(a) => {
             let target = a.target.target();
             let size = if a.small {
@@ -554,5 +602,35 @@ async fn check(a: CheckArgs) -> anyhow::Result<()> {
         anyhow::bail!("{errors} errors");
     }
     println!("check: 0 errors");
+    Ok(())
+}
+
+async fn faults(a: FaultsArgs) -> anyhow::Result<()> {
+    let binary = match a.roost {
+        Some(b) => b,
+        None => std::env::current_exe()?.with_file_name("roost"),
+    };
+    let kinds = if a.kinds.is_empty() {
+        faults::Kind::ALL.to_vec()
+    } else {
+        a.kinds
+    };
+    let passed = faults::run(faults::FaultsConfig {
+        binary,
+        nodes: a.nodes.max(2),
+        accounts: a.accounts.max(1),
+        writers_per_node: a.writers_per_node.max(1),
+        rounds_per_kind: a.rounds_per_kind.max(1),
+        kinds,
+        lease: Duration::from_millis(a.lease_ms),
+        warmup: Duration::from_millis(a.warmup_ms),
+        cold_every: a.cold_every,
+        seed: a.seed,
+        keep_dir: a.keep_dir,
+        namespaces: !a.no_namespaces,
+        strict_append_no: a.strict_append_no,
+    })
+    .await?;
+    anyhow::ensure!(passed, "the fault suite failed (see the report above)");
     Ok(())
 }

@@ -93,6 +93,11 @@ impl Fence {
         Ok(())
     }
 
+    /// The epoch of the lease this fence guards.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
     /// The epoch recorded in `account_dir`'s fence file (0 when there is none yet).
     pub fn recorded(account_dir: &Path) -> u64 {
         read_epoch(&account_dir.join(FENCE_FILE))

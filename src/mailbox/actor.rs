@@ -443,6 +443,14 @@ impl Actor for Mailbox {
                 } else {
                     tracing::warn!(mailbox = %act.info.id, name = %act.info.name, "{report}");
                 }
+                for (earlier, later) in &store.state().writers.regressions {
+                    tracing::error!(
+                        mailbox = %act.info.id, name = %act.info.name, account = %act.key.account,
+                        earlier, later,
+                        "two writers: the mailbox log has changes of epoch {later} after epoch \
+                         {earlier}"
+                    );
+                }
                 act.listeners.loaded(store.state(), recent_mark);
                 act.recent_saved = recent_mark;
                 act.store = Some(store);

@@ -13,7 +13,7 @@ use tokio::task::JoinError;
 use super::actor::Mailbox;
 use super::{Appended, ExpungeScope, Expunged, MailboxError, Reply, StoreOutcome};
 use crate::store::journal::Committed;
-use crate::store::mailbox::NewEntry;
+use crate::store::mailbox::{MailboxRecord, NewEntry};
 use crate::store::requests::RequestKey;
 use crate::store::{blobs, BlobId};
 use roost_proto::StoreAction;
@@ -117,6 +117,8 @@ pub(super) struct Batcher {
     queue: Vec<Write>,
     /// Blob writes and links running before their writes join the queue.
     pub pending_io: usize,
+    /// The lease epoch this actor last wrote into the log ([`MailboxRecord::Writer`]).
+    logged_epoch: Option<u64>,
 }
 
 impl Batcher {
@@ -148,6 +150,18 @@ impl Mailbox {
             return;
         }
         let writes = std::mem::take(&mut self.batcher.queue);
+        // In a cluster, the log names the epoch of each owner before its first change, so
+        // that "one writer per epoch, epochs only growing" can be checked from the log.
+        let epoch = self.shared.write_epoch(&self.key.account);
+        if let (Some(e), Some(store)) = (epoch, self.store.as_mut()) {
+            if self.batcher.logged_epoch != Some(e)
+                && store
+                    .stage(vec![MailboxRecord::Writer { epoch: e }])
+                    .is_ok()
+            {
+                self.batcher.logged_epoch = Some(e);
+            }
+        }
         let done: Vec<Done> = writes.into_iter().filter_map(|w| self.prepare(w)).collect();
         let Some(store) = self.store.as_mut() else {
             return;
@@ -165,8 +179,8 @@ impl Mailbox {
         let (shared, account) = (self.shared.clone(), self.key.account.clone());
         // The fence is checked on the blocking task, right before the write it guards.
         let job = tokio::task::spawn_blocking(move || -> Result<Committed, MailboxError> {
-            shared.check_write(&account)?;
-            Ok(commit.run_while(&|| shared.check_write(&account).is_ok()))
+            shared.check_write_at(&account, epoch)?;
+            Ok(commit.run_while(&|| shared.check_write_at(&account, epoch).is_ok()))
         });
         ctx.spawn(
             job.into_actor(self)
@@ -211,10 +225,26 @@ impl Mailbox {
                 _ => Vec::new(),
             })
             .collect();
-        if !written.is_empty() {
-            let dir = self.dir.clone();
-            tokio::task::spawn_blocking(move || blobs::remove_blobs(&dir, &written));
+        self.remove_unlisted(written);
+    }
+
+    /// Removes message files this actor wrote for a refused change, checking the fence
+    /// right before: once another node owns the account its recovery may have listed them
+    /// (they are then at worst re-added, never deleted under a listed message).
+    pub(super) fn remove_unlisted(&self, written: Vec<BlobId>) {
+        if written.is_empty() {
+            return;
         }
+        let (dir, shared, account) = (
+            self.dir.clone(),
+            self.shared.clone(),
+            self.key.account.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            if shared.check_write(&account).is_ok() {
+                let _ = blobs::remove_blobs(&dir, &written);
+            }
+        });
     }
 
     fn abort_batch(&mut self, done: Vec<Done>, error: MailboxError) {

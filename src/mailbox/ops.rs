@@ -89,6 +89,7 @@ fn write_new_blobs(
     messages: &[NewMessage],
     flags: Vec<Vec<String>>,
     parse_meta: fn(&bytes::Bytes) -> Vec<u8>,
+    may_remove: &dyn Fn() -> bool,
 ) -> io::Result<Vec<NewEntry>> {
     let ids = messages
         .iter()
@@ -105,7 +106,7 @@ fn write_new_blobs(
             meta,
         })
         .collect();
-    blobs::write_blobs(dir, &writes)?;
+    blobs::write_blobs(dir, &writes, may_remove)?;
     let now = i64::try_from(unix_now()).unwrap_or(i64::MAX);
     Ok(messages
         .iter()
@@ -184,9 +185,12 @@ impl Mailbox {
         let dir = self.dir.clone();
         let parse_meta = self.shared.options.parse_meta;
         let recount = self.recount();
+        let (shared, account) = (self.shared.clone(), self.key.account.clone());
         let job = move || {
             recount();
-            write_new_blobs(&dir, &messages, flags, parse_meta).map_err(io_error("write message"))
+            let may_remove = || shared.check_write(&account).is_ok();
+            write_new_blobs(&dir, &messages, flags, parse_meta, &may_remove)
+                .map_err(io_error("write message"))
         };
         self.after_blocking(ctx, job, reply, move |items, reply| Write::Append {
             items,
@@ -363,10 +367,7 @@ impl Mailbox {
                 blobs: written,
             } => {
                 if let Err(refusal) = usage.add(self.key.id, *added, *enforce) {
-                    if !written.is_empty() {
-                        let (dir, written) = (self.dir.clone(), written.clone());
-                        tokio::task::spawn_blocking(move || blobs::remove_blobs(&dir, &written));
-                    }
+                    self.remove_unlisted(written.clone());
                     planned.done.refuse(&refusal.into());
                     return None;
                 }
@@ -467,8 +468,7 @@ impl Mailbox {
                         quota,
                     }),
                     Err(e) => {
-                        let dir = self.dir.clone();
-                        tokio::task::spawn_blocking(move || blobs::remove_blobs(&dir, &written));
+                        self.remove_unlisted(written);
                         refuse(reply, &e.into())
                     }
                 }

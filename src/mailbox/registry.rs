@@ -72,12 +72,30 @@ impl Shared {
     /// # Errors
     /// `Unavailable` when the lease is gone, expired or superseded.
     pub fn check_write(&self, account: &str) -> Result<(), super::MailboxError> {
+        self.check_write_at(account, None)
+    }
+
+    /// As [`check_write`](Self::check_write), and the lease is still the one of `epoch`
+    /// (when given): a batch staged under one lease is not written under a later one.
+    ///
+    /// # Errors
+    /// As [`check_write`](Self::check_write).
+    pub fn check_write_at(
+        &self,
+        account: &str,
+        epoch: Option<u64>,
+    ) -> Result<(), super::MailboxError> {
         let Some(ownership) = self.ownership.get() else {
             return Ok(());
         };
         let fence = ownership.fence(account).ok_or_else(|| {
             super::MailboxError::Unavailable("this node does not own the account".into())
         })?;
+        if epoch.is_some_and(|e| e != fence.epoch()) {
+            return Err(super::MailboxError::Unavailable(
+                "the lease on this account changed while the change was prepared".into(),
+            ));
+        }
         fence
             .check()
             .map_err(|e| super::MailboxError::Unavailable(e.to_string()))
@@ -134,6 +152,12 @@ impl Shared {
             .get()
             .map_or(std::time::Duration::ZERO, |o| o.lease_ttl());
         lease + std::time::Duration::from_secs(5)
+    }
+
+    /// The epoch of this node's lease on `account` (`None` without a cluster, or when this
+    /// node does not own it).
+    pub fn write_epoch(&self, account: &str) -> Option<u64> {
+        self.ownership.get()?.fence(account).map(|f| f.epoch())
     }
 
     /// No actor of this account runs on this node.

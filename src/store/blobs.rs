@@ -54,8 +54,15 @@ pub struct BlobWrite<'a> {
 ///
 /// # Errors
 /// Any I/O error (a full disk included); the files this call renamed into place are removed
-/// again first, so a refused APPEND leaves nothing that recovery would list as a message.
-pub fn write_blobs(mailbox_dir: &Path, blobs: &[BlobWrite<'_>]) -> io::Result<()> {
+/// again first, so a refused APPEND leaves nothing that recovery would list as a message;
+/// but only when `may_remove` (the fence) still allows: a writer that lost the account
+/// meanwhile (paused past its lease) must not delete files a new owner's recovery may have
+/// listed already (issue 19 finding 1; they are then re-listed, never lost).
+pub fn write_blobs(
+    mailbox_dir: &Path,
+    blobs: &[BlobWrite<'_>],
+    may_remove: &dyn Fn() -> bool,
+) -> io::Result<()> {
     let dir = blobs_dir(mailbox_dir);
     durable_fs::create_dir_durable(&dir)?;
     let written = (|| {
@@ -70,7 +77,7 @@ pub fn write_blobs(mailbox_dir: &Path, blobs: &[BlobWrite<'_>]) -> io::Result<()
         }
         durable_fs::sync_dir(&dir)
     })();
-    if written.is_err() {
+    if written.is_err() && may_remove() {
         let ids: Vec<BlobId> = blobs.iter().map(|b| b.id).collect();
         let _ = remove_blobs(mailbox_dir, &ids);
     }

@@ -48,6 +48,11 @@ pub enum MailboxRecord {
     /// A write forwarded by another node under `key` (in the same transaction as the write's
     /// own records), and what it produced: a repeat of the key is answered with it.
     Request { key: RequestKey, outcome: Outcome },
+    /// In a cluster, written before the first transaction of each owner (Mailbox actor) of
+    /// the mailbox: the epoch of the lease it writes under. Along one log the epochs never
+    /// go down; one that does means a former owner wrote after a newer one (two writers),
+    /// which replay reports ([`WriterEpochs`], docs/clustering.md).
+    Writer { epoch: u64 },
 }
 
 /// One message added by APPEND, COPY, MOVE or delivery.
@@ -76,7 +81,37 @@ pub struct MailboxState {
     pub vanished: Vanished,
     /// The latest writes forwarded under a request key, and their outcomes.
     pub requests: RecentRequests,
+    /// The owners' epochs seen in the log since the snapshot (not persisted).
+    pub writers: WriterEpochs,
 }
+
+/// The [`MailboxRecord::Writer`] epochs a replay met, in log order: the latest, and each
+/// time one went down. Not part of the mailbox's content (it is not in snapshots, and two
+/// states that differ only here are equal).
+#[derive(Debug, Clone, Default)]
+pub struct WriterEpochs {
+    pub latest: u64,
+    /// (earlier, later) pairs where the later epoch is the lower one.
+    pub regressions: Vec<(u64, u64)>,
+}
+
+impl WriterEpochs {
+    fn saw(&mut self, epoch: u64) {
+        if epoch < self.latest {
+            self.regressions.push((self.latest, epoch));
+        } else {
+            self.latest = epoch;
+        }
+    }
+}
+
+impl PartialEq for WriterEpochs {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for WriterEpochs {}
 
 /// A snapshot's layout. Each version only adds fields at the end, so an older snapshot
 /// fails to decode as a newer layout (it ends too soon) instead of decoding wrongly, and
@@ -181,6 +216,7 @@ impl From<StoredState> for MailboxState {
                 .collect(),
             vanished: stored.vanished,
             requests: stored.requests,
+            writers: WriterEpochs::default(),
         }
     }
 }
@@ -278,6 +314,7 @@ impl MailboxState {
             entries: Vec::new(),
             vanished: Vanished::default(),
             requests: RecentRequests::default(),
+            writers: WriterEpochs::default(),
         }
     }
 
@@ -445,6 +482,7 @@ impl Durable for MailboxState {
             MailboxRecord::Request { key, outcome } => {
                 self.requests.record(*key, outcome.clone());
             }
+            MailboxRecord::Writer { epoch } => self.writers.saw(*epoch),
         }
     }
 }

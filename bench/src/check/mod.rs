@@ -21,7 +21,7 @@ use crate::client::ImapError;
 use crate::sample::Size;
 use crate::workload::{prepare, Target};
 
-pub use self::spawn::SpawnedRoost;
+pub use self::spawn::{add_user, SpawnedRoost};
 
 pub struct CheckConfig {
     pub target: Target,

@@ -1,7 +1,7 @@
 //! A throwaway Roost for `check --spawn-roost`: its own data directory, users created with
 //! `roost user add`, plain TCP on a free loopback port, stopped when dropped.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -66,7 +66,11 @@ impl SpawnedRoost {
     }
 }
 
-fn add_user(binary: &Path, config: &PathBuf, user: &str, password: &str) -> anyhow::Result<()> {
+/// `roost user add USER --password-stdin` with `config`'s users file.
+///
+/// # Errors
+/// When the command cannot run or fails.
+pub fn add_user(binary: &Path, config: &Path, user: &str, password: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut child = Command::new(binary)
         .args(["user", "--config"])

@@ -79,6 +79,7 @@ fn build(dir: &Path) -> Acknowledged {
                         data: &octets,
                         meta: &stub_meta(&bytes::Bytes::from(octets.clone())),
                     }],
+                    &|| true,
                 )
                 .unwrap();
                 items.push(NewEntry {

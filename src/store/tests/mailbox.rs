@@ -211,6 +211,7 @@ fn write_blob(dir: &Path, id: u128, data: &[u8]) {
             data,
             meta: b"meta",
         }],
+        &|| true,
     )
     .unwrap();
 }
@@ -657,4 +658,65 @@ fn a_failed_compaction_does_not_fail_the_commit_it_follows() {
     let store = open(dir.path());
     let uids: Vec<u32> = store.state().entries.iter().map(|e| e.uid).collect();
     assert_eq!(uids, [1, 2, 3]);
+}
+
+/// Each owner's epoch is in the log before its changes; replay finds an epoch that went
+/// down (a former owner writing after a newer one), and a snapshot carries no epochs.
+#[test]
+fn writer_epochs_replay_in_order_and_a_lower_one_after_a_higher_is_reported() {
+    use crate::store::mailbox::MailboxRecord;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    for epoch in [3, 3, 5] {
+        store.stage(vec![MailboxRecord::Writer { epoch }]).unwrap();
+        append(&mut store, vec![entry(u128::from(epoch) * 10, &[])]);
+    }
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(store.state().writers.latest, 5);
+    assert!(store.state().writers.regressions.is_empty());
+    assert_eq!(store.state().entries.len(), 3);
+    let mut store = store;
+    store
+        .stage(vec![MailboxRecord::Writer { epoch: 4 }])
+        .unwrap();
+    append(&mut store, vec![entry(99, &[])]);
+    store
+        .stage(vec![MailboxRecord::Writer { epoch: 6 }])
+        .unwrap();
+    store.commit().unwrap();
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(store.state().writers.regressions, vec![(5, 4)]);
+    assert_eq!(store.state().writers.latest, 6);
+    drop(store);
+    let (mut store, _) = open_with(dir.path(), 1, &|| true);
+    append(&mut store, vec![entry(100, &[])]);
+    drop(store);
+    assert!(open(dir.path()).state().writers.regressions.is_empty());
+}
+
+/// Issue 19, finding 1 (found by `roost-bench faults`: a paused owner resumed, its APPEND's
+/// `.meta` rename failed because the new owner's recovery had removed the temporary file,
+/// and its cleanup deleted the message file the new owner had just listed): a failed write
+/// removes the files it renamed into place only while the fence allows.
+#[test]
+fn a_failed_blob_write_removes_its_files_only_while_the_fence_allows() {
+    let dir = tempfile::tempdir().unwrap();
+    for (may_remove, stays) in [(false, true), (true, false)] {
+        let id = BlobId(if may_remove { 7 } else { 8 });
+        // A directory where the `.meta` goes: its rename fails after the octets are in place.
+        fs::create_dir_all(blobs::meta_path(dir.path(), id).join("x")).unwrap();
+        let written = blobs::write_blobs(
+            dir.path(),
+            &[BlobWrite {
+                id,
+                data: b"octets",
+                meta: b"meta",
+            }],
+            &|| may_remove,
+        );
+        assert!(written.is_err());
+        assert_eq!(blobs::blob_path(dir.path(), id).exists(), stays);
+    }
 }

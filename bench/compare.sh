@@ -4,7 +4,7 @@
 # (cross-node push, Roost only: Dovecot has no equivalent) on two Roost nodes and a Redis.
 #
 # Usage: bench/compare.sh [--duration SECS] [--users N] [--idle N] [--large N]
-#                         [--push-samples N] [--out FILE] [--no-push]
+#                         [--push-samples N] [--out FILE] [--no-push] [--stay-clients "50 200"]
 #                         [--scenarios "mixed stay append idle large sort lmtp login"]
 # Defaults: 20 s per timed scenario and server, 50 users / 50 clients, 1,000 IDLE connections,
 # a 20,000-message mailbox (--large 100000 for the issue's full size; prepare then takes a few
@@ -26,6 +26,7 @@ IDLE=1000
 LARGE=20000
 PUSH_SAMPLES=500
 PUSH=1
+STAY_CLIENTS=""
 SCENARIOS="mixed stay append idle large sort lmtp"
 OUT="$ROOT/docs/bench-results/$(date +%F).json"
 while [ $# -gt 0 ]; do
@@ -37,11 +38,13 @@ while [ $# -gt 0 ]; do
         --push-samples) PUSH_SAMPLES=$2; shift 2 ;;
         --out) OUT=$2; shift 2 ;;
         --no-push) PUSH=0; shift ;;
+        --stay-clients) STAY_CLIENTS=$2; shift 2 ;;
         --scenarios) SCENARIOS=$2; shift 2 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
 LARGE_USER=$((USERS + 1))
+STAY_CLIENTS=${STAY_CLIENTS:-$USERS}
 
 want() { case " $SCENARIOS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 log() { printf '\n### %s\n' "$*" >&2; }
@@ -248,9 +251,12 @@ done
 want stay && {
 log "1b. stay-logged-in workload (LIST/STATUS/SELECT/FETCH/STORE with keywords/EXPUNGE/APPEND,
      no LOGOUT): $USERS users / $USERS clients, ${DURATION}s each, three alternating rounds"
-for round in 1 2 3; do
-    for s in dovecot roost; do
-        bench "$s" run --mix stay --users "$USERS" --clients "$USERS" --duration "$DURATION" --server-pid "$(pid "$s")"
+for clients in $STAY_CLIENTS; do
+    for round in 1 2 3; do
+        for s in dovecot roost; do
+            bench "$s" run --mix stay --scenario "stay-$clients" --users "$USERS" --clients "$clients" \
+                --duration "$DURATION" --server-pid "$(pid "$s")"
+        done
     done
 done
 }

@@ -4,9 +4,11 @@
 //! baseline). Verification takes its parameters from the stored string, so hashes made with
 //! other parameters keep working after the defaults change.
 
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::Argon2;
+use std::sync::{Mutex, PoisonError};
+
+use argon2::password_hash::phc::{Output, PasswordHash};
+use argon2::password_hash::PasswordHasher;
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 /// The hash of 32 random bytes that were thrown away, with the same parameters as
 /// [`hash_password`] produces. Unknown users are verified against it so that "no such user"
@@ -34,10 +36,58 @@ pub fn verify_password(phc: &str, password: &[u8]) -> bool {
         Ok(hash) => {
             #[cfg(test)]
             ARGON2_RUNS.with(|n| n.set(n.get() + 1));
-            Argon2::default().verify_password(password, &hash).is_ok()
+            verify_with_pooled_memory(&hash, password).unwrap_or(false)
         }
         Err(_) => false,
     }
+}
+
+/// Argon2 working memory (19 MiB per verification with the defaults) kept between
+/// verifications instead of being allocated and freed each time: freed blocks that size end up
+/// in glibc's per-thread arenas and stay resident, and mapping and zeroing a fresh block costs
+/// time. Verifications are already limited to a few at once (`VerifyQueue`), so this holds at
+/// most that many blocks.
+static MEMORY: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+
+/// Runs `f` on `count` argon2 blocks taken from [`MEMORY`], and puts them back afterwards.
+/// Reused blocks are not cleared: argon2 writes every block before it reads it.
+fn with_pooled_blocks<R>(count: usize, f: impl FnOnce(&mut [Block]) -> R) -> R {
+    let mut blocks = MEMORY
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .pop()
+        .unwrap_or_default();
+    blocks.resize(count, Block::default());
+    let result = f(&mut blocks);
+    MEMORY
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(blocks);
+    result
+}
+
+/// Recomputes `hash` for `password` with the stored parameters and compares the outputs in
+/// constant time (as the argon2 crate's own `verify_password` does). `None`: the stored
+/// string names something argon2 cannot compute.
+fn verify_with_pooled_memory(hash: &PasswordHash, password: &[u8]) -> Option<bool> {
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+        return None;
+    };
+    let algorithm = Algorithm::new(hash.algorithm.as_str()).ok()?;
+    let version = match hash.version {
+        Some(v) => Version::try_from(v).ok()?,
+        None => Version::default(),
+    };
+    let params = Params::try_from(hash).ok()?;
+    let blocks = params.block_count();
+    let argon2 = Argon2::new(algorithm, version, params);
+    let mut out = vec![0u8; expected.len()];
+    with_pooled_blocks(blocks, |memory| {
+        argon2.hash_password_into_with_memory(password, salt, &mut out, memory)
+    })
+    .ok()?;
+    let computed = Output::new(&out).ok()?;
+    Some(*expected == computed)
 }
 
 #[cfg(test)]
@@ -61,6 +111,26 @@ mod tests {
         let phc = hash_password(b"correct horse");
         assert!(phc.starts_with("$argon2id$v=19$"), "{phc}");
         assert!(verify_password(&phc, b"correct horse"));
+    }
+
+    #[test]
+    fn reused_memory_of_another_size_still_verifies() {
+        // Dirty pooled blocks from a larger run, then a smaller one, then larger again: each
+        // must match the hash argon2 computed with its own fresh memory.
+        let small = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(4096, 1, 1, None).expect("valid parameters"),
+        )
+        .hash_password(b"small")
+        .expect("hash")
+        .to_string();
+        let default = hash_password(b"default");
+        for _ in 0..2 {
+            assert!(verify_password(&default, b"default"));
+            assert!(verify_password(&small, b"small"));
+            assert!(!verify_password(&small, b"smalL"));
+        }
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub struct Fence {
     file: PathBuf,
     valid_until: Mutex<Instant>,
     lost: AtomicBool,
+    /// The owner is letting go (drain, move, shutdown): no new writes, but while its lease
+    /// holds it still removes the files its own refused writes and expunges left.
+    handing_over: AtomicBool,
 }
 
 /// Why a write was refused.
@@ -42,6 +45,7 @@ impl Fence {
             file: account_dir.join(FENCE_FILE),
             valid_until: Mutex::new(valid_until),
             lost: AtomicBool::new(false),
+            handing_over: AtomicBool::new(false),
         }
     }
 
@@ -118,7 +122,24 @@ impl Fence {
     }
 
     pub fn is_lost(&self) -> bool {
-        self.lost.load(Ordering::SeqCst)
+        self.lost.load(Ordering::SeqCst) || self.handing_over.load(Ordering::SeqCst)
+    }
+
+    pub fn mark_handing_over(&self) {
+        self.handing_over.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether this node may still remove files it wrote itself and that nothing lists
+    /// (a refused APPEND's, an expunged message's): as [`Fence::check`], also while it hands
+    /// the account over. Blocking.
+    ///
+    /// # Errors
+    /// The reason changing files is no longer allowed.
+    pub fn check_cleanup(&self) -> Result<(), Fenced> {
+        if self.lost.load(Ordering::SeqCst) {
+            return Err(Fenced::Lost);
+        }
+        self.check_lease()
     }
 
     /// Whether this node may write now. Blocking (reads the fence file): call it on the
@@ -130,6 +151,11 @@ impl Fence {
         if self.is_lost() {
             return Err(Fenced::Lost);
         }
+        self.check_lease()
+    }
+
+    /// The lease's deadline and the epoch on the shared storage.
+    fn check_lease(&self) -> Result<(), Fenced> {
         let until = *self
             .valid_until
             .lock()

@@ -183,12 +183,26 @@ impl Ownership {
     /// Stops serving `account` at once: its sessions get `[CLOSED]` with `reason`. The lease
     /// is released when `release` is true (operator move, drain), left to expire otherwise.
     pub async fn give_up(&self, shared: &Shared, account: &str, reason: &str, release: bool) {
-        let Some(owned) = lock(&self.owned).remove(account) else {
+        let Some(fence) = self.fence(account) else {
             return;
         };
-        owned.fence.mark_lost();
+        // No new writes from here; the closing mailboxes still remove the files of their
+        // refused writes and expunges under the lease, or the next owner would list them
+        // again (roost-bench faults: an APPEND retried under its key stored twice).
+        fence.mark_handing_over();
         tracing::info!(%account, reason, "giving up ownership");
         shared.close_account(account, reason).await;
+        let owned = {
+            let mut owned = lock(&self.owned);
+            match owned.get(account) {
+                Some(o) if Arc::ptr_eq(&o.fence, &fence) => owned.remove(account),
+                _ => None, // taken again meanwhile: that ownership stands
+            }
+        };
+        fence.mark_lost();
+        let Some(owned) = owned else {
+            return;
+        };
         if release {
             if let Err(e) = self.directory.release(&owned.lease).await {
                 tracing::warn!(%account, error = %e, "cannot release lease; it will expire");

@@ -178,8 +178,7 @@ impl Mailbox {
 
     /// Called by the commit machinery once a commit ended.
     pub(super) fn after_commit(&mut self, ctx: &mut Context<Self>) {
-        let waiters = std::mem::take(&mut self.close_waiters);
-        self.closed_after_removals(waiters);
+        self.closed_when_idle();
         for f in std::mem::take(&mut self.deferred) {
             f(self, ctx);
         }
@@ -300,12 +299,20 @@ impl Mailbox {
         } else {
             MailboxError::Unavailable(reason.to_string())
         };
-        self.batcher.refuse_queued(&fault);
+        self.refuse_queued(&fault);
         self.fault = Some(fault);
-        if self.batcher.in_flight {
+        if self.batcher.is_working() {
             self.close_waiters.push(done);
         } else {
             self.closed_after_removals(vec![done]);
+        }
+    }
+
+    /// Tells those waiting for a close, once no batch and no blob write runs any more.
+    pub(super) fn closed_when_idle(&mut self) {
+        if !self.batcher.is_working() {
+            let waiters = std::mem::take(&mut self.close_waiters);
+            self.closed_after_removals(waiters);
         }
     }
 

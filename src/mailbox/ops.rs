@@ -161,6 +161,7 @@ impl Mailbox {
                 Ok(value) => act.enqueue(ctx, then(value, reply)),
                 Err(e) => reply.send(Err(e)),
             }
+            act.closed_when_idle();
         }));
     }
 
@@ -188,7 +189,7 @@ impl Mailbox {
         let (shared, account) = (self.shared.clone(), self.key.account.clone());
         let job = move || {
             recount();
-            let may_remove = || shared.check_write(&account).is_ok();
+            let may_remove = || shared.check_cleanup(&account).is_ok();
             write_new_blobs(&dir, &messages, flags, parse_meta, &may_remove)
                 .map_err(io_error("write message"))
         };
@@ -400,7 +401,7 @@ impl Mailbox {
                 return;
             };
             pending.remove(&blob);
-            if shared.check_write(&account).is_err() {
+            if shared.check_cleanup(&account).is_err() {
                 pending.clear();
                 return;
             }

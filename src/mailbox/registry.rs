@@ -160,6 +160,20 @@ impl Shared {
         self.ownership.get()?.fence(account).map(|f| f.epoch())
     }
 
+    /// Whether this node may remove files it wrote itself that nothing lists (see
+    /// [`Fence::check_cleanup`](crate::cluster::fence::Fence::check_cleanup)).
+    pub fn check_cleanup(&self, account: &str) -> Result<(), super::MailboxError> {
+        let Some(ownership) = self.ownership.get() else {
+            return Ok(());
+        };
+        let fence = ownership.fence(account).ok_or_else(|| {
+            super::MailboxError::Unavailable("this node does not own the account".into())
+        })?;
+        fence
+            .check_cleanup()
+            .map_err(|e| super::MailboxError::Unavailable(e.to_string()))
+    }
+
     /// No actor of this account runs on this node.
     pub fn account_is_idle(&self, account: &str) -> bool {
         !lock(&self.accounts).contains_key(account)

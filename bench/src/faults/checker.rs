@@ -240,6 +240,31 @@ fn compare(
             }
             continue;
         };
+        // Acknowledged and never expunged (an expunged one back is counted below).
+        let acked = match a.sent.get(&marker) {
+            Some(s) if s.expunge == Expunge::No => match s.answer {
+                Answer::Acked { uid } => Some(uid),
+                _ => None,
+            },
+            _ => None,
+        };
+        if acked.is_some_and(|uid| uid != f.uid) && relisted(f) {
+            if !fresh(format!("{account} {marker} {}", f.uid)) {
+                continue;
+            }
+            // The files of an attempt whose answer was lost inside the cluster (the node
+            // that asked then retried, acknowledged under another UID), listed again by the
+            // next owner's recovery: like a message stored though its APPEND got NO.
+            r.stored_after_no += 1;
+            r.note(format!(
+                "user{user}: {marker}, acknowledged as UID {}, is also listed again as UID {} \
+                 from the files of an earlier attempt (flags {:?})",
+                acked.unwrap_or_default(),
+                f.uid,
+                f.flags
+            ));
+            continue;
+        }
         let first = markers.insert(marker.clone(), f.uid);
         if !fresh(format!("{account} {marker} {}", f.uid)) {
             continue;
@@ -331,4 +356,11 @@ fn compare(
             _ => {}
         }
     }
+}
+
+/// Whether recovery listed the message again from files no log named (`$Recovered`).
+fn relisted(f: &Found) -> bool {
+    f.flags.iter().any(
+        |flag| matches!(flag, Flag::Keyword(k) if k.as_str().eq_ignore_ascii_case("$Recovered")),
+    )
 }

@@ -6,6 +6,8 @@
 
 /// What to do instead of answering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// Release builds never make one (the hook is off there).
+#[cfg_attr(not(debug_assertions), allow(dead_code))]
 pub(crate) enum LoseAnswer {
     Close,
     Exit,

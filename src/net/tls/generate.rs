@@ -47,7 +47,23 @@ pub fn load_or_generate(
         cert: dir.join("cert.pem"),
         key: dir.join("key.pem"),
     };
-    match (exists(&files.cert)?, exists(&files.key)?) {
+    // Nodes that first start at once on one shared data directory must not generate two
+    // pairs into the same files (a certificate of one beside the key of the other): the
+    // check and the generation run under an exclusive lock on `tls/.lock`.
+    create_private_dir(&dir)?;
+    let lock_path = dir.join(".lock");
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .and_then(|f| f.lock().map(|()| f))
+        .map_err(|source| TlsError::Write {
+            path: lock_path,
+            source,
+        })?;
+    let found = (exists(&files.cert)?, exists(&files.key)?);
+    match found {
         (true, true) => tracing::warn!(
             cert = %files.cert.display(),
             "no TLS certificate configured; serving the one in the data directory, \
@@ -75,6 +91,7 @@ pub fn load_or_generate(
             })
         }
     }
+    drop(lock);
     Ok(files)
 }
 

@@ -85,20 +85,30 @@ impl Shared {
         account: &str,
         epoch: Option<u64>,
     ) -> Result<(), super::MailboxError> {
+        self.with_fence(account, |fence| {
+            if epoch.is_some_and(|e| e != fence.epoch()) {
+                return Err(
+                    "the lease on this account changed while the change was prepared".into(),
+                );
+            }
+            fence.check().map_err(|e| e.to_string())
+        })
+    }
+
+    /// Runs `check` on this node's fence of `account`: always allowed without a cluster,
+    /// never for an account this node does not own.
+    fn with_fence(
+        &self,
+        account: &str,
+        check: impl FnOnce(&crate::cluster::fence::Fence) -> Result<(), String>,
+    ) -> Result<(), super::MailboxError> {
         let Some(ownership) = self.ownership.get() else {
             return Ok(());
         };
         let fence = ownership.fence(account).ok_or_else(|| {
             super::MailboxError::Unavailable("this node does not own the account".into())
         })?;
-        if epoch.is_some_and(|e| e != fence.epoch()) {
-            return Err(super::MailboxError::Unavailable(
-                "the lease on this account changed while the change was prepared".into(),
-            ));
-        }
-        fence
-            .check()
-            .map_err(|e| super::MailboxError::Unavailable(e.to_string()))
+        check(&fence).map_err(super::MailboxError::Unavailable)
     }
 
     /// The account's handle: here if this node owns the account (or no cluster is
@@ -163,15 +173,9 @@ impl Shared {
     /// Whether this node may remove files it wrote itself that nothing lists (see
     /// [`Fence::check_cleanup`](crate::cluster::fence::Fence::check_cleanup)).
     pub fn check_cleanup(&self, account: &str) -> Result<(), super::MailboxError> {
-        let Some(ownership) = self.ownership.get() else {
-            return Ok(());
-        };
-        let fence = ownership.fence(account).ok_or_else(|| {
-            super::MailboxError::Unavailable("this node does not own the account".into())
-        })?;
-        fence
-            .check_cleanup()
-            .map_err(|e| super::MailboxError::Unavailable(e.to_string()))
+        self.with_fence(account, |fence| {
+            fence.check_cleanup().map_err(|e| e.to_string())
+        })
     }
 
     /// No actor of this account runs on this node.

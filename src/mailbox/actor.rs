@@ -100,9 +100,10 @@ pub(super) struct Mailbox {
     recent_saving: bool,
     /// The account's quota accounting (set by the registry when it starts the actor).
     pub(super) usage: Option<Arc<AccountUsage>>,
-    /// Blobs of expunged messages whose files are still to be removed. The removal takes
-    /// each id out of the set, under its lock, before deleting; a COPY that brings the same
-    /// blob back takes it out first, and the file stays (see `ops.rs`).
+    /// Blobs whose files are still to be removed: of expunged messages, and of refused
+    /// APPENDs. The removal takes each id out of the set, under its lock, before deleting;
+    /// a COPY that brings the same blob back takes it out first, and the file stays (see
+    /// `ops.rs`). A close waits until the set is empty.
     pub(super) removing: Arc<std::sync::Mutex<std::collections::HashSet<crate::store::BlobId>>>,
     /// Blobs that COPY jobs are linking into this mailbox: an EXPUNGE meanwhile must not
     /// free them, or the copy would list a file about to be deleted.

@@ -322,11 +322,20 @@ pub(super) struct HandleInner {
     dir: PathBuf,
 }
 
+/// How to find an account's current owner again: its user name, and the node's tables.
+pub(super) struct OwnerRoute {
+    pub(super) shared: Arc<Shared>,
+    pub(super) user: String,
+}
+
 pub(super) enum MailboxTarget {
     Local {
         addr: Addr<Mailbox>,
         /// Keeps the actor from stopping while a handle exists.
         _token: Arc<()>,
+        /// In a cluster, where to find the account's owner when this node refuses a write
+        /// because it no longer owns the account (`retry.rs`).
+        route: Option<OwnerRoute>,
     },
     /// The account is owned by another node.
     Remote {
@@ -351,10 +360,12 @@ impl MailboxHandle {
         token: Arc<()>,
         info: MailboxInfo,
         dir: PathBuf,
+        route: Option<OwnerRoute>,
     ) -> MailboxHandle {
         let target = MailboxTarget::Local {
             addr,
             _token: token,
+            route,
         };
         MailboxHandle::new(target, info, dir)
     }
@@ -382,12 +393,9 @@ impl MailboxHandle {
     /// the owner node goes under a request key and is sent again if its answer is lost
     /// (`retry.rs`).
     pub(crate) async fn run(&self, op: MailboxOp) -> Result<Answer, MailboxError> {
-        let MailboxTarget::Remote { shared, user, .. } = &self.inner.target else {
+        let Some((shared, user)) = self.owner_route().filter(|_| op.is_write()) else {
             return self.run_here_or_there(op).await;
         };
-        if !op.is_write() {
-            return self.run_here_or_there(op).await;
-        }
         self.forward_once(shared, user, op.name(), |handle, key| {
             let op = MailboxOp::Once {
                 key,
@@ -396,6 +404,19 @@ impl MailboxHandle {
             async move { handle.run_here_or_there(op).await }
         })
         .await
+    }
+
+    /// Where a write goes again when its answer was lost or this node was no longer the
+    /// account's writer: every handle in a cluster (a local write refused because the lease
+    /// just went elsewhere must not become a NO for a message whose files the next owner
+    /// lists again), none without one.
+    fn owner_route(&self) -> Option<(&Arc<Shared>, &str)> {
+        match &self.inner.target {
+            MailboxTarget::Remote { shared, user, .. } => Some((shared, user)),
+            MailboxTarget::Local { route, .. } => {
+                route.as_ref().map(|r| (&r.shared, r.user.as_str()))
+            }
+        }
     }
 
     /// Runs one operation on the mailbox's actor, here or on the owner node, once.
@@ -556,13 +577,13 @@ impl MailboxHandle {
         destination: &MailboxHandle,
         is_move: bool,
     ) -> Result<Copied, MailboxError> {
-        match &self.inner.target {
-            MailboxTarget::Remote { shared, user, .. } => {
+        match self.owner_route() {
+            Some((shared, user)) => {
                 let destination = destination.info().name.clone();
                 self.copy_once(shared, user, uids, destination, is_move)
                     .await
             }
-            MailboxTarget::Local { .. } => self.copy_keyed(uids, destination, is_move, None).await,
+            None => self.copy_keyed(uids, destination, is_move, None).await,
         }
     }
 

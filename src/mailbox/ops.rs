@@ -82,19 +82,23 @@ fn stored_names(flags: &[Flag]) -> Result<Vec<String>, MailboxError> {
         .collect()
 }
 
+/// What [`Mailbox::blob_ids`] decided.
+enum BlobIds {
+    New(Vec<BlobId>),
+    /// Every message is listed already, under these UIDs.
+    Listed(Vec<u32>),
+}
+
 /// Writes the blobs and metadata of an APPEND (blocking). The message octets are written
 /// straight from the caller's `Bytes`: a 50 MB message is never copied.
 fn write_new_blobs(
     dir: &Path,
     messages: &[NewMessage],
+    ids: Vec<BlobId>,
     flags: Vec<Vec<String>>,
     parse_meta: fn(&bytes::Bytes) -> Vec<u8>,
     may_remove: &dyn Fn() -> bool,
 ) -> io::Result<Vec<NewEntry>> {
-    let ids = messages
-        .iter()
-        .map(|_| blobs::new_blob_id())
-        .collect::<io::Result<Vec<_>>>()?;
     let metas: Vec<Vec<u8>> = messages.iter().map(|m| parse_meta(&m.data)).collect();
     let writes: Vec<BlobWrite<'_>> = messages
         .iter()
@@ -183,6 +187,14 @@ impl Mailbox {
             Ok(flags) => flags,
             Err(e) => return reply.send(Err(e)),
         };
+        let ids = match self.blob_ids(&messages, key) {
+            Ok(BlobIds::New(ids)) => ids,
+            Ok(BlobIds::Listed(uids)) => {
+                let uid_validity = self.info.uid_validity;
+                return reply.send(Ok(Appended { uid_validity, uids }));
+            }
+            Err(e) => return reply.send(Err(e)),
+        };
         let dir = self.dir.clone();
         let parse_meta = self.shared.options.parse_meta;
         let recount = self.recount();
@@ -190,7 +202,7 @@ impl Mailbox {
         let job = move || {
             recount();
             let may_remove = || shared.check_cleanup(&account).is_ok();
-            write_new_blobs(&dir, &messages, flags, parse_meta, &may_remove)
+            write_new_blobs(&dir, &messages, ids, flags, parse_meta, &may_remove)
                 .map_err(io_error("write message"))
         };
         self.after_blocking(ctx, job, reply, move |items, reply| Write::Append {
@@ -198,6 +210,43 @@ impl Mailbox {
             key,
             reply,
         });
+    }
+
+    /// The blob ids an APPEND writes: random, or under a request key the same for every
+    /// attempt. A keyed APPEND whose files recovery listed already (an earlier attempt
+    /// refused or unanswered after its files were written, issue 19 finding 5) is
+    /// answered with their UIDs instead of being stored twice.
+    fn blob_ids(
+        &self,
+        messages: &[NewMessage],
+        key: Option<RequestKey>,
+    ) -> Result<BlobIds, MailboxError> {
+        let random = || {
+            messages
+                .iter()
+                .map(|_| blobs::new_blob_id())
+                .collect::<io::Result<Vec<_>>>()
+                .map(BlobIds::New)
+                .map_err(io_error("make a message id"))
+        };
+        let Some(key) = key else { return random() };
+        let ids = blobs::keyed_blob_ids(key, messages.len());
+        let state = self.state()?;
+        if !state.has_recovered() {
+            return Ok(BlobIds::New(ids));
+        }
+        let listed = state.uids_of_blobs(&ids);
+        if listed.iter().all(Option::is_none) {
+            Ok(BlobIds::New(ids))
+        } else if let Some(uids) = listed.iter().copied().collect::<Option<Vec<u32>>>() {
+            tracing::info!(mailbox = %self.info.id, ?uids, "a repeated APPEND found its messages listed again by recovery");
+            Ok(BlobIds::Listed(uids))
+        } else {
+            // Part of a MULTIAPPEND listed again: the rest is stored anew, under other
+            // names, so nothing listed is ever written over.
+            tracing::warn!(mailbox = %self.info.id, "a repeated APPEND found part of its messages listed again by recovery; storing it anew");
+            random()
+        }
     }
 
     pub(super) fn start_store(

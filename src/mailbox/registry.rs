@@ -14,9 +14,10 @@ use actix::{Actor, Addr};
 
 use super::account::AccountActor;
 use super::actor::Mailbox;
+use super::handle::OwnerRoute;
 use super::usage::AccountUsage;
 use super::{AccountHandle, MailboxHandle, Options};
-use crate::store::account::{account_dir_name, mailbox_dir};
+use crate::store::account::{account_dir_name, account_user_name, mailbox_dir};
 use crate::store::{MailboxId, MailboxInfo, StoreMetrics};
 
 /// Identifies a mailbox actor: its account (directory name) and its immutable id.
@@ -254,7 +255,21 @@ impl Shared {
                 token,
             }
         });
-        MailboxHandle::local(entry.addr.clone(), entry.token.clone(), info.clone(), dir)
+        let route = self
+            .ownership
+            .get()
+            .and(account_user_name(account))
+            .map(|user| OwnerRoute {
+                shared: self.clone(),
+                user,
+            });
+        MailboxHandle::local(
+            entry.addr.clone(),
+            entry.token.clone(),
+            info.clone(),
+            dir,
+            route,
+        )
     }
 
     /// Removes a mailbox actor from the table (DELETE, RENAME): later opens start afresh.

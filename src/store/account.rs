@@ -460,6 +460,26 @@ pub fn account_dir_name(user: &str) -> String {
     out
 }
 
+/// The user name an [`account_dir_name`] was made from (`None` for a name it never makes).
+pub fn account_user_name(dir_name: &str) -> Option<String> {
+    if dir_name == "%" {
+        return Some(String::new());
+    }
+    let mut bytes = Vec::with_capacity(dir_name.len());
+    let mut rest = dir_name.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        if b == b'%' {
+            let hex = tail.get(..2)?;
+            bytes.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
+            rest = &tail[2..];
+        } else {
+            bytes.push(b);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
 pub fn mailboxes_dir(account_dir: &Path) -> PathBuf {
     account_dir.join("mailboxes")
 }

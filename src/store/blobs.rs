@@ -10,6 +10,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::durable_fs::{self, TEMP_PREFIX};
+use super::requests::RequestKey;
 use super::types::BlobId;
 
 const META_SUFFIX: &str = ".meta";
@@ -40,6 +41,17 @@ pub fn new_blob_id() -> io::Result<BlobId> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| io::Error::other(e.to_string()))?;
     Ok(BlobId(u128::from_le_bytes(bytes)))
+}
+
+/// The blob ids of the messages of a keyed APPEND (issue 19 finding 5): the same for every
+/// attempt under one key, so a repeat finds the files of an earlier attempt, whether a next
+/// owner's recovery listed them (the repeat is answered with their UIDs) or not (it writes
+/// the same octets under the same names again). Keys are random, so these never meet ids of
+/// other writes.
+pub fn keyed_blob_ids(key: RequestKey, count: usize) -> Vec<BlobId> {
+    (0..count as u128)
+        .map(|i| BlobId(key.0.wrapping_add(i)))
+        .collect()
 }
 
 /// One blob to write: its octets and its encoded metadata.
@@ -131,15 +143,34 @@ fn link_one(from: &Path, to: &Path) -> io::Result<bool> {
 /// # Errors
 /// I/O errors other than a missing file.
 pub fn remove_blobs(mailbox_dir: &Path, ids: &[BlobId]) -> io::Result<()> {
+    remove_blobs_while(mailbox_dir, ids, &|| true).map(|_| ())
+}
+
+/// As [`remove_blobs`], asking `may_remove` (the account's fence) right before each blob and
+/// stopping at the first refusal. Returns how many were removed. Blocking.
+///
+/// # Errors
+/// I/O errors other than a file already gone.
+pub fn remove_blobs_while(
+    mailbox_dir: &Path,
+    ids: &[BlobId],
+    may_remove: &dyn Fn() -> bool,
+) -> io::Result<usize> {
+    let mut removed = 0;
     for &id in ids {
+        if !may_remove() {
+            break;
+        }
         for path in [blob_path(mailbox_dir, id), meta_path(mailbox_dir, id)] {
             match fs::remove_file(&path) {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
                 _ => {}
             }
         }
+        removed += 1;
     }
-    durable_fs::sync_dir(&blobs_dir(mailbox_dir))
+    durable_fs::sync_dir(&blobs_dir(mailbox_dir))?;
+    Ok(removed)
 }
 
 /// What the blobs directory holds, by kind, from one listing (no per-file `stat`).

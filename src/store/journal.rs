@@ -44,6 +44,10 @@ pub trait Durable: Serialize + DeserializeOwned + Clone + Send + 'static {
     /// disk, and a checksum only proves they are what was written.
     fn apply(&mut self, record: &Self::Record);
 
+    /// Called before the log is replayed at open, so the state may note what the replay
+    /// did (see [`ReplayedExpunges`](super::mailbox::ReplayedExpunges)).
+    fn begin_replay(&mut self) {}
+
     /// Reads a snapshot written by an older version of this state's type (returns its
     /// generation and the state), when the type has changed since.
     fn from_older_snapshot(_bytes: &[u8]) -> Option<(u64, Self)> {
@@ -305,6 +309,7 @@ impl<S: Durable> Store<S> {
         let (transactions, truncation) =
             log::read_and_repair::<Vec<S::Record>>(&log_path, may_change)
                 .map_err(StoreError::io("read", &log_path))?;
+        state.begin_replay();
         for txn in &transactions {
             for record in txn {
                 state.apply(record);

@@ -83,7 +83,27 @@ pub struct MailboxState {
     pub requests: RecentRequests,
     /// The owners' epochs seen in the log since the snapshot (not persisted).
     pub writers: WriterEpochs,
+    /// What the log replayed at open expunged (not persisted).
+    pub replayed: ReplayedExpunges,
 }
+
+/// The message files freed by the expunges a log replay met, collected only while the log is
+/// replayed at open: an acknowledged expunge's files that a crash left behind (between the
+/// commit and their removal) are removed by recovery, not listed again (issue 19). Not part
+/// of the mailbox's content, like [`WriterEpochs`].
+#[derive(Debug, Clone, Default)]
+pub struct ReplayedExpunges {
+    /// `None` outside a replay.
+    pub freed: Option<Vec<BlobId>>,
+}
+
+impl PartialEq for ReplayedExpunges {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for ReplayedExpunges {}
 
 /// The [`MailboxRecord::Writer`] epochs a replay met, in log order: the latest, and each
 /// time one went down. Not part of the mailbox's content (it is not in snapshots, and two
@@ -217,6 +237,7 @@ impl From<StoredState> for MailboxState {
             vanished: stored.vanished,
             requests: stored.requests,
             writers: WriterEpochs::default(),
+            replayed: ReplayedExpunges::default(),
         }
     }
 }
@@ -315,6 +336,7 @@ impl MailboxState {
             vanished: Vanished::default(),
             requests: RecentRequests::default(),
             writers: WriterEpochs::default(),
+            replayed: ReplayedExpunges::default(),
         }
     }
 
@@ -323,6 +345,31 @@ impl MailboxState {
             .binary_search_by_key(&uid, |e| e.uid)
             .ok()
             .map(|i| &self.entries[i])
+    }
+
+    /// The UID of the message that uses each of `blobs`, if any.
+    pub fn uids_of_blobs(&self, blobs: &[BlobId]) -> Vec<Option<u32>> {
+        let mut found = vec![None; blobs.len()];
+        let mut left = blobs.len();
+        for entry in &self.entries {
+            if left == 0 {
+                break;
+            }
+            if let Some(i) = blobs.iter().position(|b| *b == entry.blob) {
+                if found[i].is_none() {
+                    found[i] = Some(entry.uid);
+                    left -= 1;
+                }
+            }
+        }
+        found
+    }
+
+    /// Whether recovery ever listed a message file again here (its keyword exists).
+    pub fn has_recovered(&self) -> bool {
+        self.keywords
+            .iter()
+            .any(|k| k == super::recovery::RECOVERED_KEYWORD)
     }
 
     /// Those of `blobs` that no message of the mailbox uses.
@@ -431,6 +478,10 @@ impl MailboxState {
 impl Durable for MailboxState {
     type Record = MailboxRecord;
 
+    fn begin_replay(&mut self) {
+        self.replayed.freed = Some(Vec::new());
+    }
+
     fn from_older_snapshot(bytes: &[u8]) -> Option<(u64, Self)> {
         let older = journal::decode_snapshot_as::<StoredStateV3>(bytes)
             .map(|(g, s)| (g, StoredState::from(s)))
@@ -469,13 +520,18 @@ impl Durable for MailboxState {
                     &sorted
                 };
                 let mut gone = Vec::new();
+                let mut freed = self.replayed.freed.take();
                 self.entries.retain(|e| {
                     let expunged = uids.binary_search(&e.uid).is_ok();
                     if expunged {
                         gone.push(e.uid);
+                        if let Some(freed) = &mut freed {
+                            freed.push(e.blob);
+                        }
                     }
                     !expunged
                 });
+                self.replayed.freed = freed;
                 self.vanished.record(*mod_seq, &gone);
                 self.bump(*mod_seq);
             }

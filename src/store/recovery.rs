@@ -3,7 +3,8 @@
 //! invariants").
 //!
 //! - A mailbox: message files no entry names are re-added as new messages (new UIDs, the
-//!   `$Recovered` keyword), and files that can be neither (a `.meta` that neither a message
+//!   `$Recovered` keyword), except those an expunge in the replayed log freed (a crash
+//!   between its commit and their removal): those are removed, and files that can be neither (a `.meta` that neither a message
 //!   file nor an entry has, names Roost never writes) are moved into `quarantine/`. Entries
 //!   whose message file is gone are counted and kept (FETCH fails for those alone) unless
 //!   `drop_missing` says otherwise (`roost fsck --repair`). Temporary files are the one thing removed: they were never renamed into
@@ -90,6 +91,30 @@ pub fn reconcile_mailbox(
         let plan = store.state().plan_expunge(ExpungeSelect::Exactly(&gone));
         store.stage(plan.records)?;
         report.dropped_entries += gone.len() as u64;
+    }
+    // The files of expunges the log holds are not lost mail: a crash came between the
+    // expunge's commit and their removal. They are removed, not listed again.
+    let freed: HashSet<BlobId> = store
+        .state_mut_unlogged()
+        .replayed
+        .freed
+        .take()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let (expunged, unlisted): (Vec<BlobId>, Vec<BlobId>) =
+        unlisted.into_iter().partition(|id| freed.contains(id));
+    if !expunged.is_empty() {
+        let removed = blobs::remove_blobs_while(dir, &expunged, may_change)
+            .map_err(StoreError::io("remove expunged messages in", dir))?;
+        report.removed.extend(
+            expunged[..removed]
+                .iter()
+                .map(|&id| blobs::blob_path(dir, id)),
+        );
+        if removed < expunged.len() {
+            return Ok(());
+        }
     }
     let mut found = Vec::with_capacity(unlisted.len());
     for id in unlisted {

@@ -144,3 +144,41 @@ async fn a_repeated_store_with_unchangedsince_reports_its_own_change_not_modifie
         }
     }
 }
+
+/// An attempt refused (or unanswered) after its files were written, on an owner that could
+/// not remove them (fenced): the next open lists them again, and the repeat of the key is
+/// answered with their UIDs instead of storing the message twice.
+#[actix_rt::test]
+async fn a_repeated_append_whose_files_recovery_listed_again_is_answered_with_their_uids() {
+    let dir = tempfile::tempdir().unwrap();
+    let (registry, inbox) = inbox_of(dir.path()).await;
+    inbox.append(vec![message("before", vec![])]).await.unwrap();
+    let key = RequestKey(0x5eed);
+    let MailboxOp::Once { op, .. } = keyed_append(key.0, "left behind") else {
+        unreachable!()
+    };
+    let MailboxOp::Append { messages } = *op else {
+        unreachable!()
+    };
+    let [id] = crate::store::blobs::keyed_blob_ids(key, 1)[..] else {
+        unreachable!()
+    };
+    let path = inbox.blob_path(id);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, &messages[0].data).unwrap();
+    drop((inbox, registry));
+
+    let (_registry, inbox) = inbox_of(dir.path()).await;
+    assert_eq!(inbox.status().await.unwrap().messages, 2);
+    let recovered = inbox.entries(vec![1, 2, 3, 4]).await.unwrap().0;
+    let uid = recovered.iter().find(|e| e.blob == id).unwrap().uid;
+    for _ in 0..2 {
+        let again = appended(inbox.run(keyed_append(key.0, "left behind")).await);
+        assert_eq!(again.uids, [uid]);
+    }
+    assert_eq!(inbox.status().await.unwrap().messages, 2);
+    // Another key is a new message.
+    let other = appended(inbox.run(keyed_append(key.0 + 100, "new")).await);
+    assert_ne!(other.uids, [uid]);
+    assert_eq!(inbox.status().await.unwrap().messages, 3);
+}

@@ -248,6 +248,10 @@ fn account_directory_names_are_safe_and_distinct() {
     unique.dedup();
     assert_eq!(unique.len(), cases.len(), "{encoded:?}");
     assert_eq!(account::account_dir_name("alice"), "alice");
+    for (user, name) in cases.iter().zip(&encoded) {
+        assert_eq!(account::account_user_name(name).as_deref(), Some(*user));
+    }
+    assert_eq!(account::account_user_name("%4"), None);
 }
 
 #[test]

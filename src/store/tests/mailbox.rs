@@ -230,6 +230,45 @@ fn recovery_deletes_nothing_when_the_fence_refuses() {
     assert!(blobs::blob_path(dir.path(), BlobId(2)).exists());
 }
 
+/// A crash between an expunge's commit and the removal of its files: the next open removes
+/// them (while the fence allows) instead of listing the expunged messages again.
+#[test]
+fn files_an_acknowledged_expunge_left_behind_are_removed_not_listed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    // Compacting after every commit but the last: one expunge is in the snapshot, one in
+    // the log; only the logged one can be told apart from lost mail.
+    let (mut store, _) = open_with(dir.path(), 2, &|| true);
+    for id in 1..=4 {
+        write_blob(dir.path(), id, b"message");
+    }
+    append(
+        &mut store,
+        (1..=4).map(|i| entry(i, &["\\Deleted"])).collect(),
+    );
+    let plan = store.state().plan_expunge(ExpungeSelect::Exactly(&[1]));
+    store.stage(plan.records).unwrap();
+    store.commit().unwrap();
+    let plan = store.state().plan_expunge(ExpungeSelect::Exactly(&[2, 3]));
+    store.stage(plan.records).unwrap();
+    store.commit().unwrap();
+    drop(store);
+    // The fence refuses: nothing is removed, nothing listed.
+    let (store, report) = open_with(dir.path(), 1000, &|| false);
+    assert!(report.removed.is_empty(), "{report}");
+    assert_eq!(store.state().entries.len(), 1);
+    drop(store);
+    assert!(blobs::blob_path(dir.path(), BlobId(2)).exists());
+    let (store, report) = open_with(dir.path(), 1000, &|| true);
+    let kept: Vec<u128> = store.state().entries.iter().map(|e| e.blob.0).collect();
+    assert_eq!(kept, [4, 1], "{report}");
+    assert_eq!(report.relisted, 1, "{report}");
+    assert_eq!(report.removed.len(), 2, "{report}");
+    for id in [2, 3] {
+        assert!(!blobs::blob_path(dir.path(), BlobId(id)).exists());
+        assert!(!blobs::meta_path(dir.path(), BlobId(id)).exists());
+    }
+}
+
 #[test]
 fn recovery_relists_unlisted_blobs_quarantines_strays_and_removes_only_temporary_files() {
     let dir = tempfile::tempdir().unwrap();

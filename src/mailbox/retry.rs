@@ -115,6 +115,12 @@ impl MailboxHandle {
                     MailboxTarget::Local { .. } => {
                         let account = shared.resolve_account(&user).await?;
                         let destination = account.open(&destination).await?;
+                        if let MailboxTarget::Remote { .. } = destination.target() {
+                            // The account moved since the source was opened: again, there.
+                            return Err(MailboxError::Unavailable(
+                                "the account moved to another node".into(),
+                            ));
+                        }
                         source
                             .copy_keyed(uids, &destination, is_move, Some(key))
                             .await

@@ -193,9 +193,9 @@ pub fn summarize(
         if failed { "FAILED" } else { "passed" },
         violations.len() as u64 - duplicate_uids.min(violations.len() as u64),
         if strict_no {
-            " (failures: --strict-append-no)"
+            " (all failures)"
         } else {
-            " (the last two reported, not failures without --strict-append-no)"
+            " (the last two reported, not failures: --lenient-append-no)"
         }
     );
     Summary { text: t, failed }

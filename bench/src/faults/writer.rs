@@ -207,6 +207,9 @@ impl Writer {
             }
             Err(e) => {
                 let answer = match &e {
+                    // A NO that says the outcome is not known (the server's retry window
+                    // ended) promises nothing either way.
+                    ImapError::No(t) if t.contains("is not known") => Answer::Unknown,
                     ImapError::No(t) => Answer::Refused(t.clone()),
                     _ => Answer::Unknown,
                 };

@@ -110,26 +110,25 @@ impl Mailbox {
             }));
             return;
         }
-        // After the running commit: a key in the state is only an answer once durable.
-        self.read(ctx, move |act, ctx| {
-            if act.in_progress.contains_key(&key) {
-                return act.once(ctx, key, reply, recorded, start);
-            }
-            let known = match act.state() {
-                Ok(state) => state.requests.outcome(key).cloned(),
-                Err(e) => return reply.send(Err(e)),
-            };
-            if let Some(outcome) = known {
-                tracing::info!(mailbox = %act.info.id, key = %format_args!("{:032x}", key.0), "a repeated request was answered as before, not carried out again");
-                let answer = recorded(act, &outcome).ok_or_else(|| {
-                    MailboxError::Cannot("the request key was used for another operation".into())
-                });
-                return reply.send(answer);
-            }
-            act.in_progress.insert(key, Vec::new());
+        let known = match self.state() {
+            Ok(state) => state.requests.outcome(key).cloned(),
+            Err(e) => return reply.send(Err(e)),
+        };
+        let Some(outcome) = known else {
+            // Not in the state, whose staged part holds the running batch: never carried
+            // out. Started at once, so keyed writes batch and pipeline as any others.
+            self.in_progress.insert(key, Vec::new());
             let addr = ctx.address();
             let reply = reply.then(move || addr.do_send(Request::KeyDone { key }));
-            start(act, ctx, reply);
+            return start(self, ctx, reply);
+        };
+        // A key in the state is only an answer once durable: after the running commit.
+        self.read(ctx, move |act, _| {
+            tracing::info!(mailbox = %act.info.id, key = %format_args!("{:032x}", key.0), "a repeated request was answered as before, not carried out again");
+            let answer = recorded(act, &outcome).ok_or_else(|| {
+                MailboxError::Cannot("the request key was used for another operation".into())
+            });
+            reply.send(answer);
         });
     }
 

@@ -58,8 +58,13 @@ struct MessageMetaV1 {
 }
 
 /// First byte of a `.meta` file; bump when the stored structs change (and keep reading the
-/// older ones).
-const META_VERSION: u8 = 2;
+/// older ones). Version 3 is version 2 with a CRC32 of the payload after it: a `.meta` is
+/// written without its own fsync (it can always be parsed again from the message, which is
+/// synced), so a crash may leave it empty or partly written, and the checksum tells.
+const META_VERSION: u8 = 3;
+
+/// The last version without a checksum.
+const META_VERSION_UNCHECKED: u8 = 2;
 
 impl MessageMeta {
     /// Parses a message. Never fails: malformed input yields a best-effort structure (a
@@ -100,11 +105,14 @@ impl MessageMeta {
         bodystructure::body_structure(&self.root)
     }
 
-    /// Encodes for the `.meta` file: the version byte, then postcard.
+    /// Encodes for the `.meta` file: the version byte, postcard, and the payload's CRC32
+    /// (little-endian).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = vec![META_VERSION];
         // Serialising plain structs into a Vec cannot fail.
         out.extend(postcard::to_stdvec(self).unwrap_or_default());
+        let crc = crc32fast::hash(&out[1..]);
+        out.extend(crc.to_le_bytes());
         out
     }
 
@@ -124,7 +132,16 @@ impl MessageMeta {
             }
         }
         match bytes.split_first() {
-            Some((&META_VERSION, rest)) => whole(rest),
+            Some((&META_VERSION, rest)) => {
+                let Some((payload, crc)) = rest.split_last_chunk::<4>() else {
+                    return Err(MetaError::Corrupt("too short".into()));
+                };
+                if crc32fast::hash(payload) != u32::from_le_bytes(*crc) {
+                    return Err(MetaError::Corrupt("checksum mismatch".into()));
+                }
+                whole(payload)
+            }
+            Some((&META_VERSION_UNCHECKED, rest)) => whole(rest),
             Some((1, rest)) => whole::<MessageMetaV1>(rest).map(|v1| MessageMeta {
                 env: v1.env,
                 root: v1.root,

@@ -25,13 +25,29 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 /// # Errors
 /// Any I/O error; the temporary file is removed on failure.
 pub fn write_file_unsynced_dir(dir: &Path, name: &str, parts: &[&[u8]]) -> io::Result<()> {
+    write_through_temp(dir, name, parts, true)
+}
+
+/// As [`write_file_unsynced_dir`] but without the file's fsync either: for files that carry
+/// their own checksum and can be rebuilt from a synced one (a message's `.meta`), so that
+/// a crash leaving one empty or half written costs a re-parse, not data.
+///
+/// # Errors
+/// Any I/O error; the temporary file is removed on failure.
+pub fn write_rebuildable_file(dir: &Path, name: &str, parts: &[&[u8]]) -> io::Result<()> {
+    write_through_temp(dir, name, parts, false)
+}
+
+fn write_through_temp(dir: &Path, name: &str, parts: &[&[u8]], fsync: bool) -> io::Result<()> {
     let temp = dir.join(format!("{TEMP_PREFIX}{name}"));
     let result = (|| {
         let mut file = File::create(&temp)?;
         for part in parts {
             file.write_all(part)?;
         }
-        timed_fsync(FsyncKind::File, || file.sync_all())?;
+        if fsync {
+            timed_fsync(FsyncKind::File, || file.sync_all())?;
+        }
         fs::rename(&temp, dir.join(name))
     })();
     if result.is_err() {

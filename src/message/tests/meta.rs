@@ -15,16 +15,30 @@ use crate::store::{BlobId, FlagSet, MessageEntry};
 fn to_bytes_starts_with_the_version_and_round_trips() {
     let meta = MessageMeta::parse(b"Subject: x\r\n\r\nbody\r\n");
     let bytes = meta.to_bytes();
-    assert_eq!(bytes[0], 2);
+    assert_eq!(bytes[0], 3);
     assert_eq!(meta.preview(), "body");
     assert_eq!(MessageMeta::from_bytes(&bytes), Ok(meta));
+}
+
+/// Version 2 files: version 3 without the checksum.
+fn version_2(meta: &MessageMeta) -> Vec<u8> {
+    let mut v2 = meta.to_bytes();
+    v2[0] = 2;
+    v2.truncate(v2.len() - 4);
+    v2
+}
+
+#[test]
+fn version_2_files_still_load() {
+    let meta = MessageMeta::parse(b"Subject: x\r\n\r\nbody\r\n");
+    assert_eq!(MessageMeta::from_bytes(&version_2(&meta)), Ok(meta));
 }
 
 /// Version 1 files (before PREVIEW was kept) still load, with an empty preview.
 #[test]
 fn version_1_files_still_load() {
     let meta = MessageMeta::parse(b"Subject: x\r\n\r\nbody\r\n");
-    let mut v1 = meta.to_bytes();
+    let mut v1 = version_2(&meta);
     v1[0] = 1;
     // Version 2 appends the preview (`Some("body")`: tag 1, length 4, the text).
     v1.truncate(v1.len() - 6);
@@ -39,14 +53,23 @@ fn from_bytes_rejects_garbage() {
     let corrupt = |b: &[u8]| matches!(MessageMeta::from_bytes(b), Err(MetaError::Corrupt(_)));
     assert!(corrupt(b""));
     assert!(corrupt(b"\x01"));
-    assert!(corrupt(b"\x03whatever"), "unknown version");
+    assert!(corrupt(b"\x04whatever"), "unknown version");
     assert!(corrupt(b"\x00"));
     assert!(corrupt(&good[..good.len() - 1]), "truncated");
     let mut trailing = good.clone();
     trailing.push(0);
     assert!(corrupt(&trailing), "trailing bytes");
+    let mut flipped = good.clone();
+    flipped[3] ^= 0x10;
+    assert!(corrupt(&flipped), "a flipped bit");
+    let mut zeroed = good.clone();
+    zeroed[1..].fill(0);
+    assert!(
+        corrupt(&zeroed),
+        "zeroes where a crash left unwritten blocks"
+    );
     let mut other_version = good;
-    other_version[0] = 3;
+    other_version[0] = 4;
     assert!(corrupt(&other_version));
 }
 

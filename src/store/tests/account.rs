@@ -262,7 +262,10 @@ fn a_fenced_open_leaves_deleted_and_unlisted_mailboxes_alone() {
         1000,
         Arc::new(StoreMetrics::default()),
         NOW,
-        &|| false,
+        &account::Owner {
+            may_change: &|| false,
+            writer: Some(3),
+        },
     )
     .unwrap();
     assert!(marked.exists(), "{report}");

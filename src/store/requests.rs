@@ -180,12 +180,12 @@ mod tests {
     #[test]
     fn a_key_answers_its_first_outcome_and_the_oldest_keys_go_first() {
         let mut recent = RecentRequests::default();
-        for k in 0..(RecentRequests::MAX_KEYS as u128 + 10) {
+        for k in 0..(RecentRequests::<Outcome>::MAX_KEYS as u128 + 10) {
             recent.record(RequestKey(k), Outcome::appended(&[k as u32 + 1]));
         }
-        assert_eq!(recent.len(), RecentRequests::MAX_KEYS);
+        assert_eq!(recent.len(), RecentRequests::<Outcome>::MAX_KEYS);
         assert_eq!(recent.outcome(RequestKey(9)), None);
-        let last = RecentRequests::MAX_KEYS as u128 + 9;
+        let last = RecentRequests::<Outcome>::MAX_KEYS as u128 + 9;
         assert_eq!(
             recent
                 .outcome(RequestKey(last))

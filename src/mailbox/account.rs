@@ -571,8 +571,9 @@ impl Actor for AccountActor {
                 may_change: &may_change,
                 writer: epoch,
             };
-            let opened = account::open_account_while(&dir, compact_after, metrics, unix_now(), &owner)
-                .map_err(MailboxError::from)?;
+            let opened =
+                account::open_account_while(&dir, compact_after, metrics, unix_now(), &owner)
+                    .map_err(MailboxError::from)?;
             let ids = opened.0.state().mailboxes.iter().map(|m| m.id);
             usage.list(ids, set_by_admin);
             Ok(opened)

@@ -61,7 +61,9 @@ pub enum AccountRecord {
     /// In a cluster, written before the first change of each owner (Account actor): the
     /// epoch of the lease it writes under. Epochs going down along the log mean two writers
     /// ([`WriterEpochs`], docs/clustering.md).
-    Writer { epoch: u64 },
+    Writer {
+        epoch: u64,
+    },
     /// A change forwarded by another node under `key` (in the same transaction as the
     /// change's own records), and what it produced: a repeat of the key is answered with it.
     Request {

@@ -74,7 +74,6 @@ impl Outcome {
             _ => None,
         }
     }
-
 }
 
 /// What a keyed account-wide write produced, enough to answer it again.

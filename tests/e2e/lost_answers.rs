@@ -133,7 +133,11 @@ async fn mailbox_names(c: &mut Client) -> Vec<String> {
         .ok("LIST \"\" *")
         .await
         .iter()
-        .filter_map(|l| l.trim_end().rsplit_once(' ').map(|(_, n)| n.trim_matches('"').to_owned()))
+        .filter_map(|l| {
+            l.trim_end()
+                .rsplit_once(' ')
+                .map(|(_, n)| n.trim_matches('"').to_owned())
+        })
         .collect();
     names.sort();
     names
@@ -158,7 +162,10 @@ async fn a_rename_whose_answer_the_link_lost_is_answered_ok_not_nonexistent() {
         names.contains(&"Done".to_owned()) && names.contains(&"Done/2026".to_owned()),
         "{names:?}"
     );
-    assert!(!names.iter().any(|n| n.starts_with("Projects")), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n.starts_with("Projects")),
+        "{names:?}"
+    );
 }
 
 /// A DELETE whose answer was lost is answered OK, not `NO [NONEXISTENT]`.
@@ -171,7 +178,9 @@ async fn a_delete_whose_answer_the_link_lost_is_answered_ok() {
     let lines = remote.command("d", "DELETE Junk").await;
     assert!(lines.last().unwrap().starts_with("d OK"), "{lines:?}");
     assert!(a.wait_for_log(&["a repeated request was answered as before"]));
-    assert!(!mailbox_names(&mut remote).await.contains(&"Junk".to_owned()));
+    assert!(!mailbox_names(&mut remote)
+        .await
+        .contains(&"Junk".to_owned()));
 }
 
 /// A CREATE whose owner dies right after the commit is answered OK by the next owner, which
@@ -186,6 +195,10 @@ async fn a_create_whose_owner_dies_right_after_the_commit_is_answered_by_the_nex
     assert!(lines.last().unwrap().starts_with("c OK"), "{lines:?}");
     assert!(b.wait_for_log(&["a repeated request was answered as before"]));
     let names = mailbox_names(&mut remote).await;
-    assert_eq!(names.iter().filter(|n| *n == "Work").count(), 1, "{names:?}");
+    assert_eq!(
+        names.iter().filter(|n| *n == "Work").count(),
+        1,
+        "{names:?}"
+    );
     remote.ok("SELECT Work").await;
 }

@@ -334,7 +334,9 @@ fn account_request_keys_survive_replay_and_compaction() {
         apply(&mut store, |s| {
             let mut plan = s
                 .plan_rename("Archive", &format!("Archive{n}"), NOW)
-                .or_else(|_| s.plan_rename(&format!("Archive{}", n - 1), &format!("Archive{n}"), NOW))
+                .or_else(|_| {
+                    s.plan_rename(&format!("Archive{}", n - 1), &format!("Archive{n}"), NOW)
+                })
                 .unwrap();
             plan.records.push(AccountRecord::Request {
                 key: RequestKey(n << 64),
@@ -352,7 +354,10 @@ fn account_request_keys_survive_replay_and_compaction() {
             };
             assert_eq!(
                 store.state().requests.outcome(RequestKey(n << 64)),
-                Some(&AccountOutcome::Renamed(vec![(from, format!("Archive{n}"))]))
+                Some(&AccountOutcome::Renamed(vec![(
+                    from,
+                    format!("Archive{n}")
+                )]))
             );
         }
         assert_eq!(store.state().requests.outcome(RequestKey(7)), None);
@@ -375,7 +380,9 @@ fn an_account_snapshot_from_before_request_keys_loads_with_none() {
     }
     let dir = tempfile::tempdir().unwrap();
     let mut store = open(dir.path(), NOW);
-    apply(&mut store, |s| s.plan_create("Work/2026", None, NOW).unwrap().0);
+    apply(&mut store, |s| {
+        s.plan_create("Work/2026", None, NOW).unwrap().0
+    });
     let now = store.state().clone();
     drop(store);
     super::mailbox::write_old_snapshot(

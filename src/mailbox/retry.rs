@@ -5,10 +5,10 @@
 //! the same key, to whichever node owns the account by then, until an answer comes or the
 //! retry window (lease TTL + 5 s: a hung or dead owner has been replaced by then) ends.
 //!
-//! The owner carries a key out at most once (`once.rs`, and `AccountActor::run_once`), so the answer the client finally
-//! gets is the one that counts: an OK names the UIDs actually stored, and a NO means nothing
-//! was stored. Only when no owner answers within the window is the command answered NO,
-//! saying that its outcome is not known.
+//! The owner carries a key out at most once (`once.rs`; `AccountActor::run_once` for
+//! account-wide writes), so the answer the client finally gets is the one that counts: an OK
+//! names what was actually stored, and a NO means nothing was stored. Only when no owner
+//! answers within the window is the command answered NO, saying that its outcome is not known.
 
 use std::future::Future;
 use std::sync::Arc;

@@ -54,6 +54,8 @@ mod notify;
 mod oauth;
 #[path = "e2e/observability.rs"]
 mod observability;
+#[path = "e2e/paused_owner.rs"]
+mod paused_owner;
 #[path = "e2e/postfix.rs"]
 mod postfix;
 #[path = "e2e/qresync.rs"]

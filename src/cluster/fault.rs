@@ -1,6 +1,7 @@
 //! Fault injection for tests of lost answers (issue 19 finding 5), compiled into debug builds
 //! only: with `ROOST_TEST_LOSE_ANSWER=<request>:<how>` in its environment, the owner carries
-//! out the first node-link request named `<request>` (`mailbox.append`, `mailbox.copy`, ...)
+//! out the first node-link request named `<request>` (`mailbox.append`, `mailbox.copy`,
+//! `account.rename`, `account.create`, ...: account-wide commands by their `AccountOp` name)
 //! and then loses the answer: `close` closes the link instead of answering, `exit` ends the
 //! process at once (as a crash right after the commit would). Release builds ignore it.
 

@@ -21,6 +21,7 @@ use super::usage::{AccountUsage, QuotaReport};
 use super::{AccountView, MailboxError, MailboxHandle, Reply};
 use crate::store::account::{self, AccountRecord, AccountState};
 use crate::store::quota::{self, Limits};
+use crate::store::requests::{AccountOutcome, RequestKey};
 use crate::store::{MailboxId, MailboxInfo, PlanError, SpecialUse, Store};
 
 /// Requests from [`AccountHandle`](super::AccountHandle); each answers on its `reply`.
@@ -61,6 +62,8 @@ pub(super) struct AccountActor {
     idle_since: Option<Instant>,
     /// Quota accounting, shared with the account's Mailbox actors on this node.
     usage: Arc<AccountUsage>,
+    /// The lease epoch this actor last wrote into the log ([`AccountRecord::Writer`]).
+    logged_epoch: Option<u64>,
 }
 
 pub(super) fn unix_now() -> u64 {
@@ -93,6 +96,7 @@ impl AccountActor {
             fault: None,
             idle_since: None,
             usage,
+            logged_epoch: None,
         }
     }
 
@@ -110,9 +114,31 @@ impl AccountActor {
         self.shared.forget_account(&self.name, &self.token);
     }
 
+    /// The lease epoch to write under, and the [`AccountRecord::Writer`] record to log first
+    /// when this actor has not logged it yet (in a cluster). An epoch below one the log has
+    /// already is refused: epochs never go back along a log (docs/clustering.md).
+    fn writer(&self) -> Result<(Option<u64>, Option<AccountRecord>), MailboxError> {
+        let Some(epoch) = self.shared.write_epoch(&self.name) else {
+            return Ok((None, None));
+        };
+        if self.logged_epoch == Some(epoch) {
+            return Ok((Some(epoch), None));
+        }
+        let latest = self.state()?.writers.latest;
+        if epoch < latest {
+            tracing::error!(account = %self.name, epoch, latest, "refusing to write: the account log has changes of a later owner");
+            return Err(MailboxError::Unavailable(format!(
+                "the account log has changes of epoch {latest}, above this owner's epoch {epoch}"
+            )));
+        }
+        Ok((Some(epoch), Some(AccountRecord::Writer { epoch })))
+    }
+
     /// Makes `records` durable, then closes the mailbox actors of `closing` (waiting until
     /// their in-flight commits end) and, for DELETE, removes the mailbox directories; then
-    /// answers with `done`. The actor handles nothing else meanwhile.
+    /// answers with `done`. The actor handles nothing else meanwhile. In a cluster the
+    /// records go under the lease's epoch, checked right before the write (as a Mailbox
+    /// actor's batch is).
     fn write<T: Send + 'static>(
         &mut self,
         ctx: &mut Context<Self>,
@@ -122,22 +148,28 @@ impl AccountActor {
         reply: Reply<T>,
         done: impl FnOnce(&AccountState) -> Result<T, MailboxError> + 'static,
     ) {
+        let (epoch, writer) = match self.writer() {
+            Ok(writer) => writer,
+            Err(e) => return reply.send(Err(e)),
+        };
         let Some(mut store) = self.store.take() else {
             reply.send(Err(MailboxError::Unavailable("account is busy".into())));
             return;
         };
+        let records: Vec<AccountRecord> = writer.into_iter().chain(records).collect();
         let shared = self.shared.clone();
         let account = self.name.clone();
         let account_dir = self.dir.clone();
         let work = async move {
             let fence = (shared.clone(), account.clone());
             let (store, result) = tokio::task::spawn_blocking(move || {
-                if let Err(fenced) = fence.0.check_write(&fence.1) {
+                let allowed = || fence.0.check_write_at(&fence.1, epoch);
+                if let Err(fenced) = allowed() {
                     return (store, Err(fenced));
                 }
                 let result = store
                     .stage(records)
-                    .and_then(|()| store.commit_while(&|| fence.0.check_write(&fence.1).is_ok()))
+                    .and_then(|()| store.commit_while(&|| allowed().is_ok()))
                     .map_err(MailboxError::from);
                 (store, result)
             })
@@ -153,6 +185,7 @@ impl AccountActor {
             work.into_actor(self)
                 .map(move |outcome, act, _| match outcome {
                     Ok((store, Ok(()))) => {
+                        act.logged_epoch = epoch.or(act.logged_epoch);
                         for event in &events {
                             act.shared.feeds.publish(&act.name, event);
                         }
@@ -173,13 +206,18 @@ impl AccountActor {
         ctx: &mut Context<Self>,
         name: &str,
         special_use: Option<SpecialUse>,
+        key: Option<RequestKey>,
         reply: Reply<MailboxInfo>,
     ) {
         let planned = self
             .state()
             .and_then(|s| Ok(s.plan_create(name, special_use, unix_now())?));
         match planned {
-            Ok((records, name)) => {
+            Ok((mut records, name)) => {
+                let info = records.last().and_then(AccountRecord::created);
+                if let Some(info) = info {
+                    keyed(&mut records, key, AccountOutcome::Created(info));
+                }
                 let created = created(&records);
                 let usage = self.usage.clone();
                 self.write(ctx, records, Closing::none(), created, reply, move |s| {
@@ -193,9 +231,16 @@ impl AccountActor {
         }
     }
 
-    fn handle_delete(&mut self, ctx: &mut Context<Self>, name: &str, reply: Reply<()>) {
+    fn handle_delete(
+        &mut self,
+        ctx: &mut Context<Self>,
+        name: &str,
+        key: Option<RequestKey>,
+        reply: Reply<()>,
+    ) {
         match self.state().and_then(|s| Ok(s.plan_delete(name)?)) {
-            Ok((records, id)) => {
+            Ok((mut records, id)) => {
+                keyed(&mut records, key, AccountOutcome::Done);
                 let closing = Closing {
                     ids: vec![id],
                     reason: format!("mailbox {name} was deleted"),
@@ -219,13 +264,16 @@ impl AccountActor {
         ctx: &mut Context<Self>,
         from: &str,
         to: &str,
+        key: Option<RequestKey>,
         reply: Reply<Vec<(String, String)>>,
     ) {
         match self
             .state()
             .and_then(|s| Ok(s.plan_rename(from, to, unix_now())?))
         {
-            Ok(plan) => {
+            Ok(mut plan) => {
+                let outcome = AccountOutcome::Renamed(plan.renamed.clone());
+                keyed(&mut plan.records, key, outcome);
                 let closing = Closing {
                     ids: plan.moved,
                     reason: format!("mailbox {from} was renamed to {to}"),
@@ -258,18 +306,26 @@ impl AccountActor {
         Ok(self.shared.mailbox(&self.name, info))
     }
 
-    fn run(&mut self, ctx: &mut Context<Self>, op: AccountOp, reply: Reply<Answer>) {
+    /// Runs `op`; a change made under `key` (forwarded by another node, see `once.rs`) logs
+    /// the key and its outcome with its records.
+    fn run(
+        &mut self,
+        ctx: &mut Context<Self>,
+        op: AccountOp,
+        key: Option<RequestKey>,
+        reply: Reply<Answer>,
+    ) {
         match op {
             AccountOp::Ready => reply.send(self.state().map(|_| Answer::Unit)),
             AccountOp::View => reply.send(self.view().map(Answer::View)),
             AccountOp::Create { name, special_use } => {
-                self.handle_create(ctx, &name, special_use, reply.from(Answer::Info));
+                self.handle_create(ctx, &name, special_use, key, reply.from(Answer::Info));
             }
             AccountOp::Delete { name } => {
-                self.handle_delete(ctx, &name, reply.from(|()| Answer::Unit));
+                self.handle_delete(ctx, &name, key, reply.from(|()| Answer::Unit));
             }
             AccountOp::Rename { from, to } => {
-                self.handle_rename(ctx, &from, &to, reply.from(Answer::Renamed));
+                self.handle_rename(ctx, &from, &to, key, reply.from(Answer::Renamed));
             }
             AccountOp::Subscribe { name, subscribe } => {
                 let reply = reply.from(|()| Answer::Unit);
@@ -278,7 +334,8 @@ impl AccountActor {
                     .and_then(|s| Ok(s.plan_subscription(&name, subscribe)?))
                 {
                     Ok(records) if records.is_empty() => reply.send(Ok(())),
-                    Ok(records) => {
+                    Ok(mut records) => {
+                        keyed(&mut records, key, AccountOutcome::Done);
                         let event = AccountEvent::Subscription {
                             name: account::normalize_name(&name).unwrap_or(name),
                             subscribed: subscribe,
@@ -312,7 +369,7 @@ impl AccountActor {
                 {
                     Ok(record) => self.write(
                         ctx,
-                        vec![record],
+                        keyed_record(record, key),
                         Closing::none(),
                         Vec::new(),
                         reply,
@@ -329,6 +386,27 @@ impl AccountActor {
             AccountOp::SetQuota { limits } => {
                 self.report_quota(ctx, Some(limits), reply.from(Answer::Quota));
             }
+            AccountOp::Once { key, op } => self.run_once(ctx, key, *op, reply),
+        }
+    }
+
+    /// A keyed operation (`AccountOp::Once`): answered with the recorded outcome when the
+    /// key's change is in the log, else carried out under the key. A repeat cannot overtake
+    /// the first: each change holds the actor until it is durable.
+    fn run_once(
+        &mut self,
+        ctx: &mut Context<Self>,
+        key: RequestKey,
+        op: AccountOp,
+        reply: Reply<Answer>,
+    ) {
+        match self.state().map(|s| s.requests.outcome(key).cloned()) {
+            Err(e) => reply.send(Err(e)),
+            Ok(Some(outcome)) => {
+                tracing::info!(account = %self.name, key = %format_args!("{:032x}", key.0), "a repeated request was answered as before, not carried out again");
+                reply.send(op.answer_again(outcome));
+            }
+            Ok(None) => self.run(ctx, op, Some(key), reply),
         }
     }
 
@@ -384,6 +462,19 @@ impl AccountActor {
             ctx.stop();
         }
     }
+}
+
+/// Adds to a change made under `key` the record of its key and outcome (same transaction).
+fn keyed(records: &mut Vec<AccountRecord>, key: Option<RequestKey>, outcome: AccountOutcome) {
+    if let Some(key) = key {
+        records.push(AccountRecord::Request { key, outcome });
+    }
+}
+
+fn keyed_record(record: AccountRecord, key: Option<RequestKey>) -> Vec<AccountRecord> {
+    let mut records = vec![record];
+    keyed(&mut records, key, AccountOutcome::Done);
+    records
 }
 
 /// The mailboxes `records` create, parents first, as feed events.
@@ -468,27 +559,42 @@ impl Actor for AccountActor {
         let compact_after = self.shared.options.compact_after;
         let (shared, name) = (self.shared.clone(), self.name.clone());
         let usage = self.usage.clone();
+        let epoch = self.shared.write_epoch(&self.name);
         let load = tokio::task::spawn_blocking(move || {
             // Opening may list mailbox directories again and remove those a DELETE marked:
             // the current writer only.
-            shared.check_write(&name)?;
+            shared.check_write_at(&name, epoch)?;
             let set_by_admin = quota::read_override(&dir)
                 .map_err(|e| MailboxError::Storage(format!("read quota of {name}: {e}")))?;
-            let may_change = || shared.check_write(&name).is_ok();
+            let may_change = || shared.check_write_at(&name, epoch).is_ok();
+            let owner = account::Owner {
+                may_change: &may_change,
+                writer: epoch,
+            };
             let opened =
-                account::open_account_while(&dir, compact_after, metrics, unix_now(), &may_change)
+                account::open_account_while(&dir, compact_after, metrics, unix_now(), &owner)
                     .map_err(MailboxError::from)?;
             let ids = opened.0.state().mailboxes.iter().map(|m| m.id);
             usage.list(ids, set_by_admin);
             Ok(opened)
         });
-        ctx.wait(load.into_actor(self).map(|loaded, act, _| match loaded {
+        ctx.wait(load.into_actor(self).map(move |loaded, act, _| match loaded {
             Ok(Ok((store, report))) => {
                 if report.is_clean() {
                     tracing::debug!(account = %act.name, "{report}");
                 } else {
                     tracing::warn!(account = %act.name, "{report}");
                 }
+                let writers = &store.state().writers;
+                for (earlier, later) in &writers.regressions {
+                    tracing::error!(
+                        account = %act.name, earlier, later,
+                        "two writers: the account log has changes of epoch {later} after epoch \
+                         {earlier}"
+                    );
+                }
+                // Opening a new account wrote its defaults under this epoch already.
+                act.logged_epoch = epoch.filter(|&e| e == writers.latest);
                 act.store = Some(store);
             }
             Ok(Err(e)) => act.fail(e),
@@ -506,7 +612,7 @@ impl Handler<AccountRequest> for AccountActor {
     fn handle(&mut self, request: AccountRequest, ctx: &mut Context<Self>) {
         self.idle_since = None;
         match request {
-            AccountRequest::Op { op, reply } => self.run(ctx, op, reply),
+            AccountRequest::Op { op, reply } => self.run(ctx, op, None, reply),
             AccountRequest::Open { name, reply } => reply.send(self.handle_open(&name)),
             AccountRequest::Watch { watcher, reply } => {
                 reply.send(Ok(self.shared.feeds.watch(&self.name, watcher)));

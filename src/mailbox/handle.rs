@@ -77,8 +77,19 @@ impl AccountHandle {
         }
     }
 
-    /// Runs one account operation, here or on the owner node.
+    /// Runs one account operation, here or on the owner node; a write sent to the owner node
+    /// goes under a request key and is sent again if its answer is lost (`retry.rs`).
     pub(crate) async fn run(&self, op: AccountOp) -> Result<Answer, MailboxError> {
+        match &self.target {
+            AccountTarget::Remote { shared, user, .. } if op.is_write() => {
+                self.run_keyed(shared, user, op).await
+            }
+            _ => self.run_unkeyed(op).await,
+        }
+    }
+
+    /// Runs one account operation, here or on the owner node, once.
+    pub(super) async fn run_unkeyed(&self, op: AccountOp) -> Result<Answer, MailboxError> {
         match &self.target {
             AccountTarget::Local { addr, .. } => {
                 call(addr, |reply| AccountRequest::Op { op, reply }).await
@@ -92,7 +103,8 @@ impl AccountHandle {
 
     /// Whether the account is loaded (and, remotely, still owned by that node).
     pub(crate) async fn ready(&self) -> Result<(), MailboxError> {
-        expect_answer!(self.run(AccountOp::Ready).await?, Answer::Unit => ())
+        // Not `run`: finding the owner again after a lost answer asks this (no recursion).
+        expect_answer!(self.run_unkeyed(AccountOp::Ready).await?, Answer::Unit => ())
     }
 
     pub async fn view(&self) -> Result<AccountView, MailboxError> {

@@ -14,7 +14,7 @@ use super::usage::QuotaReport;
 use super::MailboxError;
 use crate::store::metadata::{MetadataChange, MetadataFound, MetadataQuery};
 use crate::store::quota::Limits;
-use crate::store::requests::RequestKey;
+use crate::store::requests::{AccountOutcome, RequestKey};
 use crate::store::vanished::Since;
 use crate::store::{MailboxInfo, MessageEntry, SpecialUse};
 
@@ -62,6 +62,14 @@ pub enum AccountOp {
     SetMetadata {
         mailbox: String,
         changes: Vec<MetadataChange>,
+    },
+    /// `op` forwarded by another node under `key`, sent again unchanged when the answer was
+    /// lost: a change already made under `key` is answered as it was (a repeated RENAME
+    /// would say `NONEXISTENT`, a repeated CREATE `ALREADYEXISTS`), not made again. SETQUOTA
+    /// and reads simply run (setting the same limits again changes nothing).
+    Once {
+        key: RequestKey,
+        op: Box<AccountOp>,
     },
 }
 
@@ -126,6 +134,49 @@ impl AccountOp {
             AccountOp::SetQuota { .. } => "account.set_quota",
             AccountOp::GetMetadata { .. } => "account.getmetadata",
             AccountOp::SetMetadata { .. } => "account.setmetadata",
+            AccountOp::Once { op, .. } => op.name(),
+        }
+    }
+
+    /// Whether the operation changes the account (and so is sent again under a key when its
+    /// answer is lost).
+    pub fn is_write(&self) -> bool {
+        match self {
+            AccountOp::Create { .. }
+            | AccountOp::Delete { .. }
+            | AccountOp::Rename { .. }
+            | AccountOp::Subscribe { .. }
+            | AccountOp::SetQuota { .. }
+            | AccountOp::SetMetadata { .. } => true,
+            AccountOp::Ready
+            | AccountOp::View
+            | AccountOp::Open { .. }
+            | AccountOp::Quota
+            | AccountOp::GetMetadata { .. } => false,
+            AccountOp::Once { op, .. } => op.is_write(),
+        }
+    }
+
+    /// The answer to a repeat of this operation whose first run produced `outcome`.
+    ///
+    /// # Errors
+    /// `Cannot` when the outcome is of another kind of operation (a reused key).
+    pub fn answer_again(&self, outcome: AccountOutcome) -> Result<Answer, MailboxError> {
+        match (self, outcome) {
+            (AccountOp::Create { .. }, AccountOutcome::Created(info)) => Ok(Answer::Info(info)),
+            (AccountOp::Rename { .. }, AccountOutcome::Renamed(pairs)) => {
+                Ok(Answer::Renamed(pairs))
+            }
+            (
+                AccountOp::Delete { .. }
+                | AccountOp::Subscribe { .. }
+                | AccountOp::SetMetadata { .. },
+                AccountOutcome::Done,
+            ) => Ok(Answer::Unit),
+            (AccountOp::Once { op, .. }, outcome) => op.answer_again(outcome),
+            _ => Err(MailboxError::Cannot(
+                "the request key was used for another operation".into(),
+            )),
         }
     }
 }

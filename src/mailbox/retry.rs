@@ -1,13 +1,14 @@
 //! The requesting side of keyed writes (issue 19 finding 5): a write sent to the account's
-//! owner over a node link is given a [`RequestKey`]; when its answer is lost (the link closed
+//! owner over a node link (to a mailbox, or account-wide: CREATE, DELETE, RENAME, SUBSCRIBE,
+//! SETMETADATA, SETQUOTA) is given a [`RequestKey`]; when its answer is lost (the link closed
 //! or timed out after sending, the owner let go or died) the same request is sent again, with
 //! the same key, to whichever node owns the account by then, until an answer comes or the
 //! retry window (lease TTL + 5 s: a hung or dead owner has been replaced by then) ends.
 //!
-//! The owner carries a key out at most once (`once.rs`), so the answer the client finally
-//! gets is the one that counts: an OK names the UIDs actually stored, and a NO means nothing
-//! was stored. Only when no owner answers within the window is the command answered NO,
-//! saying that its outcome is not known.
+//! The owner carries a key out at most once (`once.rs`; `AccountActor::run_once` for
+//! account-wide writes), so the answer the client finally gets is the one that counts: an OK
+//! names what was actually stored, and a NO means nothing was stored. Only when no owner
+//! answers within the window is the command answered NO, saying that its outcome is not known.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -15,14 +16,86 @@ use std::time::{Duration, Instant};
 
 use super::handle::MailboxTarget;
 use super::registry::Shared;
-use super::request::{expect_answer, Answer};
-use super::{Copied, MailboxError, MailboxHandle};
+use super::request::{expect_answer, AccountOp, Answer};
+use super::{AccountHandle, Copied, MailboxError, MailboxHandle};
 use crate::cluster::wire::WireRequest;
 use crate::store::requests::RequestKey;
 
 /// The first pause before sending again; doubled each time up to [`MAX_PAUSE`].
 const FIRST_PAUSE: Duration = Duration::from_millis(100);
 const MAX_PAUSE: Duration = Duration::from_secs(1);
+
+/// Runs `attempt` (one send of a write, to the handle given) on `first` under one new key,
+/// and while the answer is `Unavailable` sends it again under the same key to the handle
+/// `reach` finds then (the account's current owner), for up to the retry window after the
+/// first failure.
+async fn send_until_answered<H, T, F, Fut, R, RFut>(
+    shared: &Arc<Shared>,
+    user: &str,
+    what: &'static str,
+    first: H,
+    mut reach: R,
+    mut attempt: F,
+) -> Result<T, MailboxError>
+where
+    F: FnMut(H, RequestKey) -> Fut,
+    Fut: Future<Output = Result<T, MailboxError>>,
+    R: FnMut() -> RFut,
+    RFut: Future<Output = Result<H, MailboxError>>,
+{
+    let key = RequestKey::random().map_err(|e| MailboxError::from_io("make a request key", &e))?;
+    let mut why = match attempt(first, key).await {
+        Err(MailboxError::Unavailable(why)) => why,
+        other => return other,
+    };
+    let deadline = Instant::now() + shared.retry_window();
+    let mut pause = FIRST_PAUSE;
+    loop {
+        if Instant::now() >= deadline {
+            tracing::error!(what, user, error = %why, "no owner answered a repeated write: its outcome is unknown");
+            return Err(MailboxError::Unavailable(format!(
+                "{why}; the account's owner did not answer in time, so whether the \
+                 command was carried out is not known"
+            )));
+        }
+        tracing::warn!(what, user, error = %why, "lost the owner's answer to a write: sending it again under the same key");
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(MAX_PAUSE);
+        let sent = match reach().await {
+            Ok(handle) => attempt(handle, key).await,
+            Err(e) => Err(e),
+        };
+        why = match sent {
+            Err(MailboxError::Unavailable(why)) => why,
+            other => return other,
+        };
+    }
+}
+
+impl AccountHandle {
+    /// Runs an account-wide write on the owner node under a key (`AccountOp::Once`), again on
+    /// whichever node owns the account while the answer is lost.
+    pub(super) async fn run_keyed(
+        &self,
+        shared: &Arc<Shared>,
+        user: &str,
+        op: AccountOp,
+    ) -> Result<Answer, MailboxError> {
+        let reach = || {
+            let (shared, user) = (shared.clone(), user.to_owned());
+            async move { shared.resolve_account(&user).await }
+        };
+        let what = op.name();
+        send_until_answered(shared, user, what, self.clone(), reach, |handle, key| {
+            let op = AccountOp::Once {
+                key,
+                op: Box::new(op.clone()),
+            };
+            async move { handle.run_unkeyed(op).await }
+        })
+        .await
+    }
+}
 
 impl MailboxHandle {
     /// Runs `attempt` (one send of the write, to the handle given) under one new key, again
@@ -33,45 +106,21 @@ impl MailboxHandle {
         shared: &Arc<Shared>,
         user: &str,
         what: &'static str,
-        mut attempt: F,
+        attempt: F,
     ) -> Result<T, MailboxError>
     where
         F: FnMut(MailboxHandle, RequestKey) -> Fut,
         Fut: Future<Output = Result<T, MailboxError>>,
     {
-        let key =
-            RequestKey::random().map_err(|e| MailboxError::from_io("make a request key", &e))?;
         let address = self.address();
-        let mut why = match attempt(self.clone(), key).await {
-            Err(MailboxError::Unavailable(why)) => why,
-            other => return other,
-        };
-        let deadline = Instant::now() + shared.retry_window();
-        let mut pause = FIRST_PAUSE;
-        loop {
-            if Instant::now() >= deadline {
-                tracing::error!(what, user, error = %why, "no owner answered a repeated write: its outcome is unknown");
-                return Err(MailboxError::Unavailable(format!(
-                    "{why}; the mailbox's owner did not answer in time, so whether the \
-                     command was carried out is not known"
-                )));
+        let reach = || {
+            let (shared, user, address) = (shared.clone(), user.to_owned(), address.clone());
+            async move {
+                let account = shared.resolve_account(&user).await?;
+                account.open_addressed(&address).await
             }
-            tracing::warn!(what, user, error = %why, "lost the owner's answer to a write: sending it again under the same key");
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(MAX_PAUSE);
-            let reopened = match shared.resolve_account(user).await {
-                Ok(account) => account.open_addressed(&address).await,
-                Err(e) => Err(e),
-            };
-            let sent = match reopened {
-                Ok(handle) => attempt(handle, key).await,
-                Err(e) => Err(e),
-            };
-            why = match sent {
-                Err(MailboxError::Unavailable(why)) => why,
-                other => return other,
-            };
-        }
+        };
+        send_until_answered(shared, user, what, self.clone(), reach, attempt).await
     }
 
     /// COPY or MOVE on the owner node under a key (the source being this remote mailbox,

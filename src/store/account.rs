@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use super::journal::{Durable, RecoveryReport, Store, StoreError, StoreMetrics};
 use super::metadata::{Metadata, MetadataChange, MetadataLimits, MetadataOwner};
 use super::recovery;
+use super::requests::{AccountOutcome, RecentRequests, RequestKey};
 use super::types::{MailboxId, MailboxInfo, PlanError, SpecialUse};
+use super::writers::WriterEpochs;
 
 pub const INBOX: &str = "INBOX";
 const MAX_NAME_BYTES: usize = 1000;
@@ -56,6 +58,18 @@ pub enum AccountRecord {
         owner: MetadataOwner,
         changes: Vec<MetadataChange>,
     },
+    /// In a cluster, written before the first change of each owner (Account actor): the
+    /// epoch of the lease it writes under. Epochs going down along the log mean two writers
+    /// ([`WriterEpochs`], docs/clustering.md).
+    Writer {
+        epoch: u64,
+    },
+    /// A change forwarded by another node under `key` (in the same transaction as the
+    /// change's own records), and what it produced: a repeat of the key is answered with it.
+    Request {
+        key: RequestKey,
+        outcome: AccountOutcome,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,9 +81,24 @@ pub struct AccountState {
     pub subscriptions: Vec<String>,
     /// METADATA entries of the server and of each mailbox.
     pub metadata: Metadata,
+    /// Since version 3 of the snapshot: the latest changes forwarded under a request key.
+    pub requests: RecentRequests<AccountOutcome>,
+    /// The owners' epochs seen in the log since the snapshot (not persisted).
+    #[serde(skip)]
+    pub writers: WriterEpochs,
 }
 
-/// The account state before METADATA: snapshots written by older versions.
+/// Version 2 snapshots: no request keys.
+#[derive(Deserialize)]
+struct AccountStateV2 {
+    next_id: u64,
+    last_uid_validity: u32,
+    mailboxes: Vec<MailboxInfo>,
+    subscriptions: Vec<String>,
+    metadata: Metadata,
+}
+
+/// Version 1 snapshots: before METADATA.
 #[derive(Deserialize)]
 struct AccountStateV1 {
     next_id: u64,
@@ -131,19 +160,38 @@ impl Durable for AccountState {
                     self.metadata.apply(*owner, changes);
                 }
             }
+            AccountRecord::Writer { epoch } => self.writers.saw(*epoch),
+            AccountRecord::Request { key, outcome } => {
+                self.requests.record(*key, outcome.clone());
+            }
         }
     }
 
     fn from_older_snapshot(bytes: &[u8]) -> Option<(u64, Self)> {
-        let (generation, v1) = super::journal::decode_snapshot_as::<AccountStateV1>(bytes)?;
-        let state = AccountState {
-            next_id: v1.next_id,
-            last_uid_validity: v1.last_uid_validity,
-            mailboxes: v1.mailboxes,
-            subscriptions: v1.subscriptions,
-            metadata: Metadata::default(),
-        };
-        Some((generation, state))
+        use super::journal::decode_snapshot_as;
+        let v2 = decode_snapshot_as::<AccountStateV2>(bytes).or_else(|| {
+            let (generation, v1) = decode_snapshot_as::<AccountStateV1>(bytes)?;
+            let v2 = AccountStateV2 {
+                next_id: v1.next_id,
+                last_uid_validity: v1.last_uid_validity,
+                mailboxes: v1.mailboxes,
+                subscriptions: v1.subscriptions,
+                metadata: Metadata::default(),
+            };
+            Some((generation, v2))
+        });
+        v2.map(|(generation, v2)| {
+            let state = AccountState {
+                next_id: v2.next_id,
+                last_uid_validity: v2.last_uid_validity,
+                mailboxes: v2.mailboxes,
+                subscriptions: v2.subscriptions,
+                metadata: v2.metadata,
+                requests: RecentRequests::default(),
+                writers: WriterEpochs::default(),
+            };
+            (generation, state)
+        })
     }
 }
 
@@ -216,6 +264,26 @@ impl Allocator {
         self.next_id += 1;
         self.next_uid_validity = self.next_uid_validity.saturating_add(1);
         record
+    }
+}
+
+impl AccountRecord {
+    /// The mailbox a [`AccountRecord::CreateMailbox`] makes.
+    pub fn created(&self) -> Option<MailboxInfo> {
+        match self {
+            AccountRecord::CreateMailbox {
+                id,
+                name,
+                uid_validity,
+                special_use,
+            } => Some(MailboxInfo {
+                id: *id,
+                name: name.clone(),
+                uid_validity: *uid_validity,
+                special_use: *special_use,
+            }),
+            _ => None,
+        }
     }
 }
 
@@ -515,21 +583,34 @@ pub fn open_account(
     metrics: Arc<StoreMetrics>,
     now: u64,
 ) -> Result<(Store<AccountState>, RecoveryReport), StoreError> {
-    open_account_while(dir, compact_after, metrics, now, &|| true)
+    let owner = Owner {
+        may_change: &|| true,
+        writer: None,
+    };
+    open_account_while(dir, compact_after, metrics, now, &owner)
 }
 
-/// As [`open_account`], asking `may_change` (the account's fence) right before each change
-/// to the files (see [`Store::open_while`]).
+/// How an owner opens an account in a cluster: `may_change` is the account's fence, asked
+/// right before each change to the files (see [`Store::open_while`]); `writer` is the epoch
+/// of its lease, logged ([`AccountRecord::Writer`]) before the defaults it writes.
+pub struct Owner<'a> {
+    pub may_change: &'a dyn Fn() -> bool,
+    pub writer: Option<u64>,
+}
+
+/// As [`open_account`], as `owner` (the defaults of a new account are left to the next
+/// owner when the fence refuses).
 ///
 /// # Errors
-/// As [`open_account`], or a change `may_change` refused.
+/// As [`open_account`], or a change `owner.may_change` refused.
 pub fn open_account_while(
     dir: &Path,
     compact_after: u64,
     metrics: Arc<StoreMetrics>,
     now: u64,
-    may_change: &dyn Fn() -> bool,
+    owner: &Owner<'_>,
 ) -> Result<(Store<AccountState>, RecoveryReport), StoreError> {
+    let may_change = owner.may_change;
     let (mut store, mut report) = Store::open_while(
         dir,
         AccountState::default(),
@@ -539,9 +620,10 @@ pub fn open_account_while(
     )?;
     recovery::reconcile_account(&mut store, dir, &mut report, now, may_change)?;
     let defaults = store.state().plan_defaults(now);
-    if !defaults.is_empty() {
-        store.stage(defaults)?;
-        store.commit()?;
+    if !defaults.is_empty() && may_change() {
+        let writer = owner.writer.map(|epoch| AccountRecord::Writer { epoch });
+        store.stage(writer.into_iter().chain(defaults).collect())?;
+        store.commit_while(may_change)?;
     }
     store.count_recovery(&report);
     Ok((store, report))

@@ -20,6 +20,7 @@ use super::recovery;
 use super::requests::{Outcome, RecentRequests, RequestKey};
 use super::types::{BlobId, FlagSet, MessageEntry, PlanError};
 use super::vanished::Vanished;
+use super::writers::WriterEpochs;
 
 /// The system flags a mailbox stores, with their bits. `\Recent` is not stored: it is a
 /// per-session notion the actor computes.
@@ -104,34 +105,6 @@ impl PartialEq for ReplayedExpunges {
 }
 
 impl Eq for ReplayedExpunges {}
-
-/// The [`MailboxRecord::Writer`] epochs a replay met, in log order: the latest, and each
-/// time one went down. Not part of the mailbox's content (it is not in snapshots, and two
-/// states that differ only here are equal).
-#[derive(Debug, Clone, Default)]
-pub struct WriterEpochs {
-    pub latest: u64,
-    /// (earlier, later) pairs where the later epoch is the lower one.
-    pub regressions: Vec<(u64, u64)>,
-}
-
-impl WriterEpochs {
-    fn saw(&mut self, epoch: u64) {
-        if epoch < self.latest {
-            self.regressions.push((self.latest, epoch));
-        } else {
-            self.latest = epoch;
-        }
-    }
-}
-
-impl PartialEq for WriterEpochs {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl Eq for WriterEpochs {}
 
 /// A snapshot's layout. Each version only adds fields at the end, so an older snapshot
 /// fails to decode as a newer layout (it ends too soon) instead of decoding wrongly, and

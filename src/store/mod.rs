@@ -29,6 +29,7 @@ pub mod recovery;
 pub mod requests;
 pub mod types;
 pub mod vanished;
+pub mod writers;
 
 pub use journal::{Store, StoreError, StoreMetrics};
 pub use types::*;

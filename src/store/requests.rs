@@ -1,11 +1,12 @@
-//! Which forwarded writes a mailbox has already carried out, by the key the requesting node
-//! gave each, and what they produced (issue 19 finding 5).
+//! Which forwarded writes a mailbox or an account has already carried out, by the key the
+//! requesting node gave each, and what they produced (issue 19 finding 5).
 //!
-//! A node that forwards an APPEND, COPY, MOVE, STORE or EXPUNGE to the account's owner may lose the answer: the
-//! link breaks or times out after the owner committed. It then sends the same request again,
+//! A node that forwards an APPEND, COPY, MOVE, STORE or EXPUNGE to the account's owner, or an
+//! account-wide CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE or SETMETADATA, may lose the
+//! answer: the link breaks or times out after the owner committed. It then sends the same request again,
 //! with the same [`RequestKey`], to whichever node owns the account by then. The key is logged
 //! in the same transaction as the write (so it is durable exactly when the write is) and kept
-//! here, in the mailbox state and so in every snapshot: any owner, also a new one after a
+//! here, in the mailbox (or account) state and so in every snapshot: any owner, also a new one after a
 //! failover, answers a repeated key with the original result instead of writing again.
 //!
 //! Retention: the retry window is seconds (a lease TTL plus a little), so only the latest
@@ -16,6 +17,8 @@
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
+
+use super::types::MailboxInfo;
 
 /// The requesting node's name for one forwarded write: 128 random bits, the same for every
 /// attempt of that write.
@@ -71,8 +74,35 @@ impl Outcome {
             _ => None,
         }
     }
+}
 
-    /// How many UIDs it names (what retention counts).
+/// What a keyed account-wide write produced, enough to answer it again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AccountOutcome {
+    /// CREATE: the mailbox it made (a repeat would find it and say `ALREADYEXISTS`).
+    Created(MailboxInfo),
+    /// RENAME: `(old, new)` of every name it changed (a repeat would say `NONEXISTENT`).
+    Renamed(Vec<(String, String)>),
+    /// DELETE, SUBSCRIBE, UNSUBSCRIBE, SETMETADATA: done, nothing to report.
+    Done,
+}
+
+/// An outcome [`RecentRequests`] keeps: how much of the retention bound it takes.
+pub trait Weighed {
+    fn weight(&self) -> usize;
+}
+
+impl Weighed for AccountOutcome {
+    fn weight(&self) -> usize {
+        match self {
+            AccountOutcome::Renamed(pairs) => pairs.len().max(1),
+            AccountOutcome::Created(_) | AccountOutcome::Done => 1,
+        }
+    }
+}
+
+impl Weighed for Outcome {
+    /// How many UIDs it names.
     fn weight(&self) -> usize {
         match self {
             Outcome::Appended { .. } => 1,
@@ -85,20 +115,30 @@ impl Outcome {
     }
 }
 
-/// The latest keyed writes of a mailbox, oldest first.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecentRequests {
-    done: VecDeque<(RequestKey, Outcome)>,
+/// The latest keyed writes of a mailbox (or, with [`AccountOutcome`], of an account), oldest
+/// first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecentRequests<O = Outcome> {
+    done: VecDeque<(RequestKey, O)>,
     /// Sum of the outcomes' weights.
     uids: usize,
 }
 
-impl RecentRequests {
+impl<O> Default for RecentRequests<O> {
+    fn default() -> Self {
+        RecentRequests {
+            done: VecDeque::new(),
+            uids: 0,
+        }
+    }
+}
+
+impl<O: Weighed> RecentRequests<O> {
     pub const MAX_KEYS: usize = 4096;
     pub const MAX_UIDS: usize = 65_536;
 
     /// What the write with `key` produced, if it is remembered.
-    pub fn outcome(&self, key: RequestKey) -> Option<&Outcome> {
+    pub fn outcome(&self, key: RequestKey) -> Option<&O> {
         self.done
             .iter()
             .rev()
@@ -108,7 +148,7 @@ impl RecentRequests {
 
     /// Notes a committed write; the oldest are forgotten past the bounds. A key already
     /// known keeps its first outcome.
-    pub fn record(&mut self, key: RequestKey, outcome: Outcome) {
+    pub fn record(&mut self, key: RequestKey, outcome: O) {
         if self.outcome(key).is_some() {
             return;
         }
@@ -139,12 +179,12 @@ mod tests {
     #[test]
     fn a_key_answers_its_first_outcome_and_the_oldest_keys_go_first() {
         let mut recent = RecentRequests::default();
-        for k in 0..(RecentRequests::MAX_KEYS as u128 + 10) {
+        for k in 0..(RecentRequests::<Outcome>::MAX_KEYS as u128 + 10) {
             recent.record(RequestKey(k), Outcome::appended(&[k as u32 + 1]));
         }
-        assert_eq!(recent.len(), RecentRequests::MAX_KEYS);
+        assert_eq!(recent.len(), RecentRequests::<Outcome>::MAX_KEYS);
         assert_eq!(recent.outcome(RequestKey(9)), None);
-        let last = RecentRequests::MAX_KEYS as u128 + 9;
+        let last = RecentRequests::<Outcome>::MAX_KEYS as u128 + 9;
         assert_eq!(
             recent
                 .outcome(RequestKey(last))

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use crate::support::*;
 
 /// Two nodes; the account is owned by the node that touched it first (`a`).
-fn two_nodes() -> (Redis, tempfile::TempDir, Server, Server) {
+pub(crate) fn two_nodes() -> (Redis, tempfile::TempDir, Server, Server) {
     let redis = Redis::start();
     let data = tempfile::tempdir().unwrap();
     let a = Server::start_node(data.path(), "node-a", &redis, |_| {});

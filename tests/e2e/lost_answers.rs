@@ -126,3 +126,90 @@ async fn a_conditional_store_whose_answer_the_link_lost_is_not_reported_as_modif
         ["* 1 FETCH (FLAGS (\\Flagged))\r\n"]
     );
 }
+
+/// The names LIST shows.
+async fn mailbox_names(c: &mut Client) -> Vec<String> {
+    let mut names: Vec<String> = c
+        .ok("LIST \"\" *")
+        .await
+        .iter()
+        .filter_map(|l| {
+            l.trim_end()
+                .rsplit_once(' ')
+                .map(|(_, n)| n.trim_matches('"').to_owned())
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Nodes where `a` owns the account (after `setup` there) and loses its answer to the first
+/// `request` as `how` says; `command`, sent through `b`, must be answered OK, and the node
+/// that answers the repeat (`a` after a closed link, `b` once `a` exited) must have found its
+/// key. Returns the session on `b` (and what must live as long as it).
+async fn account_command_losing_answer(
+    request: &str,
+    how: &str,
+    setup: &[&str],
+    command: &str,
+) -> (Redis, tempfile::TempDir, Server, Server, Client) {
+    let (redis, data, a, b) = owner_losing(request, how);
+    let mut owner = Client::logged_in(&a).await;
+    owner.ok("SELECT INBOX").await;
+    for line in setup {
+        owner.ok(line).await;
+    }
+    let mut remote = Client::logged_in(&b).await;
+    let lines = remote.command("k", command).await;
+    assert!(lines.last().unwrap().starts_with("k OK"), "{lines:?}");
+    let answering = if how == "exit" { &b } else { &a };
+    assert!(answering.wait_for_log(&["a repeated request was answered as before"]));
+    (redis, data, a, b, remote)
+}
+
+/// Account-wide commands are forwarded under a key too: a RENAME done by the owner whose
+/// answer the link lost is answered with its result when sent again, not `NO [NONEXISTENT]`
+/// (the old name is gone by then), and is done once.
+#[tokio::test]
+async fn a_rename_whose_answer_the_link_lost_is_answered_ok_not_nonexistent() {
+    let (_redis, _data, _a, _b, mut remote) = account_command_losing_answer(
+        "account.rename",
+        "close",
+        &["CREATE Projects/2026"],
+        "RENAME Projects Done",
+    )
+    .await;
+    let names = mailbox_names(&mut remote).await;
+    assert!(
+        names.contains(&"Done".to_owned()) && names.contains(&"Done/2026".to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n.starts_with("Projects")),
+        "{names:?}"
+    );
+}
+
+/// A DELETE whose answer was lost is answered OK, not `NO [NONEXISTENT]`.
+#[tokio::test]
+async fn a_delete_whose_answer_the_link_lost_is_answered_ok() {
+    let (_redis, _data, _a, _b, mut remote) =
+        account_command_losing_answer("account.delete", "close", &[], "DELETE Junk").await;
+    let names = mailbox_names(&mut remote).await;
+    assert!(!names.contains(&"Junk".to_owned()), "{names:?}");
+}
+
+/// A CREATE whose owner dies right after the commit is answered OK by the next owner, which
+/// finds the key in the account log (a plain repeat would say `NO [ALREADYEXISTS]`).
+#[tokio::test]
+async fn a_create_whose_owner_dies_right_after_the_commit_is_answered_by_the_next_owner() {
+    let (_redis, _data, _a, _b, mut remote) =
+        account_command_losing_answer("account.create", "exit", &[], "CREATE Work").await;
+    let names = mailbox_names(&mut remote).await;
+    assert_eq!(
+        names.iter().filter(|n| *n == "Work").count(),
+        1,
+        "{names:?}"
+    );
+    remote.ok("SELECT Work").await;
+}

@@ -29,7 +29,7 @@ pub struct Round {
 }
 
 /// The log line of a replay that found an owner writing after a newer one
-/// (`MailboxRecord::Writer` epochs going down): two writers.
+/// (`MailboxRecord::Writer` or `AccountRecord::Writer` epochs going down): two writers.
 const TWO_WRITERS: &str = "two writers:";
 
 #[derive(Default)]

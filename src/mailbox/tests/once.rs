@@ -182,3 +182,54 @@ async fn a_repeated_append_whose_files_recovery_listed_again_is_answered_with_th
     assert_ne!(other.uids, [uid]);
     assert_eq!(inbox.status().await.unwrap().messages, 3);
 }
+
+/// Account-wide changes under a key: a repeated RENAME or CREATE is answered with the first
+/// result (not `NONEXISTENT` / `ALREADYEXISTS`), also after a restart, and is not made twice.
+#[actix_rt::test]
+async fn a_repeated_account_key_is_answered_as_before_without_changing_again() {
+    use crate::mailbox::request::AccountOp;
+    let keyed = |key: u128, op: AccountOp| AccountOp::Once {
+        key: RequestKey(key),
+        op: Box::new(op),
+    };
+    let rename = || AccountOp::Rename {
+        from: "Archive".into(),
+        to: "Old".into(),
+    };
+    let create = || AccountOp::Create {
+        name: "Work".into(),
+        special_use: None,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let registry = registry(dir.path());
+    let account = registry.account("alice").await.unwrap();
+    let renamed = vec![("Archive".to_string(), "Old".to_string())];
+    for _ in 0..2 {
+        match account.run(keyed(7, rename())).await {
+            Ok(Answer::Renamed(r)) => assert_eq!(r, renamed),
+            other => panic!("not renamed: {other:?}"),
+        }
+    }
+    let Ok(Answer::Info(work)) = account.run(keyed(8, create())).await else {
+        panic!("not created")
+    };
+    drop(account);
+    drop(registry);
+    let registry = super::registry(dir.path());
+    let account = registry.account("alice").await.unwrap();
+    match account.run(keyed(7, rename())).await {
+        Ok(Answer::Renamed(r)) => assert_eq!(r, renamed),
+        other => panic!("not renamed: {other:?}"),
+    }
+    match account.run(keyed(8, create())).await {
+        Ok(Answer::Info(again)) => assert_eq!(again, work),
+        other => panic!("not created: {other:?}"),
+    }
+    // A new key is a new command: the name exists now.
+    assert!(account.run(keyed(9, create())).await.is_err());
+    // A key reused for another kind of operation is refused, not misanswered.
+    assert!(account.run(keyed(7, create())).await.is_err());
+    let view = account.view().await.unwrap();
+    let names: Vec<&str> = view.mailboxes.iter().map(|m| m.name.as_str()).collect();
+    assert!(names.contains(&"Old") && names.contains(&"Work") && !names.contains(&"Archive"));
+}

@@ -266,7 +266,10 @@ fn a_fenced_open_leaves_deleted_and_unlisted_mailboxes_alone() {
         1000,
         Arc::new(StoreMetrics::default()),
         NOW,
-        &|| false,
+        &account::Owner {
+            may_change: &|| false,
+            writer: Some(3),
+        },
     )
     .unwrap();
     assert!(marked.exists(), "{report}");
@@ -274,4 +277,129 @@ fn a_fenced_open_leaves_deleted_and_unlisted_mailboxes_alone() {
     drop(store);
     drop(open(dir.path(), NOW));
     assert!(!marked.exists(), "the owner removes it");
+}
+
+fn open_compacting(dir: &Path, compact_after: u64) -> Store<AccountState> {
+    open_account(dir, compact_after, Arc::new(StoreMetrics::default()), NOW)
+        .unwrap()
+        .0
+}
+
+/// Each owner's epoch is in the account log before its changes (the first one before the
+/// defaults of a new account); replay finds an epoch that went down (a former owner writing
+/// after a newer one), and a snapshot carries no epochs.
+#[test]
+fn account_writer_epochs_replay_in_order_and_a_lower_one_after_a_higher_is_reported() {
+    use crate::store::account::AccountRecord;
+    let dir = tempfile::tempdir().unwrap();
+    let owner = account::Owner {
+        may_change: &|| true,
+        writer: Some(3),
+    };
+    let metrics = Arc::new(StoreMetrics::default());
+    let (store, _) =
+        account::open_account_while(dir.path(), 1000, metrics.clone(), NOW, &owner).unwrap();
+    assert_eq!(store.state().writers.latest, 3, "logged with the defaults");
+    drop(store);
+    let mut store = open(dir.path(), NOW);
+    assert_eq!(store.state().writers.latest, 3);
+    assert_eq!(store.state().mailboxes.len(), 6);
+    for (epoch, name) in [(5, "a"), (4, "b"), (6, "c")] {
+        apply(&mut store, |s| {
+            let mut records = vec![AccountRecord::Writer { epoch }];
+            records.extend(s.plan_create(name, None, NOW).unwrap().0);
+            records
+        });
+    }
+    drop(store);
+    let store = open(dir.path(), NOW);
+    assert_eq!(store.state().writers.regressions, vec![(5, 4)]);
+    assert_eq!(store.state().writers.latest, 6);
+    assert_eq!(names(&store).len(), 9, "every change is still applied");
+    drop(store);
+    let mut store = open_compacting(dir.path(), 1);
+    apply(&mut store, |s| s.plan_subscription("a", true).unwrap());
+    drop(store);
+    let store = open(dir.path(), NOW);
+    assert!(store.state().writers.regressions.is_empty());
+    assert_eq!(store.state().writers.latest, 0);
+}
+
+/// Issue 19 finding 5 for account-wide changes: the key of a forwarded CREATE, RENAME, ... is
+/// logged with the change and kept through replay and compaction, so any later owner
+/// answers a repeat with the first outcome.
+#[test]
+fn account_request_keys_survive_replay_and_compaction() {
+    use crate::store::account::AccountRecord;
+    use crate::store::requests::{AccountOutcome, RequestKey};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open_compacting(dir.path(), 3);
+    for n in 1..=5u128 {
+        apply(&mut store, |s| {
+            let mut plan = s
+                .plan_rename("Archive", &format!("Archive{n}"), NOW)
+                .or_else(|_| {
+                    s.plan_rename(&format!("Archive{}", n - 1), &format!("Archive{n}"), NOW)
+                })
+                .unwrap();
+            plan.records.push(AccountRecord::Request {
+                key: RequestKey(n << 64),
+                outcome: AccountOutcome::Renamed(plan.renamed.clone()),
+            });
+            plan.records
+        });
+    }
+    let expect = |store: &Store<AccountState>| {
+        for n in 1..=5u128 {
+            let from = if n == 1 {
+                "Archive".to_string()
+            } else {
+                format!("Archive{}", n - 1)
+            };
+            assert_eq!(
+                store.state().requests.outcome(RequestKey(n << 64)),
+                Some(&AccountOutcome::Renamed(vec![(
+                    from,
+                    format!("Archive{n}")
+                )]))
+            );
+        }
+        assert_eq!(store.state().requests.outcome(RequestKey(7)), None);
+    };
+    expect(&store);
+    drop(store);
+    assert!(dir.path().join("snapshot").exists());
+    expect(&open_compacting(dir.path(), 3));
+}
+
+#[test]
+fn an_account_snapshot_from_before_request_keys_loads_with_none() {
+    #[derive(serde::Serialize)]
+    struct V2 {
+        next_id: u64,
+        last_uid_validity: u32,
+        mailboxes: Vec<crate::store::MailboxInfo>,
+        subscriptions: Vec<String>,
+        metadata: crate::store::metadata::Metadata,
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path(), NOW);
+    apply(&mut store, |s| {
+        s.plan_create("Work/2026", None, NOW).unwrap().0
+    });
+    let now = store.state().clone();
+    drop(store);
+    super::mailbox::write_old_snapshot(
+        dir.path(),
+        V2 {
+            next_id: now.next_id,
+            last_uid_validity: now.last_uid_validity,
+            mailboxes: now.mailboxes.clone(),
+            subscriptions: now.subscriptions.clone(),
+            metadata: now.metadata.clone(),
+        },
+    );
+    let store = open(dir.path(), NOW);
+    assert_eq!(store.state(), &now);
+    assert!(store.state().requests.is_empty());
 }

@@ -405,7 +405,7 @@ impl MailboxHandle {
     /// the owner node goes under a request key and is sent again if its answer is lost
     /// (`retry.rs`).
     pub(crate) async fn run(&self, op: MailboxOp) -> Result<Answer, MailboxError> {
-        let Some((shared, user)) = self.owner_route().filter(|_| op.is_write()) else {
+        let Some((shared, user)) = self.owner_route(&op) else {
             return self.run_here_or_there(op).await;
         };
         self.forward_once(shared, user, op.name(), |handle, key| {
@@ -418,16 +418,21 @@ impl MailboxHandle {
         .await
     }
 
-    /// Where a write goes again when its answer was lost or this node was no longer the
-    /// account's writer: every handle in a cluster (a local write refused because the lease
-    /// just went elsewhere must not become a NO for a message whose files the next owner
-    /// lists again), none without one.
-    fn owner_route(&self) -> Option<(&Arc<Shared>, &str)> {
+    /// Where a write goes again, under its request key, when its answer was lost or this
+    /// node was no longer the account's writer: every write forwarded to another node, and
+    /// in a cluster an APPEND here too (refused because the lease just went elsewhere, its
+    /// files may be listed again by the next owner: the repeat finds them, see
+    /// `Mailbox::blob_ids`). Nothing else: a local STORE, EXPUNGE, COPY or MOVE refused here
+    /// left nothing behind, and its NO is true.
+    fn owner_route(&self, op: &MailboxOp) -> Option<(&Arc<Shared>, &str)> {
         match &self.inner.target {
-            MailboxTarget::Remote { shared, user, .. } => Some((shared, user)),
-            MailboxTarget::Local { route, .. } => {
-                route.as_ref().map(|r| (&r.shared, r.user.as_str()))
+            MailboxTarget::Remote { shared, user, .. } if op.is_write() => Some((shared, user)),
+            MailboxTarget::Local {
+                route: Some(route), ..
+            } if matches!(op, MailboxOp::Append { .. }) => {
+                Some((&route.shared, route.user.as_str()))
             }
+            _ => None,
         }
     }
 
@@ -589,13 +594,13 @@ impl MailboxHandle {
         destination: &MailboxHandle,
         is_move: bool,
     ) -> Result<Copied, MailboxError> {
-        match self.owner_route() {
-            Some((shared, user)) => {
+        match &self.inner.target {
+            MailboxTarget::Remote { shared, user, .. } => {
                 let destination = destination.info().name.clone();
                 self.copy_once(shared, user, uids, destination, is_move)
                     .await
             }
-            None => self.copy_keyed(uids, destination, is_move, None).await,
+            MailboxTarget::Local { .. } => self.copy_keyed(uids, destination, is_move, None).await,
         }
     }
 

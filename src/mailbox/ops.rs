@@ -213,9 +213,11 @@ impl Mailbox {
     }
 
     /// The blob ids an APPEND writes: random, or under a request key the same for every
-    /// attempt. A keyed APPEND whose files recovery listed already (an earlier attempt
-    /// refused or unanswered after its files were written, issue 19 finding 5) is
-    /// answered with their UIDs instead of being stored twice.
+    /// attempt. A keyed APPEND whose files are listed already is answered with their UIDs
+    /// instead of being stored twice (issue 19 finding 5): recovery listed the files of an
+    /// earlier attempt that was refused or unanswered after they were written, or the
+    /// earlier attempt was committed so long ago (a requester paused past the lease) that
+    /// the mailbox no longer remembers its key.
     fn blob_ids(
         &self,
         messages: &[NewMessage],
@@ -232,19 +234,24 @@ impl Mailbox {
         let Some(key) = key else { return random() };
         let ids = blobs::keyed_blob_ids(key, messages.len());
         let state = self.state()?;
-        if !state.has_recovered() {
+        // Files under these names exist only if an earlier attempt wrote them (one stat
+        // each; the scan of the entries only then).
+        if !ids
+            .iter()
+            .any(|&id| blobs::blob_path(&self.dir, id).exists())
+        {
             return Ok(BlobIds::New(ids));
         }
         let listed = state.uids_of_blobs(&ids);
         if listed.iter().all(Option::is_none) {
             Ok(BlobIds::New(ids))
         } else if let Some(uids) = listed.iter().copied().collect::<Option<Vec<u32>>>() {
-            tracing::info!(mailbox = %self.info.id, ?uids, "a repeated APPEND found its messages listed again by recovery");
+            tracing::info!(mailbox = %self.info.id, ?uids, "a repeated APPEND found its messages listed already");
             Ok(BlobIds::Listed(uids))
         } else {
             // Part of a MULTIAPPEND listed again: the rest is stored anew, under other
             // names, so nothing listed is ever written over.
-            tracing::warn!(mailbox = %self.info.id, "a repeated APPEND found part of its messages listed again by recovery; storing it anew");
+            tracing::warn!(mailbox = %self.info.id, "a repeated APPEND found part of its messages listed already; storing it anew");
             random()
         }
     }

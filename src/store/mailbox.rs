@@ -338,13 +338,6 @@ impl MailboxState {
         found
     }
 
-    /// Whether recovery ever listed a message file again here (its keyword exists).
-    pub fn has_recovered(&self) -> bool {
-        self.keywords
-            .iter()
-            .any(|k| k == super::recovery::RECOVERED_KEYWORD)
-    }
-
     /// Those of `blobs` that no message of the mailbox uses.
     pub fn unreferenced(&self, blobs: Vec<BlobId>) -> Vec<BlobId> {
         let mut unused: HashSet<BlobId> = blobs.into_iter().collect();

@@ -233,3 +233,29 @@ async fn a_repeated_account_key_is_answered_as_before_without_changing_again() {
     let names: Vec<&str> = view.mailboxes.iter().map(|m| m.name.as_str()).collect();
     assert!(names.contains(&"Old") && names.contains(&"Work") && !names.contains(&"Archive"));
 }
+
+/// A repeat that comes after the mailbox has forgotten its key (more keyed writes since than
+/// it remembers: a requester paused past the lease retries late) still finds the message
+/// its first attempt stored: the files are named from the key.
+#[actix_rt::test]
+async fn a_repeated_append_whose_key_was_forgotten_is_still_answered_with_its_uid() {
+    use crate::store::requests::{Outcome, RecentRequests};
+    let dir = tempfile::tempdir().unwrap();
+    let (_registry, inbox) = inbox_of(dir.path()).await;
+    let first = appended(inbox.run(keyed_append(1, "early")).await).uids;
+    let others: Vec<_> = (2..RecentRequests::<Outcome>::MAX_KEYS as u128 + 10)
+        .map(|k| {
+            let inbox = inbox.clone();
+            actix_rt::spawn(async move { inbox.run(keyed_append(k, "later")).await })
+        })
+        .collect();
+    for answer in others {
+        appended(answer.await.unwrap());
+    }
+    let count = inbox.status().await.unwrap().messages;
+    assert_eq!(
+        appended(inbox.run(keyed_append(1, "early")).await).uids,
+        first
+    );
+    assert_eq!(inbox.status().await.unwrap().messages, count);
+}

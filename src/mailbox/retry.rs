@@ -57,7 +57,7 @@ impl MailboxHandle {
                 )));
             }
             tracing::warn!(what, user, error = %why, "lost the owner's answer to a write: sending it again under the same key");
-            tokio::time::sleep(pause).await;
+            tokio::time::sleep(shared.retry_pause(user, pause).await).await;
             pause = (pause * 2).min(MAX_PAUSE);
             let reopened = match shared.resolve_account(user).await {
                 Ok(account) => account.open_addressed(&address).await,

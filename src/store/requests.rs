@@ -13,7 +13,7 @@
 //! across their outcomes (a COPY of many messages counts each); the oldest go first. What is
 //! forgotten is decided by the records alone, so replay after a restart keeps the same keys.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
@@ -86,12 +86,54 @@ impl Outcome {
 }
 
 /// The latest keyed writes of a mailbox, oldest first.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(from = "KeptRequests", into = "KeptRequests")]
 pub struct RecentRequests {
     done: VecDeque<(RequestKey, Outcome)>,
     /// Sum of the outcomes' weights.
     uids: usize,
+    /// Each key's number, counted from the first one recorded (`forgotten` of them are gone
+    /// from the front of `done`): a lookup without a pass over up to [`Self::MAX_KEYS`] keys
+    /// at every replayed record (a new owner replays thousands). Rebuilt on load, not stored.
+    index: HashMap<RequestKey, u64>,
+    forgotten: u64,
 }
+
+/// What snapshots hold of [`RecentRequests`] (the layout it has always had).
+#[derive(Serialize, Deserialize)]
+struct KeptRequests {
+    done: VecDeque<(RequestKey, Outcome)>,
+    uids: usize,
+}
+
+impl From<KeptRequests> for RecentRequests {
+    fn from(kept: KeptRequests) -> RecentRequests {
+        let index = (0..).zip(&kept.done).map(|(n, (k, _))| (*k, n)).collect();
+        RecentRequests {
+            done: kept.done,
+            uids: kept.uids,
+            index,
+            forgotten: 0,
+        }
+    }
+}
+
+impl From<RecentRequests> for KeptRequests {
+    fn from(recent: RecentRequests) -> KeptRequests {
+        KeptRequests {
+            done: recent.done,
+            uids: recent.uids,
+        }
+    }
+}
+
+impl PartialEq for RecentRequests {
+    fn eq(&self, other: &RecentRequests) -> bool {
+        self.done == other.done && self.uids == other.uids
+    }
+}
+
+impl Eq for RecentRequests {}
 
 impl RecentRequests {
     pub const MAX_KEYS: usize = 4096;
@@ -99,26 +141,28 @@ impl RecentRequests {
 
     /// What the write with `key` produced, if it is remembered.
     pub fn outcome(&self, key: RequestKey) -> Option<&Outcome> {
-        self.done
-            .iter()
-            .rev()
-            .find(|(k, _)| *k == key)
-            .map(|(_, o)| o)
+        let n = self.index.get(&key)?;
+        let at = usize::try_from(n - self.forgotten).ok()?;
+        self.done.get(at).map(|(_, o)| o)
     }
 
     /// Notes a committed write; the oldest are forgotten past the bounds. A key already
     /// known keeps its first outcome.
     pub fn record(&mut self, key: RequestKey, outcome: Outcome) {
-        if self.outcome(key).is_some() {
+        if self.index.contains_key(&key) {
             return;
         }
         self.uids += outcome.weight();
+        self.index
+            .insert(key, self.forgotten + self.done.len() as u64);
         self.done.push_back((key, outcome));
         while self.done.len() > Self::MAX_KEYS
             || (self.uids > Self::MAX_UIDS && self.done.len() > 1)
         {
-            if let Some((_, old)) = self.done.pop_front() {
+            if let Some((old_key, old)) = self.done.pop_front() {
                 self.uids -= old.weight();
+                self.index.remove(&old_key);
+                self.forgotten += 1;
             }
         }
     }
@@ -174,6 +218,34 @@ mod tests {
         // Both would exceed the bound: the older goes, the newest always stays.
         assert_eq!(recent.len(), 1);
         assert!(recent.outcome(RequestKey(2)).is_some());
+    }
+
+    #[test]
+    fn a_loaded_snapshot_keeps_the_layout_and_finds_keys_as_before() {
+        let mut recent = RecentRequests::default();
+        for k in 0..(RecentRequests::MAX_KEYS as u128 + 3) {
+            recent.record(RequestKey(k), Outcome::appended(&[k as u32 + 1]));
+        }
+        let bytes = postcard::to_allocvec(&recent).unwrap();
+        let kept = KeptRequests {
+            done: recent.done.clone(),
+            uids: recent.uids,
+        };
+        assert_eq!(bytes, postcard::to_allocvec(&kept).unwrap());
+        let mut loaded: RecentRequests = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(loaded, recent);
+        // Past the bound again: the oldest loaded keys go, the index follows.
+        for k in 0..5u128 {
+            let key = RequestKey(1_000_000 + k);
+            loaded.record(key, Outcome::appended(&[9]));
+            assert!(loaded.outcome(key).is_some());
+        }
+        assert_eq!(loaded.len(), RecentRequests::MAX_KEYS);
+        assert_eq!(loaded.outcome(RequestKey(7)), None);
+        assert_eq!(
+            loaded.outcome(RequestKey(8)).and_then(Outcome::appended_uids),
+            Some(vec![9])
+        );
     }
 
     #[test]

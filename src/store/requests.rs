@@ -243,7 +243,9 @@ mod tests {
         assert_eq!(loaded.len(), RecentRequests::MAX_KEYS);
         assert_eq!(loaded.outcome(RequestKey(7)), None);
         assert_eq!(
-            loaded.outcome(RequestKey(8)).and_then(Outcome::appended_uids),
+            loaded
+                .outcome(RequestKey(8))
+                .and_then(Outcome::appended_uids),
             Some(vec![9])
         );
     }

@@ -9,10 +9,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
-/// Waited past a lease's end before asking for it again: Redis expires keys on access, so
-/// any wait works; a little keeps retries of many sessions from meeting the last millisecond.
-const EXPIRY_SLACK: Duration = Duration::from_millis(10);
-
 use super::fence::Fence;
 use super::link::LocalNode;
 use super::peer::Links;
@@ -20,6 +16,10 @@ use super::redis::RedisDirectory;
 use super::{DirectoryError, Lease, LeaseTiming, Owner};
 use crate::mailbox::{MailboxError, Shared};
 use crate::telemetry::metrics;
+
+/// Waited past a lease's end before asking for it again: Redis expires keys on access, so
+/// any wait works; a little keeps retries of many sessions from meeting the last millisecond.
+const EXPIRY_SLACK: Duration = Duration::from_millis(10);
 
 /// Where an account is served.
 pub(crate) enum Resolved {

@@ -142,7 +142,7 @@ impl RecentRequests {
     /// What the write with `key` produced, if it is remembered.
     pub fn outcome(&self, key: RequestKey) -> Option<&Outcome> {
         let n = self.index.get(&key)?;
-        let at = usize::try_from(n - self.forgotten).ok()?;
+        let at = usize::try_from(n.checked_sub(self.forgotten)?).ok()?;
         self.done.get(at).map(|(_, o)| o)
     }
 

@@ -66,8 +66,6 @@ async fn leases_are_acquired_renewed_released_and_epochs_grow() {
     assert_eq!(lease(a.acquire("bob").await.unwrap()).epoch, 1);
 }
 
-/// Issue 19, finding 2: a Redis that lost its data would start epochs at 1 again; the epoch
-/// the shared storage recorded is the floor, and the counter continues above it.
 #[tokio::test]
 async fn lease_left_is_what_remains_of_the_lease_and_none_once_it_is_free() {
     let redis = RedisServer::start();
@@ -80,6 +78,8 @@ async fn lease_left_is_what_remains_of_the_lease_and_none_once_it_is_free() {
     assert_eq!(a.lease_left("alice").await.unwrap(), None);
 }
 
+/// Issue 19, finding 2: a Redis that lost its data would start epochs at 1 again; the epoch
+/// the shared storage recorded is the floor, and the counter continues above it.
 #[tokio::test]
 async fn a_new_epoch_is_above_the_one_the_shared_storage_recorded() {
     let redis = RedisServer::start();

@@ -353,6 +353,10 @@ struct FaultsArgs {
     /// finding 5) or an expunged one back under a new UID (recovery re-adding its file).
     #[arg(long)]
     lenient_append_no: bool,
+    /// Messages appended to each account's INBOX before the first round (real mailbox
+    /// sizes: a new owner opens, and sessions re-SELECT, a mailbox this large).
+    #[arg(long, default_value_t = 0)]
+    prefill: u64,
 }
 
 #[derive(Args)]
@@ -629,6 +633,7 @@ async fn faults(a: FaultsArgs) -> anyhow::Result<()> {
         keep_dir: a.keep_dir,
         namespaces: !a.no_namespaces,
         strict_append_no: !a.lenient_append_no,
+        prefill: a.prefill,
     })
     .await?;
     anyhow::ensure!(passed, "the fault suite failed (see the report above)");

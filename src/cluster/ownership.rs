@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::fence::Fence;
 use super::link::LocalNode;
@@ -16,6 +16,10 @@ use super::redis::RedisDirectory;
 use super::{DirectoryError, Lease, LeaseTiming, Owner};
 use crate::mailbox::{MailboxError, Shared};
 use crate::telemetry::metrics;
+
+/// Waited past a lease's end before asking for it again: Redis expires keys on access, so
+/// any wait works; a little keeps retries of many sessions from meeting the last millisecond.
+const EXPIRY_SLACK: Duration = Duration::from_millis(10);
 
 /// Where an account is served.
 pub(crate) enum Resolved {
@@ -217,6 +221,18 @@ impl Ownership {
         let accounts: Vec<String> = lock(&self.owned).keys().cloned().collect();
         for account in accounts {
             self.give_up(shared, &account, reason, true).await;
+        }
+    }
+
+    /// How long to wait before asking again for `account` when its owner did not answer:
+    /// `backoff`, but only until its lease runs out (or at once when nobody holds it), so a
+    /// dead or hung owner is replaced as soon as its lease ends, not up to a backoff later.
+    /// Without Redis, the backoff.
+    pub async fn retry_pause(&self, account: &str, backoff: Duration) -> Duration {
+        match self.directory.lease_left(account).await {
+            Ok(Some(left)) => backoff.min(left + EXPIRY_SLACK),
+            Ok(None) => EXPIRY_SLACK.min(backoff),
+            Err(_) => backoff,
         }
     }
 

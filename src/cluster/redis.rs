@@ -457,6 +457,18 @@ impl RedisDirectory {
         Ok(value.as_deref().and_then(scripts::parse_lease_value))
     }
 
+    /// How long the lease on `account` has left; `None` when nobody holds it.
+    ///
+    /// # Errors
+    /// `Unreachable`.
+    pub async fn lease_left(&self, account: &str) -> Result<Option<Duration>, DirectoryError> {
+        let mut conn = self.conn();
+        let key = scripts::owner_key(account);
+        // PTTL: -2 without the key, -1 without an expiry (never set so: leases always have one).
+        let ms: i64 = bounded("pttl", async move { conn.pttl(key).await }).await?;
+        Ok(u64::try_from(ms).ok().map(Duration::from_millis))
+    }
+
     /// Publishes an operator command to every node's [`subscribe`](Self::subscribe)r; returns
     /// how many subscribers Redis delivered it to.
     ///

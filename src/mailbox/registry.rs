@@ -134,8 +134,8 @@ impl Shared {
         // An owner that just let go answers Unavailable; the next attempt finds the new one.
         for attempt in 0..3u32 {
             if attempt > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt)))
-                    .await;
+                let backoff = std::time::Duration::from_millis(200 * u64::from(attempt));
+                tokio::time::sleep(ownership.retry_pause(&name, backoff).await).await;
             }
             let handle = match ownership.resolve(self, &name).await? {
                 Resolved::Local => self.account(user),
@@ -163,6 +163,19 @@ impl Shared {
             .get()
             .map_or(std::time::Duration::ZERO, |o| o.lease_ttl());
         lease + std::time::Duration::from_secs(5)
+    }
+
+    /// How long to wait before sending a write to `user`'s owner again: `backoff`, cut short
+    /// when the owner's lease ends sooner (see `Ownership::retry_pause`).
+    pub async fn retry_pause(
+        &self,
+        user: &str,
+        backoff: std::time::Duration,
+    ) -> std::time::Duration {
+        match self.ownership.get() {
+            Some(o) => o.retry_pause(&account_dir_name(user), backoff).await,
+            None => backoff,
+        }
     }
 
     /// The epoch of this node's lease on `account` (`None` without a cluster, or when this

@@ -59,7 +59,7 @@ where
             )));
         }
         tracing::warn!(what, user, error = %why, "lost the owner's answer to a write: sending it again under the same key");
-        tokio::time::sleep(pause).await;
+        tokio::time::sleep(shared.retry_pause(user, pause).await).await;
         pause = (pause * 2).min(MAX_PAUSE);
         let sent = match reach().await {
             Ok(handle) => attempt(handle, key).await,

@@ -485,19 +485,16 @@ impl Durable for MailboxState {
                     sorted.sort_unstable();
                     &sorted
                 };
-                let mut gone = Vec::new();
-                let mut freed = self.replayed.freed.take();
-                self.entries.retain(|e| {
-                    let expunged = uids.binary_search(&e.uid).is_ok();
-                    if expunged {
-                        gone.push(e.uid);
-                        if let Some(freed) = &mut freed {
-                            freed.push(e.blob);
-                        }
-                    }
-                    !expunged
-                });
-                self.replayed.freed = freed;
+                if let Some(freed) = &mut self.replayed.freed {
+                    freed.extend(
+                        uids.iter()
+                            .filter_map(|uid| {
+                                self.entries.binary_search_by_key(uid, |e| e.uid).ok()
+                            })
+                            .map(|i| self.entries[i].blob),
+                    );
+                }
+                let gone = remove_entries(&mut self.entries, uids);
                 self.vanished.record(*mod_seq, &gone);
                 self.bump(*mod_seq);
             }
@@ -507,6 +504,31 @@ impl Durable for MailboxState {
             MailboxRecord::Writer { epoch } => self.writers.saw(*epoch),
         }
     }
+}
+
+/// Removes the entries of `uids` (sorted) from `entries` (sorted by UID, as UIDs only
+/// grow) and returns the UIDs that were there, in order. Each is found by binary search and
+/// only the entries after the first one removed move: an expunge costs O(k log n) plus that
+/// move, not a pass over every entry. Replaying a log of expunges (a new owner's first open
+/// after a failover) did such a pass per record: seconds on a 50,000-message mailbox.
+fn remove_entries(entries: &mut Vec<MessageEntry>, uids: &[u32]) -> Vec<u32> {
+    let mut at: Vec<usize> = uids
+        .iter()
+        .filter_map(|uid| entries.binary_search_by_key(uid, |e| e.uid).ok())
+        .collect();
+    at.dedup();
+    let gone: Vec<u32> = at.iter().map(|&i| entries[i].uid).collect();
+    let Some(&first) = at.first() else {
+        return gone;
+    };
+    let mut write = first;
+    for (k, &i) in at.iter().enumerate() {
+        let next = at.get(k + 1).copied().unwrap_or(entries.len());
+        entries.copy_within(i + 1..next, write);
+        write += next - i - 1;
+    }
+    entries.truncate(write);
+    gone
 }
 
 /// A message to add (APPEND, or the destination side of COPY/MOVE).

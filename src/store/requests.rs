@@ -14,7 +14,7 @@
 //! across their outcomes (a COPY of many messages counts each); the oldest go first. What is
 //! forgotten is decided by the records alone, so replay after a restart keeps the same keys.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
@@ -117,18 +117,69 @@ impl Weighed for Outcome {
 
 /// The latest keyed writes of a mailbox (or, with [`AccountOutcome`], of an account), oldest
 /// first.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(
+    from = "KeptRequests<O>",
+    into = "KeptRequests<O>",
+    bound(
+        serialize = "O: Serialize + Clone",
+        deserialize = "O: Deserialize<'de>"
+    )
+)]
 pub struct RecentRequests<O = Outcome> {
     done: VecDeque<(RequestKey, O)>,
     /// Sum of the outcomes' weights.
     uids: usize,
+    /// Each key's number, counted from the first one recorded (`forgotten` of them are gone
+    /// from the front of `done`): a lookup without a pass over up to [`Self::MAX_KEYS`] keys
+    /// at every replayed record (a new owner replays thousands). Rebuilt on load, not stored.
+    index: HashMap<RequestKey, u64>,
+    forgotten: u64,
 }
+
+/// What snapshots hold of [`RecentRequests`] (the layout it has always had).
+#[derive(Serialize, Deserialize)]
+struct KeptRequests<O> {
+    done: VecDeque<(RequestKey, O)>,
+    uids: usize,
+}
+
+impl<O> From<KeptRequests<O>> for RecentRequests<O> {
+    fn from(kept: KeptRequests<O>) -> RecentRequests<O> {
+        let index = (0..).zip(&kept.done).map(|(n, (k, _))| (*k, n)).collect();
+        RecentRequests {
+            done: kept.done,
+            uids: kept.uids,
+            index,
+            forgotten: 0,
+        }
+    }
+}
+
+impl<O> From<RecentRequests<O>> for KeptRequests<O> {
+    fn from(recent: RecentRequests<O>) -> KeptRequests<O> {
+        KeptRequests {
+            done: recent.done,
+            uids: recent.uids,
+        }
+    }
+}
+
+impl<O: PartialEq> PartialEq for RecentRequests<O> {
+    fn eq(&self, other: &RecentRequests<O>) -> bool {
+        self.done == other.done && self.uids == other.uids
+    }
+}
+
+impl<O: Eq> Eq for RecentRequests<O> {}
 
 impl<O> Default for RecentRequests<O> {
     fn default() -> Self {
         RecentRequests {
             done: VecDeque::new(),
             uids: 0,
+            index: HashMap::new(),
+            forgotten: 0,
         }
     }
 }
@@ -139,26 +190,28 @@ impl<O: Weighed> RecentRequests<O> {
 
     /// What the write with `key` produced, if it is remembered.
     pub fn outcome(&self, key: RequestKey) -> Option<&O> {
-        self.done
-            .iter()
-            .rev()
-            .find(|(k, _)| *k == key)
-            .map(|(_, o)| o)
+        let n = self.index.get(&key)?;
+        let at = usize::try_from(n.checked_sub(self.forgotten)?).ok()?;
+        self.done.get(at).map(|(_, o)| o)
     }
 
     /// Notes a committed write; the oldest are forgotten past the bounds. A key already
     /// known keeps its first outcome.
     pub fn record(&mut self, key: RequestKey, outcome: O) {
-        if self.outcome(key).is_some() {
+        if self.index.contains_key(&key) {
             return;
         }
         self.uids += outcome.weight();
+        self.index
+            .insert(key, self.forgotten + self.done.len() as u64);
         self.done.push_back((key, outcome));
         while self.done.len() > Self::MAX_KEYS
             || (self.uids > Self::MAX_UIDS && self.done.len() > 1)
         {
-            if let Some((_, old)) = self.done.pop_front() {
+            if let Some((old_key, old)) = self.done.pop_front() {
                 self.uids -= old.weight();
+                self.index.remove(&old_key);
+                self.forgotten += 1;
             }
         }
     }
@@ -214,6 +267,36 @@ mod tests {
         // Both would exceed the bound: the older goes, the newest always stays.
         assert_eq!(recent.len(), 1);
         assert!(recent.outcome(RequestKey(2)).is_some());
+    }
+
+    #[test]
+    fn a_loaded_snapshot_keeps_the_layout_and_finds_keys_as_before() {
+        let mut recent = RecentRequests::default();
+        for k in 0..(RecentRequests::<Outcome>::MAX_KEYS as u128 + 3) {
+            recent.record(RequestKey(k), Outcome::appended(&[k as u32 + 1]));
+        }
+        let bytes = postcard::to_allocvec(&recent).unwrap();
+        let kept = KeptRequests {
+            done: recent.done.clone(),
+            uids: recent.uids,
+        };
+        assert_eq!(bytes, postcard::to_allocvec(&kept).unwrap());
+        let mut loaded: RecentRequests = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(loaded, recent);
+        // Past the bound again: the oldest loaded keys go, the index follows.
+        for k in 0..5u128 {
+            let key = RequestKey(1_000_000 + k);
+            loaded.record(key, Outcome::appended(&[9]));
+            assert!(loaded.outcome(key).is_some());
+        }
+        assert_eq!(loaded.len(), RecentRequests::<Outcome>::MAX_KEYS);
+        assert_eq!(loaded.outcome(RequestKey(7)), None);
+        assert_eq!(
+            loaded
+                .outcome(RequestKey(8))
+                .and_then(Outcome::appended_uids),
+            Some(vec![9])
+        );
     }
 
     #[test]

@@ -274,10 +274,15 @@ impl Cluster {
         cmd.args(&argv[1..])
             .args(["serve", "--config"])
             .arg(config)
-            .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out);
+        // The nodes log at `info` unless `FAULTS_NODE_LOG` gives a filter (e.g.
+        // `roost=debug,info` to time a takeover's steps).
+        match std::env::var("FAULTS_NODE_LOG") {
+            Ok(filter) => cmd.env("RUST_LOG", filter),
+            Err(_) => cmd.env_remove("RUST_LOG"),
+        };
         cmd.spawn().with_context(|| format!("starting {argv:?}"))
     }
 

@@ -12,6 +12,7 @@ mod cluster;
 mod kinds;
 mod ledger;
 mod netns;
+mod prefill;
 mod report;
 mod resp;
 mod writer;
@@ -42,6 +43,8 @@ pub struct FaultsConfig {
     pub keep_dir: Option<PathBuf>,
     pub namespaces: bool,
     pub strict_append_no: bool,
+    /// Messages appended to each account's INBOX before the first round.
+    pub prefill: u64,
 }
 
 fn password(i: usize) -> String {
@@ -66,11 +69,12 @@ pub async fn run(cfg: FaultsConfig) -> anyhow::Result<bool> {
         })
     })?;
     let setup_note = format!(
-        "{} nodes, lease {} ms, {} accounts, {} writers per node; partitions by {}; run \
-         directory {}",
+        "{} nodes, lease {} ms, {} accounts ({} messages prefilled each), {} writers per node; \
+         partitions by {}; run directory {}",
         cfg.nodes,
         cfg.lease.as_millis(),
         cfg.accounts,
+        cfg.prefill,
         cfg.writers_per_node,
         match &why_no_ns {
             None => "network namespaces (blackhole routes)".to_owned(),
@@ -79,7 +83,11 @@ pub async fn run(cfg: FaultsConfig) -> anyhow::Result<bool> {
         cluster.dir.display()
     );
     eprintln!("faults: {setup_note}");
-    let ledger = Arc::new(Mutex::new(Ledger::new(cfg.accounts)));
+    let mut ledger = Ledger::new(cfg.accounts);
+    if cfg.prefill > 0 {
+        prefill::prefill(&cluster.nodes[0].addr, &password, &mut ledger, cfg.prefill).await?;
+    }
+    let ledger = Arc::new(Mutex::new(ledger));
     let mut writers: Vec<Writer> = Vec::new();
     for node in 0..cfg.nodes {
         for w in 0..cfg.writers_per_node {

@@ -66,6 +66,18 @@ async fn leases_are_acquired_renewed_released_and_epochs_grow() {
     assert_eq!(lease(a.acquire("bob").await.unwrap()).epoch, 1);
 }
 
+#[tokio::test]
+async fn lease_left_is_what_remains_of_the_lease_and_none_once_it_is_free() {
+    let redis = RedisServer::start();
+    let a = directory(&redis, "a", 3000).await;
+    assert_eq!(a.lease_left("alice").await.unwrap(), None);
+    let held = lease(a.acquire("alice").await.unwrap());
+    let left = a.lease_left("alice").await.unwrap().unwrap();
+    assert!(left > Duration::from_millis(2000) && left <= Duration::from_millis(3000));
+    a.release(&held).await.unwrap();
+    assert_eq!(a.lease_left("alice").await.unwrap(), None);
+}
+
 /// Issue 19, finding 2: a Redis that lost its data would start epochs at 1 again; the epoch
 /// the shared storage recorded is the floor, and the counter continues above it.
 #[tokio::test]

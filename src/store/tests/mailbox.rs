@@ -759,3 +759,50 @@ fn a_failed_blob_write_removes_its_files_only_while_the_fence_allows() {
         assert_eq!(blobs::blob_path(dir.path(), id).exists(), stays);
     }
 }
+
+#[test]
+fn replayed_expunges_remove_exactly_their_uids_from_a_large_mailbox() {
+    use crate::store::journal::Durable;
+    use crate::store::mailbox::MailboxRecord;
+    use crate::store::vanished::Since;
+    let mut state = MailboxState::new(77);
+    for k in 0..50 {
+        let records = state
+            .plan_append((0..100).map(|i| entry(k * 100 + i, &[])).collect())
+            .unwrap();
+        for r in &records {
+            state.apply(r);
+        }
+    }
+    let mut model: std::collections::BTreeSet<u32> = (1..=5000).collect();
+    // First, last, a run, scattered, unsorted with repeats, absent, already gone, then all.
+    let batches: Vec<Vec<u32>> = vec![
+        vec![1],
+        vec![5000],
+        (100..200).collect(),
+        (300..5000).step_by(97).collect(),
+        vec![4000, 2, 4000, 3, 9999, 150],
+        vec![1, 2, 3],
+        (1..=5000).collect(),
+    ];
+    for uids in batches {
+        let mod_seq = state.highest_mod_seq + 1;
+        state.apply(&MailboxRecord::Expunge {
+            mod_seq,
+            uids: uids.clone(),
+        });
+        let mut removed: Vec<u32> = uids.iter().copied().filter(|u| model.remove(u)).collect();
+        removed.sort_unstable();
+        let left: Vec<u32> = state.entries.iter().map(|e| e.uid).collect();
+        assert_eq!(left, model.iter().copied().collect::<Vec<_>>());
+        assert_eq!(state.highest_mod_seq, mod_seq);
+        match state.vanished.since(mod_seq - 1) {
+            Since::Exactly(ranges) => {
+                let told: Vec<u32> = ranges.iter().flat_map(|&(a, b)| a..=b).collect();
+                assert_eq!(told, removed);
+            }
+            Since::AllMissing => panic!("the latest expunge is remembered"),
+        }
+    }
+    assert!(state.entries.is_empty());
+}

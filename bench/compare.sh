@@ -151,7 +151,9 @@ DLPORT=$(free_port)
 D="$WORK/dovecot"
 mkdir -p "$D/run" "$D/state" "$D/mail"
 chown roostbench "$D/mail"
-sed 's/^\([^:]*\):\(.*\)$/\1:{ARGON2ID}\2/' "$WORK/roost/data/users" >"$D/passwd"
+# A users-file line is `name:ARGON2 [SCRAM-SHA-256 secret]`: Dovecot gets the argon2id hash
+# alone (with the SCRAM secret after it, every Dovecot login failed).
+sed 's/^\([^:]*\):\([^ ]*\).*$/\1:{ARGON2ID}\2/' "$WORK/roost/data/users" >"$D/passwd"
 cat >"$D/dovecot.conf" <<EOF
 # roost-bench: Dovecot on loopback with a private config (docs/performance.md lists why).
 base_dir = $D/run

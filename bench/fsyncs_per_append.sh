@@ -16,9 +16,7 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+. "$ROOT/bench/lib.sh"
 IMAP=$(free_port)
 HTTP=$(free_port)
 cat > "$WORK/roost.toml" <<EOT

@@ -61,9 +61,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+. "$ROOT/bench/lib.sh"
 TLS_PORT=$(free_port)
 PLAIN_PORT=$(free_port)
 cat > "$WORK/roost.toml" <<EOF
